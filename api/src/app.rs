@@ -1,0 +1,65 @@
+//! Assembles the HTTP application: the OpenAPI service, its spec and docs, and the plumbing.
+
+use poem::{Endpoint, EndpointExt, Response, Route};
+use poem_openapi::OpenApiService;
+
+use crate::middleware;
+use crate::routes::admin::AdminApi;
+use crate::routes::api_keys::ApiKeysApi;
+use crate::routes::auth::AuthApi;
+use crate::routes::invitations::{AcceptInvitationApi, InvitationsApi};
+use crate::routes::members::MembersApi;
+use crate::routes::ops::OpsApi;
+use crate::routes::orgs::OrgsApi;
+use crate::routes::projects::ProjectsApi;
+use crate::state::AppState;
+
+type Apis = (
+    (OpsApi, AuthApi, OrgsApi, MembersApi),
+    (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
+    AdminApi,
+);
+
+/// The OpenAPI service (also used by `beacon openapi` to write the spec).
+pub fn api_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            (OpsApi, AuthApi, OrgsApi, MembersApi),
+            (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
+            AdminApi,
+        ),
+        "Beacon API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Privacy-first analytics. Errors are RFC 9457 application/problem+json with a stable \
+         `type`; lists use cursor pagination (`cursor`, `limit`, `next_cursor`).",
+    )
+}
+
+/// The spec as pretty JSON, exactly as checked in at `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut spec = api_service().spec();
+    spec.push('\n');
+    spec
+}
+
+/// The whole application for `state`.
+pub fn build(state: AppState, max_body: usize) -> impl Endpoint<Output = Response> {
+    let service = api_service();
+    let docs = service.swagger_ui();
+    let spec = openapi_json();
+    let app = Route::new()
+        .nest("/", service)
+        .at(
+            "/api/openapi.json",
+            poem::endpoint::make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/json")
+                    .body(spec.clone())
+            }),
+        )
+        .nest("/api/docs", docs)
+        .data(state);
+    middleware::around(app, max_body)
+}

@@ -1,0 +1,6 @@
+//! The `beacon` subcommands.
+
+pub mod openapi;
+pub mod seed;
+pub mod serve;
+pub mod worker;

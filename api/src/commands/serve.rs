@@ -1,0 +1,122 @@
+//! `beacon serve`: the HTTP server, with the job workers in-process unless told otherwise.
+//! SIGINT or SIGTERM stops accepting, drains requests and running jobs, then stops the
+//! embedded PostgreSQL if this process started it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use tenant::Db;
+use tenant::db::PoolConfig;
+use tokio::sync::watch;
+
+use crate::auth::throttle::LoginThrottle;
+use crate::commands::seed;
+use crate::config::{DatabaseArgs, MailArgs, ServerArgs};
+use crate::database;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+/// Runs the server until a shutdown signal. With `demo`, seeds the demo organization first and
+/// prints its login.
+pub async fn run(
+    db_args: &DatabaseArgs,
+    server: &ServerArgs,
+    mail: &MailArgs,
+    demo: bool,
+) -> anyhow::Result<()> {
+    let database = database::open_and_migrate(db_args).await?;
+    let db = Db::connect(
+        &database.owner_url,
+        &PoolConfig {
+            max_size: db_args.db_pool_size,
+            ..PoolConfig::default()
+        },
+    )?;
+    let state = AppState {
+        db: db.clone(),
+        metrics: Arc::new(Metrics::new()?),
+        throttle: Arc::new(LoginThrottle::default()),
+        secure_cookies: server.secure_cookies,
+        admin_emails: Arc::new(
+            server
+                .admin_emails
+                .iter()
+                .map(|email| email.trim().to_lowercase())
+                .filter(|email| !email.is_empty())
+                .collect(),
+        ),
+    };
+    let acceptor = TcpListener::bind(server.listen)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("listening on {}", server.listen))?;
+    let local = acceptor
+        .local_addr()
+        .first()
+        .and_then(|addr| addr.as_socket_addr().copied())
+        .unwrap_or(server.listen);
+    let public_url = mail.public_url(local);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let workers = (!server.no_worker).then(|| {
+        let owner_url = database.owner_url.clone();
+        let (db, db_args, mail, public_url) =
+            (db.clone(), db_args.clone(), mail.clone(), public_url.clone());
+        let stop = stopped(stop_rx.clone());
+        tokio::spawn(async move {
+            crate::commands::worker::run(&owner_url, db, &db_args, &mail, public_url, stop).await
+        })
+    });
+
+    if demo {
+        let seeded = seed::ensure_demo(&db, seed::DEMO_EMAIL, seed::DEMO_DOMAIN, seed::DEMO_PASSWORD)
+            .await?;
+        println!("Beacon demo organization ready. Sign in as {} / {}", seeded.email, seeded.password);
+    }
+    println!("Beacon is running at {public_url} (API docs: {public_url}/api/docs)");
+    tracing::info!(listen = %local, "listening");
+
+    let app = crate::app::build(state, server.max_body_bytes);
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, stopped(stop_rx), Some(Duration::from_secs(30)))
+        .await
+        .context("HTTP server")?;
+    tracing::info!("HTTP server drained");
+    if let Some(workers) = workers {
+        match workers.await {
+            Ok(Ok(())) => tracing::info!("workers drained"),
+            Ok(Err(error)) => tracing::error!(error = %format!("{error:#}"), "workers failed"),
+            Err(error) => tracing::error!(%error, "worker task panicked"),
+        }
+    }
+    database.shutdown()
+}
+
+/// Resolves once the watch says stop.
+pub async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,31 @@
+//! `beacon worker` (and the in-process workers of `beacon serve`).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tenant::Db;
+use worker::{JobContext, MailConfig, Mailer};
+
+use crate::config::{DatabaseArgs, MailArgs};
+
+/// Builds the job context and runs the workers until `shutdown`.
+pub async fn run(
+    owner_url: &str,
+    db: Db,
+    database: &DatabaseArgs,
+    mail: &MailArgs,
+    public_url: String,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let mailer = Mailer::new(&MailConfig {
+        smtp_url: mail.smtp_url.clone(),
+        outbox: database.data_dir.join("mail"),
+        from: mail.mail_from.clone(),
+    })?;
+    let ctx = JobContext {
+        db,
+        mailer: Arc::new(mailer),
+        public_url,
+    };
+    worker::run_until(owner_url, ctx, shutdown).await
+}

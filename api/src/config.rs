@@ -1,0 +1,76 @@
+//! Configuration: flags and environment variables, read once in `main` and passed down.
+//! `docs/configuration.md` documents every one of them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Where the database is.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL of a role that owns Beacon's schema. Unset: Beacon runs its own
+    /// PostgreSQL under the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for Beacon's own PostgreSQL cluster and mail outbox.
+    #[arg(long = "data", env = "BEACON_DATA", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Most database connections in the application pool.
+    #[arg(long, env = "BEACON_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: usize,
+}
+
+/// How e-mail is sent.
+#[derive(Debug, Clone, Args)]
+pub struct MailArgs {
+    /// SMTP server, e.g. `smtp://user:pass@mail.example.com:587`. Unset: e-mails are written as
+    /// `.eml` files to `<data>/mail`.
+    #[arg(long, env = "BEACON_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// `From:` address of Beacon's e-mails.
+    #[arg(long, env = "BEACON_MAIL_FROM", default_value = "Beacon <beacon@localhost>")]
+    pub mail_from: String,
+
+    /// Base URL of the web app, used in e-mailed links. Default: `http://<listen>`.
+    #[arg(long, env = "BEACON_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+
+    /// Largest accepted request body, in bytes, for the API.
+    #[arg(long, env = "BEACON_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Mark session cookies `Secure` even without seeing TLS (set when behind a TLS proxy).
+    #[arg(long, env = "BEACON_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+
+    /// Comma-separated e-mails of instance operators, who may use `/api/v1/admin/*`.
+    #[arg(long, env = "BEACON_ADMIN_EMAILS", value_delimiter = ',', default_value = "")]
+    pub admin_emails: Vec<String>,
+
+    /// Do not run the job workers in this process (run `beacon worker` separately).
+    #[arg(long, env = "BEACON_NO_WORKER", default_value_t = false)]
+    pub no_worker: bool,
+}
+
+impl MailArgs {
+    /// The public URL, defaulting to the listen address.
+    pub fn public_url(&self, listen: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}

@@ -1,0 +1,141 @@
+//! The `beacon` binary: `serve`, `worker`, `migrate`, `openapi`, `seed`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use api::commands;
+use api::config::{DatabaseArgs, MailArgs, ServerArgs};
+use clap::{Parser, Subcommand};
+use tenant::Db;
+use tenant::db::PoolConfig;
+
+/// Beacon: privacy-first analytics.
+#[derive(Debug, Parser)]
+#[command(name = "beacon", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (and the job workers, unless --no-worker).
+    Serve {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        mail: MailArgs,
+        /// Seed the demo organization first and print its login.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run only the job workers.
+    Worker {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        mail: MailArgs,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Write the OpenAPI document.
+    Openapi {
+        /// Output file.
+        #[arg(long, default_value = "openapi/openapi.json")]
+        out: PathBuf,
+    },
+    /// Create (or find again) demo data.
+    Seed {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Seed the demo user, organization, project and API key.
+        #[arg(long, required = true)]
+        demo: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Demo user's e-mail.
+        #[arg(long, default_value = commands::seed::DEMO_EMAIL)]
+        email: String,
+        /// Demo user's password.
+        #[arg(long, default_value = commands::seed::DEMO_PASSWORD)]
+        password: String,
+        /// Demo project's domain.
+        #[arg(long, default_value = commands::seed::DEMO_DOMAIN)]
+        domain: String,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BEACON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    // Two TLS crypto backends get linked; pick one before any TLS client is built.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    match cli.command {
+        Command::Serve {
+            database,
+            server,
+            mail,
+            demo,
+        } => commands::serve::run(&database, &server, &mail, demo).await,
+        Command::Worker { database, mail } => {
+            let db_handle = api::database::open_and_migrate(&database).await?;
+            let db = Db::connect(&db_handle.owner_url, &PoolConfig::default())?;
+            let public_url = mail.public_url("127.0.0.1:8000".parse()?);
+            commands::worker::run(
+                &db_handle.owner_url,
+                db,
+                &database,
+                &mail,
+                public_url,
+                commands::serve::wait_for_signal(),
+            )
+            .await?;
+            db_handle.shutdown()
+        }
+        Command::Migrate { database } => {
+            let db_handle = api::database::open_and_migrate(&database).await?;
+            println!("migrations applied");
+            db_handle.shutdown()
+        }
+        Command::Openapi { out } => {
+            commands::openapi::write(&out)?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+        Command::Seed {
+            database,
+            demo: _,
+            json,
+            email,
+            password,
+            domain,
+        } => {
+            let db_handle = api::database::open_and_migrate(&database).await?;
+            let db = Db::connect(&db_handle.owner_url, &PoolConfig::default())?;
+            let seeded = commands::seed::ensure_demo(&db, &email, &domain, &password)
+                .await
+                .context("seeding demo data")?;
+            commands::seed::print(&seeded, json)?;
+            db_handle.shutdown()
+        }
+    }
+}

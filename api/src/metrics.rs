@@ -1,0 +1,83 @@
+//! Prometheus metrics. Routes are labelled by OpenAPI operation id, never by raw path, so
+//! label values stay few and carry no ids or personal data.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+use tenant::PoolStatus;
+
+/// The metrics of one process.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool_size: IntGauge,
+    pool_available: IntGauge,
+    pool_max: IntGauge,
+    job_queue_depth: IntGauge,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> anyhow::Result<Self> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("beacon_http_requests_total", "HTTP requests by route and status."),
+            &["route", "method", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "beacon_http_request_duration_seconds",
+                "HTTP request latency by route.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["route"],
+        )?;
+        let pool_size = IntGauge::new("beacon_db_pool_connections", "Open pool connections.")?;
+        let pool_available =
+            IntGauge::new("beacon_db_pool_idle_connections", "Idle pool connections.")?;
+        let pool_max = IntGauge::new("beacon_db_pool_max_connections", "Pool size limit.")?;
+        let job_queue_depth =
+            IntGauge::new("beacon_job_queue_depth", "Jobs waiting to run (with attempts left).")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(pool_size.clone()))?;
+        registry.register(Box::new(pool_available.clone()))?;
+        registry.register(Box::new(pool_max.clone()))?;
+        registry.register(Box::new(job_queue_depth.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            pool_size,
+            pool_available,
+            pool_max,
+            job_queue_depth,
+        })
+    }
+
+    /// Records one finished request.
+    pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
+        self.latency.with_label_values(&[route]).observe(seconds);
+    }
+
+    /// The text exposition, with gauges refreshed.
+    pub fn render(&self, pool: PoolStatus, queue_depth: Option<i64>) -> String {
+        self.pool_size.set(pool.size as i64);
+        self.pool_available.set(pool.available as i64);
+        self.pool_max.set(pool.max_size as i64);
+        if let Some(depth) = queue_depth {
+            self.job_queue_depth.set(depth);
+        }
+        let mut out = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(%error, "encoding metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}

@@ -1,0 +1,152 @@
+//! Request plumbing around every route: request id and its log span, body size limit,
+//! problem+json for every error, metrics, and an access log line without personal data.
+
+use std::time::Instant;
+
+use poem::http::{HeaderValue, Method, StatusCode};
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use poem_openapi::OperationId;
+use tracing::Instrument;
+
+use crate::error::{ApiError, problem_response};
+use crate::state::AppState;
+
+/// Header carrying the request id.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Wraps `ep` with the plumbing.
+pub fn around<E: Endpoint>(ep: E, max_body: usize) -> Plumbing<E> {
+    Plumbing {
+        inner: ep,
+        max_body,
+    }
+}
+
+/// The wrapped endpoint.
+pub struct Plumbing<E> {
+    inner: E,
+    max_body: usize,
+}
+
+impl<E: Endpoint> Endpoint for Plumbing<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        handle(&self.inner, req, self.max_body).await
+    }
+}
+
+fn request_id_of(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+async fn handle<E: Endpoint>(ep: &E, mut req: Request, max_body: usize) -> poem::Result<Response> {
+    let started = Instant::now();
+    let request_id = request_id_of(&req);
+    let method = req.method().clone();
+    let metrics = req.data::<AppState>().map(|state| state.metrics.clone());
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut response = async {
+        if let Err(error) = limit_body(&mut req, max_body).await {
+            return problem_response(&error, Some(request_id.clone()));
+        }
+        match ep.call(req).await {
+            Ok(output) => output.into_response(),
+            Err(error) => error_response(error, &request_id),
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    let route = response
+        .data::<OperationId>()
+        .map(|id| id.0)
+        .unwrap_or("unmatched");
+    let status = response.status();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let elapsed = started.elapsed();
+    if let Some(metrics) = metrics {
+        metrics.observe(route, method.as_str(), status.as_u16(), elapsed.as_secs_f64());
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            route,
+            method = %method,
+            status = status.as_u16(),
+            ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+    });
+    Ok(response)
+}
+
+/// Refuses bodies over `max` bytes: by `Content-Length` before reading, and by counting while
+/// reading when the length is not declared.
+async fn limit_body(req: &mut Request, max: usize) -> Result<(), ApiError> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is over the {max}-byte limit"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        return Err(too_large());
+    }
+    let body = req.take_body();
+    let bytes = body.into_bytes_limit(max).await.map_err(|error| match error {
+        poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+        other => ApiError::bad_request("unreadable_body", format!("could not read the body: {other}")),
+    })?;
+    req.set_body(Body::from_bytes(bytes));
+    Ok(())
+}
+
+/// Turns any error (parse failures, unknown routes, handler errors) into problem+json.
+fn error_response(error: poem::Error, request_id: &str) -> Response {
+    let status = error.status();
+    let message = error.to_string();
+    let response = error.into_response();
+    let is_problem = response
+        .headers()
+        .get(poem::http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes() == b"application/problem+json");
+    if is_problem {
+        return response;
+    }
+    let problem = match status {
+        StatusCode::NOT_FOUND => ApiError::new(status, "not_found", "no such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::new(status, "method_not_allowed", "this endpoint does not take that method")
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            status,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(status, "payload_too_large", "the request body is too large")
+        }
+        status if status.is_client_error() => ApiError::new(status, "invalid_request", message),
+        _ => ApiError::internal(message),
+    };
+    problem_response(&problem, Some(request_id.to_owned()))
+}

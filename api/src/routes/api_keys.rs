@@ -1,0 +1,215 @@
+//! API keys: created by admins, shown once, stored hashed, revocable.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use tenant::DbError;
+use tenant::tables::api_keys::{self, ApiKey};
+use tenant::tables::projects;
+use uuid::Uuid;
+
+use crate::auth::{Auth, Need};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::routes::orgs::clean_name;
+use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::state::AppState;
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ScopeDto {
+    /// Read data and settings.
+    Read,
+    /// Change projects and data.
+    Write,
+    /// Send events.
+    Ingest,
+    /// Manage members, invitations and keys.
+    Admin,
+}
+
+impl ScopeDto {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Ingest => "ingest",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// A new key.
+#[derive(Debug, Object)]
+pub struct ApiKeyIn {
+    /// Name, to recognise it later.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub name: String,
+    /// Scopes; at least one.
+    #[oai(validator(min_items = 1, max_items = 4))]
+    pub scopes: Vec<ScopeDto>,
+    /// Limit the key to these projects; omit for every project.
+    #[oai(validator(max_items = 100))]
+    pub project_ids: Option<Vec<Uuid>>,
+}
+
+/// A key, without its secret.
+#[derive(Debug, Object)]
+pub struct ApiKeyOut {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// First characters of the key.
+    pub prefix: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Projects it is limited to, if any.
+    pub project_ids: Option<Vec<Uuid>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last use.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revocation time.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A key just created, with its secret: shown this once.
+#[derive(Debug, Object)]
+pub struct ApiKeyCreated {
+    /// The key.
+    pub key: ApiKeyOut,
+    /// The full key for `Authorization: Bearer`. It cannot be shown again.
+    pub secret: String,
+}
+
+/// A page of keys.
+#[derive(Debug, Object)]
+pub struct ApiKeyList {
+    /// This page.
+    pub items: Vec<ApiKeyOut>,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum CreateApiKeyResponse {
+    /// Created; the secret is in the body, once.
+    #[oai(status = 201)]
+    Created(Json<ApiKeyCreated>),
+}
+
+#[derive(ApiResponse)]
+enum RevokeApiKeyResponse {
+    /// Revoked; it stops working at once.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn key_out(key: ApiKey) -> ApiKeyOut {
+    ApiKeyOut {
+        id: key.key_id,
+        name: key.name,
+        prefix: key.prefix,
+        scopes: key.scopes,
+        project_ids: key.project_ids,
+        created_at: key.created_at,
+        last_used_at: key.last_used_at,
+        revoked_at: key.revoked_at,
+    }
+}
+
+/// API key operations.
+pub struct ApiKeysApi;
+
+#[OpenApi(prefix_path = "/api/v1/orgs/:org_id/api-keys", tag = "ApiTags::ApiKeys")]
+impl ApiKeysApi {
+    /// Keys of the organization (admins).
+    #[oai(path = "/", method = "get", operation_id = "list_api_keys")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<ApiKeyList>> {
+        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let after = parse_cursor(cursor.as_deref())?;
+        let rows = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(api_keys::list(conn, *org_id, after, fetch_size(*limit)).await?)
+            })
+            .await?;
+        let (rows, next_cursor) = paginate(rows, *limit, |k| k.key_id);
+        Ok(Json(ApiKeyList {
+            items: rows.into_iter().map(key_out).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Create a key (admins). The response holds the secret, shown only this once.
+    #[oai(path = "/", method = "post", operation_id = "create_api_key")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        body: Json<ApiKeyIn>,
+    ) -> ApiResult<CreateApiKeyResponse> {
+        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let name = clean_name(&body.name)?;
+        let mut scopes: Vec<String> = body.scopes.iter().map(|s| s.as_str().to_owned()).collect();
+        scopes.sort();
+        scopes.dedup();
+        let project_ids = body.project_ids.clone();
+        let creator = access.user_id.map(|u| u.uuid());
+        let (key, secret) = state
+            .db
+            .scoped(access.org, async |conn| {
+                if let Some(ids) = &project_ids {
+                    for id in ids {
+                        if projects::find(conn, *org_id, *id).await?.is_none() {
+                            return Err(ApiError::invalid(
+                                "unknown_project",
+                                format!("project {id} does not exist in this organization"),
+                            ));
+                        }
+                    }
+                }
+                Ok(api_keys::create(conn, *org_id, &name, &scopes, project_ids.as_deref(), creator)
+                    .await?)
+            })
+            .await?;
+        Ok(CreateApiKeyResponse::Created(Json(ApiKeyCreated {
+            key: key_out(key),
+            secret,
+        })))
+    }
+
+    /// Revoke a key (admins).
+    #[oai(path = "/:key_id", method = "delete", operation_id = "revoke_api_key")]
+    async fn revoke(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        key_id: Path<Uuid>,
+    ) -> ApiResult<RevokeApiKeyResponse> {
+        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let revoked = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(api_keys::revoke(conn, *org_id, *key_id).await?)
+            })
+            .await?;
+        if !revoked {
+            return Err(ApiError::not_found("API key"));
+        }
+        Ok(RevokeApiKeyResponse::NoContent)
+    }
+}

@@ -1,0 +1,371 @@
+//! Accounts: sign-up, e-mail verification, sign-in and out, password reset, the current user.
+
+use chrono::Duration;
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use tenant::DbError;
+use tenant::secrets::{hash_password, token_hash, verify_password};
+use tenant::tables::user_tokens::{Consumed, Purpose};
+use tenant::tables::{is_unique_violation, user_sessions, user_tokens, users};
+use uuid::Uuid;
+use worker::Job;
+use worker::jobs::{SendPasswordReset, SendVerificationEmail};
+
+use crate::auth::{Auth, session_cookie};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::state::AppState;
+
+/// How long a session lasts.
+const SESSION_DAYS: i64 = 30;
+
+/// Sign-up or sign-in credentials.
+#[derive(Debug, Object)]
+pub struct CredentialsIn {
+    /// E-mail address.
+    #[oai(validator(max_length = 254))]
+    pub email: String,
+    /// Password, 8 to 128 characters.
+    #[oai(validator(max_length = 128))]
+    pub password: String,
+}
+
+/// A token from an e-mailed link.
+#[derive(Debug, Object)]
+pub struct TokenIn {
+    /// The token.
+    #[oai(validator(max_length = 200))]
+    pub token: String,
+}
+
+/// An e-mail address.
+#[derive(Debug, Object)]
+pub struct EmailIn {
+    /// E-mail address.
+    #[oai(validator(max_length = 254))]
+    pub email: String,
+}
+
+/// A new password with its reset token.
+#[derive(Debug, Object)]
+pub struct PasswordResetIn {
+    /// Token from the reset e-mail.
+    #[oai(validator(max_length = 200))]
+    pub token: String,
+    /// New password, 8 to 128 characters.
+    #[oai(validator(max_length = 128))]
+    pub password: String,
+}
+
+/// A user.
+#[derive(Debug, Object)]
+pub struct UserOut {
+    /// Id.
+    pub id: Uuid,
+    /// E-mail address.
+    pub email: String,
+    /// Whether the address is confirmed.
+    pub email_verified: bool,
+}
+
+/// The signed-in session.
+#[derive(Debug, Object)]
+pub struct SessionOut {
+    /// The user.
+    pub user: UserOut,
+    /// Send this as `X-CSRF-Token` on every cookie-authenticated write.
+    pub csrf_token: String,
+}
+
+#[derive(ApiResponse)]
+enum SignupResponse {
+    /// Account created; a verification e-mail is on its way.
+    #[oai(status = 201)]
+    Created(Json<UserOut>),
+}
+
+#[derive(ApiResponse)]
+enum LoginResponse {
+    /// Signed in; the session cookie is set.
+    #[oai(status = 200)]
+    Ok(Json<SessionOut>, #[oai(header = "Set-Cookie")] String),
+}
+
+#[derive(ApiResponse)]
+enum LogoutResponse {
+    /// Signed out; the cookie is cleared.
+    #[oai(status = 204)]
+    NoContent(#[oai(header = "Set-Cookie")] String),
+}
+
+#[derive(ApiResponse)]
+enum Done {
+    /// Done.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[derive(ApiResponse)]
+enum Accepted {
+    /// Accepted: if the address has an account, an e-mail is on its way.
+    #[oai(status = 202)]
+    Accepted,
+}
+
+/// Lower-cases and checks an e-mail address.
+pub fn normalize_email(email: &str) -> ApiResult<String> {
+    let email = email.trim().to_lowercase();
+    if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) {
+        return Err(ApiError::invalid("invalid_email", "not a valid e-mail address"));
+    }
+    Ok(email)
+}
+
+fn check_password(password: &str) -> ApiResult<()> {
+    let length = password.chars().count();
+    if !(8..=128).contains(&length) {
+        return Err(ApiError::invalid(
+            "weak_password",
+            "the password must have 8 to 128 characters",
+        ));
+    }
+    Ok(())
+}
+
+fn token_problem(consumed: Consumed, what: &str) -> ApiError {
+    match consumed {
+        Consumed::Expired => ApiError::new(
+            poem::http::StatusCode::GONE,
+            "token_expired",
+            format!("this {what} link has expired; ask for a new one"),
+        ),
+        Consumed::AlreadyUsed => ApiError::new(
+            poem::http::StatusCode::GONE,
+            "token_used",
+            format!("this {what} link has already been used"),
+        ),
+        Consumed::Ok(_) | Consumed::Unknown => {
+            ApiError::bad_request("token_invalid", format!("this {what} link is not valid"))
+        }
+    }
+}
+
+fn user_out(user: &users::User) -> UserOut {
+    UserOut {
+        id: user.id,
+        email: user.email.clone(),
+        email_verified: user.email_verified_at.is_some(),
+    }
+}
+
+/// Account operations.
+pub struct AuthApi;
+
+#[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Create an account and send a verification e-mail.
+    #[oai(path = "/signup", method = "post", operation_id = "signup")]
+    async fn signup(&self, state: Data<&AppState>, body: Json<CredentialsIn>) -> ApiResult<SignupResponse> {
+        let email = normalize_email(&body.email)?;
+        check_password(&body.password)?;
+        let password = body.password.clone();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        let user = state
+            .db
+            .unscoped(async |conn| {
+                let user = match users::create(conn, &email, &hash).await {
+                    Err(error) if is_unique_violation(&error) => {
+                        return Err(ApiError::conflict(
+                            "email_taken",
+                            "an account with this e-mail already exists; sign in or reset the password",
+                        ));
+                    }
+                    other => other?,
+                };
+                worker::queue::enqueue(
+                    conn,
+                    &Job::SendVerificationEmail(SendVerificationEmail { user_id: user.id }),
+                )
+                .await?;
+                Ok(user)
+            })
+            .await?;
+        Ok(SignupResponse::Created(Json(user_out(&user))))
+    }
+
+    /// Confirm an e-mail address with the token from the verification e-mail.
+    #[oai(path = "/verify-email", method = "post", operation_id = "verify_email")]
+    async fn verify_email(&self, state: Data<&AppState>, body: Json<TokenIn>) -> ApiResult<Done> {
+        let token = body.token.clone();
+        state
+            .db
+            .unscoped(async |conn| {
+                match user_tokens::consume(conn, &token, Purpose::VerifyEmail).await? {
+                    Consumed::Ok(user_id) => Ok(users::mark_verified(conn, user_id).await?),
+                    other => Err(token_problem(other, "verification")),
+                }
+            })
+            .await?;
+        Ok(Done::NoContent)
+    }
+
+    /// Send the verification e-mail again (answers 202 whether or not the address exists).
+    #[oai(path = "/resend-verification", method = "post", operation_id = "resend_verification")]
+    async fn resend_verification(&self, state: Data<&AppState>, body: Json<EmailIn>) -> ApiResult<Accepted> {
+        let email = normalize_email(&body.email)?;
+        state
+            .db
+            .unscoped(async |conn| {
+                if let Some(user) = users::find_by_email(conn, &email).await? {
+                    if user.email_verified_at.is_none() {
+                        worker::queue::enqueue(
+                            conn,
+                            &Job::SendVerificationEmail(SendVerificationEmail { user_id: user.id }),
+                        )
+                        .await?;
+                    }
+                }
+                Ok::<_, ApiError>(())
+            })
+            .await?;
+        Ok(Accepted::Accepted)
+    }
+
+    /// Sign in: sets the session cookie and returns the CSRF token.
+    #[oai(path = "/login", method = "post", operation_id = "login")]
+    async fn login(&self, state: Data<&AppState>, req: &Request, body: Json<CredentialsIn>) -> ApiResult<LoginResponse> {
+        let email = body.email.trim().to_lowercase();
+        let account = hex::encode(token_hash(&email));
+        let ip = req.remote_addr().as_socket_addr().map(|addr| addr.ip());
+        state
+            .throttle
+            .attempt(ip, &account)
+            .map_err(ApiError::too_many_requests)?;
+        let user = state
+            .db
+            .unscoped(async |conn| Ok::<_, DbError>(users::find_by_email(conn, &email).await?))
+            .await?;
+        let password = body.password.clone();
+        let stored = user.as_ref().map(|user| user.password_hash.clone());
+        // Verify against a real hash even for unknown accounts, so timing does not tell them apart.
+        let matches = tokio::task::spawn_blocking(move || match stored {
+            Some(hash) => verify_password(&password, &hash),
+            None => {
+                let _ = verify_password(&password, DUMMY_HASH);
+                false
+            }
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        let Some(user) = user.filter(|_| matches) else {
+            state.throttle.failed(&account);
+            return Err(ApiError::unauthorized("wrong e-mail or password"));
+        };
+        if user.email_verified_at.is_none() {
+            return Err(ApiError::forbidden_kind(
+                "email_not_verified",
+                "confirm your e-mail address first; the link is in your inbox",
+            ));
+        }
+        let user_id = user.id;
+        let session = state
+            .db
+            .unscoped(async |conn| {
+                Ok::<_, DbError>(
+                    user_sessions::create(conn, user_id, Duration::days(SESSION_DAYS)).await?,
+                )
+            })
+            .await?;
+        let secure = session_cookie::is_tls(req, state.secure_cookies);
+        let cookie = session_cookie::set(&session.token, SESSION_DAYS * 86_400, secure);
+        Ok(LoginResponse::Ok(
+            Json(SessionOut {
+                user: user_out(&user),
+                csrf_token: session.csrf_token,
+            }),
+            cookie,
+        ))
+    }
+
+    /// Sign out: ends the session and clears the cookie.
+    #[oai(path = "/logout", method = "post", operation_id = "logout")]
+    async fn logout(&self, state: Data<&AppState>, req: &Request, auth: Auth) -> ApiResult<LogoutResponse> {
+        auth.user()?;
+        if let Some(token) = session_cookie::read(req) {
+            state
+                .db
+                .unscoped(async |conn| Ok::<_, DbError>(user_sessions::delete(conn, &token).await?))
+                .await?;
+        }
+        let secure = session_cookie::is_tls(req, state.secure_cookies);
+        Ok(LogoutResponse::NoContent(session_cookie::clear(secure)))
+    }
+
+    /// Ask for a password reset e-mail (answers 202 whether or not the address exists).
+    #[oai(path = "/password-reset", method = "post", operation_id = "request_password_reset")]
+    async fn request_password_reset(&self, state: Data<&AppState>, body: Json<EmailIn>) -> ApiResult<Accepted> {
+        let email = normalize_email(&body.email)?;
+        state
+            .db
+            .unscoped(async |conn| {
+                if let Some(user) = users::find_by_email(conn, &email).await? {
+                    worker::queue::enqueue(
+                        conn,
+                        &Job::SendPasswordReset(SendPasswordReset { user_id: user.id }),
+                    )
+                    .await?;
+                }
+                Ok::<_, ApiError>(())
+            })
+            .await?;
+        Ok(Accepted::Accepted)
+    }
+
+    /// Set a new password with the token from the reset e-mail; signs out every session.
+    #[oai(path = "/password-reset/confirm", method = "post", operation_id = "confirm_password_reset")]
+    async fn confirm_password_reset(&self, state: Data<&AppState>, body: Json<PasswordResetIn>) -> ApiResult<Done> {
+        check_password(&body.password)?;
+        let password = body.password.clone();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        let token = body.token.clone();
+        state
+            .db
+            .unscoped(async |conn| {
+                match user_tokens::consume(conn, &token, Purpose::ResetPassword).await? {
+                    Consumed::Ok(user_id) => {
+                        users::set_password_hash(conn, user_id, &hash).await?;
+                        // The link proves control of the address.
+                        users::mark_verified(conn, user_id).await?;
+                        user_sessions::delete_all_for_user(conn, user_id).await?;
+                        Ok(())
+                    }
+                    other => Err(token_problem(other, "password reset")),
+                }
+            })
+            .await?;
+        Ok(Done::NoContent)
+    }
+
+    /// The signed-in user.
+    #[oai(path = "/me", method = "get", operation_id = "get_current_user")]
+    async fn me(&self, state: Data<&AppState>, auth: Auth) -> ApiResult<Json<UserOut>> {
+        let user_id = auth.user()?.uuid();
+        let user = state
+            .db
+            .unscoped(async |conn| Ok::<_, DbError>(users::find(conn, user_id).await?))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
+        Ok(Json(user_out(&user)))
+    }
+}
+
+/// An argon2id hash of a random string, verified against when the account does not exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3X8bV8hJ2n4n2n3b0hzJ8k8wFq5c9b3Jm7S6mRZb6oU";

@@ -1,0 +1,257 @@
+//! Invitations: admins invite by e-mail; the invitee accepts with the e-mailed link while
+//! signed in with that address.
+
+use chrono::{DateTime, Duration, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use tenant::tables::invitations::{self, Invitation};
+use tenant::tables::memberships::{self, Role};
+use tenant::tables::{organizations, users};
+use tenant::{DbError, OrgId};
+use uuid::Uuid;
+use worker::Job;
+use worker::jobs::SendInvitation;
+
+use crate::auth::{Auth, Need};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::routes::auth::normalize_email;
+use crate::routes::members::{RoleDto, check_owner_rights};
+use crate::routes::orgs::OrganizationOut;
+use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::state::AppState;
+
+/// Days an invitation stays valid.
+pub const INVITATION_DAYS: i64 = 7;
+
+/// A new invitation.
+#[derive(Debug, Object)]
+pub struct InvitationIn {
+    /// Address to invite.
+    #[oai(validator(max_length = 254))]
+    pub email: String,
+    /// Role granted on acceptance.
+    pub role: RoleDto,
+}
+
+/// An invitation.
+#[derive(Debug, Object)]
+pub struct InvitationOut {
+    /// Id.
+    pub id: Uuid,
+    /// Invited address.
+    pub email: String,
+    /// Role granted on acceptance.
+    pub role: String,
+    /// When it was sent.
+    pub created_at: DateTime<Utc>,
+    /// When it lapses.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A page of pending invitations.
+#[derive(Debug, Object)]
+pub struct InvitationList {
+    /// This page.
+    pub items: Vec<InvitationOut>,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+}
+
+/// The accept token from the invitation e-mail.
+#[derive(Debug, Object)]
+pub struct AcceptInvitationIn {
+    /// Token (`<org>.<secret>`).
+    #[oai(validator(max_length = 200))]
+    pub token: String,
+}
+
+#[derive(ApiResponse)]
+enum CreateInvitationResponse {
+    /// Created; the e-mail is queued.
+    #[oai(status = 201)]
+    Created(Json<InvitationOut>),
+}
+
+#[derive(ApiResponse)]
+enum RevokeInvitationResponse {
+    /// Withdrawn.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn invitation_out(invitation: Invitation) -> InvitationOut {
+    InvitationOut {
+        id: invitation.invitation_id,
+        email: invitation.email,
+        role: invitation.role,
+        created_at: invitation.created_at,
+        expires_at: invitation.expires_at,
+    }
+}
+
+/// Invitation operations inside an organization.
+pub struct InvitationsApi;
+
+#[OpenApi(prefix_path = "/api/v1/orgs/:org_id/invitations", tag = "ApiTags::Members")]
+impl InvitationsApi {
+    /// Pending invitations.
+    #[oai(path = "/", method = "get", operation_id = "list_invitations")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<InvitationList>> {
+        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let after = parse_cursor(cursor.as_deref())?;
+        let rows = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(
+                    invitations::list_pending(conn, *org_id, after, fetch_size(*limit)).await?,
+                )
+            })
+            .await?;
+        let (rows, next_cursor) = paginate(rows, *limit, |i| i.invitation_id);
+        Ok(Json(InvitationList {
+            items: rows.into_iter().map(invitation_out).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Invite someone by e-mail (admins; owners to invite owners).
+    #[oai(path = "/", method = "post", operation_id = "create_invitation")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        body: Json<InvitationIn>,
+    ) -> ApiResult<CreateInvitationResponse> {
+        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let inviter = auth.user()?;
+        let role = Role::from(body.role);
+        check_owner_rights(&access, role == Role::Owner)?;
+        let email = normalize_email(&body.email)?;
+        let invitation = state
+            .db
+            .scoped(access.org, async |conn| {
+                let invitation = invitations::create(
+                    conn,
+                    *org_id,
+                    &email,
+                    role.as_str(),
+                    inviter.uuid(),
+                    Duration::days(INVITATION_DAYS),
+                )
+                .await?;
+                worker::queue::enqueue(
+                    conn,
+                    &Job::SendInvitation(SendInvitation {
+                        org_id: *org_id,
+                        invitation_id: invitation.invitation_id,
+                    }),
+                )
+                .await?;
+                Ok::<_, DbError>(invitation)
+            })
+            .await?;
+        Ok(CreateInvitationResponse::Created(Json(invitation_out(invitation))))
+    }
+
+    /// Withdraw an invitation.
+    #[oai(path = "/:invitation_id", method = "delete", operation_id = "revoke_invitation")]
+    async fn revoke(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        invitation_id: Path<Uuid>,
+    ) -> ApiResult<RevokeInvitationResponse> {
+        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let deleted = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(invitations::delete(conn, *org_id, *invitation_id).await?)
+            })
+            .await?;
+        if !deleted {
+            return Err(ApiError::not_found("invitation"));
+        }
+        Ok(RevokeInvitationResponse::NoContent)
+    }
+}
+
+/// Accepting an invitation (outside any organization path: the token names it).
+pub struct AcceptInvitationApi;
+
+#[OpenApi(prefix_path = "/api/v1/invitations", tag = "ApiTags::Members")]
+impl AcceptInvitationApi {
+    /// Accept an invitation, signed in with the invited address.
+    #[oai(path = "/accept", method = "post", operation_id = "accept_invitation")]
+    async fn accept(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        body: Json<AcceptInvitationIn>,
+    ) -> ApiResult<Json<OrganizationOut>> {
+        let user_id = auth.user()?.uuid();
+        let invalid = || ApiError::bad_request("token_invalid", "this invitation link is not valid");
+        let (org_part, secret) = body.token.split_once('.').ok_or_else(invalid)?;
+        let org_id = Uuid::try_parse(org_part).map_err(|_| invalid())?;
+        let secret = secret.to_owned();
+        let user = state
+            .db
+            .unscoped(async |conn| Ok::<_, DbError>(users::find(conn, user_id).await?))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
+        let (org, role) = state
+            .db
+            .scoped(OrgId::from_uuid(org_id), async |conn| {
+                let invitation = invitations::find_by_token(conn, org_id, &secret)
+                    .await?
+                    .ok_or_else(invalid)?;
+                if invitation.accepted_at.is_some() {
+                    return Err(ApiError::new(
+                        poem::http::StatusCode::GONE,
+                        "token_used",
+                        "this invitation has already been accepted",
+                    ));
+                }
+                if invitation.expires_at <= Utc::now() {
+                    return Err(ApiError::new(
+                        poem::http::StatusCode::GONE,
+                        "token_expired",
+                        "this invitation has expired; ask for a new one",
+                    ));
+                }
+                if invitation.email != user.email {
+                    return Err(ApiError::forbidden_kind(
+                        "invitation_email_mismatch",
+                        "this invitation was sent to another address; sign in with that one",
+                    ));
+                }
+                let invited = Role::parse(&invitation.role).unwrap_or(Role::Viewer);
+                let existing = memberships::role_of(conn, org_id, user_id).await?;
+                let role = existing.map_or(invited, |current| current.max(invited));
+                memberships::upsert(conn, org_id, user_id, role).await?;
+                invitations::mark_accepted(conn, org_id, invitation.invitation_id).await?;
+                let org = organizations::get(conn, org_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("organization"))?;
+                Ok((org, role))
+            })
+            .await?;
+        Ok(Json(OrganizationOut {
+            id: org.org_id,
+            name: org.name,
+            role: role.as_str().to_owned(),
+            created_at: org.created_at,
+        }))
+    }
+}

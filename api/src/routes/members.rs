@@ -1,0 +1,204 @@
+//! Members of an organization: list, change role, remove. No organization ever loses its last
+//! owner: demoting or removing an owner locks the owner rows and counts them first.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use tenant::tables::memberships::{self, Member, Role};
+use tenant::DbError;
+use uuid::Uuid;
+
+use crate::auth::{Auth, Need, OrgAccess};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::state::AppState;
+
+/// A role in an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum RoleDto {
+    /// Everything, including deleting the organization.
+    Owner,
+    /// Members, invitations, API keys, settings.
+    Admin,
+    /// Projects and their data.
+    Member,
+    /// Read only.
+    Viewer,
+}
+
+impl From<RoleDto> for Role {
+    fn from(role: RoleDto) -> Self {
+        match role {
+            RoleDto::Owner => Role::Owner,
+            RoleDto::Admin => Role::Admin,
+            RoleDto::Member => Role::Member,
+            RoleDto::Viewer => Role::Viewer,
+        }
+    }
+}
+
+/// A member.
+#[derive(Debug, Object)]
+pub struct MemberOut {
+    /// User id.
+    pub user_id: Uuid,
+    /// E-mail address.
+    pub email: String,
+    /// Role.
+    pub role: String,
+    /// When they joined.
+    pub joined_at: DateTime<Utc>,
+}
+
+/// A page of members.
+#[derive(Debug, Object)]
+pub struct MemberList {
+    /// This page.
+    pub items: Vec<MemberOut>,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+}
+
+/// A role change.
+#[derive(Debug, Object)]
+pub struct MemberPatch {
+    /// The new role.
+    pub role: RoleDto,
+}
+
+#[derive(ApiResponse)]
+enum RemoveMemberResponse {
+    /// Removed.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn member_out(member: Member) -> MemberOut {
+    MemberOut {
+        user_id: member.user_id,
+        email: member.email,
+        role: member.role,
+        joined_at: member.created_at,
+    }
+}
+
+/// Only owners may grant, change or take away the owner role.
+pub fn check_owner_rights(access: &OrgAccess, touches_owner: bool) -> ApiResult<()> {
+    if touches_owner && access.role < Role::Owner {
+        return Err(ApiError::forbidden("only an owner can grant or change the owner role"));
+    }
+    Ok(())
+}
+
+fn last_owner() -> ApiError {
+    ApiError::conflict(
+        "last_owner",
+        "an organization must keep at least one owner; make someone else owner first",
+    )
+}
+
+/// Member operations.
+pub struct MembersApi;
+
+#[OpenApi(prefix_path = "/api/v1/orgs/:org_id/members", tag = "ApiTags::Members")]
+impl MembersApi {
+    /// Members of the organization.
+    #[oai(path = "/", method = "get", operation_id = "list_members")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<MemberList>> {
+        let access = auth.org(&state, *org_id, Need::Read).await?;
+        let after = parse_cursor(cursor.as_deref())?;
+        let rows = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(memberships::list(conn, *org_id, after, fetch_size(*limit)).await?)
+            })
+            .await?;
+        let (rows, next_cursor) = paginate(rows, *limit, |m| m.user_id);
+        Ok(Json(MemberList {
+            items: rows.into_iter().map(member_out).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Change a member's role (admins; owners for anything involving the owner role).
+    #[oai(path = "/:user_id", method = "patch", operation_id = "update_member_role")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        user_id: Path<Uuid>,
+        body: Json<MemberPatch>,
+    ) -> ApiResult<Json<MemberOut>> {
+        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let new_role = Role::from(body.role);
+        let member = state
+            .db
+            .scoped(access.org, async |conn| {
+                let current = memberships::role_of(conn, *org_id, *user_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("member"))?;
+                check_owner_rights(&access, current == Role::Owner || new_role == Role::Owner)?;
+                if current == Role::Owner
+                    && new_role != Role::Owner
+                    && memberships::lock_and_count_owners(conn, *org_id).await? <= 1
+                {
+                    return Err(last_owner());
+                }
+                memberships::upsert(conn, *org_id, *user_id, new_role).await?;
+                memberships::find(conn, *org_id, *user_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("member"))
+            })
+            .await?;
+        Ok(Json(member_out(member)))
+    }
+
+    /// Remove a member (admins; anyone may remove themselves).
+    #[oai(path = "/:user_id", method = "delete", operation_id = "remove_member")]
+    async fn remove(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        user_id: Path<Uuid>,
+    ) -> ApiResult<RemoveMemberResponse> {
+        let read = auth.org(&state, *org_id, Need::Read).await?;
+        let is_self = read.user_id.map(|u| u.uuid()) == Some(*user_id);
+        let access = if is_self {
+            read
+        } else {
+            auth.org(&state, *org_id, Need::Admin).await?
+        };
+        state
+            .db
+            .scoped(access.org, async |conn| {
+                let current = memberships::role_of(conn, *org_id, *user_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("member"))?;
+                if !is_self {
+                    check_owner_rights(&access, current == Role::Owner)?;
+                }
+                if current == Role::Owner
+                    && memberships::lock_and_count_owners(conn, *org_id).await? <= 1
+                {
+                    return Err(last_owner());
+                }
+                memberships::remove(conn, *org_id, *user_id).await?;
+                Ok(())
+            })
+            .await?;
+        Ok(RemoveMemberResponse::NoContent)
+    }
+}

@@ -1,0 +1,33 @@
+//! The HTTP API, one file per resource. Paths nest by organization:
+//! `/api/v1/orgs/{org_id}/projects/{project_id}`.
+
+pub mod admin;
+pub mod api_keys;
+pub mod auth;
+pub mod invitations;
+pub mod members;
+pub mod ops;
+pub mod orgs;
+pub mod pagination;
+pub mod projects;
+
+use poem_openapi::Tags;
+
+/// OpenAPI tags.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Accounts and sessions.
+    Auth,
+    /// Organizations.
+    Organizations,
+    /// Members and invitations.
+    Members,
+    /// Projects.
+    Projects,
+    /// API keys.
+    ApiKeys,
+    /// Instance operation: jobs.
+    Admin,
+    /// Health, readiness and metrics.
+    Operations,
+}

@@ -1,0 +1,92 @@
+//! Health, readiness and Prometheus metrics.
+
+use poem::web::Data;
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use tenant::DbError;
+use tenant::diesel::QueryableByName;
+use tenant::diesel::sql_types::Text;
+use tenant::diesel_async::RunQueryDsl;
+
+use crate::routes::ApiTags;
+use crate::state::AppState;
+
+/// Readiness report.
+#[derive(Debug, Object)]
+pub struct Readiness {
+    /// Whether the database answered.
+    pub database: bool,
+    /// Whether every embedded migration is applied.
+    pub migrations: bool,
+}
+
+#[derive(ApiResponse)]
+enum ReadyResponse {
+    /// Ready to serve.
+    #[oai(status = 200)]
+    Ready(Json<Readiness>),
+    /// Not ready; see which check failed.
+    #[oai(status = 503)]
+    NotReady(Json<Readiness>),
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = Text)]
+    version: String,
+}
+
+/// Operations endpoints.
+pub struct OpsApi;
+
+#[OpenApi(tag = "ApiTags::Operations")]
+impl OpsApi {
+    /// Liveness: the process answers.
+    #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
+    async fn healthz(&self) -> PlainText<&'static str> {
+        PlainText("ok")
+    }
+
+    /// Readiness: the database answers and the schema is current.
+    #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
+    async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
+        let applied = state
+            .db
+            .unscoped(async |conn| {
+                let rows: Vec<Version> =
+                    tenant::diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+                        .load(conn)
+                        .await?;
+                Ok::<_, DbError>(rows.into_iter().map(|row| row.version).collect::<Vec<_>>())
+            })
+            .await;
+        let report = match applied {
+            Ok(applied) => Readiness {
+                database: true,
+                migrations: tenant::migrate::embedded_versions()
+                    .map(|wanted| wanted.iter().all(|v| applied.contains(v)))
+                    .unwrap_or(false),
+            },
+            Err(_) => Readiness {
+                database: false,
+                migrations: false,
+            },
+        };
+        if report.database && report.migrations {
+            ReadyResponse::Ready(Json(report))
+        } else {
+            ReadyResponse::NotReady(Json(report))
+        }
+    }
+
+    /// Prometheus metrics: requests by route and status, latency, pool use, job queue depth.
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
+    async fn metrics(&self, state: Data<&AppState>) -> PlainText<String> {
+        let depth = state
+            .db
+            .unscoped(async |conn| Ok::<_, DbError>(worker::queue::depth(conn).await?))
+            .await
+            .ok();
+        PlainText(state.metrics.render(state.db.status(), depth))
+    }
+}

@@ -1,0 +1,228 @@
+//! Organizations: list, create, read, rename, delete with confirmation.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use tenant::tables::memberships::{self, Role};
+use tenant::tables::organizations::{self, Organization};
+use tenant::{DbError, OrgId};
+use uuid::Uuid;
+
+use crate::auth::{Auth, Caller, Need};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::state::AppState;
+
+/// A new organization.
+#[derive(Debug, Object)]
+pub struct OrganizationIn {
+    /// Name, 1 to 100 characters.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub name: String,
+}
+
+/// Confirmation for deleting an organization.
+#[derive(Debug, Object)]
+pub struct DeleteOrganizationIn {
+    /// The organization's exact name, typed again.
+    #[oai(validator(max_length = 100))]
+    pub confirm_name: String,
+}
+
+/// An organization, with the caller's role in it.
+#[derive(Debug, Object)]
+pub struct OrganizationOut {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// The caller's role (for API keys: the role their scopes act as).
+    pub role: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A page of organizations.
+#[derive(Debug, Object)]
+pub struct OrganizationList {
+    /// This page.
+    pub items: Vec<OrganizationOut>,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum CreateOrganizationResponse {
+    /// Created; the caller is its owner.
+    #[oai(status = 201)]
+    Created(Json<OrganizationOut>),
+}
+
+#[derive(ApiResponse)]
+enum DeleteOrganizationResponse {
+    /// Deleted with everything it owned.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+/// Trims and checks a display name.
+pub fn clean_name(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid("invalid_name", "the name must have 1 to 100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+fn org_out(org: Organization, role: &str) -> OrganizationOut {
+    OrganizationOut {
+        id: org.org_id,
+        name: org.name,
+        role: role.to_owned(),
+        created_at: org.created_at,
+    }
+}
+
+/// Organization operations.
+pub struct OrgsApi;
+
+#[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Organizations")]
+impl OrgsApi {
+    /// Organizations the caller belongs to (for an API key: its own).
+    #[oai(path = "/", method = "get", operation_id = "list_organizations")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<OrganizationList>> {
+        let after = parse_cursor(cursor.as_deref())?;
+        let rows = match &auth.0 {
+            Caller::User { user_id } => {
+                let user = user_id.uuid();
+                state
+                    .db
+                    .user_scoped(*user_id, async |conn| {
+                        Ok::<_, DbError>(
+                            organizations::list_for_user(conn, user, after, fetch_size(*limit))
+                                .await?,
+                        )
+                    })
+                    .await?
+            }
+            Caller::Key { org, .. } => {
+                let access = auth.org(&state, org.uuid(), Need::Read).await?;
+                let org_id = org.uuid();
+                let org = state
+                    .db
+                    .scoped(*org, async |conn| {
+                        Ok::<_, DbError>(organizations::get(conn, org_id).await?)
+                    })
+                    .await?;
+                org.filter(|org| after.is_none_or(|after| org.org_id > after))
+                    .map(|org| vec![(org, access.role.as_str().to_owned())])
+                    .unwrap_or_default()
+            }
+        };
+        let (rows, next_cursor) = paginate(rows, *limit, |(org, _)| org.org_id);
+        Ok(Json(OrganizationList {
+            items: rows.into_iter().map(|(org, role)| org_out(org, &role)).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Create an organization; the signed-in caller becomes its owner.
+    #[oai(path = "/", method = "post", operation_id = "create_organization")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        body: Json<OrganizationIn>,
+    ) -> ApiResult<CreateOrganizationResponse> {
+        let user = auth.user()?;
+        let name = clean_name(&body.name)?;
+        let org = OrgId::generate();
+        let org_id = org.uuid();
+        let created = state
+            .db
+            .scoped(org, async |conn| {
+                let created = organizations::create(conn, org_id, &name).await?;
+                memberships::upsert(conn, org_id, user.uuid(), Role::Owner).await?;
+                Ok::<_, DbError>(created)
+            })
+            .await?;
+        Ok(CreateOrganizationResponse::Created(Json(org_out(
+            created,
+            Role::Owner.as_str(),
+        ))))
+    }
+
+    /// One organization.
+    #[oai(path = "/:org_id", method = "get", operation_id = "get_organization")]
+    async fn get(&self, state: Data<&AppState>, auth: Auth, org_id: Path<Uuid>) -> ApiResult<Json<OrganizationOut>> {
+        let access = auth.org(&state, *org_id, Need::Read).await?;
+        let org = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(organizations::get(conn, *org_id).await?)
+            })
+            .await?
+            .ok_or_else(|| ApiError::not_found("organization"))?;
+        Ok(Json(org_out(org, access.role.as_str())))
+    }
+
+    /// Rename an organization (admins and owners).
+    #[oai(path = "/:org_id", method = "patch", operation_id = "rename_organization")]
+    async fn rename(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        body: Json<OrganizationIn>,
+    ) -> ApiResult<Json<OrganizationOut>> {
+        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let name = clean_name(&body.name)?;
+        let org = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(organizations::rename(conn, *org_id, &name).await?)
+            })
+            .await?
+            .ok_or_else(|| ApiError::not_found("organization"))?;
+        Ok(Json(org_out(org, access.role.as_str())))
+    }
+
+    /// Delete an organization and everything in it (owners; the name must be confirmed).
+    #[oai(path = "/:org_id", method = "delete", operation_id = "delete_organization")]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        body: Json<DeleteOrganizationIn>,
+    ) -> ApiResult<DeleteOrganizationResponse> {
+        let access = auth.org(&state, *org_id, Need::Owner).await?;
+        let confirm = body.confirm_name.clone();
+        state
+            .db
+            .scoped(access.org, async |conn| {
+                let org = organizations::get(conn, *org_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("organization"))?;
+                if org.name != confirm {
+                    return Err(ApiError::invalid(
+                        "confirmation_mismatch",
+                        "confirm_name must equal the organization's name exactly",
+                    ));
+                }
+                organizations::delete(conn, *org_id).await?;
+                Ok(())
+            })
+            .await?;
+        Ok(DeleteOrganizationResponse::NoContent)
+    }
+}

@@ -1,0 +1,308 @@
+//! Projects: the sites and apps an organization tracks, with their domains and time zone.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use tenant::DbError;
+use tenant::tables::is_unique_violation;
+use tenant::tables::projects::{self, ProjectWithDomains};
+use uuid::Uuid;
+
+use crate::auth::{Auth, Need};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::routes::orgs::clean_name;
+use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::state::AppState;
+
+/// Most domains one project may have.
+pub const MAX_DOMAINS: usize = 20;
+
+/// A new project.
+#[derive(Debug, Object)]
+pub struct ProjectIn {
+    /// Name, 1 to 100 characters.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub name: String,
+    /// Domains (host names) it collects for; at least one.
+    #[oai(validator(min_items = 1, max_items = 20))]
+    pub domains: Vec<String>,
+    /// IANA time zone for the dashboards, e.g. `Europe/Berlin`. Default `UTC`.
+    #[oai(default = "default_timezone", validator(max_length = 64))]
+    pub timezone: String,
+}
+
+fn default_timezone() -> String {
+    "UTC".to_owned()
+}
+
+/// Changes to a project; absent fields stay as they are.
+#[derive(Debug, Object)]
+pub struct ProjectPatch {
+    /// New name.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub name: Option<String>,
+    /// New set of domains (replaces the old set).
+    #[oai(validator(min_items = 1, max_items = 20))]
+    pub domains: Option<Vec<String>>,
+    /// New time zone.
+    #[oai(validator(max_length = 64))]
+    pub timezone: Option<String>,
+}
+
+/// A project.
+#[derive(Debug, Object)]
+pub struct ProjectOut {
+    /// Id.
+    pub id: Uuid,
+    /// Organization.
+    pub org_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Domains.
+    pub domains: Vec<String>,
+    /// IANA time zone.
+    pub timezone: String,
+    /// Public ingestion key (tracker `data-key`, Sentry DSN public key).
+    pub ingest_key: String,
+    /// Numeric ingestion id (Sentry DSN project segment).
+    pub ingest_id: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A page of projects.
+#[derive(Debug, Object)]
+pub struct ProjectList {
+    /// This page.
+    pub items: Vec<ProjectOut>,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum CreateProjectResponse {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<ProjectOut>),
+}
+
+#[derive(ApiResponse)]
+enum DeleteProjectResponse {
+    /// Deleted.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn project_out(p: ProjectWithDomains) -> ProjectOut {
+    ProjectOut {
+        id: p.project.project_id,
+        org_id: p.project.org_id,
+        name: p.project.name,
+        domains: p.domains,
+        timezone: p.project.timezone,
+        ingest_key: p.project.ingest_key,
+        ingest_id: p.project.ingest_id,
+        created_at: p.project.created_at,
+    }
+}
+
+/// Normalizes domains: lower-case host names, no scheme, path or port; no duplicates.
+pub fn clean_domains(domains: &[String]) -> ApiResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in domains {
+        let domain = raw.trim().trim_end_matches('.').to_lowercase();
+        let valid = !domain.is_empty()
+            && domain.len() <= 253
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !valid {
+            return Err(ApiError::invalid(
+                "invalid_domain",
+                format!("{raw:?} is not a host name like example.com (no scheme, path or port)"),
+            ));
+        }
+        if !out.contains(&domain) {
+            out.push(domain);
+        }
+    }
+    if out.is_empty() || out.len() > MAX_DOMAINS {
+        return Err(ApiError::invalid("invalid_domain", "give 1 to 20 domains"));
+    }
+    Ok(out)
+}
+
+async fn check_timezone(conn: &mut tenant::diesel_async::AsyncPgConnection, tz: &str) -> ApiResult<()> {
+    if !projects::timezone_exists(conn, tz).await? {
+        return Err(ApiError::invalid(
+            "invalid_timezone",
+            format!("{tz:?} is not an IANA time zone such as Europe/Berlin or UTC"),
+        ));
+    }
+    Ok(())
+}
+
+fn domain_taken() -> ApiError {
+    ApiError::conflict("domain_taken", "one of these domains already belongs to a project")
+}
+
+/// Project operations.
+pub struct ProjectsApi;
+
+#[OpenApi(prefix_path = "/api/v1/orgs/:org_id/projects", tag = "ApiTags::Projects")]
+impl ProjectsApi {
+    /// Projects of the organization (for a key limited to projects: those).
+    #[oai(path = "/", method = "get", operation_id = "list_projects")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        cursor: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<ProjectList>> {
+        let access = auth.org(&state, *org_id, Need::Read).await?;
+        let after = parse_cursor(cursor.as_deref())?;
+        let only = access.project_ids.clone();
+        let rows = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(
+                    projects::list(conn, *org_id, only.as_deref(), after, fetch_size(*limit))
+                        .await?,
+                )
+            })
+            .await?;
+        let (rows, next_cursor) = paginate(rows, *limit, |p| p.project.project_id);
+        Ok(Json(ProjectList {
+            items: rows.into_iter().map(project_out).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Create a project.
+    #[oai(path = "/", method = "post", operation_id = "create_project")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        body: Json<ProjectIn>,
+    ) -> ApiResult<CreateProjectResponse> {
+        let access = auth.org(&state, *org_id, Need::Write).await?;
+        if access.project_ids.is_some() {
+            return Err(ApiError::forbidden("an API key limited to projects cannot create projects"));
+        }
+        let name = clean_name(&body.name)?;
+        let domains = clean_domains(&body.domains)?;
+        let timezone = body.timezone.trim().to_owned();
+        let project = state
+            .db
+            .scoped(access.org, async |conn| {
+                check_timezone(conn, &timezone).await?;
+                match projects::create(conn, *org_id, &name, &timezone, &domains).await {
+                    Err(error) if is_unique_violation(&error) => Err(domain_taken()),
+                    other => Ok(other?),
+                }
+            })
+            .await?;
+        Ok(CreateProjectResponse::Created(Json(project_out(project))))
+    }
+
+    /// One project.
+    #[oai(path = "/:project_id", method = "get", operation_id = "get_project")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+    ) -> ApiResult<Json<ProjectOut>> {
+        let access = auth.org(&state, *org_id, Need::Read).await?;
+        if !access.can_see_project(*project_id) {
+            return Err(ApiError::not_found("project"));
+        }
+        let project = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(projects::find(conn, *org_id, *project_id).await?)
+            })
+            .await?
+            .ok_or_else(|| ApiError::not_found("project"))?;
+        Ok(Json(project_out(project)))
+    }
+
+    /// Change a project's name, domains or time zone.
+    #[oai(path = "/:project_id", method = "patch", operation_id = "update_project")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        body: Json<ProjectPatch>,
+    ) -> ApiResult<Json<ProjectOut>> {
+        let access = auth.org(&state, *org_id, Need::Write).await?;
+        if !access.can_see_project(*project_id) {
+            return Err(ApiError::not_found("project"));
+        }
+        let name = body.name.as_deref().map(clean_name).transpose()?;
+        let domains = body.domains.as_deref().map(clean_domains).transpose()?;
+        let timezone = body.timezone.as_deref().map(|tz| tz.trim().to_owned());
+        let project = state
+            .db
+            .scoped(access.org, async |conn| {
+                if let Some(tz) = &timezone {
+                    check_timezone(conn, tz).await?;
+                }
+                if !projects::update(conn, *org_id, *project_id, name.as_deref(), timezone.as_deref())
+                    .await?
+                {
+                    return Err(ApiError::not_found("project"));
+                }
+                if let Some(domains) = &domains {
+                    match projects::replace_domains(conn, *org_id, *project_id, domains).await {
+                        Err(error) if is_unique_violation(&error) => return Err(domain_taken()),
+                        other => drop(other?),
+                    }
+                }
+                projects::find(conn, *org_id, *project_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("project"))
+            })
+            .await?;
+        Ok(Json(project_out(project)))
+    }
+
+    /// Delete a project and its data (admins).
+    #[oai(path = "/:project_id", method = "delete", operation_id = "delete_project")]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+    ) -> ApiResult<DeleteProjectResponse> {
+        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        if !access.can_see_project(*project_id) {
+            return Err(ApiError::not_found("project"));
+        }
+        let deleted = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(projects::delete(conn, *org_id, *project_id).await?)
+            })
+            .await?;
+        if !deleted {
+            return Err(ApiError::not_found("project"));
+        }
+        Ok(DeleteProjectResponse::NoContent)
+    }
+}

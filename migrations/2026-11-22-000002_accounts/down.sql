@@ -1,0 +1,3 @@
+DROP TABLE user_tokens;
+DROP TABLE user_sessions;
+DROP TABLE users;

@@ -1,0 +1,2 @@
+DROP TABLE project_domains;
+DROP TABLE projects;

@@ -1,0 +1,201 @@
+//! The connection pool and the scopes through which all data is reached.
+//!
+//! Every pooled connection switches to the `beacon_app` role as soon as it is opened: a role
+//! that owns no table and cannot bypass row-level security. A transaction then says whose data
+//! it may see with `SET LOCAL app.org_id` (an organization scope) or `SET LOCAL app.user_id`
+//! (a user scope, which only reveals that user's own memberships). Both settings vanish at
+//! commit, so a connection returned to the pool carries no tenant with it.
+
+use std::future::Future;
+use std::time::Duration;
+
+use diesel::sql_types::Text;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{
+    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl,
+    SimpleAsyncConnection, TransactionManager,
+};
+use futures::FutureExt;
+
+use crate::ids::{OrgId, UserId};
+
+/// A pooled connection, already switched to the application role.
+pub type Conn = Object<AsyncPgConnection>;
+
+/// Errors from the pool or the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had from the pool in time.
+    #[error("database pool: {0}")]
+    Pool(String),
+    /// A query failed.
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Most connections open at once.
+    pub max_size: usize,
+    /// How long a caller waits for a free connection.
+    pub wait_timeout: Duration,
+    /// `statement_timeout` set on every connection.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            wait_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Current use of the pool, for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStatus {
+    /// Connections open.
+    pub size: usize,
+    /// Connections idle in the pool.
+    pub available: usize,
+    /// Most connections allowed.
+    pub max_size: usize,
+}
+
+/// A closure run inside a scope: `async |conn| { ... }`.
+///
+/// This names the shape diesel-async uses for transactions, so that async closures borrowing the
+/// connection infer their signature, and their future can be required to be `Send`.
+pub trait ScopeFn<C, R>: AsyncFnOnce(C) -> R + FnOnce(C) -> <Self as ScopeFn<C, R>>::Fut {
+    /// The future the closure returns.
+    type Fut: Future<Output = R>;
+}
+
+impl<F, C, Fut, R> ScopeFn<C, R> for F
+where
+    F: AsyncFnOnce(C) -> R + FnOnce(C) -> Fut,
+    Fut: Future<Output = R>,
+{
+    type Fut = Fut;
+}
+
+/// The database: a pool of application-role connections.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<AsyncPgConnection>,
+}
+
+impl Db {
+    /// Builds a pool for `url`. Each new connection runs `SET ROLE beacon_app` and sets the
+    /// statement timeout; no connection is opened until first use.
+    pub fn connect(url: &str, config: &PoolConfig) -> Result<Self, DbError> {
+        let timeout_ms = config.statement_timeout.as_millis();
+        let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+        manager_config.custom_setup = Box::new(move |url| {
+            let url = url.to_owned();
+            async move {
+                let mut conn = AsyncPgConnection::establish(&url).await?;
+                conn.batch_execute(&format!(
+                    "SET ROLE beacon_app; SET statement_timeout = {timeout_ms}; \
+                     SET idle_in_transaction_session_timeout = {timeout_ms}"
+                ))
+                .await
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(conn)
+            }
+            .boxed()
+        });
+        let manager =
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
+        let pool = Pool::builder(manager)
+            .max_size(config.max_size)
+            .wait_timeout(Some(config.wait_timeout))
+            .create_timeout(Some(config.wait_timeout))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| DbError::Pool(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    /// A connection with no scope: it sees global tables (users, sessions, tokens) and no
+    /// tenant rows at all.
+    pub async fn conn(&self) -> Result<Conn, DbError> {
+        self.pool.get().await.map_err(|e| DbError::Pool(e.to_string()))
+    }
+
+    /// Pool usage right now.
+    pub fn status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus {
+            size: status.size,
+            available: status.available,
+            max_size: status.max_size,
+        }
+    }
+
+    /// Runs `f` in a transaction scoped to `org`: row-level security shows and accepts only
+    /// that organization's rows. Commits when `f` returns `Ok`, rolls back otherwise.
+    pub async fn scoped<T, E, F>(&self, org: OrgId, f: F) -> Result<T, E>
+    where
+        F: for<'r> ScopeFn<&'r mut AsyncPgConnection, Result<T, E>, Fut: Send> + Send,
+        E: From<DbError>,
+    {
+        self.in_transaction("app.org_id", &org.to_string(), f).await
+    }
+
+    /// Runs `f` in a transaction scoped to a signed-in user: it sees that user's memberships and
+    /// their organizations' rows in `organizations`, nothing else of any tenant.
+    pub async fn user_scoped<T, E, F>(&self, user: UserId, f: F) -> Result<T, E>
+    where
+        F: for<'r> ScopeFn<&'r mut AsyncPgConnection, Result<T, E>, Fut: Send> + Send,
+        E: From<DbError>,
+    {
+        self.in_transaction("app.user_id", &user.to_string(), f).await
+    }
+
+    /// Runs `f` in a transaction with no scope (global tables only).
+    pub async fn unscoped<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: for<'r> ScopeFn<&'r mut AsyncPgConnection, Result<T, E>, Fut: Send> + Send,
+        E: From<DbError>,
+    {
+        self.in_transaction("app.unscoped", "", f).await
+    }
+
+    async fn in_transaction<T, E, F>(&self, setting: &str, value: &str, f: F) -> Result<T, E>
+    where
+        F: for<'r> ScopeFn<&'r mut AsyncPgConnection, Result<T, E>, Fut: Send> + Send,
+        E: From<DbError>,
+    {
+        let mut conn = self.conn().await?;
+        let conn: &mut AsyncPgConnection = &mut conn;
+        AnsiTransactionManager::begin_transaction(conn)
+            .await
+            .map_err(DbError::from)?;
+        let set = diesel::sql_query("SELECT set_config($1, $2, true)")
+            .bind::<Text, _>(setting)
+            .bind::<Text, _>(value)
+            .execute(conn)
+            .await;
+        if let Err(error) = set {
+            let _ = AnsiTransactionManager::rollback_transaction(conn).await;
+            return Err(DbError::from(error).into());
+        }
+        match f(&mut *conn).await {
+            Ok(value) => {
+                AnsiTransactionManager::commit_transaction(conn)
+                    .await
+                    .map_err(DbError::from)?;
+                Ok(value)
+            }
+            Err(error) => {
+                let _ = AnsiTransactionManager::rollback_transaction(conn).await;
+                Err(error)
+            }
+        }
+    }
+}

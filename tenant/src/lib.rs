@@ -1,0 +1,23 @@
+//! Beacon's domain and data layer.
+//!
+//! Everything tenant-owned is reached through [`Db::scoped`], which opens a transaction and
+//! sets the organization for PostgreSQL's row-level security. Code that forgets the scope sees
+//! no rows instead of everybody's. HTTP types never appear here: the API and the worker both
+//! build on this crate.
+
+pub mod db;
+pub mod embedded;
+pub mod ids;
+pub mod migrate;
+#[allow(missing_docs)]
+pub mod schema;
+pub mod secrets;
+pub mod tables;
+#[cfg(feature = "test-support")]
+pub mod test_support;
+
+pub use db::{Conn, Db, DbError, PoolStatus, ScopeFn};
+pub use ids::{OrgId, ProjectId, UserId};
+
+pub use diesel;
+pub use diesel_async;

@@ -1,0 +1,126 @@
+//! Diesel's view of the tables created in `migrations/`.
+//!
+//! Written to match the migrations; `tests/schema.rs` compares every table and column here with
+//! the migrated database and fails when they drift.
+
+diesel::table! {
+    /// People who can sign in.
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        password_hash -> Text,
+        email_verified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Server-side sessions.
+    user_sessions (token_hash) {
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Single-use e-mail tokens.
+    user_tokens (token_hash) {
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        purpose -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// Organizations (tenants).
+    organizations (org_id) {
+        org_id -> Uuid,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Organization memberships.
+    memberships (org_id, user_id) {
+        org_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Pending and accepted invitations.
+    invitations (org_id, invitation_id) {
+        org_id -> Uuid,
+        invitation_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        token_hash -> Nullable<Bytea>,
+        invited_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// Projects (sites and apps).
+    projects (org_id, project_id) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        name -> Text,
+        timezone -> Text,
+        ingest_key -> Text,
+        ingest_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Domains of projects.
+    project_domains (org_id, project_id, domain) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        domain -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Organization API keys.
+    api_keys (org_id, key_id) {
+        org_id -> Uuid,
+        key_id -> Uuid,
+        name -> Text,
+        secret_hash -> Bytea,
+        prefix -> Text,
+        scopes -> Array<Text>,
+        project_ids -> Nullable<Array<Uuid>>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(memberships -> organizations (org_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    user_sessions,
+    user_tokens,
+    organizations,
+    memberships,
+    invitations,
+    projects,
+    project_domains,
+    api_keys,
+);

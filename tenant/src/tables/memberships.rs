@@ -1,0 +1,160 @@
+//! `memberships`: who belongs to an organization, and with which role.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::{memberships, users};
+
+/// A member's role. Ordered by power: `Viewer < Member < Admin < Owner`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Reads everything, changes nothing.
+    Viewer,
+    /// Works with projects and their data.
+    Member,
+    /// Also manages members, invitations and API keys.
+    Admin,
+    /// Also renames and deletes the organization, and manages owners.
+    Owner,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Member => "member",
+            Self::Admin => "admin",
+            Self::Owner => "owner",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "viewer" => Self::Viewer,
+            "member" => Self::Member,
+            "admin" => Self::Admin,
+            "owner" => Self::Owner,
+            _ => return None,
+        })
+    }
+}
+
+/// A membership with the member's e-mail.
+#[derive(Debug, Clone, Queryable)]
+pub struct Member {
+    /// The user.
+    pub user_id: Uuid,
+    /// The user's e-mail.
+    pub email: String,
+    /// Stored role name.
+    pub role: String,
+    /// When they joined.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Adds `user_id` to the scope's organization, or changes the role if already a member.
+pub async fn upsert(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+) -> QueryResult<()> {
+    diesel::insert_into(memberships::table)
+        .values((
+            memberships::org_id.eq(org_id),
+            memberships::user_id.eq(user_id),
+            memberships::role.eq(role.as_str()),
+        ))
+        .on_conflict((memberships::org_id, memberships::user_id))
+        .do_update()
+        .set(memberships::role.eq(role.as_str()))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The role of `user_id` in the scope's organization, if a member.
+pub async fn role_of(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<Option<Role>> {
+    let role: Option<String> = memberships::table
+        .find((org_id, user_id))
+        .select(memberships::role)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(role.as_deref().and_then(Role::parse))
+}
+
+/// One member.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<Option<Member>> {
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::user_id.eq(user_id))
+        .select((
+            memberships::user_id,
+            users::email,
+            memberships::role,
+            memberships::created_at,
+        ))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Members ordered by user id, after `after`.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Member>> {
+    let mut query = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .select((
+            memberships::user_id,
+            users::email,
+            memberships::role,
+            memberships::created_at,
+        ))
+        .order(memberships::user_id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(memberships::user_id.gt(after));
+    }
+    query.load(conn).await
+}
+
+/// Removes a member.
+pub async fn remove(conn: &mut AsyncPgConnection, org_id: Uuid, user_id: Uuid) -> QueryResult<bool> {
+    diesel::delete(memberships::table.find((org_id, user_id)))
+        .execute(conn)
+        .await
+        .map(|rows| rows > 0)
+}
+
+/// Number of owners, counted after locking them, so two concurrent demotions cannot both see
+/// "another owner remains".
+pub async fn lock_and_count_owners(conn: &mut AsyncPgConnection, org_id: Uuid) -> QueryResult<usize> {
+    let owners: Vec<Uuid> = memberships::table
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::role.eq(Role::Owner.as_str()))
+        .select(memberships::user_id)
+        .for_update()
+        .load(conn)
+        .await?;
+    Ok(owners.len())
+}

@@ -1,0 +1,32 @@
+//! One module per table: its row struct, its insertable, and the queries on it.
+//!
+//! Query functions take a connection, never the pool, so callers compose them inside one
+//! scope (one transaction).
+
+pub mod api_keys;
+pub mod invitations;
+pub mod memberships;
+pub mod organizations;
+pub mod projects;
+pub mod user_sessions;
+pub mod user_tokens;
+pub mod users;
+
+/// Largest page any list query returns.
+pub const MAX_PAGE: i64 = 200;
+
+/// Clamps a requested page size to `1..=MAX_PAGE`.
+pub fn page_size(requested: Option<i64>) -> i64 {
+    requested.unwrap_or(50).clamp(1, MAX_PAGE)
+}
+
+/// Whether a query error is a violation of a unique constraint (a duplicate).
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _
+        )
+    )
+}

@@ -1,0 +1,85 @@
+//! `organizations`: the tenants.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::{memberships, organizations};
+
+/// An organization.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organizations)]
+pub struct Organization {
+    /// Id.
+    pub org_id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts the organization of the current scope (the scope's id must equal `org_id`).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    name: &str,
+) -> QueryResult<Organization> {
+    diesel::insert_into(organizations::table)
+        .values((organizations::org_id.eq(org_id), organizations::name.eq(name)))
+        .returning(Organization::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The organization of the current scope.
+pub async fn get(conn: &mut AsyncPgConnection, org_id: Uuid) -> QueryResult<Option<Organization>> {
+    organizations::table
+        .find(org_id)
+        .select(Organization::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Renames the organization.
+pub async fn rename(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    name: &str,
+) -> QueryResult<Option<Organization>> {
+    diesel::update(organizations::table.find(org_id))
+        .set(organizations::name.eq(name))
+        .returning(Organization::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// Deletes the organization and, by cascade, everything it owns.
+pub async fn delete(conn: &mut AsyncPgConnection, org_id: Uuid) -> QueryResult<bool> {
+    diesel::delete(organizations::table.find(org_id))
+        .execute(conn)
+        .await
+        .map(|rows| rows > 0)
+}
+
+/// In a user scope: the user's organizations with their role, ordered by id, after `after`.
+pub async fn list_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<(Organization, String)>> {
+    let mut query = organizations::table
+        .inner_join(memberships::table)
+        .filter(memberships::user_id.eq(user_id))
+        .select((Organization::as_select(), memberships::role))
+        .order(organizations::org_id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(organizations::org_id.gt(after));
+    }
+    query.load(conn).await
+}

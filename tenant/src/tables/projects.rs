@@ -1,0 +1,217 @@
+//! `projects` and `project_domains`: the sites and apps an organization tracks.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::{project_domains, projects};
+
+/// A project.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = projects)]
+pub struct Project {
+    /// Organization.
+    pub org_id: Uuid,
+    /// Id.
+    pub project_id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// IANA time zone the dashboards use.
+    pub timezone: String,
+    /// Public ingestion key.
+    pub ingest_key: String,
+    /// Numeric ingestion id (Sentry DSN project segment).
+    pub ingest_id: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A project with its domains.
+#[derive(Debug, Clone)]
+pub struct ProjectWithDomains {
+    /// The project.
+    pub project: Project,
+    /// Its domains, sorted.
+    pub domains: Vec<String>,
+}
+
+/// Creates a project with its domains. A domain already used anywhere is a unique violation.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    name: &str,
+    timezone: &str,
+    domains: &[String],
+) -> QueryResult<ProjectWithDomains> {
+    let project = diesel::insert_into(projects::table)
+        .values((
+            projects::org_id.eq(org_id),
+            projects::project_id.eq(Uuid::now_v7()),
+            projects::name.eq(name),
+            projects::timezone.eq(timezone),
+            projects::ingest_key.eq(format!("pk_{}", Uuid::new_v4().simple())),
+        ))
+        .returning(Project::as_returning())
+        .get_result(conn)
+        .await?;
+    let domains = replace_domains(conn, org_id, project.project_id, domains).await?;
+    Ok(ProjectWithDomains { project, domains })
+}
+
+/// Sets a project's domains to exactly `domains`.
+pub async fn replace_domains(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+    domains: &[String],
+) -> QueryResult<Vec<String>> {
+    diesel::delete(
+        project_domains::table
+            .filter(project_domains::org_id.eq(org_id))
+            .filter(project_domains::project_id.eq(project_id)),
+    )
+    .execute(conn)
+    .await?;
+    let rows: Vec<_> = domains
+        .iter()
+        .map(|domain| {
+            (
+                project_domains::org_id.eq(org_id),
+                project_domains::project_id.eq(project_id),
+                project_domains::domain.eq(domain),
+            )
+        })
+        .collect();
+    diesel::insert_into(project_domains::table)
+        .values(rows)
+        .execute(conn)
+        .await?;
+    let mut sorted = domains.to_vec();
+    sorted.sort();
+    Ok(sorted)
+}
+
+/// One project with its domains.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+) -> QueryResult<Option<ProjectWithDomains>> {
+    let project: Option<Project> = projects::table
+        .find((org_id, project_id))
+        .select(Project::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    match project {
+        Some(project) => Ok(Some(with_domains(conn, vec![project]).await?.remove(0))),
+        None => Ok(None),
+    }
+}
+
+/// Projects ordered by id after `after`; `only` limits them to a set (API keys bound to
+/// projects).
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    only: Option<&[Uuid]>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<ProjectWithDomains>> {
+    let mut query = projects::table
+        .filter(projects::org_id.eq(org_id))
+        .select(Project::as_select())
+        .order(projects::project_id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(projects::project_id.gt(after));
+    }
+    if let Some(only) = only {
+        query = query.filter(projects::project_id.eq_any(only.to_vec()));
+    }
+    let projects = query.load(conn).await?;
+    with_domains(conn, projects).await
+}
+
+async fn with_domains(
+    conn: &mut AsyncPgConnection,
+    projects: Vec<Project>,
+) -> QueryResult<Vec<ProjectWithDomains>> {
+    let ids: Vec<Uuid> = projects.iter().map(|p| p.project_id).collect();
+    let domains: Vec<(Uuid, String)> = project_domains::table
+        .filter(project_domains::project_id.eq_any(ids))
+        .select((project_domains::project_id, project_domains::domain))
+        .order(project_domains::domain)
+        .load(conn)
+        .await?;
+    Ok(projects
+        .into_iter()
+        .map(|project| {
+            let domains = domains
+                .iter()
+                .filter(|(id, _)| *id == project.project_id)
+                .map(|(_, domain)| domain.clone())
+                .collect();
+            ProjectWithDomains { project, domains }
+        })
+        .collect())
+}
+
+/// Changes name and/or time zone.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+    name: Option<&str>,
+    timezone: Option<&str>,
+) -> QueryResult<bool> {
+    let target = projects::table.find((org_id, project_id));
+    let rows = match (name, timezone) {
+        (Some(name), Some(tz)) => {
+            diesel::update(target)
+                .set((projects::name.eq(name), projects::timezone.eq(tz)))
+                .execute(conn)
+                .await?
+        }
+        (Some(name), None) => {
+            diesel::update(target)
+                .set(projects::name.eq(name))
+                .execute(conn)
+                .await?
+        }
+        (None, Some(tz)) => {
+            diesel::update(target)
+                .set(projects::timezone.eq(tz))
+                .execute(conn)
+                .await?
+        }
+        (None, None) => target.count().get_result::<i64>(conn).await? as usize,
+    };
+    Ok(rows > 0)
+}
+
+/// Deletes a project and its domains.
+pub async fn delete(conn: &mut AsyncPgConnection, org_id: Uuid, project_id: Uuid) -> QueryResult<bool> {
+    diesel::delete(projects::table.find((org_id, project_id)))
+        .execute(conn)
+        .await
+        .map(|rows| rows > 0)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Exists {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    exists: bool,
+}
+
+/// Whether PostgreSQL knows the IANA time zone `name` (the same zone data the queries use).
+pub async fn timezone_exists(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<bool> {
+    let row: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .get_result(conn)
+            .await?;
+    Ok(row.exists)
+}

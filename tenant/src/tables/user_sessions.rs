@@ -1,0 +1,85 @@
+//! `user_sessions`: server-side sign-in sessions.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::user_sessions;
+use crate::secrets::{new_token, token_hash};
+
+/// A live session.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = user_sessions)]
+pub struct UserSession {
+    /// The signed-in user.
+    pub user_id: Uuid,
+    /// Token the client must echo in `X-CSRF-Token` on writes.
+    pub csrf_token: String,
+    /// When the session ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A session just created: the cookie value is only known here.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The cookie value.
+    pub token: String,
+    /// The CSRF token.
+    pub csrf_token: String,
+    /// When the session ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Opens a session for `user_id` lasting `ttl`.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    ttl: Duration,
+) -> QueryResult<NewSession> {
+    let session = NewSession {
+        token: new_token(),
+        csrf_token: new_token(),
+        expires_at: Utc::now() + ttl,
+    };
+    diesel::insert_into(user_sessions::table)
+        .values((
+            user_sessions::token_hash.eq(token_hash(&session.token)),
+            user_sessions::user_id.eq(user_id),
+            user_sessions::csrf_token.eq(&session.csrf_token),
+            user_sessions::expires_at.eq(session.expires_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(session)
+}
+
+/// The unexpired session whose cookie value is `token`.
+pub async fn find_valid(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+) -> QueryResult<Option<UserSession>> {
+    user_sessions::table
+        .filter(user_sessions::token_hash.eq(token_hash(token)))
+        .filter(user_sessions::expires_at.gt(diesel::dsl::now))
+        .select(UserSession::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Ends the session whose cookie value is `token`.
+pub async fn delete(conn: &mut AsyncPgConnection, token: &str) -> QueryResult<()> {
+    diesel::delete(user_sessions::table.filter(user_sessions::token_hash.eq(token_hash(token))))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Ends every session of a user (after a password reset).
+pub async fn delete_all_for_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<()> {
+    diesel::delete(user_sessions::table.filter(user_sessions::user_id.eq(user_id)))
+        .execute(conn)
+        .await
+        .map(drop)
+}

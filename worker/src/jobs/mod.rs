@@ -1,0 +1,52 @@
+//! The jobs. One file per job; [`Job`] is the payload stored in the queue (ids only, tagged by
+//! `type`), and [`Job::run`] dispatches to the job's file.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tenant::Db;
+
+use crate::mailer::Mailer;
+
+pub mod send_invitation;
+pub mod send_password_reset;
+pub mod send_verification_email;
+
+pub use send_invitation::SendInvitation;
+pub use send_password_reset::SendPasswordReset;
+pub use send_verification_email::SendVerificationEmail;
+
+/// What jobs need: the database (application role, scoped like the API), the mailer, and the
+/// public URL links in e-mails point to.
+#[derive(Clone)]
+pub struct JobContext {
+    /// Application pool.
+    pub db: Db,
+    /// E-mail sender.
+    pub mailer: Arc<Mailer>,
+    /// Base URL of the web app, without trailing slash (`https://beacon.example.com`).
+    pub public_url: String,
+}
+
+/// A queued job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Job {
+    /// E-mail a verification link.
+    SendVerificationEmail(SendVerificationEmail),
+    /// E-mail a password reset link.
+    SendPasswordReset(SendPasswordReset),
+    /// E-mail an invitation.
+    SendInvitation(SendInvitation),
+}
+
+impl Job {
+    /// Runs the job once. An error makes apalis retry it with backoff.
+    pub async fn run(self, ctx: &JobContext) -> anyhow::Result<()> {
+        match self {
+            Self::SendVerificationEmail(job) => job.run(ctx).await,
+            Self::SendPasswordReset(job) => job.run(ctx).await,
+            Self::SendInvitation(job) => job.run(ctx).await,
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! E-mails an invitation to join an organization.
+//!
+//! The accept token reads `<org id>.<secret>`: the organization part opens the tenant scope in
+//! which the secret is checked, so accepting needs no cross-tenant lookup.
+
+use serde::{Deserialize, Serialize};
+use tenant::tables::{invitations, organizations};
+use tenant::{DbError, OrgId};
+use uuid::Uuid;
+
+use super::JobContext;
+
+/// Payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendInvitation {
+    /// Organization.
+    pub org_id: Uuid,
+    /// The invitation.
+    pub invitation_id: Uuid,
+}
+
+impl SendInvitation {
+    /// Sends the e-mail; succeeds without sending when the invitation is gone, accepted or
+    /// expired.
+    pub async fn run(self, ctx: &JobContext) -> anyhow::Result<()> {
+        let Self {
+            org_id,
+            invitation_id,
+        } = self;
+        let issued = ctx
+            .db
+            .scoped(OrgId::from_uuid(org_id), async |conn| {
+                let Some(invitation) = invitations::find(conn, org_id, invitation_id).await? else {
+                    return Ok::<_, DbError>(None);
+                };
+                let Some(org) = organizations::get(conn, org_id).await? else {
+                    return Ok(None);
+                };
+                let Some(token) = invitations::issue_token(conn, org_id, invitation_id).await?
+                else {
+                    return Ok(None);
+                };
+                let days = (invitation.expires_at - chrono::Utc::now()).num_days().max(1);
+                Ok(Some((invitation, org.name, token, days)))
+            })
+            .await?;
+        let Some((invitation, org_name, token, days)) = issued else {
+            tracing::info!(%org_id, %invitation_id, "invitation no longer pending; not sent");
+            return Ok(());
+        };
+        let link = format!(
+            "{}/invitations/accept?token={}.{token}",
+            ctx.public_url,
+            org_id.simple()
+        );
+        let mut context = tera::Context::new();
+        context.insert("subject", "You are invited to Beacon");
+        context.insert("link", &link);
+        context.insert("org_name", &org_name);
+        context.insert("role", &invitation.role);
+        context.insert("days", &days);
+        let subject = format!("Join {org_name} on Beacon");
+        ctx.mailer
+            .send(&invitation.email, &subject, "invitation", &context)
+            .await
+    }
+}

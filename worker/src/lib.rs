@@ -1,0 +1,15 @@
+//! Beacon's background jobs: apalis on PostgreSQL storage, so the queue lives in the same
+//! database (and the same backups) as the data.
+//!
+//! A job is enqueued in the same transaction as the write that caused it ([`queue::enqueue`]),
+//! so a rolled-back write leaves no job behind and a committed one always has its job. Payloads
+//! carry ids only; each job reloads what it needs and succeeds quietly when its row is gone.
+
+pub mod jobs;
+pub mod mailer;
+pub mod queue;
+pub mod run;
+
+pub use jobs::{Job, JobContext};
+pub use mailer::{MailConfig, Mailer};
+pub use run::run_until;

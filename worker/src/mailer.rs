@@ -1,0 +1,109 @@
+//! Sending e-mail: tera templates (HTML and text) delivered over SMTP with lettre.
+//!
+//! Without an SMTP server configured, messages are written as `.eml` files to a directory
+//! instead, so a self-hosted Beacon with no mail server still lets its operator read the
+//! verification link. Addresses and links never go to the log.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{
+    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+};
+use tera::Tera;
+
+/// Where mail goes.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `smtp://host:port` (plain or STARTTLS when offered), `smtps://host:port` (TLS), with
+    /// optional `user:password@`. `None`: write `.eml` files to `outbox`.
+    pub smtp_url: Option<String>,
+    /// Directory for `.eml` files when there is no SMTP server.
+    pub outbox: PathBuf,
+    /// `From:` address.
+    pub from: String,
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// Renders and sends Beacon's e-mails.
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    templates: Tera,
+}
+
+/// Templates: `(name, source)`; each e-mail has `<name>.html` and `<name>.txt`.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("verify_email.html", include_str!("../templates/verify_email.html")),
+    ("verify_email.txt", include_str!("../templates/verify_email.txt")),
+    ("reset_password.html", include_str!("../templates/reset_password.html")),
+    ("reset_password.txt", include_str!("../templates/reset_password.txt")),
+    ("invitation.html", include_str!("../templates/invitation.html")),
+    ("invitation.txt", include_str!("../templates/invitation.txt")),
+];
+
+impl Mailer {
+    /// Builds the transport and compiles the templates.
+    pub fn new(config: &MailConfig) -> anyhow::Result<Self> {
+        let transport = match &config.smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .context("invalid BEACON_SMTP_URL")?
+                    .build(),
+            ),
+            None => {
+                std::fs::create_dir_all(&config.outbox).with_context(|| {
+                    format!("creating mail outbox {}", config.outbox.display())
+                })?;
+                Transport::File(AsyncFileTransport::new(&config.outbox))
+            }
+        };
+        let from = config
+            .from
+            .parse()
+            .with_context(|| format!("invalid BEACON_MAIL_FROM {:?}", config.from))?;
+        let mut templates = Tera::default();
+        templates
+            .add_raw_templates(TEMPLATES.iter().copied())
+            .context("compiling e-mail templates")?;
+        Ok(Self {
+            transport,
+            from,
+            templates,
+        })
+    }
+
+    /// Renders `<template>.html` and `<template>.txt` with `context` and sends them to `to`.
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        template: &str,
+        context: &tera::Context,
+    ) -> anyhow::Result<()> {
+        let html = self
+            .templates
+            .render(&format!("{template}.html"), context)
+            .context("rendering HTML e-mail")?;
+        let text = self
+            .templates
+            .render(&format!("{template}.txt"), context)
+            .context("rendering text e-mail")?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to.parse().context("invalid recipient address")?)
+            .subject(subject)
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .context("building e-mail")?;
+        match &self.transport {
+            Transport::Smtp(smtp) => smtp.send(message).await.map(drop).context("SMTP delivery"),
+            Transport::File(file) => file.send(message).await.map(drop).context("writing e-mail"),
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Running the workers: in-process under `beacon serve`, or alone under `beacon worker`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
+use apalis::layers::retry::{HasherRng, RetryPolicy};
+use apalis::prelude::*;
+use apalis_postgres::{Config, PgPool, PostgresStorage};
+
+use crate::jobs::{Job, JobContext};
+use crate::queue::{MAX_ATTEMPTS, QUEUE};
+
+/// How many jobs one worker runs at once.
+const CONCURRENCY: usize = 4;
+
+async fn handle(job: Job, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+    job.run(&ctx).await.map_err(|error| {
+        tracing::warn!(error = %format!("{error:#}"), "job attempt failed");
+        error.into()
+    })
+}
+
+/// Runs the workers until `shutdown` resolves, then lets running jobs finish (up to 30 s).
+/// `owner_url` connects to the queue's tables.
+pub async fn run_until(
+    owner_url: &str,
+    ctx: JobContext,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pool = PgPool::connect(owner_url)
+        .await
+        .context("connecting the job queue")?;
+    // Retries wait 1 s, 2 s, 4 s ... up to a minute, with jitter.
+    let backoff = ExponentialBackoffMaker::new(
+        Duration::from_secs(1),
+        Duration::from_secs(60),
+        0.5,
+        HasherRng::default(),
+    )
+    .map_err(|e| anyhow::anyhow!("job retry backoff: {e:?}"))?;
+    let retries = usize::try_from(MAX_ATTEMPTS - 1).unwrap_or(0);
+    let name = format!("beacon-{}", uuid::Uuid::new_v4().simple());
+    Monitor::new()
+        .register(move |_restarts| {
+            let storage = PostgresStorage::<Job>::new(&pool)
+                .with_config(Config::default().queue(QUEUE))
+                .with_pubsub();
+            WorkerBuilder::new(name.clone())
+                .backend(storage)
+                .data(ctx.clone())
+                .concurrency(CONCURRENCY)
+                .retry(RetryPolicy::retries(retries).with_backoff(backoff.clone().make_backoff()))
+                .build(handle)
+        })
+        .shutdown_timeout(Duration::from_secs(30))
+        .run_with_signal(async move {
+            shutdown.await;
+            Ok(())
+        })
+        .await
+        .context("job workers")?;
+    Ok(())
+}
