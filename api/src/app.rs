@@ -46,9 +46,18 @@ pub fn openapi_json() -> String {
 
 /// The whole application for `state`.
 pub fn build(state: AppState, max_body: usize) -> impl Endpoint<Output = Response> {
+    build_boxed(state, max_body)
+}
+
+/// The whole application, with a nameable type (tests hold it in a struct).
+pub fn build_boxed(
+    state: AppState,
+    max_body: usize,
+) -> middleware::Plumbing<poem::endpoint::BoxEndpoint<'static, Response>> {
     let service = api_service();
     let docs = service.swagger_ui();
     let spec = openapi_json();
+    let metrics = state.metrics.clone();
     let app = Route::new()
         .nest("/", service)
         .at(
@@ -60,6 +69,8 @@ pub fn build(state: AppState, max_body: usize) -> impl Endpoint<Output = Respons
             }),
         )
         .nest("/api/docs", docs)
-        .data(state);
-    middleware::around(app, max_body)
+        .data(state)
+        .map_to_response()
+        .boxed();
+    middleware::around(app, max_body, metrics)
 }

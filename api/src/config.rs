@@ -32,7 +32,11 @@ pub struct MailArgs {
     pub smtp_url: Option<String>,
 
     /// `From:` address of Beacon's e-mails.
-    #[arg(long, env = "BEACON_MAIL_FROM", default_value = "Beacon <beacon@localhost>")]
+    #[arg(
+        long,
+        env = "BEACON_MAIL_FROM",
+        default_value = "Beacon <beacon@localhost>"
+    )]
     pub mail_from: String,
 
     /// Base URL of the web app, used in e-mailed links. Default: `http://<listen>`.
@@ -56,7 +60,12 @@ pub struct ServerArgs {
     pub secure_cookies: bool,
 
     /// Comma-separated e-mails of instance operators, who may use `/api/v1/admin/*`.
-    #[arg(long, env = "BEACON_ADMIN_EMAILS", value_delimiter = ',', default_value = "")]
+    #[arg(
+        long,
+        env = "BEACON_ADMIN_EMAILS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     pub admin_emails: Vec<String>,
 
     /// Do not run the job workers in this process (run `beacon worker` separately).

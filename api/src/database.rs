@@ -2,7 +2,9 @@
 //! Either way the schema is migrated as the owner before anything else uses it.
 
 use anyhow::Context;
-use tenant::diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use tenant::diesel_async::{
+    AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+};
 use tenant::embedded::Cluster;
 
 use crate::config::DatabaseArgs;

@@ -77,7 +77,11 @@ impl ApiError {
 
     /// 404: no such resource (also what another tenant's resources look like).
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     /// 409: conflicts with the current state.
@@ -194,15 +198,27 @@ impl From<ApiError> for poem::Error {
 
 /// Statuses any operation may answer with a problem.
 const STATUSES: &[(u16, &str)] = &[
-    (400, "Malformed request (bad JSON, unknown field value, bad parameter)."),
+    (
+        400,
+        "Malformed request (bad JSON, unknown field value, bad parameter).",
+    ),
     (401, "Missing, invalid or revoked credentials."),
     (403, "Authenticated but not allowed (role, scope, CSRF)."),
-    (404, "No such resource, or it belongs to another organization."),
-    (409, "Conflicts with the current state (duplicate, last owner)."),
+    (
+        404,
+        "No such resource, or it belongs to another organization.",
+    ),
+    (
+        409,
+        "Conflicts with the current state (duplicate, last owner).",
+    ),
     (413, "Request body over the size limit."),
     (422, "Well-formed but invalid values."),
     (429, "Throttled; see Retry-After."),
-    (500, "Internal error; details are in the server log under the request id."),
+    (
+        500,
+        "Internal error; details are in the server log under the request id.",
+    ),
     (503, "Temporarily unavailable; see Retry-After."),
 ];
 

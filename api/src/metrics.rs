@@ -22,7 +22,10 @@ impl Metrics {
     pub fn new() -> anyhow::Result<Self> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("beacon_http_requests_total", "HTTP requests by route and status."),
+            Opts::new(
+                "beacon_http_requests_total",
+                "HTTP requests by route and status.",
+            ),
             &["route", "method", "status"],
         )?;
         let latency = HistogramVec::new(
@@ -39,8 +42,10 @@ impl Metrics {
         let pool_available =
             IntGauge::new("beacon_db_pool_idle_connections", "Idle pool connections.")?;
         let pool_max = IntGauge::new("beacon_db_pool_max_connections", "Pool size limit.")?;
-        let job_queue_depth =
-            IntGauge::new("beacon_job_queue_depth", "Jobs waiting to run (with attempts left).")?;
+        let job_queue_depth = IntGauge::new(
+            "beacon_job_queue_depth",
+            "Jobs waiting to run (with attempts left).",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_size.clone()))?;

@@ -8,17 +8,20 @@ use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
 use tracing::Instrument;
 
+use std::sync::Arc;
+
 use crate::error::{ApiError, problem_response};
-use crate::state::AppState;
+use crate::metrics::Metrics;
 
 /// Header carrying the request id.
 pub const REQUEST_ID: &str = "x-request-id";
 
 /// Wraps `ep` with the plumbing.
-pub fn around<E: Endpoint>(ep: E, max_body: usize) -> Plumbing<E> {
+pub fn around<E: Endpoint>(ep: E, max_body: usize, metrics: Arc<Metrics>) -> Plumbing<E> {
     Plumbing {
         inner: ep,
         max_body,
+        metrics,
     }
 }
 
@@ -26,13 +29,14 @@ pub fn around<E: Endpoint>(ep: E, max_body: usize) -> Plumbing<E> {
 pub struct Plumbing<E> {
     inner: E,
     max_body: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl<E: Endpoint> Endpoint for Plumbing<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        handle(&self.inner, req, self.max_body).await
+        handle(&self.inner, req, self.max_body, &self.metrics).await
     }
 }
 
@@ -43,17 +47,23 @@ fn request_id_of(req: &Request) -> String {
         .filter(|id| {
             !id.is_empty()
                 && id.len() <= 64
-                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
 }
 
-async fn handle<E: Endpoint>(ep: &E, mut req: Request, max_body: usize) -> poem::Result<Response> {
+async fn handle<E: Endpoint>(
+    ep: &E,
+    mut req: Request,
+    max_body: usize,
+    metrics: &Metrics,
+) -> poem::Result<Response> {
     let started = Instant::now();
     let request_id = request_id_of(&req);
     let method = req.method().clone();
-    let metrics = req.data::<AppState>().map(|state| state.metrics.clone());
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut response = async {
         if let Err(error) = limit_body(&mut req, max_body).await {
@@ -75,9 +85,12 @@ async fn handle<E: Endpoint>(ep: &E, mut req: Request, max_body: usize) -> poem:
         response.headers_mut().insert(REQUEST_ID, value);
     }
     let elapsed = started.elapsed();
-    if let Some(metrics) = metrics {
-        metrics.observe(route, method.as_str(), status.as_u16(), elapsed.as_secs_f64());
-    }
+    metrics.observe(
+        route,
+        method.as_str(),
+        status.as_u16(),
+        elapsed.as_secs_f64(),
+    );
     span.in_scope(|| {
         tracing::info!(
             route,
@@ -112,10 +125,16 @@ async fn limit_body(req: &mut Request, max: usize) -> Result<(), ApiError> {
         return Err(too_large());
     }
     let body = req.take_body();
-    let bytes = body.into_bytes_limit(max).await.map_err(|error| match error {
-        poem::error::ReadBodyError::PayloadTooLarge => too_large(),
-        other => ApiError::bad_request("unreadable_body", format!("could not read the body: {other}")),
-    })?;
+    let bytes = body
+        .into_bytes_limit(max)
+        .await
+        .map_err(|error| match error {
+            poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+            other => ApiError::bad_request(
+                "unreadable_body",
+                format!("could not read the body: {other}"),
+            ),
+        })?;
     req.set_body(Body::from_bytes(bytes));
     Ok(())
 }
@@ -134,9 +153,11 @@ fn error_response(error: poem::Error, request_id: &str) -> Response {
     }
     let problem = match status {
         StatusCode::NOT_FOUND => ApiError::new(status, "not_found", "no such endpoint"),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ApiError::new(status, "method_not_allowed", "this endpoint does not take that method")
-        }
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            status,
+            "method_not_allowed",
+            "this endpoint does not take that method",
+        ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
             status,
             "unsupported_media_type",

@@ -13,8 +13,8 @@ use diesel::sql_types::Text;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{
-    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl,
-    SimpleAsyncConnection, TransactionManager,
+    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+    TransactionManager,
 };
 use futures::FutureExt;
 
@@ -124,7 +124,10 @@ impl Db {
     /// A connection with no scope: it sees global tables (users, sessions, tokens) and no
     /// tenant rows at all.
     pub async fn conn(&self) -> Result<Conn, DbError> {
-        self.pool.get().await.map_err(|e| DbError::Pool(e.to_string()))
+        self.pool
+            .get()
+            .await
+            .map_err(|e| DbError::Pool(e.to_string()))
     }
 
     /// Pool usage right now.
@@ -154,7 +157,8 @@ impl Db {
         F: for<'r> ScopeFn<&'r mut AsyncPgConnection, Result<T, E>, Fut: Send> + Send,
         E: From<DbError>,
     {
-        self.in_transaction("app.user_id", &user.to_string(), f).await
+        self.in_transaction("app.user_id", &user.to_string(), f)
+            .await
     }
 
     /// Runs `f` in a transaction with no scope (global tables only).

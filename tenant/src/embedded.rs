@@ -51,8 +51,7 @@ impl Cluster {
         }
         let run_as = postgres_user_if_root()?;
         for dir in [&pgdata, &socket_dir] {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             if let Some((uid, gid)) = run_as {
                 std::os::unix::fs::chown(dir, Some(uid), Some(gid))
                     .with_context(|| format!("giving {} to the postgres user", dir.display()))?;
@@ -68,9 +67,26 @@ impl Cluster {
         if !cluster.pgdata.join("PG_VERSION").exists() {
             cluster.initdb()?;
         }
-        if !cluster.is_running()? {
-            cluster.pg_ctl_start(durable)?;
-            cluster.started_here = true;
+        // A postmaster that was just killed still looks alive to `pg_ctl status` for a moment
+        // (until it is reaped), so "running" must also mean "accepting connections".
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if !cluster.is_running()? {
+                cluster.pg_ctl_start(durable)?;
+                cluster.started_here = true;
+                break;
+            }
+            if cluster.is_accepting()? {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                bail!(
+                    "a PostgreSQL server is registered in {} but does not accept connections; \
+                     stop it (pg_ctl stop -D {0}) and start Beacon again",
+                    cluster.pgdata.display()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
         }
         Ok(cluster)
     }
@@ -131,6 +147,12 @@ impl Cluster {
         Ok(output.status.code() == Some(0))
     }
 
+    fn is_accepting(&self) -> anyhow::Result<bool> {
+        let socket_dir = self.socket_dir.display().to_string();
+        let output = self.run("pg_isready", &["-q", "-h", &socket_dir, "-U", SUPERUSER])?;
+        Ok(output.status.success())
+    }
+
     fn pg_ctl_start(&self, durable: bool) -> anyhow::Result<()> {
         let pgdata = self.pgdata.display().to_string();
         // Inside PGDATA: the only directory the postgres user is sure to own.
@@ -148,7 +170,9 @@ impl Cluster {
         }
         let output = self.run(
             "pg_ctl",
-            &["start", "-D", &pgdata, "-l", &log, "-w", "-t", "60", "-o", &options],
+            &[
+                "start", "-D", &pgdata, "-l", &log, "-w", "-t", "60", "-o", &options,
+            ],
         )?;
         if !output.status.success() {
             let tail = std::fs::read_to_string(&log)
@@ -187,15 +211,24 @@ fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).trim().to_owned()
 }
 
-/// Finds `initdb` and `pg_ctl`: `BEACON_PG_BIN`, then `PATH`, then Debian's
+/// Finds `initdb`, `pg_ctl` and `pg_isready` together: `BEACON_PG_BIN`, then `PATH`, then Debian's
 /// `/usr/lib/postgresql/<newest>/bin`.
 fn find_bin_dir() -> anyhow::Result<PathBuf> {
-    let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    let has_tools = |dir: &Path| {
+        ["initdb", "pg_ctl", "pg_isready"]
+            .iter()
+            .all(|tool| dir.join(tool).is_file())
+    };
     if let Some(dir) = std::env::var_os("BEACON_PG_BIN").map(PathBuf::from) {
         if has_tools(&dir) {
             return Ok(dir);
         }
-        bail!("BEACON_PG_BIN={} has no initdb and pg_ctl", dir.display());
+        bail!(
+            "BEACON_PG_BIN={} lacks initdb, pg_ctl or pg_isready. Install the PostgreSQL server \
+             (Debian/Ubuntu: `apt-get install postgresql`) and point BEACON_PG_BIN at its bin \
+             directory, or set DATABASE_URL",
+            dir.display()
+        );
     }
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|path| std::env::split_paths(&path).collect())

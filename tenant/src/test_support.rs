@@ -17,10 +17,10 @@ use uuid::Uuid;
 use crate::db::{Db, PoolConfig};
 use crate::embedded::Cluster;
 
-/// A migration-specific hook run on the template after the schema migrations (the worker uses
-/// it to install the job queue). Returns an error message on failure.
+/// A hook run on the template after the schema migrations (the worker uses it to install the
+/// job queue).
 pub type TemplateHook =
-    fn(&str) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
+    fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
 
 /// A fresh, migrated database for one test.
 pub struct TestDb {
@@ -127,10 +127,11 @@ async fn create_template_if_missing(
     template: &str,
     hook: Option<TemplateHook>,
 ) -> anyhow::Result<()> {
-    let exists: Count = diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
-        .bind::<Text, _>(template)
-        .get_result(admin)
-        .await?;
+    let exists: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+            .bind::<Text, _>(template)
+            .get_result(admin)
+            .await?;
     if exists.n > 0 {
         return Ok(());
     }
@@ -144,7 +145,7 @@ async fn create_template_if_missing(
     let url = database_url(server, &building);
     crate::migrate::run(&url).await?;
     if let Some(hook) = hook {
-        hook(&url).await?;
+        hook(url.clone()).await?;
     }
     admin
         .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {template}"))

@@ -8,9 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{
-    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tera::Tera;
 
 /// Where mail goes.
@@ -40,12 +38,30 @@ pub struct Mailer {
 /// Templates: `(name, source)`; each e-mail has `<name>.html` and `<name>.txt`.
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
-    ("verify_email.html", include_str!("../templates/verify_email.html")),
-    ("verify_email.txt", include_str!("../templates/verify_email.txt")),
-    ("reset_password.html", include_str!("../templates/reset_password.html")),
-    ("reset_password.txt", include_str!("../templates/reset_password.txt")),
-    ("invitation.html", include_str!("../templates/invitation.html")),
-    ("invitation.txt", include_str!("../templates/invitation.txt")),
+    (
+        "verify_email.html",
+        include_str!("../templates/verify_email.html"),
+    ),
+    (
+        "verify_email.txt",
+        include_str!("../templates/verify_email.txt"),
+    ),
+    (
+        "reset_password.html",
+        include_str!("../templates/reset_password.html"),
+    ),
+    (
+        "reset_password.txt",
+        include_str!("../templates/reset_password.txt"),
+    ),
+    (
+        "invitation.html",
+        include_str!("../templates/invitation.html"),
+    ),
+    (
+        "invitation.txt",
+        include_str!("../templates/invitation.txt"),
+    ),
 ];
 
 impl Mailer {
@@ -58,9 +74,8 @@ impl Mailer {
                     .build(),
             ),
             None => {
-                std::fs::create_dir_all(&config.outbox).with_context(|| {
-                    format!("creating mail outbox {}", config.outbox.display())
-                })?;
+                std::fs::create_dir_all(&config.outbox)
+                    .with_context(|| format!("creating mail outbox {}", config.outbox.display()))?;
                 Transport::File(AsyncFileTransport::new(&config.outbox))
             }
         };

@@ -55,7 +55,10 @@ impl LoginThrottle {
     /// Counts an attempt from `ip` for `account` (a hash); `Err(seconds)` when throttled.
     pub fn attempt(&self, ip: Option<IpAddr>, account: &str) -> Result<(), u64> {
         let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if let Some(wait) = windows.blocked_for(&format!("a:{account}"), ACCOUNT_LIMIT, now) {
             return Err(wait);
         }
@@ -71,7 +74,10 @@ impl LoginThrottle {
 
     /// Records a failed login for `account`.
     pub fn failed(&self, account: &str) {
-        let mut windows = self.windows.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         windows.bump(format!("a:{account}"), Instant::now());
     }
 }

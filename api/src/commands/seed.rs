@@ -39,7 +39,12 @@ pub struct Seeded {
 }
 
 /// Creates or finds the demo data for `email` and `domain`.
-pub async fn ensure_demo(db: &Db, email: &str, domain: &str, password: &str) -> anyhow::Result<Seeded> {
+pub async fn ensure_demo(
+    db: &Db,
+    email: &str,
+    domain: &str,
+    password: &str,
+) -> anyhow::Result<Seeded> {
     let email = email.trim().to_lowercase();
     let domain = domain.trim().to_lowercase();
     let password_hash = {
@@ -91,14 +96,26 @@ pub async fn ensure_demo(db: &Db, email: &str, domain: &str, password: &str) -> 
             let project = match existing {
                 Some(project) => project,
                 None => {
-                    projects::create(conn, org_id, "Demo site", "UTC", std::slice::from_ref(&domain))
-                        .await?
+                    projects::create(
+                        conn,
+                        org_id,
+                        "Demo site",
+                        "UTC",
+                        std::slice::from_ref(&domain),
+                    )
+                    .await?
                 }
             };
             let scopes = ["admin", "ingest", "read", "write"].map(String::from);
-            let (_, secret) =
-                api_keys::create(conn, org_id, "demo (beacon seed)", &scopes, None, Some(user.id))
-                    .await?;
+            let (_, secret) = api_keys::create(
+                conn,
+                org_id,
+                "demo (beacon seed)",
+                &scopes,
+                None,
+                Some(user.id),
+            )
+            .await?;
             Ok::<_, DbError>((project, secret))
         })
         .await
@@ -124,7 +141,10 @@ pub async fn ensure_demo(db: &Db, email: &str, domain: &str, password: &str) -> 
 /// Prints the seeded values, as one JSON object or as text.
 pub fn print(seeded: &Seeded, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string(seeded).context("encoding seed output")?);
+        println!(
+            "{}",
+            serde_json::to_string(seeded).context("encoding seed output")?
+        );
     } else {
         println!("Demo login:   {} / {}", seeded.email, seeded.password);
         println!("Organization: {}", seeded.org_id);

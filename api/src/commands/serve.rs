@@ -67,8 +67,12 @@ pub async fn run(
     });
     let workers = (!server.no_worker).then(|| {
         let owner_url = database.owner_url.clone();
-        let (db, db_args, mail, public_url) =
-            (db.clone(), db_args.clone(), mail.clone(), public_url.clone());
+        let (db, db_args, mail, public_url) = (
+            db.clone(),
+            db_args.clone(),
+            mail.clone(),
+            public_url.clone(),
+        );
         let stop = stopped(stop_rx.clone());
         tokio::spawn(async move {
             crate::commands::worker::run(&owner_url, db, &db_args, &mail, public_url, stop).await
@@ -76,9 +80,17 @@ pub async fn run(
     });
 
     if demo {
-        let seeded = seed::ensure_demo(&db, seed::DEMO_EMAIL, seed::DEMO_DOMAIN, seed::DEMO_PASSWORD)
-            .await?;
-        println!("Beacon demo organization ready. Sign in as {} / {}", seeded.email, seeded.password);
+        let seeded = seed::ensure_demo(
+            &db,
+            seed::DEMO_EMAIL,
+            seed::DEMO_DOMAIN,
+            seed::DEMO_PASSWORD,
+        )
+        .await?;
+        println!(
+            "Beacon demo organization ready. Sign in as {} / {}",
+            seeded.email, seeded.password
+        );
     }
     println!("Beacon is running at {public_url} (API docs: {public_url}/api/docs)");
     tracing::info!(listen = %local, "listening");

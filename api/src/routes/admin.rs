@@ -89,7 +89,9 @@ impl AdminApi {
                 last_error: job.last_error,
             })
             .collect();
-        let next_cursor = more.then(|| items.last().map(|job| job.id.clone())).flatten();
+        let next_cursor = more
+            .then(|| items.last().map(|job| job.id.clone()))
+            .flatten();
         Ok(Json(JobList { items, next_cursor }))
     }
 }

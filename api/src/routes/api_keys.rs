@@ -125,10 +125,14 @@ fn key_out(key: ApiKey) -> ApiKeyOut {
 /// API key operations.
 pub struct ApiKeysApi;
 
-#[OpenApi(prefix_path = "/api/v1/orgs/:org_id/api-keys", tag = "ApiTags::ApiKeys")]
+#[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::ApiKeys")]
 impl ApiKeysApi {
     /// Keys of the organization (admins).
-    #[oai(path = "/", method = "get", operation_id = "list_api_keys")]
+    #[oai(
+        path = "/:org_id/api-keys",
+        method = "get",
+        operation_id = "list_api_keys"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -153,7 +157,11 @@ impl ApiKeysApi {
     }
 
     /// Create a key (admins). The response holds the secret, shown only this once.
-    #[oai(path = "/", method = "post", operation_id = "create_api_key")]
+    #[oai(
+        path = "/:org_id/api-keys",
+        method = "post",
+        operation_id = "create_api_key"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -181,8 +189,15 @@ impl ApiKeysApi {
                         }
                     }
                 }
-                Ok(api_keys::create(conn, *org_id, &name, &scopes, project_ids.as_deref(), creator)
-                    .await?)
+                Ok(api_keys::create(
+                    conn,
+                    *org_id,
+                    &name,
+                    &scopes,
+                    project_ids.as_deref(),
+                    creator,
+                )
+                .await?)
             })
             .await?;
         Ok(CreateApiKeyResponse::Created(Json(ApiKeyCreated {
@@ -192,7 +207,11 @@ impl ApiKeysApi {
     }
 
     /// Revoke a key (admins).
-    #[oai(path = "/:key_id", method = "delete", operation_id = "revoke_api_key")]
+    #[oai(
+        path = "/:org_id/api-keys/:key_id",
+        method = "delete",
+        operation_id = "revoke_api_key"
+    )]
     async fn revoke(
         &self,
         state: Data<&AppState>,

@@ -118,7 +118,10 @@ enum Accepted {
 pub fn normalize_email(email: &str) -> ApiResult<String> {
     let email = email.trim().to_lowercase();
     if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) {
-        return Err(ApiError::invalid("invalid_email", "not a valid e-mail address"));
+        return Err(ApiError::invalid(
+            "invalid_email",
+            "not a valid e-mail address",
+        ));
     }
     Ok(email)
 }
@@ -167,7 +170,11 @@ pub struct AuthApi;
 impl AuthApi {
     /// Create an account and send a verification e-mail.
     #[oai(path = "/signup", method = "post", operation_id = "signup")]
-    async fn signup(&self, state: Data<&AppState>, body: Json<CredentialsIn>) -> ApiResult<SignupResponse> {
+    async fn signup(
+        &self,
+        state: Data<&AppState>,
+        body: Json<CredentialsIn>,
+    ) -> ApiResult<SignupResponse> {
         let email = normalize_email(&body.email)?;
         check_password(&body.password)?;
         let password = body.password.clone();
@@ -215,8 +222,16 @@ impl AuthApi {
     }
 
     /// Send the verification e-mail again (answers 202 whether or not the address exists).
-    #[oai(path = "/resend-verification", method = "post", operation_id = "resend_verification")]
-    async fn resend_verification(&self, state: Data<&AppState>, body: Json<EmailIn>) -> ApiResult<Accepted> {
+    #[oai(
+        path = "/resend-verification",
+        method = "post",
+        operation_id = "resend_verification"
+    )]
+    async fn resend_verification(
+        &self,
+        state: Data<&AppState>,
+        body: Json<EmailIn>,
+    ) -> ApiResult<Accepted> {
         let email = normalize_email(&body.email)?;
         state
             .db
@@ -238,7 +253,12 @@ impl AuthApi {
 
     /// Sign in: sets the session cookie and returns the CSRF token.
     #[oai(path = "/login", method = "post", operation_id = "login")]
-    async fn login(&self, state: Data<&AppState>, req: &Request, body: Json<CredentialsIn>) -> ApiResult<LoginResponse> {
+    async fn login(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        body: Json<CredentialsIn>,
+    ) -> ApiResult<LoginResponse> {
         let email = body.email.trim().to_lowercase();
         let account = hex::encode(token_hash(&email));
         let ip = req.remote_addr().as_socket_addr().map(|addr| addr.ip());
@@ -294,7 +314,12 @@ impl AuthApi {
 
     /// Sign out: ends the session and clears the cookie.
     #[oai(path = "/logout", method = "post", operation_id = "logout")]
-    async fn logout(&self, state: Data<&AppState>, req: &Request, auth: Auth) -> ApiResult<LogoutResponse> {
+    async fn logout(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        auth: Auth,
+    ) -> ApiResult<LogoutResponse> {
         auth.user()?;
         if let Some(token) = session_cookie::read(req) {
             state
@@ -307,8 +332,16 @@ impl AuthApi {
     }
 
     /// Ask for a password reset e-mail (answers 202 whether or not the address exists).
-    #[oai(path = "/password-reset", method = "post", operation_id = "request_password_reset")]
-    async fn request_password_reset(&self, state: Data<&AppState>, body: Json<EmailIn>) -> ApiResult<Accepted> {
+    #[oai(
+        path = "/password-reset",
+        method = "post",
+        operation_id = "request_password_reset"
+    )]
+    async fn request_password_reset(
+        &self,
+        state: Data<&AppState>,
+        body: Json<EmailIn>,
+    ) -> ApiResult<Accepted> {
         let email = normalize_email(&body.email)?;
         state
             .db
@@ -327,8 +360,16 @@ impl AuthApi {
     }
 
     /// Set a new password with the token from the reset e-mail; signs out every session.
-    #[oai(path = "/password-reset/confirm", method = "post", operation_id = "confirm_password_reset")]
-    async fn confirm_password_reset(&self, state: Data<&AppState>, body: Json<PasswordResetIn>) -> ApiResult<Done> {
+    #[oai(
+        path = "/password-reset/confirm",
+        method = "post",
+        operation_id = "confirm_password_reset"
+    )]
+    async fn confirm_password_reset(
+        &self,
+        state: Data<&AppState>,
+        body: Json<PasswordResetIn>,
+    ) -> ApiResult<Done> {
         check_password(&body.password)?;
         let password = body.password.clone();
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))

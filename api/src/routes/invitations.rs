@@ -95,10 +95,14 @@ fn invitation_out(invitation: Invitation) -> InvitationOut {
 /// Invitation operations inside an organization.
 pub struct InvitationsApi;
 
-#[OpenApi(prefix_path = "/api/v1/orgs/:org_id/invitations", tag = "ApiTags::Members")]
+#[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Members")]
 impl InvitationsApi {
     /// Pending invitations.
-    #[oai(path = "/", method = "get", operation_id = "list_invitations")]
+    #[oai(
+        path = "/:org_id/invitations",
+        method = "get",
+        operation_id = "list_invitations"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -125,7 +129,11 @@ impl InvitationsApi {
     }
 
     /// Invite someone by e-mail (admins; owners to invite owners).
-    #[oai(path = "/", method = "post", operation_id = "create_invitation")]
+    #[oai(
+        path = "/:org_id/invitations",
+        method = "post",
+        operation_id = "create_invitation"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -161,11 +169,17 @@ impl InvitationsApi {
                 Ok::<_, DbError>(invitation)
             })
             .await?;
-        Ok(CreateInvitationResponse::Created(Json(invitation_out(invitation))))
+        Ok(CreateInvitationResponse::Created(Json(invitation_out(
+            invitation,
+        ))))
     }
 
     /// Withdraw an invitation.
-    #[oai(path = "/:invitation_id", method = "delete", operation_id = "revoke_invitation")]
+    #[oai(
+        path = "/:org_id/invitations/:invitation_id",
+        method = "delete",
+        operation_id = "revoke_invitation"
+    )]
     async fn revoke(
         &self,
         state: Data<&AppState>,
@@ -201,7 +215,8 @@ impl AcceptInvitationApi {
         body: Json<AcceptInvitationIn>,
     ) -> ApiResult<Json<OrganizationOut>> {
         let user_id = auth.user()?.uuid();
-        let invalid = || ApiError::bad_request("token_invalid", "this invitation link is not valid");
+        let invalid =
+            || ApiError::bad_request("token_invalid", "this invitation link is not valid");
         let (org_part, secret) = body.token.split_once('.').ok_or_else(invalid)?;
         let org_id = Uuid::try_parse(org_part).map_err(|_| invalid())?;
         let secret = secret.to_owned();

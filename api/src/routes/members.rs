@@ -6,8 +6,8 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
-use tenant::tables::memberships::{self, Member, Role};
 use tenant::DbError;
+use tenant::tables::memberships::{self, Member, Role};
 use uuid::Uuid;
 
 use crate::auth::{Auth, Need, OrgAccess};
@@ -89,7 +89,9 @@ fn member_out(member: Member) -> MemberOut {
 /// Only owners may grant, change or take away the owner role.
 pub fn check_owner_rights(access: &OrgAccess, touches_owner: bool) -> ApiResult<()> {
     if touches_owner && access.role < Role::Owner {
-        return Err(ApiError::forbidden("only an owner can grant or change the owner role"));
+        return Err(ApiError::forbidden(
+            "only an owner can grant or change the owner role",
+        ));
     }
     Ok(())
 }
@@ -104,10 +106,14 @@ fn last_owner() -> ApiError {
 /// Member operations.
 pub struct MembersApi;
 
-#[OpenApi(prefix_path = "/api/v1/orgs/:org_id/members", tag = "ApiTags::Members")]
+#[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Members")]
 impl MembersApi {
     /// Members of the organization.
-    #[oai(path = "/", method = "get", operation_id = "list_members")]
+    #[oai(
+        path = "/:org_id/members",
+        method = "get",
+        operation_id = "list_members"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -132,7 +138,11 @@ impl MembersApi {
     }
 
     /// Change a member's role (admins; owners for anything involving the owner role).
-    #[oai(path = "/:user_id", method = "patch", operation_id = "update_member_role")]
+    #[oai(
+        path = "/:org_id/members/:user_id",
+        method = "patch",
+        operation_id = "update_member_role"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,
@@ -166,7 +176,11 @@ impl MembersApi {
     }
 
     /// Remove a member (admins; anyone may remove themselves).
-    #[oai(path = "/:user_id", method = "delete", operation_id = "remove_member")]
+    #[oai(
+        path = "/:org_id/members/:user_id",
+        method = "delete",
+        operation_id = "remove_member"
+    )]
     async fn remove(
         &self,
         state: Data<&AppState>,

@@ -72,7 +72,10 @@ enum DeleteOrganizationResponse {
 pub fn clean_name(name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid("invalid_name", "the name must have 1 to 100 characters"));
+        return Err(ApiError::invalid(
+            "invalid_name",
+            "the name must have 1 to 100 characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -130,7 +133,10 @@ impl OrgsApi {
         };
         let (rows, next_cursor) = paginate(rows, *limit, |(org, _)| org.org_id);
         Ok(Json(OrganizationList {
-            items: rows.into_iter().map(|(org, role)| org_out(org, &role)).collect(),
+            items: rows
+                .into_iter()
+                .map(|(org, role)| org_out(org, &role))
+                .collect(),
             next_cursor,
         }))
     }
@@ -163,7 +169,12 @@ impl OrgsApi {
 
     /// One organization.
     #[oai(path = "/:org_id", method = "get", operation_id = "get_organization")]
-    async fn get(&self, state: Data<&AppState>, auth: Auth, org_id: Path<Uuid>) -> ApiResult<Json<OrganizationOut>> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+    ) -> ApiResult<Json<OrganizationOut>> {
         let access = auth.org(&state, *org_id, Need::Read).await?;
         let org = state
             .db
@@ -176,7 +187,11 @@ impl OrgsApi {
     }
 
     /// Rename an organization (admins and owners).
-    #[oai(path = "/:org_id", method = "patch", operation_id = "rename_organization")]
+    #[oai(
+        path = "/:org_id",
+        method = "patch",
+        operation_id = "rename_organization"
+    )]
     async fn rename(
         &self,
         state: Data<&AppState>,
@@ -197,7 +212,11 @@ impl OrgsApi {
     }
 
     /// Delete an organization and everything in it (owners; the name must be confirmed).
-    #[oai(path = "/:org_id", method = "delete", operation_id = "delete_organization")]
+    #[oai(
+        path = "/:org_id",
+        method = "delete",
+        operation_id = "delete_organization"
+    )]
     async fn delete(
         &self,
         state: Data<&AppState>,

@@ -21,10 +21,16 @@ pub fn fetch_size(limit: Option<i64>) -> i64 {
 }
 
 /// Cuts `items` to the page size and computes the next cursor from the last kept item.
-pub fn paginate<T>(mut items: Vec<T>, limit: Option<i64>, id: impl Fn(&T) -> Uuid) -> (Vec<T>, Option<String>) {
+pub fn paginate<T>(
+    mut items: Vec<T>,
+    limit: Option<i64>,
+    id: impl Fn(&T) -> Uuid,
+) -> (Vec<T>, Option<String>) {
     let page = usize::try_from(tenant::tables::page_size(limit)).unwrap_or(50);
     let more = items.len() > page;
     items.truncate(page);
-    let next = more.then(|| items.last().map(|item| id(item).to_string())).flatten();
+    let next = more
+        .then(|| items.last().map(|item| id(item).to_string()))
+        .flatten();
     (items, next)
 }

@@ -139,7 +139,10 @@ pub fn clean_domains(domains: &[String]) -> ApiResult<Vec<String>> {
     Ok(out)
 }
 
-async fn check_timezone(conn: &mut tenant::diesel_async::AsyncPgConnection, tz: &str) -> ApiResult<()> {
+async fn check_timezone(
+    conn: &mut tenant::diesel_async::AsyncPgConnection,
+    tz: &str,
+) -> ApiResult<()> {
     if !projects::timezone_exists(conn, tz).await? {
         return Err(ApiError::invalid(
             "invalid_timezone",
@@ -150,16 +153,23 @@ async fn check_timezone(conn: &mut tenant::diesel_async::AsyncPgConnection, tz: 
 }
 
 fn domain_taken() -> ApiError {
-    ApiError::conflict("domain_taken", "one of these domains already belongs to a project")
+    ApiError::conflict(
+        "domain_taken",
+        "one of these domains already belongs to a project",
+    )
 }
 
 /// Project operations.
 pub struct ProjectsApi;
 
-#[OpenApi(prefix_path = "/api/v1/orgs/:org_id/projects", tag = "ApiTags::Projects")]
+#[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Projects")]
 impl ProjectsApi {
     /// Projects of the organization (for a key limited to projects: those).
-    #[oai(path = "/", method = "get", operation_id = "list_projects")]
+    #[oai(
+        path = "/:org_id/projects",
+        method = "get",
+        operation_id = "list_projects"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -188,7 +198,11 @@ impl ProjectsApi {
     }
 
     /// Create a project.
-    #[oai(path = "/", method = "post", operation_id = "create_project")]
+    #[oai(
+        path = "/:org_id/projects",
+        method = "post",
+        operation_id = "create_project"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -198,7 +212,9 @@ impl ProjectsApi {
     ) -> ApiResult<CreateProjectResponse> {
         let access = auth.org(&state, *org_id, Need::Write).await?;
         if access.project_ids.is_some() {
-            return Err(ApiError::forbidden("an API key limited to projects cannot create projects"));
+            return Err(ApiError::forbidden(
+                "an API key limited to projects cannot create projects",
+            ));
         }
         let name = clean_name(&body.name)?;
         let domains = clean_domains(&body.domains)?;
@@ -217,7 +233,11 @@ impl ProjectsApi {
     }
 
     /// One project.
-    #[oai(path = "/:project_id", method = "get", operation_id = "get_project")]
+    #[oai(
+        path = "/:org_id/projects/:project_id",
+        method = "get",
+        operation_id = "get_project"
+    )]
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -240,7 +260,11 @@ impl ProjectsApi {
     }
 
     /// Change a project's name, domains or time zone.
-    #[oai(path = "/:project_id", method = "patch", operation_id = "update_project")]
+    #[oai(
+        path = "/:org_id/projects/:project_id",
+        method = "patch",
+        operation_id = "update_project"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,
@@ -262,8 +286,14 @@ impl ProjectsApi {
                 if let Some(tz) = &timezone {
                     check_timezone(conn, tz).await?;
                 }
-                if !projects::update(conn, *org_id, *project_id, name.as_deref(), timezone.as_deref())
-                    .await?
+                if !projects::update(
+                    conn,
+                    *org_id,
+                    *project_id,
+                    name.as_deref(),
+                    timezone.as_deref(),
+                )
+                .await?
                 {
                     return Err(ApiError::not_found("project"));
                 }
@@ -282,7 +312,11 @@ impl ProjectsApi {
     }
 
     /// Delete a project and its data (admins).
-    #[oai(path = "/:project_id", method = "delete", operation_id = "delete_project")]
+    #[oai(
+        path = "/:org_id/projects/:project_id",
+        method = "delete",
+        operation_id = "delete_project"
+    )]
     async fn delete(
         &self,
         state: Data<&AppState>,

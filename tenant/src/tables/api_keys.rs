@@ -112,7 +112,11 @@ pub async fn list(
 }
 
 /// One key.
-pub async fn find(conn: &mut AsyncPgConnection, org_id: Uuid, key_id: Uuid) -> QueryResult<Option<ApiKey>> {
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    key_id: Uuid,
+) -> QueryResult<Option<ApiKey>> {
     api_keys::table
         .find((org_id, key_id))
         .select(ApiKey::as_select())

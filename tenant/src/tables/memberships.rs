@@ -139,7 +139,11 @@ pub async fn list(
 }
 
 /// Removes a member.
-pub async fn remove(conn: &mut AsyncPgConnection, org_id: Uuid, user_id: Uuid) -> QueryResult<bool> {
+pub async fn remove(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<bool> {
     diesel::delete(memberships::table.find((org_id, user_id)))
         .execute(conn)
         .await
@@ -148,7 +152,10 @@ pub async fn remove(conn: &mut AsyncPgConnection, org_id: Uuid, user_id: Uuid) -
 
 /// Number of owners, counted after locking them, so two concurrent demotions cannot both see
 /// "another owner remains".
-pub async fn lock_and_count_owners(conn: &mut AsyncPgConnection, org_id: Uuid) -> QueryResult<usize> {
+pub async fn lock_and_count_owners(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+) -> QueryResult<usize> {
     let owners: Vec<Uuid> = memberships::table
         .filter(memberships::org_id.eq(org_id))
         .filter(memberships::role.eq(Role::Owner.as_str()))

@@ -26,7 +26,10 @@ pub async fn create(
     name: &str,
 ) -> QueryResult<Organization> {
     diesel::insert_into(organizations::table)
-        .values((organizations::org_id.eq(org_id), organizations::name.eq(name)))
+        .values((
+            organizations::org_id.eq(org_id),
+            organizations::name.eq(name),
+        ))
         .returning(Organization::as_returning())
         .get_result(conn)
         .await

@@ -193,7 +193,11 @@ pub async fn update(
 }
 
 /// Deletes a project and its domains.
-pub async fn delete(conn: &mut AsyncPgConnection, org_id: Uuid, project_id: Uuid) -> QueryResult<bool> {
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+) -> QueryResult<bool> {
     diesel::delete(projects::table.find((org_id, project_id)))
         .execute(conn)
         .await
@@ -208,10 +212,11 @@ struct Exists {
 
 /// Whether PostgreSQL knows the IANA time zone `name` (the same zone data the queries use).
 pub async fn timezone_exists(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<bool> {
-    let row: Exists =
-        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS exists")
-            .bind::<diesel::sql_types::Text, _>(name)
-            .get_result(conn)
-            .await?;
+    let row: Exists = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS exists",
+    )
+    .bind::<diesel::sql_types::Text, _>(name)
+    .get_result(conn)
+    .await?;
     Ok(row.exists)
 }

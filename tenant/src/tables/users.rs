@@ -62,11 +62,15 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 
 /// Marks the e-mail address as verified (keeps the first verification time).
 pub async fn mark_verified(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
-    diesel::update(users::table.find(id).filter(users::email_verified_at.is_null()))
-        .set(users::email_verified_at.eq(diesel::dsl::now))
-        .execute(conn)
-        .await
-        .map(drop)
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::email_verified_at.is_null()),
+    )
+    .set(users::email_verified_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Replaces the password hash.

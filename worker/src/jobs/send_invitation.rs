@@ -40,7 +40,9 @@ impl SendInvitation {
                 else {
                     return Ok(None);
                 };
-                let days = (invitation.expires_at - chrono::Utc::now()).num_days().max(1);
+                let days = (invitation.expires_at - chrono::Utc::now())
+                    .num_days()
+                    .max(1);
                 Ok(Some((invitation, org.name, token, days)))
             })
             .await?;

@@ -44,10 +44,18 @@ impl SendPasswordReset {
         };
         let mut context = tera::Context::new();
         context.insert("subject", "Reset your password");
-        context.insert("link", &format!("{}/reset-password?token={token}", ctx.public_url));
+        context.insert(
+            "link",
+            &format!("{}/reset-password?token={token}", ctx.public_url),
+        );
         context.insert("hours", &TTL_HOURS);
         ctx.mailer
-            .send(&email, "Reset your Beacon password", "reset_password", &context)
+            .send(
+                &email,
+                "Reset your Beacon password",
+                "reset_password",
+                &context,
+            )
             .await
     }
 }

@@ -49,10 +49,18 @@ impl SendVerificationEmail {
         };
         let mut context = tera::Context::new();
         context.insert("subject", "Confirm your e-mail address");
-        context.insert("link", &format!("{}/verify-email?token={token}", ctx.public_url));
+        context.insert(
+            "link",
+            &format!("{}/verify-email?token={token}", ctx.public_url),
+        );
         context.insert("hours", &TTL_HOURS);
         ctx.mailer
-            .send(&email, "Confirm your e-mail address", "verify_email", &context)
+            .send(
+                &email,
+                "Confirm your e-mail address",
+                "verify_email",
+                &context,
+            )
             .await
     }
 }

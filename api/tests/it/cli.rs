@@ -1,0 +1,198 @@
+//! The `beacon` binary with its own PostgreSQL: first start, `seed` beside a running server,
+//! recovery after SIGKILL (of Beacon and of the postmaster), graceful SIGTERM, and the message
+//! when PostgreSQL is not installed.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BEACON: &str = env!("CARGO_BIN_EXE_beacon");
+
+struct DataDir(PathBuf);
+
+impl DataDir {
+    fn new() -> Self {
+        // Short, so the unix socket path fits; world-traversable, so a root run's postgres user
+        // can reach it.
+        let dir = PathBuf::from(format!(
+            "/tmp/bcn-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let pid_file = self.0.join("postgres/postmaster.pid");
+        if let Some(pid) = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_owned))
+        {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn beacon(data: &Path) -> Command {
+    let mut cmd = Command::new(BEACON);
+    cmd.env_remove("DATABASE_URL")
+        .env("BEACON_DATA", data)
+        .env("BEACON_LOG", "warn");
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    Some((status, body))
+}
+
+fn serve(data: &Path, port: u16) -> (Child, Duration) {
+    let started = Instant::now();
+    let child = beacon(data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = started + Duration::from_secs(120);
+    loop {
+        if let Some((200, _)) = get(port, "/readyz") {
+            return (child, started.elapsed());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "beacon serve did not become ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn seed(data: &Path, extra: &[&str]) -> Value {
+    let output: Output = beacon(data)
+        .args(["seed", "--demo", "--json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "seed failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn postmaster_pid(data: &Path) -> Option<String> {
+    std::fs::read_to_string(data.join("postgres/postmaster.pid"))
+        .ok()
+        .and_then(|text| text.lines().next().map(str::to_owned))
+}
+
+#[test]
+fn embedded_postgres_seed_kill_and_restart() {
+    let data = DataDir::new();
+    let port = free_port();
+    let (mut server, ready_in) = serve(&data.0, port);
+    eprintln!("fresh data directory: ready in {ready_in:?}");
+
+    // seed beside the running server, twice: same organization, fresh working key.
+    let first = seed(&data.0, &[]);
+    for field in [
+        "email",
+        "password",
+        "org_id",
+        "project_id",
+        "domain",
+        "api_key",
+        "ingest_key",
+    ] {
+        assert!(
+            first[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field} missing: {first}"
+        );
+    }
+    assert!(first["ingest_id"].as_i64().is_some());
+    let again = seed(&data.0, &[]);
+    assert_eq!(first["org_id"], again["org_id"]);
+    assert_eq!(first["project_id"], again["project_id"]);
+    let other = seed(
+        &data.0,
+        &[
+            "--email",
+            "second@example.com",
+            "--domain",
+            "second.example",
+        ],
+    );
+    assert_ne!(first["org_id"], other["org_id"]);
+
+    // SIGKILL Beacon and its postmaster: the next start recovers.
+    let postmaster = postmaster_pid(&data.0).expect("postmaster running");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    Command::new("kill")
+        .args(["-9", &postmaster])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let (mut server, _) = serve(&data.0, port);
+    let again = seed(&data.0, &[]);
+    assert_eq!(first["org_id"], again["org_id"], "data survived the crash");
+
+    // SIGTERM: drains, exits 0, and stops the PostgreSQL it started.
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "beacon did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+    assert!(
+        postmaster_pid(&data.0).is_none(),
+        "the embedded PostgreSQL was left running"
+    );
+}
+
+#[test]
+fn missing_postgres_names_the_package() {
+    let data = DataDir::new();
+    let output = beacon(&data.0)
+        .env("BEACON_PG_BIN", "/nonexistent/bin")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("apt-get install postgresql"), "{stderr}");
+}

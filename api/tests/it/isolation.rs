@@ -1,0 +1,208 @@
+//! Tenant isolation at the API: for every endpoint under `/api/v1/orgs/{org_id}`, a caller
+//! from a second organization (signed in, or with an admin API key) gets 404 and changes
+//! nothing. A second test checks that this list covers every such endpoint in the spec.
+
+use serde_json::{Value, json};
+use tenant::tables::memberships::Role;
+use uuid::Uuid;
+
+use crate::support::{As, TestApp, assert_problem};
+
+struct Fixture {
+    org: Uuid,
+    member: Uuid,
+    project: Uuid,
+    invitation: Uuid,
+    key: Uuid,
+}
+
+/// Every org-scoped operation: (method, path template, body).
+fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value>)> {
+    let (m, p, i, k) = (f.member, f.project, f.invitation, f.key);
+    vec![
+        ("GET", format!("/api/v1/orgs/{org}"), None),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{org}"),
+            Some(json!({"name": "taken over"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}"),
+            Some(json!({"confirm_name": "Alpha"})),
+        ),
+        ("GET", format!("/api/v1/orgs/{org}/members"), None),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{org}/members/{m}"),
+            Some(json!({"role": "owner"})),
+        ),
+        ("DELETE", format!("/api/v1/orgs/{org}/members/{m}"), None),
+        ("GET", format!("/api/v1/orgs/{org}/invitations"), None),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/invitations"),
+            Some(json!({"email": "spy@example.com", "role": "owner"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/invitations/{i}"),
+            None,
+        ),
+        ("GET", format!("/api/v1/orgs/{org}/projects"), None),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects"),
+            Some(json!({"name": "spy", "domains": ["spy.example"]})),
+        ),
+        ("GET", format!("/api/v1/orgs/{org}/projects/{p}"), None),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{org}/projects/{p}"),
+            Some(json!({"name": "spy"})),
+        ),
+        ("DELETE", format!("/api/v1/orgs/{org}/projects/{p}"), None),
+        ("GET", format!("/api/v1/orgs/{org}/api-keys"), None),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/api-keys"),
+            Some(json!({"name": "spy", "scopes": ["admin"]})),
+        ),
+        ("DELETE", format!("/api/v1/orgs/{org}/api-keys/{k}"), None),
+    ]
+}
+
+async fn fixture(app: &TestApp) -> (Fixture, As) {
+    let owner = app.user("alpha-owner@example.com").await;
+    let member = app.user("alpha-member@example.com").await;
+    let org = app.org(&owner, "Alpha").await;
+    app.add_member(org, &member, Role::Member).await;
+    let who = As::User(owner);
+    let project = app.project(&who, org, "alpha.example").await;
+    let (status, invitation) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/invitations"),
+            Some(json!({"email": "new@example.com", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (key, _) = app.api_key(&who, org, &["read"]).await;
+    let fixture = Fixture {
+        org,
+        member: member.user_id,
+        project: project["id"].as_str().unwrap().parse().unwrap(),
+        invitation: invitation["id"].as_str().unwrap().parse().unwrap(),
+        key,
+    };
+    (fixture, who)
+}
+
+/// Everything organization A's owner can see.
+async fn snapshot(app: &TestApp, who: &As, org: Uuid) -> Vec<Value> {
+    let mut out = Vec::new();
+    for path in ["", "/members", "/invitations", "/projects", "/api-keys"] {
+        let (status, body) = app
+            .json(who, "GET", &format!("/api/v1/orgs/{org}{path}"), None)
+            .await;
+        assert_eq!(status, 200, "{path}: {body}");
+        out.push(body);
+    }
+    out
+}
+
+#[tokio::test]
+async fn second_tenant_gets_404_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let (a, a_owner) = fixture(&app).await;
+    let before = snapshot(&app, &a_owner, a.org).await;
+
+    let b_owner = app.user("beta-owner@example.com").await;
+    let b_org = app.org(&b_owner, "Beta").await;
+    let b_session = As::User(b_owner);
+    let (_, b_key) = app
+        .api_key(&b_session, b_org, &["admin", "read", "write", "ingest"])
+        .await;
+    let b_key = As::Key(b_key);
+
+    for caller in [&b_session, &b_key] {
+        // A's organization path.
+        for (method, path, body) in operations(&a, a.org) {
+            let resp = app.call(caller, method, &path, body).await;
+            let problem = assert_problem(resp, 404, "not_found").await;
+            assert!(
+                !problem.to_string().contains("Alpha"),
+                "{method} {path} leaked: {problem}"
+            );
+        }
+        // A's resource ids under B's own organization path.
+        for (method, path, body) in operations(&a, b_org) {
+            if !path.contains(&a.member.to_string())
+                && !path.contains(&a.project.to_string())
+                && !path.contains(&a.invitation.to_string())
+                && !path.contains(&a.key.to_string())
+            {
+                continue;
+            }
+            let resp = app.call(caller, method, &path, body).await;
+            let (status, body) = crate::support::status_and_json(resp).await;
+            assert_eq!(status, 404, "{method} {path} answered {status}: {body}");
+        }
+    }
+    let after = snapshot(&app, &a_owner, a.org).await;
+    assert_eq!(before, after, "organization A changed");
+
+    // B's listings show none of A's rows.
+    let (_, orgs) = app.json(&b_session, "GET", "/api/v1/orgs", None).await;
+    assert_eq!(orgs["items"].as_array().unwrap().len(), 1);
+    assert_eq!(orgs["items"][0]["name"], "Beta");
+    let (_, projects) = app
+        .json(
+            &b_key,
+            "GET",
+            &format!("/api/v1/orgs/{b_org}/projects"),
+            None,
+        )
+        .await;
+    assert_eq!(projects["items"], json!([]));
+}
+
+#[tokio::test]
+async fn every_org_endpoint_is_covered() {
+    let spec: Value = serde_json::from_str(&api::app::openapi_json()).unwrap();
+    let nil = Uuid::nil();
+    let fixture = Fixture {
+        org: nil,
+        member: nil,
+        project: nil,
+        invitation: nil,
+        key: nil,
+    };
+    let covered: Vec<(String, String)> = operations(&fixture, nil)
+        .into_iter()
+        .map(|(method, path, _)| (method.to_lowercase(), path))
+        .collect();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        if !path.contains("{org_id}") {
+            continue;
+        }
+        for method in item.as_object().unwrap().keys() {
+            let concrete = path
+                .split('/')
+                .map(|seg| {
+                    if seg.starts_with('{') {
+                        nil.to_string()
+                    } else {
+                        seg.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            assert!(
+                covered.contains(&(method.clone(), concrete)),
+                "{method} {path} is not in the isolation test's operations"
+            );
+        }
+    }
+}

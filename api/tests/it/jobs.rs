@@ -1,0 +1,111 @@
+//! The job queue: enqueued in the caller's transaction, run by the real worker with retries,
+//! and visible to operators.
+
+use serde_json::json;
+use tenant::diesel_async::RunQueryDsl;
+use worker::Job;
+use worker::jobs::SendVerificationEmail;
+
+use crate::support::{As, SmtpServer, TestApp, Workers, assert_problem};
+
+#[derive(tenant::diesel::QueryableByName)]
+struct N {
+    #[diesel(sql_type = tenant::diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+async fn job_count(app: &TestApp) -> i64 {
+    let mut conn = app.owner_conn().await;
+    let n: N = tenant::diesel::sql_query("SELECT count(*) AS n FROM apalis.jobs")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    n.n
+}
+
+#[tokio::test]
+async fn a_rolled_back_write_leaves_no_job() {
+    let app = TestApp::new().await;
+    let result: Result<(), tenant::DbError> = app
+        .state
+        .db
+        .unscoped(async |conn| {
+            worker::queue::enqueue(
+                conn,
+                &Job::SendVerificationEmail(SendVerificationEmail {
+                    user_id: uuid::Uuid::new_v4(),
+                }),
+            )
+            .await?;
+            Err(tenant::DbError::Pool("forced rollback".into()))
+        })
+        .await;
+    assert!(result.is_err());
+    assert_eq!(job_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn failing_jobs_are_retried_and_listed_for_operators() {
+    let app = TestApp::with_admins(vec!["ops@example.com".into()]).await;
+    let operator = app.user("ops@example.com").await;
+    let someone = app.user("someone@example.com").await;
+    // A job for a user who is gone succeeds without doing anything (idempotent clean-up).
+    let mut conn = app.state.db.conn().await.unwrap();
+    worker::queue::enqueue(
+        &mut conn,
+        &Job::SendVerificationEmail(SendVerificationEmail {
+            user_id: uuid::Uuid::new_v4(),
+        }),
+    )
+    .await
+    .unwrap();
+    // A job whose SMTP server refuses connections fails and is retried.
+    app.call(
+        &As::Nobody,
+        "POST",
+        "/api/v1/auth/signup",
+        Some(json!({"email": "retry@example.com", "password": "long enough pw"})),
+    )
+    .await;
+    drop(conn);
+    let smtp = SmtpServer::start();
+    let port = smtp.port;
+    drop(smtp); // nothing listens on the port any more
+    let workers = Workers::start_with_smtp(&app, &format!("smtp://127.0.0.1:{port}"));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let (done, failed) = loop {
+        let (status, jobs) = app
+            .json(
+                &As::User(operator.clone()),
+                "GET",
+                "/api/v1/admin/jobs",
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{jobs}");
+        let items = jobs["items"].as_array().unwrap().clone();
+        let done = items.iter().find(|j| j["status"] == "Done").cloned();
+        let failed = items
+            .iter()
+            .find(|j| j["attempts"].as_i64().unwrap_or(0) >= 1 && j["last_error"].is_string())
+            .cloned();
+        if let (Some(done), Some(failed)) = (done, failed) {
+            break (done, failed);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs did not progress: {jobs}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    workers.stop().await;
+    assert_eq!(done["kind"], "send_verification_email");
+    assert_eq!(failed["kind"], "send_verification_email");
+    assert_eq!(failed["max_attempts"], 5);
+
+    let resp = app
+        .call(&As::User(someone), "GET", "/api/v1/admin/jobs", None)
+        .await;
+    assert_problem(resp, 403, "forbidden").await;
+}

@@ -1,0 +1,11 @@
+//! API integration tests: one binary, one fresh database per test.
+
+mod accounts;
+mod cli;
+mod email_flows;
+mod isolation;
+mod jobs;
+mod ops;
+mod roles;
+mod spec;
+mod support;

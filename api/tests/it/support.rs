@@ -1,0 +1,449 @@
+//! The test harness: a real router on a fresh database, users made quickly, and a real SMTP
+//! server (aiosmtpd) for the e-mail flows.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api::auth::throttle::LoginThrottle;
+use api::metrics::Metrics;
+use api::middleware::Plumbing;
+use api::state::AppState;
+use poem::Response;
+use poem::test::{TestClient, TestResponse};
+use serde_json::{Value, json};
+use tenant::test_support::TestDb;
+use uuid::Uuid;
+
+/// The application under test.
+pub type Client = TestClient<Plumbing<poem::endpoint::BoxEndpoint<'static, Response>>>;
+
+/// Installs the job queue into the test template.
+pub fn queue_hook(
+    url: String,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> {
+    Box::pin(async move { worker::queue::setup(&url).await })
+}
+
+/// A test application.
+pub struct TestApp {
+    pub client: Client,
+    pub test_db: TestDb,
+    pub state: AppState,
+}
+
+/// A signed-in user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: Uuid,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// Who sends a request.
+#[derive(Clone, Debug)]
+pub enum As {
+    User(Session),
+    Key(String),
+    Nobody,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_admins(vec![]).await
+    }
+
+    pub async fn with_admins(admin_emails: Vec<String>) -> Self {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let test_db = TestDb::new(Some(queue_hook)).await.expect("test database");
+        let state = AppState {
+            db: test_db.db.clone(),
+            metrics: Arc::new(Metrics::new().expect("metrics")),
+            throttle: Arc::new(LoginThrottle::default()),
+            secure_cookies: false,
+            admin_emails: Arc::new(admin_emails),
+        };
+        let app = api::app::build_boxed(state.clone(), 64 * 1024);
+        Self {
+            client: TestClient::new(app),
+            test_db,
+            state,
+        }
+    }
+
+    /// A verified user, signed in through the API.
+    pub async fn user(&self, email: &str) -> Session {
+        let hash = tenant::secrets::hash_password(PASSWORD).unwrap();
+        let email = email.to_owned();
+        let mut conn = self.state.db.conn().await.unwrap();
+        let user = tenant::tables::users::create(&mut conn, &email, &hash)
+            .await
+            .unwrap();
+        tenant::tables::users::mark_verified(&mut conn, user.id)
+            .await
+            .unwrap();
+        drop(conn);
+        self.login(&email, PASSWORD).await
+    }
+
+    /// Signs in; panics unless it works.
+    pub async fn login(&self, email: &str, password: &str) -> Session {
+        let resp = self
+            .client
+            .post("/api/v1/auth/login")
+            .body_json(&json!({"email": email, "password": password}))
+            .send()
+            .await;
+        resp.assert_status_is_ok();
+        let set_cookie = resp
+            .0
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let body = resp.json().await;
+        let body = body.value();
+        Session {
+            user_id: body
+                .object()
+                .get("user")
+                .object()
+                .get("id")
+                .string()
+                .parse()
+                .unwrap(),
+
+            cookie,
+            csrf: body.object().get("csrf_token").string().to_owned(),
+        }
+    }
+
+    /// Sends a request as `who`.
+    pub async fn call(
+        &self,
+        who: &As,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let method = poem::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(method, path);
+        match who {
+            As::User(session) => {
+                req = req
+                    .header("cookie", &session.cookie)
+                    .header("x-csrf-token", &session.csrf);
+            }
+            As::Key(key) => req = req.header("authorization", format!("Bearer {key}")),
+            As::Nobody => {}
+        }
+        if let Some(body) = body {
+            req = req.body_json(&body);
+        }
+        req.send().await
+    }
+
+    /// Sends a request and returns status and JSON body (Null when empty).
+    pub async fn json(
+        &self,
+        who: &As,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let resp = self.call(who, method, path, body).await;
+        status_and_json(resp).await
+    }
+
+    /// Creates an organization as `owner`; returns its id.
+    pub async fn org(&self, owner: &Session, name: &str) -> Uuid {
+        let (status, body) = self
+            .json(
+                &As::User(owner.clone()),
+                "POST",
+                "/api/v1/orgs",
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Creates a project; returns its JSON.
+    pub async fn project(&self, who: &As, org: Uuid, domain: &str) -> Value {
+        let (status, body) = self
+            .json(
+                who,
+                "POST",
+                &format!("/api/v1/orgs/{org}/projects"),
+                Some(json!({"name": "Site", "domains": [domain], "timezone": "Europe/Berlin"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    /// Creates an API key; returns (id, secret).
+    pub async fn api_key(&self, who: &As, org: Uuid, scopes: &[&str]) -> (Uuid, String) {
+        let (status, body) = self
+            .json(
+                who,
+                "POST",
+                &format!("/api/v1/orgs/{org}/api-keys"),
+                Some(json!({"name": "test key", "scopes": scopes})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (
+            body["key"]["id"].as_str().unwrap().parse().unwrap(),
+            body["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Adds `user` to `org` with `role` directly (as an accepted invitation would).
+    pub async fn add_member(
+        &self,
+        org: Uuid,
+        user: &Session,
+        role: tenant::tables::memberships::Role,
+    ) {
+        self.state
+            .db
+            .scoped(tenant::OrgId::from_uuid(org), async |conn| {
+                Ok::<_, tenant::DbError>(
+                    tenant::tables::memberships::upsert(conn, org, user.user_id, role).await?,
+                )
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Runs SQL as the owner (bypassing nothing: the owner is also under forced RLS, so this is
+    /// for catalog and job-queue checks).
+    pub async fn owner_conn(&self) -> tenant::diesel_async::AsyncPgConnection {
+        use tenant::diesel_async::AsyncConnection;
+        tenant::diesel_async::AsyncPgConnection::establish(&self.test_db.owner_url)
+            .await
+            .unwrap()
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn status_and_json(resp: TestResponse) -> (u16, Value) {
+    let status = resp.0.status().as_u16();
+    let text = resp.0.into_body().into_string().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// Asserts a problem+json answer with `status` and `kind`.
+pub async fn assert_problem(resp: TestResponse, status: u16, kind: &str) -> Value {
+    let content_type = resp
+        .0
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let (got, body) = status_and_json(resp).await;
+    assert_eq!(got, status, "{body}");
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/problem+json"),
+        "{body}"
+    );
+    assert_eq!(
+        body["type"].as_str(),
+        Some(format!("https://beacon.dev/problems/{kind}").as_str()),
+        "{body}"
+    );
+    assert_eq!(body["status"].as_u64(), Some(u64::from(status)));
+    body
+}
+
+/// A real SMTP server (aiosmtpd) writing every message to a maildir.
+pub struct SmtpServer {
+    child: Child,
+    pub port: u16,
+    maildir: PathBuf,
+    _dir: tempdir::Dir,
+}
+
+mod tempdir {
+    /// A temporary directory removed on drop.
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl SmtpServer {
+    pub fn start() -> Self {
+        let python = std::env::var("BEACON_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let dir = std::env::temp_dir().join(format!("beacon-smtp-{}", Uuid::new_v4().simple()));
+        let maildir = dir.join("maildir");
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let child = Command::new(&python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting aiosmtpd with {python}: {e} (run scripts/test)"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not start; is it installed?"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            port,
+            maildir,
+            _dir: tempdir::Dir(dir),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, decoded (quoted-printable undone).
+    pub fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
+                for entry in entries.flatten() {
+                    if let Ok(raw) = std::fs::read_to_string(entry.path()) {
+                        out.push(decode_qp(&raw));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits for a message to `to` whose text contains `needle`, and returns it.
+    pub async fn wait_for(&self, to: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(msg) = self
+                .messages()
+                .into_iter()
+                .find(|m| m.contains(&format!("To: {to}")) && m.contains(needle))
+            {
+                return msg;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no e-mail to {to} containing {needle:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Extracts the value of `token=` from the first link in a message.
+pub fn token_from(message: &str) -> String {
+    let start = message.find("token=").expect("a link with a token") + "token=".len();
+    message[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect()
+}
+
+fn decode_qp(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs the job workers against the test database, sending mail to `smtp`, until dropped.
+pub struct Workers {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Workers {
+    pub fn start(app: &TestApp, smtp: &SmtpServer) -> Self {
+        Self::start_with_smtp(app, &smtp.url())
+    }
+
+    pub fn start_with_smtp(app: &TestApp, smtp_url: &str) -> Self {
+        let mailer = worker::Mailer::new(&worker::MailConfig {
+            smtp_url: Some(smtp_url.to_owned()),
+            outbox: std::env::temp_dir(),
+            from: "Beacon <beacon@test.local>".into(),
+        })
+        .unwrap();
+        let ctx = worker::JobContext {
+            db: app.state.db.clone(),
+            mailer: Arc::new(mailer),
+            public_url: "http://beacon.test".into(),
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let url = app.test_db.owner_url.clone();
+        let handle = tokio::spawn(async move {
+            worker::run_until(&url, ctx, async move {
+                let _ = rx.await;
+            })
+            .await
+        });
+        Self {
+            stop: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops the workers and waits for them to drain.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap().unwrap();
+        }
+    }
+}

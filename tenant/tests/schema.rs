@@ -1,0 +1,259 @@
+//! The database enforces tenancy: every tenant table has `org_id`, a primary key starting with
+//! it, and forced row-level security with a policy; the application role owns nothing and
+//! bypasses nothing; without a scope it sees no tenant rows at all. Migrations reverse cleanly.
+
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Bool, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use tenant::tables::memberships::Role;
+use tenant::tables::{api_keys, invitations, memberships, organizations, projects, users};
+use tenant::test_support::TestDb;
+use tenant::{DbError, OrgId, UserId};
+
+/// Global tables, deliberately without `org_id`.
+const GLOBAL_TABLES: &[&str] = &[
+    "__diesel_schema_migrations",
+    "users",
+    "user_sessions",
+    "user_tokens",
+];
+
+#[derive(QueryableByName, Debug)]
+struct TableFacts {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Bool)]
+    has_org_id_not_null: bool,
+    #[diesel(sql_type = Bool)]
+    rls_enabled: bool,
+    #[diesel(sql_type = Bool)]
+    rls_forced: bool,
+    #[diesel(sql_type = BigInt)]
+    policies: i64,
+    #[diesel(sql_type = Bool)]
+    pk_starts_with_org_id: bool,
+    #[diesel(sql_type = Bool)]
+    owned_by_app: bool,
+}
+
+const FACTS: &str = "
+SELECT c.relname::text AS name,
+       EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'org_id'
+               AND a.attnotnull AND NOT a.attisdropped) AS has_org_id_not_null,
+       c.relrowsecurity AS rls_enabled,
+       c.relforcerowsecurity AS rls_forced,
+       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
+       COALESCE((SELECT a.attname = 'org_id' FROM pg_index i
+                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+                 WHERE i.indrelid = c.oid AND i.indisprimary), false) AS pk_starts_with_org_id,
+       pg_get_userbyid(c.relowner) = 'beacon_app' AS owned_by_app
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+ORDER BY 1";
+
+async fn owner(db: &TestDb) -> AsyncPgConnection {
+    AsyncPgConnection::establish(&db.owner_url).await.unwrap()
+}
+
+#[tokio::test]
+async fn every_tenant_table_is_protected() {
+    let db = TestDb::new(None).await.unwrap();
+    let mut conn = owner(&db).await;
+    let tables: Vec<TableFacts> = diesel::sql_query(FACTS).load(&mut conn).await.unwrap();
+    assert!(tables.len() >= 9, "{tables:?}");
+    let mut tenant_tables = 0;
+    for table in &tables {
+        assert!(
+            !table.owned_by_app,
+            "{} is owned by the application role",
+            table.name
+        );
+        if GLOBAL_TABLES.contains(&table.name.as_str()) {
+            continue;
+        }
+        tenant_tables += 1;
+        assert!(
+            table.has_org_id_not_null,
+            "{} lacks org_id NOT NULL",
+            table.name
+        );
+        assert!(
+            table.rls_enabled && table.rls_forced,
+            "{} lacks enabled and forced RLS",
+            table.name
+        );
+        assert!(table.policies > 0, "{} has no RLS policy", table.name);
+        assert!(
+            table.pk_starts_with_org_id,
+            "{}'s primary key does not start with org_id",
+            table.name
+        );
+    }
+    assert!(tenant_tables >= 6);
+}
+
+#[derive(QueryableByName)]
+struct RoleFacts {
+    #[diesel(sql_type = Bool)]
+    rolsuper: bool,
+    #[diesel(sql_type = Bool)]
+    rolbypassrls: bool,
+    #[diesel(sql_type = Text)]
+    current: String,
+}
+
+#[tokio::test]
+async fn application_role_cannot_bypass_rls() {
+    let db = TestDb::new(None).await.unwrap();
+    let mut conn = db.db.conn().await.unwrap();
+    let facts: RoleFacts = diesel::sql_query(
+        "SELECT rolsuper, rolbypassrls, current_user::text AS current FROM pg_roles WHERE rolname = current_user",
+    )
+    .get_result(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(facts.current, "beacon_app");
+    assert!(!facts.rolsuper && !facts.rolbypassrls);
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[tokio::test]
+async fn without_a_scope_the_application_sees_no_tenant_rows() {
+    let db = TestDb::new(None).await.unwrap();
+    let org = OrgId::generate();
+    let org_id = org.uuid();
+    let user = db
+        .db
+        .unscoped(async |conn| Ok::<_, DbError>(users::create(conn, "a@example.com", "x").await?))
+        .await
+        .unwrap();
+    db.db
+        .scoped(org, async |conn| {
+            organizations::create(conn, org_id, "A").await?;
+            memberships::upsert(conn, org_id, user.id, Role::Owner).await?;
+            invitations::create(
+                conn,
+                org_id,
+                "b@example.com",
+                "viewer",
+                user.id,
+                chrono::Duration::days(1),
+            )
+            .await?;
+            projects::create(conn, org_id, "Site", "UTC", &["a.example".to_owned()]).await?;
+            api_keys::create(conn, org_id, "k", &["read".to_owned()], None, None).await?;
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+
+    let mut owner_conn = owner(&db).await;
+    let tables: Vec<TableFacts> = diesel::sql_query(FACTS)
+        .load(&mut owner_conn)
+        .await
+        .unwrap();
+    let mut conn = db.db.conn().await.unwrap();
+    let other = OrgId::generate();
+    for table in tables
+        .iter()
+        .filter(|t| !GLOBAL_TABLES.contains(&t.name.as_str()))
+    {
+        let sql = format!("SELECT count(*) AS n FROM {}", table.name);
+        let unscoped: Count = diesel::sql_query(&sql)
+            .get_result(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(unscoped.n, 0, "{} is visible without a scope", table.name);
+        let in_other: Count = db
+            .db
+            .scoped(other, async |c| {
+                Ok::<_, DbError>(diesel::sql_query(&sql).get_result(c).await?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            in_other.n, 0,
+            "{} is visible from another organization",
+            table.name
+        );
+        let in_own: Count = db
+            .db
+            .scoped(org, async |c| {
+                Ok::<_, DbError>(diesel::sql_query(&sql).get_result(c).await?)
+            })
+            .await
+            .unwrap();
+        assert!(
+            in_own.n > 0,
+            "{} is empty even in its own scope",
+            table.name
+        );
+    }
+
+    // Writes into another organization are refused by the policy, not just filtered.
+    let refused = db
+        .db
+        .scoped(other, async |c| {
+            Ok::<_, DbError>(organizations::create(c, org_id, "Hijack").await.map(drop)?)
+        })
+        .await;
+    assert!(refused.is_err());
+
+    // A user scope shows the user's own memberships and organizations, nothing else.
+    let visible: Count = db
+        .db
+        .user_scoped(UserId::from_uuid(user.id), async |c| {
+            Ok::<_, DbError>(
+                diesel::sql_query("SELECT count(*) AS n FROM organizations")
+                    .get_result(c)
+                    .await?,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(visible.n, 1);
+    let projects_seen: Count = db
+        .db
+        .user_scoped(UserId::from_uuid(user.id), async |c| {
+            Ok::<_, DbError>(
+                diesel::sql_query("SELECT count(*) AS n FROM projects")
+                    .get_result(c)
+                    .await?,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(projects_seen.n, 0);
+}
+
+#[tokio::test]
+async fn migrations_reverse_cleanly() {
+    use diesel_migrations::MigrationHarness;
+    let db = TestDb::new(None).await.unwrap();
+    let url = db.owner_url.clone();
+    let tables = tokio::task::spawn_blocking(move || {
+        let mut conn: diesel_async::async_connection_wrapper::AsyncConnectionWrapper<
+            AsyncPgConnection,
+        > = diesel::Connection::establish(&url).unwrap();
+        conn.revert_all_migrations(tenant::migrate::MIGRATIONS)
+            .unwrap();
+        let remaining: Vec<TableFacts> =
+            diesel::RunQueryDsl::load(diesel::sql_query(FACTS), &mut conn).unwrap();
+        conn.run_pending_migrations(tenant::migrate::MIGRATIONS)
+            .unwrap();
+        remaining
+    })
+    .await
+    .unwrap();
+    let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["__diesel_schema_migrations"],
+        "down.sql left tables behind"
+    );
+}
