@@ -1,4 +1,5 @@
 //! The database enforces tenancy: every tenant table has `org_id`, a primary key starting with
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 //! it, and forced row-level security with a policy; the application role owns nothing and
 //! bypasses nothing; without a scope it sees no tenant rows at all. Migrations reverse cleanly.
 

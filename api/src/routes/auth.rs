@@ -236,14 +236,13 @@ impl AuthApi {
         state
             .db
             .unscoped(async |conn| {
-                if let Some(user) = users::find_by_email(conn, &email).await? {
-                    if user.email_verified_at.is_none() {
-                        worker::queue::enqueue(
-                            conn,
-                            &Job::SendVerificationEmail(SendVerificationEmail { user_id: user.id }),
-                        )
-                        .await?;
-                    }
+                let user = users::find_by_email(conn, &email).await?;
+                if let Some(user) = user.filter(|user| user.email_verified_at.is_none()) {
+                    worker::queue::enqueue(
+                        conn,
+                        &Job::SendVerificationEmail(SendVerificationEmail { user_id: user.id }),
+                    )
+                    .await?;
                 }
                 Ok::<_, ApiError>(())
             })

@@ -72,6 +72,7 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
+#[allow(clippy::zombie_processes)] // the caller waits for the child
 fn serve(data: &Path, port: u16) -> (Child, Duration) {
     let started = Instant::now();
     let child = beacon(data)

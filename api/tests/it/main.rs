@@ -1,4 +1,5 @@
 //! API integration tests: one binary, one fresh database per test.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod accounts;
 mod cli;

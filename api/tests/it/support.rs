@@ -379,12 +379,13 @@ fn decode_qp(raw: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
+        let hex = (bytes[i] == b'=' && i + 2 < bytes.len())
+            .then(|| u8::from_str_radix(&joined[i + 1..i + 3], 16).ok())
+            .flatten();
+        if let Some(byte) = hex {
+            out.push(byte);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
