@@ -258,3 +258,69 @@ async fn migrations_reverse_cleanly() {
         "down.sql left tables behind"
     );
 }
+
+#[derive(QueryableByName)]
+struct ColumnName {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+/// The columns Diesel's `table!` declares for a table, read from the SQL it generates.
+fn declared<T>(table: T) -> Vec<(String, String)>
+where
+    T: diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel::query_builder::QueryId,
+{
+    let sql = diesel::debug_query::<diesel::pg::Pg, _>(&table).to_string();
+    let select = sql
+        .split(" FROM ")
+        .next()
+        .unwrap()
+        .trim_start_matches("SELECT ");
+    select
+        .split(", ")
+        .map(|column| {
+            let mut parts = column
+                .split('.')
+                .map(|part| part.trim_matches('"').to_owned());
+            (parts.next().unwrap(), parts.next().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn schema_rs_matches_the_migrated_database() {
+    use diesel::QueryDsl;
+    use tenant::schema::*;
+    let db = TestDb::new(None).await.unwrap();
+    let mut conn = owner(&db).await;
+    let mut in_db: Vec<(String, String)> = diesel::sql_query(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'",
+    )
+    .load::<ColumnName>(&mut conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|c| (c.table_name, c.column_name))
+    .collect();
+    let mut in_code: Vec<(String, String)> = [
+        declared(users::table.select(users::all_columns)),
+        declared(user_sessions::table.select(user_sessions::all_columns)),
+        declared(user_tokens::table.select(user_tokens::all_columns)),
+        declared(organizations::table.select(organizations::all_columns)),
+        declared(memberships::table.select(memberships::all_columns)),
+        declared(invitations::table.select(invitations::all_columns)),
+        declared(projects::table.select(projects::all_columns)),
+        declared(project_domains::table.select(project_domains::all_columns)),
+        declared(api_keys::table.select(api_keys::all_columns)),
+    ]
+    .concat();
+    in_db.sort();
+    in_code.sort();
+    assert_eq!(
+        in_code, in_db,
+        "tenant/src/schema.rs and the migrations disagree"
+    );
+}
