@@ -68,6 +68,10 @@ pub struct ServerArgs {
     )]
     pub admin_emails: Vec<String>,
 
+    /// Comma-separated IP addresses of reverse proxies whose `X-Forwarded-For` is believed.
+    #[arg(long, env = "BEACON_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     /// Do not run the job workers in this process (run `beacon worker` separately).
     #[arg(long, env = "BEACON_NO_WORKER", default_value_t = false)]
     pub no_worker: bool,

@@ -152,6 +152,29 @@ impl From<DbError> for ApiError {
                     )
                 }
             }
+            DbError::Query(tenant::diesel::result::Error::DatabaseError(kind, info)) => {
+                use tenant::diesel::result::DatabaseErrorKind as Kind;
+                match kind {
+                    // Input the handlers' own checks should have caught; still the caller's
+                    // fault, never a 500. The constraint name says which rule, not the values.
+                    Kind::CheckViolation | Kind::NotNullViolation => Self::invalid(
+                        "invalid_value",
+                        format!(
+                            "a value breaks the rule {}",
+                            info.constraint_name().unwrap_or("of this field")
+                        ),
+                    ),
+                    Kind::UniqueViolation => {
+                        Self::conflict("conflict", "this conflicts with an existing record")
+                    }
+                    // SQLSTATE 22021 (e.g. a NUL byte in text): bad input that slipped through.
+                    _ if info.message().starts_with("invalid byte sequence") => Self::bad_request(
+                        "invalid_request",
+                        "a text value contains bytes PostgreSQL cannot store (such as NUL)",
+                    ),
+                    _ => Self::internal(info.message()),
+                }
+            }
             DbError::Query(error) => Self::internal(error),
         }
     }

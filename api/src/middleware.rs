@@ -85,16 +85,23 @@ async fn handle<E: Endpoint>(
         response.headers_mut().insert(REQUEST_ID, value);
     }
     let elapsed = started.elapsed();
-    metrics.observe(
-        route,
-        method.as_str(),
-        status.as_u16(),
-        elapsed.as_secs_f64(),
-    );
+    // Only standard methods become label values; anything else would grow the series without
+    // bound.
+    let method_label = match method {
+        Method::GET
+        | Method::POST
+        | Method::PUT
+        | Method::PATCH
+        | Method::DELETE
+        | Method::HEAD
+        | Method::OPTIONS => method.as_str(),
+        _ => "other",
+    };
+    metrics.observe(route, method_label, status.as_u16(), elapsed.as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             route,
-            method = %method,
+            method = method_label,
             status = status.as_u16(),
             ms = elapsed.as_secs_f64() * 1000.0,
             "request"

@@ -1,10 +1,11 @@
 //! Shared application state, attached to every request.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use tenant::Db;
 
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::throttle::Throttle;
 use crate::metrics::Metrics;
 
 /// What handlers share.
@@ -14,8 +15,10 @@ pub struct AppState {
     pub db: Db,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
-    /// Login throttling.
-    pub throttle: Arc<LoginThrottle>,
+    /// Throttling of logins, sign-ups and e-mails.
+    pub throttle: Arc<Throttle>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
     /// Force `Secure` on cookies.
     pub secure_cookies: bool,
     /// Instance operators (lower-cased e-mails).

@@ -71,7 +71,7 @@ impl Cluster {
         // (until it is reaped), so "running" must also mean "accepting connections".
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            if !cluster.is_running()? {
+            if !cluster.is_running()? || cluster.remove_stale_pid_file()? {
                 cluster.pg_ctl_start(durable)?;
                 cluster.started_here = true;
                 break;
@@ -145,6 +145,27 @@ impl Cluster {
         let output = self.run("pg_ctl", &["status", "-D", &pgdata])?;
         // pg_ctl status: 0 running, 3 not running, 4 no accessible data directory.
         Ok(output.status.code() == Some(0))
+    }
+
+    /// After a crash, `postmaster.pid` may name a pid that now belongs to another process, which
+    /// `pg_ctl status` takes for a live server. If that process is not a postgres, the file is
+    /// stale: remove it and report `true`.
+    fn remove_stale_pid_file(&self) -> anyhow::Result<bool> {
+        let pid_file = self.pgdata.join("postmaster.pid");
+        let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|text| text.lines().next().map(|line| line.trim().to_owned()))
+        else {
+            return Ok(false);
+        };
+        let command = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if matches!(command.trim(), "postgres" | "postmaster") {
+            return Ok(false);
+        }
+        std::fs::remove_file(&pid_file)
+            .with_context(|| format!("removing stale {}", pid_file.display()))?;
+        tracing::warn!("removed a stale postmaster.pid left by a crash");
+        Ok(true)
     }
 
     fn is_accepting(&self) -> anyhow::Result<bool> {

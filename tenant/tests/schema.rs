@@ -130,7 +130,9 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
     let org_id = org.uuid();
     let user = db
         .db
-        .unscoped(async |conn| Ok::<_, DbError>(users::create(conn, "a@example.com", "x").await?))
+        .unscoped(async |conn| {
+            Ok::<_, DbError>(users::create(conn, "a@example.com", "x").await?.unwrap())
+        })
         .await
         .unwrap();
     db.db

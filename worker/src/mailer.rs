@@ -117,8 +117,32 @@ impl Mailer {
             .multipart(MultiPart::alternative_plain_html(text, html))
             .context("building e-mail")?;
         match &self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(drop).context("SMTP delivery"),
+            Transport::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|error| anyhow::anyhow!(describe_smtp_error(&error))),
             Transport::File(file) => file.send(message).await.map(drop).context("writing e-mail"),
         }
+    }
+}
+
+/// What went wrong with SMTP, without the server's reply text: servers echo the recipient's
+/// address there, and this message goes to the log and the job list.
+fn describe_smtp_error(error: &lettre::transport::smtp::Error) -> String {
+    let kind = if error.is_permanent() {
+        "permanent rejection"
+    } else if error.is_transient() {
+        "temporary rejection"
+    } else if error.is_timeout() {
+        "timeout"
+    } else if error.is_tls() {
+        "TLS failure"
+    } else {
+        "connection or protocol failure"
+    };
+    match error.status() {
+        Some(code) => format!("SMTP delivery: {kind} (code {code})"),
+        None => format!("SMTP delivery: {kind}"),
     }
 }

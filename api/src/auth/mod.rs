@@ -7,6 +7,7 @@
 //! scope: a caller who is not a member gets 404, like a caller asking for something that does
 //! not exist.
 
+pub mod client_ip;
 pub mod session_cookie;
 pub mod throttle;
 
@@ -100,7 +101,7 @@ pub enum Need {
     Write,
     /// Manage members, invitations and keys (admin; key scope admin).
     Admin,
-    /// Rename or delete the organization, manage owners (owner, signed in).
+    /// Delete the organization, manage owners (owner, signed in).
     Owner,
 }
 

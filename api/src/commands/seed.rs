@@ -57,9 +57,10 @@ pub async fn ensure_demo(
         .unscoped(async |conn| {
             let user = match users::find_by_email(conn, &email).await? {
                 Some(user) => user,
-                None => users::create(conn, &email, &password_hash).await?,
+                None => users::create(conn, &email, &password_hash)
+                    .await?
+                    .ok_or(diesel::result::Error::NotFound)?,
             };
-            users::mark_verified(conn, user.id).await?;
             Ok::<_, DbError>(user)
         })
         .await?;
@@ -71,6 +72,9 @@ pub async fn ensure_demo(
     if !password_matches {
         bail!("{email} already exists with another password; pass that one with --password");
     }
+    // Only an account whose password we know is treated as the demo account.
+    db.unscoped(async |conn| Ok::<_, DbError>(users::mark_verified(conn, user.id).await?))
+        .await?;
     let user_id = UserId::from_uuid(user.id);
     let owned = db
         .user_scoped(user_id, async |conn| {

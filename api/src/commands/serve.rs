@@ -12,7 +12,7 @@ use tenant::Db;
 use tenant::db::PoolConfig;
 use tokio::sync::watch;
 
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::throttle::Throttle;
 use crate::commands::seed;
 use crate::config::{DatabaseArgs, MailArgs, ServerArgs};
 use crate::database;
@@ -38,7 +38,8 @@ pub async fn run(
     let state = AppState {
         db: db.clone(),
         metrics: Arc::new(Metrics::new()?),
-        throttle: Arc::new(LoginThrottle::default()),
+        throttle: Arc::new(Throttle::default()),
+        trusted_proxies: Arc::new(server.trusted_proxies.clone()),
         secure_cookies: server.secure_cookies,
         admin_emails: Arc::new(
             server

@@ -156,7 +156,8 @@ impl ApiKeysApi {
         }))
     }
 
-    /// Create a key (admins). The response holds the secret, shown only this once.
+    /// Create a key (signed-in admins; a key cannot mint keys). The response holds the secret,
+    /// shown only this once.
     #[oai(
         path = "/:org_id/api-keys",
         method = "post",
@@ -170,6 +171,8 @@ impl ApiKeysApi {
         body: Json<ApiKeyIn>,
     ) -> ApiResult<CreateApiKeyResponse> {
         let access = auth.org(&state, *org_id, Need::Admin).await?;
+        // A key minting keys could widen its own scopes or project limits.
+        auth.user()?;
         let name = clean_name(&body.name)?;
         let mut scopes: Vec<String> = body.scopes.iter().map(|s| s.as_str().to_owned()).collect();
         scopes.sort();

@@ -8,11 +8,15 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use tenant::DbError;
 use tenant::secrets::{hash_password, token_hash, verify_password};
 use tenant::tables::user_tokens::{Consumed, Purpose};
-use tenant::tables::{is_unique_violation, user_sessions, user_tokens, users};
+use tenant::tables::{user_sessions, user_tokens, users};
 use uuid::Uuid;
 use worker::Job;
 use worker::jobs::{SendPasswordReset, SendVerificationEmail};
 
+use crate::auth::client_ip::client_ip;
+use crate::auth::throttle::{
+    EMAILS_PER_ADDRESS, LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, SIGNUPS_PER_IP,
+};
 use crate::auth::{Auth, session_cookie};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
@@ -117,7 +121,10 @@ enum Accepted {
 /// Lower-cases and checks an e-mail address.
 pub fn normalize_email(email: &str) -> ApiResult<String> {
     let email = email.trim().to_lowercase();
-    if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) {
+    if email.len() > 254
+        || email.chars().any(char::is_control)
+        || !email_address::EmailAddress::is_valid(&email)
+    {
         return Err(ApiError::invalid(
             "invalid_email",
             "not a valid e-mail address",
@@ -173,10 +180,17 @@ impl AuthApi {
     async fn signup(
         &self,
         state: Data<&AppState>,
+        req: &Request,
         body: Json<CredentialsIn>,
     ) -> ApiResult<SignupResponse> {
         let email = normalize_email(&body.email)?;
         check_password(&body.password)?;
+        if let Some(ip) = client_ip(req, &state.trusted_proxies) {
+            state
+                .throttle
+                .hit(&SIGNUPS_PER_IP, &ip.to_string())
+                .map_err(ApiError::too_many_requests)?;
+        }
         let password = body.password.clone();
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
@@ -185,21 +199,18 @@ impl AuthApi {
         let user = state
             .db
             .unscoped(async |conn| {
-                let user = match users::create(conn, &email, &hash).await {
-                    Err(error) if is_unique_violation(&error) => {
-                        return Err(ApiError::conflict(
-                            "email_taken",
-                            "an account with this e-mail already exists; sign in or reset the password",
-                        ));
-                    }
-                    other => other?,
-                };
+                let user = users::create(conn, &email, &hash).await?.ok_or_else(|| {
+                    ApiError::conflict(
+                        "email_taken",
+                        "an account with this e-mail already exists; sign in or reset the password",
+                    )
+                })?;
                 worker::queue::enqueue(
                     conn,
                     &Job::SendVerificationEmail(SendVerificationEmail { user_id: user.id }),
                 )
                 .await?;
-                Ok(user)
+                Ok::<_, ApiError>(user)
             })
             .await?;
         Ok(SignupResponse::Created(Json(user_out(&user))))
@@ -234,6 +245,10 @@ impl AuthApi {
     ) -> ApiResult<Accepted> {
         let email = normalize_email(&body.email)?;
         state
+            .throttle
+            .hit(&EMAILS_PER_ADDRESS, &hex::encode(token_hash(&email)))
+            .map_err(ApiError::too_many_requests)?;
+        state
             .db
             .unscoped(async |conn| {
                 let user = users::find_by_email(conn, &email).await?;
@@ -258,31 +273,48 @@ impl AuthApi {
         req: &Request,
         body: Json<CredentialsIn>,
     ) -> ApiResult<LoginResponse> {
-        let email = body.email.trim().to_lowercase();
-        let account = hex::encode(token_hash(&email));
-        let ip = req.remote_addr().as_socket_addr().map(|addr| addr.ip());
+        // An address that cannot exist is simply a wrong login (and never reaches SQL).
+        let email = normalize_email(&body.email).ok();
+        let account = hex::encode(token_hash(email.as_deref().unwrap_or_default()));
+        let ip = client_ip(req, &state.trusted_proxies).map(|ip| ip.to_string());
         state
             .throttle
-            .attempt(ip, &account)
+            .check(&LOGIN_FAILURES_PER_ACCOUNT, &account)
             .map_err(ApiError::too_many_requests)?;
-        let user = state
-            .db
-            .unscoped(async |conn| Ok::<_, DbError>(users::find_by_email(conn, &email).await?))
-            .await?;
+        if let Some(ip) = &ip {
+            state
+                .throttle
+                .check(&LOGIN_FAILURES_PER_IP, ip)
+                .map_err(ApiError::too_many_requests)?;
+        }
+        let user = match &email {
+            Some(email) => {
+                state
+                    .db
+                    .unscoped(async |conn| {
+                        Ok::<_, DbError>(users::find_by_email(conn, email).await?)
+                    })
+                    .await?
+            }
+            None => None,
+        };
         let password = body.password.clone();
         let stored = user.as_ref().map(|user| user.password_hash.clone());
         // Verify against a real hash even for unknown accounts, so timing does not tell them apart.
         let matches = tokio::task::spawn_blocking(move || match stored {
             Some(hash) => verify_password(&password, &hash),
             None => {
-                let _ = verify_password(&password, DUMMY_HASH);
+                let _ = verify_password(&password, &DUMMY_HASH);
                 false
             }
         })
         .await
         .map_err(ApiError::internal)?;
         let Some(user) = user.filter(|_| matches) else {
-            state.throttle.failed(&account);
+            state.throttle.record(&LOGIN_FAILURES_PER_ACCOUNT, &account);
+            if let Some(ip) = &ip {
+                state.throttle.record(&LOGIN_FAILURES_PER_IP, ip);
+            }
             return Err(ApiError::unauthorized("wrong e-mail or password"));
         };
         if user.email_verified_at.is_none() {
@@ -343,6 +375,10 @@ impl AuthApi {
     ) -> ApiResult<Accepted> {
         let email = normalize_email(&body.email)?;
         state
+            .throttle
+            .hit(&EMAILS_PER_ADDRESS, &hex::encode(token_hash(&email)))
+            .map_err(ApiError::too_many_requests)?;
+        state
             .db
             .unscoped(async |conn| {
                 if let Some(user) = users::find_by_email(conn, &email).await? {
@@ -382,6 +418,7 @@ impl AuthApi {
                 match user_tokens::consume(conn, &token, Purpose::ResetPassword).await? {
                     Consumed::Ok(user_id) => {
                         users::set_password_hash(conn, user_id, &hash).await?;
+                        user_tokens::revoke_all(conn, user_id, Purpose::ResetPassword).await?;
                         // The link proves control of the address.
                         users::mark_verified(conn, user_id).await?;
                         user_sessions::delete_all_for_user(conn, user_id).await?;
@@ -408,4 +445,5 @@ impl AuthApi {
 }
 
 /// An argon2id hash of a random string, verified against when the account does not exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3X8bV8hJ2n4n2n3b0hzJ8k8wFq5c9b3Jm7S6mRZb6oU";
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password(&tenant::secrets::new_token()).unwrap_or_default());

@@ -228,7 +228,7 @@ impl AcceptInvitationApi {
         let (org, role) = state
             .db
             .scoped(OrgId::from_uuid(org_id), async |conn| {
-                let invitation = invitations::find_by_token(conn, org_id, &secret)
+                let invitation = invitations::lock_by_token(conn, org_id, &secret)
                     .await?
                     .ok_or_else(invalid)?;
                 if invitation.accepted_at.is_some() {
@@ -255,7 +255,13 @@ impl AcceptInvitationApi {
                 let existing = memberships::role_of(conn, org_id, user_id).await?;
                 let role = existing.map_or(invited, |current| current.max(invited));
                 memberships::upsert(conn, org_id, user_id, role).await?;
-                invitations::mark_accepted(conn, org_id, invitation.invitation_id).await?;
+                if !invitations::mark_accepted(conn, org_id, invitation.invitation_id).await? {
+                    return Err(ApiError::new(
+                        poem::http::StatusCode::GONE,
+                        "token_used",
+                        "this invitation has already been accepted",
+                    ));
+                }
                 let org = organizations::get(conn, org_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("organization"))?;

@@ -156,17 +156,16 @@ impl MembersApi {
         let member = state
             .db
             .scoped(access.org, async |conn| {
-                let current = memberships::role_of(conn, *org_id, *user_id)
+                // Owners first, then the member: every change locks in the same order.
+                let owners = memberships::lock_and_count_owners(conn, *org_id).await?;
+                let current = memberships::lock_role(conn, *org_id, *user_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("member"))?;
                 check_owner_rights(&access, current == Role::Owner || new_role == Role::Owner)?;
-                if current == Role::Owner
-                    && new_role != Role::Owner
-                    && memberships::lock_and_count_owners(conn, *org_id).await? <= 1
-                {
+                if current == Role::Owner && new_role != Role::Owner && owners <= 1 {
                     return Err(last_owner());
                 }
-                memberships::upsert(conn, *org_id, *user_id, new_role).await?;
+                memberships::set_role(conn, *org_id, *user_id, new_role).await?;
                 memberships::find(conn, *org_id, *user_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("member"))
@@ -198,15 +197,14 @@ impl MembersApi {
         state
             .db
             .scoped(access.org, async |conn| {
-                let current = memberships::role_of(conn, *org_id, *user_id)
+                let owners = memberships::lock_and_count_owners(conn, *org_id).await?;
+                let current = memberships::lock_role(conn, *org_id, *user_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("member"))?;
                 if !is_self {
                     check_owner_rights(&access, current == Role::Owner)?;
                 }
-                if current == Role::Owner
-                    && memberships::lock_and_count_owners(conn, *org_id).await? <= 1
-                {
+                if current == Role::Owner && owners <= 1 {
                     return Err(last_owner());
                 }
                 memberships::remove(conn, *org_id, *user_id).await?;

@@ -71,10 +71,10 @@ enum DeleteOrganizationResponse {
 /// Trims and checks a display name.
 pub fn clean_name(name: &str) -> ApiResult<String> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid(
             "invalid_name",
-            "the name must have 1 to 100 characters",
+            "the name must have 1 to 100 characters and no control characters",
         ));
     }
     Ok(name.to_owned())

@@ -143,7 +143,11 @@ async fn check_timezone(
     conn: &mut tenant::diesel_async::AsyncPgConnection,
     tz: &str,
 ) -> ApiResult<()> {
-    if !projects::timezone_exists(conn, tz).await? {
+    let plausible = !tz.is_empty()
+        && tz
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '+' | '-'));
+    if !plausible || !projects::timezone_exists(conn, tz).await? {
         return Err(ApiError::invalid(
             "invalid_timezone",
             format!("{tz:?} is not an IANA time zone such as Europe/Berlin or UTC"),

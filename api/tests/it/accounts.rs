@@ -191,7 +191,7 @@ async fn unverified_accounts_cannot_sign_in() {
 async fn failed_logins_are_throttled_per_account() {
     let app = TestApp::new().await;
     app.user("target@example.com").await;
-    for _ in 0..api::auth::throttle::ACCOUNT_LIMIT {
+    for _ in 0..api::auth::throttle::LOGIN_FAILURES_PER_ACCOUNT.max {
         let resp = app
             .call(
                 &As::Nobody,
@@ -356,6 +356,33 @@ async fn projects_validate_domains_and_timezones() {
         )
         .await;
     assert_problem(bad_tz, 422, "invalid_timezone").await;
+    let nul = app
+        .call(
+            &who,
+            "POST",
+            "/api/v1/orgs",
+            Some(json!({"name": "bad\u{0}name"})),
+        )
+        .await;
+    assert_problem(nul, 422, "invalid_name").await;
+    let nul_tz = app
+        .call(
+            &who,
+            "POST",
+            &path,
+            Some(json!({"name": "x", "domains": ["x.example"], "timezone": "UTC\u{0}"})),
+        )
+        .await;
+    assert_problem(nul_tz, 422, "invalid_timezone").await;
+    let nul_login = app
+        .call(
+            &As::Nobody,
+            "POST",
+            "/api/v1/auth/login",
+            Some(json!({"email": "a\u{0}@x.io", "password": "whatever pw"})),
+        )
+        .await;
+    assert_problem(nul_login, 401, "unauthorized").await;
     let bad_domain = app
         .call(
             &who,

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::auth::throttle::LoginThrottle;
+use api::auth::throttle::Throttle;
 use api::metrics::Metrics;
 use api::middleware::Plumbing;
 use api::state::AppState;
@@ -62,7 +62,8 @@ impl TestApp {
         let state = AppState {
             db: test_db.db.clone(),
             metrics: Arc::new(Metrics::new().expect("metrics")),
-            throttle: Arc::new(LoginThrottle::default()),
+            throttle: Arc::new(Throttle::default()),
+            trusted_proxies: Arc::new(vec![]),
             secure_cookies: false,
             admin_emails: Arc::new(admin_emails),
         };
@@ -81,7 +82,8 @@ impl TestApp {
         let mut conn = self.state.db.conn().await.unwrap();
         let user = tenant::tables::users::create(&mut conn, &email, &hash)
             .await
-            .unwrap();
+            .unwrap()
+            .expect("new user");
         tenant::tables::users::mark_verified(&mut conn, user.id)
             .await
             .unwrap();

@@ -87,8 +87,9 @@ pub async fn issue_token(
     Ok((rows > 0).then_some(token))
 }
 
-/// The invitation of the scope's organization carrying `token`.
-pub async fn find_by_token(
+/// The invitation of the scope's organization carrying `token`, locked until the transaction
+/// ends, so concurrent accepts and revocations of it are serialized.
+pub async fn lock_by_token(
     conn: &mut AsyncPgConnection,
     org_id: Uuid,
     token: &str,
@@ -97,6 +98,7 @@ pub async fn find_by_token(
         .filter(invitations::org_id.eq(org_id))
         .filter(invitations::token_hash.eq(token_hash(token)))
         .select(Invitation::as_select())
+        .for_update()
         .first(conn)
         .await
         .optional()

@@ -14,9 +14,9 @@ pub enum Role {
     Viewer,
     /// Works with projects and their data.
     Member,
-    /// Also manages members, invitations and API keys.
+    /// Also manages members, invitations, API keys and settings (including the name).
     Admin,
-    /// Also renames and deletes the organization, and manages owners.
+    /// Also deletes the organization and manages owners.
     Owner,
 }
 
@@ -92,6 +92,37 @@ pub async fn role_of(
     Ok(role.as_deref().and_then(Role::parse))
 }
 
+/// The role of `user_id`, locking the membership row until the transaction ends (so a role
+/// change and a removal of the same member cannot interleave).
+pub async fn lock_role(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<Option<Role>> {
+    let role: Option<String> = memberships::table
+        .find((org_id, user_id))
+        .select(memberships::role)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(role.as_deref().and_then(Role::parse))
+}
+
+/// Changes an existing member's role; `false` when they are not a member.
+pub async fn set_role(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+) -> QueryResult<bool> {
+    diesel::update(memberships::table.find((org_id, user_id)))
+        .set(memberships::role.eq(role.as_str()))
+        .execute(conn)
+        .await
+        .map(|rows| rows > 0)
+}
+
 /// One member.
 pub async fn find(
     conn: &mut AsyncPgConnection,
@@ -150,8 +181,8 @@ pub async fn remove(
         .map(|rows| rows > 0)
 }
 
-/// Number of owners, counted after locking them, so two concurrent demotions cannot both see
-/// "another owner remains".
+/// Number of owners, counted after locking them (in user id order, so concurrent callers lock
+/// alike), so two concurrent demotions cannot both see "another owner remains".
 pub async fn lock_and_count_owners(
     conn: &mut AsyncPgConnection,
     org_id: Uuid,
@@ -160,6 +191,7 @@ pub async fn lock_and_count_owners(
         .filter(memberships::org_id.eq(org_id))
         .filter(memberships::role.eq(Role::Owner.as_str()))
         .select(memberships::user_id)
+        .order(memberships::user_id)
         .for_update()
         .load(conn)
         .await?;

@@ -96,3 +96,22 @@ pub async fn consume(
         None => Consumed::Unknown,
     })
 }
+
+/// Uses up every outstanding token of `user_id` for `purpose` (after a password reset, the
+/// other reset links must stop working).
+pub async fn revoke_all(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    purpose: Purpose,
+) -> QueryResult<()> {
+    diesel::update(
+        user_tokens::table
+            .filter(user_tokens::user_id.eq(user_id))
+            .filter(user_tokens::purpose.eq(purpose.as_str()))
+            .filter(user_tokens::used_at.is_null()),
+    )
+    .set(user_tokens::used_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await
+    .map(drop)
+}

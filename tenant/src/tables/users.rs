@@ -23,21 +23,24 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// Inserts a user. A duplicate e-mail is a unique violation.
+/// Inserts a user; `None` when the e-mail is taken. (`ON CONFLICT DO NOTHING` rather than a
+/// failed insert, so the server log never quotes the address in a constraint error.)
 pub async fn create(
     conn: &mut AsyncPgConnection,
     email: &str,
     password_hash: &str,
-) -> QueryResult<User> {
+) -> QueryResult<Option<User>> {
     diesel::insert_into(users::table)
         .values((
             users::id.eq(Uuid::now_v7()),
             users::email.eq(email),
             users::password_hash.eq(password_hash),
         ))
+        .on_conflict_do_nothing()
         .returning(User::as_returning())
         .get_result(conn)
         .await
+        .optional()
 }
 
 /// The user with this (lower-cased) e-mail.
