@@ -3,6 +3,7 @@
 use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::OpenApiService;
 
+use crate::ingest::IngestApi;
 use crate::middleware;
 use crate::routes::admin::AdminApi;
 use crate::routes::api_keys::ApiKeysApi;
@@ -17,7 +18,7 @@ use crate::state::AppState;
 type Apis = (
     (OpsApi, AuthApi, OrgsApi, MembersApi),
     (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
-    AdminApi,
+    (AdminApi, IngestApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).
@@ -26,7 +27,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         (
             (OpsApi, AuthApi, OrgsApi, MembersApi),
             (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
-            AdminApi,
+            (AdminApi, IngestApi),
         ),
         "Beacon API",
         env!("CARGO_PKG_VERSION"),

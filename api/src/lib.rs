@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod database;
 pub mod error;
+pub mod ingest;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;

@@ -65,6 +65,12 @@ async fn handle<E: Endpoint>(
     let request_id = request_id_of(&req);
     let method = req.method().clone();
     let span = tracing::info_span!("request", request_id = %request_id);
+    let cross_origin = req.uri().path() == INGEST_PATH;
+    if cross_origin && req.method() == Method::OPTIONS {
+        return Ok(with_cors(
+            Response::builder().status(StatusCode::NO_CONTENT).finish(),
+        ));
+    }
     let mut response = async {
         if let Err(error) = limit_body(&mut req, max_body).await {
             return problem_response(&error, Some(request_id.clone()));
@@ -83,6 +89,9 @@ async fn handle<E: Endpoint>(
     let status = response.status();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
+    }
+    if cross_origin {
+        response = with_cors(response);
     }
     let elapsed = started.elapsed();
     // Only standard methods become label values; anything else would grow the series without
@@ -108,6 +117,25 @@ async fn handle<E: Endpoint>(
         );
     });
     Ok(response)
+}
+
+/// The ingestion endpoint, called from every site's pages: open to any origin, without
+/// credentials. (The rest of the API is same-origin only.)
+const INGEST_PATH: &str = "/api/event";
+
+fn with_cors(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    headers.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("content-type"),
+    );
+    headers.insert("access-control-max-age", HeaderValue::from_static("86400"));
+    response
 }
 
 /// Refuses bodies over `max` bytes: by `Content-Length` before reading, and by counting while
@@ -168,7 +196,8 @@ fn error_response(error: poem::Error, request_id: &str) -> Response {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
             status,
             "unsupported_media_type",
-            "send the body as application/json",
+            "unsupported content type: send JSON as application/json (the event endpoint also \
+             takes text/plain)",
         ),
         StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::new(status, "payload_too_large", "the request body is too large")

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tenant::Db;
 
 use crate::auth::throttle::Throttle;
+use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 
 /// What handlers share.
@@ -21,6 +22,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     /// Force `Secure` on cookies.
     pub secure_cookies: bool,
+    /// Ingestion (its own role's pool, caches and writer).
+    pub ingest: Arc<Ingest>,
     /// Instance operators (lower-cased e-mails).
     pub admin_emails: Arc<Vec<String>>,
 }

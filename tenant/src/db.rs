@@ -55,6 +55,27 @@ impl Default for PoolConfig {
     }
 }
 
+/// The least-privilege roles connections switch to (created by the migrations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppRole {
+    /// The API and tenant-scoped jobs: every row through a scope.
+    App,
+    /// The ingestion writer: reads project settings and salts, inserts events.
+    Ingest,
+    /// Jobs that sweep every tenant (salt rotation, partitions, retention).
+    Sweeper,
+}
+
+impl AppRole {
+    fn name(self) -> &'static str {
+        match self {
+            Self::App => "beacon_app",
+            Self::Ingest => "beacon_ingest",
+            Self::Sweeper => "beacon_sweeper",
+        }
+    }
+}
+
 /// Current use of the pool, for `/metrics`.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolStatus {
@@ -93,14 +114,20 @@ impl Db {
     /// Builds a pool for `url`. Each new connection runs `SET ROLE beacon_app` and sets the
     /// statement timeout; no connection is opened until first use.
     pub fn connect(url: &str, config: &PoolConfig) -> Result<Self, DbError> {
+        Self::connect_as(url, AppRole::App, config)
+    }
+
+    /// Builds a pool whose connections act as `role`.
+    pub fn connect_as(url: &str, role: AppRole, config: &PoolConfig) -> Result<Self, DbError> {
         let timeout_ms = config.statement_timeout.as_millis();
+        let role = role.name();
         let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
         manager_config.custom_setup = Box::new(move |url| {
             let url = url.to_owned();
             async move {
                 let mut conn = AsyncPgConnection::establish(&url).await?;
                 conn.batch_execute(&format!(
-                    "SET ROLE beacon_app; SET statement_timeout = {timeout_ms}; \
+                    "SET ROLE {role}; SET statement_timeout = {timeout_ms}; \
                      SET idle_in_transaction_session_timeout = {timeout_ms}"
                 ))
                 .await

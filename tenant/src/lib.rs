@@ -16,7 +16,7 @@ pub mod tables;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
-pub use db::{Conn, Db, DbError, PoolStatus, ScopeFn};
+pub use db::{AppRole, Conn, Db, DbError, PoolStatus, ScopeFn};
 pub use ids::{OrgId, ProjectId, UserId};
 
 pub use diesel;

@@ -81,6 +81,8 @@ diesel::table! {
         ingest_key -> Text,
         ingest_id -> Int8,
         created_at -> Timestamptz,
+        salt_rotation_hours -> Int4,
+        retention_days -> Int4,
     }
 }
 
@@ -111,6 +113,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Visitor-id salts.
+    project_salts (org_id, project_id, created_at) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        created_at -> Timestamptz,
+        salt -> Bytea,
+    }
+}
+
+diesel::table! {
+    /// Pageviews and custom events (partitioned by day).
+    events (org_id, project_id, ts, event_id) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        ts -> Timestamptz,
+        event_id -> Uuid,
+        name -> Text,
+        visitor_id -> Int8,
+        hostname -> Text,
+        pathname -> Text,
+        referrer_host -> Nullable<Text>,
+        utm_source -> Nullable<Text>,
+        utm_medium -> Nullable<Text>,
+        utm_campaign -> Nullable<Text>,
+        utm_content -> Nullable<Text>,
+        utm_term -> Nullable<Text>,
+        browser -> Nullable<Text>,
+        browser_version -> Nullable<Text>,
+        os -> Nullable<Text>,
+        os_version -> Nullable<Text>,
+        device -> Nullable<Text>,
+        country -> Nullable<Bpchar>,
+        props -> Jsonb,
+        revenue_amount -> Nullable<Numeric>,
+        revenue_currency -> Nullable<Bpchar>,
+        interactive -> Bool,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -123,4 +165,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     projects,
     project_domains,
     api_keys,
+    project_salts,
+    events,
 );

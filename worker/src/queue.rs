@@ -62,6 +62,29 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, job: &Job) -> diesel::QueryRe
     Ok(row.id)
 }
 
+/// Enqueues `job` unless one with the same `key` was already enqueued (periodic jobs use a key
+/// per period, so several workers scheduling the same run enqueue it once).
+pub async fn enqueue_once(
+    conn: &mut AsyncPgConnection,
+    job: &Job,
+    key: &str,
+) -> diesel::QueryResult<bool> {
+    let payload = serde_json::to_string(job)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let rows = diesel::sql_query(
+        "INSERT INTO apalis.jobs (id, job_type, job, max_attempts, idempotency_key) \
+         VALUES (apalis.generate_ulid(), $1, convert_to($2, 'UTF8'), $3, $4) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(QUEUE)
+    .bind::<Text, _>(payload)
+    .bind::<Integer, _>(MAX_ATTEMPTS)
+    .bind::<Text, _>(key)
+    .execute(conn)
+    .await?;
+    Ok(rows > 0)
+}
+
 /// A job as shown to operators.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct JobRow {

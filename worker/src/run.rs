@@ -42,6 +42,7 @@ pub async fn run_until(
     .map_err(|e| anyhow::anyhow!("job retry backoff: {e:?}"))?;
     let retries = usize::try_from(MAX_ATTEMPTS - 1).unwrap_or(0);
     let name = format!("beacon-{}", uuid::Uuid::new_v4().simple());
+    let scheduler = tokio::spawn(schedule_periodic(ctx.db.clone()));
     Monitor::new()
         .register(move |_restarts| {
             let storage = PostgresStorage::<Job>::new(&pool)
@@ -61,5 +62,37 @@ pub async fn run_until(
         })
         .await
         .context("job workers")?;
+    scheduler.abort();
     Ok(())
+}
+
+/// Enqueues the periodic jobs at start and every hour, once per hour across all workers.
+async fn schedule_periodic(db: tenant::Db) {
+    use crate::jobs::{MaintainEventsAllTenants, RotateSaltsAllTenants};
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let hour = chrono::Utc::now().format("%Y%m%d%H");
+        let jobs = [
+            (
+                Job::RotateSaltsAllTenants(RotateSaltsAllTenants {}),
+                "rotate_salts",
+            ),
+            (
+                Job::MaintainEventsAllTenants(MaintainEventsAllTenants {}),
+                "maintain_events",
+            ),
+        ];
+        let result: Result<(), tenant::DbError> = db
+            .unscoped(async |conn| {
+                for (job, name) in &jobs {
+                    crate::queue::enqueue_once(conn, job, &format!("{name}:{hour}")).await?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(error) = result {
+            tracing::warn!(%error, "scheduling periodic jobs failed; will retry next hour");
+        }
+    }
 }

@@ -16,6 +16,10 @@ use crate::auth::throttle::Throttle;
 use crate::commands::seed;
 use crate::config::{DatabaseArgs, MailArgs, ServerArgs};
 use crate::database;
+use crate::ingest::Ingest;
+use crate::ingest::enrich::AgentCache;
+use crate::ingest::router::Router;
+use crate::ingest::writer::{Writer, WriterConfig};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
@@ -35,7 +39,21 @@ pub async fn run(
             ..PoolConfig::default()
         },
     )?;
+    let ingest_db = Db::connect_as(
+        &database.owner_url,
+        tenant::AppRole::Ingest,
+        &PoolConfig {
+            max_size: 8,
+            ..PoolConfig::default()
+        },
+    )?;
+    let ingest = Arc::new(Ingest {
+        writer: Writer::start(ingest_db.clone(), WriterConfig::default()),
+        router: Router::new(ingest_db),
+        agents: AgentCache::default(),
+    });
     let state = AppState {
+        ingest: ingest.clone(),
         db: db.clone(),
         metrics: Arc::new(Metrics::new()?),
         throttle: Arc::new(Throttle::default()),
@@ -102,6 +120,7 @@ pub async fn run(
         .await
         .context("HTTP server")?;
     tracing::info!("HTTP server drained");
+    ingest.writer.shutdown().await;
     if let Some(workers) = workers {
         match workers.await {
             Ok(Ok(())) => tracing::info!("workers drained"),

@@ -22,8 +22,18 @@ pub async fn run(
         outbox: database.data_dir.join("mail"),
         from: mail.mail_from.clone(),
     })?;
+    let sweeper = Db::connect_as(
+        owner_url,
+        tenant::AppRole::Sweeper,
+        &tenant::db::PoolConfig {
+            max_size: 2,
+            statement_timeout: std::time::Duration::from_secs(600),
+            ..Default::default()
+        },
+    )?;
     let ctx = JobContext {
         db,
+        sweeper,
         mailer: Arc::new(mailer),
         public_url,
     };

@@ -26,6 +26,8 @@ pub enum ApiTags {
     Projects,
     /// API keys.
     ApiKeys,
+    /// Event ingestion (Plausible-compatible).
+    Ingestion,
     /// Instance operation: jobs.
     Admin,
     /// Health, readiness and metrics.

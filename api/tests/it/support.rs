@@ -59,7 +59,19 @@ impl TestApp {
     pub async fn with_admins(admin_emails: Vec<String>) -> Self {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let test_db = TestDb::new(Some(queue_hook)).await.expect("test database");
+        let ingest_db = tenant::Db::connect_as(
+            &test_db.owner_url,
+            tenant::AppRole::Ingest,
+            &tenant::db::PoolConfig::default(),
+        )
+        .unwrap();
+        let ingest = Arc::new(api::ingest::Ingest {
+            writer: api::ingest::writer::Writer::start(ingest_db.clone(), Default::default()),
+            router: api::ingest::router::Router::new(ingest_db),
+            agents: Default::default(),
+        });
         let state = AppState {
+            ingest,
             db: test_db.db.clone(),
             metrics: Arc::new(Metrics::new().expect("metrics")),
             throttle: Arc::new(Throttle::default()),
@@ -421,8 +433,15 @@ impl Workers {
             from: "Beacon <beacon@test.local>".into(),
         })
         .unwrap();
+        let sweeper = tenant::Db::connect_as(
+            &app.test_db.owner_url,
+            tenant::AppRole::Sweeper,
+            &tenant::db::PoolConfig::default(),
+        )
+        .unwrap();
         let ctx = worker::JobContext {
             db: app.state.db.clone(),
+            sweeper,
             mailer: Arc::new(mailer),
             public_url: "http://beacon.test".into(),
         };

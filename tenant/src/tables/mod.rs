@@ -4,9 +4,11 @@
 //! scope (one transaction).
 
 pub mod api_keys;
+pub mod events;
 pub mod invitations;
 pub mod memberships;
 pub mod organizations;
+pub mod project_salts;
 pub mod projects;
 pub mod user_sessions;
 pub mod user_tokens;

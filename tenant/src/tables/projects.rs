@@ -56,6 +56,7 @@ pub async fn create(
         .get_result(conn)
         .await?;
     let domains = replace_domains(conn, org_id, project.project_id, domains).await?;
+    crate::tables::project_salts::add(conn, org_id, project.project_id).await?;
     Ok(ProjectWithDomains { project, domains })
 }
 
@@ -219,4 +220,18 @@ pub async fn timezone_exists(conn: &mut AsyncPgConnection, name: &str) -> QueryR
     .get_result(conn)
     .await?;
     Ok(row.exists)
+}
+
+/// Where events for `domain` go: `(org_id, project_id)` (as `beacon_ingest`, which may read
+/// every project's domains; the API never calls this).
+pub async fn route_domain(
+    conn: &mut AsyncPgConnection,
+    domain: &str,
+) -> QueryResult<Option<(Uuid, Uuid)>> {
+    project_domains::table
+        .filter(project_domains::domain.eq(domain))
+        .select((project_domains::org_id, project_domains::project_id))
+        .first(conn)
+        .await
+        .optional()
 }

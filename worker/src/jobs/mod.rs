@@ -8,10 +8,14 @@ use tenant::Db;
 
 use crate::mailer::Mailer;
 
+pub mod maintain_events_all_tenants;
+pub mod rotate_salts_all_tenants;
 pub mod send_invitation;
 pub mod send_password_reset;
 pub mod send_verification_email;
 
+pub use maintain_events_all_tenants::MaintainEventsAllTenants;
+pub use rotate_salts_all_tenants::RotateSaltsAllTenants;
 pub use send_invitation::SendInvitation;
 pub use send_password_reset::SendPasswordReset;
 pub use send_verification_email::SendVerificationEmail;
@@ -22,6 +26,8 @@ pub use send_verification_email::SendVerificationEmail;
 pub struct JobContext {
     /// Application pool.
     pub db: Db,
+    /// Sweeper pool (`beacon_sweeper`), for the jobs that cover every tenant.
+    pub sweeper: Db,
     /// E-mail sender.
     pub mailer: Arc<Mailer>,
     /// Base URL of the web app, without trailing slash (`https://beacon.example.com`).
@@ -38,6 +44,10 @@ pub enum Job {
     SendPasswordReset(SendPasswordReset),
     /// E-mail an invitation.
     SendInvitation(SendInvitation),
+    /// Rotate and expire visitor-id salts.
+    RotateSaltsAllTenants(RotateSaltsAllTenants),
+    /// Event partitions and retention.
+    MaintainEventsAllTenants(MaintainEventsAllTenants),
 }
 
 impl Job {
@@ -47,6 +57,8 @@ impl Job {
             Self::SendVerificationEmail(job) => job.run(ctx).await,
             Self::SendPasswordReset(job) => job.run(ctx).await,
             Self::SendInvitation(job) => job.run(ctx).await,
+            Self::RotateSaltsAllTenants(job) => job.run(ctx).await,
+            Self::MaintainEventsAllTenants(job) => job.run(ctx).await,
         }
     }
 }

@@ -1,0 +1,316 @@
+//! The Events API payload, as Plausible documents it (`name`/`n`, `url`/`u`, `domain`/`d`,
+//! `referrer`/`r`, `props`/`p`, `revenue`/`$`, `interactive`/`i`), validated field by field so
+//! one bad event in a batch is refused with its reason while the others are kept.
+
+use serde_json::{Map, Value};
+use url::Url;
+
+/// Most properties per event.
+pub const MAX_PROPS: usize = 30;
+/// Longest property key.
+pub const MAX_PROP_KEY: usize = 300;
+/// Longest property value.
+pub const MAX_PROP_VALUE: usize = 2000;
+/// Longest event name.
+pub const MAX_NAME: usize = 120;
+/// Longest URL or referrer.
+pub const MAX_URL: usize = 2000;
+/// Most domains one event may name.
+pub const MAX_DOMAINS: usize = 10;
+
+/// A validated event, before enrichment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventIn {
+    /// Event name (`pageview` or custom).
+    pub name: String,
+    /// The page.
+    pub url: Url,
+    /// Domains (projects) it is for.
+    pub domains: Vec<String>,
+    /// Referrer URL, if any.
+    pub referrer: Option<String>,
+    /// Properties, values as strings.
+    pub props: Map<String, Value>,
+    /// Revenue: amount as a decimal string, and currency.
+    pub revenue: Option<(String, String)>,
+    /// Whether it counts for bounce rate.
+    pub interactive: bool,
+}
+
+/// Why an event was refused: a stable kind and a human reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// Stable problem kind.
+    pub kind: &'static str,
+    /// Reason.
+    pub detail: String,
+}
+
+fn invalid(kind: &'static str, detail: impl Into<String>) -> Invalid {
+    Invalid {
+        kind,
+        detail: detail.into(),
+    }
+}
+
+fn field<'a>(event: &'a Map<String, Value>, long: &str, short: &str) -> Option<&'a Value> {
+    event
+        .get(long)
+        .or_else(|| event.get(short))
+        .filter(|value| !value.is_null())
+}
+
+fn required_string<'a>(
+    event: &'a Map<String, Value>,
+    long: &str,
+    short: &str,
+) -> Result<&'a str, Invalid> {
+    match field(event, long, short) {
+        Some(Value::String(text)) if !text.trim().is_empty() => Ok(text.trim()),
+        Some(Value::String(_)) | None => {
+            Err(invalid("missing_field", format!("`{long}` is required")))
+        }
+        Some(_) => Err(invalid(
+            "invalid_field",
+            format!("`{long}` must be a string"),
+        )),
+    }
+}
+
+fn parse_props(value: Option<&Value>) -> Result<Map<String, Value>, Invalid> {
+    let props = match value {
+        None => return Ok(Map::new()),
+        Some(Value::Object(map)) => map.clone(),
+        // The tracker may send props as a JSON-encoded string.
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => map,
+            _ => return Err(invalid("invalid_props", "`props` must be an object")),
+        },
+        Some(_) => return Err(invalid("invalid_props", "`props` must be an object")),
+    };
+    if props.len() > MAX_PROPS {
+        return Err(invalid(
+            "invalid_props",
+            format!("at most {MAX_PROPS} props per event"),
+        ));
+    }
+    let mut out = Map::new();
+    for (key, value) in props {
+        if key.is_empty() || key.chars().count() > MAX_PROP_KEY {
+            return Err(invalid(
+                "invalid_props",
+                format!("prop keys must have 1 to {MAX_PROP_KEY} characters"),
+            ));
+        }
+        let text = match value {
+            Value::String(text) => text,
+            Value::Number(number) => number.to_string(),
+            Value::Bool(flag) => flag.to_string(),
+            Value::Null => continue,
+            _ => {
+                return Err(invalid(
+                    "invalid_props",
+                    format!("prop {key:?} must be a string, number or boolean"),
+                ));
+            }
+        };
+        if text.chars().count() > MAX_PROP_VALUE || text.contains('\0') {
+            return Err(invalid(
+                "invalid_props",
+                format!("prop {key:?} is longer than {MAX_PROP_VALUE} characters or has NUL"),
+            ));
+        }
+        out.insert(key, Value::String(text));
+    }
+    Ok(out)
+}
+
+fn parse_revenue(value: Option<&Value>) -> Result<Option<(String, String)>, Invalid> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let bad = || {
+        invalid(
+            "invalid_revenue",
+            "`revenue` must be {\"amount\": number, \"currency\": \"EUR\"}",
+        )
+    };
+    let object = value.as_object().ok_or_else(bad)?;
+    let amount = match object.get("amount") {
+        Some(Value::Number(number)) => number.to_string(),
+        Some(Value::String(text)) => text.trim().to_owned(),
+        _ => return Err(bad()),
+    };
+    let (whole, fraction) = amount.split_once('.').unwrap_or((&amount, ""));
+    let digits = whole.strip_prefix('-').unwrap_or(whole);
+    let valid_amount = !digits.is_empty()
+        && digits.len() <= 14
+        && fraction.len() <= 4
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && fraction.chars().all(|c| c.is_ascii_digit());
+    if !valid_amount {
+        return Err(invalid(
+            "invalid_revenue",
+            "revenue amount must be a decimal with at most 14 digits and 4 decimals",
+        ));
+    }
+    let currency = object
+        .get("currency")
+        .and_then(Value::as_str)
+        .map(str::to_uppercase)
+        .filter(|code| code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()))
+        .ok_or_else(|| {
+            invalid(
+                "invalid_revenue",
+                "revenue currency must be an ISO 4217 code",
+            )
+        })?;
+    Ok(Some((amount, currency)))
+}
+
+/// Validates one event object.
+pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
+    let event = value
+        .as_object()
+        .ok_or_else(|| invalid("invalid_event", "an event must be a JSON object"))?;
+    let name = required_string(event, "name", "n")?;
+    if name.chars().count() > MAX_NAME || name.contains('\0') {
+        return Err(invalid(
+            "invalid_field",
+            format!("`name` is longer than {MAX_NAME} characters"),
+        ));
+    }
+    let raw_url = required_string(event, "url", "u")?;
+    if raw_url.len() > MAX_URL {
+        return Err(invalid(
+            "invalid_url",
+            format!("`url` is longer than {MAX_URL} bytes"),
+        ));
+    }
+    let url = Url::parse(raw_url)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
+        .ok_or_else(|| invalid("invalid_url", "`url` must be an absolute http(s) URL"))?;
+    let domains: Vec<String> = required_string(event, "domain", "d")?
+        .split(',')
+        .map(|domain| domain.trim().trim_end_matches('.').to_lowercase())
+        .filter(|domain| !domain.is_empty())
+        .collect();
+    if domains.is_empty() || domains.len() > MAX_DOMAINS {
+        return Err(invalid(
+            "invalid_field",
+            format!("`domain` must name 1 to {MAX_DOMAINS} sites"),
+        ));
+    }
+    let referrer = match field(event, "referrer", "r") {
+        None => None,
+        Some(Value::String(text)) if text.len() <= MAX_URL => {
+            Some(text.trim().to_owned()).filter(|text| !text.is_empty())
+        }
+        Some(_) => {
+            return Err(invalid(
+                "invalid_field",
+                format!("`referrer` must be a string of at most {MAX_URL} bytes"),
+            ));
+        }
+    };
+    let props = parse_props(field(event, "props", "p"))?;
+    let revenue = parse_revenue(field(event, "revenue", "$"))?;
+    let interactive = match field(event, "interactive", "i") {
+        None => true,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => return Err(invalid("invalid_field", "`interactive` must be a boolean")),
+    };
+    Ok(EventIn {
+        name: name.to_owned(),
+        url,
+        domains,
+        referrer,
+        props,
+        revenue,
+        interactive,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn accepts_long_and_short_field_names() {
+        let long = parse_event(&json!({"name": "pageview", "url": "https://a.example/x?utm_source=n", "domain": "a.example"})).unwrap();
+        let short = parse_event(
+            &json!({"n": "pageview", "u": "https://a.example/x?utm_source=n", "d": "a.example"}),
+        )
+        .unwrap();
+        assert_eq!(long, short);
+        assert!(long.interactive);
+    }
+
+    #[test]
+    fn parses_props_revenue_and_domain_lists() {
+        let event = parse_event(&json!({
+            "name": "Purchase", "url": "https://shop.example/checkout", "domain": "Shop.example, other.example",
+            "props": "{\"plan\":\"pro\",\"seats\":3,\"trial\":false}",
+            "revenue": {"amount": 19.99, "currency": "eur"}, "interactive": false
+        }))
+        .unwrap();
+        assert_eq!(event.domains, vec!["shop.example", "other.example"]);
+        assert_eq!(event.props["seats"], "3");
+        assert_eq!(event.revenue, Some(("19.99".into(), "EUR".into())));
+        assert!(!event.interactive);
+    }
+
+    #[test]
+    fn refuses_bad_events_with_reasons() {
+        let cases = [
+            (
+                json!({"url": "https://a.example", "domain": "a.example"}),
+                "missing_field",
+            ),
+            (
+                json!({"name": "x", "url": "not a url", "domain": "a.example"}),
+                "invalid_url",
+            ),
+            (
+                json!({"name": "x", "url": "ftp://a.example/", "domain": "a.example"}),
+                "invalid_url",
+            ),
+            (
+                json!({"name": "x", "url": "https://a.example", "domain": ""}),
+                "missing_field",
+            ),
+            (
+                json!({"name": "x", "url": "https://a.example", "domain": "a.example", "props": [1]}),
+                "invalid_props",
+            ),
+            (
+                json!({"name": "x", "url": "https://a.example", "domain": "a.example", "props": {"k": {"nested": 1}}}),
+                "invalid_props",
+            ),
+            (
+                json!({"name": "x", "url": "https://a.example", "domain": "a.example", "props": {"k": "v".repeat(2001)}}),
+                "invalid_props",
+            ),
+            (
+                json!({"name": "x", "url": "https://a.example", "domain": "a.example", "revenue": {"amount": "1e9", "currency": "EUR"}}),
+                "invalid_revenue",
+            ),
+            (
+                json!({"name": "x", "url": "https://a.example", "domain": "a.example", "revenue": {"amount": 1, "currency": "EURO"}}),
+                "invalid_revenue",
+            ),
+            (json!(42), "invalid_event"),
+        ];
+        for (event, kind) in cases {
+            assert_eq!(parse_event(&event).unwrap_err().kind, kind, "{event}");
+        }
+        let many: serde_json::Map<String, Value> =
+            (0..31).map(|i| (format!("k{i}"), json!("v"))).collect();
+        let event =
+            json!({"name": "x", "url": "https://a.example", "domain": "a.example", "props": many});
+        assert_eq!(parse_event(&event).unwrap_err().kind, "invalid_props");
+    }
+}

@@ -1,0 +1,10 @@
+DROP FUNCTION beacon_ensure_event_partitions(date, integer);
+DROP TABLE events;
+DROP FUNCTION beacon_close_partition(regclass);
+DROP TABLE project_salts;
+DROP POLICY ingest_read ON project_domains;
+DROP POLICY ingest_read ON projects;
+REVOKE SELECT ON projects, project_domains FROM beacon_ingest, beacon_sweeper;
+ALTER TABLE projects DROP COLUMN retention_days, DROP COLUMN salt_rotation_hours;
+REVOKE SELECT ON __diesel_schema_migrations FROM beacon_ingest, beacon_sweeper;
+REVOKE USAGE ON SCHEMA public FROM beacon_ingest, beacon_sweeper;

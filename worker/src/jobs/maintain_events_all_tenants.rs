@@ -1,0 +1,39 @@
+//! Keeps the `events` partitions ahead of time (yesterday to a week ahead) and deletes events
+//! older than each project's retention. Sweeps all tenants, so it runs as `beacon_sweeper`.
+//! Idempotent.
+
+use diesel::sql_types::{Date, Integer};
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use tenant::{diesel, diesel_async};
+
+use super::JobContext;
+
+/// Days of partitions kept ready ahead of today.
+pub const DAYS_AHEAD: i32 = 7;
+
+/// Payload (no ids: it covers every tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintainEventsAllTenants {}
+
+impl MaintainEventsAllTenants {
+    /// Creates missing partitions and applies retention.
+    pub async fn run(self, ctx: &JobContext) -> anyhow::Result<()> {
+        let mut conn = ctx.sweeper.conn().await?;
+        let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).date_naive();
+        diesel::sql_query("SELECT beacon_ensure_event_partitions($1, $2)")
+            .bind::<Date, _>(yesterday)
+            .bind::<Integer, _>(DAYS_AHEAD + 2)
+            .execute(&mut conn)
+            .await?;
+        let deleted = diesel::sql_query(
+            "DELETE FROM events e USING projects p \
+             WHERE e.project_id = p.project_id AND e.org_id = p.org_id \
+             AND e.ts < now() - make_interval(days => p.retention_days)",
+        )
+        .execute(&mut conn)
+        .await?;
+        tracing::info!(deleted, "event partitions and retention maintained");
+        Ok(())
+    }
+}
