@@ -72,6 +72,18 @@ pub struct ServerArgs {
     #[arg(long, env = "BEACON_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
+    /// Event requests that may wait for the database before new ones get 503.
+    #[arg(long, env = "BEACON_INGEST_QUEUE", default_value_t = 2048)]
+    pub ingest_queue: usize,
+
+    /// Most events written in one statement.
+    #[arg(long, env = "BEACON_INGEST_BATCH", default_value_t = 2000)]
+    pub ingest_batch: usize,
+
+    /// Event batches written at once.
+    #[arg(long, env = "BEACON_INGEST_WRITERS", default_value_t = 3)]
+    pub ingest_writers: usize,
+
     /// Do not run the job workers in this process (run `beacon worker` separately).
     #[arg(long, env = "BEACON_NO_WORKER", default_value_t = false)]
     pub no_worker: bool,

@@ -48,7 +48,14 @@ pub async fn run(
         },
     )?;
     let ingest = Arc::new(Ingest {
-        writer: Writer::start(ingest_db.clone(), WriterConfig::default()),
+        writer: Writer::start(
+            ingest_db.clone(),
+            WriterConfig {
+                queue_capacity: server.ingest_queue,
+                max_batch: server.ingest_batch,
+                writers: server.ingest_writers,
+            },
+        ),
         router: Router::new(ingest_db),
         agents: AgentCache::default(),
     });

@@ -11,10 +11,10 @@ use serde_json::Value;
 
 const BEACON: &str = env!("CARGO_BIN_EXE_beacon");
 
-struct DataDir(PathBuf);
+pub(crate) struct DataDir(pub(crate) PathBuf);
 
 impl DataDir {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         // Short, so the unix socket path fits; world-traversable, so a root run's postgres user
         // can reach it.
         let dir = PathBuf::from(format!(
@@ -41,7 +41,7 @@ impl Drop for DataDir {
     }
 }
 
-fn beacon(data: &Path) -> Command {
+pub(crate) fn beacon(data: &Path) -> Command {
     let mut cmd = Command::new(BEACON);
     cmd.env_remove("DATABASE_URL")
         .env("BEACON_DATA", data)
@@ -49,7 +49,7 @@ fn beacon(data: &Path) -> Command {
     cmd
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -57,7 +57,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
+pub(crate) fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(
@@ -73,7 +73,7 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
 }
 
 #[allow(clippy::zombie_processes)] // the caller waits for the child
-fn serve(data: &Path, port: u16) -> (Child, Duration) {
+pub(crate) fn serve(data: &Path, port: u16) -> (Child, Duration) {
     let started = Instant::now();
     let child = beacon(data)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -94,7 +94,7 @@ fn serve(data: &Path, port: u16) -> (Child, Duration) {
     }
 }
 
-fn seed(data: &Path, extra: &[&str]) -> Value {
+pub(crate) fn seed(data: &Path, extra: &[&str]) -> Value {
     let output: Output = beacon(data)
         .args(["seed", "--demo", "--json"])
         .args(extra)
@@ -108,7 +108,7 @@ fn seed(data: &Path, extra: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-fn postmaster_pid(data: &Path) -> Option<String> {
+pub(crate) fn postmaster_pid(data: &Path) -> Option<String> {
     std::fs::read_to_string(data.join("postgres/postmaster.pid"))
         .ok()
         .and_then(|text| text.lines().next().map(str::to_owned))

@@ -3,7 +3,9 @@
 
 mod accounts;
 mod cli;
+mod durability;
 mod email_flows;
+mod ingest;
 mod isolation;
 mod jobs;
 mod ops;

@@ -57,6 +57,15 @@ impl TestApp {
     }
 
     pub async fn with_admins(admin_emails: Vec<String>) -> Self {
+        Self::build(admin_emails, Default::default()).await
+    }
+
+    /// An app whose ingestion writer is sized by `writer`.
+    pub async fn with_writer(writer: api::ingest::writer::WriterConfig) -> Self {
+        Self::build(vec![], writer).await
+    }
+
+    async fn build(admin_emails: Vec<String>, writer: api::ingest::writer::WriterConfig) -> Self {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let test_db = TestDb::new(Some(queue_hook)).await.expect("test database");
         let ingest_db = tenant::Db::connect_as(
@@ -66,7 +75,7 @@ impl TestApp {
         )
         .unwrap();
         let ingest = Arc::new(api::ingest::Ingest {
-            writer: api::ingest::writer::Writer::start(ingest_db.clone(), Default::default()),
+            writer: api::ingest::writer::Writer::start(ingest_db.clone(), writer),
             router: api::ingest::router::Router::new(ingest_db),
             agents: Default::default(),
         });
