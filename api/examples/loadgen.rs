@@ -1,0 +1,178 @@
+//! Load generator for `POST /api/event`: single-event requests over keep-alive connections,
+//! with varied client IPs (`X-Forwarded-For`; run the server with
+//! `BEACON_TRUSTED_PROXIES=127.0.0.1`) and real browser user agents.
+//!
+//! Saturation: `loadgen --addr 127.0.0.1:8000 --domain bench.example --connections 64 --seconds 20`
+//! Fixed rate: add `--rate 10000`; latency is then measured from each request's scheduled send
+//! time, so a stalled server shows up as latency instead of as fewer requests.
+//!
+//! Prints one JSON object: requests, accepted (202), refused (503), errors, throughput (202/s),
+//! and p50/p90/p99/max latency in milliseconds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const AGENTS: &[&str] = &[
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+    "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+];
+
+struct Args {
+    addr: String,
+    domain: String,
+    connections: usize,
+    seconds: u64,
+    rate: Option<u64>,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        addr: "127.0.0.1:8000".into(),
+        domain: "bench.example".into(),
+        connections: 64,
+        seconds: 20,
+        rate: None,
+    };
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    for pair in raw.chunks(2) {
+        let value = pair.get(1).cloned().unwrap_or_default();
+        match pair[0].as_str() {
+            "--addr" => args.addr = value,
+            "--domain" => args.domain = value,
+            "--connections" => args.connections = value.parse().expect("--connections N"),
+            "--seconds" => args.seconds = value.parse().expect("--seconds N"),
+            "--rate" => args.rate = Some(value.parse().expect("--rate N")),
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    args
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies_us: Vec<u64>,
+    accepted: u64,
+    refused: u64,
+    errors: u64,
+}
+
+async fn send(stream: &mut BufReader<TcpStream>, request: &[u8]) -> Option<u16> {
+    stream.get_mut().write_all(request).await.ok()?;
+    let mut line = String::new();
+    stream.read_line(&mut line).await.ok()?;
+    let status = line.split(' ').nth(1)?.parse().ok()?;
+    let mut length = 0usize;
+    loop {
+        line.clear();
+        stream.read_line(&mut line).await.ok()?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(status)
+}
+
+async fn connection(index: usize, args: std::sync::Arc<Args>, started: Instant) -> Tally {
+    let mut tally = Tally::default();
+    let mut stream = BufReader::new(TcpStream::connect(&args.addr).await.expect("connect"));
+    let end = started + Duration::from_secs(args.seconds);
+    let interval = args
+        .rate
+        .map(|rate| Duration::from_secs_f64(args.connections as f64 / rate as f64));
+    let mut seed = index as u64 * 7919 + 1;
+    for n in 0u64.. {
+        let scheduled = match interval {
+            Some(interval) => started + interval.mul_f64(n as f64) + interval.mul_f64(index as f64 / args.connections as f64),
+            None => Instant::now(),
+        };
+        if scheduled >= end {
+            break;
+        }
+        if let Some(wait) = scheduled.checked_duration_since(Instant::now()) {
+            tokio::time::sleep(wait).await;
+        }
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let ip = format!("10.{}.{}.{}", (seed >> 16) % 256, (seed >> 24) % 256, (seed >> 32) % 254 + 1);
+        let agent = AGENTS[(seed >> 40) as usize % AGENTS.len()];
+        let body = format!(
+            r#"{{"n":"pageview","u":"https://{}/page/{}","d":"{}","r":"https://www.google.com/"}}"#,
+            args.domain,
+            (seed >> 8) % 200,
+            args.domain
+        );
+        let request = format!(
+            "POST /api/event HTTP/1.1\r\nHost: {}\r\nUser-Agent: {agent}\r\nX-Forwarded-For: {ip}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            args.addr,
+            body.len()
+        );
+        match send(&mut stream, request.as_bytes()).await {
+            Some(202) => tally.accepted += 1,
+            Some(503) => tally.refused += 1,
+            Some(_) => tally.errors += 1,
+            None => {
+                tally.errors += 1;
+                match TcpStream::connect(&args.addr).await {
+                    Ok(fresh) => stream = BufReader::new(fresh),
+                    Err(_) => break,
+                }
+            }
+        }
+        tally.latencies_us.push(scheduled.elapsed().as_micros() as u64);
+    }
+    tally
+}
+
+#[tokio::main]
+async fn main() {
+    let args = std::sync::Arc::new(args());
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.connections)
+        .map(|i| tokio::spawn(connection(i, args.clone(), started)))
+        .collect();
+    let mut all = Tally::default();
+    for task in tasks {
+        let tally = task.await.unwrap();
+        all.latencies_us.extend(tally.latencies_us);
+        all.accepted += tally.accepted;
+        all.refused += tally.refused;
+        all.errors += tally.errors;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.latencies_us.sort_unstable();
+    let pct = |p: f64| {
+        let v = &all.latencies_us;
+        if v.is_empty() {
+            0.0
+        } else {
+            v[((v.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
+        }
+    };
+    println!(
+        "{{\"requests\":{},\"accepted\":{},\"refused\":{},\"errors\":{},\"seconds\":{:.1},\"throughput\":{:.0},\"p50_ms\":{:.2},\"p90_ms\":{:.2},\"p99_ms\":{:.2},\"max_ms\":{:.2}}}",
+        all.latencies_us.len(),
+        all.accepted,
+        all.refused,
+        all.errors,
+        elapsed,
+        all.accepted as f64 / elapsed,
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        pct(1.0)
+    );
+}
