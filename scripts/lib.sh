@@ -47,3 +47,18 @@ ensure_build_tools() {
   command -v cc >/dev/null || apt_install build-essential
   command -v pkg-config >/dev/null || apt_install pkg-config
 }
+
+# The CC0 country database (MaxMind format) from npm, pinned; prints its path.
+GEO_PACKAGE="@ip-location-db/geo-whois-asn-country-mmdb"
+GEO_VERSION="2.3.2026061719"
+ensure_geo_db() {
+  local dir="$PWD/target/geo/$GEO_VERSION"
+  local db="$dir/package/geo-whois-asn-country.mmdb"
+  if [ ! -f "$db" ]; then
+    command -v npm >/dev/null || apt_install npm
+    mkdir -p "$dir"
+    log "fetching $GEO_PACKAGE@$GEO_VERSION from npm"
+    (cd "$dir" && npm pack --silent "$GEO_PACKAGE@$GEO_VERSION" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
+  fi
+  echo "$db"
+}

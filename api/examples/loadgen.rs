@@ -97,7 +97,11 @@ async fn connection(index: usize, args: std::sync::Arc<Args>, started: Instant) 
     let mut seed = index as u64 * 7919 + 1;
     for n in 0u64.. {
         let scheduled = match interval {
-            Some(interval) => started + interval.mul_f64(n as f64) + interval.mul_f64(index as f64 / args.connections as f64),
+            Some(interval) => {
+                started
+                    + interval.mul_f64(n as f64)
+                    + interval.mul_f64(index as f64 / args.connections as f64)
+            }
             None => Instant::now(),
         };
         if scheduled >= end {
@@ -106,8 +110,15 @@ async fn connection(index: usize, args: std::sync::Arc<Args>, started: Instant) 
         if let Some(wait) = scheduled.checked_duration_since(Instant::now()) {
             tokio::time::sleep(wait).await;
         }
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let ip = format!("10.{}.{}.{}", (seed >> 16) % 256, (seed >> 24) % 256, (seed >> 32) % 254 + 1);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let ip = format!(
+            "10.{}.{}.{}",
+            (seed >> 16) % 256,
+            (seed >> 24) % 256,
+            (seed >> 32) % 254 + 1
+        );
         let agent = AGENTS[(seed >> 40) as usize % AGENTS.len()];
         let body = format!(
             r#"{{"n":"pageview","u":"https://{}/page/{}","d":"{}","r":"https://www.google.com/"}}"#,
@@ -132,7 +143,9 @@ async fn connection(index: usize, args: std::sync::Arc<Args>, started: Instant) 
                 }
             }
         }
-        tally.latencies_us.push(scheduled.elapsed().as_micros() as u64);
+        tally
+            .latencies_us
+            .push(scheduled.elapsed().as_micros() as u64);
     }
     tally
 }

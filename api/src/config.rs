@@ -84,6 +84,11 @@ pub struct ServerArgs {
     #[arg(long, env = "BEACON_INGEST_WRITERS", default_value_t = 3)]
     pub ingest_writers: usize,
 
+    /// MaxMind-format database for country (and region/city) of visitors, e.g. GeoLite2-City.
+    /// Unset: events have no location.
+    #[arg(long, env = "BEACON_GEOIP_DB")]
+    pub geoip_db: Option<std::path::PathBuf>,
+
     /// Do not run the job workers in this process (run `beacon worker` separately).
     #[arg(long, env = "BEACON_NO_WORKER", default_value_t = false)]
     pub no_worker: bool,

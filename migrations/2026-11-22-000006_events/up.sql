@@ -79,6 +79,8 @@ CREATE TABLE events (
     os_version text,
     device text,
     country char(2),
+    region text,
+    city text,
     props jsonb NOT NULL DEFAULT '{}',
     revenue_amount numeric(18, 4),
     revenue_currency char(3),
@@ -87,6 +89,9 @@ CREATE TABLE events (
 ) PARTITION BY RANGE (ts);
 COMMENT ON TABLE events IS 'Pageviews and custom events, partitioned by day. No IP address and no user agent string is stored: see docs/privacy.md.';
 COMMENT ON COLUMN events.visitor_id IS 'SipHash-1-3 of (project, IP, user agent) keyed with the project''s current salt; unlinkable once the salt is deleted.';
+COMMENT ON COLUMN events.country IS 'ISO 3166-1 alpha-2, from the configured MaxMind-format database; the IP itself is not stored.';
+COMMENT ON COLUMN events.region IS 'ISO 3166-2 subdivision (e.g. DE-BE), when the database has it.';
+COMMENT ON COLUMN events.city IS 'City name in English, when the database has it.';
 COMMENT ON COLUMN events.referrer_host IS 'Host of the referring page, without path or query.';
 CREATE INDEX events_project_ts_idx ON events (project_id, ts);
 

@@ -146,6 +146,8 @@ diesel::table! {
         os_version -> Nullable<Text>,
         device -> Nullable<Text>,
         country -> Nullable<Bpchar>,
+        region -> Nullable<Text>,
+        city -> Nullable<Text>,
         props -> Jsonb,
         revenue_amount -> Nullable<Numeric>,
         revenue_currency -> Nullable<Bpchar>,

@@ -208,6 +208,8 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         os_version: None,
         device: None,
         country: None,
+        region: None,
+        city: None,
         props: serde_json::json!({}),
         revenue_amount: None,
         revenue_currency: None,

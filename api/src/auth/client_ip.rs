@@ -1,5 +1,6 @@
 //! The client's IP address: the socket peer, or, when the peer is a trusted proxy, the
-//! right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+//! right-most `X-Forwarded-For` entry that is not itself a trusted proxy. A peer without an IP
+//! address (a unix socket, which only a local proxy can reach) counts as trusted.
 
 use std::net::IpAddr;
 
@@ -7,8 +8,8 @@ use poem::Request;
 
 /// The client IP of `req`, given the proxies whose `X-Forwarded-For` is believed.
 pub fn client_ip(req: &Request, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
-    let peer = req.remote_addr().as_socket_addr().map(|addr| addr.ip())?;
-    if !trusted_proxies.contains(&peer) {
+    let peer = req.remote_addr().as_socket_addr().map(|addr| addr.ip());
+    if let Some(peer) = peer.filter(|peer| !trusted_proxies.contains(peer)) {
         return Some(peer);
     }
     let forwarded: Vec<IpAddr> = req
@@ -23,5 +24,5 @@ pub fn client_ip(req: &Request, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
         .into_iter()
         .rev()
         .find(|ip| !trusted_proxies.contains(ip))
-        .or(Some(peer))
+        .or(peer)
 }

@@ -58,6 +58,13 @@ pub async fn run(
         ),
         router: Router::new(ingest_db),
         agents: AgentCache::default(),
+        geo: match &server.geoip_db {
+            Some(path) => crate::ingest::geo::Geo::open(path)?,
+            None => {
+                tracing::warn!("no BEACON_GEOIP_DB: events will have no country");
+                crate::ingest::geo::Geo::none()
+            }
+        },
     });
     let state = AppState {
         ingest: ingest.clone(),

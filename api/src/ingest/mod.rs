@@ -7,6 +7,7 @@
 //! ones are stored.
 
 pub mod enrich;
+pub mod geo;
 pub mod payload;
 pub mod router;
 pub mod writer;
@@ -41,6 +42,8 @@ pub struct Ingest {
     pub router: Router,
     /// User agent memo.
     pub agents: AgentCache,
+    /// IP geolocation.
+    pub geo: geo::Geo,
 }
 
 /// The request body: JSON, sent as `application/json` or (as the tracker does, to avoid a CORS
@@ -145,6 +148,7 @@ impl IngestApi {
         };
         let ip =
             client_ip(req, &state.trusted_proxies).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let location = ingest.geo.locate(ip);
         let now = Utc::now();
         let mut events = Vec::new();
         let mut rejected = Vec::new();
@@ -189,7 +193,9 @@ impl IngestApi {
                     os: device.os.clone(),
                     os_version: device.os_version.clone(),
                     device: device.device.clone(),
-                    country: None,
+                    country: location.country.clone(),
+                    region: location.region.clone(),
+                    city: location.city.clone(),
                     props: Value::Object(event.props.clone()),
                     revenue_amount: event.revenue.as_ref().map(|(amount, _)| amount.clone()),
                     revenue_currency: event.revenue.as_ref().map(|(_, currency)| currency.clone()),

@@ -302,3 +302,67 @@ async fn a_full_queue_answers_503_with_retry_after() {
         .unwrap();
     assert_eq!(n.n, accepted, "exactly the acknowledged events are stored");
 }
+
+fn geo_db() -> std::path::PathBuf {
+    std::env::var_os("BEACON_GEOIP_DB")
+        .map(std::path::PathBuf::from)
+        .expect("BEACON_GEOIP_DB must name a .mmdb file (scripts/test installs one from npm)")
+}
+
+#[test]
+fn the_country_database_locates_addresses() {
+    let geo = api::ingest::geo::Geo::open(&geo_db()).unwrap();
+    assert_eq!(
+        geo.locate("8.8.8.8".parse().unwrap()).country.as_deref(),
+        Some("US")
+    );
+    assert_eq!(
+        geo.locate("193.99.144.80".parse().unwrap())
+            .country
+            .as_deref(),
+        Some("DE")
+    );
+    assert_eq!(
+        geo.locate("2001:4860:4860::8888".parse().unwrap())
+            .country
+            .as_deref(),
+        Some("US")
+    );
+    assert_eq!(geo.locate("10.1.2.3".parse().unwrap()).country, None);
+}
+
+#[tokio::test]
+async fn events_get_the_visitors_country() {
+    geo_db();
+    let app = TestApp::new().await;
+    let (org, _) = site(&app, "geo.example").await;
+    let resp = app
+        .client
+        .post("/api/event")
+        .header("user-agent", FIREFOX)
+        .header("x-forwarded-for", "193.99.144.80")
+        .content_type("text/plain")
+        .body(json!({"n": "pageview", "u": "https://geo.example/", "d": "geo.example"}).to_string())
+        .send()
+        .await;
+    assert_eq!(resp.0.status().as_u16(), 202);
+    #[derive(QueryableByName)]
+    struct Country {
+        #[diesel(sql_type = Nullable<Text>)]
+        country: Option<String>,
+    }
+    let rows: Vec<Country> = app
+        .state
+        .db
+        .scoped(tenant::OrgId::from_uuid(org), async |conn| {
+            Ok::<_, tenant::DbError>(
+                tenant::diesel::sql_query("SELECT country::text FROM events")
+                    .load(conn)
+                    .await?,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].country.as_deref(), Some("DE"));
+}

@@ -78,6 +78,10 @@ impl TestApp {
             writer: api::ingest::writer::Writer::start(ingest_db.clone(), writer),
             router: api::ingest::router::Router::new(ingest_db),
             agents: Default::default(),
+            geo: match std::env::var_os("BEACON_GEOIP_DB") {
+                Some(path) => api::ingest::geo::Geo::open(std::path::Path::new(&path)).unwrap(),
+                None => api::ingest::geo::Geo::none(),
+            },
         });
         let state = AppState {
             ingest,

@@ -51,6 +51,10 @@ pub struct NewEvent {
     pub device: Option<String>,
     /// ISO 3166-1 alpha-2 country.
     pub country: Option<String>,
+    /// ISO 3166-2 region.
+    pub region: Option<String>,
+    /// City name.
+    pub city: Option<String>,
     /// Custom properties.
     pub props: serde_json::Value,
     /// Revenue amount as a decimal string.
@@ -78,12 +82,13 @@ pub async fn insert_batch(
     diesel::sql_query(
         "INSERT INTO events (org_id, project_id, ts, event_id, name, visitor_id, hostname, \
          pathname, referrer_host, utm_source, utm_medium, utm_campaign, utm_content, utm_term, \
-         browser, browser_version, os, os_version, device, country, props, revenue_amount, \
-         revenue_currency, interactive) \
+         browser, browser_version, os, os_version, device, country, region, city, props, \
+         revenue_amount, revenue_currency, interactive) \
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], \
          $6::int8[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
          $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], \
-         $19::text[], $20::text[], $21::jsonb[], $22::text[]::numeric[], $23::text[], $24::bool[])",
+         $19::text[], $20::text[], $21::text[], $22::text[], $23::jsonb[], \
+         $24::text[]::numeric[], $25::text[], $26::bool[])",
     )
     .bind::<Array<SqlUuid>, _>(column!(org_id))
     .bind::<Array<SqlUuid>, _>(column!(project_id))
@@ -105,6 +110,8 @@ pub async fn insert_batch(
     .bind::<Array<Nullable<Text>>, _>(column!(os_version))
     .bind::<Array<Nullable<Text>>, _>(column!(device))
     .bind::<Array<Nullable<Text>>, _>(column!(country))
+    .bind::<Array<Nullable<Text>>, _>(column!(region))
+    .bind::<Array<Nullable<Text>>, _>(column!(city))
     .bind::<Array<Jsonb>, _>(column!(props))
     .bind::<Array<Nullable<Text>>, _>(column!(revenue_amount))
     .bind::<Array<Nullable<Text>>, _>(column!(revenue_currency))
