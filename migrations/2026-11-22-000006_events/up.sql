@@ -68,6 +68,7 @@ CREATE TABLE events (
     hostname text NOT NULL,
     pathname text NOT NULL,
     referrer_host text,
+    source text,
     utm_source text,
     utm_medium text,
     utm_campaign text,
@@ -93,6 +94,7 @@ COMMENT ON COLUMN events.country IS 'ISO 3166-1 alpha-2, from the configured Max
 COMMENT ON COLUMN events.region IS 'ISO 3166-2 subdivision (e.g. DE-BE), when the database has it.';
 COMMENT ON COLUMN events.city IS 'City name in English, when the database has it.';
 COMMENT ON COLUMN events.referrer_host IS 'Host of the referring page, without path or query.';
+COMMENT ON COLUMN events.source IS 'Traffic source: utm_source/ref/source if given, else the referrer''s name from the referrer list (e.g. Google), else its host; NULL for direct visits.';
 CREATE INDEX events_project_ts_idx ON events (project_id, ts);
 
 ALTER TABLE events ENABLE ROW LEVEL SECURITY;

@@ -135,6 +135,7 @@ diesel::table! {
         hostname -> Text,
         pathname -> Text,
         referrer_host -> Nullable<Text>,
+        source -> Nullable<Text>,
         utm_source -> Nullable<Text>,
         utm_medium -> Nullable<Text>,
         utm_campaign -> Nullable<Text>,

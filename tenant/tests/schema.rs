@@ -197,6 +197,7 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         hostname: "a.example".into(),
         pathname: "/".into(),
         referrer_host: None,
+        source: None,
         utm_source: None,
         utm_medium: None,
         utm_campaign: None,

@@ -65,6 +65,13 @@ pub async fn run(
                 crate::ingest::geo::Geo::none()
             }
         },
+        referrers: match &server.referrer_list {
+            Some(path) => crate::ingest::referrers::ReferrerList::open(path)?,
+            None => {
+                tracing::warn!("no BEACON_REFERRER_LIST: sources are named by referrer host");
+                crate::ingest::referrers::ReferrerList::empty()
+            }
+        },
     });
     let state = AppState {
         ingest: ingest.clone(),

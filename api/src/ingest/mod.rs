@@ -9,6 +9,7 @@
 pub mod enrich;
 pub mod geo;
 pub mod payload;
+pub mod referrers;
 pub mod router;
 pub mod writer;
 
@@ -44,6 +45,8 @@ pub struct Ingest {
     pub agents: AgentCache,
     /// IP geolocation.
     pub geo: geo::Geo,
+    /// Referrer host → source name.
+    pub referrers: referrers::ReferrerList,
 }
 
 /// The request body: JSON, sent as `application/json` or (as the tracker does, to avoid a CORS
@@ -173,6 +176,7 @@ impl IngestApi {
                 routed += 1;
                 let utm = enrich::utm(&event.url);
                 let hostname = event.url.host_str().unwrap_or_default().to_lowercase();
+                let referrer_host = enrich::referrer_host(event.referrer.as_deref(), &hostname);
                 events.push(NewEvent {
                     org_id: target.org_id,
                     project_id: target.project_id,
@@ -180,7 +184,12 @@ impl IngestApi {
                     event_id: uuid::Uuid::now_v7(),
                     name: event.name.clone(),
                     visitor_id: enrich::visitor_id(&target.salt, target.project_id, ip, user_agent),
-                    referrer_host: enrich::referrer_host(event.referrer.as_deref(), &hostname),
+                    source: utm.source.clone().or_else(|| {
+                        referrer_host
+                            .as_deref()
+                            .map(|host| ingest.referrers.source_for(host))
+                    }),
+                    referrer_host,
                     pathname: event.url.path().chars().take(2000).collect(),
                     hostname,
                     utm_source: utm.source,

@@ -366,3 +366,67 @@ async fn events_get_the_visitors_country() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].country.as_deref(), Some("DE"));
 }
+
+#[test]
+fn referrer_hosts_become_source_names() {
+    let path = std::env::var_os("BEACON_REFERRER_LIST")
+        .expect("BEACON_REFERRER_LIST must name Ghost's referrers.json (scripts/test installs it)");
+    let list = api::ingest::referrers::ReferrerList::open(std::path::Path::new(&path)).unwrap();
+    assert!(list.len() > 1000, "{}", list.len());
+    assert_eq!(list.source_for("google.com"), "Google");
+    assert_eq!(list.source_for("news.ycombinator.com"), "Hacker News");
+    assert_eq!(list.source_for("m.facebook.com"), "Facebook");
+    assert_eq!(
+        list.source_for("blog.unknown-site.example"),
+        "blog.unknown-site.example"
+    );
+}
+
+#[tokio::test]
+async fn events_carry_their_source() {
+    std::env::var_os("BEACON_REFERRER_LIST")
+        .expect("BEACON_REFERRER_LIST (scripts/test installs it)");
+    let app = TestApp::new().await;
+    let (org, _) = site(&app, "src.example").await;
+    let cases = [
+        (
+            json!({"n": "pageview", "u": "https://src.example/", "d": "src.example", "r": "https://www.google.com/"}),
+            Some("Google"),
+        ),
+        (
+            json!({"n": "pageview", "u": "https://src.example/?utm_source=newsletter", "d": "src.example", "r": "https://www.google.com/"}),
+            Some("newsletter"),
+        ),
+        (
+            json!({"n": "pageview", "u": "https://src.example/", "d": "src.example", "r": "https://blog.friend.example/post"}),
+            Some("blog.friend.example"),
+        ),
+        (
+            json!({"n": "pageview", "u": "https://src.example/", "d": "src.example"}),
+            None,
+        ),
+    ];
+    for (event, _) in &cases {
+        assert_eq!(send(&app, event.clone()).await.0, 202);
+    }
+    #[derive(QueryableByName)]
+    struct Source {
+        #[diesel(sql_type = Nullable<Text>)]
+        source: Option<String>,
+    }
+    let rows: Vec<Source> = app
+        .state
+        .db
+        .scoped(tenant::OrgId::from_uuid(org), async |conn| {
+            Ok::<_, tenant::DbError>(
+                tenant::diesel::sql_query("SELECT source FROM events ORDER BY ts, event_id")
+                    .load(conn)
+                    .await?,
+            )
+        })
+        .await
+        .unwrap();
+    let got: Vec<Option<&str>> = rows.iter().map(|r| r.source.as_deref()).collect();
+    let want: Vec<Option<&str>> = cases.iter().map(|(_, source)| *source).collect();
+    assert_eq!(got, want);
+}

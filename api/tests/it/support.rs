@@ -82,6 +82,12 @@ impl TestApp {
                 Some(path) => api::ingest::geo::Geo::open(std::path::Path::new(&path)).unwrap(),
                 None => api::ingest::geo::Geo::none(),
             },
+            referrers: match std::env::var_os("BEACON_REFERRER_LIST") {
+                Some(path) => {
+                    api::ingest::referrers::ReferrerList::open(std::path::Path::new(&path)).unwrap()
+                }
+                None => api::ingest::referrers::ReferrerList::empty(),
+            },
         });
         let state = AppState {
             ingest,

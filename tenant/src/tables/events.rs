@@ -29,6 +29,8 @@ pub struct NewEvent {
     pub pathname: String,
     /// Host of the referrer.
     pub referrer_host: Option<String>,
+    /// Traffic source name.
+    pub source: Option<String>,
     /// `utm_source`.
     pub utm_source: Option<String>,
     /// `utm_medium`.
@@ -81,14 +83,14 @@ pub async fn insert_batch(
     }
     diesel::sql_query(
         "INSERT INTO events (org_id, project_id, ts, event_id, name, visitor_id, hostname, \
-         pathname, referrer_host, utm_source, utm_medium, utm_campaign, utm_content, utm_term, \
+         pathname, referrer_host, source, utm_source, utm_medium, utm_campaign, utm_content, utm_term, \
          browser, browser_version, os, os_version, device, country, region, city, props, \
          revenue_amount, revenue_currency, interactive) \
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], \
          $6::int8[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
          $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], \
-         $19::text[], $20::text[], $21::text[], $22::text[], $23::jsonb[], \
-         $24::text[]::numeric[], $25::text[], $26::bool[])",
+         $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], $24::jsonb[], \
+         $25::text[]::numeric[], $26::text[], $27::bool[])",
     )
     .bind::<Array<SqlUuid>, _>(column!(org_id))
     .bind::<Array<SqlUuid>, _>(column!(project_id))
@@ -99,6 +101,7 @@ pub async fn insert_batch(
     .bind::<Array<Text>, _>(column!(hostname))
     .bind::<Array<Text>, _>(column!(pathname))
     .bind::<Array<Nullable<Text>>, _>(column!(referrer_host))
+    .bind::<Array<Nullable<Text>>, _>(column!(source))
     .bind::<Array<Nullable<Text>>, _>(column!(utm_source))
     .bind::<Array<Nullable<Text>>, _>(column!(utm_medium))
     .bind::<Array<Nullable<Text>>, _>(column!(utm_campaign))
