@@ -14,11 +14,12 @@ use crate::routes::ops::OpsApi;
 use crate::routes::orgs::OrgsApi;
 use crate::routes::projects::ProjectsApi;
 use crate::state::AppState;
+use crate::stats::StatsApi;
 
 type Apis = (
     (OpsApi, AuthApi, OrgsApi, MembersApi),
     (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
-    (AdminApi, IngestApi),
+    (AdminApi, IngestApi, StatsApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).
@@ -27,7 +28,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         (
             (OpsApi, AuthApi, OrgsApi, MembersApi),
             (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
-            (AdminApi, IngestApi),
+            (AdminApi, IngestApi, StatsApi),
         ),
         "Beacon API",
         env!("CARGO_PKG_VERSION"),

@@ -12,6 +12,7 @@ pub mod migrate;
 #[allow(missing_docs)]
 pub mod schema;
 pub mod secrets;
+pub mod stats;
 pub mod tables;
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -28,6 +28,8 @@ pub enum ApiTags {
     ApiKeys,
     /// Event ingestion (Plausible-compatible).
     Ingestion,
+    /// Aggregate statistics (Plausible Stats API v2).
+    Stats,
     /// Instance operation: jobs.
     Admin,
     /// Health, readiness and metrics.

@@ -11,4 +11,5 @@ mod jobs;
 mod ops;
 mod roles;
 mod spec;
+mod stats;
 mod support;

@@ -235,3 +235,23 @@ pub async fn route_domain(
         .await
         .optional()
 }
+
+/// The project of the scope's organization that collects for `domain`.
+pub async fn find_by_domain(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    domain: &str,
+) -> QueryResult<Option<Project>> {
+    projects::table
+        .inner_join(
+            project_domains::table.on(project_domains::project_id
+                .eq(projects::project_id)
+                .and(project_domains::org_id.eq(projects::org_id))),
+        )
+        .filter(projects::org_id.eq(org_id))
+        .filter(project_domains::domain.eq(domain))
+        .select(Project::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

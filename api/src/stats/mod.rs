@@ -1,0 +1,198 @@
+//! `POST /api/v2/query`: Plausible's Stats API v2 (request and response shape), over Beacon's
+//! events, with API keys (`read` scope) or a signed-in session.
+
+pub mod request;
+
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use serde_json::{Value, json};
+use tenant::stats::{Metric, StatsQuery, StatsRow};
+use tenant::tables::{organizations, projects};
+use tenant::{DbError, OrgId};
+
+use crate::auth::{Auth, Caller, Need};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::state::AppState;
+use request::StatsRequest;
+
+#[derive(ApiResponse)]
+enum QueryResponse {
+    /// Results: `{"results": [{"dimensions": [...], "metrics": [...]}], "meta": {...}, "query": {...}}`.
+    #[oai(status = 200)]
+    Ok(Json<Value>),
+}
+
+/// The project `site_id` names, among those the caller may read.
+async fn find_project(
+    state: &AppState,
+    auth: &Auth,
+    site_id: &str,
+) -> ApiResult<(OrgId, projects::Project)> {
+    let orgs: Vec<uuid::Uuid> = match &auth.0 {
+        Caller::Key { org, .. } => vec![org.uuid()],
+        Caller::User { user_id } => {
+            let user = *user_id;
+            state
+                .db
+                .user_scoped(user, async |conn| {
+                    Ok::<_, DbError>(
+                        organizations::list_for_user(conn, user.uuid(), None, 200).await?,
+                    )
+                })
+                .await?
+                .into_iter()
+                .map(|(org, _)| org.org_id)
+                .collect()
+        }
+    };
+    for org_id in orgs {
+        let access = auth.org(state, org_id, Need::Read).await?;
+        let project = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(projects::find_by_domain(conn, org_id, site_id).await?)
+            })
+            .await?;
+        if let Some(project) = project.filter(|p| access.can_see_project(p.project_id)) {
+            return Ok((access.org, project));
+        }
+    }
+    Err(ApiError::not_found("site"))
+}
+
+fn metric_values(row: &StatsRow, metrics: &[Metric]) -> Vec<Value> {
+    metrics
+        .iter()
+        .map(|metric| match metric {
+            Metric::Visitors
+            | Metric::Visits
+            | Metric::Pageviews
+            | Metric::Events
+            | Metric::VisitDuration => {
+                json!(row.metric(*metric).round() as i64)
+            }
+            _ => json!(row.metric(*metric)),
+        })
+        .collect()
+}
+
+/// Change from `previous` to `current`: percent for counts, points for the bounce rate.
+fn change(metric: Metric, current: f64, previous: f64) -> Value {
+    match metric {
+        Metric::BounceRate => json!(((current - previous) * 10.0).round() / 10.0),
+        _ if previous == 0.0 && current == 0.0 => json!(0),
+        _ if previous == 0.0 => json!(100),
+        _ => json!(((current - previous) / previous * 100.0).round() as i64),
+    }
+}
+
+/// The Stats API.
+pub struct StatsApi;
+
+#[OpenApi(tag = "ApiTags::Stats")]
+impl StatsApi {
+    /// Query aggregate statistics (Plausible Stats API v2): `site_id`, `metrics`, `date_range`,
+    /// and optional `dimensions`, `filters`, `order_by`, `pagination`,
+    /// `include.comparisons.mode = "previous_period"`.
+    #[oai(path = "/api/v2/query", method = "post", operation_id = "query_stats")]
+    async fn query(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        body: Json<Value>,
+    ) -> ApiResult<QueryResponse> {
+        let request: StatsRequest = request::parse(&body)?;
+        let (org, project) = find_project(&state, &auth, &request.site_id).await?;
+        let timezone = project.timezone.clone();
+        let today = state
+            .db
+            .scoped(org, async |conn| {
+                Ok::<_, DbError>(tenant::stats::today(conn, &timezone).await?)
+            })
+            .await?;
+        let first_day = project.created_at.date_naive();
+        let (from, to) = request.date_range.resolve(today, first_day);
+        let query = StatsQuery {
+            project_id: project.project_id,
+            timezone: project.timezone.clone(),
+            from,
+            to,
+            dimensions: request.dimensions.clone(),
+            filter: request.filter.clone(),
+            order_by: request.order_by.clone(),
+            limit: request.limit,
+            offset: request.offset,
+        };
+        let days = (to - from).num_days() + 1;
+        let previous = request.compare_previous.then(|| StatsQuery {
+            from: from - chrono::Days::new(days as u64),
+            to: from - chrono::Days::new(1),
+            offset: 0,
+            limit: 10_000,
+            ..query.clone()
+        });
+        let (rows, previous_rows) = state
+            .db
+            .scoped(org, async |conn| {
+                let rows = tenant::stats::run(conn, &query).await?;
+                let previous_rows = match &previous {
+                    Some(previous) => Some(tenant::stats::run(conn, previous).await?),
+                    None => None,
+                };
+                Ok::<_, DbError>((rows, previous_rows))
+            })
+            .await?;
+        let has_time = request.dimensions.iter().any(|d| d.is_time());
+        let results: Vec<Value> = rows
+            .iter()
+            .enumerate()
+            .map(|(index, row)| {
+                let mut result = json!({
+                    "dimensions": row.dimensions,
+                    "metrics": metric_values(row, &request.metrics),
+                });
+                if let Some(previous_rows) = &previous_rows {
+                    let matched = if has_time {
+                        previous_rows.get(index + request.offset as usize)
+                    } else {
+                        previous_rows.iter().find(|p| p.dimensions == row.dimensions)
+                    };
+                    let empty = StatsRow {
+                        dimensions: row.dimensions.clone(),
+                        visitors: 0,
+                        visits: 0,
+                        pageviews: 0,
+                        events: 0,
+                        bounce_rate: 0.0,
+                        visit_duration: 0.0,
+                        views_per_visit: 0.0,
+                        total_rows: 0,
+                    };
+                    let before = matched.unwrap_or(&empty);
+                    result["comparison"] = json!({
+                        "dimensions": before.dimensions,
+                        "metrics": metric_values(before, &request.metrics),
+                        "change": request.metrics.iter().map(|m| change(*m, row.metric(*m), before.metric(*m))).collect::<Vec<_>>(),
+                    });
+                }
+                result
+            })
+            .collect();
+        let total_rows = rows.first().map_or(0, |row| row.total_rows);
+        Ok(QueryResponse::Ok(Json(json!({
+            "results": results,
+            "meta": {"total_rows": total_rows, "time_zone": project.timezone},
+            "query": {
+                "site_id": request.site_id,
+                "metrics": request.metric_names,
+                "date_range": [from.to_string(), to.to_string()],
+                "dimensions": request.dimension_names,
+                "filters": body.get("filters").cloned().unwrap_or(json!([])),
+                "pagination": {"limit": request.limit, "offset": request.offset},
+                "comparison_date_range": previous.as_ref().map(|p| vec![p.from.to_string(), p.to.to_string()]),
+            }
+        }))))
+    }
+}

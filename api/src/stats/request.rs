@@ -1,0 +1,354 @@
+//! Parsing a Stats API v2 request body (Plausible's documented shape) into a query, with a
+//! clear 400 for every field that is wrong.
+
+use chrono::{Datelike, Days, Months, NaiveDate};
+use serde_json::Value;
+use tenant::stats::{Dimension, Filter, Metric, Operator, OrderKey};
+
+use crate::error::ApiError;
+
+/// The request, validated; dates still relative.
+#[derive(Debug, Clone)]
+pub struct StatsRequest {
+    /// Domain of the site.
+    pub site_id: String,
+    /// Metrics, in the order asked.
+    pub metrics: Vec<Metric>,
+    /// Metric names as asked (echoed).
+    pub metric_names: Vec<String>,
+    /// The range.
+    pub date_range: DateRange,
+    /// Grouping.
+    pub dimensions: Vec<Dimension>,
+    /// Dimension names as asked (echoed).
+    pub dimension_names: Vec<String>,
+    /// Filters.
+    pub filter: Filter,
+    /// Order.
+    pub order_by: Vec<(OrderKey, bool)>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+    /// Compare with the previous period.
+    pub compare_previous: bool,
+}
+
+/// A date range as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateRange {
+    /// Today.
+    Day,
+    /// The last n days, today included.
+    LastDays(u64),
+    /// This calendar month.
+    Month,
+    /// The last n calendar months, this one included.
+    LastMonths(u32),
+    /// Since the project was created.
+    All,
+    /// Fixed days, inclusive.
+    Custom(NaiveDate, NaiveDate),
+}
+
+impl DateRange {
+    /// The inclusive days, given today and the project's first day.
+    pub fn resolve(&self, today: NaiveDate, first_day: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let month_start = |date: NaiveDate| date.with_day(1).unwrap_or(date);
+        match self {
+            Self::Day => (today, today),
+            Self::LastDays(n) => (today - Days::new(n.saturating_sub(1)), today),
+            Self::Month => (month_start(today), today),
+            Self::LastMonths(n) => (month_start(today) - Months::new(n.saturating_sub(1)), today),
+            Self::All => (first_day.min(today), today),
+            Self::Custom(from, to) => (*from, *to),
+        }
+    }
+}
+
+fn bad(kind: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::bad_request(kind, detail)
+}
+
+fn parse_metric(name: &str) -> Result<Metric, ApiError> {
+    Ok(match name {
+        "visitors" => Metric::Visitors,
+        "visits" => Metric::Visits,
+        "pageviews" => Metric::Pageviews,
+        "views_per_visit" => Metric::ViewsPerVisit,
+        "bounce_rate" => Metric::BounceRate,
+        "visit_duration" => Metric::VisitDuration,
+        "events" => Metric::Events,
+        "conversion_rate"
+        | "group_conversion_rate"
+        | "total_revenue"
+        | "average_revenue"
+        | "percentage" => {
+            return Err(bad(
+                "unsupported_metric",
+                format!("the metric {name:?} is not available yet (it needs goals)"),
+            ));
+        }
+        other => return Err(bad("invalid_metric", format!("unknown metric {other:?}"))),
+    })
+}
+
+fn parse_dimension(name: &str) -> Result<Dimension, ApiError> {
+    Dimension::parse(name)
+        .ok_or_else(|| bad("invalid_dimension", format!("unknown dimension {name:?}")))
+}
+
+fn parse_date(value: &Value) -> Result<NaiveDate, ApiError> {
+    value
+        .as_str()
+        .and_then(|text| NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").ok())
+        .ok_or_else(|| bad("invalid_date_range", "dates must be YYYY-MM-DD"))
+}
+
+fn parse_date_range(value: Option<&Value>) -> Result<DateRange, ApiError> {
+    let Some(value) = value else {
+        return Err(bad("invalid_date_range", "`date_range` is required"));
+    };
+    if let Some(pair) = value.as_array() {
+        let [from, to] = pair.as_slice() else {
+            return Err(bad(
+                "invalid_date_range",
+                "a custom `date_range` is [from, to]",
+            ));
+        };
+        let (from, to) = (parse_date(from)?, parse_date(to)?);
+        if from > to || (to - from).num_days() > 3660 {
+            return Err(bad(
+                "invalid_date_range",
+                "`date_range` must run forwards, at most ten years",
+            ));
+        }
+        return Ok(DateRange::Custom(from, to));
+    }
+    Ok(match value.as_str().unwrap_or_default() {
+        "day" => DateRange::Day,
+        "7d" => DateRange::LastDays(7),
+        "28d" => DateRange::LastDays(28),
+        "30d" => DateRange::LastDays(30),
+        "91d" => DateRange::LastDays(91),
+        "month" => DateRange::Month,
+        "6mo" => DateRange::LastMonths(6),
+        "12mo" => DateRange::LastMonths(12),
+        "year" => DateRange::LastMonths(12),
+        "all" => DateRange::All,
+        other => {
+            return Err(bad(
+                "invalid_date_range",
+                format!(
+                    "unknown date_range {other:?}: use day, 7d, 30d, month, 6mo, 12mo, all or [from, to]"
+                ),
+            ));
+        }
+    })
+}
+
+fn parse_filter(value: &Value, depth: usize) -> Result<Filter, ApiError> {
+    let invalid = |detail: &str| bad("invalid_filter", detail.to_owned());
+    if depth > 8 {
+        return Err(invalid("filters nest too deeply"));
+    }
+    let items = value
+        .as_array()
+        .ok_or_else(|| invalid("a filter is an array"))?;
+    let operator = items
+        .first()
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("a filter starts with its operator"))?;
+    match operator {
+        "and" | "or" => {
+            let parts = items
+                .get(1)
+                .and_then(Value::as_array)
+                .ok_or_else(|| invalid("`and`/`or` take a list of filters"))?
+                .iter()
+                .map(|part| parse_filter(part, depth + 1))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(if operator == "and" {
+                Filter::And(parts)
+            } else {
+                Filter::Or(parts)
+            })
+        }
+        "not" => Ok(Filter::Not(Box::new(parse_filter(
+            items
+                .get(1)
+                .ok_or_else(|| invalid("`not` takes a filter"))?,
+            depth + 1,
+        )?))),
+        "is" | "is_not" | "contains" | "contains_not" => {
+            let dimension =
+                parse_dimension(items.get(1).and_then(Value::as_str).unwrap_or_default())?;
+            if dimension.is_time() {
+                return Err(invalid(
+                    "time dimensions cannot be filtered; use date_range",
+                ));
+            }
+            let values: Vec<String> = items
+                .get(2)
+                .and_then(Value::as_array)
+                .ok_or_else(|| invalid("a comparison takes a list of values"))?
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) if !s.contains('\0') && s.len() <= 2000 => Ok(s.clone()),
+                    Value::Number(n) => Ok(n.to_string()),
+                    _ => Err(invalid("filter values are strings of at most 2,000 bytes")),
+                })
+                .collect::<Result<_, _>>()?;
+            if values.is_empty() || values.len() > 100 {
+                return Err(invalid("a comparison takes 1 to 100 values"));
+            }
+            let operator = match operator {
+                "is" => Operator::Is,
+                "is_not" => Operator::IsNot,
+                "contains" => Operator::Contains,
+                _ => Operator::ContainsNot,
+            };
+            Ok(Filter::Compare(operator, dimension, values))
+        }
+        other => Err(invalid(&format!("unknown filter operator {other:?}"))),
+    }
+}
+
+/// Parses and validates the body.
+pub fn parse(body: &Value) -> Result<StatsRequest, ApiError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| bad("invalid_request", "the body must be a JSON object"))?;
+    let site_id = object
+        .get("site_id")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty() && s.len() <= 253)
+        .ok_or_else(|| bad("invalid_site", "`site_id` (the site's domain) is required"))?;
+    let metric_names: Vec<String> = object
+        .get("metrics")
+        .and_then(Value::as_array)
+        .filter(|list| !list.is_empty() && list.len() <= 10)
+        .ok_or_else(|| {
+            bad(
+                "invalid_metric",
+                "`metrics` is a list of 1 to 10 metric names",
+            )
+        })?
+        .iter()
+        .map(|m| {
+            m.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| bad("invalid_metric", "metric names are strings"))
+        })
+        .collect::<Result<_, _>>()?;
+    let metrics = metric_names
+        .iter()
+        .map(|m| parse_metric(m))
+        .collect::<Result<Vec<_>, _>>()?;
+    let dimension_names: Vec<String> = match object.get("dimensions") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(list)) if list.len() <= 5 => list
+            .iter()
+            .map(|d| {
+                d.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| bad("invalid_dimension", "dimension names are strings"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(bad(
+                "invalid_dimension",
+                "`dimensions` is a list of at most 5 names",
+            ));
+        }
+    };
+    let dimensions = dimension_names
+        .iter()
+        .map(|d| parse_dimension(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let filter = match object.get("filters") {
+        None | Some(Value::Null) => Filter::And(vec![]),
+        Some(Value::Array(list)) if list.len() <= 30 => Filter::And(
+            list.iter()
+                .map(|f| parse_filter(f, 0))
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(_) => {
+            return Err(bad(
+                "invalid_filter",
+                "`filters` is a list of at most 30 filters",
+            ));
+        }
+    };
+    let order_by = match object.get("order_by") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(list)) => list
+            .iter()
+            .map(|item| {
+                let pair = item.as_array().filter(|p| p.len() == 2).ok_or_else(|| {
+                    bad(
+                        "invalid_order_by",
+                        "order_by items are [name, \"asc\"|\"desc\"]",
+                    )
+                })?;
+                let name = pair[0].as_str().unwrap_or_default();
+                let descending = match pair[1].as_str() {
+                    Some("desc") => true,
+                    Some("asc") => false,
+                    _ => return Err(bad("invalid_order_by", "direction is \"asc\" or \"desc\"")),
+                };
+                let key = if let Some(i) = dimension_names.iter().position(|d| d == name) {
+                    OrderKey::Dimension(i)
+                } else if let Some(i) = metric_names.iter().position(|m| m == name) {
+                    OrderKey::Metric(metrics[i])
+                } else {
+                    return Err(bad(
+                        "invalid_order_by",
+                        format!("{name:?} is neither a requested metric nor dimension"),
+                    ));
+                };
+                Ok((key, descending))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(bad("invalid_order_by", "`order_by` is a list")),
+    };
+    let pagination = object.get("pagination");
+    let limit = match pagination.and_then(|p| p.get("limit")) {
+        None => 10_000,
+        Some(v) => v
+            .as_i64()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| bad("invalid_pagination", "limit is 1 to 10,000"))?,
+    };
+    let offset = match pagination.and_then(|p| p.get("offset")) {
+        None => 0,
+        Some(v) => v
+            .as_i64()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| bad("invalid_pagination", "offset is 0 or more"))?,
+    };
+    let compare_previous = match object.get("include").and_then(|i| i.get("comparisons")) {
+        None | Some(Value::Null) => false,
+        Some(c) if c.get("mode").and_then(Value::as_str) == Some("previous_period") => true,
+        Some(_) => {
+            return Err(bad(
+                "invalid_include",
+                "comparisons support {\"mode\": \"previous_period\"}",
+            ));
+        }
+    };
+    Ok(StatsRequest {
+        site_id,
+        metrics,
+        metric_names,
+        date_range: parse_date_range(object.get("date_range"))?,
+        dimensions,
+        dimension_names,
+        filter,
+        order_by,
+        limit,
+        offset,
+        compare_previous,
+    })
+}

@@ -1,0 +1,438 @@
+//! The Stats API v2 against events with known times and visitors: metrics, visits derived from
+//! 30-minute gaps, dimensions, filters, time zones, comparison, pagination, bad input, and
+//! tenant isolation.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+use tenant::tables::events::{NewEvent, insert_batch};
+use uuid::Uuid;
+
+use crate::support::{As, TestApp, assert_problem, status_and_json};
+
+struct Site {
+    org: Uuid,
+    project: Uuid,
+    key: String,
+}
+
+async fn site(app: &TestApp, domain: &str, timezone: &str) -> Site {
+    let owner = app.user(&format!("owner@{domain}")).await;
+    let org = app.org(&owner, domain).await;
+    let who = As::User(owner);
+    let (status, project) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects"),
+            Some(json!({"name": domain, "domains": [domain], "timezone": timezone})),
+        )
+        .await;
+    assert_eq!(status, 201, "{project}");
+    let (_, key) = app.api_key(&who, org, &["read"]).await;
+    Site {
+        org,
+        project: project["id"].as_str().unwrap().parse().unwrap(),
+        key,
+    }
+}
+
+fn event(
+    site: &Site,
+    visitor: i64,
+    ts: DateTime<Utc>,
+    name: &str,
+    path: &str,
+    source: Option<&str>,
+) -> NewEvent {
+    NewEvent {
+        org_id: site.org,
+        project_id: site.project,
+        ts,
+        event_id: Uuid::now_v7(),
+        name: name.into(),
+        visitor_id: visitor,
+        hostname: "stats.example".into(),
+        pathname: path.into(),
+        referrer_host: source.map(|s| format!("{}.example", s.to_lowercase())),
+        source: source.map(str::to_owned),
+        utm_source: None,
+        utm_medium: None,
+        utm_campaign: None,
+        utm_content: None,
+        utm_term: None,
+        browser: Some("Firefox".into()),
+        browser_version: None,
+        os: None,
+        os_version: None,
+        device: Some(if visitor == 2 { "mobile" } else { "desktop" }.into()),
+        country: Some("DE".into()),
+        region: None,
+        city: None,
+        props: json!({"plan": if visitor == 3 { "pro" } else { "free" }}),
+        revenue_amount: None,
+        revenue_currency: None,
+        interactive: true,
+    }
+}
+
+async fn store(app: &TestApp, events: Vec<NewEvent>) {
+    let ingest = tenant::Db::connect_as(
+        &app.test_db.owner_url,
+        tenant::AppRole::Ingest,
+        &Default::default(),
+    )
+    .unwrap();
+    let mut conn = ingest.conn().await.unwrap();
+    insert_batch(&mut conn, &events).await.unwrap();
+}
+
+async fn query(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
+    let resp = app
+        .call(
+            &As::Key(key.to_owned()),
+            "POST",
+            "/api/v2/query",
+            Some(body),
+        )
+        .await;
+    status_and_json(resp).await
+}
+
+/// Three visitors, four visits, five pageviews, six events, today (UTC noon-ish).
+async fn fixture(app: &TestApp) -> Site {
+    let site = site(app, "stats.example", "UTC").await;
+    let base = Utc::now()
+        .date_naive()
+        .and_hms_opt(10, 0, 0)
+        .unwrap()
+        .and_utc();
+    store(
+        app,
+        vec![
+            // Visitor 1: a visit of two pageviews 10 minutes apart, then a bounce 2 hours later.
+            event(&site, 1, base, "pageview", "/", Some("Google")),
+            event(
+                &site,
+                1,
+                base + Duration::minutes(10),
+                "pageview",
+                "/pricing",
+                None,
+            ),
+            event(
+                &site,
+                1,
+                base + Duration::hours(2),
+                "pageview",
+                "/blog",
+                Some("Hacker News"),
+            ),
+            // Visitor 2: one pageview (a bounce).
+            event(&site, 2, base, "pageview", "/pricing", Some("Google")),
+            // Visitor 3: a pageview and a custom event a minute later.
+            event(&site, 3, base, "pageview", "/", None),
+            event(&site, 3, base + Duration::minutes(1), "Signup", "/", None),
+        ],
+    )
+    .await;
+    site
+}
+
+#[tokio::test]
+async fn aggregate_metrics_with_visits_from_gaps() {
+    let app = TestApp::new().await;
+    let site = fixture(&app).await;
+    let (status, body) = query(
+        &app,
+        &site.key,
+        json!({"site_id": "stats.example", "metrics": ["visitors", "visits", "pageviews", "events", "bounce_rate", "visit_duration", "views_per_visit"], "date_range": "7d"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Bounced: visitor 1's second visit and visitor 2's. Durations 600, 0, 0, 60 s.
+    assert_eq!(
+        body["results"],
+        json!([{"dimensions": [], "metrics": [3, 4, 5, 6, 50.0, 165, 1.25]}])
+    );
+    let today = Utc::now().date_naive();
+    assert_eq!(
+        body["query"]["date_range"],
+        json!([(today - Duration::days(6)).to_string(), today.to_string()])
+    );
+}
+
+#[tokio::test]
+async fn dimensions_filters_order_and_pagination() {
+    let app = TestApp::new().await;
+    let site = fixture(&app).await;
+    let (status, body) = query(
+        &app,
+        &site.key,
+        json!({"site_id": "stats.example", "metrics": ["visitors", "pageviews"], "date_range": "day", "dimensions": ["event:page"], "order_by": [["pageviews", "desc"], ["event:page", "asc"]]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["results"],
+        json!([
+            {"dimensions": ["/"], "metrics": [2, 2]},
+            {"dimensions": ["/pricing"], "metrics": [2, 2]},
+            {"dimensions": ["/blog"], "metrics": [1, 1]},
+        ])
+    );
+    // Visit dimensions take the visit's first value: visitor 1's /pricing view came from Google.
+    let (_, body) = query(
+        &app,
+        &site.key,
+        json!({"site_id": "stats.example", "metrics": ["visits"], "date_range": "day", "dimensions": ["visit:source"], "order_by": [["visit:source", "asc"]]}),
+    )
+    .await;
+    assert_eq!(
+        body["results"],
+        json!([
+            {"dimensions": ["Google"], "metrics": [2]},
+            {"dimensions": ["Hacker News"], "metrics": [1]},
+            {"dimensions": [null], "metrics": [1]},
+        ])
+    );
+    let filtered = async |filters: Value| {
+        query(&app, &site.key, json!({"site_id": "stats.example", "metrics": ["visitors", "events"], "date_range": "day", "filters": filters})).await
+    };
+    assert_eq!(
+        filtered(json!([["is", "visit:source", ["Google"]]]))
+            .await
+            .1["results"][0]["metrics"],
+        json!([2, 3])
+    );
+    assert_eq!(
+        filtered(json!([["is_not", "visit:device", ["mobile"]]]))
+            .await
+            .1["results"][0]["metrics"],
+        json!([2, 5])
+    );
+    assert_eq!(
+        filtered(json!([["contains", "event:page", ["PRIC"]]]))
+            .await
+            .1["results"][0]["metrics"],
+        json!([2, 2])
+    );
+    assert_eq!(
+        filtered(json!([["is", "event:props:plan", ["pro"]]]))
+            .await
+            .1["results"][0]["metrics"],
+        json!([1, 2])
+    );
+    assert_eq!(
+        filtered(json!([[
+            "or",
+            [
+                ["is", "event:page", ["/blog"]],
+                ["is", "event:name", ["Signup"]]
+            ]
+        ]]))
+        .await
+        .1["results"][0]["metrics"],
+        json!([2, 2])
+    );
+    assert_eq!(
+        filtered(json!([["is", "event:page", ["/nowhere"]]]))
+            .await
+            .1["results"],
+        json!([{"dimensions": [], "metrics": [0, 0]}])
+    );
+
+    let (_, page) = query(
+        &app,
+        &site.key,
+        json!({"site_id": "stats.example", "metrics": ["visitors"], "date_range": "day", "dimensions": ["event:page"], "order_by": [["event:page", "asc"]], "pagination": {"limit": 1, "offset": 1}}),
+    )
+    .await;
+    assert_eq!(
+        page["results"],
+        json!([{"dimensions": ["/blog"], "metrics": [1]}])
+    );
+    assert_eq!(page["meta"]["total_rows"], 3);
+}
+
+#[tokio::test]
+async fn days_follow_the_project_time_zone_and_compare_with_the_previous_period() {
+    let app = TestApp::new().await;
+    let site = site(&app, "tz.example", "Europe/Berlin").await;
+    let day = Utc.with_ymd_and_hms(2026, 3, 10, 0, 0, 0).unwrap();
+    store(
+        &app,
+        vec![
+            // 23:30 UTC on the 10th is 00:30 on the 11th in Berlin.
+            event(
+                &site,
+                1,
+                day + Duration::minutes(23 * 60 + 30),
+                "pageview",
+                "/",
+                None,
+            ),
+            event(&site, 2, day + Duration::hours(12), "pageview", "/", None),
+            // The previous period (3rd to 9th): one visitor.
+            event(&site, 3, day - Duration::days(3), "pageview", "/", None),
+        ],
+    )
+    .await;
+    let (status, body) = query(
+        &app,
+        &site.key,
+        json!({"site_id": "tz.example", "metrics": ["visitors"], "date_range": ["2026-03-10", "2026-03-16"], "dimensions": ["time:day"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["results"],
+        json!([
+            {"dimensions": ["2026-03-10"], "metrics": [1]},
+            {"dimensions": ["2026-03-11"], "metrics": [1]},
+        ])
+    );
+    let (_, body) = query(
+        &app,
+        &site.key,
+        json!({"site_id": "tz.example", "metrics": ["visitors", "pageviews"], "date_range": ["2026-03-10", "2026-03-16"], "include": {"comparisons": {"mode": "previous_period"}}}),
+    )
+    .await;
+    assert_eq!(body["results"][0]["metrics"], json!([2, 2]));
+    assert_eq!(body["results"][0]["comparison"]["metrics"], json!([1, 1]));
+    assert_eq!(
+        body["results"][0]["comparison"]["change"],
+        json!([100, 100])
+    );
+    assert_eq!(
+        body["query"]["comparison_date_range"],
+        json!(["2026-03-03", "2026-03-09"])
+    );
+}
+
+#[tokio::test]
+async fn bad_queries_and_other_tenants_are_refused() {
+    let app = TestApp::new().await;
+    let site = fixture(&app).await;
+    let other = crate::support::TestApp::user(&app, "other@else.example").await;
+    let other_org = app.org(&other, "Else").await;
+    let (_, other_key) = app.api_key(&As::User(other), other_org, &["read"]).await;
+    let base = json!({"site_id": "stats.example", "metrics": ["visitors"], "date_range": "7d"});
+    let with = async |key: &str, value: Value| {
+        let mut body = base.clone();
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), value.as_object()) {
+            body.extend(extra.clone());
+        }
+        app.call(
+            &As::Key(key.to_owned()),
+            "POST",
+            "/api/v2/query",
+            Some(body),
+        )
+        .await
+    };
+    assert_problem(with(&other_key, json!({})).await, 404, "not_found").await;
+    assert_problem(
+        with(&site.key, json!({"site_id": "nope.example"})).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        with(&site.key, json!({"metrics": ["visitors", "vibes"]})).await,
+        400,
+        "invalid_metric",
+    )
+    .await;
+    assert_problem(
+        with(&site.key, json!({"metrics": ["conversion_rate"]})).await,
+        400,
+        "unsupported_metric",
+    )
+    .await;
+    assert_problem(
+        with(&site.key, json!({"metrics": []})).await,
+        400,
+        "invalid_metric",
+    )
+    .await;
+    assert_problem(
+        with(&site.key, json!({"date_range": "forever"})).await,
+        400,
+        "invalid_date_range",
+    )
+    .await;
+    assert_problem(
+        with(
+            &site.key,
+            json!({"date_range": ["2026-02-01", "2026-01-01"]}),
+        )
+        .await,
+        400,
+        "invalid_date_range",
+    )
+    .await;
+    assert_problem(
+        with(&site.key, json!({"dimensions": ["visit:mood"]})).await,
+        400,
+        "invalid_dimension",
+    )
+    .await;
+    assert_problem(
+        with(
+            &site.key,
+            json!({"filters": [["resembles", "event:page", ["/"]]]}),
+        )
+        .await,
+        400,
+        "invalid_filter",
+    )
+    .await;
+    assert_problem(
+        with(
+            &site.key,
+            json!({"filters": [["is", "time:day", ["2026-01-01"]]]}),
+        )
+        .await,
+        400,
+        "invalid_filter",
+    )
+    .await;
+    assert_problem(
+        with(&site.key, json!({"order_by": [["pageviews", "desc"]]})).await,
+        400,
+        "invalid_order_by",
+    )
+    .await;
+    assert_problem(
+        with(&site.key, json!({"pagination": {"limit": 0}})).await,
+        400,
+        "invalid_pagination",
+    )
+    .await;
+    let sql_in_value = with(
+        &site.key,
+        json!({"filters": [["is", "event:page", ["'; DROP TABLE events; --"]]]}),
+    )
+    .await;
+    assert_eq!(sql_in_value.0.status().as_u16(), 200);
+    // An ingest-only key cannot read.
+    let owner = app
+        .login("owner@stats.example", crate::support::PASSWORD)
+        .await;
+    let (_, ingest_key) = app
+        .api_key(&As::User(owner.clone()), site.org, &["ingest"])
+        .await;
+    assert_problem(with(&ingest_key, json!({})).await, 403, "forbidden").await;
+    // A signed-in member may query too.
+    let (status, _) = status_and_json(
+        app.call(
+            &As::User(owner),
+            "POST",
+            "/api/v2/query",
+            Some(base.clone()),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+}

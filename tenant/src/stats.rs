@@ -1,0 +1,479 @@
+//! Aggregate queries over `events` for the Stats API: metrics by dimensions, with filters,
+//! over a date range in the project's time zone.
+//!
+//! Visits (sessions) are derived from events: a visitor's events belong to one visit until
+//! they pause for more than 30 minutes. Visit dimensions (`visit:source`, `visit:utm_*`,
+//! `visit:country`, `visit:device`, …) take the visit's first event's value, so a visit that
+//! arrived from Google counts as Google on every page it saw.
+//!
+//! The SQL is assembled from fixed fragments chosen by enums; every user value (dates, time
+//! zone, filter values) is a bind parameter.
+
+use chrono::NaiveDate;
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Double, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+/// Gap that ends a visit.
+pub const VISIT_GAP_MINUTES: i32 = 30;
+
+/// A metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Unique visitors.
+    Visitors,
+    /// Visits (sessions).
+    Visits,
+    /// Pageview events.
+    Pageviews,
+    /// Pageviews per visit.
+    ViewsPerVisit,
+    /// Percentage of visits with at most one interactive event.
+    BounceRate,
+    /// Mean visit length in seconds.
+    VisitDuration,
+    /// All events.
+    Events,
+}
+
+/// A dimension to group or filter by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dimension {
+    /// `event:page`.
+    Page,
+    /// `event:name`.
+    Name,
+    /// `event:hostname`.
+    Hostname,
+    /// `event:props:<key>`.
+    Prop(String),
+    /// `visit:entry_page`.
+    EntryPage,
+    /// `visit:source`.
+    Source,
+    /// `visit:referrer` (host).
+    Referrer,
+    /// `visit:utm_source`.
+    UtmSource,
+    /// `visit:utm_medium`.
+    UtmMedium,
+    /// `visit:utm_campaign`.
+    UtmCampaign,
+    /// `visit:utm_content`.
+    UtmContent,
+    /// `visit:utm_term`.
+    UtmTerm,
+    /// `visit:country`.
+    Country,
+    /// `visit:region`.
+    Region,
+    /// `visit:city`.
+    City,
+    /// `visit:device`.
+    Device,
+    /// `visit:browser`.
+    Browser,
+    /// `visit:os`.
+    Os,
+    /// `time:hour`.
+    Hour,
+    /// `time:day`.
+    Day,
+    /// `time:week`.
+    Week,
+    /// `time:month`.
+    Month,
+}
+
+impl Dimension {
+    /// Parses a Stats API dimension name.
+    pub fn parse(name: &str) -> Option<Self> {
+        if let Some(key) = name.strip_prefix("event:props:") {
+            return (!key.is_empty() && key.len() <= 300).then(|| Self::Prop(key.to_owned()));
+        }
+        Some(match name {
+            "event:page" => Self::Page,
+            "event:name" | "event:goal" => Self::Name,
+            "event:hostname" => Self::Hostname,
+            "visit:entry_page" => Self::EntryPage,
+            "visit:source" => Self::Source,
+            "visit:referrer" => Self::Referrer,
+            "visit:utm_source" => Self::UtmSource,
+            "visit:utm_medium" => Self::UtmMedium,
+            "visit:utm_campaign" => Self::UtmCampaign,
+            "visit:utm_content" => Self::UtmContent,
+            "visit:utm_term" => Self::UtmTerm,
+            "visit:country" => Self::Country,
+            "visit:region" => Self::Region,
+            "visit:city" => Self::City,
+            "visit:device" => Self::Device,
+            "visit:browser" => Self::Browser,
+            "visit:os" => Self::Os,
+            "time:hour" => Self::Hour,
+            "time:day" | "time" => Self::Day,
+            "time:week" => Self::Week,
+            "time:month" => Self::Month,
+            _ => return None,
+        })
+    }
+
+    /// Whether this is a `time:*` dimension (not filterable).
+    pub fn is_time(&self) -> bool {
+        matches!(self, Self::Hour | Self::Day | Self::Week | Self::Month)
+    }
+
+    /// SQL expression over the `visits_ev` row; `$2` is the time zone. `Prop` keys are bound by
+    /// the caller, so the fragment refers to a parameter index.
+    fn sql(&self, prop_param: Option<usize>) -> String {
+        let local = "(ts AT TIME ZONE $2)";
+        match self {
+            Self::Page => "pathname".into(),
+            Self::Name => "name".into(),
+            Self::Hostname => "hostname".into(),
+            Self::Prop(_) => format!("props ->> ${}", prop_param.unwrap_or(0)),
+            Self::EntryPage => "v_entry_page".into(),
+            Self::Source => "v_source".into(),
+            Self::Referrer => "v_referrer".into(),
+            Self::UtmSource => "v_utm_source".into(),
+            Self::UtmMedium => "v_utm_medium".into(),
+            Self::UtmCampaign => "v_utm_campaign".into(),
+            Self::UtmContent => "v_utm_content".into(),
+            Self::UtmTerm => "v_utm_term".into(),
+            Self::Country => "country::text".into(),
+            Self::Region => "region".into(),
+            Self::City => "city".into(),
+            Self::Device => "device".into(),
+            Self::Browser => "browser".into(),
+            Self::Os => "os".into(),
+            Self::Hour => format!("to_char(date_trunc('hour', {local}), 'YYYY-MM-DD HH24:00:00')"),
+            Self::Day => format!("to_char(date_trunc('day', {local}), 'YYYY-MM-DD')"),
+            Self::Week => format!("to_char(date_trunc('week', {local}), 'YYYY-MM-DD')"),
+            Self::Month => format!("to_char(date_trunc('month', {local}), 'YYYY-MM-DD')"),
+        }
+    }
+}
+
+/// How a filter compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    /// Equals one of the values.
+    Is,
+    /// Equals none of the values (and is set).
+    IsNot,
+    /// Contains one of the values (case-insensitive).
+    Contains,
+    /// Contains none of the values.
+    ContainsNot,
+}
+
+/// A filter tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    /// One comparison.
+    Compare(Operator, Dimension, Vec<String>),
+    /// All must hold.
+    And(Vec<Filter>),
+    /// One must hold.
+    Or(Vec<Filter>),
+    /// Must not hold.
+    Not(Box<Filter>),
+}
+
+/// A query.
+#[derive(Debug, Clone)]
+pub struct StatsQuery {
+    /// Project.
+    pub project_id: Uuid,
+    /// IANA time zone of the project.
+    pub timezone: String,
+    /// First day (in the time zone), inclusive.
+    pub from: NaiveDate,
+    /// Last day, inclusive.
+    pub to: NaiveDate,
+    /// Grouping.
+    pub dimensions: Vec<Dimension>,
+    /// Filters (`And(vec![])` for none).
+    pub filter: Filter,
+    /// Order: (index into dimensions or metrics as listed by [`StatsRow`], descending).
+    pub order_by: Vec<(OrderKey, bool)>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// What to order by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKey {
+    /// The n-th dimension.
+    Dimension(usize),
+    /// A metric.
+    Metric(Metric),
+}
+
+/// One result row: the dimension values and every metric.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct StatsRow {
+    /// Dimension values, in query order (NULL: none, e.g. a direct visit's source).
+    #[diesel(sql_type = Array<Nullable<Text>>)]
+    pub dimensions: Vec<Option<String>>,
+    /// Unique visitors.
+    #[diesel(sql_type = BigInt)]
+    pub visitors: i64,
+    /// Visits.
+    #[diesel(sql_type = BigInt)]
+    pub visits: i64,
+    /// Pageviews.
+    #[diesel(sql_type = BigInt)]
+    pub pageviews: i64,
+    /// Events.
+    #[diesel(sql_type = BigInt)]
+    pub events: i64,
+    /// Bounce rate in percent.
+    #[diesel(sql_type = Double)]
+    pub bounce_rate: f64,
+    /// Mean visit duration in seconds.
+    #[diesel(sql_type = Double)]
+    pub visit_duration: f64,
+    /// Pageviews per visit.
+    #[diesel(sql_type = Double)]
+    pub views_per_visit: f64,
+    /// Rows in the whole result (before limit/offset).
+    #[diesel(sql_type = BigInt)]
+    pub total_rows: i64,
+}
+
+impl StatsRow {
+    /// The value of `metric`.
+    pub fn metric(&self, metric: Metric) -> f64 {
+        match metric {
+            Metric::Visitors => self.visitors as f64,
+            Metric::Visits => self.visits as f64,
+            Metric::Pageviews => self.pageviews as f64,
+            Metric::Events => self.events as f64,
+            Metric::BounceRate => self.bounce_rate,
+            Metric::VisitDuration => self.visit_duration,
+            Metric::ViewsPerVisit => self.views_per_visit,
+        }
+    }
+}
+
+fn metric_column(metric: Metric) -> &'static str {
+    match metric {
+        Metric::Visitors => "visitors",
+        Metric::Visits => "visits",
+        Metric::Pageviews => "pageviews",
+        Metric::Events => "events",
+        Metric::BounceRate => "bounce_rate",
+        Metric::VisitDuration => "visit_duration",
+        Metric::ViewsPerVisit => "views_per_visit",
+    }
+}
+
+/// Collects bind values while SQL is assembled.
+struct Binds {
+    values: Vec<BindValue>,
+}
+
+enum BindValue {
+    Text(String),
+    TextArray(Vec<String>),
+}
+
+impl Binds {
+    /// Adds a value; returns its `$n` (after the three fixed parameters).
+    fn push(&mut self, value: BindValue) -> usize {
+        self.values.push(value);
+        self.values.len() + 3
+    }
+}
+
+fn filter_sql(filter: &Filter, binds: &mut Binds) -> String {
+    match filter {
+        Filter::And(parts) if parts.is_empty() => "true".into(),
+        Filter::And(parts) => format!(
+            "({})",
+            parts
+                .iter()
+                .map(|p| filter_sql(p, binds))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        ),
+        Filter::Or(parts) if parts.is_empty() => "false".into(),
+        Filter::Or(parts) => format!(
+            "({})",
+            parts
+                .iter()
+                .map(|p| filter_sql(p, binds))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        ),
+        Filter::Not(inner) => format!("NOT coalesce({}, false)", filter_sql(inner, binds)),
+        Filter::Compare(operator, dimension, values) => {
+            let prop = match dimension {
+                Dimension::Prop(key) => Some(binds.push(BindValue::Text(key.clone()))),
+                _ => None,
+            };
+            let column = dimension.sql(prop);
+            match operator {
+                Operator::Is => {
+                    let n = binds.push(BindValue::TextArray(values.clone()));
+                    format!("coalesce({column} = ANY(${n}), false)")
+                }
+                Operator::IsNot => {
+                    let n = binds.push(BindValue::TextArray(values.clone()));
+                    format!("NOT coalesce({column} = ANY(${n}), false)")
+                }
+                Operator::Contains | Operator::ContainsNot => {
+                    let patterns = values
+                        .iter()
+                        .map(|v| {
+                            format!(
+                                "%{}%",
+                                v.replace('\\', "\\\\")
+                                    .replace('%', "\\%")
+                                    .replace('_', "\\_")
+                            )
+                        })
+                        .collect();
+                    let n = binds.push(BindValue::TextArray(patterns));
+                    let test = format!("coalesce({column} ILIKE ANY(${n}), false)");
+                    if *operator == Operator::Contains {
+                        test
+                    } else {
+                        format!("NOT {test}")
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs `query` in the caller's tenant scope.
+pub async fn run(
+    conn: &mut AsyncPgConnection,
+    query: &StatsQuery,
+) -> diesel::QueryResult<Vec<StatsRow>> {
+    let mut binds = Binds { values: Vec::new() };
+    let end = binds.push(BindValue::Text(
+        (query.to + chrono::Days::new(1)).to_string(),
+    ));
+    let dims: Vec<String> = query
+        .dimensions
+        .iter()
+        .map(|dimension| match dimension {
+            Dimension::Prop(key) => {
+                let n = binds.push(BindValue::Text(key.clone()));
+                dimension.sql(Some(n))
+            }
+            other => other.sql(None),
+        })
+        .collect();
+    let where_sql = filter_sql(&query.filter, &mut binds);
+    let group_keys: String = (0..dims.len()).map(|i| format!(", d{i}")).collect();
+    let dim_columns: String = dims
+        .iter()
+        .enumerate()
+        .map(|(i, sql)| format!(", {sql} AS d{i}"))
+        .collect();
+    let outer_dims = if dims.is_empty() {
+        "ARRAY[]::text[]".to_owned()
+    } else {
+        format!(
+            "ARRAY[{}]::text[]",
+            (0..dims.len())
+                .map(|i| format!("d{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    // Without dimensions there is exactly one row, zeros included (no GROUP BY).
+    let grouping = if dims.is_empty() {
+        String::new()
+    } else {
+        format!("GROUP BY 1{group_keys}")
+    };
+    let mut order: Vec<String> = query
+        .order_by
+        .iter()
+        .map(|(key, descending)| {
+            let column = match key {
+                OrderKey::Dimension(i) => format!("d{i}"),
+                OrderKey::Metric(metric) => metric_column(*metric).to_owned(),
+            };
+            format!(
+                "{column} {} NULLS LAST",
+                if *descending { "DESC" } else { "ASC" }
+            )
+        })
+        .collect();
+    order.push("visitors DESC".into());
+    order.extend((0..dims.len()).map(|i| format!("d{i} ASC NULLS LAST")));
+    let sql = format!(
+        "WITH base AS (\
+            SELECT e.*, CASE WHEN lag(ts) OVER w IS NULL \
+                OR ts - lag(ts) OVER w > make_interval(mins => {VISIT_GAP_MINUTES}) THEN 1 ELSE 0 END AS starts_visit \
+            FROM events e \
+            WHERE e.project_id = $1 \
+              AND e.ts >= ($3::date::timestamp AT TIME ZONE $2) \
+              AND e.ts < (${end}::date::timestamp AT TIME ZONE $2) \
+            WINDOW w AS (PARTITION BY visitor_id ORDER BY ts)), \
+         numbered AS (SELECT *, sum(starts_visit) OVER (PARTITION BY visitor_id ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS visit_no FROM base), \
+         visits_ev AS (SELECT *, \
+            first_value(pathname) OVER v AS v_entry_page, first_value(source) OVER v AS v_source, \
+            first_value(referrer_host) OVER v AS v_referrer, first_value(utm_source) OVER v AS v_utm_source, \
+            first_value(utm_medium) OVER v AS v_utm_medium, first_value(utm_campaign) OVER v AS v_utm_campaign, \
+            first_value(utm_content) OVER v AS v_utm_content, first_value(utm_term) OVER v AS v_utm_term, \
+            extract(epoch FROM max(ts) OVER v_all - min(ts) OVER v_all) AS v_duration, \
+            count(*) FILTER (WHERE interactive) OVER v_all AS v_interactions \
+            FROM numbered \
+            WINDOW v AS (PARTITION BY visitor_id, visit_no ORDER BY ts, event_id), \
+                   v_all AS (PARTITION BY visitor_id, visit_no)), \
+         per_visit AS (SELECT visitor_id, visit_no{dim_columns}, \
+            count(*) FILTER (WHERE name = 'pageview') AS pageviews, count(*) AS events, \
+            max(v_duration) AS duration, max(v_interactions) AS interactions \
+            FROM visits_ev WHERE {where_sql} \
+            GROUP BY visitor_id, visit_no{group_keys}), \
+         grouped AS (SELECT {outer_dims} AS dimensions{group_keys}, \
+            count(DISTINCT visitor_id) AS visitors, count(*) AS visits, \
+            coalesce(sum(pageviews), 0)::bigint AS pageviews, coalesce(sum(events), 0)::bigint AS events, \
+            coalesce(round(100.0 * avg(CASE WHEN interactions <= 1 THEN 1 ELSE 0 END), 1), 0)::float8 AS bounce_rate, \
+            coalesce(round(avg(duration)), 0)::float8 AS visit_duration, \
+            coalesce(round(sum(pageviews)::numeric / nullif(count(*), 0), 2), 0)::float8 AS views_per_visit \
+            FROM per_visit {grouping}) \
+         SELECT dimensions, visitors, visits, pageviews, events, bounce_rate, visit_duration, views_per_visit, \
+                count(*) OVER () AS total_rows \
+         FROM grouped ORDER BY {} LIMIT {} OFFSET {}",
+        order.join(", "),
+        query.limit.clamp(1, 10_000),
+        query.offset.max(0),
+    );
+    let mut statement = diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<SqlUuid, _>(query.project_id)
+        .bind::<Text, _>(query.timezone.clone())
+        .bind::<Text, _>(query.from.to_string());
+    for value in binds.values {
+        statement = match value {
+            BindValue::Text(text) => statement.bind::<Text, _>(text),
+            BindValue::TextArray(values) => statement.bind::<Array<Text>, _>(values),
+        };
+    }
+    statement.load(conn).await
+}
+
+#[derive(QueryableByName)]
+struct Today {
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    today: NaiveDate,
+}
+
+/// Today's date in `timezone`, by PostgreSQL's time zone data (the same the queries use).
+pub async fn today(conn: &mut AsyncPgConnection, timezone: &str) -> diesel::QueryResult<NaiveDate> {
+    let row: Today = diesel::sql_query("SELECT (now() AT TIME ZONE $1)::date AS today")
+        .bind::<Text, _>(timezone)
+        .get_result(conn)
+        .await?;
+    Ok(row.today)
+}
