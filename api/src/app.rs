@@ -13,13 +13,14 @@ use crate::routes::members::MembersApi;
 use crate::routes::ops::OpsApi;
 use crate::routes::orgs::OrgsApi;
 use crate::routes::projects::ProjectsApi;
+use crate::routes::realtime::RealtimeApi;
 use crate::state::AppState;
 use crate::stats::StatsApi;
 
 type Apis = (
     (OpsApi, AuthApi, OrgsApi, MembersApi),
     (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
-    (AdminApi, IngestApi, StatsApi),
+    (AdminApi, IngestApi, StatsApi, RealtimeApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).
@@ -28,7 +29,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         (
             (OpsApi, AuthApi, OrgsApi, MembersApi),
             (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
-            (AdminApi, IngestApi, StatsApi),
+            (AdminApi, IngestApi, StatsApi, RealtimeApi),
         ),
         "Beacon API",
         env!("CARGO_PKG_VERSION"),

@@ -10,6 +10,7 @@ pub mod ops;
 pub mod orgs;
 pub mod pagination;
 pub mod projects;
+pub mod realtime;
 
 use poem_openapi::Tags;
 

@@ -61,6 +61,11 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             format!("/api/v1/orgs/{org}/projects/{p}"),
             Some(json!({"name": "spy"})),
         ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/realtime"),
+            None,
+        ),
         ("DELETE", format!("/api/v1/orgs/{org}/projects/{p}"), None),
         ("GET", format!("/api/v1/orgs/{org}/api-keys"), None),
         (

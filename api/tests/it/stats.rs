@@ -436,3 +436,55 @@ async fn bad_queries_and_other_tenants_are_refused() {
     .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn realtime_counts_the_last_five_minutes() {
+    let app = TestApp::new().await;
+    let site = site(&app, "live.example", "UTC").await;
+    let now = Utc::now();
+    store(
+        &app,
+        vec![
+            event(&site, 1, now - Duration::minutes(2), "pageview", "/", None),
+            event(
+                &site,
+                1,
+                now - Duration::minutes(1),
+                "pageview",
+                "/pricing",
+                None,
+            ),
+            event(
+                &site,
+                2,
+                now - Duration::seconds(30),
+                "pageview",
+                "/pricing",
+                None,
+            ),
+            event(&site, 3, now - Duration::seconds(10), "pageview", "/", None),
+            event(
+                &site,
+                4,
+                now - Duration::minutes(20),
+                "pageview",
+                "/old",
+                None,
+            ),
+        ],
+    )
+    .await;
+    let path = format!(
+        "/api/v1/orgs/{}/projects/{}/realtime",
+        site.org, site.project
+    );
+    let (status, body) = app
+        .json(&As::Key(site.key.clone()), "GET", &path, None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["visitors"], 3);
+    assert_eq!(
+        body["pages"],
+        json!([{"page": "/pricing", "visitors": 2}, {"page": "/", "visitors": 1}])
+    );
+}
