@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tenant::Db;
 use tenant::tables::events::{NewEvent, insert_batch};
-use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio::sync::{Mutex, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// Writer sizing.
@@ -49,9 +49,13 @@ struct Pending {
     done: oneshot::Sender<Result<(), WriteError>>,
 }
 
+/// Events announced to live subscribers after they are committed.
+const LIVE_BUFFER: usize = 4096;
+
 /// Handle for submitting events.
 pub struct Writer {
     tx: mpsc::Sender<Pending>,
+    live: broadcast::Sender<Arc<NewEvent>>,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -62,6 +66,7 @@ impl Writer {
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let (stop, stopped) = watch::channel(false);
         let rx = Arc::new(Mutex::new(rx));
+        let (live, _) = broadcast::channel(LIVE_BUFFER);
         let tasks = (0..config.writers.max(1))
             .map(|_| {
                 tokio::spawn(run(
@@ -69,11 +74,13 @@ impl Writer {
                     rx.clone(),
                     stopped.clone(),
                     config.max_batch,
+                    live.clone(),
                 ))
             })
             .collect();
         Arc::new(Self {
             tx,
+            live,
             stop,
             tasks: std::sync::Mutex::new(tasks),
         })
@@ -89,6 +96,12 @@ impl Writer {
             .try_send(Pending { events, done })
             .map_err(|_| WriteError::Overloaded)?;
         wait.await.unwrap_or(Err(WriteError::Failed))
+    }
+
+    /// Committed events from now on (a slow subscriber misses events rather than holding
+    /// memory: the buffer is bounded).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<NewEvent>> {
+        self.live.subscribe()
     }
 
     /// Requests waiting right now.
@@ -116,6 +129,7 @@ async fn run(
     rx: Arc<Mutex<mpsc::Receiver<Pending>>>,
     mut stopped: watch::Receiver<bool>,
     max_batch: usize,
+    live: broadcast::Sender<Arc<NewEvent>>,
 ) {
     loop {
         let batch = {
@@ -144,7 +158,7 @@ async fn run(
             }
             batch
         };
-        write_batch(&db, batch).await;
+        write_batch(&db, batch, &live).await;
     }
 }
 
@@ -162,12 +176,21 @@ async fn insert(db: &Db, events: &[NewEvent]) -> Result<(), WriteError> {
         })
 }
 
-async fn write_batch(db: &Db, batch: Vec<Pending>) {
+fn announce(live: &broadcast::Sender<Arc<NewEvent>>, events: &[NewEvent]) {
+    if live.receiver_count() > 0 {
+        for event in events {
+            let _ = live.send(Arc::new(event.clone()));
+        }
+    }
+}
+
+async fn write_batch(db: &Db, batch: Vec<Pending>, live: &broadcast::Sender<Arc<NewEvent>>) {
     let events: Vec<NewEvent> = batch
         .iter()
         .flat_map(|p| p.events.iter().cloned())
         .collect();
     if insert(db, &events).await.is_ok() {
+        announce(live, &events);
         for pending in batch {
             let _ = pending.done.send(Ok(()));
         }
@@ -176,6 +199,9 @@ async fn write_batch(db: &Db, batch: Vec<Pending>) {
     // One request's rows may have made the whole batch fail: retry each on its own.
     for pending in batch {
         let result = insert(db, &pending.events).await;
+        if result.is_ok() {
+            announce(live, &pending.events);
+        }
         let _ = pending.done.send(result);
     }
 }

@@ -1,8 +1,9 @@
-//! Realtime: who is on the site right now.
+//! Realtime: who is on the site right now, and a server-sent-events stream of new events
+//! for live dashboards.
 
 use poem::web::Data;
 use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
 use tenant::tables::projects;
@@ -31,6 +32,23 @@ pub struct RealtimeOut {
     pub pages: Vec<CurrentPageOut>,
     /// The window, in minutes.
     pub window_minutes: i32,
+}
+
+/// An event as the live stream shows it (no visitor id).
+#[derive(Debug, Clone, Object)]
+pub struct LiveEventOut {
+    /// When it happened.
+    pub ts: chrono::DateTime<chrono::Utc>,
+    /// `pageview` or a custom name.
+    pub name: String,
+    /// Page path.
+    pub page: String,
+    /// Traffic source, if any.
+    pub source: Option<String>,
+    /// Country, if known.
+    pub country: Option<String>,
+    /// Device class.
+    pub device: Option<String>,
 }
 
 /// Realtime operations.
@@ -77,5 +95,60 @@ impl RealtimeApi {
                 .collect(),
             window_minutes: tenant::stats::REALTIME_MINUTES,
         }))
+    }
+
+    /// New events of the project as server-sent events (`text/event-stream`), from the moment
+    /// of the request on. A subscriber too slow to keep up skips events rather than holding
+    /// memory; a comment line every 15 s keeps proxies from closing the stream.
+    #[oai(
+        path = "/:org_id/projects/:project_id/live",
+        method = "get",
+        operation_id = "stream_live_events"
+    )]
+    async fn live(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+    ) -> ApiResult<EventStream<futures::stream::BoxStream<'static, LiveEventOut>>> {
+        let access = auth.org(&state, *org_id, Need::Read).await?;
+        if !access.can_see_project(*project_id) {
+            return Err(ApiError::not_found("project"));
+        }
+        let exists = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(projects::find(conn, *org_id, *project_id).await?.is_some())
+            })
+            .await?;
+        if !exists {
+            return Err(ApiError::not_found("project"));
+        }
+        let (org, project) = (*org_id, *project_id);
+        let receiver = state.ingest.writer.subscribe();
+        let stream = futures::stream::unfold(receiver, move |mut receiver| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(event) if event.project_id == project && event.org_id == org => {
+                        let out = LiveEventOut {
+                            ts: event.ts,
+                            name: event.name.clone(),
+                            page: event.pathname.clone(),
+                            source: event.source.clone(),
+                            country: event.country.clone(),
+                            device: event.device.clone(),
+                        };
+                        return Some((out, receiver));
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        Ok(
+            EventStream::new(Box::pin(stream) as futures::stream::BoxStream<'static, LiveEventOut>)
+                .keep_alive(std::time::Duration::from_secs(15)),
+        )
     }
 }

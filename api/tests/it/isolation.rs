@@ -66,6 +66,7 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             format!("/api/v1/orgs/{org}/projects/{p}/realtime"),
             None,
         ),
+        ("GET", format!("/api/v1/orgs/{org}/projects/{p}/live"), None),
         ("DELETE", format!("/api/v1/orgs/{org}/projects/{p}"), None),
         ("GET", format!("/api/v1/orgs/{org}/api-keys"), None),
         (

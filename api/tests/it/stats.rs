@@ -488,3 +488,61 @@ async fn realtime_counts_the_last_five_minutes() {
         json!([{"page": "/pricing", "visitors": 2}, {"page": "/", "visitors": 1}])
     );
 }
+
+#[tokio::test]
+async fn the_live_stream_shows_new_events_of_its_project_only() {
+    use futures::StreamExt;
+    let app = TestApp::new().await;
+    let watched = site(&app, "watched.example", "UTC").await;
+    let _other = site(&app, "other.example", "UTC").await;
+    let path = format!(
+        "/api/v1/orgs/{}/projects/{}/live",
+        watched.org, watched.project
+    );
+    let resp = app
+        .call(&As::Key(watched.key.clone()), "GET", &path, None)
+        .await;
+    assert_eq!(resp.0.status().as_u16(), 200);
+    assert!(
+        resp.0
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut body = resp.0.into_body().into_bytes_stream();
+    let agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    for (domain, page) in [
+        ("other.example", "/elsewhere"),
+        ("watched.example", "/watched-page"),
+    ] {
+        let sent = app
+            .client
+            .post("/api/event")
+            .header("user-agent", agent)
+            .content_type("text/plain")
+            .body(
+                json!({"n": "pageview", "u": format!("https://{domain}{page}"), "d": domain})
+                    .to_string(),
+            )
+            .send()
+            .await;
+        assert_eq!(sent.0.status().as_u16(), 202);
+    }
+    let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), body.next())
+        .await
+        .expect("an event within 10 s")
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&chunk);
+    assert!(text.starts_with("data: "), "{text}");
+    let event: Value = serde_json::from_str(text.trim_start_matches("data: ").trim()).unwrap();
+    assert_eq!(
+        event["page"], "/watched-page",
+        "the other project's event is not shown"
+    );
+    assert_eq!(event["name"], "pageview");
+    assert!(event.get("visitor_id").is_none());
+}
