@@ -8,6 +8,7 @@ use crate::middleware;
 use crate::routes::admin::AdminApi;
 use crate::routes::api_keys::ApiKeysApi;
 use crate::routes::auth::AuthApi;
+use crate::routes::goals::GoalsApi;
 use crate::routes::invitations::{AcceptInvitationApi, InvitationsApi};
 use crate::routes::members::MembersApi;
 use crate::routes::ops::OpsApi;
@@ -20,7 +21,7 @@ use crate::stats::StatsApi;
 type Apis = (
     (OpsApi, AuthApi, OrgsApi, MembersApi),
     (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
-    (AdminApi, IngestApi, StatsApi, RealtimeApi),
+    (AdminApi, IngestApi, StatsApi, RealtimeApi, GoalsApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).
@@ -29,7 +30,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         (
             (OpsApi, AuthApi, OrgsApi, MembersApi),
             (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
-            (AdminApi, IngestApi, StatsApi, RealtimeApi),
+            (AdminApi, IngestApi, StatsApi, RealtimeApi, GoalsApi),
         ),
         "Beacon API",
         env!("CARGO_PKG_VERSION"),

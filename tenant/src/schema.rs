@@ -156,6 +156,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Conversion goals.
+    goals (org_id, goal_id) {
+        org_id -> Uuid,
+        goal_id -> Uuid,
+        project_id -> Uuid,
+        name -> Text,
+        event_name -> Nullable<Text>,
+        page_pattern -> Nullable<Text>,
+        page_regex -> Nullable<Text>,
+        currency -> Nullable<Bpchar>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -170,4 +185,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     project_salts,
     events,
+    goals,
 );

@@ -184,6 +184,22 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         })
         .await
         .unwrap();
+    db.db
+        .scoped(org, async |conn| {
+            Ok::<_, DbError>(
+                tenant::tables::goals::create(
+                    conn,
+                    org_id,
+                    project_id,
+                    "Signup",
+                    &tenant::tables::goals::Matcher::Event("Signup".into()),
+                    None,
+                )
+                .await?,
+            )
+        })
+        .await
+        .unwrap();
     let ingest =
         tenant::Db::connect_as(&db.owner_url, tenant::AppRole::Ingest, &Default::default())
             .unwrap();
@@ -408,6 +424,7 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(api_keys::table.select(api_keys::all_columns)),
         declared(project_salts::table.select(project_salts::all_columns)),
         declared(events::table.select(events::all_columns)),
+        declared(goals::table.select(goals::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -105,7 +105,8 @@ fn parse_date(value: &Value) -> Result<NaiveDate, ApiError> {
         .ok_or_else(|| bad("invalid_date_range", "dates must be YYYY-MM-DD"))
 }
 
-fn parse_date_range(value: Option<&Value>) -> Result<DateRange, ApiError> {
+/// Parses a `date_range` value (a name such as `7d`, or `[from, to]`).
+pub fn parse_date_range(value: Option<&Value>) -> Result<DateRange, ApiError> {
     let Some(value) = value else {
         return Err(bad("invalid_date_range", "`date_range` is required"));
     };

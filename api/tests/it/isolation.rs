@@ -14,11 +14,12 @@ struct Fixture {
     project: Uuid,
     invitation: Uuid,
     key: Uuid,
+    goal: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
 fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value>)> {
-    let (m, p, i, k) = (f.member, f.project, f.invitation, f.key);
+    let (m, p, i, k, g) = (f.member, f.project, f.invitation, f.key, f.goal);
     vec![
         ("GET", format!("/api/v1/orgs/{org}"), None),
         (
@@ -67,6 +68,26 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             None,
         ),
         ("GET", format!("/api/v1/orgs/{org}/projects/{p}/live"), None),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/goals"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/goals"),
+            Some(json!({"event_name": "Spy"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}/goals/{g}"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/goals/conversions"),
+            None,
+        ),
         ("DELETE", format!("/api/v1/orgs/{org}/projects/{p}"), None),
         ("GET", format!("/api/v1/orgs/{org}/api-keys"), None),
         (
@@ -95,7 +116,18 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
         .await;
     assert_eq!(status, 201);
     let (key, _) = app.api_key(&who, org, &["read"]).await;
+    let project_id = project["id"].as_str().unwrap();
+    let (status, goal) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/goals"),
+            Some(json!({"page_path": "/thanks/*", "currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{goal}");
     let fixture = Fixture {
+        goal: goal["id"].as_str().unwrap().parse().unwrap(),
         org,
         member: member.user_id,
         project: project["id"].as_str().unwrap().parse().unwrap(),
@@ -106,9 +138,17 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
 }
 
 /// Everything organization A's owner can see.
-async fn snapshot(app: &TestApp, who: &As, org: Uuid) -> Vec<Value> {
+async fn snapshot(app: &TestApp, who: &As, org: Uuid, project: Uuid) -> Vec<Value> {
     let mut out = Vec::new();
-    for path in ["", "/members", "/invitations", "/projects", "/api-keys"] {
+    let goals = format!("/projects/{project}/goals");
+    for path in [
+        "",
+        "/members",
+        "/invitations",
+        "/projects",
+        "/api-keys",
+        goals.as_str(),
+    ] {
         let (status, body) = app
             .json(who, "GET", &format!("/api/v1/orgs/{org}{path}"), None)
             .await;
@@ -122,7 +162,7 @@ async fn snapshot(app: &TestApp, who: &As, org: Uuid) -> Vec<Value> {
 async fn second_tenant_gets_404_and_changes_nothing() {
     let app = TestApp::new().await;
     let (a, a_owner) = fixture(&app).await;
-    let before = snapshot(&app, &a_owner, a.org).await;
+    let before = snapshot(&app, &a_owner, a.org, a.project).await;
 
     let b_owner = app.user("beta-owner@example.com").await;
     let b_org = app.org(&b_owner, "Beta").await;
@@ -148,6 +188,7 @@ async fn second_tenant_gets_404_and_changes_nothing() {
                 && !path.contains(&a.project.to_string())
                 && !path.contains(&a.invitation.to_string())
                 && !path.contains(&a.key.to_string())
+                && !path.contains(&a.goal.to_string())
             {
                 continue;
             }
@@ -156,7 +197,7 @@ async fn second_tenant_gets_404_and_changes_nothing() {
             assert_eq!(status, 404, "{method} {path} answered {status}: {body}");
         }
     }
-    let after = snapshot(&app, &a_owner, a.org).await;
+    let after = snapshot(&app, &a_owner, a.org, a.project).await;
     assert_eq!(before, after, "organization A changed");
 
     // B's listings show none of A's rows.
@@ -184,6 +225,7 @@ async fn every_org_endpoint_is_covered() {
         project: nil,
         invitation: nil,
         key: nil,
+        goal: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()

@@ -546,3 +546,148 @@ async fn the_live_stream_shows_new_events_of_its_project_only() {
     assert_eq!(event["name"], "pageview");
     assert!(event.get("visitor_id").is_none());
 }
+
+#[tokio::test]
+async fn goals_count_conversions_and_revenue() {
+    let app = TestApp::new().await;
+    let site = fixture(&app).await;
+    let owner = app
+        .login("owner@stats.example", crate::support::PASSWORD)
+        .await;
+    let who = As::User(owner);
+    let goals = format!("/api/v1/orgs/{}/projects/{}/goals", site.org, site.project);
+    for body in [
+        json!({"event_name": "Signup"}),
+        json!({"page_path": "/pric*"}),
+        json!({"name": "Any page", "page_path": "/**"}),
+        json!({"name": "Sales", "event_name": "Purchase", "currency": "eur"}),
+    ] {
+        let (status, goal) = app.json(&who, "POST", &goals, Some(body)).await;
+        assert_eq!(status, 201, "{goal}");
+    }
+    let now = Utc::now();
+    let mut purchase = event(
+        &site,
+        2,
+        now - Duration::minutes(1),
+        "Purchase",
+        "/checkout",
+        None,
+    );
+    purchase.revenue_amount = Some("19.90".into());
+    purchase.revenue_currency = Some("EUR".into());
+    let mut other_currency = event(&site, 2, now, "Purchase", "/checkout", None);
+    other_currency.revenue_amount = Some("5".into());
+    other_currency.revenue_currency = Some("USD".into());
+    store(&app, vec![purchase, other_currency]).await;
+
+    for bad in [
+        json!({}),
+        json!({"event_name": "x", "page_path": "/x"}),
+        json!({"page_path": "no-slash"}),
+    ] {
+        let resp = app.call(&who, "POST", &goals, Some(bad)).await;
+        assert_problem(resp, 422, "invalid_goal").await;
+    }
+    assert_problem(
+        app.call(
+            &who,
+            "POST",
+            &goals,
+            Some(json!({"event_name": "x", "currency": "EURO"})),
+        )
+        .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert_problem(
+        app.call(
+            &who,
+            "POST",
+            &goals,
+            Some(json!({"event_name": "x", "currency": "E1"})),
+        )
+        .await,
+        422,
+        "invalid_goal",
+    )
+    .await;
+    assert_problem(
+        app.call(&who, "POST", &goals, Some(json!({"event_name": "Signup"})))
+            .await,
+        409,
+        "goal_exists",
+    )
+    .await;
+
+    let (status, body) = app
+        .json(
+            &As::Key(site.key.clone()),
+            "GET",
+            &format!("{goals}/conversions?period=7d"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let by_name = |name: &str| {
+        body["goals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    // Three visitors in the range; visitor 2 also purchased.
+    assert_eq!(by_name("Any page")["visitors"], 3);
+    assert_eq!(by_name("Any page")["conversion_rate"], 100.0);
+    assert_eq!(by_name("Signup")["visitors"], 1);
+    assert_eq!(by_name("Signup")["conversion_rate"], 33.3);
+    assert_eq!(by_name("Visit /pric*")["visitors"], 2);
+    assert_eq!(by_name("Sales")["events"], 2);
+    assert_eq!(by_name("Sales")["revenue"], "19.9000");
+    assert!(by_name("Signup")["revenue"].is_null());
+    assert_problem(
+        app.call(
+            &As::Key(site.key.clone()),
+            "GET",
+            &format!("{goals}/conversions?period=forever"),
+            None,
+        )
+        .await,
+        400,
+        "invalid_date_range",
+    )
+    .await;
+
+    // Viewers (read keys) cannot change goals; deleting works for members.
+    assert_problem(
+        app.call(
+            &As::Key(site.key.clone()),
+            "POST",
+            &goals,
+            Some(json!({"event_name": "X"})),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let id = by_name("Signup")["goal_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.call(&who, "DELETE", &format!("{goals}/{id}"), None)
+            .await
+            .0
+            .status()
+            .as_u16(),
+        204
+    );
+    assert_problem(
+        app.call(&who, "DELETE", &format!("{goals}/{id}"), None)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+}

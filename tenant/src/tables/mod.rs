@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod events;
+pub mod goals;
 pub mod invitations;
 pub mod memberships;
 pub mod organizations;

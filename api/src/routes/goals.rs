@@ -1,0 +1,331 @@
+//! Goals: pageview path patterns (with `*` and `**` wildcards), custom events, and revenue
+//! goals with a currency; and how many visitors converted.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::Value;
+use tenant::DbError;
+use tenant::tables::goals::{self, Goal, Matcher};
+use tenant::tables::{is_unique_violation, projects};
+use uuid::Uuid;
+
+use crate::auth::{Auth, Need, OrgAccess};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::state::AppState;
+
+/// A new goal: exactly one of `event_name` and `page_path`.
+#[derive(Debug, Object)]
+pub struct GoalIn {
+    /// Display name; defaults to the event name or path.
+    #[oai(validator(max_length = 120))]
+    pub name: Option<String>,
+    /// Custom event name to count.
+    #[oai(validator(max_length = 120))]
+    pub event_name: Option<String>,
+    /// Path pattern of pageviews to count, e.g. `/signup/thanks` or `/blog/*`.
+    #[oai(validator(max_length = 2000))]
+    pub page_path: Option<String>,
+    /// For revenue goals: the ISO 4217 currency to sum.
+    #[oai(validator(max_length = 3))]
+    pub currency: Option<String>,
+}
+
+/// A goal.
+#[derive(Debug, Object)]
+pub struct GoalOut {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Custom event name.
+    pub event_name: Option<String>,
+    /// Path pattern.
+    pub page_path: Option<String>,
+    /// Revenue currency.
+    pub currency: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A goal's conversions.
+#[derive(Debug, Object)]
+pub struct ConversionOut {
+    /// Goal id.
+    pub goal_id: Uuid,
+    /// Goal name.
+    pub name: String,
+    /// Distinct visitors who converted.
+    pub visitors: i64,
+    /// Matching events.
+    pub events: i64,
+    /// Converted visitors as a percentage of all visitors in the range.
+    pub conversion_rate: f64,
+    /// Revenue (decimal string) in the goal's currency, for revenue goals.
+    pub revenue: Option<String>,
+}
+
+/// Conversions over a date range.
+#[derive(Debug, Object)]
+pub struct ConversionsOut {
+    /// First day (project time zone).
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// One entry per goal, most converting first.
+    pub goals: Vec<ConversionOut>,
+}
+
+#[derive(ApiResponse)]
+enum CreateGoalResponse {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<GoalOut>),
+}
+
+#[derive(ApiResponse)]
+enum DeleteGoalResponse {
+    /// Deleted.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn goal_out(goal: Goal) -> GoalOut {
+    GoalOut {
+        id: goal.goal_id,
+        name: goal.name,
+        event_name: goal.event_name,
+        page_path: goal.page_pattern,
+        currency: goal.currency,
+        created_at: goal.created_at,
+    }
+}
+
+async fn project_access(
+    state: &AppState,
+    auth: &Auth,
+    org_id: Uuid,
+    project_id: Uuid,
+    need: Need,
+) -> ApiResult<(OrgAccess, projects::Project)> {
+    let access = auth.org(state, org_id, need).await?;
+    if !access.can_see_project(project_id) {
+        return Err(ApiError::not_found("project"));
+    }
+    let project = state
+        .db
+        .scoped(access.org, async |conn| {
+            Ok::<_, DbError>(projects::find(conn, org_id, project_id).await?)
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("project"))?;
+    Ok((access, project.project))
+}
+
+fn clean(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// Goal operations.
+pub struct GoalsApi;
+
+#[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Stats")]
+impl GoalsApi {
+    /// Goals of a project.
+    #[oai(
+        path = "/:org_id/projects/:project_id/goals",
+        method = "get",
+        operation_id = "list_goals"
+    )]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+    ) -> ApiResult<Json<Vec<GoalOut>>> {
+        let (access, _) = project_access(&state, &auth, *org_id, *project_id, Need::Read).await?;
+        let goals = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(goals::list(conn, *org_id, *project_id).await?)
+            })
+            .await?;
+        Ok(Json(goals.into_iter().map(goal_out).collect()))
+    }
+
+    /// Create a goal.
+    #[oai(
+        path = "/:org_id/projects/:project_id/goals",
+        method = "post",
+        operation_id = "create_goal"
+    )]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        body: Json<GoalIn>,
+    ) -> ApiResult<CreateGoalResponse> {
+        let (access, _) = project_access(&state, &auth, *org_id, *project_id, Need::Write).await?;
+        let matcher = match (
+            clean(body.event_name.as_deref()),
+            clean(body.page_path.as_deref()),
+        ) {
+            (Some(event), None) => Matcher::Event(event),
+            (None, Some(path)) if path.starts_with('/') && !path.chars().any(char::is_control) => {
+                Matcher::Page(path)
+            }
+            (None, Some(_)) => {
+                return Err(ApiError::invalid(
+                    "invalid_goal",
+                    "page_path must start with / and have no control characters",
+                ));
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "invalid_goal",
+                    "give exactly one of event_name and page_path",
+                ));
+            }
+        };
+        if let Matcher::Event(event) = &matcher {
+            if event.chars().any(char::is_control) {
+                return Err(ApiError::invalid(
+                    "invalid_goal",
+                    "event_name has control characters",
+                ));
+            }
+        }
+        let name = clean(body.name.as_deref()).unwrap_or_else(|| match &matcher {
+            Matcher::Event(event) => event.clone(),
+            Matcher::Page(path) => format!("Visit {path}"),
+        });
+        let name = crate::routes::orgs::clean_name(&name.chars().take(100).collect::<String>())?;
+        let currency = match clean(body.currency.as_deref()).map(|c| c.to_uppercase()) {
+            Some(code) if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) => {
+                Some(code)
+            }
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "invalid_goal",
+                    "currency must be an ISO 4217 code such as EUR",
+                ));
+            }
+            None => None,
+        };
+        let goal = state
+            .db
+            .scoped(access.org, async |conn| {
+                match goals::create(
+                    conn,
+                    *org_id,
+                    *project_id,
+                    &name,
+                    &matcher,
+                    currency.as_deref(),
+                )
+                .await
+                {
+                    Err(error) if is_unique_violation(&error) => Err(ApiError::conflict(
+                        "goal_exists",
+                        "the project already has a goal with this name",
+                    )),
+                    other => Ok(other?),
+                }
+            })
+            .await?;
+        Ok(CreateGoalResponse::Created(Json(goal_out(goal))))
+    }
+
+    /// Delete a goal.
+    #[oai(
+        path = "/:org_id/projects/:project_id/goals/:goal_id",
+        method = "delete",
+        operation_id = "delete_goal"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        goal_id: Path<Uuid>,
+    ) -> ApiResult<DeleteGoalResponse> {
+        let (access, _) = project_access(&state, &auth, *org_id, *project_id, Need::Write).await?;
+        let deleted = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(goals::delete(conn, *org_id, *project_id, *goal_id).await?)
+            })
+            .await?;
+        if !deleted {
+            return Err(ApiError::not_found("goal"));
+        }
+        Ok(DeleteGoalResponse::NoContent)
+    }
+
+    /// Conversions of every goal over `period` (as the Stats API's `date_range`: `day`, `7d`,
+    /// `30d`, `month`, `6mo`, `12mo`, `all`, or `YYYY-MM-DD,YYYY-MM-DD`; default `30d`).
+    #[oai(
+        path = "/:org_id/projects/:project_id/goals/conversions",
+        method = "get",
+        operation_id = "get_goal_conversions"
+    )]
+    async fn conversions(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        period: Query<Option<String>>,
+    ) -> ApiResult<Json<ConversionsOut>> {
+        let (access, project) =
+            project_access(&state, &auth, *org_id, *project_id, Need::Read).await?;
+        let period = period.as_deref().unwrap_or("30d");
+        let range_value = match period.split_once(',') {
+            Some((from, to)) => {
+                Value::Array(vec![Value::String(from.into()), Value::String(to.into())])
+            }
+            None => Value::String(period.into()),
+        };
+        let range = crate::stats::request::parse_date_range(Some(&range_value))?;
+        let timezone = project.timezone.clone();
+        let rows = state
+            .db
+            .scoped(access.org, async |conn| {
+                let today = tenant::stats::today(conn, &timezone).await?;
+                let (from, to) = range.resolve(today, project.created_at.date_naive());
+                let rows = goals::conversions(conn, *project_id, &timezone, from, to).await?;
+                Ok::<_, DbError>((from, to, rows))
+            })
+            .await?;
+        let (from, to, rows) = rows;
+        Ok(Json(ConversionsOut {
+            from: from.to_string(),
+            to: to.to_string(),
+            goals: rows
+                .into_iter()
+                .map(|row| ConversionOut {
+                    goal_id: row.goal_id,
+                    name: row.name,
+                    visitors: row.visitors,
+                    events: row.events,
+                    conversion_rate: if row.total_visitors == 0 {
+                        0.0
+                    } else {
+                        (1000.0 * row.visitors as f64 / row.total_visitors as f64).round() / 10.0
+                    },
+                    revenue: row.revenue,
+                })
+                .collect(),
+        }))
+    }
+}
