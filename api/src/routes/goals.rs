@@ -179,7 +179,13 @@ impl GoalsApi {
             clean(body.event_name.as_deref()),
             clean(body.page_path.as_deref()),
         ) {
-            (Some(event), None) => Matcher::Event(event),
+            (Some(event), None) if !event.chars().any(char::is_control) => Matcher::Event(event),
+            (Some(_), None) => {
+                return Err(ApiError::invalid(
+                    "invalid_goal",
+                    "event_name has control characters",
+                ));
+            }
             (None, Some(path)) if path.starts_with('/') && !path.chars().any(char::is_control) => {
                 Matcher::Page(path)
             }
@@ -196,14 +202,6 @@ impl GoalsApi {
                 ));
             }
         };
-        if let Matcher::Event(event) = &matcher {
-            if event.chars().any(char::is_control) {
-                return Err(ApiError::invalid(
-                    "invalid_goal",
-                    "event_name has control characters",
-                ));
-            }
-        }
         let name = clean(body.name.as_deref()).unwrap_or_else(|| match &matcher {
             Matcher::Event(event) => event.clone(),
             Matcher::Page(path) => format!("Visit {path}"),
