@@ -15,6 +15,7 @@ pub struct Metrics {
     pool_available: IntGauge,
     pool_max: IntGauge,
     job_queue_depth: IntGauge,
+    ingest_queue_depth: IntGauge,
 }
 
 impl Metrics {
@@ -51,7 +52,12 @@ impl Metrics {
         registry.register(Box::new(pool_size.clone()))?;
         registry.register(Box::new(pool_available.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
+        let ingest_queue_depth = IntGauge::new(
+            "beacon_ingest_queue_depth",
+            "Event requests waiting for the group-commit writer.",
+        )?;
         registry.register(Box::new(job_queue_depth.clone()))?;
+        registry.register(Box::new(ingest_queue_depth.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -60,6 +66,7 @@ impl Metrics {
             pool_available,
             pool_max,
             job_queue_depth,
+            ingest_queue_depth,
         })
     }
 
@@ -72,7 +79,13 @@ impl Metrics {
     }
 
     /// The text exposition, with gauges refreshed.
-    pub fn render(&self, pool: PoolStatus, queue_depth: Option<i64>) -> String {
+    pub fn render(
+        &self,
+        pool: PoolStatus,
+        queue_depth: Option<i64>,
+        ingest_queued: usize,
+    ) -> String {
+        self.ingest_queue_depth.set(ingest_queued as i64);
         self.pool_size.set(pool.size as i64);
         self.pool_available.set(pool.available as i64);
         self.pool_max.set(pool.max_size as i64);

@@ -79,7 +79,8 @@ impl OpsApi {
         }
     }
 
-    /// Prometheus metrics: requests by route and status, latency, pool use, job queue depth.
+    /// Prometheus metrics: requests by route and status, latency, pool use, job and ingest
+    /// queue depth.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self, state: Data<&AppState>) -> PlainText<String> {
         let depth = state
@@ -87,6 +88,10 @@ impl OpsApi {
             .unscoped(async |conn| Ok::<_, DbError>(worker::queue::depth(conn).await?))
             .await
             .ok();
-        PlainText(state.metrics.render(state.db.status(), depth))
+        PlainText(
+            state
+                .metrics
+                .render(state.db.status(), depth, state.ingest.writer.queued()),
+        )
     }
 }

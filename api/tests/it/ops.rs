@@ -57,4 +57,5 @@ async fn metrics_count_requests_by_route() {
     );
     assert!(text.contains("beacon_db_pool_max_connections 16"), "{text}");
     assert!(text.contains("beacon_job_queue_depth 0"), "{text}");
+    assert!(text.contains("beacon_ingest_queue_depth 0"), "{text}");
 }
