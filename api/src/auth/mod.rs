@@ -138,6 +138,29 @@ impl Auth {
         }
     }
 
+    /// Resolves the caller's access to a project of `org_id` for `need`: 404 when the project
+    /// does not exist there or the caller's key is limited to other projects.
+    pub async fn project(
+        &self,
+        state: &AppState,
+        org_id: Uuid,
+        project_id: Uuid,
+        need: Need,
+    ) -> ApiResult<(OrgAccess, tenant::tables::projects::Project)> {
+        let access = self.org(state, org_id, need).await?;
+        if !access.can_see_project(project_id) {
+            return Err(ApiError::not_found("project"));
+        }
+        let project = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(tenant::tables::projects::find(conn, org_id, project_id).await?)
+            })
+            .await?
+            .ok_or_else(|| ApiError::not_found("project"))?;
+        Ok((access, project.project))
+    }
+
     /// Resolves the caller's access to `org_id` and checks it allows `need`.
     pub async fn org(&self, state: &AppState, org_id: Uuid, need: Need) -> ApiResult<OrgAccess> {
         let org = OrgId::from_uuid(org_id);

@@ -9,10 +9,10 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 use tenant::DbError;
 use tenant::tables::goals::{self, Goal, Matcher};
-use tenant::tables::{is_unique_violation, projects};
+use tenant::tables::is_unique_violation;
 use uuid::Uuid;
 
-use crate::auth::{Auth, Need, OrgAccess};
+use crate::auth::{Auth, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::state::AppState;
@@ -104,27 +104,6 @@ fn goal_out(goal: Goal) -> GoalOut {
     }
 }
 
-async fn project_access(
-    state: &AppState,
-    auth: &Auth,
-    org_id: Uuid,
-    project_id: Uuid,
-    need: Need,
-) -> ApiResult<(OrgAccess, projects::Project)> {
-    let access = auth.org(state, org_id, need).await?;
-    if !access.can_see_project(project_id) {
-        return Err(ApiError::not_found("project"));
-    }
-    let project = state
-        .db
-        .scoped(access.org, async |conn| {
-            Ok::<_, DbError>(projects::find(conn, org_id, project_id).await?)
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
-    Ok((access, project.project))
-}
-
 fn clean(value: Option<&str>) -> Option<String> {
     value
         .map(str::trim)
@@ -150,7 +129,9 @@ impl GoalsApi {
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
     ) -> ApiResult<Json<Vec<GoalOut>>> {
-        let (access, _) = project_access(&state, &auth, *org_id, *project_id, Need::Read).await?;
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Read)
+            .await?;
         let goals = state
             .db
             .scoped(access.org, async |conn| {
@@ -174,7 +155,9 @@ impl GoalsApi {
         project_id: Path<Uuid>,
         body: Json<GoalIn>,
     ) -> ApiResult<CreateGoalResponse> {
-        let (access, _) = project_access(&state, &auth, *org_id, *project_id, Need::Write).await?;
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Write)
+            .await?;
         let matcher = match (
             clean(body.event_name.as_deref()),
             clean(body.page_path.as_deref()),
@@ -257,7 +240,9 @@ impl GoalsApi {
         project_id: Path<Uuid>,
         goal_id: Path<Uuid>,
     ) -> ApiResult<DeleteGoalResponse> {
-        let (access, _) = project_access(&state, &auth, *org_id, *project_id, Need::Write).await?;
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Write)
+            .await?;
         let deleted = state
             .db
             .scoped(access.org, async |conn| {
@@ -285,8 +270,9 @@ impl GoalsApi {
         project_id: Path<Uuid>,
         period: Query<Option<String>>,
     ) -> ApiResult<Json<ConversionsOut>> {
-        let (access, project) =
-            project_access(&state, &auth, *org_id, *project_id, Need::Read).await?;
+        let (access, project) = auth
+            .project(&state, *org_id, *project_id, Need::Read)
+            .await?;
         let period = period.as_deref().unwrap_or("30d");
         let range_value = match period.split_once(',') {
             Some((from, to)) => {

@@ -6,11 +6,10 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
-use tenant::tables::projects;
 use uuid::Uuid;
 
 use crate::auth::{Auth, Need};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::routes::ApiTags;
 use crate::state::AppState;
 
@@ -69,19 +68,13 @@ impl RealtimeApi {
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
     ) -> ApiResult<Json<RealtimeOut>> {
-        let access = auth.org(&state, *org_id, Need::Read).await?;
-        if !access.can_see_project(*project_id) {
-            return Err(ApiError::not_found("project"));
-        }
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Read)
+            .await?;
         let (visitors, pages) = state
             .db
             .scoped(access.org, async |conn| {
-                if projects::find(conn, *org_id, *project_id).await?.is_none() {
-                    return Err(ApiError::not_found("project"));
-                }
-                Ok(tenant::stats::realtime(conn, *project_id, 10)
-                    .await
-                    .map_err(DbError::from)?)
+                Ok::<_, DbError>(tenant::stats::realtime(conn, *project_id, 10).await?)
             })
             .await?;
         Ok(Json(RealtimeOut {
@@ -112,19 +105,8 @@ impl RealtimeApi {
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
     ) -> ApiResult<EventStream<futures::stream::BoxStream<'static, LiveEventOut>>> {
-        let access = auth.org(&state, *org_id, Need::Read).await?;
-        if !access.can_see_project(*project_id) {
-            return Err(ApiError::not_found("project"));
-        }
-        let exists = state
-            .db
-            .scoped(access.org, async |conn| {
-                Ok::<_, DbError>(projects::find(conn, *org_id, *project_id).await?.is_some())
-            })
+        auth.project(&state, *org_id, *project_id, Need::Read)
             .await?;
-        if !exists {
-            return Err(ApiError::not_found("project"));
-        }
         let (org, project) = (*org_id, *project_id);
         let receiver = state.ingest.writer.subscribe();
         let stream = futures::stream::unfold(receiver, move |mut receiver| async move {
