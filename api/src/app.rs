@@ -73,6 +73,8 @@ pub fn build_boxed(
             }),
         )
         .nest("/api/docs", docs)
+        .at("/js/:file", poem::get(crate::tracker::current))
+        .at("/js/v/:version/:file", poem::get(crate::tracker::versioned))
         .data(state)
         .map_to_response()
         .boxed();

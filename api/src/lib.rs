@@ -16,3 +16,4 @@ pub mod middleware;
 pub mod routes;
 pub mod state;
 pub mod stats;
+pub mod tracker;

@@ -55,7 +55,7 @@ pub struct Ingest {
 enum EventBody {
     /// One event object, or an array of up to 100. Fields as in Plausible's Events API:
     /// `name`/`n`, `url`/`u`, `domain`/`d` (comma list allowed), `referrer`/`r`, `props`/`p`,
-    /// `revenue`/`$` (`{"amount", "currency"}`), `interactive`/`i`.
+    /// `revenue`/`$` (`{"amount", "currency"}`), `interactive`/`i`, `hashMode`/`h`.
     Json(Json<Value>),
     /// The same JSON as text.
     Text(PlainText<String>),
@@ -190,7 +190,7 @@ impl IngestApi {
                             .map(|host| ingest.referrers.source_for(host))
                     }),
                     referrer_host,
-                    pathname: event.url.path().chars().take(2000).collect(),
+                    pathname: event.pathname.clone(),
                     hostname,
                     utm_source: utm.source,
                     utm_medium: utm.medium,

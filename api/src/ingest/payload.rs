@@ -35,6 +35,9 @@ pub struct EventIn {
     pub revenue: Option<(String, String)>,
     /// Whether it counts for bounce rate.
     pub interactive: bool,
+    /// The page: the URL's path, plus its `#fragment` when the tracker runs in hash mode
+    /// (`h`/`hashMode`), so `#/pricing` and `#/docs` are different pages.
+    pub pathname: String,
 }
 
 /// Why an event was refused: a stable kind and a human reason.
@@ -221,8 +224,22 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
         Some(Value::Bool(flag)) => *flag,
         Some(_) => return Err(invalid("invalid_field", "`interactive` must be a boolean")),
     };
+    let hash_mode = match field(event, "hashMode", "h") {
+        None => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(Value::Number(number)) => number.as_u64() == Some(1),
+        Some(_) => return Err(invalid("invalid_field", "`h` must be 1 or a boolean")),
+    };
+    let mut pathname: String = url.path().chars().take(MAX_URL).collect();
+    if let Some(fragment) = url.fragment().filter(|f| hash_mode && !f.is_empty()) {
+        pathname = format!("{pathname}#{fragment}")
+            .chars()
+            .take(MAX_URL)
+            .collect();
+    }
     Ok(EventIn {
         name: name.to_owned(),
+        pathname,
         url,
         domains,
         referrer,
@@ -247,6 +264,19 @@ mod tests {
         .unwrap();
         assert_eq!(long, short);
         assert!(long.interactive);
+        assert_eq!(long.pathname, "/x");
+    }
+
+    #[test]
+    fn hash_mode_keeps_the_fragment_in_the_page() {
+        let url = "https://a.example/app?x=1#/settings/profile";
+        let plain = parse_event(&json!({"n": "pageview", "u": url, "d": "a.example"})).unwrap();
+        assert_eq!(plain.pathname, "/app");
+        let hashed =
+            parse_event(&json!({"n": "pageview", "u": url, "d": "a.example", "h": 1})).unwrap();
+        assert_eq!(hashed.pathname, "/app#/settings/profile");
+        let bad = parse_event(&json!({"n": "pageview", "u": url, "d": "a.example", "h": "yes"}));
+        assert_eq!(bad.unwrap_err().kind, "invalid_field");
     }
 
     #[test]

@@ -13,3 +13,4 @@ mod roles;
 mod spec;
 mod stats;
 mod support;
+mod tracker;

@@ -1,0 +1,200 @@
+//! Serves the tracker scripts built from `web/tracker` (checked in under `web/tracker/dist`, so
+//! `cargo build` needs no Node) and embedded in the binary.
+//!
+//! - `/js/script.js`, and one file per combination of optional modes, named as Plausible names
+//!   them: `/js/script.hash.outbound-links.js`, in any order of modes. These URLs are stable,
+//!   so they are cached for a day and revalidated: sites get tracker fixes without editing
+//!   their pages.
+//! - `/js/v/{version}/script….js`: the same files under a content-hash version, cached for a
+//!   year as immutable. An old version is answered 404, never with other content.
+//!
+//! Files are gzipped once at startup and served gzipped to clients that accept it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::OnceLock;
+
+use poem::http::{StatusCode, header};
+use poem::web::Path;
+use poem::{Request, Response, handler};
+use rust_embed::Embed;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+
+#[derive(Embed)]
+#[folder = "../web/tracker/dist"]
+struct Dist;
+
+/// The optional modes, in the order their names appear in canonical file names.
+pub const MODES: [&str; 4] = ["hash", "outbound-links", "file-downloads", "tagged-events"];
+
+/// One script, plain and gzipped.
+struct Script {
+    plain: Vec<u8>,
+    gzip: Vec<u8>,
+    etag: String,
+}
+
+struct Scripts {
+    by_name: HashMap<String, Script>,
+    version: String,
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
+fn scripts() -> &'static Scripts {
+    static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
+    SCRIPTS.get_or_init(|| {
+        let mut names: Vec<String> = Dist::iter().map(|name| name.into_owned()).collect();
+        names.sort();
+        let mut all = Sha256::new();
+        let mut by_name = HashMap::new();
+        for name in names {
+            let Some(file) = Dist::get(&name) else {
+                continue;
+            };
+            let plain = file.data.into_owned();
+            all.update(name.as_bytes());
+            all.update(&plain);
+            let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&plain))[..16]);
+            let gzip = gzip(&plain);
+            by_name.insert(name, Script { plain, gzip, etag });
+        }
+        Scripts {
+            by_name,
+            version: hex::encode(all.finalize())[..12].to_owned(),
+        }
+    })
+}
+
+/// The version segment of the immutable URLs (a hash of every bundle).
+pub fn version() -> &'static str {
+    &scripts().version
+}
+
+/// The canonical file name for a requested one: modes in [`MODES`] order, each at most once.
+/// `None` for anything that is not `script[.mode…].js`.
+pub fn canonical_name(requested: &str) -> Option<String> {
+    let middle = requested.strip_prefix("script")?.strip_suffix(".js")?;
+    let mut chosen = [false; MODES.len()];
+    if !middle.is_empty() {
+        for mode in middle.strip_prefix('.')?.split('.') {
+            let index = MODES.iter().position(|known| *known == mode)?;
+            if std::mem::replace(&mut chosen[index], true) {
+                return None;
+            }
+        }
+    }
+    let mut name = String::from("script");
+    for (mode, on) in MODES.iter().zip(chosen) {
+        if on {
+            name.push('.');
+            name.push_str(mode);
+        }
+    }
+    name.push_str(".js");
+    Some(name)
+}
+
+fn respond(req: &Request, file: &str, cache_control: &'static str) -> poem::Result<Response> {
+    let script = canonical_name(file)
+        .and_then(|name| scripts().by_name.get(&name))
+        .ok_or_else(|| ApiError::not_found("tracker script"))?;
+    let not_modified = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == script.etag));
+    let builder = Response::builder()
+        .header(header::CACHE_CONTROL, cache_control)
+        .header(header::ETAG, script.etag.as_str())
+        .header(header::VARY, "Accept-Encoding")
+        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
+        .header("cross-origin-resource-policy", "cross-origin")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if not_modified {
+        return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
+    }
+    let accepts_gzip = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .split(',')
+                .any(|coding| coding.split(';').next().map(str::trim) == Some("gzip"))
+        });
+    let builder = builder.content_type("application/javascript; charset=utf-8");
+    Ok(if accepts_gzip {
+        builder
+            .header(header::CONTENT_ENCODING, "gzip")
+            .body(script.gzip.clone())
+    } else {
+        builder.body(script.plain.clone())
+    })
+}
+
+/// `GET /js/{file}`: the current tracker, revalidated daily.
+#[handler]
+pub fn current(req: &Request, Path(file): Path<String>) -> poem::Result<Response> {
+    respond(
+        req,
+        &file,
+        "public, max-age=86400, stale-while-revalidate=604800",
+    )
+}
+
+/// `GET /js/v/{version}/{file}`: one version of the tracker, immutable.
+#[handler]
+pub fn versioned(
+    req: &Request,
+    Path((wanted, file)): Path<(String, String)>,
+) -> poem::Result<Response> {
+    if wanted != version() {
+        return Err(ApiError::not_found("tracker version").into());
+    }
+    respond(req, &file, "public, max-age=31536000, immutable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mode_names_are_canonicalized() {
+        assert_eq!(canonical_name("script.js").as_deref(), Some("script.js"));
+        assert_eq!(
+            canonical_name("script.tagged-events.hash.js").as_deref(),
+            Some("script.hash.tagged-events.js")
+        );
+        for bad in [
+            "script.hash.hash.js",
+            "script.unknown.js",
+            "scripthash.js",
+            "script.js.map",
+            "other.js",
+            "script..js",
+        ] {
+            assert_eq!(canonical_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_combination_of_modes_is_built() {
+        for mask in 0..(1 << MODES.len()) {
+            let modes: Vec<&str> = (0..MODES.len())
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| MODES[i])
+                .collect();
+            let requested: String = modes.iter().rev().map(|m| format!(".{m}")).collect();
+            let name = canonical_name(&format!("script{requested}.js")).unwrap();
+            assert!(scripts().by_name.contains_key(&name), "{name} missing");
+        }
+    }
+}

@@ -1,0 +1,70 @@
+// Builds the tracker once per combination of optional modes into tracker/dist/, named like
+// Plausible's: script.js, script.hash.js, script.outbound-links.file-downloads.js, … (modes in
+// the order of MODES). The dist files are checked in so `cargo build` needs no Node; with
+// --check this builds in memory and fails when dist/ is stale or the core is over budget.
+import { build } from "esbuild";
+import { readFileSync, writeFileSync, readdirSync, rmSync, mkdirSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, "dist");
+const MODES = [
+  ["hash", "HASH"],
+  ["outbound-links", "OUTBOUND"],
+  ["file-downloads", "DOWNLOADS"],
+  ["tagged-events", "TAGGED"],
+];
+/** The core script's gzipped size limit, in bytes. */
+const CORE_BUDGET = 1000;
+
+async function bundle(enabled) {
+  const define = Object.fromEntries(MODES.map(([, flag]) => [flag, String(enabled.includes(flag))]));
+  const result = await build({
+    entryPoints: [join(here, "src/script.ts")],
+    bundle: true,
+    minify: true,
+    format: "iife",
+    target: "es2017",
+    define,
+    write: false,
+    legalComments: "none",
+  });
+  return result.outputFiles[0].text;
+}
+
+const outputs = {};
+for (let mask = 0; mask < 1 << MODES.length; mask++) {
+  const chosen = MODES.filter((_, i) => mask & (1 << i));
+  const name = ["script", ...chosen.map(([mode]) => mode), "js"].join(".");
+  outputs[name] = await bundle(chosen.map(([, flag]) => flag));
+}
+
+const coreSize = gzipSync(outputs["script.js"], { level: 9 }).length;
+console.log(`script.js: ${outputs["script.js"].length} bytes, ${coreSize} bytes gzipped (budget ${CORE_BUDGET})`);
+if (coreSize > CORE_BUDGET) {
+  console.error(`the core tracker is ${coreSize} bytes gzipped, over the ${CORE_BUDGET}-byte budget`);
+  process.exit(1);
+}
+
+if (process.argv.includes("--check")) {
+  const stale = Object.entries(outputs).filter(([name, text]) => {
+    try {
+      return readFileSync(join(dist, name), "utf8") !== text;
+    } catch {
+      return true;
+    }
+  });
+  const extra = readdirSync(dist).filter((name) => !(name in outputs));
+  if (stale.length || extra.length) {
+    console.error(`web/tracker/dist is stale (${[...stale.map(([n]) => n), ...extra].join(", ")}): run npm --prefix web run build:tracker`);
+    process.exit(1);
+  }
+  console.log(`web/tracker/dist is up to date (${Object.keys(outputs).length} bundles)`);
+} else {
+  rmSync(dist, { recursive: true, force: true });
+  mkdirSync(dist);
+  for (const [name, text] of Object.entries(outputs)) writeFileSync(join(dist, name), text);
+  console.log(`wrote ${Object.keys(outputs).length} bundles to web/tracker/dist`);
+}
