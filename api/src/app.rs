@@ -8,6 +8,7 @@ use crate::middleware;
 use crate::routes::admin::AdminApi;
 use crate::routes::api_keys::ApiKeysApi;
 use crate::routes::auth::AuthApi;
+use crate::routes::funnels::FunnelsApi;
 use crate::routes::goals::GoalsApi;
 use crate::routes::invitations::{AcceptInvitationApi, InvitationsApi};
 use crate::routes::members::MembersApi;
@@ -21,7 +22,14 @@ use crate::stats::StatsApi;
 type Apis = (
     (OpsApi, AuthApi, OrgsApi, MembersApi),
     (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
-    (AdminApi, IngestApi, StatsApi, RealtimeApi, GoalsApi),
+    (
+        AdminApi,
+        IngestApi,
+        StatsApi,
+        RealtimeApi,
+        GoalsApi,
+        FunnelsApi,
+    ),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).
@@ -30,7 +38,14 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         (
             (OpsApi, AuthApi, OrgsApi, MembersApi),
             (InvitationsApi, AcceptInvitationApi, ProjectsApi, ApiKeysApi),
-            (AdminApi, IngestApi, StatsApi, RealtimeApi, GoalsApi),
+            (
+                AdminApi,
+                IngestApi,
+                StatsApi,
+                RealtimeApi,
+                GoalsApi,
+                FunnelsApi,
+            ),
         ),
         "Beacon API",
         env!("CARGO_PKG_VERSION"),

@@ -9,6 +9,7 @@ pub mod db;
 pub mod embedded;
 pub mod ids;
 pub mod migrate;
+pub mod retention;
 #[allow(missing_docs)]
 pub mod schema;
 pub mod secrets;

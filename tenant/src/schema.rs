@@ -171,6 +171,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Funnels: ordered goals.
+    funnels (org_id, funnel_id) {
+        org_id -> Uuid,
+        funnel_id -> Uuid,
+        project_id -> Uuid,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// The steps of a funnel.
+    funnel_steps (org_id, funnel_id, position) {
+        org_id -> Uuid,
+        funnel_id -> Uuid,
+        position -> Int2,
+        goal_id -> Uuid,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -186,4 +207,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_salts,
     events,
     goals,
+    funnels,
+    funnel_steps,
 );

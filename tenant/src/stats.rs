@@ -35,6 +35,12 @@ pub enum Metric {
     VisitDuration,
     /// All events.
     Events,
+    /// Percentage of all visitors (matching the other filters) who completed the goal.
+    ConversionRate,
+    /// Sum of revenue of revenue-goal events, in the goal's currency.
+    TotalRevenue,
+    /// Mean revenue per revenue-goal event.
+    AverageRevenue,
 }
 
 /// A dimension to group or filter by.
@@ -44,6 +50,8 @@ pub enum Dimension {
     Page,
     /// `event:name`.
     Name,
+    /// `event:goal`: the project's goals an event completes (an event may complete several).
+    Goal,
     /// `event:hostname`.
     Hostname,
     /// `event:props:<key>`.
@@ -94,7 +102,8 @@ impl Dimension {
         }
         Some(match name {
             "event:page" => Self::Page,
-            "event:name" | "event:goal" => Self::Name,
+            "event:name" => Self::Name,
+            "event:goal" => Self::Goal,
             "event:hostname" => Self::Hostname,
             "visit:entry_page" => Self::EntryPage,
             "visit:source" => Self::Source,
@@ -130,6 +139,7 @@ impl Dimension {
         match self {
             Self::Page => "pathname".into(),
             Self::Name => "name".into(),
+            Self::Goal => "g.goal_name".into(),
             Self::Hostname => "hostname".into(),
             Self::Prop(_) => format!("props ->> ${}", prop_param.unwrap_or(0)),
             Self::EntryPage => "v_entry_page".into(),
@@ -180,6 +190,17 @@ pub enum Filter {
     Not(Box<Filter>),
 }
 
+/// Whole days in a project's time zone, both inclusive.
+#[derive(Debug, Clone, Copy)]
+pub struct DayRange<'a> {
+    /// IANA time zone.
+    pub timezone: &'a str,
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+}
+
 /// A query.
 #[derive(Debug, Clone)]
 pub struct StatsQuery {
@@ -193,8 +214,11 @@ pub struct StatsQuery {
     pub to: NaiveDate,
     /// Grouping.
     pub dimensions: Vec<Dimension>,
-    /// Filters (`And(vec![])` for none).
+    /// Filters (`And(vec![])` for none). `event:goal` comparisons may only be items of the
+    /// top-level `And` (the request parser refuses them elsewhere).
     pub filter: Filter,
+    /// Metrics asked for (the costly ones are computed only when asked).
+    pub metrics: Vec<Metric>,
     /// Order: (index into dimensions or metrics as listed by [`StatsRow`], descending).
     pub order_by: Vec<(OrderKey, bool)>,
     /// Page size.
@@ -239,6 +263,15 @@ pub struct StatsRow {
     /// Pageviews per visit.
     #[diesel(sql_type = Double)]
     pub views_per_visit: f64,
+    /// Conversion rate in percent (0 unless asked).
+    #[diesel(sql_type = Double)]
+    pub conversion_rate: f64,
+    /// Revenue (0 unless asked).
+    #[diesel(sql_type = Double)]
+    pub total_revenue: f64,
+    /// Mean revenue per revenue event (0 unless asked).
+    #[diesel(sql_type = Double)]
+    pub average_revenue: f64,
     /// Rows in the whole result (before limit/offset).
     #[diesel(sql_type = BigInt)]
     pub total_rows: i64,
@@ -255,6 +288,9 @@ impl StatsRow {
             Metric::BounceRate => self.bounce_rate,
             Metric::VisitDuration => self.visit_duration,
             Metric::ViewsPerVisit => self.views_per_visit,
+            Metric::ConversionRate => self.conversion_rate,
+            Metric::TotalRevenue => self.total_revenue,
+            Metric::AverageRevenue => self.average_revenue,
         }
     }
 }
@@ -268,6 +304,9 @@ fn metric_column(metric: Metric) -> &'static str {
         Metric::BounceRate => "bounce_rate",
         Metric::VisitDuration => "visit_duration",
         Metric::ViewsPerVisit => "views_per_visit",
+        Metric::ConversionRate => "conversion_rate",
+        Metric::TotalRevenue => "total_revenue",
+        Metric::AverageRevenue => "average_revenue",
     }
 }
 
@@ -310,6 +349,21 @@ fn filter_sql(filter: &Filter, binds: &mut Binds) -> String {
                 .join(" OR ")
         ),
         Filter::Not(inner) => format!("NOT coalesce({}, false)", filter_sql(inner, binds)),
+        Filter::Compare(operator, Dimension::Goal, values) => {
+            let (test, patterns) = match operator {
+                Operator::Is | Operator::IsNot => ("=", values.clone()),
+                Operator::Contains | Operator::ContainsNot => ("ILIKE", like_patterns(values)),
+            };
+            let n = binds.push(BindValue::TextArray(patterns));
+            let exists = format!(
+                "EXISTS (SELECT 1 FROM project_goals fg WHERE fg.goal_name {test} ANY(${n}) \
+                 AND beacon_goal_matches(fg.event_name, fg.page_regex, name, pathname))"
+            );
+            match operator {
+                Operator::Is | Operator::Contains => exists,
+                Operator::IsNot | Operator::ContainsNot => format!("NOT {exists}"),
+            }
+        }
         Filter::Compare(operator, dimension, values) => {
             let prop = match dimension {
                 Dimension::Prop(key) => Some(binds.push(BindValue::Text(key.clone()))),
@@ -326,17 +380,7 @@ fn filter_sql(filter: &Filter, binds: &mut Binds) -> String {
                     format!("NOT coalesce({column} = ANY(${n}), false)")
                 }
                 Operator::Contains | Operator::ContainsNot => {
-                    let patterns = values
-                        .iter()
-                        .map(|v| {
-                            format!(
-                                "%{}%",
-                                v.replace('\\', "\\\\")
-                                    .replace('%', "\\%")
-                                    .replace('_', "\\_")
-                            )
-                        })
-                        .collect();
+                    let patterns = like_patterns(values);
                     let n = binds.push(BindValue::TextArray(patterns));
                     let test = format!("coalesce({column} ILIKE ANY(${n}), false)");
                     if *operator == Operator::Contains {
@@ -346,6 +390,48 @@ fn filter_sql(filter: &Filter, binds: &mut Binds) -> String {
                     }
                 }
             }
+        }
+    }
+}
+
+/// `ILIKE` patterns matching values that contain any of `values`.
+fn like_patterns(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| {
+            format!(
+                "%{}%",
+                v.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        })
+        .collect()
+}
+
+impl Filter {
+    /// Whether an `event:goal` comparison appears anywhere in the tree.
+    pub fn mentions_goal(&self) -> bool {
+        match self {
+            Self::Compare(_, dimension, _) => *dimension == Dimension::Goal,
+            Self::And(parts) | Self::Or(parts) => parts.iter().any(Self::mentions_goal),
+            Self::Not(inner) => inner.mentions_goal(),
+        }
+    }
+
+    /// The filter without its top-level `event:goal` comparisons: who the conversion rate
+    /// divides by.
+    fn without_goals(&self) -> Filter {
+        match self {
+            Self::And(parts) => Self::And(
+                parts
+                    .iter()
+                    .filter(|part| !part.mentions_goal())
+                    .cloned()
+                    .collect(),
+            ),
+            other if other.mentions_goal() => Self::And(vec![]),
+            other => other.clone(),
         }
     }
 }
@@ -371,6 +457,31 @@ pub async fn run(
         })
         .collect();
     let where_sql = filter_sql(&query.filter, &mut binds);
+    let wants = |metric: Metric| query.metrics.contains(&metric);
+    let by_goal = query.dimensions.contains(&Dimension::Goal);
+    let goal_join = if by_goal {
+        "JOIN project_goals g ON beacon_goal_matches(g.event_name, g.page_regex, name, pathname)"
+    } else {
+        ""
+    };
+    let revenue = if !(wants(Metric::TotalRevenue) || wants(Metric::AverageRevenue)) {
+        "NULL::numeric"
+    } else if by_goal {
+        "CASE WHEN revenue_currency = g.currency THEN revenue_amount END"
+    } else {
+        "CASE WHEN EXISTS (SELECT 1 FROM project_goals rg WHERE rg.currency = revenue_currency \
+           AND beacon_goal_matches(rg.event_name, rg.page_regex, name, pathname)) \
+         THEN revenue_amount END"
+    };
+    let conversion_rate = if wants(Metric::ConversionRate) {
+        let everyone_where = filter_sql(&query.filter.without_goals(), &mut binds);
+        format!(
+            "coalesce(round(100.0 * count(DISTINCT visitor_id) / nullif((SELECT count(DISTINCT visitor_id) \
+               FROM visits_ev WHERE {everyone_where}), 0), 2), 0)::float8"
+        )
+    } else {
+        "0::float8".to_owned()
+    };
     let group_keys: String = (0..dims.len()).map(|i| format!(", d{i}")).collect();
     let dim_columns: String = dims
         .iter()
@@ -430,19 +541,26 @@ pub async fn run(
             FROM numbered \
             WINDOW v AS (PARTITION BY visitor_id, visit_no ORDER BY ts, event_id), \
                    v_all AS (PARTITION BY visitor_id, visit_no)), \
+         project_goals AS (SELECT name AS goal_name, event_name, page_regex, currency FROM goals \
+            WHERE project_id = $1), \
          per_visit AS (SELECT visitor_id, visit_no{dim_columns}, \
             count(*) FILTER (WHERE name = 'pageview') AS pageviews, count(*) AS events, \
-            max(v_duration) AS duration, max(v_interactions) AS interactions \
-            FROM visits_ev WHERE {where_sql} \
+            max(v_duration) AS duration, max(v_interactions) AS interactions, \
+            sum({revenue}) AS revenue, count({revenue}) AS revenue_events \
+            FROM visits_ev {goal_join} WHERE {where_sql} \
             GROUP BY visitor_id, visit_no{group_keys}), \
          grouped AS (SELECT {outer_dims} AS dimensions{group_keys}, \
             count(DISTINCT visitor_id) AS visitors, count(*) AS visits, \
             coalesce(sum(pageviews), 0)::bigint AS pageviews, coalesce(sum(events), 0)::bigint AS events, \
             coalesce(round(100.0 * avg(CASE WHEN interactions <= 1 THEN 1 ELSE 0 END), 1), 0)::float8 AS bounce_rate, \
             coalesce(round(avg(duration)), 0)::float8 AS visit_duration, \
-            coalesce(round(sum(pageviews)::numeric / nullif(count(*), 0), 2), 0)::float8 AS views_per_visit \
+            coalesce(round(sum(pageviews)::numeric / nullif(count(*), 0), 2), 0)::float8 AS views_per_visit, \
+            {conversion_rate} AS conversion_rate, \
+            coalesce(sum(revenue), 0)::float8 AS total_revenue, \
+            coalesce(round(sum(revenue) / nullif(sum(revenue_events), 0), 2), 0)::float8 AS average_revenue \
             FROM per_visit {grouping}) \
          SELECT dimensions, visitors, visits, pageviews, events, bounce_rate, visit_duration, views_per_visit, \
+                conversion_rate, total_revenue, average_revenue, \
                 count(*) OVER () AS total_rows \
          FROM grouped ORDER BY {} LIMIT {} OFFSET {}",
         order.join(", "),

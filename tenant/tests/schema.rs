@@ -186,17 +186,26 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         .unwrap();
     db.db
         .scoped(org, async |conn| {
-            Ok::<_, DbError>(
-                tenant::tables::goals::create(
+            let mut goal_ids = Vec::new();
+            for name in ["Signup", "Purchase"] {
+                let goal = tenant::tables::goals::create(
                     conn,
                     org_id,
                     project_id,
-                    "Signup",
-                    &tenant::tables::goals::Matcher::Event("Signup".into()),
+                    name,
+                    &tenant::tables::goals::Matcher::Event(name.into()),
                     None,
                 )
-                .await?,
-            )
+                .await?;
+                goal_ids.push(goal.goal_id);
+            }
+            tenant::tables::funnels::create(conn, org_id, project_id, "Flow", &goal_ids)
+                .await
+                .map_err(|error| match error {
+                    tenant::tables::funnels::CreateError::Db(error) => DbError::from(error),
+                    other => panic!("{other}"),
+                })?;
+            Ok::<_, DbError>(())
         })
         .await
         .unwrap();
@@ -425,6 +434,8 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(project_salts::table.select(project_salts::all_columns)),
         declared(events::table.select(events::all_columns)),
         declared(goals::table.select(goals::all_columns)),
+        declared(funnels::table.select(funnels::all_columns)),
+        declared(funnel_steps::table.select(funnel_steps::all_columns)),
     ]
     .concat();
     in_db.sort();

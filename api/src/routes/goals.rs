@@ -6,10 +6,10 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde_json::Value;
 use tenant::DbError;
+use tenant::tables::funnels;
 use tenant::tables::goals::{self, Goal, Matcher};
-use tenant::tables::is_unique_violation;
+use tenant::tables::{is_foreign_key_violation, is_unique_violation};
 use uuid::Uuid;
 
 use crate::auth::{Auth, Need};
@@ -246,7 +246,28 @@ impl GoalsApi {
         let deleted = state
             .db
             .scoped(access.org, async |conn| {
-                Ok::<_, DbError>(goals::delete(conn, *org_id, *project_id, *goal_id).await?)
+                let in_use = |names: &[String]| {
+                    ApiError::conflict(
+                        "goal_in_use",
+                        if names.is_empty() {
+                            "a funnel uses this goal: delete the funnel first".to_owned()
+                        } else {
+                            format!(
+                                "funnels use this goal ({}): delete them first",
+                                names.join(", ")
+                            )
+                        },
+                    )
+                };
+                let funnels = funnels::names_using_goal(conn, *org_id, *goal_id).await?;
+                if !funnels.is_empty() {
+                    return Err(in_use(&funnels));
+                }
+                // A funnel created meanwhile still cannot lose its step: the key refuses.
+                match goals::delete(conn, *org_id, *project_id, *goal_id).await {
+                    Err(error) if is_foreign_key_violation(&error) => Err(in_use(&[])),
+                    other => Ok(other?),
+                }
             })
             .await?;
         if !deleted {
@@ -273,14 +294,7 @@ impl GoalsApi {
         let (access, project) = auth
             .project(&state, *org_id, *project_id, Need::Read)
             .await?;
-        let period = period.as_deref().unwrap_or("30d");
-        let range_value = match period.split_once(',') {
-            Some((from, to)) => {
-                Value::Array(vec![Value::String(from.into()), Value::String(to.into())])
-            }
-            None => Value::String(period.into()),
-        };
-        let range = crate::stats::request::parse_date_range(Some(&range_value))?;
+        let range = crate::stats::request::parse_period(period.as_deref())?;
         let timezone = project.timezone.clone();
         let rows = state
             .db

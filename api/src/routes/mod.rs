@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod funnels;
 pub mod goals;
 pub mod invitations;
 pub mod members;

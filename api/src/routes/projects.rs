@@ -50,6 +50,14 @@ pub struct ProjectPatch {
     /// New time zone.
     #[oai(validator(max_length = 64))]
     pub timezone: Option<String>,
+    /// Hours one visitor-id salt is used before a new random one replaces it (1 to 720).
+    /// Longer periods recognize returning visitors for longer (retention cohorts need weeks);
+    /// shorter ones are more private.
+    #[oai(validator(minimum(value = "1"), maximum(value = "720")))]
+    pub salt_rotation_hours: Option<i32>,
+    /// Days events are kept before they are deleted (1 to 3650).
+    #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
+    pub retention_days: Option<i32>,
 }
 
 /// A project.
@@ -67,6 +75,10 @@ pub struct ProjectOut {
     pub timezone: String,
     /// Public ingestion key (tracker `data-key`, Sentry DSN public key).
     pub ingest_key: String,
+    /// Hours one visitor-id salt is used.
+    pub salt_rotation_hours: i32,
+    /// Days events are kept.
+    pub retention_days: i32,
     /// Numeric ingestion id (Sentry DSN project segment).
     pub ingest_id: i64,
     /// Creation time.
@@ -105,6 +117,8 @@ fn project_out(p: ProjectWithDomains) -> ProjectOut {
         timezone: p.project.timezone,
         ingest_key: p.project.ingest_key,
         ingest_id: p.project.ingest_id,
+        salt_rotation_hours: p.project.salt_rotation_hours,
+        retention_days: p.project.retention_days,
         created_at: p.project.created_at,
     }
 }
@@ -263,7 +277,7 @@ impl ProjectsApi {
         Ok(Json(project_out(project)))
     }
 
-    /// Change a project's name, domains or time zone.
+    /// Change a project's name, domains, time zone, salt rotation or retention.
     #[oai(
         path = "/:org_id/projects/:project_id",
         method = "patch",
@@ -290,15 +304,13 @@ impl ProjectsApi {
                 if let Some(tz) = &timezone {
                     check_timezone(conn, tz).await?;
                 }
-                if !projects::update(
-                    conn,
-                    *org_id,
-                    *project_id,
-                    name.as_deref(),
-                    timezone.as_deref(),
-                )
-                .await?
-                {
+                let changes = projects::ProjectChanges {
+                    name: name.clone(),
+                    timezone: timezone.clone(),
+                    salt_rotation_hours: body.salt_rotation_hours,
+                    retention_days: body.retention_days,
+                };
+                if !projects::update(conn, *org_id, *project_id, &changes).await? {
                     return Err(ApiError::not_found("project"));
                 }
                 if let Some(domains) = &domains {

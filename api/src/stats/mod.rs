@@ -7,7 +7,10 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use serde_json::{Value, json};
-use tenant::stats::{Metric, StatsQuery, StatsRow};
+use std::collections::{BTreeMap, BTreeSet};
+
+use tenant::stats::{Dimension, Filter, Metric, Operator, StatsQuery, StatsRow};
+use tenant::tables::goals::{self, Goal};
 use tenant::tables::{organizations, projects};
 use tenant::{DbError, OrgId};
 
@@ -73,6 +76,9 @@ fn metric_values(row: &StatsRow, metrics: &[Metric]) -> Vec<Value> {
             | Metric::VisitDuration => {
                 json!(row.metric(*metric).round() as i64)
             }
+            Metric::TotalRevenue | Metric::AverageRevenue => {
+                json!((row.metric(*metric) * 100.0).round() / 100.0)
+            }
             _ => json!(row.metric(*metric)),
         })
         .collect()
@@ -86,6 +92,67 @@ fn change(metric: Metric, current: f64, previous: f64) -> Value {
         _ if previous == 0.0 => json!(100),
         _ => json!(((current - previous) / previous * 100.0).round() as i64),
     }
+}
+
+/// Whether the goal `name` passes every top-level `event:goal` comparison of `filter`.
+fn goal_selected(filter: &Filter, name: &str) -> bool {
+    let Filter::And(parts) = filter else {
+        return true;
+    };
+    parts.iter().all(|part| match part {
+        Filter::Compare(operator, Dimension::Goal, values) => {
+            let lower = name.to_lowercase();
+            let contains = || values.iter().any(|v| lower.contains(&v.to_lowercase()));
+            match operator {
+                Operator::Is => values.iter().any(|v| v == name),
+                Operator::IsNot => !values.iter().any(|v| v == name),
+                Operator::Contains => contains(),
+                Operator::ContainsNot => !contains(),
+            }
+        }
+        _ => true,
+    })
+}
+
+/// The currencies revenue is reported in: goal name → currency for the revenue goals the
+/// query selects. Without an `event:goal` dimension, one sum cannot mix currencies.
+fn revenue_currencies(
+    request: &StatsRequest,
+    goals: &[Goal],
+) -> ApiResult<BTreeMap<String, String>> {
+    let currencies: BTreeMap<String, String> = goals
+        .iter()
+        .filter(|goal| goal_selected(&request.filter, &goal.name))
+        .filter_map(|goal| Some((goal.name.clone(), goal.currency.clone()?)))
+        .collect();
+    let distinct: BTreeSet<&String> = currencies.values().collect();
+    if distinct.len() > 1 && !request.dimensions.contains(&Dimension::Goal) {
+        return Err(ApiError::bad_request(
+            "mixed_currencies",
+            format!(
+                "the selected revenue goals use several currencies ({}): filter by one goal or group by event:goal",
+                distinct.into_iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    Ok(currencies)
+}
+
+fn meta(
+    total_rows: i64,
+    timezone: &str,
+    currencies: &BTreeMap<String, String>,
+    request: &StatsRequest,
+) -> Value {
+    let mut meta = json!({"total_rows": total_rows, "time_zone": timezone});
+    if !currencies.is_empty() {
+        if request.dimensions.contains(&Dimension::Goal) {
+            meta["currencies"] = json!(currencies);
+        } else if let Some(currency) = currencies.values().next() {
+            meta["currency"] = json!(currency);
+        }
+    }
+    meta
 }
 
 /// The Stats API.
@@ -106,12 +173,23 @@ impl StatsApi {
         let request: StatsRequest = request::parse(&body)?;
         let (org, project) = find_project(&state, &auth, &request.site_id).await?;
         let timezone = project.timezone.clone();
-        let today = state
+        let (today, goals) = state
             .db
             .scoped(org, async |conn| {
-                Ok::<_, DbError>(tenant::stats::today(conn, &timezone).await?)
+                let today = tenant::stats::today(conn, &timezone).await?;
+                let goals = goals::list(conn, org.uuid(), project.project_id).await?;
+                Ok::<_, DbError>((today, goals))
             })
             .await?;
+        let wants_revenue = request
+            .metrics
+            .iter()
+            .any(|m| matches!(m, Metric::TotalRevenue | Metric::AverageRevenue));
+        let currencies = if wants_revenue {
+            revenue_currencies(&request, &goals)?
+        } else {
+            BTreeMap::new()
+        };
         let first_day = project.created_at.date_naive();
         let (from, to) = request.date_range.resolve(today, first_day);
         let query = StatsQuery {
@@ -121,6 +199,7 @@ impl StatsApi {
             to,
             dimensions: request.dimensions.clone(),
             filter: request.filter.clone(),
+            metrics: request.metrics.clone(),
             order_by: request.order_by.clone(),
             limit: request.limit,
             offset: request.offset,
@@ -168,6 +247,9 @@ impl StatsApi {
                         bounce_rate: 0.0,
                         visit_duration: 0.0,
                         views_per_visit: 0.0,
+                        conversion_rate: 0.0,
+                        total_revenue: 0.0,
+                        average_revenue: 0.0,
                         total_rows: 0,
                     };
                     let before = matched.unwrap_or(&empty);
@@ -183,7 +265,7 @@ impl StatsApi {
         let total_rows = rows.first().map_or(0, |row| row.total_rows);
         Ok(QueryResponse::Ok(Json(json!({
             "results": results,
-            "meta": {"total_rows": total_rows, "time_zone": project.timezone},
+            "meta": meta(total_rows, &project.timezone, &currencies, &request),
             "query": {
                 "site_id": request.site_id,
                 "metrics": request.metric_names,

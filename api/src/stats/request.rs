@@ -79,14 +79,13 @@ fn parse_metric(name: &str) -> Result<Metric, ApiError> {
         "bounce_rate" => Metric::BounceRate,
         "visit_duration" => Metric::VisitDuration,
         "events" => Metric::Events,
-        "conversion_rate"
-        | "group_conversion_rate"
-        | "total_revenue"
-        | "average_revenue"
-        | "percentage" => {
+        "conversion_rate" => Metric::ConversionRate,
+        "total_revenue" => Metric::TotalRevenue,
+        "average_revenue" => Metric::AverageRevenue,
+        "group_conversion_rate" | "percentage" => {
             return Err(bad(
                 "unsupported_metric",
-                format!("the metric {name:?} is not available yet (it needs goals)"),
+                format!("the metric {name:?} is not available"),
             ));
         }
         other => return Err(bad("invalid_metric", format!("unknown metric {other:?}"))),
@@ -146,6 +145,19 @@ pub fn parse_date_range(value: Option<&Value>) -> Result<DateRange, ApiError> {
             ));
         }
     })
+}
+
+/// Parses a `period` query parameter: a `date_range` name (`day`, `7d`, `30d`, `month`, `6mo`,
+/// `12mo`, `all`) or `YYYY-MM-DD,YYYY-MM-DD`; `30d` when absent.
+pub fn parse_period(period: Option<&str>) -> Result<DateRange, ApiError> {
+    let period = period.unwrap_or("30d");
+    let value = match period.split_once(',') {
+        Some((from, to)) => {
+            Value::Array(vec![Value::String(from.into()), Value::String(to.into())])
+        }
+        None => Value::String(period.into()),
+    };
+    parse_date_range(Some(&value))
 }
 
 fn parse_filter(value: &Value, depth: usize) -> Result<Filter, ApiError> {
@@ -339,6 +351,39 @@ pub fn parse(body: &Value) -> Result<StatsRequest, ApiError> {
             ));
         }
     };
+    let goal_filter = match &filter {
+        Filter::And(parts) => {
+            let nested = parts.iter().any(|part| {
+                part.mentions_goal() && !matches!(part, Filter::Compare(_, Dimension::Goal, _))
+            });
+            if nested {
+                return Err(bad(
+                    "invalid_filter",
+                    "`event:goal` filters go at the top level, not inside and/or/not",
+                ));
+            }
+            parts.iter().any(Filter::mentions_goal)
+        }
+        _ => false,
+    };
+    let by_goal = dimensions.contains(&Dimension::Goal);
+    if let Some(metric) = metric_names
+        .iter()
+        .zip(&metrics)
+        .find_map(|(name, metric)| {
+            matches!(
+                metric,
+                Metric::ConversionRate | Metric::TotalRevenue | Metric::AverageRevenue
+            )
+            .then_some(name)
+        })
+        && !(by_goal || goal_filter)
+    {
+        return Err(bad(
+            "invalid_metric",
+            format!("{metric:?} needs an `event:goal` filter or dimension"),
+        ));
+    }
     Ok(StatsRequest {
         site_id,
         metrics,

@@ -15,11 +15,12 @@ struct Fixture {
     invitation: Uuid,
     key: Uuid,
     goal: Uuid,
+    funnel: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
 fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value>)> {
-    let (m, p, i, k, g) = (f.member, f.project, f.invitation, f.key, f.goal);
+    let (m, p, i, k, g, fu) = (f.member, f.project, f.invitation, f.key, f.goal, f.funnel);
     vec![
         ("GET", format!("/api/v1/orgs/{org}"), None),
         (
@@ -88,6 +89,31 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             format!("/api/v1/orgs/{org}/projects/{p}/goals/conversions"),
             None,
         ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/funnels"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/funnels"),
+            Some(json!({"name": "Spy", "steps": [g, g]})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}/funnels/{fu}"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/funnels/{fu}/report"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/retention"),
+            None,
+        ),
         ("DELETE", format!("/api/v1/orgs/{org}/projects/{p}"), None),
         ("GET", format!("/api/v1/orgs/{org}/api-keys"), None),
         (
@@ -126,7 +152,26 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
         )
         .await;
     assert_eq!(status, 201, "{goal}");
+    let (status, second) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/goals"),
+            Some(json!({"event_name": "Signup"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{second}");
+    let (status, funnel) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/funnels"),
+            Some(json!({"name": "Signup flow", "steps": [second["id"], goal["id"]]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{funnel}");
     let fixture = Fixture {
+        funnel: funnel["id"].as_str().unwrap().parse().unwrap(),
         goal: goal["id"].as_str().unwrap().parse().unwrap(),
         org,
         member: member.user_id,
@@ -141,6 +186,7 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
 async fn snapshot(app: &TestApp, who: &As, org: Uuid, project: Uuid) -> Vec<Value> {
     let mut out = Vec::new();
     let goals = format!("/projects/{project}/goals");
+    let funnels = format!("/projects/{project}/funnels");
     for path in [
         "",
         "/members",
@@ -148,6 +194,7 @@ async fn snapshot(app: &TestApp, who: &As, org: Uuid, project: Uuid) -> Vec<Valu
         "/projects",
         "/api-keys",
         goals.as_str(),
+        funnels.as_str(),
     ] {
         let (status, body) = app
             .json(who, "GET", &format!("/api/v1/orgs/{org}{path}"), None)
@@ -189,6 +236,7 @@ async fn second_tenant_gets_404_and_changes_nothing() {
                 && !path.contains(&a.invitation.to_string())
                 && !path.contains(&a.key.to_string())
                 && !path.contains(&a.goal.to_string())
+                && !path.contains(&a.funnel.to_string())
             {
                 continue;
             }
@@ -226,6 +274,7 @@ async fn every_org_endpoint_is_covered() {
         invitation: nil,
         key: nil,
         goal: nil,
+        funnel: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod cli;
+mod conversions;
 mod durability;
 mod email_flows;
 mod ingest;

@@ -9,13 +9,13 @@ use uuid::Uuid;
 
 use crate::support::{As, TestApp, assert_problem, status_and_json};
 
-struct Site {
-    org: Uuid,
-    project: Uuid,
-    key: String,
+pub(crate) struct Site {
+    pub(crate) org: Uuid,
+    pub(crate) project: Uuid,
+    pub(crate) key: String,
 }
 
-async fn site(app: &TestApp, domain: &str, timezone: &str) -> Site {
+pub(crate) async fn site(app: &TestApp, domain: &str, timezone: &str) -> Site {
     let owner = app.user(&format!("owner@{domain}")).await;
     let org = app.org(&owner, domain).await;
     let who = As::User(owner);
@@ -36,7 +36,7 @@ async fn site(app: &TestApp, domain: &str, timezone: &str) -> Site {
     }
 }
 
-fn event(
+pub(crate) fn event(
     site: &Site,
     visitor: i64,
     ts: DateTime<Utc>,
@@ -75,7 +75,7 @@ fn event(
     }
 }
 
-async fn store(app: &TestApp, events: Vec<NewEvent>) {
+pub(crate) async fn store(app: &TestApp, events: Vec<NewEvent>) {
     let ingest = tenant::Db::connect_as(
         &app.test_db.owner_url,
         tenant::AppRole::Ingest,
@@ -86,7 +86,7 @@ async fn store(app: &TestApp, events: Vec<NewEvent>) {
     insert_batch(&mut conn, &events).await.unwrap();
 }
 
-async fn query(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn query(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
     let resp = app
         .call(
             &As::Key(key.to_owned()),
@@ -99,7 +99,7 @@ async fn query(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
 }
 
 /// Three visitors, four visits, five pageviews, six events, today (UTC noon-ish).
-async fn fixture(app: &TestApp) -> Site {
+pub(crate) async fn fixture(app: &TestApp) -> Site {
     let site = site(app, "stats.example", "UTC").await;
     let base = Utc::now()
         .date_naive()
@@ -346,7 +346,7 @@ async fn bad_queries_and_other_tenants_are_refused() {
     assert_problem(
         with(&site.key, json!({"metrics": ["conversion_rate"]})).await,
         400,
-        "unsupported_metric",
+        "invalid_metric",
     )
     .await;
     assert_problem(

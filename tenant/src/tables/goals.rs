@@ -164,9 +164,8 @@ pub async fn conversions(
                 (SELECT n FROM total) AS total_visitors, \
                 CASE WHEN g.currency IS NULL THEN NULL ELSE \
                   coalesce(sum(e.revenue_amount) FILTER (WHERE e.revenue_currency = g.currency), 0)::text END AS revenue \
-         FROM goals g LEFT JOIN scoped e ON \
-              (g.event_name IS NOT NULL AND e.name = g.event_name) \
-           OR (g.page_regex IS NOT NULL AND e.name = 'pageview' AND e.pathname ~ g.page_regex) \
+         FROM goals g LEFT JOIN scoped e \
+           ON beacon_goal_matches(g.event_name, g.page_regex, e.name, e.pathname) \
          WHERE g.project_id = $1 \
          GROUP BY g.goal_id, g.name, g.currency ORDER BY visitors DESC, g.name",
     )

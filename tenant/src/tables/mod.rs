@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod events;
+pub mod funnels;
 pub mod goals;
 pub mod invitations;
 pub mod memberships;
@@ -28,5 +29,16 @@ pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
     matches!(
         error,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Whether `error` is a foreign key violation (a row still referenced, or a missing parent).
+pub fn is_foreign_key_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _
+        )
     )
 }

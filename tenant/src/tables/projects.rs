@@ -25,6 +25,33 @@ pub struct Project {
     pub ingest_id: i64,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// How long one visitor-id salt is used, in hours (1 to 720).
+    pub salt_rotation_hours: i32,
+    /// Days events are kept (1 to 3650).
+    pub retention_days: i32,
+}
+
+/// Changes to a project's settings; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = projects)]
+pub struct ProjectChanges {
+    /// Display name.
+    pub name: Option<String>,
+    /// IANA time zone.
+    pub timezone: Option<String>,
+    /// Salt rotation period in hours.
+    pub salt_rotation_hours: Option<i32>,
+    /// Event retention in days.
+    pub retention_days: Option<i32>,
+}
+
+impl ProjectChanges {
+    fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.timezone.is_none()
+            && self.salt_rotation_hours.is_none()
+            && self.retention_days.is_none()
+    }
 }
 
 /// A project with its domains.
@@ -160,35 +187,18 @@ async fn with_domains(
         .collect())
 }
 
-/// Changes name and/or time zone.
+/// Applies `changes`; false when the project does not exist.
 pub async fn update(
     conn: &mut AsyncPgConnection,
     org_id: Uuid,
     project_id: Uuid,
-    name: Option<&str>,
-    timezone: Option<&str>,
+    changes: &ProjectChanges,
 ) -> QueryResult<bool> {
     let target = projects::table.find((org_id, project_id));
-    let rows = match (name, timezone) {
-        (Some(name), Some(tz)) => {
-            diesel::update(target)
-                .set((projects::name.eq(name), projects::timezone.eq(tz)))
-                .execute(conn)
-                .await?
-        }
-        (Some(name), None) => {
-            diesel::update(target)
-                .set(projects::name.eq(name))
-                .execute(conn)
-                .await?
-        }
-        (None, Some(tz)) => {
-            diesel::update(target)
-                .set(projects::timezone.eq(tz))
-                .execute(conn)
-                .await?
-        }
-        (None, None) => target.count().get_result::<i64>(conn).await? as usize,
+    let rows = if changes.is_empty() {
+        target.count().get_result::<i64>(conn).await? as usize
+    } else {
+        diesel::update(target).set(changes).execute(conn).await?
     };
     Ok(rows > 0)
 }

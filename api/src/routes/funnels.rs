@@ -1,0 +1,409 @@
+//! Funnels: 2 to 8 goals in order, and how many visitors got through each step; and weekly
+//! retention cohorts. Both read the project's events in its organization's scope.
+
+use chrono::{DateTime, Datelike, Days, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use tenant::DbError;
+use tenant::stats::DayRange;
+use tenant::tables::funnels::{self, CreateError, Funnel, MAX_STEPS, MIN_STEPS};
+use tenant::tables::is_unique_violation;
+use uuid::Uuid;
+
+use crate::auth::{Auth, Need};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::state::AppState;
+
+/// A new funnel.
+#[derive(Debug, Object)]
+pub struct FunnelIn {
+    /// Name, unique in the project.
+    #[oai(validator(min_length = 1, max_length = 120))]
+    pub name: String,
+    /// Goal ids of the steps, in order: 2 to 8 different goals of the project.
+    pub steps: Vec<Uuid>,
+}
+
+/// One step of a funnel.
+#[derive(Debug, Object)]
+pub struct FunnelStepOut {
+    /// The goal.
+    pub goal_id: Uuid,
+    /// Its name.
+    pub name: String,
+}
+
+/// A funnel.
+#[derive(Debug, Object)]
+pub struct FunnelOut {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Steps in order.
+    pub steps: Vec<FunnelStepOut>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// How many visitors reached one step.
+#[derive(Debug, Object)]
+pub struct StepReport {
+    /// 1-based position.
+    pub position: u32,
+    /// The goal.
+    pub goal_id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Visitors who completed this step and every one before it, in order.
+    pub visitors: i64,
+    /// Percentage of the visitors who entered the funnel (step 1) who got this far.
+    pub conversion_rate: f64,
+    /// Visitors lost since the previous step (0 for step 1).
+    pub dropoff: i64,
+    /// `dropoff` as a percentage of the previous step's visitors.
+    pub dropoff_rate: f64,
+}
+
+/// A funnel evaluated over a date range.
+#[derive(Debug, Object)]
+pub struct FunnelReport {
+    /// The funnel.
+    pub funnel: FunnelOut,
+    /// First day (project time zone).
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// Distinct visitors in the range.
+    pub total_visitors: i64,
+    /// Percentage of them who completed step 1.
+    pub entered_rate: f64,
+    /// Per step.
+    pub steps: Vec<StepReport>,
+}
+
+/// One cohort: the visitors first seen in a week.
+#[derive(Debug, Object)]
+pub struct Cohort {
+    /// Monday of the week (project time zone).
+    pub week: String,
+    /// Visitors first seen that week.
+    pub visitors: i64,
+    /// Per week since (index 0: the cohort week itself, always 100): the percentage of the
+    /// cohort seen again. Weeks not yet over are included; weeks still to come are not.
+    pub retention: Vec<f64>,
+    /// The same as visitor counts.
+    pub returning: Vec<i64>,
+}
+
+/// Weekly retention.
+#[derive(Debug, Object)]
+pub struct RetentionReport {
+    /// Cohorts, oldest first.
+    pub cohorts: Vec<Cohort>,
+    /// The project's visitor-id salt rotation period. A visitor is recognized only while their
+    /// id stays the same, so with periods shorter than a week, later weeks read near zero by
+    /// design, not churn; raise `salt_rotation_hours` on the project to measure retention.
+    pub salt_rotation_hours: i32,
+    /// Whether the rotation period is shorter than the cohort table spans.
+    pub limited_by_rotation: bool,
+}
+
+#[derive(ApiResponse)]
+enum CreateFunnelResponse {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<FunnelOut>),
+}
+
+#[derive(ApiResponse)]
+enum DeleteFunnelResponse {
+    /// Deleted.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn funnel_out(funnel: Funnel) -> FunnelOut {
+    FunnelOut {
+        id: funnel.funnel_id,
+        name: funnel.name,
+        steps: funnel
+            .steps
+            .into_iter()
+            .map(|(goal_id, name)| FunnelStepOut { goal_id, name })
+            .collect(),
+        created_at: funnel.created_at,
+    }
+}
+
+fn percent(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (1000.0 * part as f64 / whole as f64).round() / 10.0
+    }
+}
+
+/// Funnel and retention operations.
+pub struct FunnelsApi;
+
+#[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Stats")]
+impl FunnelsApi {
+    /// Funnels of a project.
+    #[oai(
+        path = "/:org_id/projects/:project_id/funnels",
+        method = "get",
+        operation_id = "list_funnels"
+    )]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+    ) -> ApiResult<Json<Vec<FunnelOut>>> {
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Read)
+            .await?;
+        let list = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(funnels::list(conn, *org_id, *project_id, None).await?)
+            })
+            .await?;
+        Ok(Json(list.into_iter().map(funnel_out).collect()))
+    }
+
+    /// Create a funnel from 2 to 8 of the project's goals.
+    #[oai(
+        path = "/:org_id/projects/:project_id/funnels",
+        method = "post",
+        operation_id = "create_funnel"
+    )]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        body: Json<FunnelIn>,
+    ) -> ApiResult<CreateFunnelResponse> {
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Write)
+            .await?;
+        let name = crate::routes::orgs::clean_name(&body.name)?;
+        if !(MIN_STEPS..=MAX_STEPS).contains(&body.steps.len()) {
+            return Err(ApiError::invalid(
+                "invalid_funnel",
+                format!("a funnel has {MIN_STEPS} to {MAX_STEPS} steps"),
+            ));
+        }
+        if body
+            .steps
+            .iter()
+            .enumerate()
+            .any(|(i, goal)| body.steps[..i].contains(goal))
+        {
+            return Err(ApiError::invalid(
+                "invalid_funnel",
+                "each goal may appear once in a funnel",
+            ));
+        }
+        let funnel = state
+            .db
+            .scoped(access.org, async |conn| {
+                match funnels::create(conn, *org_id, *project_id, &name, &body.steps).await {
+                    Ok(funnel) => Ok(funnel),
+                    Err(CreateError::UnknownGoal(goal)) => Err(ApiError::invalid(
+                        "invalid_funnel",
+                        format!("{goal} is not a goal of this project"),
+                    )),
+                    Err(CreateError::Db(error)) if is_unique_violation(&error) => {
+                        Err(ApiError::conflict(
+                            "funnel_exists",
+                            "the project already has a funnel with this name",
+                        ))
+                    }
+                    Err(CreateError::Db(error)) => Err(error.into()),
+                }
+            })
+            .await?;
+        Ok(CreateFunnelResponse::Created(Json(funnel_out(funnel))))
+    }
+
+    /// Delete a funnel.
+    #[oai(
+        path = "/:org_id/projects/:project_id/funnels/:funnel_id",
+        method = "delete",
+        operation_id = "delete_funnel"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        funnel_id: Path<Uuid>,
+    ) -> ApiResult<DeleteFunnelResponse> {
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Write)
+            .await?;
+        let deleted = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(funnels::delete(conn, *org_id, *project_id, *funnel_id).await?)
+            })
+            .await?;
+        if !deleted {
+            return Err(ApiError::not_found("funnel"));
+        }
+        Ok(DeleteFunnelResponse::NoContent)
+    }
+
+    /// A funnel's conversion and drop-off per step over `period` (as the goals' conversions:
+    /// `7d`, `30d`, `month`, …, or `YYYY-MM-DD,YYYY-MM-DD`; default `30d`). Steps count in
+    /// order, one per event, per visitor within the range.
+    #[oai(
+        path = "/:org_id/projects/:project_id/funnels/:funnel_id/report",
+        method = "get",
+        operation_id = "get_funnel_report"
+    )]
+    async fn report(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        funnel_id: Path<Uuid>,
+        period: Query<Option<String>>,
+    ) -> ApiResult<Json<FunnelReport>> {
+        let (access, project) = auth
+            .project(&state, *org_id, *project_id, Need::Read)
+            .await?;
+        let range = crate::stats::request::parse_period(period.as_deref())?;
+        let timezone = project.timezone.clone();
+        let (funnel, from, to, progress) = state
+            .db
+            .scoped(access.org, async |conn| {
+                let funnel = funnels::list(conn, *org_id, *project_id, Some(*funnel_id))
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ApiError::not_found("funnel"))?;
+                let today = tenant::stats::today(conn, &timezone).await?;
+                let (from, to) = range.resolve(today, project.created_at.date_naive());
+                let days = DayRange {
+                    timezone: &timezone,
+                    from,
+                    to,
+                };
+                let progress = funnels::progress(conn, *org_id, &funnel, &days).await?;
+                Ok::<_, ApiError>((funnel, from, to, progress))
+            })
+            .await?;
+        let entered = progress.reached.first().copied().unwrap_or(0);
+        let steps = funnel
+            .steps
+            .iter()
+            .zip(&progress.reached)
+            .enumerate()
+            .map(|(i, ((goal_id, name), visitors))| {
+                let previous = if i == 0 {
+                    *visitors
+                } else {
+                    progress.reached[i - 1]
+                };
+                StepReport {
+                    position: i as u32 + 1,
+                    goal_id: *goal_id,
+                    name: name.clone(),
+                    visitors: *visitors,
+                    conversion_rate: percent(*visitors, entered),
+                    dropoff: previous - visitors,
+                    dropoff_rate: percent(previous - visitors, previous),
+                }
+            })
+            .collect();
+        Ok(Json(FunnelReport {
+            funnel: funnel_out(funnel),
+            from: from.to_string(),
+            to: to.to_string(),
+            total_visitors: progress.total_visitors,
+            entered_rate: percent(entered, progress.total_visitors),
+            steps,
+        }))
+    }
+
+    /// Weekly retention cohorts for the last `weeks` weeks (1 to 26, default 8), this week
+    /// included, in the project's time zone.
+    #[oai(
+        path = "/:org_id/projects/:project_id/retention",
+        method = "get",
+        operation_id = "get_retention"
+    )]
+    async fn retention(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        weeks: Query<Option<u32>>,
+    ) -> ApiResult<Json<RetentionReport>> {
+        let weeks = weeks.unwrap_or(8);
+        if !(1..=26).contains(&weeks) {
+            return Err(ApiError::bad_request("invalid_weeks", "weeks is 1 to 26"));
+        }
+        let (access, project) = auth
+            .project(&state, *org_id, *project_id, Need::Read)
+            .await?;
+        let timezone = project.timezone.clone();
+        let (cells, rotation, this_monday) = state
+            .db
+            .scoped(access.org, async |conn| {
+                let today = tenant::stats::today(conn, &timezone).await?;
+                let monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
+                let range = DayRange {
+                    timezone: &timezone,
+                    from: monday - Days::new(7 * u64::from(weeks - 1)),
+                    to: today,
+                };
+                let cells = tenant::retention::weekly(conn, *project_id, &range).await?;
+                let rotation = tenant::retention::rotation_hours(conn, *project_id).await?;
+                Ok::<_, DbError>((cells, rotation, monday))
+            })
+            .await?;
+        let mut cohorts: Vec<Cohort> = Vec::new();
+        for cell in cells {
+            if cohorts.last().map(|c| c.week.as_str()) != Some(&cell.cohort.to_string()) {
+                let span = (this_monday - cell.cohort).num_days() / 7 + 1;
+                cohorts.push(Cohort {
+                    week: cell.cohort.to_string(),
+                    visitors: 0,
+                    retention: vec![0.0; span.max(1) as usize],
+                    returning: vec![0; span.max(1) as usize],
+                });
+            }
+            if let Some(cohort) = cohorts.last_mut()
+                && let Some(slot) = cohort.returning.get_mut(cell.week as usize)
+            {
+                *slot = cell.visitors;
+            }
+        }
+        for cohort in &mut cohorts {
+            cohort.visitors = cohort.returning.first().copied().unwrap_or(0);
+            cohort.retention = cohort
+                .returning
+                .iter()
+                .map(|n| percent(*n, cohort.visitors))
+                .collect();
+        }
+        Ok(Json(RetentionReport {
+            cohorts,
+            salt_rotation_hours: rotation,
+            limited_by_rotation: i64::from(rotation) < 7 * 24 * i64::from(weeks),
+        }))
+    }
+}
