@@ -58,6 +58,8 @@ pub enum Dimension {
     Prop(String),
     /// `visit:entry_page`.
     EntryPage,
+    /// `visit:exit_page`: the visit's last page.
+    ExitPage,
     /// `visit:source`.
     Source,
     /// `visit:referrer` (host).
@@ -106,6 +108,7 @@ impl Dimension {
             "event:goal" => Self::Goal,
             "event:hostname" => Self::Hostname,
             "visit:entry_page" => Self::EntryPage,
+            "visit:exit_page" => Self::ExitPage,
             "visit:source" => Self::Source,
             "visit:referrer" => Self::Referrer,
             "visit:utm_source" => Self::UtmSource,
@@ -143,6 +146,7 @@ impl Dimension {
             Self::Hostname => "hostname".into(),
             Self::Prop(_) => format!("props ->> ${}", prop_param.unwrap_or(0)),
             Self::EntryPage => "v_entry_page".into(),
+            Self::ExitPage => "v_exit_page".into(),
             Self::Source => "v_source".into(),
             Self::Referrer => "v_referrer".into(),
             Self::UtmSource => "v_utm_source".into(),
@@ -412,10 +416,15 @@ fn like_patterns(values: &[String]) -> Vec<String> {
 impl Filter {
     /// Whether an `event:goal` comparison appears anywhere in the tree.
     pub fn mentions_goal(&self) -> bool {
+        self.mentions(&Dimension::Goal)
+    }
+
+    /// Whether a comparison on `dimension` appears anywhere in the tree.
+    pub fn mentions(&self, dimension: &Dimension) -> bool {
         match self {
-            Self::Compare(_, dimension, _) => *dimension == Dimension::Goal,
-            Self::And(parts) | Self::Or(parts) => parts.iter().any(Self::mentions_goal),
-            Self::Not(inner) => inner.mentions_goal(),
+            Self::Compare(_, compared, _) => compared == dimension,
+            Self::And(parts) | Self::Or(parts) => parts.iter().any(|p| p.mentions(dimension)),
+            Self::Not(inner) => inner.mentions(dimension),
         }
     }
 
@@ -458,6 +467,14 @@ pub async fn run(
         .collect();
     let where_sql = filter_sql(&query.filter, &mut binds);
     let wants = |metric: Metric| query.metrics.contains(&metric);
+    // The exit page costs a descending sort per visit; only when asked for.
+    let exit_page = if query.dimensions.contains(&Dimension::ExitPage)
+        || query.filter.mentions(&Dimension::ExitPage)
+    {
+        "first_value(pathname) OVER (PARTITION BY visitor_id, visit_no ORDER BY ts DESC, event_id DESC)"
+    } else {
+        "NULL::text"
+    };
     let by_goal = query.dimensions.contains(&Dimension::Goal);
     let goal_join = if by_goal {
         "JOIN project_goals g ON beacon_goal_matches(g.event_name, g.page_regex, name, pathname)"
@@ -532,7 +549,8 @@ pub async fn run(
             WINDOW w AS (PARTITION BY visitor_id ORDER BY ts)), \
          numbered AS (SELECT *, sum(starts_visit) OVER (PARTITION BY visitor_id ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS visit_no FROM base), \
          visits_ev AS (SELECT *, \
-            first_value(pathname) OVER v AS v_entry_page, first_value(source) OVER v AS v_source, \
+            first_value(pathname) OVER v AS v_entry_page, {exit_page} AS v_exit_page, \
+            first_value(source) OVER v AS v_source, \
             first_value(referrer_host) OVER v AS v_referrer, first_value(utm_source) OVER v AS v_utm_source, \
             first_value(utm_medium) OVER v AS v_utm_medium, first_value(utm_campaign) OVER v AS v_utm_campaign, \
             first_value(utm_content) OVER v AS v_utm_content, first_value(utm_term) OVER v AS v_utm_term, \

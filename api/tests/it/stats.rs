@@ -691,3 +691,35 @@ async fn goals_count_conversions_and_revenue() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn exit_pages_are_the_last_page_of_each_visit() {
+    let app = TestApp::new().await;
+    let site = fixture(&app).await;
+    let (status, body) = query(
+        &app,
+        &site.key,
+        json!({"site_id": "stats.example", "metrics": ["visits"], "date_range": "7d",
+               "dimensions": ["visit:exit_page"], "order_by": [["visits", "desc"], ["visit:exit_page", "asc"]]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Visitor 1: / → /pricing, later /blog. Visitor 2: /pricing. Visitor 3: / (with Signup on /).
+    assert_eq!(
+        body["results"],
+        json!([
+            {"dimensions": ["/pricing"], "metrics": [2]},
+            {"dimensions": ["/"], "metrics": [1]},
+            {"dimensions": ["/blog"], "metrics": [1]},
+        ])
+    );
+    let (status, body) = query(
+        &app,
+        &site.key,
+        json!({"site_id": "stats.example", "metrics": ["visitors"], "date_range": "7d",
+               "filters": [["is", "visit:exit_page", ["/pricing"]]]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["metrics"], json!([2]));
+}
