@@ -38,6 +38,12 @@ ensure_postgres_server() {
   if [ -z "${DATABASE_URL:-}" ] && ! pg_bin_dir >/dev/null; then
     apt_install postgresql
   fi
+  # The hll extension (HyperLogLog sketches for the rollups), for the local server's major
+  # version. A remote DATABASE_URL server needs it too; the migration names it if missing.
+  if pg_bin_dir >/dev/null; then
+    local major; major="$(basename "$(dirname "$(pg_bin_dir)")")"
+    [ -f "/usr/share/postgresql/$major/extension/hll.control" ] || apt_install "postgresql-$major-hll"
+  fi
   if [ -z "${DATABASE_URL:-}" ] && [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
     die "running as root needs the 'postgres' system user (created by the postgresql package)"
   fi

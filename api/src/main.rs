@@ -43,6 +43,12 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Build every project's hourly rollups as far as they are settled, and exit (the
+    /// workers do this every five minutes).
+    Rollup {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Write the OpenAPI document.
     Openapi {
         /// Output file.
@@ -114,6 +120,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { database } => {
             let db_handle = api::database::open_and_migrate(&database).await?;
             println!("migrations applied");
+            db_handle.shutdown()
+        }
+        Command::Rollup { database } => {
+            let db_handle = api::database::open_and_migrate(&database).await?;
+            let sweeper = Db::connect_as(
+                &db_handle.owner_url,
+                tenant::AppRole::Sweeper,
+                &PoolConfig {
+                    max_size: 1,
+                    statement_timeout: std::time::Duration::from_secs(3600),
+                    ..Default::default()
+                },
+            )?;
+            let minutes = worker::jobs::rollup_all_tenants::advance_all(&sweeper).await?;
+            println!("rolled up {:.1} project-hours", minutes as f64 / 60.0);
             db_handle.shutdown()
         }
         Command::Openapi { out } => {

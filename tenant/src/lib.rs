@@ -10,6 +10,7 @@ pub mod embedded;
 pub mod ids;
 pub mod migrate;
 pub mod retention;
+pub mod rollups;
 #[allow(missing_docs)]
 pub mod schema;
 pub mod secrets;

@@ -192,6 +192,44 @@ diesel::table! {
     }
 }
 
+/// SQL types of extensions.
+pub mod sql_types {
+    /// A HyperLogLog sketch (the `hll` extension). Only SQL reads it; Rust never loads one.
+    #[derive(diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "hll"))]
+    pub struct Hll;
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Hll;
+
+    /// Hourly rollups (see `tenant::rollups`).
+    rollups_hourly (org_id, project_id, kind, hour, value) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        hour -> Timestamptz,
+        kind -> Int2,
+        value -> Text,
+        visitors -> Hll,
+        visits -> Int4,
+        bounces -> Int4,
+        duration_sum -> Numeric,
+        pageviews -> Int4,
+        events -> Int4,
+    }
+}
+
+diesel::table! {
+    /// How far each project's rollups reach.
+    rollup_state (org_id, project_id) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        rolled_until -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -209,4 +247,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     goals,
     funnels,
     funnel_steps,
+    rollups_hourly,
+    rollup_state,
 );

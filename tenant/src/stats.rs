@@ -135,10 +135,23 @@ impl Dimension {
         matches!(self, Self::Hour | Self::Day | Self::Week | Self::Month)
     }
 
+    /// For `time:*` dimensions, the bucket label of the timestamp expression `at` (local time).
+    pub(crate) fn time_sql(&self, at: &str) -> Option<String> {
+        let (unit, format) = match self {
+            Self::Hour => ("hour", "YYYY-MM-DD HH24:00:00"),
+            Self::Day => ("day", "YYYY-MM-DD"),
+            Self::Week => ("week", "YYYY-MM-DD"),
+            Self::Month => ("month", "YYYY-MM-DD"),
+            _ => return None,
+        };
+        Some(format!("to_char(date_trunc('{unit}', {at}), '{format}')"))
+    }
+
     /// SQL expression over the `visits_ev` row; `$2` is the time zone. `Prop` keys are bound by
     /// the caller, so the fragment refers to a parameter index.
-    fn sql(&self, prop_param: Option<usize>) -> String {
-        let local = "(ts AT TIME ZONE $2)";
+    pub(crate) fn sql(&self, prop_param: Option<usize>) -> String {
+        // Visits count in the hour, day, … they started in.
+        let local = "(v_start AT TIME ZONE $2)";
         match self {
             Self::Page => "pathname".into(),
             Self::Name => "name".into(),
@@ -160,10 +173,9 @@ impl Dimension {
             Self::Device => "device".into(),
             Self::Browser => "browser".into(),
             Self::Os => "os".into(),
-            Self::Hour => format!("to_char(date_trunc('hour', {local}), 'YYYY-MM-DD HH24:00:00')"),
-            Self::Day => format!("to_char(date_trunc('day', {local}), 'YYYY-MM-DD')"),
-            Self::Week => format!("to_char(date_trunc('week', {local}), 'YYYY-MM-DD')"),
-            Self::Month => format!("to_char(date_trunc('month', {local}), 'YYYY-MM-DD')"),
+            Self::Hour | Self::Day | Self::Week | Self::Month => {
+                self.time_sql(local).unwrap_or_default()
+            }
         }
     }
 }
@@ -445,10 +457,71 @@ impl Filter {
     }
 }
 
-/// Runs `query` in the caller's tenant scope.
+/// How long after a range's end a visit that started in it is followed.
+pub const VISIT_LOOKAHEAD_HOURS: i32 = 24;
+
+/// The CTEs `base`, `numbered`, `visits_all` and `visits_ev` over the events of project `$1`:
+/// `visits_ev` has one row per event of every visit that started in `[lo, hi)`, each with its
+/// visit's attributes (`v_start`, entry and exit page, source and UTM of the first event,
+/// duration, interactive events). `lo` and `hi` are SQL timestamptz expressions.
+///
+/// A visit is a visitor's run of events without a pause over 30 minutes. The scan starts 30
+/// minutes before `lo`, which is exactly enough to tell whether an event continues an earlier
+/// visit, and follows visits up to 24 hours past `hi`. The Stats API's raw queries and the
+/// rollup job both use this, so rollups and raw events agree.
+pub(crate) fn visits_cte(lo: &str, hi: &str, exit_page: bool) -> String {
+    let exit_page = if exit_page {
+        "first_value(pathname) OVER (PARTITION BY visitor_id, visit_no ORDER BY ts DESC, event_id DESC)"
+    } else {
+        "NULL::text"
+    };
+    format!(
+        "base AS (\
+            SELECT e.*, CASE WHEN lag(ts) OVER w IS NULL \
+                OR ts - lag(ts) OVER w > make_interval(mins => {VISIT_GAP_MINUTES}) THEN 1 ELSE 0 END AS starts_visit \
+            FROM events e \
+            WHERE e.project_id = $1 \
+              AND e.ts >= {lo} - make_interval(mins => {VISIT_GAP_MINUTES}) \
+              AND e.ts < {hi} + make_interval(hours => {VISIT_LOOKAHEAD_HOURS}) \
+            WINDOW w AS (PARTITION BY visitor_id ORDER BY ts, event_id)), \
+         numbered AS (SELECT *, sum(starts_visit) OVER (PARTITION BY visitor_id ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS visit_no FROM base), \
+         visits_all AS (SELECT *, min(ts) OVER v_all AS v_start, \
+            first_value(pathname) OVER v AS v_entry_page, {exit_page} AS v_exit_page, \
+            first_value(source) OVER v AS v_source, \
+            first_value(referrer_host) OVER v AS v_referrer, first_value(utm_source) OVER v AS v_utm_source, \
+            first_value(utm_medium) OVER v AS v_utm_medium, first_value(utm_campaign) OVER v AS v_utm_campaign, \
+            first_value(utm_content) OVER v AS v_utm_content, first_value(utm_term) OVER v AS v_utm_term, \
+            extract(epoch FROM max(ts) OVER v_all - min(ts) OVER v_all) AS v_duration, \
+            count(*) FILTER (WHERE interactive) OVER v_all AS v_interactions \
+            FROM numbered \
+            WINDOW v AS (PARTITION BY visitor_id, visit_no ORDER BY ts, event_id), \
+                   v_all AS (PARTITION BY visitor_id, visit_no)), \
+         visits_ev AS (SELECT * FROM visits_all WHERE v_start >= {lo} AND v_start < {hi})"
+    )
+}
+
+/// Runs `query` in the caller's tenant scope: from hourly rollups plus the raw tail when the
+/// query is one they answer (see [`crate::rollups`]), else from raw events.
 pub async fn run(
     conn: &mut AsyncPgConnection,
     query: &StatsQuery,
+) -> diesel::QueryResult<Vec<StatsRow>> {
+    let rolled_until = crate::rollups::usable_until(conn, query).await?;
+    run_with(conn, query, rolled_until).await
+}
+
+/// Runs `query` from raw events only (what rollups are checked against).
+pub async fn run_raw(
+    conn: &mut AsyncPgConnection,
+    query: &StatsQuery,
+) -> diesel::QueryResult<Vec<StatsRow>> {
+    run_with(conn, query, None).await
+}
+
+async fn run_with(
+    conn: &mut AsyncPgConnection,
+    query: &StatsQuery,
+    rolled_until: Option<chrono::DateTime<chrono::Utc>>,
 ) -> diesel::QueryResult<Vec<StatsRow>> {
     let mut binds = Binds { values: Vec::new() };
     let end = binds.push(BindValue::Text(
@@ -468,12 +541,18 @@ pub async fn run(
     let where_sql = filter_sql(&query.filter, &mut binds);
     let wants = |metric: Metric| query.metrics.contains(&metric);
     // The exit page costs a descending sort per visit; only when asked for.
-    let exit_page = if query.dimensions.contains(&Dimension::ExitPage)
-        || query.filter.mentions(&Dimension::ExitPage)
-    {
-        "first_value(pathname) OVER (PARTITION BY visitor_id, visit_no ORDER BY ts DESC, event_id DESC)"
-    } else {
-        "NULL::text"
+    let exit_page = query.dimensions.contains(&Dimension::ExitPage)
+        || query.filter.mentions(&Dimension::ExitPage);
+    let lo = "($3::date::timestamp AT TIME ZONE $2)".to_owned();
+    let hi = format!("(${end}::date::timestamp AT TIME ZONE $2)");
+    // With rollups: they answer the hours before `rolled_until`, raw events the visits after.
+    let rolled = rolled_until.map(|until| {
+        let n = binds.push(BindValue::Text(until.to_rfc3339()));
+        format!("${n}::timestamptz")
+    });
+    let visits = match &rolled {
+        Some(until) => visits_cte(&format!("greatest({lo}, {until})"), &hi, exit_page),
+        None => visits_cte(&lo, &hi, exit_page),
     };
     let by_goal = query.dimensions.contains(&Dimension::Goal);
     let goal_join = if by_goal {
@@ -538,36 +617,9 @@ pub async fn run(
         .collect();
     order.push("visitors DESC".into());
     order.extend((0..dims.len()).map(|i| format!("d{i} ASC NULLS LAST")));
-    let sql = format!(
-        "WITH base AS (\
-            SELECT e.*, CASE WHEN lag(ts) OVER w IS NULL \
-                OR ts - lag(ts) OVER w > make_interval(mins => {VISIT_GAP_MINUTES}) THEN 1 ELSE 0 END AS starts_visit \
-            FROM events e \
-            WHERE e.project_id = $1 \
-              AND e.ts >= ($3::date::timestamp AT TIME ZONE $2) \
-              AND e.ts < (${end}::date::timestamp AT TIME ZONE $2) \
-            WINDOW w AS (PARTITION BY visitor_id ORDER BY ts)), \
-         numbered AS (SELECT *, sum(starts_visit) OVER (PARTITION BY visitor_id ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS visit_no FROM base), \
-         visits_ev AS (SELECT *, \
-            first_value(pathname) OVER v AS v_entry_page, {exit_page} AS v_exit_page, \
-            first_value(source) OVER v AS v_source, \
-            first_value(referrer_host) OVER v AS v_referrer, first_value(utm_source) OVER v AS v_utm_source, \
-            first_value(utm_medium) OVER v AS v_utm_medium, first_value(utm_campaign) OVER v AS v_utm_campaign, \
-            first_value(utm_content) OVER v AS v_utm_content, first_value(utm_term) OVER v AS v_utm_term, \
-            extract(epoch FROM max(ts) OVER v_all - min(ts) OVER v_all) AS v_duration, \
-            count(*) FILTER (WHERE interactive) OVER v_all AS v_interactions \
-            FROM numbered \
-            WINDOW v AS (PARTITION BY visitor_id, visit_no ORDER BY ts, event_id), \
-                   v_all AS (PARTITION BY visitor_id, visit_no)), \
-         project_goals AS (SELECT name AS goal_name, event_name, page_regex, currency FROM goals \
-            WHERE project_id = $1), \
-         per_visit AS (SELECT visitor_id, visit_no{dim_columns}, \
-            count(*) FILTER (WHERE name = 'pageview') AS pageviews, count(*) AS events, \
-            max(v_duration) AS duration, max(v_interactions) AS interactions, \
-            sum({revenue}) AS revenue, count({revenue}) AS revenue_events \
-            FROM visits_ev {goal_join} WHERE {where_sql} \
-            GROUP BY visitor_id, visit_no{group_keys}), \
-         grouped AS (SELECT {outer_dims} AS dimensions{group_keys}, \
+    let grouped = match &rolled {
+        None => format!(
+            "grouped AS (SELECT {outer_dims} AS dimensions{group_keys}, \
             count(DISTINCT visitor_id) AS visitors, count(*) AS visits, \
             coalesce(sum(pageviews), 0)::bigint AS pageviews, coalesce(sum(events), 0)::bigint AS events, \
             coalesce(round(100.0 * avg(CASE WHEN interactions <= 1 THEN 1 ELSE 0 END), 1), 0)::float8 AS bounce_rate, \
@@ -576,7 +628,67 @@ pub async fn run(
             {conversion_rate} AS conversion_rate, \
             coalesce(sum(revenue), 0)::float8 AS total_revenue, \
             coalesce(round(sum(revenue) / nullif(sum(revenue_events), 0), 2), 0)::float8 AS average_revenue \
-            FROM per_visit {grouping}) \
+            FROM per_visit {grouping})"
+        ),
+        Some(until) => {
+            let (kind, rollup_dims) = crate::rollups::dimension_columns(&query.dimensions);
+            let rollup_grouping = if dims.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "GROUP BY {}",
+                    (1..=dims.len())
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let plain_dims: String = (0..dims.len()).map(|i| format!("d{i}, ")).collect();
+            format!(
+                "parts AS (\
+                   SELECT {rollup_dims}hll_union_agg(visitors) AS sketch, sum(visits)::bigint AS visits, \
+                     sum(bounces)::bigint AS bounces, sum(duration_sum) AS duration, \
+                     sum(pageviews)::bigint AS pageviews, sum(events)::bigint AS events \
+                   FROM rollups_hourly WHERE project_id = $1 AND kind = {kind} \
+                     AND hour >= {lo} AND hour < least({hi}, {until}) {rollup_grouping} \
+                   UNION ALL \
+                   SELECT {plain_dims}hll_add_agg(hll_hash_bigint(visitor_id)), count(*), \
+                     count(*) FILTER (WHERE interactions <= 1), sum(duration), sum(pageviews), sum(events) \
+                   FROM per_visit {grouping_plain}), \
+                 grouped AS (SELECT {outer_dims} AS dimensions{group_keys}, \
+                   coalesce(hll_cardinality(hll_union_agg(sketch)), 0)::bigint AS visitors, \
+                   coalesce(sum(visits), 0)::bigint AS visits, \
+                   coalesce(sum(pageviews), 0)::bigint AS pageviews, coalesce(sum(events), 0)::bigint AS events, \
+                   coalesce(round(100.0 * sum(bounces) / nullif(sum(visits), 0), 1), 0)::float8 AS bounce_rate, \
+                   coalesce(round(sum(duration) / nullif(sum(visits), 0)), 0)::float8 AS visit_duration, \
+                   coalesce(round(sum(pageviews)::numeric / nullif(sum(visits), 0), 2), 0)::float8 AS views_per_visit, \
+                   0::float8 AS conversion_rate, 0::float8 AS total_revenue, 0::float8 AS average_revenue \
+                 FROM parts {grouping})",
+                grouping_plain = if dims.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "GROUP BY {}",
+                        (0..dims.len())
+                            .map(|i| format!("d{i}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+            )
+        }
+    };
+    let sql = format!(
+        "WITH {visits}, \
+         project_goals AS (SELECT name AS goal_name, event_name, page_regex, currency FROM goals \
+            WHERE project_id = $1), \
+         per_visit AS (SELECT visitor_id, visit_no{dim_columns}, \
+            count(*) FILTER (WHERE name = 'pageview') AS pageviews, count(*) AS events, \
+            max(v_duration) AS duration, max(v_interactions) AS interactions, \
+            sum({revenue}) AS revenue, count({revenue}) AS revenue_events \
+            FROM visits_ev {goal_join} WHERE {where_sql} \
+            GROUP BY visitor_id, visit_no{group_keys}), \
+         {grouped} \
          SELECT dimensions, visitors, visits, pageviews, events, bounce_rate, visit_duration, views_per_visit, \
                 conversion_rate, total_revenue, average_revenue, \
                 count(*) OVER () AS total_rows \

@@ -245,6 +245,18 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
     tenant::tables::events::insert_batch(&mut ingest_conn, std::slice::from_ref(&event))
         .await
         .unwrap();
+    // The rollup job (as the sweeper) rolls that event up, as of two hours later.
+    let sweeper =
+        tenant::Db::connect_as(&db.owner_url, tenant::AppRole::Sweeper, &Default::default())
+            .unwrap();
+    let later = event.ts + chrono::Duration::hours(2);
+    let built = sweeper
+        .unscoped(async |conn| {
+            Ok::<_, DbError>(tenant::rollups::advance(conn, org_id, project_id, later).await?)
+        })
+        .await
+        .unwrap();
+    assert!(built.is_some());
     // The ingest role cannot write an event for a project of another organization.
     let forged = tenant::tables::events::NewEvent {
         org_id: OrgId::generate().uuid(),
@@ -436,6 +448,8 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(goals::table.select(goals::all_columns)),
         declared(funnels::table.select(funnels::all_columns)),
         declared(funnel_steps::table.select(funnel_steps::all_columns)),
+        declared(rollups_hourly::table.select(rollups_hourly::all_columns)),
+        declared(rollup_state::table.select(rollup_state::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -66,33 +66,45 @@ pub async fn run_until(
     Ok(())
 }
 
-/// Enqueues the periodic jobs at start and every hour, once per hour across all workers.
+/// How often the rollup job is enqueued (the hourly jobs are enqueued on the same tick, once
+/// per hour).
+pub const ROLLUP_EVERY: Duration = Duration::from_secs(300);
+
+/// Enqueues the periodic jobs at start and then on every tick: salt rotation and event
+/// maintenance once per hour, rollups once per five minutes, each once across all workers
+/// (an idempotency key per period).
 async fn schedule_periodic(db: tenant::Db) {
-    use crate::jobs::{MaintainEventsAllTenants, RotateSaltsAllTenants};
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    use crate::jobs::{MaintainEventsAllTenants, RollupAllTenants, RotateSaltsAllTenants};
+    let mut tick = tokio::time::interval(ROLLUP_EVERY);
     loop {
         tick.tick().await;
-        let hour = chrono::Utc::now().format("%Y%m%d%H");
+        let now = chrono::Utc::now();
+        let hour = now.format("%Y%m%d%H").to_string();
+        let slot = now.timestamp() / ROLLUP_EVERY.as_secs() as i64;
         let jobs = [
             (
                 Job::RotateSaltsAllTenants(RotateSaltsAllTenants {}),
-                "rotate_salts",
+                format!("rotate_salts:{hour}"),
             ),
             (
                 Job::MaintainEventsAllTenants(MaintainEventsAllTenants {}),
-                "maintain_events",
+                format!("maintain_events:{hour}"),
+            ),
+            (
+                Job::RollupAllTenants(RollupAllTenants {}),
+                format!("rollup:{slot}"),
             ),
         ];
         let result: Result<(), tenant::DbError> = db
             .unscoped(async |conn| {
-                for (job, name) in &jobs {
-                    crate::queue::enqueue_once(conn, job, &format!("{name}:{hour}")).await?;
+                for (job, key) in &jobs {
+                    crate::queue::enqueue_once(conn, job, key).await?;
                 }
                 Ok(())
             })
             .await;
         if let Err(error) = result {
-            tracing::warn!(%error, "scheduling periodic jobs failed; will retry next hour");
+            tracing::warn!(%error, "scheduling periodic jobs failed; will retry next tick");
         }
     }
 }

@@ -55,7 +55,8 @@ pub struct Ingest {
 enum EventBody {
     /// One event object, or an array of up to 100. Fields as in Plausible's Events API:
     /// `name`/`n`, `url`/`u`, `domain`/`d` (comma list allowed), `referrer`/`r`, `props`/`p`,
-    /// `revenue`/`$` (`{"amount", "currency"}`), `interactive`/`i`, `hashMode`/`h`.
+    /// `revenue`/`$` (`{"amount", "currency"}`), `interactive`/`i`, `hashMode`/`h`, and
+    /// `timestamp` (RFC 3339 or Unix seconds, within 5 minutes of the server clock).
     Json(Json<Value>),
     /// The same JSON as text.
     Text(PlainText<String>),
@@ -99,6 +100,7 @@ fn problem_kind(kind: &str) -> &'static str {
         "invalid_revenue" => "invalid_revenue",
         "unknown_domain" => "unknown_domain",
         "invalid_event" => "invalid_event",
+        "invalid_timestamp" => "invalid_timestamp",
         _ => "invalid_field",
     }
 }
@@ -161,8 +163,10 @@ impl IngestApi {
                 kind: format!("{}{}", crate::error::PROBLEM_BASE, problem_kind(kind)),
                 detail,
             };
-            let event = match payload::parse_event(item) {
-                Ok(event) => event,
+            let (event, ts) = match payload::parse_event(item)
+                .and_then(|event| Ok((payload::check_timestamp(&event, now)?, event)))
+            {
+                Ok((ts, event)) => (event, ts),
                 Err(invalid) => {
                     rejected.push(reject(invalid.kind, invalid.detail));
                     continue;
@@ -180,7 +184,7 @@ impl IngestApi {
                 events.push(NewEvent {
                     org_id: target.org_id,
                     project_id: target.project_id,
-                    ts: now,
+                    ts,
                     event_id: uuid::Uuid::now_v7(),
                     name: event.name.clone(),
                     visitor_id: enrich::visitor_id(&target.salt, target.project_id, ip, user_agent),

@@ -2,6 +2,7 @@
 //! `referrer`/`r`, `props`/`p`, `revenue`/`$`, `interactive`/`i`), validated field by field so
 //! one bad event in a batch is refused with its reason while the others are kept.
 
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -35,6 +36,9 @@ pub struct EventIn {
     pub revenue: Option<(String, String)>,
     /// Whether it counts for bounce rate.
     pub interactive: bool,
+    /// When it happened, if the sender says (`timestamp`: RFC 3339 or Unix seconds); checked
+    /// against the clock by [`check_timestamp`]. Without it, the arrival time.
+    pub timestamp: Option<DateTime<Utc>>,
     /// The page: the URL's path, plus its `#fragment` when the tracker runs in hash mode
     /// (`h`/`hashMode`), so `#/pricing` and `#/docs` are different pages.
     pub pathname: String,
@@ -230,6 +234,32 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
         Some(Value::Number(number)) => number.as_u64() == Some(1),
         Some(_) => return Err(invalid("invalid_field", "`h` must be 1 or a boolean")),
     };
+    let timestamp = match field(event, "timestamp", "ts") {
+        None => None,
+        Some(Value::String(text)) => Some(
+            DateTime::parse_from_rfc3339(text.trim())
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|_| {
+                    invalid(
+                        "invalid_timestamp",
+                        "`timestamp` must be RFC 3339 (2026-11-22T10:00:00Z) or Unix seconds",
+                    )
+                })?,
+        ),
+        Some(Value::Number(number)) => Some(
+            number
+                .as_f64()
+                .filter(|secs| secs.is_finite() && secs.abs() < 1e11)
+                .and_then(|secs| DateTime::from_timestamp_millis((secs * 1000.0) as i64))
+                .ok_or_else(|| invalid("invalid_timestamp", "`timestamp` is not a valid time"))?,
+        ),
+        Some(_) => {
+            return Err(invalid(
+                "invalid_timestamp",
+                "`timestamp` must be RFC 3339 or Unix seconds",
+            ));
+        }
+    };
     let mut pathname: String = url.path().chars().take(MAX_URL).collect();
     if let Some(fragment) = url.fragment().filter(|f| hash_mode && !f.is_empty()) {
         pathname = format!("{pathname}#{fragment}")
@@ -238,6 +268,7 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
             .collect();
     }
     Ok(EventIn {
+        timestamp,
         name: name.to_owned(),
         pathname,
         url,
@@ -247,6 +278,35 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
         revenue,
         interactive,
     })
+}
+
+/// The time to record `event` at: its own `timestamp` if it is within
+/// [`tenant::rollups::MAX_EVENT_SKEW_MINUTES`] of `now` either way, else a refusal. Later than
+/// that would be a clock error; earlier could land in hours whose rollups are already final.
+pub fn check_timestamp(event: &EventIn, now: DateTime<Utc>) -> Result<DateTime<Utc>, Invalid> {
+    let Some(at) = event.timestamp else {
+        return Ok(now);
+    };
+    let skew = Duration::minutes(i64::from(tenant::rollups::MAX_EVENT_SKEW_MINUTES));
+    if at > now + skew {
+        return Err(invalid(
+            "invalid_timestamp",
+            format!(
+                "`timestamp` is more than {} minutes in the future",
+                skew.num_minutes()
+            ),
+        ));
+    }
+    if at < now - skew {
+        return Err(invalid(
+            "invalid_timestamp",
+            format!(
+                "`timestamp` is more than {} minutes in the past; Beacon records events as they happen",
+                skew.num_minutes()
+            ),
+        ));
+    }
+    Ok(at)
 }
 
 #[cfg(test)]
@@ -265,6 +325,43 @@ mod tests {
         assert_eq!(long, short);
         assert!(long.interactive);
         assert_eq!(long.pathname, "/x");
+    }
+
+    #[test]
+    fn timestamps_must_be_close_to_now() {
+        let now = Utc::now();
+        let at = |offset: Duration| {
+            parse_event(
+                &json!({"n": "pageview", "u": "https://a.example/", "d": "a.example",
+                                "timestamp": (now + offset).to_rfc3339()}),
+            )
+            .unwrap()
+        };
+        let event = at(Duration::minutes(-2));
+        assert_eq!(
+            check_timestamp(&event, now).unwrap(),
+            event.timestamp.unwrap()
+        );
+        for far in [
+            Duration::hours(24 * 365),
+            Duration::minutes(6),
+            Duration::minutes(-6),
+        ] {
+            assert_eq!(
+                check_timestamp(&at(far), now).unwrap_err().kind,
+                "invalid_timestamp"
+            );
+        }
+        let unix = parse_event(
+            &json!({"n": "pageview", "u": "https://a.example/", "d": "a.example",
+                                       "timestamp": now.timestamp()}),
+        )
+        .unwrap();
+        assert_eq!(unix.timestamp.unwrap().timestamp(), now.timestamp());
+        let none =
+            parse_event(&json!({"n": "pageview", "u": "https://a.example/", "d": "a.example"}))
+                .unwrap();
+        assert_eq!(check_timestamp(&none, now).unwrap(), now);
     }
 
     #[test]
@@ -333,6 +430,14 @@ mod tests {
                 "invalid_revenue",
             ),
             (json!(42), "invalid_event"),
+            (
+                json!({"name": "x", "url": "https://a.example", "domain": "a.example", "timestamp": "tomorrow"}),
+                "invalid_timestamp",
+            ),
+            (
+                json!({"name": "x", "url": "https://a.example", "domain": "a.example", "timestamp": 1e300}),
+                "invalid_timestamp",
+            ),
         ];
         for (event, kind) in cases {
             assert_eq!(parse_event(&event).unwrap_err().kind, kind, "{event}");

@@ -123,6 +123,7 @@ async fn a_batch_keeps_good_events_and_explains_bad_ones() {
             {"n": "x", "u": "https://batch.example/", "d": "batch.example", "props": too_many_props},
             {"n": "x", "u": "https://batch.example/", "d": "batch.example", "props": {"k": "v".repeat(2001)}},
             {"n": "x", "u": "https://batch.example/", "d": "batch.example", "props": {"k".repeat(301): "v"}},
+            {"n": "x", "u": "https://batch.example/", "d": "batch.example", "timestamp": "2099-01-01T00:00:00Z"},
             good,
         ]),
     )
@@ -148,7 +149,8 @@ async fn a_batch_keeps_good_events_and_explains_bad_ones() {
             "unknown_domain",
             "invalid_props",
             "invalid_props",
-            "invalid_props"
+            "invalid_props",
+            "invalid_timestamp"
         ]
     );
     assert_eq!(stored(&app, org).await.len(), 2);

@@ -1,5 +1,5 @@
 //! Keeps the `events` partitions ahead of time (yesterday to a week ahead) and deletes events
-//! older than each project's retention. Sweeps all tenants, so it runs as `beacon_sweeper`.
+//! (and rollups) older than each project's retention. Sweeps all tenants, so it runs as `beacon_sweeper`.
 //! Idempotent.
 
 use diesel::sql_types::{Date, Integer};
@@ -33,7 +33,18 @@ impl MaintainEventsAllTenants {
         )
         .execute(&mut conn)
         .await?;
-        tracing::info!(deleted, "event partitions and retention maintained");
+        let rollups = diesel::sql_query(
+            "DELETE FROM rollups_hourly r USING projects p \
+             WHERE r.project_id = p.project_id AND r.org_id = p.org_id \
+             AND r.hour < now() - make_interval(days => p.retention_days)",
+        )
+        .execute(&mut conn)
+        .await?;
+        tracing::info!(
+            deleted,
+            rollups,
+            "event partitions and retention maintained"
+        );
         Ok(())
     }
 }

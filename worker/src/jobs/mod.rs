@@ -9,12 +9,14 @@ use tenant::Db;
 use crate::mailer::Mailer;
 
 pub mod maintain_events_all_tenants;
+pub mod rollup_all_tenants;
 pub mod rotate_salts_all_tenants;
 pub mod send_invitation;
 pub mod send_password_reset;
 pub mod send_verification_email;
 
 pub use maintain_events_all_tenants::MaintainEventsAllTenants;
+pub use rollup_all_tenants::RollupAllTenants;
 pub use rotate_salts_all_tenants::RotateSaltsAllTenants;
 pub use send_invitation::SendInvitation;
 pub use send_password_reset::SendPasswordReset;
@@ -48,6 +50,8 @@ pub enum Job {
     RotateSaltsAllTenants(RotateSaltsAllTenants),
     /// Event partitions and retention.
     MaintainEventsAllTenants(MaintainEventsAllTenants),
+    /// Hourly rollups.
+    RollupAllTenants(RollupAllTenants),
 }
 
 impl Job {
@@ -59,6 +63,7 @@ impl Job {
             Self::SendInvitation(job) => job.run(ctx).await,
             Self::RotateSaltsAllTenants(job) => job.run(ctx).await,
             Self::MaintainEventsAllTenants(job) => job.run(ctx).await,
+            Self::RollupAllTenants(job) => job.run(ctx).await,
         }
     }
 }

@@ -1,0 +1,3 @@
+DROP TABLE rollup_state;
+DROP TABLE rollups_hourly;
+DROP EXTENSION IF EXISTS hll;

@@ -1,0 +1,274 @@
+//! Hourly rollups: what makes a dashboard's cost grow with its date range, not its traffic.
+//!
+//! `rollups_hourly` holds, per project, hour and dimension value, the visits that *started* in
+//! that hour (visits, bounces, summed duration, their pageviews and events) and a HyperLogLog
+//! sketch of their visitor ids. Each dimension the dashboards break down by is a `kind`; kind 0
+//! is the total. Rows are built from the same visit derivation the raw queries use
+//! ([`crate::stats::visits_cte`]), so a rollup row equals the raw answer for its hour, except
+//! unique visitors, which are a sketch estimate (HLL with 2^11 registers: standard error
+//! 1.04/√2048 ≈ 2.3%, exact while a sketch holds few values).
+//!
+//! A project's rollups reach `rollup_state.rolled_until`: every visit that started earlier
+//! had ended (no event for 35 minutes) when it was rolled up, so it never changes. The
+//! watermark moves to the minute; the hour it falls in holds the visits up to it and is
+//! rebuilt whole on the next step.
+//! [`advance`] moves the watermark forward; the Stats API answers the hours before it from
+//! rollups and the visits after it from raw events ([`usable_until`]). Queries with filters,
+//! event-name, property or goal dimensions, or goal metrics read raw events.
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use diesel::QueryableByName;
+use diesel::sql_types::{Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::stats::{Dimension, Filter, Metric, StatsQuery, VISIT_GAP_MINUTES, visits_cte};
+
+/// The dimensions rollups hold, by kind number (0 is the total, with value '').
+const KINDS: [(i16, Dimension); 16] = [
+    (1, Dimension::Page),
+    (2, Dimension::EntryPage),
+    (3, Dimension::ExitPage),
+    (4, Dimension::Source),
+    (5, Dimension::Referrer),
+    (6, Dimension::UtmSource),
+    (7, Dimension::UtmMedium),
+    (8, Dimension::UtmCampaign),
+    (9, Dimension::UtmContent),
+    (10, Dimension::UtmTerm),
+    (11, Dimension::Country),
+    (12, Dimension::Region),
+    (13, Dimension::City),
+    (14, Dimension::Device),
+    (15, Dimension::Browser),
+    (16, Dimension::Os),
+];
+
+/// How far an event's own timestamp may be from the server's clock (either way). Rollups
+/// treat a visit as ended once it saw no event for 30 minutes plus this.
+pub const MAX_EVENT_SKEW_MINUTES: i32 = 5;
+
+/// Most hours one build step covers (the first build of a project with history takes several).
+const CHUNK_HOURS: i64 = 24;
+
+fn kind_of(dimension: &Dimension) -> Option<i16> {
+    KINDS
+        .iter()
+        .find(|(_, known)| known == dimension)
+        .map(|(kind, _)| *kind)
+}
+
+/// The rollup kind a query reads and its dimension columns over `rollups_hourly` rows
+/// (`… AS d0, … AS d1, `). Only for queries [`usable_until`] accepted.
+pub(crate) fn dimension_columns(dimensions: &[Dimension]) -> (i16, String) {
+    let mut kind = 0;
+    let mut columns = String::new();
+    for (i, dimension) in dimensions.iter().enumerate() {
+        let sql = match dimension.time_sql("(hour AT TIME ZONE $2)") {
+            Some(sql) => sql,
+            None => {
+                kind = kind_of(dimension).unwrap_or(0);
+                "nullif(value, '')".to_owned()
+            }
+        };
+        columns.push_str(&format!("{sql} AS d{i}, "));
+    }
+    (kind, columns)
+}
+
+/// Whether rollups can answer `query` at all: no filters, at most one non-time dimension and
+/// that one rolled up, and only the visit and event counting metrics.
+fn answerable(query: &StatsQuery) -> bool {
+    let no_filter = matches!(&query.filter, Filter::And(parts) if parts.is_empty());
+    let plain_dimensions = query.dimensions.iter().filter(|d| !d.is_time()).count();
+    let rolled_dimension = query
+        .dimensions
+        .iter()
+        .all(|d| d.is_time() || kind_of(d).is_some());
+    let counting = query.metrics.iter().all(|m| {
+        matches!(
+            m,
+            Metric::Visitors
+                | Metric::Visits
+                | Metric::Pageviews
+                | Metric::Events
+                | Metric::BounceRate
+                | Metric::VisitDuration
+                | Metric::ViewsPerVisit
+        )
+    });
+    no_filter && plain_dimensions <= 1 && rolled_dimension && counting
+}
+
+#[derive(QueryableByName)]
+struct Watermark {
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    rolled_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Bool)]
+    covers_range: bool,
+    #[diesel(sql_type = Bool)]
+    whole_hour_zone: bool,
+}
+
+/// The watermark to read rollups up to for `query`, or `None` to read raw events only: when
+/// rollups cannot answer it, do not reach into its range, or the project's time zone is not a
+/// whole number of hours from UTC (hourly buckets would straddle its days).
+pub async fn usable_until(
+    conn: &mut AsyncPgConnection,
+    query: &StatsQuery,
+) -> diesel::QueryResult<Option<DateTime<Utc>>> {
+    if !answerable(query) {
+        return Ok(None);
+    }
+    let row: Option<Watermark> = diesel::sql_query(
+        "SELECT nullif(s.rolled_until, '-infinity') AS rolled_until, \
+                s.rolled_until > ($3::date::timestamp AT TIME ZONE $2) AS covers_range, \
+                extract(minute FROM (now() AT TIME ZONE $2) - (now() AT TIME ZONE 'UTC')) = 0 AS whole_hour_zone \
+         FROM rollup_state s WHERE s.project_id = $1",
+    )
+    .bind::<SqlUuid, _>(query.project_id)
+    .bind::<Text, _>(&query.timezone)
+    .bind::<Text, _>(query.from.to_string())
+    .get_result(conn)
+    .await
+    .map(Some)
+    .or_else(|error| match error {
+        diesel::result::Error::NotFound => Ok(None),
+        other => Err(other),
+    })?;
+    Ok(row
+        .filter(|row| row.covers_range && row.whole_hour_zone)
+        .and_then(|row| row.rolled_until))
+}
+
+/// Replaces the rollups of `project_id` for visits that started in `[from, to)`: `from` is a
+/// whole hour; `to` may fall inside an hour, whose rows then hold the visits up to `to`. The
+/// caller holds the project's `rollup_state` row locked.
+pub async fn build(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM rollups_hourly WHERE org_id = $2 AND project_id = $1 AND hour >= $3 AND hour < $4",
+    )
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .execute(conn)
+    .await?;
+    let values: String = std::iter::once("(0::smallint, ''::text)".to_owned())
+        .chain(
+            KINDS
+                .iter()
+                .map(|(kind, dimension)| format!("({kind}, {})", dimension.sql(None))),
+        )
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "WITH {visits}, \
+         per_visit AS (SELECT visitor_id, visit_no, date_trunc('hour', v_start) AS hour, k.kind, k.value, \
+            count(*) FILTER (WHERE name = 'pageview') AS pageviews, count(*) AS events, \
+            max(v_duration) AS duration, max(v_interactions) AS interactions \
+            FROM visits_ev CROSS JOIN LATERAL (VALUES {values}) AS k(kind, value) \
+            GROUP BY visitor_id, visit_no, date_trunc('hour', v_start), k.kind, k.value) \
+         INSERT INTO rollups_hourly (org_id, project_id, hour, kind, value, visitors, visits, bounces, \
+                                     duration_sum, pageviews, events) \
+         SELECT $2, $1, hour, kind, coalesce(value, ''), hll_add_agg(hll_hash_bigint(visitor_id)), \
+                count(*), count(*) FILTER (WHERE interactions <= 1), coalesce(sum(duration), 0), \
+                sum(pageviews), sum(events) \
+         FROM per_visit GROUP BY hour, kind, value",
+        visits = visits_cte("$3::timestamptz", "$4::timestamptz", true),
+    );
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(project_id)
+        .bind::<SqlUuid, _>(org_id)
+        .bind::<Timestamptz, _>(from)
+        .bind::<Timestamptz, _>(to)
+        .execute(conn)
+        .await
+}
+
+#[derive(QueryableByName)]
+struct Progress {
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    rolled_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    first_event: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    oldest_open_visit: Option<DateTime<Utc>>,
+}
+
+/// Builds the next step of `project_id`'s rollups as of `now` and moves its watermark: at most
+/// a day of hours, up to the start of the oldest visit that could still grow (an event in the
+/// last 35 minutes: the 30-minute gap plus the allowed clock skew) and at least 40 minutes
+/// back, to the minute. Returns the hours built, or `None` when there was
+/// nothing to do. Runs in one transaction the caller opened; concurrent callers wait on the
+/// project's state row.
+pub async fn advance(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    diesel::sql_query(
+        "INSERT INTO rollup_state (org_id, project_id, rolled_until) \
+         SELECT $2, $1, '-infinity' ON CONFLICT DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<SqlUuid, _>(org_id)
+    .execute(conn)
+    .await?;
+    // A visit may still grow while a (backdated) event could join it.
+    let open_minutes = VISIT_GAP_MINUTES + MAX_EVENT_SKEW_MINUTES;
+    let open_visits = visits_cte(
+        "($3::timestamptz - make_interval(hours => 24))",
+        "$3::timestamptz",
+        false,
+    );
+    let progress: Progress = diesel::sql_query(format!(
+        "WITH state AS (SELECT nullif(rolled_until, '-infinity') AS rolled_until FROM rollup_state \
+                        WHERE project_id = $1 FOR UPDATE), \
+              {open_visits} \
+         SELECT (SELECT rolled_until FROM state) AS rolled_until, \
+                (SELECT min(ts) FROM events WHERE project_id = $1 \
+                   AND ts >= coalesce((SELECT rolled_until FROM state), '-infinity')) AS first_event, \
+                (SELECT min(v_start) FROM visits_ev GROUP BY visitor_id, visit_no \
+                   HAVING max(ts) > $3::timestamptz - make_interval(mins => {open_minutes}) \
+                   ORDER BY 1 LIMIT 1) AS oldest_open_visit"
+    ))
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<Timestamptz, _>(now)
+    .get_result(conn)
+    .await?;
+    let hour = |at: DateTime<Utc>| at.duration_trunc(Duration::hours(1)).unwrap_or(at);
+    let settled = now - Duration::minutes(i64::from(open_minutes + MAX_EVENT_SKEW_MINUTES));
+    // The watermark may fall inside an hour: that hour's rows then hold the visits up to it,
+    // and the next step rebuilds the hour from its start.
+    let target = progress
+        .oldest_open_visit
+        .map_or(settled, |open| open.min(settled))
+        .duration_trunc(Duration::minutes(1))
+        .unwrap_or(settled);
+    let Some(from) = progress.rolled_until.or(progress.first_event.map(hour)) else {
+        return Ok(None);
+    };
+    let to = target.min(hour(from) + Duration::hours(CHUNK_HOURS));
+    if to <= from {
+        return Ok(None);
+    }
+    build(conn, org_id, project_id, hour(from), to).await?;
+    diesel::sql_query(
+        "UPDATE rollup_state SET rolled_until = $3, updated_at = now() WHERE project_id = $1 AND org_id = $2",
+    )
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<Timestamptz, _>(to)
+    .execute(conn)
+    .await?;
+    Ok(Some((from, to)))
+}

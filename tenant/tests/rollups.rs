@@ -1,0 +1,301 @@
+//! Rollups against exact answers: three days of generated visits (crossing hours, midnight,
+//! and 30-minute gaps) are rolled up, and every query the dashboards make is answered both
+//! from rollups plus the raw tail and from raw events alone. Counts must be equal; unique
+//! visitors within three standard errors of the sketch (3 × 1.04/√2048 ≈ 6.9%).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use tenant::stats::{Dimension, Filter, Metric, Operator, StatsQuery, StatsRow};
+use tenant::tables::events::{NewEvent, insert_batch};
+use tenant::tables::{organizations, projects};
+use tenant::test_support::TestDb;
+use tenant::{AppRole, DbError, OrgId};
+use uuid::Uuid;
+
+/// A small deterministic generator (64-bit LCG), so failures reproduce.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+const DAY0: (i32, u32, u32) = (2026, 3, 10);
+
+fn day0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(DAY0.0, DAY0.1, DAY0.2, 0, 0, 0)
+        .unwrap()
+}
+
+fn generate(org: Uuid, project: Uuid) -> Vec<NewEvent> {
+    let mut rng = Lcg(7);
+    let pages = [
+        "/", "/pricing", "/blog", "/blog/a", "/docs", "/signup", "/about",
+    ];
+    let sources = [None, Some("Google"), Some("Hacker News"), Some("Twitter")];
+    let countries = ["DE", "US", "FR"];
+    let devices = ["desktop", "mobile", "tablet"];
+    let mut events = Vec::new();
+    for visitor in 0..1_500_i64 {
+        // Visits start anywhere in three days, often close to an hour or midnight.
+        let mut at = day0() + Duration::seconds(rng.next(3 * 86_400) as i64);
+        if rng.next(4) == 0 {
+            let next_hour = at + Duration::hours(1);
+            at = next_hour
+                - Duration::seconds(next_hour.timestamp() % 3600)
+                - Duration::minutes(rng.next(3) as i64);
+        }
+        let country = countries[rng.next(3) as usize];
+        let device = devices[rng.next(3) as usize];
+        for _visit in 0..(1 + rng.next(3)) {
+            let source = sources[rng.next(4) as usize];
+            for event in 0..(1 + rng.next(6)) {
+                let name = if rng.next(7) == 0 {
+                    "Signup"
+                } else {
+                    "pageview"
+                };
+                events.push(NewEvent {
+                    org_id: org,
+                    project_id: project,
+                    ts: at,
+                    event_id: Uuid::now_v7(),
+                    name: name.into(),
+                    visitor_id: visitor,
+                    hostname: "roll.example".into(),
+                    pathname: pages[rng.next(pages.len() as u64) as usize].into(),
+                    referrer_host: None,
+                    source: if event == 0 {
+                        source.map(str::to_owned)
+                    } else {
+                        None
+                    },
+                    utm_source: None,
+                    utm_medium: None,
+                    utm_campaign: None,
+                    utm_content: None,
+                    utm_term: None,
+                    browser: Some("Firefox".into()),
+                    browser_version: None,
+                    os: Some("Linux".into()),
+                    os_version: None,
+                    device: Some(device.into()),
+                    country: Some(country.into()),
+                    region: None,
+                    city: None,
+                    props: serde_json::json!({}),
+                    revenue_amount: None,
+                    revenue_currency: None,
+                    interactive: rng.next(5) != 0,
+                });
+                at += Duration::seconds(20 + rng.next(25 * 60) as i64);
+            }
+            // The next visit after a pause of more than 30 minutes.
+            at += Duration::minutes(31 + rng.next(300) as i64);
+        }
+    }
+    events
+}
+
+fn query(project: Uuid, timezone: &str, dimensions: Vec<Dimension>) -> StatsQuery {
+    let first = NaiveDate::from_ymd_opt(DAY0.0, DAY0.1, DAY0.2).unwrap();
+    StatsQuery {
+        project_id: project,
+        timezone: timezone.into(),
+        from: first,
+        to: first + chrono::Days::new(2),
+        dimensions,
+        filter: Filter::And(vec![]),
+        metrics: vec![
+            Metric::Visitors,
+            Metric::Visits,
+            Metric::Pageviews,
+            Metric::Events,
+            Metric::BounceRate,
+            Metric::VisitDuration,
+            Metric::ViewsPerVisit,
+        ],
+        order_by: vec![],
+        limit: 10_000,
+        offset: 0,
+    }
+}
+
+fn by_dimensions(rows: Vec<StatsRow>) -> BTreeMap<Vec<Option<String>>, StatsRow> {
+    rows.into_iter()
+        .map(|r| (r.dimensions.clone(), r))
+        .collect()
+}
+
+/// Compares rollup and raw answers; returns the largest relative visitor error seen.
+fn compare(label: &str, rolled: Vec<StatsRow>, raw: Vec<StatsRow>) -> f64 {
+    let (rolled, raw) = (by_dimensions(rolled), by_dimensions(raw));
+    assert_eq!(
+        rolled.keys().collect::<Vec<_>>(),
+        raw.keys().collect::<Vec<_>>(),
+        "{label}: groups differ"
+    );
+    let mut worst: f64 = 0.0;
+    for (key, exact) in &raw {
+        let got = &rolled[key];
+        let counts = |r: &StatsRow| {
+            (
+                r.visits,
+                r.pageviews,
+                r.events,
+                r.bounce_rate,
+                r.visit_duration,
+                r.views_per_visit,
+            )
+        };
+        assert_eq!(counts(got), counts(exact), "{label} {key:?}");
+        let error = (got.visitors - exact.visitors).abs() as f64 / exact.visitors.max(1) as f64;
+        assert!(
+            error <= 0.069,
+            "{label} {key:?}: {} visitors estimated, {} exact",
+            got.visitors,
+            exact.visitors
+        );
+        worst = worst.max(error);
+    }
+    worst
+}
+
+#[tokio::test]
+async fn rollups_answer_like_raw_events() {
+    let db = TestDb::new(None).await.unwrap();
+    let org = OrgId::generate();
+    let org_id = org.uuid();
+    let project_id = db
+        .db
+        .scoped(org, async |conn| {
+            organizations::create(conn, org_id, "Rollups").await?;
+            let project =
+                projects::create(conn, org_id, "Site", "UTC", &["roll.example".to_owned()]).await?;
+            Ok::<_, DbError>(project.project.project_id)
+        })
+        .await
+        .unwrap();
+    let events = generate(org_id, project_id);
+    let ingest =
+        tenant::Db::connect_as(&db.owner_url, AppRole::Ingest, &Default::default()).unwrap();
+    let mut conn = ingest.conn().await.unwrap();
+    for chunk in events.chunks(2_000) {
+        insert_batch(&mut conn, chunk).await.unwrap();
+    }
+    drop(conn);
+    let sweeper =
+        tenant::Db::connect_as(&db.owner_url, AppRole::Sweeper, &Default::default()).unwrap();
+    let advance_to = async |now: DateTime<Utc>| {
+        let mut steps = 0;
+        while let Some((from, to)) = sweeper
+            .unscoped(async |conn| {
+                Ok::<_, DbError>(tenant::rollups::advance(conn, org_id, project_id, now).await?)
+            })
+            .await
+            .unwrap()
+        {
+            assert!(from < to && to <= now);
+            steps += 1;
+        }
+        steps
+    };
+
+    let queries = |timezone: &str| {
+        vec![
+            ("overview", query(project_id, timezone, vec![])),
+            ("by day", query(project_id, timezone, vec![Dimension::Day])),
+            (
+                "by hour",
+                query(project_id, timezone, vec![Dimension::Hour]),
+            ),
+            ("pages", query(project_id, timezone, vec![Dimension::Page])),
+            (
+                "entry pages",
+                query(project_id, timezone, vec![Dimension::EntryPage]),
+            ),
+            (
+                "exit pages",
+                query(project_id, timezone, vec![Dimension::ExitPage]),
+            ),
+            (
+                "sources",
+                query(project_id, timezone, vec![Dimension::Source]),
+            ),
+            (
+                "countries",
+                query(project_id, timezone, vec![Dimension::Country]),
+            ),
+            (
+                "devices by day",
+                query(
+                    project_id,
+                    timezone,
+                    vec![Dimension::Device, Dimension::Day],
+                ),
+            ),
+        ]
+    };
+    let check = async |stage: &str| {
+        let mut worst: f64 = 0.0;
+        for timezone in ["UTC", "Europe/Berlin"] {
+            for (label, q) in queries(timezone) {
+                let (used, rolled, raw) = db
+                    .db
+                    .scoped(org, async |conn| {
+                        let used = tenant::rollups::usable_until(conn, &q).await?;
+                        let rolled = tenant::stats::run(conn, &q).await?;
+                        let raw = tenant::stats::run_raw(conn, &q).await?;
+                        Ok::<_, DbError>((used, rolled, raw))
+                    })
+                    .await
+                    .unwrap();
+                assert!(
+                    used.is_some(),
+                    "{stage} {label} {timezone}: rollups not used"
+                );
+                let label = format!("{stage} {label} {timezone}");
+                worst = worst.max(compare(&label, rolled, raw));
+            }
+        }
+        eprintln!("{stage}: largest visitor error {:.2}%", worst * 100.0);
+    };
+
+    // Halfway through the data: rollups for the first day and a half, raw events after.
+    assert!(advance_to(day0() + Duration::hours(36)).await >= 2);
+    check("partly rolled up").await;
+    // Everything rolled up; a second pass changes nothing.
+    let end = day0() + Duration::days(4);
+    assert!(advance_to(end).await >= 1);
+    assert_eq!(advance_to(end).await, 0);
+    check("fully rolled up").await;
+
+    // What rollups do not answer goes to raw events.
+    let mut filtered = query(project_id, "UTC", vec![]);
+    filtered.filter = Filter::And(vec![Filter::Compare(
+        Operator::Is,
+        Dimension::Country,
+        vec!["DE".into()],
+    )]);
+    let mut by_name = query(project_id, "UTC", vec![Dimension::Name]);
+    by_name.metrics = vec![Metric::Visitors];
+    let mut india = query(project_id, "Asia/Kolkata", vec![]);
+    india.metrics = vec![Metric::Visits];
+    for q in [filtered, by_name, india] {
+        let used = db
+            .db
+            .scoped(org, async |conn| {
+                Ok::<_, DbError>(tenant::rollups::usable_until(conn, &q).await?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(used, None, "{:?} {:?}", q.dimensions, q.timezone);
+    }
+}

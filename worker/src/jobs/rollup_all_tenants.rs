@@ -1,0 +1,67 @@
+//! Moves every project's hourly rollups forward ([`tenant::rollups::advance`]): each step
+//! builds at most a day of settled hours in its own transaction, so the first run over a long
+//! history makes progress even if it is interrupted. Sweeps all tenants, so it runs as
+//! `beacon_sweeper`. Idempotent: a repeated step rebuilds the same hours.
+
+use diesel::QueryableByName;
+use diesel::sql_types::Uuid as SqlUuid;
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use tenant::{Db, DbError, diesel, diesel_async};
+
+use super::JobContext;
+
+/// Most build steps per project in one run (a day each).
+pub const MAX_STEPS_PER_RUN: usize = 400;
+
+/// Payload (no ids: it covers every tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollupAllTenants {}
+
+#[derive(QueryableByName)]
+struct ProjectRow {
+    #[diesel(sql_type = SqlUuid)]
+    org_id: uuid::Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    project_id: uuid::Uuid,
+}
+
+impl RollupAllTenants {
+    /// Advances every project's rollups as far as they are settled.
+    pub async fn run(self, ctx: &JobContext) -> anyhow::Result<()> {
+        let minutes = advance_all(&ctx.sweeper).await?;
+        tracing::info!(minutes, "rollups advanced");
+        Ok(())
+    }
+}
+
+/// Advances every project's rollups as far as they are settled; returns the minutes of
+/// visit starts rolled up, summed over projects.
+/// `sweeper` connects as `beacon_sweeper`. Also `beacon rollup`.
+pub async fn advance_all(sweeper: &Db) -> anyhow::Result<i64> {
+    let projects: Vec<ProjectRow> = {
+        let mut conn = sweeper.conn().await?;
+        diesel::sql_query("SELECT org_id, project_id FROM projects")
+            .load(&mut conn)
+            .await?
+    };
+    let mut minutes = 0;
+    for project in projects {
+        for _ in 0..MAX_STEPS_PER_RUN {
+            let now = chrono::Utc::now();
+            let step = sweeper
+                .unscoped(async |conn| {
+                    Ok::<_, DbError>(
+                        tenant::rollups::advance(conn, project.org_id, project.project_id, now)
+                            .await?,
+                    )
+                })
+                .await?;
+            match step {
+                Some((from, to)) => minutes += (to - from).num_minutes(),
+                None => break,
+            }
+        }
+    }
+    Ok(minutes)
+}
