@@ -9,6 +9,7 @@ mod email_flows;
 mod ingest;
 mod isolation;
 mod jobs;
+mod maintenance;
 mod ops;
 mod roles;
 mod spec;

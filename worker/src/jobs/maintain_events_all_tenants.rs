@@ -1,5 +1,6 @@
-//! Keeps the `events` partitions ahead of time (yesterday to a week ahead) and deletes events
-//! (and rollups) older than each project's retention. Sweeps all tenants, so it runs as `beacon_sweeper`.
+//! Keeps the `events` partitions ahead of time (yesterday to a week ahead), deletes events
+//! (and rollups) older than each project's retention, and drops daily partitions older than
+//! the longest retention. Sweeps all tenants, so it runs as `beacon_sweeper`.
 //! Idempotent.
 
 use diesel::sql_types::{Date, Integer};
@@ -11,6 +12,12 @@ use super::JobContext;
 
 /// Days of partitions kept ready ahead of today.
 pub const DAYS_AHEAD: i32 = 7;
+
+#[derive(diesel::QueryableByName)]
+struct Dropped {
+    #[diesel(sql_type = Integer)]
+    n: i32,
+}
 
 /// Payload (no ids: it covers every tenant).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,9 +47,17 @@ impl MaintainEventsAllTenants {
         )
         .execute(&mut conn)
         .await?;
+        // Whole daily partitions go once every project's retention has passed them.
+        let dropped: Dropped = diesel::sql_query(
+            "SELECT coalesce(beacon_drop_event_partitions(\
+                (now() AT TIME ZONE 'UTC')::date - (SELECT max(retention_days) FROM projects) - 1), 0) AS n",
+        )
+        .get_result(&mut conn)
+        .await?;
         tracing::info!(
             deleted,
             rollups,
+            dropped_partitions = dropped.n,
             "event partitions and retention maintained"
         );
         Ok(())

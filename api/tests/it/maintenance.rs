@@ -1,0 +1,146 @@
+//! The maintenance job: events and rollups past each project's retention are deleted, and
+//! daily partitions past every project's retention are dropped.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+use tenant::diesel::QueryableByName;
+use tenant::diesel::sql_types::{BigInt, Bool, Date};
+use tenant::diesel_async::RunQueryDsl;
+
+use crate::stats::{event, site, store};
+use crate::support::{As, TestApp};
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Exists {
+    #[diesel(sql_type = Bool)]
+    exists: bool,
+}
+
+#[tokio::test]
+async fn retention_deletes_events_and_rollups_and_drops_partitions() {
+    let app = TestApp::new().await;
+    let site = site(&app, "keep.example", "UTC").await;
+    let owner = As::User(
+        app.login("owner@keep.example", crate::support::PASSWORD)
+            .await,
+    );
+    let (status, body) = app
+        .json(
+            &owner,
+            "PATCH",
+            &format!("/api/v1/orgs/{}/projects/{}", site.org, site.project),
+            Some(json!({"retention_days": 3})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let now = Utc::now();
+    let old_day = (now - Duration::days(40)).date_naive();
+    let mut owner_conn = app.owner_conn().await;
+    tenant::diesel::sql_query("SELECT beacon_ensure_event_partitions($1, 1)")
+        .bind::<Date, _>(old_day)
+        .execute(&mut owner_conn)
+        .await
+        .unwrap();
+    store(
+        &app,
+        vec![
+            event(&site, 1, now - Duration::days(40), "pageview", "/old", None),
+            event(
+                &site,
+                2,
+                now - Duration::days(5),
+                "pageview",
+                "/older-than-retention",
+                None,
+            ),
+            event(
+                &site,
+                3,
+                now - Duration::hours(2),
+                "pageview",
+                "/fresh",
+                None,
+            ),
+        ],
+    )
+    .await;
+    let sweeper = tenant::Db::connect_as(
+        &app.test_db.owner_url,
+        tenant::AppRole::Sweeper,
+        &Default::default(),
+    )
+    .unwrap();
+    worker::jobs::rollup_all_tenants::advance_all(&sweeper)
+        .await
+        .unwrap();
+
+    let count = |sql: &'static str| {
+        let db = app.state.db.clone();
+        let org = tenant::OrgId::from_uuid(site.org);
+        async move {
+            db.scoped(org, async |conn| {
+                Ok::<_, tenant::DbError>(
+                    tenant::diesel::sql_query(sql)
+                        .get_result::<Count>(conn)
+                        .await?
+                        .n,
+                )
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let old_rollups =
+        "SELECT count(*) AS n FROM rollups_hourly WHERE hour < now() - interval '3 days'";
+    assert_eq!(count("SELECT count(*) AS n FROM events").await, 3);
+    assert!(count(old_rollups).await > 0);
+
+    let mailer = worker::Mailer::new(&worker::MailConfig {
+        smtp_url: None,
+        outbox: std::env::temp_dir(),
+        from: "Beacon <beacon@test.local>".into(),
+    })
+    .unwrap();
+    let ctx = worker::JobContext {
+        db: app.state.db.clone(),
+        sweeper,
+        mailer: Arc::new(mailer),
+        public_url: "http://beacon.test".into(),
+    };
+    worker::jobs::MaintainEventsAllTenants {}
+        .run(&ctx)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        count("SELECT count(*) AS n FROM events WHERE pathname = '/fresh'").await,
+        1
+    );
+    assert_eq!(count("SELECT count(*) AS n FROM events").await, 1);
+    assert_eq!(count(old_rollups).await, 0);
+    let partition = |day: chrono::NaiveDate| {
+        format!(
+            "SELECT to_regclass('events_{}') IS NOT NULL AS exists",
+            day.format("%Y%m%d")
+        )
+    };
+    let old: Exists = tenant::diesel::sql_query(partition(old_day))
+        .get_result(&mut owner_conn)
+        .await
+        .unwrap();
+    assert!(!old.exists, "the 40-day-old partition is dropped");
+    let today: Exists = tenant::diesel::sql_query(partition(now.date_naive()))
+        .get_result(&mut owner_conn)
+        .await
+        .unwrap();
+    assert!(today.exists, "today's partition stays");
+}

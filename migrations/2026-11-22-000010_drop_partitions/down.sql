@@ -1,0 +1,1 @@
+DROP FUNCTION beacon_drop_event_partitions(date);
