@@ -6,7 +6,8 @@
 //!   so they are cached for a day and revalidated: sites get tracker fixes without editing
 //!   their pages.
 //! - `/js/v/{version}/script….js`: the same files under a content-hash version, cached for a
-//!   year as immutable. An old version is answered 404, never with other content.
+//!   year as immutable. An old version is redirected (302, not cached) to the current one,
+//!   never answered with other content under its URL.
 //!
 //! Files are gzipped once at startup and served gzipped to clients that accept it.
 
@@ -106,14 +107,25 @@ fn respond(req: &Request, file: &str, cache_control: &'static str) -> poem::Resu
     let script = canonical_name(file)
         .and_then(|name| scripts().by_name.get(&name))
         .ok_or_else(|| ApiError::not_found("tracker script"))?;
+    let accepts_gzip = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(accepts_gzip);
+    // Each encoding is its own representation, with its own tag.
+    let etag = if accepts_gzip {
+        format!("{}-gz\"", script.etag.trim_end_matches('"'))
+    } else {
+        script.etag.clone()
+    };
     let not_modified = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == script.etag));
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag));
     let builder = Response::builder()
         .header(header::CACHE_CONTROL, cache_control)
-        .header(header::ETAG, script.etag.as_str())
+        .header(header::ETAG, etag.as_str())
         .header(header::VARY, "Accept-Encoding")
         .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
         .header("cross-origin-resource-policy", "cross-origin")
@@ -121,15 +133,6 @@ fn respond(req: &Request, file: &str, cache_control: &'static str) -> poem::Resu
     if not_modified {
         return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
     }
-    let accepts_gzip = req
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .split(',')
-                .any(|coding| coding.split(';').next().map(str::trim) == Some("gzip"))
-        });
     let builder = builder.content_type("application/javascript; charset=utf-8");
     Ok(if accepts_gzip {
         builder
@@ -137,6 +140,21 @@ fn respond(req: &Request, file: &str, cache_control: &'static str) -> poem::Resu
             .body(script.gzip.clone())
     } else {
         builder.body(script.plain.clone())
+    })
+}
+
+/// Whether an `Accept-Encoding` value accepts gzip (listed, or `*`, without `q=0`).
+fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let refused = parts.any(|param| {
+            param
+                .strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
     })
 }
 
@@ -150,14 +168,22 @@ pub fn current(req: &Request, Path(file): Path<String>) -> poem::Result<Response
     )
 }
 
-/// `GET /js/v/{version}/{file}`: one version of the tracker, immutable.
+/// `GET /js/v/{version}/{file}`: one version of the tracker, immutable. A page still naming
+/// an older version is redirected to the current one (not cached), so it keeps tracking
+/// after an upgrade.
 #[handler]
 pub fn versioned(
     req: &Request,
     Path((wanted, file)): Path<(String, String)>,
 ) -> poem::Result<Response> {
     if wanted != version() {
-        return Err(ApiError::not_found("tracker version").into());
+        let name = canonical_name(&file).ok_or_else(|| ApiError::not_found("tracker script"))?;
+        return Ok(Response::builder()
+            .status(StatusCode::FOUND)
+            .header(header::LOCATION, format!("/js/v/{}/{name}", version()))
+            .header(header::CACHE_CONTROL, "no-cache")
+            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
+            .finish());
     }
     respond(req, &file, "public, max-age=31536000, immutable")
 }
@@ -183,6 +209,15 @@ mod tests {
         ] {
             assert_eq!(canonical_name(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn gzip_acceptance_honours_q_zero() {
+        assert!(accepts_gzip("gzip, br"));
+        assert!(accepts_gzip("br;q=1.0, gzip;q=0.5"));
+        assert!(accepts_gzip("*"));
+        assert!(!accepts_gzip("gzip;q=0"));
+        assert!(!accepts_gzip("br, identity"));
     }
 
     #[test]

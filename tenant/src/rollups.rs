@@ -9,7 +9,8 @@
 //! 1.04/√2048 ≈ 2.3%, exact while a sketch holds few values).
 //!
 //! A project's rollups reach `rollup_state.rolled_until`: every visit that started earlier
-//! had ended (no event for 35 minutes) when it was rolled up, so it never changes. The
+//! had ended (no event for 37 minutes, or midnight UTC passed) when it was rolled up, so it
+//! never changes. The
 //! watermark moves to the minute; the hour it falls in holds the visits up to it and is
 //! rebuilt whole on the next step.
 //! [`advance`] moves the watermark forward; the Stats API answers the hours before it from
@@ -47,6 +48,10 @@ const KINDS: [(i16, Dimension); 16] = [
 /// How far an event's own timestamp may be from the server's clock (either way). Rollups
 /// treat a visit as ended once it saw no event for 30 minutes plus this.
 pub const MAX_EVENT_SKEW_MINUTES: i32 = 5;
+
+/// Extra minutes before a visit counts as ended: events become visible at their batch's
+/// commit, and the API servers' clocks may differ a little from the database's.
+pub const SETTLE_MARGIN_MINUTES: i32 = 2;
 
 /// Most hours one build step covers (the first build of a project with history takes several).
 const CHUNK_HOURS: i64 = 24;
@@ -112,7 +117,8 @@ struct Watermark {
 
 /// The watermark to read rollups up to for `query`, or `None` to read raw events only: when
 /// rollups cannot answer it, do not reach into its range, or the project's time zone is not a
-/// whole number of hours from UTC (hourly buckets would straddle its days).
+/// whole number of hours from UTC somewhere in the range (checked weekly and at both ends;
+/// hourly buckets would straddle its days).
 pub async fn usable_until(
     conn: &mut AsyncPgConnection,
     query: &StatsQuery,
@@ -121,14 +127,19 @@ pub async fn usable_until(
         return Ok(None);
     }
     let row: Option<Watermark> = diesel::sql_query(
-        "SELECT nullif(s.rolled_until, '-infinity') AS rolled_until, \
-                s.rolled_until > ($3::date::timestamp AT TIME ZONE $2) AS covers_range, \
-                extract(minute FROM (now() AT TIME ZONE $2) - (now() AT TIME ZONE 'UTC')) = 0 AS whole_hour_zone \
-         FROM rollup_state s WHERE s.project_id = $1",
+        "WITH bounds AS (SELECT ($3::date::timestamp AT TIME ZONE $2) AS lo, \
+                                ($4::date::timestamp AT TIME ZONE $2) AS hi) \
+         SELECT nullif(s.rolled_until, '-infinity') AS rolled_until, \
+                s.rolled_until > b.lo AS covers_range, \
+                (SELECT bool_and(extract(minute FROM (t AT TIME ZONE $2) - (t AT TIME ZONE 'UTC')) = 0) \
+                 FROM (SELECT generate_series(lo, hi, interval '7 days') AS t FROM bounds \
+                       UNION ALL SELECT hi FROM bounds) points) AS whole_hour_zone \
+         FROM rollup_state s, bounds b WHERE s.project_id = $1",
     )
     .bind::<SqlUuid, _>(query.project_id)
     .bind::<Text, _>(&query.timezone)
     .bind::<Text, _>(query.from.to_string())
+    .bind::<Text, _>((query.to + chrono::Days::new(1)).to_string())
     .get_result(conn)
     .await
     .map(Some)
@@ -204,8 +215,10 @@ struct Progress {
 
 /// Builds the next step of `project_id`'s rollups as of `now` and moves its watermark: at most
 /// a day of hours, up to the start of the oldest visit that could still grow (an event in the
-/// last 35 minutes: the 30-minute gap plus the allowed clock skew) and at least 40 minutes
-/// back, to the minute. Returns the hours built, or `None` when there was
+/// last 37 minutes: the 30-minute gap, the allowed timestamp skew and a settling margin) and
+/// at least that far back, to the minute. Visits end at midnight UTC at the latest, so the
+/// visits that may still grow all started in the last 24 hours, which is where they are
+/// looked for. Returns the hours built, or `None` when there was
 /// nothing to do. Runs in one transaction the caller opened; concurrent callers wait on the
 /// project's state row.
 pub async fn advance(
@@ -222,8 +235,9 @@ pub async fn advance(
     .bind::<SqlUuid, _>(org_id)
     .execute(conn)
     .await?;
-    // A visit may still grow while a (backdated) event could join it.
-    let open_minutes = VISIT_GAP_MINUTES + MAX_EVENT_SKEW_MINUTES;
+    // A visit may still grow while a (backdated) event could join it; a little more for the
+    // group commit and clocks that differ between servers.
+    let open_minutes = VISIT_GAP_MINUTES + MAX_EVENT_SKEW_MINUTES + SETTLE_MARGIN_MINUTES;
     let open_visits = visits_cte(
         "($3::timestamptz - make_interval(hours => 24))",
         "$3::timestamptz",
@@ -246,7 +260,7 @@ pub async fn advance(
     .get_result(conn)
     .await?;
     let hour = |at: DateTime<Utc>| at.duration_trunc(Duration::hours(1)).unwrap_or(at);
-    let settled = now - Duration::minutes(i64::from(open_minutes + MAX_EVENT_SKEW_MINUTES));
+    let settled = now - Duration::minutes(i64::from(open_minutes));
     // The watermark may fall inside an hour: that hour's rows then hold the visits up to it,
     // and the next step rebuilds the hour from its start.
     let target = progress

@@ -366,13 +366,9 @@ fn filter_sql(filter: &Filter, binds: &mut Binds) -> String {
         ),
         Filter::Not(inner) => format!("NOT coalesce({}, false)", filter_sql(inner, binds)),
         Filter::Compare(operator, Dimension::Goal, values) => {
-            let (test, patterns) = match operator {
-                Operator::Is | Operator::IsNot => ("=", values.clone()),
-                Operator::Contains | Operator::ContainsNot => ("ILIKE", like_patterns(values)),
-            };
-            let n = binds.push(BindValue::TextArray(patterns));
+            let named = goal_name_test("fg", *operator, values, binds, false);
             let exists = format!(
-                "EXISTS (SELECT 1 FROM project_goals fg WHERE fg.goal_name {test} ANY(${n}) \
+                "EXISTS (SELECT 1 FROM project_goals fg WHERE {named} \
                  AND beacon_goal_matches(fg.event_name, fg.page_regex, name, pathname))"
             );
             match operator {
@@ -407,6 +403,50 @@ fn filter_sql(filter: &Filter, binds: &mut Binds) -> String {
                 }
             }
         }
+    }
+}
+
+/// `{alias}.goal_name` equals (or contains) one of `values`; negated for `is_not` and
+/// `contains_not` when `negate` is set.
+fn goal_name_test(
+    alias: &str,
+    operator: Operator,
+    values: &[String],
+    binds: &mut Binds,
+    negate: bool,
+) -> String {
+    let (test, patterns) = match operator {
+        Operator::Is | Operator::IsNot => ("=", values.to_vec()),
+        Operator::Contains | Operator::ContainsNot => ("ILIKE", like_patterns(values)),
+    };
+    let n = binds.push(BindValue::TextArray(patterns));
+    let positive = format!("{alias}.goal_name {test} ANY(${n})");
+    if negate && matches!(operator, Operator::IsNot | Operator::ContainsNot) {
+        format!("NOT {positive}")
+    } else {
+        positive
+    }
+}
+
+/// The goals a query's top-level `event:goal` comparisons select, as a condition on
+/// `{alias}.goal_name` (`true` without any).
+fn selected_goals(filter: &Filter, alias: &str, binds: &mut Binds) -> String {
+    let Filter::And(parts) = filter else {
+        return "true".into();
+    };
+    let tests: Vec<String> = parts
+        .iter()
+        .filter_map(|part| match part {
+            Filter::Compare(operator, Dimension::Goal, values) => {
+                Some(goal_name_test(alias, *operator, values, binds, true))
+            }
+            _ => None,
+        })
+        .collect();
+    if tests.is_empty() {
+        "true".into()
+    } else {
+        tests.join(" AND ")
     }
 }
 
@@ -457,7 +497,8 @@ impl Filter {
     }
 }
 
-/// How long after a range's end a visit that started in it is followed.
+/// How long after a range's end a visit that started in it is followed (visits end at
+/// midnight UTC at the latest, so a day is always enough).
 pub const VISIT_LOOKAHEAD_HOURS: i32 = 24;
 
 /// The CTEs `base`, `numbered`, `visits_all` and `visits_ev` over the events of project `$1`:
@@ -465,10 +506,12 @@ pub const VISIT_LOOKAHEAD_HOURS: i32 = 24;
 /// visit's attributes (`v_start`, entry and exit page, source and UTM of the first event,
 /// duration, interactive events). `lo` and `hi` are SQL timestamptz expressions.
 ///
-/// A visit is a visitor's run of events without a pause over 30 minutes. The scan starts 30
-/// minutes before `lo`, which is exactly enough to tell whether an event continues an earlier
-/// visit, and follows visits up to 24 hours past `hi`. The Stats API's raw queries and the
-/// rollup job both use this, so rollups and raw events agree.
+/// A visit is a visitor's run of events without a pause over 30 minutes, ending at midnight
+/// UTC at the latest (as Google Analytics ends sessions at midnight), so no visit is longer
+/// than a day and every visit that may still grow started today. The scan starts 30 minutes
+/// before `lo`, which is exactly enough to tell whether an event continues an earlier visit,
+/// and follows visits 24 hours past `hi`, which is enough to see them end. The Stats API's raw
+/// queries and the rollup job both use this, so rollups and raw events agree.
 pub(crate) fn visits_cte(lo: &str, hi: &str, exit_page: bool) -> String {
     let exit_page = if exit_page {
         "first_value(pathname) OVER (PARTITION BY visitor_id, visit_no ORDER BY ts DESC, event_id DESC)"
@@ -478,7 +521,9 @@ pub(crate) fn visits_cte(lo: &str, hi: &str, exit_page: bool) -> String {
     format!(
         "base AS (\
             SELECT e.*, CASE WHEN lag(ts) OVER w IS NULL \
-                OR ts - lag(ts) OVER w > make_interval(mins => {VISIT_GAP_MINUTES}) THEN 1 ELSE 0 END AS starts_visit \
+                OR ts - lag(ts) OVER w > make_interval(mins => {VISIT_GAP_MINUTES}) \
+                OR (lag(ts) OVER w AT TIME ZONE 'UTC')::date <> (ts AT TIME ZONE 'UTC')::date \
+                THEN 1 ELSE 0 END AS starts_visit \
             FROM events e \
             WHERE e.project_id = $1 \
               AND e.ts >= {lo} - make_interval(mins => {VISIT_GAP_MINUTES}) \
@@ -506,8 +551,8 @@ pub async fn run(
     conn: &mut AsyncPgConnection,
     query: &StatsQuery,
 ) -> diesel::QueryResult<Vec<StatsRow>> {
-    let rolled_until = crate::rollups::usable_until(conn, query).await?;
-    run_with(conn, query, rolled_until).await
+    let rolled = crate::rollups::usable_until(conn, query).await?.is_some();
+    run_with(conn, query, rolled).await
 }
 
 /// Runs `query` from raw events only (what rollups are checked against).
@@ -515,13 +560,13 @@ pub async fn run_raw(
     conn: &mut AsyncPgConnection,
     query: &StatsQuery,
 ) -> diesel::QueryResult<Vec<StatsRow>> {
-    run_with(conn, query, None).await
+    run_with(conn, query, false).await
 }
 
 async fn run_with(
     conn: &mut AsyncPgConnection,
     query: &StatsQuery,
-    rolled_until: Option<chrono::DateTime<chrono::Utc>>,
+    use_rollups: bool,
 ) -> diesel::QueryResult<Vec<StatsRow>> {
     let mut binds = Binds { values: Vec::new() };
     let end = binds.push(BindValue::Text(
@@ -545,11 +590,11 @@ async fn run_with(
         || query.filter.mentions(&Dimension::ExitPage);
     let lo = "($3::date::timestamp AT TIME ZONE $2)".to_owned();
     let hi = format!("(${end}::date::timestamp AT TIME ZONE $2)");
-    // With rollups: they answer the hours before `rolled_until`, raw events the visits after.
-    let rolled = rolled_until.map(|until| {
-        let n = binds.push(BindValue::Text(until.to_rfc3339()));
-        format!("${n}::timestamptz")
-    });
+    // With rollups: they answer the visits before the watermark, raw events those after. The
+    // watermark is read in this same statement (one snapshot): the rollup job may move it and
+    // rebuild an hour between two statements.
+    let rolled = use_rollups
+        .then(|| "(SELECT rolled_until FROM rollup_state WHERE project_id = $1)".to_owned());
     let visits = match &rolled {
         Some(until) => visits_cte(&format!("greatest({lo}, {until})"), &hi, exit_page),
         None => visits_cte(&lo, &hi, exit_page),
@@ -560,14 +605,19 @@ async fn run_with(
     } else {
         ""
     };
+    // Revenue counts in a revenue goal's currency, and without the goal dimension only for the
+    // goals the filter selects.
     let revenue = if !(wants(Metric::TotalRevenue) || wants(Metric::AverageRevenue)) {
-        "NULL::numeric"
+        "NULL::numeric".to_owned()
     } else if by_goal {
-        "CASE WHEN revenue_currency = g.currency THEN revenue_amount END"
+        "CASE WHEN revenue_currency = g.currency THEN revenue_amount END".to_owned()
     } else {
-        "CASE WHEN EXISTS (SELECT 1 FROM project_goals rg WHERE rg.currency = revenue_currency \
-           AND beacon_goal_matches(rg.event_name, rg.page_regex, name, pathname)) \
-         THEN revenue_amount END"
+        let selected = selected_goals(&query.filter, "rg", &mut binds);
+        format!(
+            "CASE WHEN EXISTS (SELECT 1 FROM project_goals rg WHERE rg.currency = revenue_currency \
+               AND {selected} AND beacon_goal_matches(rg.event_name, rg.page_regex, name, pathname)) \
+             THEN revenue_amount END"
+        )
     };
     let conversion_rate = if wants(Metric::ConversionRate) {
         let everyone_where = filter_sql(&query.filter.without_goals(), &mut binds);

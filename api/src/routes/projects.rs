@@ -277,7 +277,8 @@ impl ProjectsApi {
         Ok(Json(project_out(project)))
     }
 
-    /// Change a project's name, domains, time zone, salt rotation or retention.
+    /// Change a project's name, domains or time zone (members), or its salt rotation or
+    /// retention (admins).
     #[oai(
         path = "/:org_id/projects/:project_id",
         method = "patch",
@@ -291,7 +292,14 @@ impl ProjectsApi {
         project_id: Path<Uuid>,
         body: Json<ProjectPatch>,
     ) -> ApiResult<Json<ProjectOut>> {
-        let access = auth.org(&state, *org_id, Need::Write).await?;
+        // Retention deletes data and the salt rotation decides how much visitors can be
+        // linked: admins only. Name, domains and time zone: members.
+        let need = if body.retention_days.is_some() || body.salt_rotation_hours.is_some() {
+            Need::Admin
+        } else {
+            Need::Write
+        };
+        let access = auth.org(&state, *org_id, need).await?;
         if !access.can_see_project(*project_id) {
             return Err(ApiError::not_found("project"));
         }

@@ -173,18 +173,22 @@ impl StatsApi {
         let request: StatsRequest = request::parse(&body)?;
         let (org, project) = find_project(&state, &auth, &request.site_id).await?;
         let timezone = project.timezone.clone();
-        let (today, goals) = state
-            .db
-            .scoped(org, async |conn| {
-                let today = tenant::stats::today(conn, &timezone).await?;
-                let goals = goals::list(conn, org.uuid(), project.project_id).await?;
-                Ok::<_, DbError>((today, goals))
-            })
-            .await?;
         let wants_revenue = request
             .metrics
             .iter()
             .any(|m| matches!(m, Metric::TotalRevenue | Metric::AverageRevenue));
+        let (today, goals) = state
+            .db
+            .scoped(org, async |conn| {
+                let today = tenant::stats::today(conn, &timezone).await?;
+                let goals = if wants_revenue {
+                    goals::list(conn, org.uuid(), project.project_id).await?
+                } else {
+                    Vec::new()
+                };
+                Ok::<_, DbError>((today, goals))
+            })
+            .await?;
         let currencies = if wants_revenue {
             revenue_currencies(&request, &goals)?
         } else {

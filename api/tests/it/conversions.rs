@@ -31,6 +31,7 @@ async fn goal_dimension_filter_conversion_rate_and_revenue() {
             json!({"event_name": "Signup"}),
             json!({"page_path": "/pric*"}),
             json!({"name": "Sales", "event_name": "Purchase", "currency": "EUR"}),
+            json!({"name": "Sales USD", "event_name": "Purchase", "currency": "USD"}),
             json!({"name": "Donation", "event_name": "Donate", "currency": "USD"}),
         ],
     )
@@ -78,6 +79,7 @@ async fn goal_dimension_filter_conversion_rate_and_revenue() {
         body["results"],
         json!([
             {"dimensions": ["Sales"], "metrics": [1, 2, 33.33, 19.9, 19.9]},
+            {"dimensions": ["Sales USD"], "metrics": [1, 2, 33.33, 5.0, 5.0]},
             {"dimensions": ["Visit /pric*"], "metrics": [2, 2, 66.67, 0.0, 0.0]},
             {"dimensions": ["Signup"], "metrics": [1, 1, 33.33, 0.0, 0.0]},
         ]),
@@ -85,10 +87,11 @@ async fn goal_dimension_filter_conversion_rate_and_revenue() {
     );
     assert_eq!(
         body["meta"]["currencies"],
-        json!({"Donation": "USD", "Sales": "EUR"})
+        json!({"Donation": "USD", "Sales": "EUR", "Sales USD": "USD"})
     );
 
-    // As a filter: the visitors who converted, and revenue in the goal's currency.
+    // As a filter: the visitors who converted, and revenue in the goal's currency, of the
+    // selected goal only (the dollars of "Sales USD", the same event, are not added).
     let (status, body) = query(
         &app,
         &site.key,
@@ -116,7 +119,7 @@ async fn goal_dimension_filter_conversion_rate_and_revenue() {
         &app,
         &site.key,
         json!({"site_id": "stats.example", "metrics": ["visitors"], "date_range": "7d",
-               "dimensions": ["event:goal", "visit:source"], "filters": [["is_not", "event:goal", ["Sales"]]],
+               "dimensions": ["event:goal", "visit:source"], "filters": [["is_not", "event:goal", ["Sales", "Sales USD"]]],
                "order_by": [["event:goal", "asc"], ["visit:source", "asc"]]}),
     )
     .await;

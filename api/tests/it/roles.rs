@@ -101,7 +101,23 @@ async fn member_works_with_projects_but_not_people() {
     let org = app.org(&owner, "Org").await;
     app.add_member(org, &member, Role::Member).await;
     let who = As::User(member);
-    app.project(&who, org, "m.example").await;
+    let project = app.project(&who, org, "m.example").await;
+    let path = format!(
+        "/api/v1/orgs/{org}/projects/{}",
+        project["id"].as_str().unwrap()
+    );
+    // Members rename projects, but retention and salt rotation are for admins.
+    let (status, _) = app
+        .json(&who, "PATCH", &path, Some(json!({"name": "Renamed"})))
+        .await;
+    assert_eq!(status, 200);
+    for change in [
+        json!({"retention_days": 1}),
+        json!({"salt_rotation_hours": 720}),
+    ] {
+        let resp = app.call(&who, "PATCH", &path, Some(change)).await;
+        assert_problem(resp, 403, "forbidden").await;
+    }
     let resp = app
         .call(
             &who,

@@ -95,9 +95,30 @@ async fn core_script_is_served_gzipped_within_budget_and_cached() {
     assert_eq!(resp.0.into_body().into_string().await.unwrap(), versioned);
     assert_ne!(versioned, plain);
 
-    // Unknown versions and names are 404 problems, not some other script.
+    // Each encoding has its own ETag: the plain tag does not validate the gzip copy.
+    let resp = app
+        .client
+        .get("/js/script.js")
+        .header("accept-encoding", "gzip")
+        .header("if-none-match", &etag)
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    assert_ne!(resp.0.headers()["etag"].to_str().unwrap(), etag);
+
+    // An old version is redirected to the current one; unknown names are 404 problems.
+    let resp = app
+        .client
+        .get("/js/v/000000000000/script.hash.js")
+        .send()
+        .await;
+    resp.assert_status(poem::http::StatusCode::FOUND);
+    assert_eq!(
+        resp.0.headers()["location"],
+        format!("/js/v/{version}/script.hash.js").as_str()
+    );
     for path in [
-        "/js/v/000000000000/script.js".to_owned(),
+        "/js/v/000000000000/script.bogus.js".to_owned(),
         "/js/script.bogus.js".to_owned(),
         "/js/script.hash.hash.js".to_owned(),
     ] {

@@ -33,6 +33,13 @@ impl MaintainEventsAllTenants {
             .bind::<Integer, _>(DAYS_AHEAD + 2)
             .execute(&mut conn)
             .await?;
+        // Whole daily partitions go once every project's retention has passed them.
+        let dropped: Dropped = diesel::sql_query(
+            "SELECT coalesce(beacon_drop_event_partitions(\
+                (now() AT TIME ZONE 'UTC')::date - (SELECT max(retention_days) FROM projects) - 1), 0) AS n",
+        )
+        .get_result(&mut conn)
+        .await?;
         let deleted = diesel::sql_query(
             "DELETE FROM events e USING projects p \
              WHERE e.project_id = p.project_id AND e.org_id = p.org_id \
@@ -46,13 +53,6 @@ impl MaintainEventsAllTenants {
              AND r.hour < now() - make_interval(days => p.retention_days)",
         )
         .execute(&mut conn)
-        .await?;
-        // Whole daily partitions go once every project's retention has passed them.
-        let dropped: Dropped = diesel::sql_query(
-            "SELECT coalesce(beacon_drop_event_partitions(\
-                (now() AT TIME ZONE 'UTC')::date - (SELECT max(retention_days) FROM projects) - 1), 0) AS n",
-        )
-        .get_result(&mut conn)
         .await?;
         tracing::info!(
             deleted,

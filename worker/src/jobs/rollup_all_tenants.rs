@@ -36,32 +36,51 @@ impl RollupAllTenants {
 }
 
 /// Advances every project's rollups as far as they are settled; returns the minutes of
-/// visit starts rolled up, summed over projects.
-/// `sweeper` connects as `beacon_sweeper`. Also `beacon rollup`.
+/// visit starts rolled up, summed over projects. `sweeper` connects as `beacon_sweeper`. A
+/// project whose step fails is logged and skipped until the next run; the others go on. Also
+/// `beacon rollup`.
 pub async fn advance_all(sweeper: &Db) -> anyhow::Result<i64> {
     let projects: Vec<ProjectRow> = {
         let mut conn = sweeper.conn().await?;
-        diesel::sql_query("SELECT org_id, project_id FROM projects")
+        diesel::sql_query("SELECT org_id, project_id FROM projects ORDER BY project_id")
             .load(&mut conn)
             .await?
     };
     let mut minutes = 0;
+    let mut failed = 0;
     for project in projects {
         for _ in 0..MAX_STEPS_PER_RUN {
-            let now = chrono::Utc::now();
             let step = sweeper
                 .unscoped(async |conn| {
+                    // The database's clock, the one events are compared with when read.
+                    let now: DbNow = diesel::sql_query("SELECT now() AS now")
+                        .get_result(conn)
+                        .await?;
                     Ok::<_, DbError>(
-                        tenant::rollups::advance(conn, project.org_id, project.project_id, now)
+                        tenant::rollups::advance(conn, project.org_id, project.project_id, now.now)
                             .await?,
                     )
                 })
-                .await?;
+                .await;
             match step {
-                Some((from, to)) => minutes += (to - from).num_minutes(),
-                None => break,
+                Ok(Some((from, to))) => minutes += (to - from).num_minutes(),
+                Ok(None) => break,
+                Err(error) => {
+                    failed += 1;
+                    tracing::warn!(project = %project.project_id, %error, "rollup step failed");
+                    break;
+                }
             }
         }
     }
+    if failed > 0 {
+        anyhow::bail!("rollups failed for {failed} project(s); the others advanced");
+    }
     Ok(minutes)
+}
+
+#[derive(QueryableByName)]
+struct DbNow {
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    now: chrono::DateTime<chrono::Utc>,
 }
