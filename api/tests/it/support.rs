@@ -370,9 +370,10 @@ impl SmtpServer {
         out
     }
 
-    /// Waits for a message to `to` whose text contains `needle`, and returns it.
+    /// Waits for a message to `to` whose text contains `needle`, and returns it. Patient: on
+    /// 2 cores shared with Chromium and the other tests, a job may need its retries.
     pub async fn wait_for(&self, to: &str, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(msg) = self
                 .messages()
@@ -446,6 +447,11 @@ impl Workers {
     }
 
     pub fn start_with_smtp(app: &TestApp, smtp_url: &str) -> Self {
+        // Job failures (e.g. an SMTP error before a retry) show in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn,worker=info")
+            .try_init();
         let mailer = worker::Mailer::new(&worker::MailConfig {
             smtp_url: Some(smtp_url.to_owned()),
             outbox: std::env::temp_dir(),
