@@ -192,7 +192,7 @@ pub async fn build(
                 count(*), count(*) FILTER (WHERE interactions <= 1), coalesce(sum(duration), 0), \
                 sum(pageviews), sum(events) \
          FROM per_visit GROUP BY hour, kind, value",
-        visits = visits_cte("$3::timestamptz", "$4::timestamptz", true),
+        visits = visits_cte("$3::timestamptz", "$4::timestamptz", true, None),
     );
     diesel::sql_query(sql)
         .bind::<SqlUuid, _>(project_id)
@@ -242,6 +242,7 @@ pub async fn advance(
         "($3::timestamptz - make_interval(hours => 24))",
         "$3::timestamptz",
         false,
+        None,
     );
     let progress: Progress = diesel::sql_query(format!(
         "WITH state AS (SELECT nullif(rolled_until, '-infinity') AS rolled_until FROM rollup_state \

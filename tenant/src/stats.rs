@@ -506,13 +506,23 @@ pub const VISIT_LOOKAHEAD_HOURS: i32 = 24;
 /// visit's attributes (`v_start`, entry and exit page, source and UTM of the first event,
 /// duration, interactive events). `lo` and `hi` are SQL timestamptz expressions.
 ///
+/// The 30 minutes before `lo` only decide which events start a visit; visits are then
+/// numbered from `lo` on, and events before the first start from `lo` (the rest of a visit
+/// that began earlier) get number 0 and are dropped before the costly per-visit windows.
+///
 /// A visit is a visitor's run of events without a pause over 30 minutes, ending at midnight
 /// UTC at the latest (as Google Analytics ends sessions at midnight), so no visit is longer
 /// than a day and every visit that may still grow started today. The scan starts 30 minutes
 /// before `lo`, which is exactly enough to tell whether an event continues an earlier visit,
 /// and follows visits 24 hours past `hi`, which is enough to see them end. The Stats API's raw
 /// queries and the rollup job both use this, so rollups and raw events agree.
-pub(crate) fn visits_cte(lo: &str, hi: &str, exit_page: bool) -> String {
+///
+/// `scan_from`, when given, is a plan-time bound no later than `lo` (which may only be known at
+/// run time): it lets PostgreSQL choose an index range scan.
+pub(crate) fn visits_cte(lo: &str, hi: &str, exit_page: bool, scan_from: Option<&str>) -> String {
+    let hint = scan_from
+        .map(|from| format!("AND e.ts >= {from} - make_interval(mins => {VISIT_GAP_MINUTES}) "))
+        .unwrap_or_default();
     let exit_page = if exit_page {
         "first_value(pathname) OVER (PARTITION BY visitor_id, visit_no ORDER BY ts DESC, event_id DESC)"
     } else {
@@ -527,9 +537,12 @@ pub(crate) fn visits_cte(lo: &str, hi: &str, exit_page: bool) -> String {
             FROM events e \
             WHERE e.project_id = $1 \
               AND e.ts >= {lo} - make_interval(mins => {VISIT_GAP_MINUTES}) \
-              AND e.ts < {hi} + make_interval(hours => {VISIT_LOOKAHEAD_HOURS}) \
+              AND e.ts < {hi} + make_interval(hours => {VISIT_LOOKAHEAD_HOURS}) {hint}\
             WINDOW w AS (PARTITION BY visitor_id ORDER BY ts, event_id)), \
-         numbered AS (SELECT *, sum(starts_visit) OVER (PARTITION BY visitor_id ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS visit_no FROM base), \
+         numbered AS (SELECT * FROM (\
+            SELECT *, sum(starts_visit) OVER (PARTITION BY visitor_id ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS visit_no \
+            FROM base WHERE ts >= {lo}) counted \
+            WHERE visit_no > 0), \
          visits_all AS (SELECT *, min(ts) OVER v_all AS v_start, \
             first_value(pathname) OVER v AS v_entry_page, {exit_page} AS v_exit_page, \
             first_value(source) OVER v AS v_source, \
@@ -551,8 +564,8 @@ pub async fn run(
     conn: &mut AsyncPgConnection,
     query: &StatsQuery,
 ) -> diesel::QueryResult<Vec<StatsRow>> {
-    let rolled = crate::rollups::usable_until(conn, query).await?.is_some();
-    run_with(conn, query, rolled).await
+    let rolled_until = crate::rollups::usable_until(conn, query).await?;
+    run_with(conn, query, rolled_until).await
 }
 
 /// Runs `query` from raw events only (what rollups are checked against).
@@ -560,13 +573,13 @@ pub async fn run_raw(
     conn: &mut AsyncPgConnection,
     query: &StatsQuery,
 ) -> diesel::QueryResult<Vec<StatsRow>> {
-    run_with(conn, query, false).await
+    run_with(conn, query, None).await
 }
 
 async fn run_with(
     conn: &mut AsyncPgConnection,
     query: &StatsQuery,
-    use_rollups: bool,
+    rolled_until: Option<chrono::DateTime<chrono::Utc>>,
 ) -> diesel::QueryResult<Vec<StatsRow>> {
     let mut binds = Binds { values: Vec::new() };
     let end = binds.push(BindValue::Text(
@@ -593,11 +606,22 @@ async fn run_with(
     // With rollups: they answer the visits before the watermark, raw events those after. The
     // watermark is read in this same statement (one snapshot): the rollup job may move it and
     // rebuild an hour between two statements.
-    let rolled = use_rollups
-        .then(|| "(SELECT rolled_until FROM rollup_state WHERE project_id = $1)".to_owned());
+    // The value read earlier is a plan-time lower bound for the scan (the watermark only
+    // moves forward).
+    let scan_from = rolled_until.map(|until| {
+        let n = binds.push(BindValue::Text(until.to_rfc3339()));
+        format!("greatest({lo}, ${n}::timestamptz)")
+    });
+    let rolled = rolled_until
+        .map(|_| "(SELECT rolled_until FROM rollup_state WHERE project_id = $1)".to_owned());
     let visits = match &rolled {
-        Some(until) => visits_cte(&format!("greatest({lo}, {until})"), &hi, exit_page),
-        None => visits_cte(&lo, &hi, exit_page),
+        Some(until) => visits_cte(
+            &format!("greatest({lo}, {until})"),
+            &hi,
+            exit_page,
+            scan_from.as_deref(),
+        ),
+        None => visits_cte(&lo, &hi, exit_page, None),
     };
     let by_goal = query.dimensions.contains(&Dimension::Goal);
     let goal_join = if by_goal {
