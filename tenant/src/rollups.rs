@@ -8,11 +8,12 @@
 //! unique visitors, which are a sketch estimate (HLL with 2^11 registers: standard error
 //! 1.04/√2048 ≈ 2.3%, exact while a sketch holds few values).
 //!
-//! A project's rollups reach `rollup_state.rolled_until`: every visit that started earlier
-//! had ended (no event for 37 minutes, or midnight UTC passed) when it was rolled up, so it
-//! never changes. The
-//! watermark moves to the minute; the hour it falls in holds the visits up to it and is
-//! rebuilt whole on the next step.
+//! A project's rollups reach `rollup_state.rolled_until`, 37 minutes behind the clock: visits
+//! that started earlier are in the rollups, later ones are read from raw events. A visit
+//! still going on across the watermark has its start hour rebuilt on each job run until it
+//! ends, so its newest events (at most one job period old, five minutes) may be missing from
+//! the dashboards for that long; everything else is exact. The watermark moves to the minute;
+//! the hour it falls in holds the visits up to it and is rebuilt whole on the next step.
 //! [`advance`] moves the watermark forward; the Stats API answers the hours before it from
 //! rollups and the visits after it from raw events ([`usable_until`]). Queries with filters,
 //! event-name, property or goal dimensions, or goal metrics read raw events.
@@ -210,17 +211,22 @@ struct Progress {
     #[diesel(sql_type = Nullable<Timestamptz>)]
     first_event: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
-    oldest_open_visit: Option<DateTime<Utc>>,
+    oldest_grown_visit: Option<DateTime<Utc>>,
 }
 
-/// Builds the next step of `project_id`'s rollups as of `now` and moves its watermark: at most
-/// a day of hours, up to the start of the oldest visit that could still grow (an event in the
-/// last 37 minutes: the 30-minute gap, the allowed timestamp skew and a settling margin) and
-/// at least that far back, to the minute. Visits end at midnight UTC at the latest, so the
-/// visits that may still grow all started in the last 24 hours, which is where they are
-/// looked for. Returns the hours built, or `None` when there was
-/// nothing to do. Runs in one transaction the caller opened; concurrent callers wait on the
-/// project's state row.
+/// Builds the next step of `project_id`'s rollups as of `now` and moves its watermark to 37
+/// minutes before `now` (the 30-minute visit gap, the allowed timestamp skew and a settling
+/// margin), to the minute, at most a day per step.
+///
+/// A visit that began before the watermark may still be going on: its start hour is rolled
+/// up with the events it had, and rebuilt on every later step while it has events at or after
+/// the watermark (the events it gained). So long visits never hold the watermark back, and
+/// their newest events reach the rollups within one job period. Visits end at midnight UTC at
+/// the latest, so such visits began less than a day before the watermark, which is where they
+/// are looked for.
+///
+/// Returns the span rebuilt, or `None` when the watermark cannot move yet. Runs in the
+/// caller's transaction; concurrent callers wait on the project's state row.
 pub async fn advance(
     conn: &mut AsyncPgConnection,
     org_id: Uuid,
@@ -238,22 +244,23 @@ pub async fn advance(
     // A visit may still grow while a (backdated) event could join it; a little more for the
     // group commit and clocks that differ between servers.
     let open_minutes = VISIT_GAP_MINUTES + MAX_EVENT_SKEW_MINUTES + SETTLE_MARGIN_MINUTES;
-    let open_visits = visits_cte(
-        "($3::timestamptz - make_interval(hours => 24))",
-        "$3::timestamptz",
+    let watermark = "(SELECT coalesce(rolled_until, $3::timestamptz) FROM state)";
+    let before_watermark = visits_cte(
+        &format!("({watermark} - make_interval(hours => 24))"),
+        watermark,
         false,
         None,
     );
     let progress: Progress = diesel::sql_query(format!(
         "WITH state AS (SELECT nullif(rolled_until, '-infinity') AS rolled_until FROM rollup_state \
                         WHERE project_id = $1 FOR UPDATE), \
-              {open_visits} \
+              {before_watermark} \
          SELECT (SELECT rolled_until FROM state) AS rolled_until, \
                 (SELECT min(ts) FROM events WHERE project_id = $1 \
                    AND ts >= coalesce((SELECT rolled_until FROM state), '-infinity')) AS first_event, \
                 (SELECT min(v_start) FROM visits_ev GROUP BY visitor_id, visit_no \
-                   HAVING max(ts) > $3::timestamptz - make_interval(mins => {open_minutes}) \
-                   ORDER BY 1 LIMIT 1) AS oldest_open_visit"
+                   HAVING max(ts) >= (SELECT rolled_until FROM state) \
+                   ORDER BY 1 LIMIT 1) AS oldest_grown_visit"
     ))
     .bind::<SqlUuid, _>(project_id)
     .bind::<SqlUuid, _>(org_id)
@@ -264,16 +271,23 @@ pub async fn advance(
     let settled = now - Duration::minutes(i64::from(open_minutes));
     // The watermark may fall inside an hour: that hour's rows then hold the visits up to it,
     // and the next step rebuilds the hour from its start.
-    let target = progress
-        .oldest_open_visit
-        .map_or(settled, |open| open.min(settled))
+    let target = settled
         .duration_trunc(Duration::minutes(1))
         .unwrap_or(settled);
-    let Some(from) = progress.rolled_until.or(progress.first_event.map(hour)) else {
-        return Ok(None);
+    let chunk = Duration::hours(CHUNK_HOURS);
+    let (from, to) = match progress.rolled_until {
+        Some(rolled) => {
+            let from = progress
+                .oldest_grown_visit
+                .map_or(rolled, |grown| grown.min(rolled));
+            (from, target.min(rolled + chunk))
+        }
+        None => match progress.first_event {
+            Some(first) => (hour(first), target.min(hour(first) + chunk)),
+            None => return Ok(None),
+        },
     };
-    let to = target.min(hour(from) + Duration::hours(CHUNK_HOURS));
-    if to <= from {
+    if progress.rolled_until.is_some_and(|rolled| to <= rolled) || to <= from {
         return Ok(None);
     }
     build(conn, org_id, project_id, hour(from), to).await?;
