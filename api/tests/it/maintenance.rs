@@ -1,8 +1,6 @@
 //! The maintenance job: events and rollups past each project's retention are deleted, and
 //! daily partitions past every project's retention are dropped.
 
-use std::sync::Arc;
-
 use chrono::{Duration, Utc};
 use serde_json::json;
 use tenant::diesel::QueryableByName;
@@ -73,13 +71,7 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
         ],
     )
     .await;
-    let sweeper = tenant::Db::connect_as(
-        &app.test_db.owner_url,
-        tenant::AppRole::Sweeper,
-        &Default::default(),
-    )
-    .unwrap();
-    worker::jobs::rollup_all_tenants::advance_all(&sweeper)
+    worker::jobs::rollup_all_tenants::advance_all(&crate::support::job_context(&app, None).sweeper)
         .await
         .unwrap();
 
@@ -104,18 +96,7 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
     assert_eq!(count("SELECT count(*) AS n FROM events").await, 3);
     assert!(count(old_rollups).await > 0);
 
-    let mailer = worker::Mailer::new(&worker::MailConfig {
-        smtp_url: None,
-        outbox: std::env::temp_dir(),
-        from: "Beacon <beacon@test.local>".into(),
-    })
-    .unwrap();
-    let ctx = worker::JobContext {
-        db: app.state.db.clone(),
-        sweeper,
-        mailer: Arc::new(mailer),
-        public_url: "http://beacon.test".into(),
-    };
+    let ctx = crate::support::job_context(&app, None);
     worker::jobs::MaintainEventsAllTenants {}
         .run(&ctx)
         .await

@@ -441,6 +441,28 @@ pub struct Workers {
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
+/// What jobs run with, against `app`'s database: e-mail to `smtp_url`, or to files without.
+pub fn job_context(app: &TestApp, smtp_url: Option<&str>) -> worker::JobContext {
+    let mailer = worker::Mailer::new(&worker::MailConfig {
+        smtp_url: smtp_url.map(str::to_owned),
+        outbox: std::env::temp_dir(),
+        from: "Beacon <beacon@test.local>".into(),
+    })
+    .unwrap();
+    let sweeper = tenant::Db::connect_as(
+        &app.test_db.owner_url,
+        tenant::AppRole::Sweeper,
+        &tenant::db::PoolConfig::default(),
+    )
+    .unwrap();
+    worker::JobContext {
+        db: app.state.db.clone(),
+        sweeper,
+        mailer: Arc::new(mailer),
+        public_url: "http://beacon.test".into(),
+    }
+}
+
 impl Workers {
     pub fn start(app: &TestApp, smtp: &SmtpServer) -> Self {
         Self::start_with_smtp(app, &smtp.url())
@@ -452,24 +474,7 @@ impl Workers {
             .with_test_writer()
             .with_env_filter("warn,worker=info")
             .try_init();
-        let mailer = worker::Mailer::new(&worker::MailConfig {
-            smtp_url: Some(smtp_url.to_owned()),
-            outbox: std::env::temp_dir(),
-            from: "Beacon <beacon@test.local>".into(),
-        })
-        .unwrap();
-        let sweeper = tenant::Db::connect_as(
-            &app.test_db.owner_url,
-            tenant::AppRole::Sweeper,
-            &tenant::db::PoolConfig::default(),
-        )
-        .unwrap();
-        let ctx = worker::JobContext {
-            db: app.state.db.clone(),
-            sweeper,
-            mailer: Arc::new(mailer),
-            public_url: "http://beacon.test".into(),
-        };
+        let ctx = job_context(app, Some(smtp_url));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let url = app.test_db.owner_url.clone();
         let handle = tokio::spawn(async move {
