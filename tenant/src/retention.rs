@@ -54,23 +54,3 @@ pub async fn weekly(
     .load(conn)
     .await
 }
-
-#[derive(QueryableByName)]
-struct Hours {
-    #[diesel(sql_type = Integer)]
-    hours: i32,
-}
-
-/// The project's visitor-id salt rotation period in hours.
-pub async fn rotation_hours(
-    conn: &mut AsyncPgConnection,
-    project_id: Uuid,
-) -> diesel::QueryResult<i32> {
-    let row: Hours = diesel::sql_query(
-        "SELECT salt_rotation_hours AS hours FROM projects WHERE project_id = $1",
-    )
-    .bind::<SqlUuid, _>(project_id)
-    .get_result(conn)
-    .await?;
-    Ok(row.hours)
-}

@@ -360,7 +360,8 @@ impl FunnelsApi {
             .project(&state, *org_id, *project_id, Need::Read)
             .await?;
         let timezone = project.timezone.clone();
-        let (cells, rotation, this_monday) = state
+        let rotation = project.salt_rotation_hours;
+        let (cells, this_monday) = state
             .db
             .scoped(access.org, async |conn| {
                 let today = tenant::stats::today(conn, &timezone).await?;
@@ -371,8 +372,7 @@ impl FunnelsApi {
                     to: today,
                 };
                 let cells = tenant::retention::weekly(conn, *project_id, &range).await?;
-                let rotation = tenant::retention::rotation_hours(conn, *project_id).await?;
-                Ok::<_, DbError>((cells, rotation, monday))
+                Ok::<_, DbError>((cells, monday))
             })
             .await?;
         let mut cohorts: Vec<Cohort> = Vec::new();
