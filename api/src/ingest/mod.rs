@@ -106,6 +106,7 @@ fn problem_kind(kind: &str) -> &'static str {
 }
 
 /// The Events API.
+#[derive(Default)]
 pub struct IngestApi;
 
 #[OpenApi(tag = "ApiTags::Ingestion")]

@@ -44,6 +44,7 @@ pub struct JobList {
 }
 
 /// Operator endpoints.
+#[derive(Default)]
 pub struct AdminApi;
 
 #[OpenApi(prefix_path = "/api/v1/admin", tag = "ApiTags::Admin")]

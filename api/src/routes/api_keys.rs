@@ -123,6 +123,7 @@ fn key_out(key: ApiKey) -> ApiKeyOut {
 }
 
 /// API key operations.
+#[derive(Default)]
 pub struct ApiKeysApi;
 
 #[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::ApiKeys")]

@@ -171,6 +171,7 @@ fn user_out(user: &users::User) -> UserOut {
 }
 
 /// Account operations.
+#[derive(Default)]
 pub struct AuthApi;
 
 #[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]

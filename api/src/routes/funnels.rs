@@ -148,6 +148,7 @@ fn percent(part: i64, whole: i64) -> f64 {
 }
 
 /// Funnel and retention operations.
+#[derive(Default)]
 pub struct FunnelsApi;
 
 #[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Stats")]

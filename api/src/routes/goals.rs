@@ -112,6 +112,7 @@ fn clean(value: Option<&str>) -> Option<String> {
 }
 
 /// Goal operations.
+#[derive(Default)]
 pub struct GoalsApi;
 
 #[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Stats")]

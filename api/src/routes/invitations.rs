@@ -93,6 +93,7 @@ fn invitation_out(invitation: Invitation) -> InvitationOut {
 }
 
 /// Invitation operations inside an organization.
+#[derive(Default)]
 pub struct InvitationsApi;
 
 #[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Members")]
@@ -202,6 +203,7 @@ impl InvitationsApi {
 }
 
 /// Accepting an invitation (outside any organization path: the token names it).
+#[derive(Default)]
 pub struct AcceptInvitationApi;
 
 #[OpenApi(prefix_path = "/api/v1/invitations", tag = "ApiTags::Members")]

@@ -104,6 +104,7 @@ fn last_owner() -> ApiError {
 }
 
 /// Member operations.
+#[derive(Default)]
 pub struct MembersApi;
 
 #[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Members")]

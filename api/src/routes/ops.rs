@@ -37,6 +37,7 @@ struct Version {
 }
 
 /// Operations endpoints.
+#[derive(Default)]
 pub struct OpsApi;
 
 #[OpenApi(tag = "ApiTags::Operations")]

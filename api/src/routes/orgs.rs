@@ -90,6 +90,7 @@ fn org_out(org: Organization, role: &str) -> OrganizationOut {
 }
 
 /// Organization operations.
+#[derive(Default)]
 pub struct OrgsApi;
 
 #[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Organizations")]

@@ -178,6 +178,7 @@ fn domain_taken() -> ApiError {
 }
 
 /// Project operations.
+#[derive(Default)]
 pub struct ProjectsApi;
 
 #[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Projects")]

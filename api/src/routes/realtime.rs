@@ -51,6 +51,7 @@ pub struct LiveEventOut {
 }
 
 /// Realtime operations.
+#[derive(Default)]
 pub struct RealtimeApi;
 
 #[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Stats")]

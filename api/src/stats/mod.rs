@@ -156,6 +156,7 @@ fn meta(
 }
 
 /// The Stats API.
+#[derive(Default)]
 pub struct StatsApi;
 
 #[OpenApi(tag = "ApiTags::Stats")]
