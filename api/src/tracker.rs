@@ -12,7 +12,6 @@
 //! Files are gzipped once at startup and served gzipped to clients that accept it.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::OnceLock;
 
 use poem::http::{StatusCode, header};
@@ -22,6 +21,7 @@ use rust_embed::Embed;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::static_files::EncodedFile;
 
 #[derive(Embed)]
 #[folder = "../web/tracker/dist"]
@@ -30,23 +30,9 @@ struct Dist;
 /// The optional modes, in the order their names appear in canonical file names.
 pub const MODES: [&str; 4] = ["hash", "outbound-links", "file-downloads", "tagged-events"];
 
-/// One script, plain and gzipped.
-struct Script {
-    plain: Vec<u8>,
-    gzip: Vec<u8>,
-    etag: String,
-}
-
 struct Scripts {
-    by_name: HashMap<String, Script>,
+    by_name: HashMap<String, EncodedFile>,
     version: String,
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    encoder.finish().unwrap_or_default()
 }
 
 fn scripts() -> &'static Scripts {
@@ -63,9 +49,7 @@ fn scripts() -> &'static Scripts {
             let plain = file.data.into_owned();
             all.update(name.as_bytes());
             all.update(&plain);
-            let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&plain))[..16]);
-            let gzip = gzip(&plain);
-            by_name.insert(name, Script { plain, gzip, etag });
+            by_name.insert(name, EncodedFile::new(plain));
         }
         Scripts {
             by_name,
@@ -107,55 +91,11 @@ fn respond(req: &Request, file: &str, cache_control: &'static str) -> poem::Resu
     let script = canonical_name(file)
         .and_then(|name| scripts().by_name.get(&name))
         .ok_or_else(|| ApiError::not_found("tracker script"))?;
-    let accepts_gzip = req
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(accepts_gzip);
-    // Each encoding is its own representation, with its own tag.
-    let etag = if accepts_gzip {
-        format!("{}-gz\"", script.etag.trim_end_matches('"'))
-    } else {
-        script.etag.clone()
-    };
-    let not_modified = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag));
     let builder = Response::builder()
         .header(header::CACHE_CONTROL, cache_control)
-        .header(header::ETAG, etag.as_str())
-        .header(header::VARY, "Accept-Encoding")
         .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
-        .header("cross-origin-resource-policy", "cross-origin")
-        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    if not_modified {
-        return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
-    }
-    let builder = builder.content_type("application/javascript; charset=utf-8");
-    Ok(if accepts_gzip {
-        builder
-            .header(header::CONTENT_ENCODING, "gzip")
-            .body(script.gzip.clone())
-    } else {
-        builder.body(script.plain.clone())
-    })
-}
-
-/// Whether an `Accept-Encoding` value accepts gzip (listed, or `*`, without `q=0`).
-fn accepts_gzip(value: &str) -> bool {
-    value.split(',').any(|coding| {
-        let mut parts = coding.split(';').map(str::trim);
-        let name = parts.next().unwrap_or_default();
-        let refused = parts.any(|param| {
-            param
-                .strip_prefix("q=")
-                .and_then(|q| q.parse::<f32>().ok())
-                .is_some_and(|q| q <= 0.0)
-        });
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-    })
+        .header("cross-origin-resource-policy", "cross-origin");
+    Ok(script.respond(req, "application/javascript; charset=utf-8", builder))
 }
 
 /// `GET /js/{file}`: the current tracker, revalidated daily.
@@ -209,15 +149,6 @@ mod tests {
         ] {
             assert_eq!(canonical_name(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn gzip_acceptance_honours_q_zero() {
-        assert!(accepts_gzip("gzip, br"));
-        assert!(accepts_gzip("br;q=1.0, gzip;q=0.5"));
-        assert!(accepts_gzip("*"));
-        assert!(!accepts_gzip("gzip;q=0"));
-        assert!(!accepts_gzip("br, identity"));
     }
 
     #[test]

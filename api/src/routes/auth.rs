@@ -443,6 +443,30 @@ impl AuthApi {
             .ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
         Ok(Json(user_out(&user)))
     }
+
+    /// The browser session behind the cookie: the user and the CSRF token its writes must
+    /// send. Lets a reloaded dashboard carry on without signing in again. Other origins
+    /// cannot read the answer (no CORS), so this does not leak the token.
+    #[oai(path = "/session", method = "get", operation_id = "get_session")]
+    async fn session(&self, state: Data<&AppState>, req: &Request) -> ApiResult<Json<SessionOut>> {
+        let expired = || ApiError::unauthorized("the session has expired; sign in again");
+        let token = session_cookie::read(req).ok_or_else(expired)?;
+        let (session, user) = state
+            .db
+            .unscoped(async |conn| {
+                let Some(session) = user_sessions::find_valid(conn, &token).await? else {
+                    return Ok::<_, DbError>(None);
+                };
+                let user = users::find(conn, session.user_id).await?;
+                Ok(user.map(|user| (session, user)))
+            })
+            .await?
+            .ok_or_else(expired)?;
+        Ok(Json(SessionOut {
+            user: user_out(&user),
+            csrf_token: session.csrf_token,
+        }))
+    }
 }
 
 /// An argon2id hash of a random string, verified against when the account does not exist.

@@ -1,6 +1,7 @@
 //! `POST /api/v2/query`: Plausible's Stats API v2 (request and response shape), over Beacon's
 //! events, with API keys (`read` scope) or a signed-in session.
 
+pub mod contract;
 pub mod request;
 
 use poem::web::Data;
@@ -18,13 +19,14 @@ use crate::auth::{Auth, Caller, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::state::AppState;
+use contract::{Described, StatsQueryDoc, StatsResultDoc};
 use request::StatsRequest;
 
 #[derive(ApiResponse)]
 enum QueryResponse {
-    /// Results: `{"results": [{"dimensions": [...], "metrics": [...]}], "meta": {...}, "query": {...}}`.
+    /// Result rows, what they mean, and the query as understood.
     #[oai(status = 200)]
-    Ok(Json<Value>),
+    Ok(Json<Described<StatsResultDoc>>),
 }
 
 /// The project `site_id` names, among those the caller may read.
@@ -169,7 +171,7 @@ impl StatsApi {
         &self,
         state: Data<&AppState>,
         auth: Auth,
-        body: Json<Value>,
+        body: Json<Described<StatsQueryDoc>>,
     ) -> ApiResult<QueryResponse> {
         let request: StatsRequest = request::parse(&body)?;
         let (org, project) = find_project(&state, &auth, &request.site_id).await?;
@@ -268,7 +270,7 @@ impl StatsApi {
             })
             .collect();
         let total_rows = rows.first().map_or(0, |row| row.total_rows);
-        Ok(QueryResponse::Ok(Json(json!({
+        Ok(QueryResponse::Ok(Json(Described::new(json!({
             "results": results,
             "meta": meta(total_rows, &project.timezone, &currencies, &request),
             "query": {
@@ -280,6 +282,6 @@ impl StatsApi {
                 "pagination": {"limit": request.limit, "offset": request.offset},
                 "comparison_date_range": previous.as_ref().map(|p| vec![p.from.to_string(), p.to.to_string()]),
             }
-        }))))
+        })))))
     }
 }

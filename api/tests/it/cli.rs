@@ -72,11 +72,17 @@ pub(crate) fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-#[allow(clippy::zombie_processes)] // the caller waits for the child
 pub(crate) fn serve(data: &Path, port: u16) -> (Child, Duration) {
+    serve_with(data, port, &[])
+}
+
+/// Starts `beacon serve` with extra environment variables and waits until it is ready.
+#[allow(clippy::zombie_processes)] // the caller waits for the child
+pub(crate) fn serve_with(data: &Path, port: u16, env: &[(&str, &str)]) -> (Child, Duration) {
     let started = Instant::now();
     let child = beacon(data)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -4,6 +4,7 @@
 mod accounts;
 mod cli;
 mod conversions;
+mod dashboard;
 mod durability;
 mod email_flows;
 mod ingest;

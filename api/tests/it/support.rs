@@ -355,6 +355,11 @@ impl SmtpServer {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    /// The maildir messages are written to (`new/` holds one file per message).
+    pub fn maildir(&self) -> &std::path::Path {
+        &self.maildir
+    }
+
     /// Every message received so far, decoded (quoted-printable undone).
     pub fn messages(&self) -> Vec<String> {
         let mut out = Vec::new();

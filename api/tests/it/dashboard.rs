@@ -1,0 +1,145 @@
+//! The web dashboard end to end: real `beacon serve` (its own PostgreSQL, its job workers
+//! sending e-mail to a real SMTP server), the real tracker, and the dashboard in Debian's
+//! Chromium driven by `web/dashboard/e2e/dashboard.mjs`. Also what the server does for the
+//! dashboard's files: client routes get `index.html`, hashed assets are immutable.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+use tenant::diesel::QueryableByName;
+use tenant::diesel::sql_types::{BigInt, Text};
+use tenant::diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::cli::{DataDir, free_port, serve_with};
+use crate::support::SmtpServer;
+
+fn web_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web")
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signup_tracking_filters_and_a_viewer_in_chromium() {
+    let chromium = std::env::var("BEACON_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium is missing at {chromium}: install it with `apt-get install chromium` (scripts/test does)"
+    );
+    assert!(
+        web_dir().join("dashboard/dist/index.html").exists(),
+        "the dashboard is not built: run `npm --prefix web run build:dashboard` (scripts/test does)"
+    );
+    let smtp = SmtpServer::start();
+    let data = DataDir::new();
+    let port = free_port();
+    let public_url = format!("http://beacon.test:{port}");
+    let smtp_url = smtp.url();
+    let (mut server, _) = serve_with(
+        &data.0,
+        port,
+        &[
+            ("BEACON_SMTP_URL", &smtp_url),
+            ("BEACON_PUBLIC_URL", &public_url),
+        ],
+    );
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    let output = Command::new("node")
+        .arg(web_dir().join("dashboard/e2e/dashboard.mjs"))
+        .arg(port.to_string())
+        .arg(smtp.maildir())
+        .arg(&shots)
+        .env("BEACON_CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser run failed:\n{stdout}\n{stderr}"
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    eprintln!("{report:#}");
+
+    // The tracker's event was accepted, and the setup page's snippet names the project.
+    assert_eq!(report["trackerStatus"], 202);
+    let snippet = report["snippet"].as_str().unwrap();
+    assert!(
+        snippet.contains(r#"data-domain="shop.example""#),
+        "{snippet}"
+    );
+    assert!(
+        snippet.contains(&format!("{public_url}/js/script.js")),
+        "{snippet}"
+    );
+    // The dashboard showed one visitor with one pageview, the page, the source and the event.
+    assert_eq!(report["visitors"], "1");
+    assert_eq!(report["pageviews"], "1");
+    assert!(report["eventRow"].as_str().unwrap().starts_with("Signup"));
+    assert!(
+        report["sourceRow"]
+            .as_str()
+            .unwrap()
+            .starts_with("newsletter")
+    );
+    // The filter lived in the URL, survived a reload, and went away again.
+    let filtered = report["filteredUrl"].as_str().unwrap();
+    assert!(filtered.contains("f.event%3Apage=%2Flanding"), "{filtered}");
+    assert_eq!(report["visitorsFiltered"], "1");
+    assert!(!report["unfilteredUrl"].as_str().unwrap().contains("f."));
+    assert_eq!(report["firstTab"], "Skip to content");
+    assert_eq!(report["horizontalOverflowAt375"], false);
+    // The viewer sees the numbers and none of the controls they cannot use.
+    let viewer = &report["viewer"];
+    assert_eq!(viewer["sees"], "1");
+    for control in [
+        "newProjectForm",
+        "apiKeysLink",
+        "settingsTab",
+        "addGoal",
+        "inviteForm",
+        "roleSelects",
+        "settingsForm",
+    ] {
+        assert_eq!(viewer[control], 0, "a viewer sees {control}");
+    }
+    assert_eq!(viewer["patchStatus"], 403);
+    for width in [1280, 375] {
+        for scheme in ["light", "dark"] {
+            let shot = shots.join(format!("dashboard-{width}-{scheme}.png"));
+            assert!(
+                std::fs::metadata(&shot).is_ok_and(|m| m.len() > 10_000),
+                "{}",
+                shot.display()
+            );
+        }
+    }
+
+    // What the browser sent is what Beacon stored: one pageview and one Signup.
+    let url = format!(
+        "postgres://beacon@localhost/beacon?host={}",
+        data.0.join("run").display()
+    );
+    let mut db = AsyncPgConnection::establish(&url).await.unwrap();
+    let counts: Vec<Count> = tenant::diesel::sql_query(
+        "SELECT name, count(*) AS n FROM events WHERE hostname = 'shop.example' \
+         GROUP BY name ORDER BY name",
+    )
+    .load(&mut db)
+    .await
+    .unwrap();
+    let counts: Vec<(String, i64)> = counts.into_iter().map(|c| (c.name, c.n)).collect();
+    assert_eq!(
+        counts,
+        [("Signup".to_owned(), 1), ("pageview".to_owned(), 1)]
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

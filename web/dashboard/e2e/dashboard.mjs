@@ -1,0 +1,236 @@
+// The dashboard end to end, in headless Chromium (Debian's, through playwright-core),
+// against a real `beacon serve` whose e-mails go to a real SMTP server's maildir. Called by
+// the Rust test `dashboard::e2e` with Beacon's port, the maildir and a directory for
+// screenshots; prints a JSON report the Rust test checks against the database.
+//
+// 1. sign up, verify through the e-mailed link, create an organization and a project;
+// 2. open a test page carrying the real tracker (another origin);
+// 3. see the pageview and a custom event on the dashboard (and the setup check turn green);
+// 4. apply a filter from a panel, and see it in the URL and after a reload;
+// 5. invite a second user as viewer, who joins and sees no controls they cannot use.
+//
+// Hosts are mapped inside Chromium only: Beacon is http://beacon.test:<port> (its public
+// URL, so e-mailed links point there) and the shop is http://shop.example:<port>.
+import { chromium } from "playwright-core";
+import http from "node:http";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const [beaconPort, maildir, shots] = process.argv.slice(2);
+if (!beaconPort || !maildir || !shots) {
+  console.error("usage: node dashboard.mjs <beacon port> <maildir> <screenshot dir>");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+const beacon = `http://beacon.test:${beaconPort}`;
+const PASSWORD = "correct horse battery";
+const OWNER = "owner@shop.example";
+const VIEWER = "viewer@shop.example";
+const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+const report = { steps: [] };
+const step = (name) => {
+  report.steps.push(name);
+  console.error(`e2e: ${name}`);
+};
+
+/** The first link in an e-mail to `to` whose URL contains `path`, once it has arrived. */
+async function linkFromMail(to, path) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    for (const sub of ["new", "cur"]) {
+      let names = [];
+      try {
+        names = readdirSync(join(maildir, sub));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const raw = readFileSync(join(maildir, sub, name), "utf8")
+          .replace(/=\r?\n/g, "")
+          .replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+        if (!raw.includes(`To: ${to}`)) continue;
+        const match = raw.match(new RegExp(`https?://[^\\s"<>]*${path}\\?token=[A-Za-z0-9._-]+`));
+        if (match) return match[0];
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no e-mail to ${to} with a ${path} link within 60 s`);
+}
+
+// The shop: one page with the real tracker and a custom event.
+const shop = http.createServer((req, res) => {
+  res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+  res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>
+<script>window.beacon=window.beacon||function(){(beacon.q=beacon.q||[]).push(arguments)};window.done=[];
+beacon("Signup",{props:{plan:"pro"},callback:function(r){done.push(r)}});</script>
+<script defer data-domain="shop.example" src="${beacon}/js/script.js"></script></head>
+<body><h1>Landing</h1></body></html>`);
+});
+await new Promise((resolve) => shop.listen(0, "127.0.0.1", resolve));
+const shopPort = shop.address().port;
+
+const browser = await chromium.launch({
+  executablePath: process.env.BEACON_CHROMIUM || "/usr/bin/chromium",
+  args: ["--host-resolver-rules=MAP shop.example 127.0.0.1, MAP beacon.test 127.0.0.1"],
+});
+
+/** Signs up, verifies by e-mail and signs in; ends signed in. */
+async function joinBeacon(page, email, startUrl) {
+  await page.goto(startUrl ?? `${beacon}/signup`);
+  if (startUrl) await page.getByRole("link", { name: "Create an account" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByText("Check your inbox").waitFor();
+  await page.goto(await linkFromMail(email, "/verify-email"));
+  await page.getByText("Your address is verified.").waitFor();
+  await page.getByRole("link", { name: "Sign in" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => url.pathname !== "/login");
+}
+
+async function screenshot(page, name, width, scheme) {
+  await page.setViewportSize({ width, height: 900 });
+  await page.emulateMedia({ colorScheme: scheme });
+  await page.waitForTimeout(300); // the chart redraws on resize and theme change
+  await page.screenshot({ path: join(shots, `${name}-${width}-${scheme}.png`), fullPage: true });
+}
+
+const open = [];
+try {
+  const owner = await browser.newContext({ userAgent: UA, viewport: { width: 1280, height: 900 } });
+  const page = await owner.newPage();
+  open.push(page);
+  page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+
+  // 1. Sign up, verify, create an organization and a project.
+  step("signup");
+  await joinBeacon(page, OWNER);
+  await page.getByRole("heading", { name: "Create your organization" }).waitFor();
+  await page.getByLabel("Organization name").fill("Shop Inc");
+  await page.getByRole("button", { name: "Create organization" }).click();
+  step("create project");
+  await page.getByLabel("Project name").fill("Shop");
+  await page.getByLabel("Domain").fill("shop.example");
+  await page.getByLabel("Time zone").fill("UTC");
+  await page.getByRole("button", { name: "Create project" }).click();
+  await page.getByText("Waiting for the first event").waitFor();
+  report.snippet = await page.getByLabel("Tracking snippet").textContent();
+
+  // 2. A visit to the shop, with the real tracker.
+  step("visit the shop");
+  const visitor = await browser.newContext({ userAgent: UA });
+  const shopPage = await visitor.newPage();
+  await shopPage.goto(`http://shop.example:${shopPort}/landing?utm_source=newsletter`);
+  await shopPage.waitForFunction(() => window.done.length >= 1, null, { timeout: 15_000 });
+  report.trackerStatus = await shopPage.evaluate(() => window.done[0].status);
+  await visitor.close();
+  await page.getByText("Events are arriving").waitFor({ timeout: 20_000 });
+
+  // 3. The dashboard shows them.
+  step("dashboard");
+  await page.getByRole("link", { name: "Open the dashboard" }).click();
+  const visitors = page.locator('[data-metric="visitors"]');
+  await visitors.waitFor();
+  report.visitors = await visitors.textContent();
+  report.pageviews = await page.locator('[data-metric="pageviews"]').textContent();
+  const pages = page.getByRole("region", { name: "Pages" });
+  await pages.getByRole("button", { name: /\/landing/ }).waitFor();
+  const events = page.getByRole("region", { name: "Custom events" });
+  await events.getByRole("button", { name: /Signup/ }).waitFor();
+  report.eventRow = await events.getByRole("button", { name: /Signup/ }).textContent();
+  report.sourceRow = await page.getByRole("region", { name: "Sources" }).getByRole("button").first().textContent();
+  for (const width of [1280, 375]) for (const scheme of ["light", "dark"]) await screenshot(page, "dashboard", width, scheme);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.emulateMedia({ colorScheme: "light" });
+  report.horizontalOverflowAt375 = await (async () => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    return overflow;
+  })();
+
+  // 4. A filter from a panel row: in the URL, on every panel, and after a reload.
+  step("filter");
+  await pages.getByRole("button", { name: /\/landing/ }).click();
+  await page.getByRole("list", { name: "Filters" }).getByText("/landing").waitFor();
+  report.filteredUrl = page.url();
+  await page.reload();
+  await page.getByRole("list", { name: "Filters" }).getByText("/landing").waitFor();
+  await visitors.waitFor();
+  report.visitorsFiltered = await visitors.textContent();
+  // Keyboard: on a fresh page the first Tab reaches the skip link.
+  await page.keyboard.press("Tab");
+  report.firstTab = await page.evaluate(() => document.activeElement?.textContent);
+  await page.getByRole("button", { name: "Remove filter Page" }).click();
+  await page.waitForFunction(() => !location.search.includes("f."));
+  report.unfilteredUrl = page.url();
+
+
+  // 5. Invite a viewer, who joins through the e-mailed link.
+  step("invite viewer");
+  await page.getByRole("link", { name: "Members" }).click();
+  await page.getByLabel("Email to invite").fill(VIEWER);
+  await page.getByLabel("Role", { exact: true }).selectOption("viewer");
+  await page.getByRole("button", { name: "Send invitation" }).click();
+  await page.getByText(`${VIEWER}`).waitFor();
+  const invitation = await linkFromMail(VIEWER, "/invitations/accept");
+  report.ownerProjectUrl = `${beacon}${new URL(report.filteredUrl).pathname}`;
+
+  step("viewer joins");
+  const viewerContext = await browser.newContext({ userAgent: UA, viewport: { width: 1280, height: 900 } });
+  const viewer = await viewerContext.newPage();
+  open.push(viewer);
+  viewer.on("pageerror", (error) => console.error(`viewer page error: ${error.message}`));
+  await joinBeacon(viewer, VIEWER, invitation);
+  // Signed in, the invitation link from the e-mail now offers to join.
+  await viewer.goto(invitation);
+  await viewer.getByRole("button", { name: "Accept invitation" }).click();
+  await viewer.getByRole("heading", { name: "Shop Inc" }).waitFor();
+  report.viewer = {
+    newProjectForm: await viewer.getByRole("button", { name: "Create project" }).count(),
+    apiKeysLink: await viewer.getByRole("link", { name: "API keys" }).count(),
+  };
+  await viewer.getByRole("link", { name: "Shop", exact: true }).click();
+  await viewer.locator('[data-metric="visitors"]').waitFor();
+  report.viewer.settingsTab = await viewer.getByRole("link", { name: "Settings" }).count();
+  report.viewer.sees = await viewer.locator('[data-metric="visitors"]').textContent();
+  await viewer.getByRole("link", { name: "Goals & funnels" }).click();
+  await viewer.getByRole("heading", { name: "Goals (last 30 days)" }).waitFor();
+  report.viewer.addGoal = await viewer.getByRole("button", { name: "Add goal" }).count();
+  await viewer.getByRole("link", { name: "Members" }).click();
+  await viewer.getByText(OWNER).waitFor();
+  report.viewer.inviteForm = await viewer.getByLabel("Email to invite").count();
+  report.viewer.roleSelects = await viewer.getByRole("combobox", { name: /Role of/ }).count();
+  await viewer.goto(`${report.ownerProjectUrl}/settings`);
+  await viewer.getByText("not change its settings").waitFor();
+  report.viewer.settingsForm = await viewer.getByRole("button", { name: "Save changes" }).count();
+  // The server refuses too: the viewer's own session cannot change the project.
+  report.viewer.patchStatus = await viewer.evaluate(async (url) => {
+    const session = await (await fetch("/api/v1/auth/session")).json();
+    const [, , org, , project] = new URL(url).pathname.split("/");
+    const response = await fetch(`/api/v1/orgs/${org}/projects/${project}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json", "x-csrf-token": session.csrf_token },
+      body: JSON.stringify({ name: "Hijacked" }),
+    });
+    return response.status;
+  }, report.ownerProjectUrl);
+  await viewerContext.close();
+  await owner.close();
+} catch (error) {
+  // What each page showed when it failed, for the test's output.
+  for (const [index, page] of open.entries()) {
+    if (page.isClosed()) continue;
+    await page.screenshot({ path: join(shots, `failure-${index}.png`), fullPage: true }).catch(() => {});
+    console.error(`page ${index} at ${page.url()}:\n${await page.locator("body").innerText().catch(() => "")}`);
+  }
+  throw error;
+} finally {
+  await browser.close();
+  shop.close();
+}
+console.log(JSON.stringify(report));

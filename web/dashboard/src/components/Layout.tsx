@@ -1,0 +1,96 @@
+// The frame around every signed-in screen: brand, organization switcher, navigation, theme
+// and account controls. Collapses to two rows on a phone.
+import { useState, type ReactNode } from "react";
+import { Link, useRouter } from "../lib/router";
+import { useOrgs } from "../lib/orgs";
+import { useSession } from "../lib/session";
+import { applyTheme, savedTheme, type ThemeChoice } from "../lib/theme";
+import { canAdmin } from "../lib/roles";
+
+function ThemeSwitch() {
+  const [choice, setChoice] = useState<ThemeChoice>(savedTheme);
+  return (
+    <label className="theme-switch">
+      <span className="visually-hidden">Theme</span>
+      <select
+        value={choice}
+        onChange={(event) => {
+          const next = event.target.value as ThemeChoice;
+          applyTheme(next);
+          setChoice(next);
+          window.dispatchEvent(new Event("beacon-theme"));
+        }}
+      >
+        <option value="system">System theme</option>
+        <option value="light">Light</option>
+        <option value="dark">Dark</option>
+      </select>
+    </label>
+  );
+}
+
+function OrgSwitcher({ orgId }: { orgId?: string }) {
+  const orgs = useOrgs();
+  const { navigate } = useRouter();
+  if (!orgs.data || orgs.data.length === 0) return null;
+  return (
+    <label className="org-switch">
+      <span className="visually-hidden">Organization</span>
+      <select
+        value={orgId ?? ""}
+        onChange={(event) => navigate(event.target.value === "new" ? "/orgs/new" : `/orgs/${event.target.value}`)}
+      >
+        {!orgId && <option value="">Choose an organization</option>}
+        {orgs.data.map((org) => (
+          <option key={org.id} value={org.id}>
+            {org.name}
+          </option>
+        ))}
+        <option value="new">+ New organization</option>
+      </select>
+    </label>
+  );
+}
+
+export function Layout({ orgId, children }: { orgId?: string; children: ReactNode }) {
+  const { user, signOut } = useSession();
+  const org = useOrgs().data?.find((o) => o.id === orgId);
+  const { path } = useRouter();
+  const nav = org
+    ? [
+        { to: `/orgs/${org.id}`, label: "Projects" },
+        { to: `/orgs/${org.id}/members`, label: "Members" },
+        ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/api-keys`, label: "API keys" }] : []),
+      ]
+    : [];
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link to="/" className="brand">
+          <span className="brand-dot" aria-hidden="true" /> Beacon
+        </Link>
+        <OrgSwitcher orgId={orgId} />
+        <nav aria-label="Organization">
+          {nav.map((item) => (
+            <Link key={item.to} to={item.to} aria-current={path === item.to ? "page" : undefined}>
+              {item.label}
+            </Link>
+          ))}
+        </nav>
+        <div className="topbar-end">
+          <ThemeSwitch />
+          <span className="user-email">{user?.email}</span>
+          <button type="button" className="button button-ghost" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" className="content">
+        {children}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,74 @@
+// The main graph: uPlot (about 20 KB gzipped, fast on thousands of points), sized to its
+// container and re-themed when the colour scheme changes.
+import { useEffect, useRef } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { isDark } from "../lib/theme";
+
+export interface Series {
+  labels: string[];
+  values: number[];
+  previous?: number[];
+}
+
+/** Axis steps for whole-number metrics (uPlot would otherwise label 0.2, 0.4, …). */
+const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7];
+
+export function LineChart({ data, label, format, whole }: { data: Series; label: string; format: (value: number) => string; whole: boolean }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const element = box.current;
+    if (!element) return;
+    let chart: uPlot | null = null;
+    const draw = () => {
+      chart?.destroy();
+      const dark = isDark();
+      const ink = dark ? "#cbd5e1" : "#334155";
+      const grid = dark ? "#334155" : "#e2e8f0";
+      const xs = data.labels.map((_, index) => index);
+      const series: uPlot.Series[] = [
+        { label: "Time", value: (_u, v) => (v == null ? "–" : (data.labels[v] ?? "")) },
+        { label, stroke: "#6366f1", width: 2, fill: dark ? "rgba(99,102,241,0.18)" : "rgba(99,102,241,0.10)", value: (_u, v) => (v == null ? "–" : format(v)) },
+      ];
+      const columns: uPlot.AlignedData = [xs, data.values];
+      if (data.previous) {
+        series.push({ label: "Previous period", stroke: dark ? "#64748b" : "#94a3b8", width: 1, dash: [4, 4], value: (_u, v) => (v == null ? "–" : format(v)) });
+        (columns as (number | null)[][]).push(data.previous);
+      }
+      chart = new uPlot(
+        {
+          width: Math.max(element.clientWidth, 280),
+          height: 240,
+          series,
+          legend: { show: true },
+          cursor: { drag: { x: false, y: false } },
+          scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+          axes: [
+            {
+              stroke: ink,
+              grid: { stroke: grid },
+              ticks: { stroke: grid },
+              values: (_u, splits) => splits.map((i) => data.labels[Math.round(i)] ?? ""),
+            },
+            { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, values: (_u, splits) => splits.map((v) => format(v)), size: 60, ...(whole ? { incrs: WHOLE_STEPS } : {}) },
+          ],
+        },
+        columns,
+        element,
+      );
+    };
+    draw();
+    const resize = new ResizeObserver(() => chart?.setSize({ width: Math.max(element.clientWidth, 280), height: 240 }));
+    resize.observe(element);
+    const media = window.matchMedia?.("(prefers-color-scheme: dark)");
+    media?.addEventListener("change", draw);
+    window.addEventListener("beacon-theme", draw);
+    return () => {
+      resize.disconnect();
+      media?.removeEventListener("change", draw);
+      window.removeEventListener("beacon-theme", draw);
+      chart?.destroy();
+    };
+  }, [data, label, format, whole]);
+  return <div ref={box} className="chart" role="img" aria-label={`${label} over time`} />;
+}

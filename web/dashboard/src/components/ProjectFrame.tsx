@@ -1,0 +1,60 @@
+// The frame of a project's screens: the project's name and its tabs. Loads the project
+// once for all of them.
+import { createContext, useContext, type ReactNode } from "react";
+import { api, unwrap, type Schemas } from "../api/client";
+import { useOrg } from "../lib/orgs";
+import { canWrite } from "../lib/roles";
+import { Link, useRouter } from "../lib/router";
+import { useAsync } from "../lib/useAsync";
+import { Layout } from "./Layout";
+import { ErrorNote, Loading } from "./ui";
+
+interface ProjectView {
+  project: Schemas["ProjectOut"];
+  role: string;
+  reload: () => void;
+}
+
+const ProjectContext = createContext<ProjectView | null>(null);
+
+export function useProject(): ProjectView {
+  const view = useContext(ProjectContext);
+  if (!view) throw new Error("useProject outside <ProjectFrame>");
+  return view;
+}
+
+export function ProjectFrame({ orgId, projectId, children }: { orgId: string; projectId: string; children: ReactNode }) {
+  const org = useOrg(orgId);
+  const { path } = useRouter();
+  const project = useAsync(
+    () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}", { params: { path: { org_id: orgId, project_id: projectId } } })),
+    [orgId, projectId],
+  );
+  const base = `/orgs/${orgId}/projects/${projectId}`;
+  const tabs = [
+    { to: base, label: "Dashboard" },
+    { to: `${base}/goals`, label: "Goals & funnels" },
+    { to: `${base}/setup`, label: "Tracking code" },
+    ...(org && canWrite(org.role) ? [{ to: `${base}/settings`, label: "Settings" }] : []),
+  ];
+  return (
+    <Layout orgId={orgId}>
+      <div className="project-head">
+        <h1>{project.data?.name ?? "Project"}</h1>
+        {project.data && <span className="muted">{project.data.domains.join(", ")}</span>}
+      </div>
+      <nav className="tabs" aria-label="Project">
+        {tabs.map((tab) => (
+          <Link key={tab.to} to={tab.to} aria-current={path === tab.to ? "page" : undefined}>
+            {tab.label}
+          </Link>
+        ))}
+      </nav>
+      <ErrorNote error={project.error} />
+      {!project.data && !project.error && <Loading />}
+      {project.data && org && (
+        <ProjectContext.Provider value={{ project: project.data, role: org.role, reload: project.reload }}>{children}</ProjectContext.Provider>
+      )}
+    </Layout>
+  );
+}

@@ -1,0 +1,73 @@
+// A small client-side router over the History API: the URL (path and query) is the state of
+// every screen, so any view can be shared or reloaded.
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type AnchorHTMLAttributes, type ReactNode } from "react";
+
+interface RouterState {
+  path: string;
+  search: URLSearchParams;
+  navigate: (to: string, options?: { replace?: boolean }) => void;
+}
+
+const RouterContext = createContext<RouterState | null>(null);
+
+function current(): { path: string; search: string } {
+  return { path: window.location.pathname, search: window.location.search };
+}
+
+export function Router({ children }: { children: ReactNode }) {
+  const [location, setLocation] = useState(current);
+  useEffect(() => {
+    const onPop = () => setLocation(current());
+    window.addEventListener("popstate", onPop);
+    return () => window.removeEventListener("popstate", onPop);
+  }, []);
+  const navigate = useCallback((to: string, options?: { replace?: boolean }) => {
+    if (options?.replace) window.history.replaceState(null, "", to);
+    else window.history.pushState(null, "", to);
+    setLocation(current());
+    if (!options?.replace) window.scrollTo?.(0, 0);
+  }, []);
+  const value = useMemo(
+    () => ({ path: location.path, search: new URLSearchParams(location.search), navigate }),
+    [location, navigate],
+  );
+  return <RouterContext.Provider value={value}>{children}</RouterContext.Provider>;
+}
+
+export function useRouter(): RouterState {
+  const state = useContext(RouterContext);
+  if (!state) throw new Error("useRouter outside <Router>");
+  return state;
+}
+
+/** Matches `/orgs/:org/projects/:project` against a path; the named segments, or null. */
+export function matchPath(pattern: string, path: string): Record<string, string> | null {
+  const want = pattern.split("/").filter(Boolean);
+  const got = path.split("/").filter(Boolean);
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    if (want[i].startsWith(":")) params[want[i].slice(1)] = decodeURIComponent(got[i]);
+    else if (want[i] !== got[i]) return null;
+  }
+  return params;
+}
+
+/** An anchor that navigates without reloading (modifier clicks still open new tabs). */
+export function Link({ to, children, ...rest }: { to: string; children: ReactNode } & AnchorHTMLAttributes<HTMLAnchorElement>) {
+  const { navigate } = useRouter();
+  return (
+    <a
+      href={to}
+      {...rest}
+      onClick={(event) => {
+        rest.onClick?.(event);
+        if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+        event.preventDefault();
+        navigate(to);
+      }}
+    >
+      {children}
+    </a>
+  );
+}

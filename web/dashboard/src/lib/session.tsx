@@ -1,0 +1,56 @@
+// Who is signed in. The session cookie is HttpOnly; on load the app asks
+// `GET /api/v1/auth/session` for the user and the CSRF token its writes must send.
+import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
+import { api, onUnauthorized, setCsrfToken, unwrap, type Schemas } from "../api/client";
+
+interface SessionState {
+  user: Schemas["UserOut"] | null;
+  /** True until the first check of the cookie has answered. */
+  checking: boolean;
+  signIn: (email: string, password: string) => Promise<void>;
+  signOut: () => Promise<void>;
+}
+
+const SessionContext = createContext<SessionState | null>(null);
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const [user, setUser] = useState<Schemas["UserOut"] | null>(null);
+  const [checking, setChecking] = useState(true);
+
+  useEffect(() => {
+    unwrap(api.GET("/api/v1/auth/session"))
+      .then((session) => {
+        setCsrfToken(session.csrf_token);
+        setUser(session.user);
+      })
+      .catch(() => setUser(null))
+      .finally(() => setChecking(false));
+    return onUnauthorized(() => {
+      setCsrfToken(null);
+      setUser(null);
+    });
+  }, []);
+
+  const signIn = useCallback(async (email: string, password: string) => {
+    const session = await unwrap(api.POST("/api/v1/auth/login", { body: { email, password } }));
+    setCsrfToken(session.csrf_token);
+    setUser(session.user);
+  }, []);
+
+  const signOut = useCallback(async () => {
+    try {
+      await unwrap(api.POST("/api/v1/auth/logout"));
+    } finally {
+      setCsrfToken(null);
+      setUser(null);
+    }
+  }, []);
+
+  return <SessionContext.Provider value={{ user, checking, signIn, signOut }}>{children}</SessionContext.Provider>;
+}
+
+export function useSession(): SessionState {
+  const state = useContext(SessionContext);
+  if (!state) throw new Error("useSession outside <SessionProvider>");
+  return state;
+}

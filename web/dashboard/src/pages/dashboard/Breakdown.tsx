@@ -1,0 +1,107 @@
+// A breakdown panel: the top values of one dimension (chosen by tab), as bars. Choosing a
+// row filters the whole dashboard by it.
+import { useState } from "react";
+import { Empty, ErrorNote, Loading } from "../../components/ui";
+import { formatNumber } from "../../lib/format";
+import { filterExpressions, runQuery, type ViewFilter } from "../../lib/stats";
+import { useAsync } from "../../lib/useAsync";
+import { dimensionLabel } from "./viewState";
+
+const countryNames = typeof Intl.DisplayNames === "function" ? new Intl.DisplayNames(["en"], { type: "region" }) : null;
+
+function displayValue(dimension: string, value: string | null): string {
+  if (value === null) return "(unknown)";
+  if (dimension === "visit:country" && /^[A-Z]{2}$/.test(value)) {
+    try {
+      return countryNames?.of(value) ?? value;
+    } catch {
+      return value;
+    }
+  }
+  return value === "" ? "(none)" : value;
+}
+
+export interface Tab {
+  dimension: string;
+  label: string;
+}
+
+interface Props {
+  title: string;
+  tabs: Tab[];
+  siteId: string;
+  dateRange: [string, string];
+  filters: ViewFilter[];
+  refresh: number;
+  /** Extra filter expressions for this panel only (the events panel leaves out pageviews). */
+  extra?: unknown[];
+  metric?: "visitors" | "events";
+  onFilter: (filter: ViewFilter) => void;
+}
+
+export function Breakdown({ title, tabs, siteId, dateRange, filters, refresh, extra = [], metric = "visitors", onFilter }: Props) {
+  const [tab, setTab] = useState(tabs[0]);
+  const rows = useAsync(
+    () =>
+      runQuery({
+        site_id: siteId,
+        metrics: [metric],
+        date_range: dateRange,
+        dimensions: [tab.dimension],
+        filters: [...(filterExpressions(filters) ?? []), ...extra],
+        order_by: [[metric, "desc"]],
+        pagination: { limit: 10 },
+      }),
+    [siteId, tab.dimension, dateRange[0], dateRange[1], JSON.stringify(filters), refresh],
+  );
+  const results = rows.data?.results ?? [];
+  const max = Math.max(1, ...results.map((row) => row.metrics[0]));
+  const active = filters.some((f) => f.dimension === tab.dimension);
+  return (
+    <section className="card panel" aria-label={title}>
+      <header className="card-header">
+        <h2>{title}</h2>
+        {tabs.length > 1 && (
+          <div className="segmented" role="tablist" aria-label={`${title} breakdown`}>
+            {tabs.map((option) => (
+              <button type="button" role="tab" key={option.dimension} aria-selected={option.dimension === tab.dimension} onClick={() => setTab(option)}>
+                {option.label}
+              </button>
+            ))}
+          </div>
+        )}
+      </header>
+      <div className="panel-columns muted">
+        <span>{dimensionLabel(tab.dimension)}</span>
+        <span>{metric === "events" ? "Events" : "Visitors"}</span>
+      </div>
+      <ErrorNote error={rows.error} />
+      {!rows.data && !rows.error && <Loading />}
+      {rows.data && results.length === 0 && <Empty>No data for this period.</Empty>}
+      {results.length > 0 && (
+        <ul className="bars">
+          {results.map((row) => {
+            const value = row.dimensions[0] ?? null;
+            // Unknown values (no country, no source) cannot be filtered on.
+            const filterable = !active && value !== null;
+            return (
+              <li key={value ?? ""}>
+                <button
+                  type="button"
+                  className="bar-row"
+                  disabled={!filterable}
+                  title={filterable ? `Filter by ${dimensionLabel(tab.dimension).toLowerCase()} ${displayValue(tab.dimension, value)}` : undefined}
+                  onClick={() => value !== null && onFilter({ dimension: tab.dimension, value })}
+                >
+                  <span className="bar" style={{ width: `${(row.metrics[0] / max) * 100}%` }} aria-hidden="true" />
+                  <span className="bar-label">{displayValue(tab.dimension, value)}</span>
+                  <span className="bar-value">{formatNumber(row.metrics[0])}</span>
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}

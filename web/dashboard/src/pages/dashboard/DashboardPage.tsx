@@ -1,0 +1,129 @@
+// `/orgs/:org/projects/:project`: the project's analytics. Everything on it follows the view
+// in the URL (period, metric, interval, filters).
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { Schemas } from "../../api/client";
+import { useProject } from "../../components/ProjectFrame";
+import { ErrorNote, Loading } from "../../components/ui";
+import { useRouter } from "../../lib/router";
+import { dateRange, filterExpressions, runQuery } from "../../lib/stats";
+import { useAsync } from "../../lib/useAsync";
+import { Breakdown } from "./Breakdown";
+import { LivePanel, useLiveEvents } from "./Live";
+import { MainGraph } from "./MainGraph";
+import { TopMetrics } from "./TopMetrics";
+import { dimensionLabel, METRICS, PERIODS, readView, withFilter, withoutFilter, writeView, type DashboardView } from "./viewState";
+
+export function DashboardPage() {
+  const { project } = useProject();
+  const { path, search, navigate } = useRouter();
+  const view = readView(search);
+  const siteId = project.domains[0];
+  const setView = (next: DashboardView) => navigate(`${path}${writeView(next)}`);
+
+  const [refresh, setRefresh] = useState(0);
+  const [live, setLive] = useState<Schemas["LiveEventOut"][]>([]);
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const realtime = view.period === "realtime";
+  const onEvent = useCallback((event: Schemas["LiveEventOut"]) => {
+    setLive((events) => [event, ...events].slice(0, 20));
+    // Many events in a burst cause one refresh, not one each.
+    if (!pending.current) {
+      pending.current = setTimeout(() => {
+        pending.current = null;
+        setRefresh((r) => r + 1);
+      }, 1500);
+    }
+  }, []);
+  useLiveEvents(project.org_id, project.id, realtime, onEvent);
+  useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
+
+  const totals = useAsync(
+    () =>
+      runQuery({
+        site_id: siteId,
+        metrics: METRICS.map((m) => m.value),
+        date_range: dateRange(view.period),
+        filters: filterExpressions(view.filters),
+        include: { comparisons: { mode: "previous_period" } },
+      }),
+    [siteId, view.period, JSON.stringify(view.filters), refresh],
+  );
+  const echo = totals.data?.query;
+  const range = echo ? (echo.date_range as [string, string]) : undefined;
+  const previousRange = echo?.comparison_date_range ? (echo.comparison_date_range as [string, string]) : undefined;
+  const onFilter = (filter: { dimension: string; value: string }) => setView(withFilter(view, filter));
+  const panel = { siteId, filters: view.filters, refresh, onFilter };
+
+  return (
+    <div className="dashboard">
+      <div className="toolbar">
+        <label className="period">
+          <span className="visually-hidden">Date range</span>
+          <select value={view.period} onChange={(event) => setView({ ...view, period: event.target.value })}>
+            {PERIODS.map((p) => (
+              <option key={p.value} value={p.value}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        {view.filters.length > 0 && (
+          <ul className="filters" aria-label="Filters">
+            {view.filters.map((filter) => (
+              <li key={filter.dimension} className="chip">
+                {dimensionLabel(filter.dimension)} is <strong>{filter.value || "(none)"}</strong>
+                <button type="button" aria-label={`Remove filter ${dimensionLabel(filter.dimension)}`} onClick={() => setView(withoutFilter(view, filter.dimension))}>
+                  ×
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+      {realtime && <LivePanel orgId={project.org_id} projectId={project.id} events={live} refresh={refresh} />}
+      <ErrorNote error={totals.error} />
+      {!totals.data && !totals.error && <Loading />}
+      {totals.data && <TopMetrics result={totals.data} selected={view.metric} onSelect={(metric) => setView({ ...view, metric })} />}
+      {range && (
+        <>
+          <MainGraph siteId={siteId} view={view} range={range} previousRange={previousRange} refresh={refresh} onInterval={(interval) => setView({ ...view, interval })} />
+          <div className="panels">
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Pages"
+              tabs={[
+                { dimension: "event:page", label: "Top pages" },
+                { dimension: "visit:entry_page", label: "Entry" },
+                { dimension: "visit:exit_page", label: "Exit" },
+              ]}
+            />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Sources"
+              tabs={[
+                { dimension: "visit:source", label: "Sources" },
+                { dimension: "visit:utm_medium", label: "Medium" },
+                { dimension: "visit:utm_source", label: "UTM source" },
+                { dimension: "visit:utm_campaign", label: "Campaign" },
+              ]}
+            />
+            <Breakdown {...panel} dateRange={range} title="Countries" tabs={[{ dimension: "visit:country", label: "Countries" }]} />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Devices"
+              tabs={[
+                { dimension: "visit:device", label: "Devices" },
+                { dimension: "visit:browser", label: "Browsers" },
+                { dimension: "visit:os", label: "OS" },
+              ]}
+            />
+            <Breakdown {...panel} dateRange={range} title="Custom events" metric="events" extra={[["is_not", "event:name", ["pageview"]]]} tabs={[{ dimension: "event:name", label: "Events" }]} />
+          </div>
+        </>
+      )}
+    </div>
+  );
+}

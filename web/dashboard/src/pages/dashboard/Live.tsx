@@ -1,0 +1,58 @@
+// Realtime: visitors of the last five minutes and the events arriving now, over the
+// project's server-sent-events stream. Each new event also refreshes the dashboard.
+import { useEffect, useState } from "react";
+import { api, unwrap, type Schemas } from "../../api/client";
+import { Card, Empty } from "../../components/ui";
+import { useAsync } from "../../lib/useAsync";
+
+type LiveEvent = Schemas["LiveEventOut"];
+
+/** Subscribes to `/live` while mounted; calls `onEvent` for each event. */
+export function useLiveEvents(orgId: string, projectId: string, enabled: boolean, onEvent: (event: LiveEvent) => void): void {
+  useEffect(() => {
+    if (!enabled || typeof EventSource === "undefined") return;
+    const source = new EventSource(`/api/v1/orgs/${orgId}/projects/${projectId}/live`);
+    source.onmessage = (message) => {
+      try {
+        onEvent(JSON.parse(message.data) as LiveEvent);
+      } catch {
+        // A malformed message is skipped; the stream goes on.
+      }
+    };
+    return () => source.close();
+  }, [orgId, projectId, enabled, onEvent]);
+}
+
+export function LivePanel({ orgId, projectId, events, refresh }: { orgId: string; projectId: string; events: LiveEvent[]; refresh: number }) {
+  const now = useAsync(
+    () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/realtime", { params: { path: { org_id: orgId, project_id: projectId } } })),
+    [orgId, projectId, refresh],
+  );
+  const [, tick] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => tick((t) => t + 1), 30_000);
+    return () => clearInterval(timer);
+  }, []);
+  return (
+    <Card title="Right now" className="live">
+      <p className="live-count" aria-live="polite">
+        <span className="pulse" aria-hidden="true" />
+        <strong>{now.data?.visitors ?? "–"}</strong> {now.data?.visitors === 1 ? "visitor" : "visitors"} in the last {now.data?.window_minutes ?? 5} minutes
+      </p>
+      {events.length === 0 ? (
+        <Empty>Waiting for events… new ones appear here as they arrive.</Empty>
+      ) : (
+        <ol className="live-events">
+          {events.map((event, index) => (
+            <li key={`${event.ts}-${index}`}>
+              <time dateTime={event.ts}>{new Date(event.ts).toLocaleTimeString()}</time>
+              <strong>{event.name}</strong>
+              <span>{event.page}</span>
+              <span className="muted">{[event.source, event.country, event.device].filter(Boolean).join(" · ")}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </Card>
+  );
+}

@@ -1,0 +1,59 @@
+// The main graph: the chosen metric per time bucket, with the previous period dashed.
+import { useMemo } from "react";
+import { LineChart } from "../../components/LineChart";
+import { ErrorNote, Loading } from "../../components/ui";
+import { bucketLabels, fillBuckets, shortLabel } from "../../lib/buckets";
+import { formatMetric } from "../../lib/format";
+import { filterExpressions, runQuery } from "../../lib/stats";
+import { useAsync } from "../../lib/useAsync";
+import { intervalsFor, METRICS, type DashboardView, type Interval } from "./viewState";
+
+/** Metrics that are counts, so the axis steps by whole numbers. */
+const WHOLE_METRICS = new Set(["visitors", "visits", "pageviews"]);
+
+interface Props {
+  siteId: string;
+  view: DashboardView;
+  range: [string, string];
+  previousRange?: [string, string];
+  refresh: number;
+  onInterval: (interval: Interval) => void;
+}
+
+export function MainGraph({ siteId, view, range, previousRange, refresh, onInterval }: Props) {
+  const { metric, interval, filters } = view;
+  const series = useAsync(async () => {
+    const query = (dates: [string, string]) =>
+      runQuery({ site_id: siteId, metrics: [metric], date_range: dates, dimensions: [`time:${interval}`], filters: filterExpressions(filters) });
+    const [current, previous] = await Promise.all([query(range), previousRange ? query(previousRange) : Promise.resolve(undefined)]);
+    const labels = bucketLabels(range[0], range[1], interval);
+    const before = previousRange ? bucketLabels(previousRange[0], previousRange[1], interval) : [];
+    return {
+      labels: labels.map((label) => shortLabel(label, interval)),
+      values: fillBuckets(labels, current.results),
+      previous: previous ? fillBuckets(before, previous.results).slice(0, labels.length) : undefined,
+    };
+  }, [siteId, metric, interval, JSON.stringify(filters), range[0], range[1], previousRange?.[0], previousRange?.[1], refresh]);
+  const format = useMemo(() => (value: number) => formatMetric(metric, value), [metric]);
+  const label = METRICS.find((m) => m.value === metric)?.label ?? metric;
+  const intervals = intervalsFor(view.period);
+  return (
+    <section className="card graph" aria-label="Main graph">
+      <header className="card-header">
+        <h2>{label}</h2>
+        {intervals.length > 1 && (
+          <div className="segmented" role="group" aria-label="Interval">
+            {intervals.map((option) => (
+              <button type="button" key={option} aria-pressed={option === interval} onClick={() => onInterval(option)}>
+                {option[0].toUpperCase() + option.slice(1)}
+              </button>
+            ))}
+          </div>
+        )}
+      </header>
+      <ErrorNote error={series.error} />
+      {!series.data && !series.error && <Loading />}
+      {series.data && <LineChart data={series.data} label={label} format={format} whole={WHOLE_METRICS.has(metric)} />}
+    </section>
+  );
+}

@@ -1,0 +1,93 @@
+// `/orgs/:org/projects/:project/settings`: name, domains and time zone (members), data
+// retention and salt rotation (admins, because they delete or keep personal data), and
+// deleting the project (admins).
+import { useState } from "react";
+import { api, unwrap } from "../../api/client";
+import { useProject } from "../../components/ProjectFrame";
+import { Button, Card, ErrorNote, Field, useAction } from "../../components/ui";
+import { canAdmin, canWrite } from "../../lib/roles";
+import { useRouter } from "../../lib/router";
+
+export function ProjectSettingsPage() {
+  const { role } = useProject();
+  if (!canWrite(role)) {
+    return <Card title="Project settings">Your role ({role}) can view this project's reports, not change its settings.</Card>;
+  }
+  return <ProjectSettingsForm />;
+}
+
+function ProjectSettingsForm() {
+  const { project, role, reload } = useProject();
+  const { navigate } = useRouter();
+  const admin = canAdmin(role);
+  const path = { org_id: project.org_id, project_id: project.id };
+  const [name, setName] = useState(project.name);
+  const [domains, setDomains] = useState(project.domains.join(", "));
+  const [timezone, setTimezone] = useState(project.timezone);
+  const [retention, setRetention] = useState(String(project.retention_days));
+  const [rotation, setRotation] = useState(String(project.salt_rotation_hours));
+  const [saved, setSaved] = useState(false);
+  const [confirm, setConfirm] = useState("");
+  const save = useAction(async () => {
+    setSaved(false);
+    const changes = {
+      name,
+      domains: domains.split(",").map((d) => d.trim()).filter(Boolean),
+      timezone,
+      ...(admin ? { retention_days: Number(retention), salt_rotation_hours: Number(rotation) } : {}),
+    };
+    await unwrap(api.PATCH("/api/v1/orgs/{org_id}/projects/{project_id}", { params: { path }, body: changes }));
+    setSaved(true);
+    reload();
+  });
+  const remove = useAction(async () => {
+    await unwrap(api.DELETE("/api/v1/orgs/{org_id}/projects/{project_id}", { params: { path } }));
+    navigate(`/orgs/${project.org_id}`, { replace: true });
+  });
+  return (
+    <>
+      <Card title="Project settings">
+        <form
+          className="stack-form"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void save.run();
+          }}
+        >
+          <Field label="Name" required value={name} onChange={(e) => setName(e.target.value)} />
+          <Field label="Domains" required hint="Comma-separated. The first one is the site id in the Stats API." value={domains} onChange={(e) => setDomains(e.target.value)} />
+          <Field label="Time zone" required hint="IANA name; days and hours in reports follow it." value={timezone} onChange={(e) => setTimezone(e.target.value)} />
+          {admin && (
+            <>
+              <Field label="Keep events for (days)" type="number" min={1} required value={retention} onChange={(e) => setRetention(e.target.value)} hint="Older events and rollups are deleted every night." />
+              <Field label="Salt rotation (hours)" type="number" min={1} required value={rotation} onChange={(e) => setRotation(e.target.value)} hint="How long a visitor is recognised. Longer means better retention figures and less privacy." />
+            </>
+          )}
+          <ErrorNote error={save.error} />
+          {saved && <p role="status">Saved.</p>}
+          <Button type="submit" busy={save.busy}>
+            Save changes
+          </Button>
+        </form>
+      </Card>
+      {admin && (
+        <Card title="Delete project" className="danger-zone">
+          <p>Deleting the project deletes all its events. This cannot be undone.</p>
+          <form
+            className="inline-form"
+            onSubmit={(event) => {
+              event.preventDefault();
+              void remove.run();
+            }}
+          >
+            <Field label={`Type ${project.name} to confirm`} value={confirm} onChange={(e) => setConfirm(e.target.value)} />
+            <Button type="submit" variant="danger" disabled={confirm !== project.name} busy={remove.busy}>
+              Delete project
+            </Button>
+          </form>
+          <ErrorNote error={remove.error} />
+        </Card>
+      )}
+    </>
+  );
+}
