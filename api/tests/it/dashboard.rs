@@ -89,12 +89,25 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
             .unwrap()
             .starts_with("newsletter")
     );
+    // The goal made from the custom event converted the one visitor.
+    let goal = report["goalRow"].as_str().unwrap();
+    assert!(
+        goal.contains("event Signup") && goal.contains("100%"),
+        "{goal}"
+    );
     // The filter lived in the URL, survived a reload, and went away again.
     let filtered = report["filteredUrl"].as_str().unwrap();
     assert!(filtered.contains("f.event%3Apage=%2Flanding"), "{filtered}");
     assert_eq!(report["visitorsFiltered"], "1");
     assert!(!report["unfilteredUrl"].as_str().unwrap().contains("f."));
     assert_eq!(report["firstTab"], "Skip to content");
+    // axe-core finds no WCAG 2.1 A/AA violation (contrast included) on the audited screens,
+    // in both themes and at both widths.
+    let audits = report["a11y"].as_object().unwrap();
+    assert!(audits.len() >= 7, "{audits:?}");
+    for (screen, violations) in audits {
+        assert_eq!(violations, &Value::Array(vec![]), "{screen}");
+    }
     assert_eq!(report["horizontalOverflowAt375"], false);
     // The viewer sees the numbers and none of the controls they cannot use.
     let viewer = &report["viewer"];

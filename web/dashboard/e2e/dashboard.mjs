@@ -15,6 +15,7 @@ import { chromium } from "playwright-core";
 import http from "node:http";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createRequire } from "node:module";
 
 const [beaconPort, maildir, shots] = process.argv.slice(2);
 if (!beaconPort || !maildir || !shots) {
@@ -27,7 +28,8 @@ const PASSWORD = "correct horse battery";
 const OWNER = "owner@shop.example";
 const VIEWER = "viewer@shop.example";
 const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
-const report = { steps: [] };
+const report = { steps: [], a11y: {} };
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const step = (name) => {
   report.steps.push(name);
   console.error(`e2e: ${name}`);
@@ -92,6 +94,16 @@ async function joinBeacon(page, email, startUrl) {
   await page.waitForURL((url) => url.pathname !== "/login");
 }
 
+/** WCAG 2 A/AA violations axe-core finds on the page as it is (contrast, labels, names…). */
+async function audit(page, name) {
+  await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  report.a11y[name] = violations;
+}
+
 async function screenshot(page, name, width, scheme) {
   await page.setViewportSize({ width, height: 900 });
   await page.emulateMedia({ colorScheme: scheme });
@@ -101,13 +113,18 @@ async function screenshot(page, name, width, scheme) {
 
 const open = [];
 try {
-  const owner = await browser.newContext({ userAgent: UA, viewport: { width: 1280, height: 900 } });
+  // bypassCSP lets axe-core be injected for the audits; the viewer's context keeps the CSP,
+  // so the app is also exercised under the policy it ships with.
+  const owner = await browser.newContext({ userAgent: UA, viewport: { width: 1280, height: 900 }, bypassCSP: true });
   const page = await owner.newPage();
   open.push(page);
   page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
 
   // 1. Sign up, verify, create an organization and a project.
   step("signup");
+  await page.goto(`${beacon}/login`);
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await audit(page, "login");
   await joinBeacon(page, OWNER);
   await page.getByRole("heading", { name: "Create your organization" }).waitFor();
   await page.getByLabel("Organization name").fill("Shop Inc");
@@ -118,6 +135,7 @@ try {
   await page.getByLabel("Time zone").fill("UTC");
   await page.getByRole("button", { name: "Create project" }).click();
   await page.getByText("Waiting for the first event").waitFor();
+  await audit(page, "setup");
   report.snippet = await page.getByLabel("Tracking snippet").textContent();
 
   // 2. A visit to the shop, with the real tracker.
@@ -143,7 +161,12 @@ try {
   await events.getByRole("button", { name: /Signup/ }).waitFor();
   report.eventRow = await events.getByRole("button", { name: /Signup/ }).textContent();
   report.sourceRow = await page.getByRole("region", { name: "Sources" }).getByRole("button").first().textContent();
-  for (const width of [1280, 375]) for (const scheme of ["light", "dark"]) await screenshot(page, "dashboard", width, scheme);
+  for (const width of [1280, 375]) {
+    for (const scheme of ["light", "dark"]) {
+      await screenshot(page, "dashboard", width, scheme);
+      await audit(page, `dashboard-${width}-${scheme}`);
+    }
+  }
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.emulateMedia({ colorScheme: "light" });
   report.horizontalOverflowAt375 = await (async () => {
@@ -170,6 +193,16 @@ try {
   report.unfilteredUrl = page.url();
 
 
+  // Goals: the custom event as a goal, with its conversions.
+  step("goal");
+  await page.getByRole("link", { name: "Goals & funnels" }).click();
+  await page.getByLabel("Event name").fill("Signup");
+  await page.getByRole("button", { name: "Add goal" }).click();
+  const goalRow = page.getByRole("row", { name: /Signup/ });
+  await goalRow.getByRole("cell", { name: "100%" }).waitFor();
+  report.goalRow = await goalRow.innerText();
+  await audit(page, "goals");
+
   // 5. Invite a viewer, who joins through the e-mailed link.
   step("invite viewer");
   await page.getByRole("link", { name: "Members" }).click();
@@ -177,6 +210,7 @@ try {
   await page.getByLabel("Role", { exact: true }).selectOption("viewer");
   await page.getByRole("button", { name: "Send invitation" }).click();
   await page.getByText(`${VIEWER}`).waitFor();
+  await audit(page, "members");
   const invitation = await linkFromMail(VIEWER, "/invitations/accept");
   report.ownerProjectUrl = `${beacon}${new URL(report.filteredUrl).pathname}`;
 

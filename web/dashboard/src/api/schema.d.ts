@@ -808,11 +808,6 @@ export interface components {
             visitors: number;
         };
         /**
-         * @description A date range: a name (`day`, `7d`, `28d`, `30d`, `91d`, `month`, `6mo`, `12mo`, `year`,
-         *     `all`) or two dates `["YYYY-MM-DD", "YYYY-MM-DD"]`, in the project's time zone.
-         */
-        DateRangeDoc: string | string[];
-        /**
          * DeleteOrganizationIn
          * @description Confirmation for deleting an organization.
          */
@@ -1360,6 +1355,11 @@ export interface components {
             mode: string;
         };
         /**
+         * @description A date range: a name (`day`, `7d`, `28d`, `30d`, `91d`, `month`, `6mo`, `12mo`, `year`,
+         *     `all`) or two dates `["YYYY-MM-DD", "YYYY-MM-DD"]`, in the project's time zone.
+         */
+        StatsDateRange: string | string[];
+        /**
          * StatsInclude
          * @description `include`.
          */
@@ -1416,7 +1416,7 @@ export interface components {
              */
             metrics: string[];
             /** @description The range. */
-            date_range: components["schemas"]["DateRangeDoc"] & unknown;
+            date_range: components["schemas"]["StatsDateRange"] & unknown;
             /** @description `event:*`, `visit:*` or `time:*` dimensions to group by. */
             dimensions?: string[];
             /**
