@@ -83,6 +83,9 @@ diesel::table! {
         created_at -> Timestamptz,
         salt_rotation_hours -> Int4,
         retention_days -> Int4,
+        scrub_fields -> Array<Text>,
+        error_events_per_minute -> Int4,
+        error_user_key -> Bytea,
     }
 }
 
@@ -230,6 +233,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Error events grouped by fingerprint.
+    error_issues (org_id, issue_id) {
+        org_id -> Uuid,
+        issue_id -> Uuid,
+        project_id -> Uuid,
+        fingerprint -> Text,
+        title -> Text,
+        culprit -> Nullable<Text>,
+        level -> Text,
+        status -> Text,
+        resolved_in_release -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamptz>,
+        first_seen -> Timestamptz,
+        last_seen -> Timestamptz,
+        times_seen -> Int8,
+        first_release -> Nullable<Text>,
+        last_release -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Scrubbed, symbolicated error events.
+    error_events (org_id, project_id, event_id) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        event_id -> Uuid,
+        issue_id -> Uuid,
+        ts -> Timestamptz,
+        received_at -> Timestamptz,
+        level -> Text,
+        platform -> Nullable<Text>,
+        release -> Nullable<Text>,
+        environment -> Nullable<Text>,
+        user_hash -> Nullable<Text>,
+        data -> Jsonb,
+    }
+}
+
+diesel::table! {
+    /// Minified files and source maps of releases.
+    release_files (org_id, project_id, release, name) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        release -> Text,
+        name -> Text,
+        body -> Bytea,
+        sha256 -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -249,4 +304,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     funnel_steps,
     rollups_hourly,
     rollup_state,
+    error_issues,
+    error_events,
+    release_files,
 );

@@ -205,6 +205,27 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     tenant::tables::funnels::CreateError::Db(error) => DbError::from(error),
                     other => panic!("{other}"),
                 })?;
+            tenant::tables::error_issues::record(
+                conn,
+                &tenant::tables::error_issues::NewErrorEvent {
+                    org_id,
+                    project_id,
+                    event_id: uuid::Uuid::new_v4(),
+                    fingerprint: "f".repeat(64),
+                    title: "TypeError: boom".into(),
+                    culprit: None,
+                    ts: chrono::Utc::now(),
+                    level: "error".into(),
+                    platform: None,
+                    release: Some("1.0".into()),
+                    environment: None,
+                    user_hash: None,
+                    data: serde_json::json!({}),
+                },
+            )
+            .await?;
+            tenant::tables::release_files::put(conn, org_id, project_id, "1.0", "~/app.js", b"x")
+                .await?;
             Ok::<_, DbError>(())
         })
         .await
@@ -450,6 +471,9 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(funnel_steps::table.select(funnel_steps::all_columns)),
         declared(rollups_hourly::table.select(rollups_hourly::all_columns)),
         declared(rollup_state::table.select(rollup_state::all_columns)),
+        declared(error_issues::table.select(error_issues::all_columns)),
+        declared(error_events::table.select(error_events::all_columns)),
+        declared(release_files::table.select(release_files::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -58,6 +58,13 @@ pub struct ProjectPatch {
     /// Days events are kept before they are deleted (1 to 3650).
     #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
     pub retention_days: Option<i32>,
+    /// Extra key names whose values are removed from error events before they are stored,
+    /// on top of the built-in rules (replaces the list; at most 50, each 1 to 64 characters).
+    #[oai(validator(max_items = 50))]
+    pub scrub_fields: Option<Vec<String>>,
+    /// Error events accepted per minute (1 to 100,000); beyond it SDKs are told to back off.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    pub error_events_per_minute: Option<i32>,
 }
 
 /// A project.
@@ -79,7 +86,12 @@ pub struct ProjectOut {
     pub salt_rotation_hours: i32,
     /// Days events are kept.
     pub retention_days: i32,
-    /// Numeric ingestion id (Sentry DSN project segment).
+    /// Extra key names scrubbed from error events.
+    pub scrub_fields: Vec<String>,
+    /// Error events accepted per minute.
+    pub error_events_per_minute: i32,
+    /// Numeric ingestion id (Sentry DSN project segment): the DSN is
+    /// `https://{ingest_key}@{beacon host}/{ingest_id}`.
     pub ingest_id: i64,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -119,8 +131,28 @@ fn project_out(p: ProjectWithDomains) -> ProjectOut {
         ingest_id: p.project.ingest_id,
         salt_rotation_hours: p.project.salt_rotation_hours,
         retention_days: p.project.retention_days,
+        scrub_fields: p.project.scrub_fields,
+        error_events_per_minute: p.project.error_events_per_minute,
         created_at: p.project.created_at,
     }
+}
+
+/// Trims scrub field names; each must have 1 to 64 characters.
+fn clean_scrub_fields(fields: &[String]) -> ApiResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for field in fields {
+        let field = field.trim();
+        if field.is_empty() || field.chars().count() > 64 {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "scrub field names must have 1 to 64 characters",
+            ));
+        }
+        if !out.iter().any(|f| f.eq_ignore_ascii_case(field)) {
+            out.push(field.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 /// Normalizes domains: lower-case host names, no scheme, path or port; no duplicates.
@@ -295,7 +327,12 @@ impl ProjectsApi {
     ) -> ApiResult<Json<ProjectOut>> {
         // Retention deletes data and the salt rotation decides how much visitors can be
         // linked: admins only. Name, domains and time zone: members.
-        let need = if body.retention_days.is_some() || body.salt_rotation_hours.is_some() {
+        // What personal data error events keep, and how many are taken: admins too.
+        let need = if body.retention_days.is_some()
+            || body.salt_rotation_hours.is_some()
+            || body.scrub_fields.is_some()
+            || body.error_events_per_minute.is_some()
+        {
             Need::Admin
         } else {
             Need::Write
@@ -307,6 +344,11 @@ impl ProjectsApi {
         let name = body.name.as_deref().map(clean_name).transpose()?;
         let domains = body.domains.as_deref().map(clean_domains).transpose()?;
         let timezone = body.timezone.as_deref().map(|tz| tz.trim().to_owned());
+        let scrub_fields = body
+            .scrub_fields
+            .as_deref()
+            .map(clean_scrub_fields)
+            .transpose()?;
         let project = state
             .db
             .scoped(access.org, async |conn| {
@@ -318,6 +360,8 @@ impl ProjectsApi {
                     timezone: timezone.clone(),
                     salt_rotation_hours: body.salt_rotation_hours,
                     retention_days: body.retention_days,
+                    scrub_fields: scrub_fields.clone(),
+                    error_events_per_minute: body.error_events_per_minute,
                 };
                 if !projects::update(conn, *org_id, *project_id, &changes).await? {
                     return Err(ApiError::not_found("project"));

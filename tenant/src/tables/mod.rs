@@ -4,6 +4,7 @@
 //! scope (one transaction).
 
 pub mod api_keys;
+pub mod error_issues;
 pub mod events;
 pub mod funnels;
 pub mod goals;
@@ -12,6 +13,7 @@ pub mod memberships;
 pub mod organizations;
 pub mod project_salts;
 pub mod projects;
+pub mod release_files;
 pub mod user_sessions;
 pub mod user_tokens;
 pub mod users;

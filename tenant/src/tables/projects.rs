@@ -29,6 +29,12 @@ pub struct Project {
     pub salt_rotation_hours: i32,
     /// Days events are kept (1 to 3650).
     pub retention_days: i32,
+    /// Extra key names scrubbed from error events.
+    pub scrub_fields: Vec<String>,
+    /// Error events accepted per minute.
+    pub error_events_per_minute: i32,
+    /// Key of the affected-users hash (random, never shown).
+    pub error_user_key: Vec<u8>,
 }
 
 /// Changes to a project's settings; `None` leaves a field as it is.
@@ -43,6 +49,10 @@ pub struct ProjectChanges {
     pub salt_rotation_hours: Option<i32>,
     /// Event retention in days.
     pub retention_days: Option<i32>,
+    /// Extra scrubbed key names.
+    pub scrub_fields: Option<Vec<String>>,
+    /// Error events per minute.
+    pub error_events_per_minute: Option<i32>,
 }
 
 impl ProjectChanges {
@@ -51,6 +61,8 @@ impl ProjectChanges {
             && self.timezone.is_none()
             && self.salt_rotation_hours.is_none()
             && self.retention_days.is_none()
+            && self.scrub_fields.is_none()
+            && self.error_events_per_minute.is_none()
     }
 }
 
@@ -241,6 +253,20 @@ pub async fn route_domain(
     project_domains::table
         .filter(project_domains::domain.eq(domain))
         .select((project_domains::org_id, project_domains::project_id))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The project with the Sentry DSN id `ingest_id`: `(org_id, project_id, ingest_key)` (as
+/// `beacon_ingest`, which may read every project; the API never calls this).
+pub async fn route_ingest_id(
+    conn: &mut AsyncPgConnection,
+    ingest_id: i64,
+) -> QueryResult<Option<(Uuid, Uuid, String)>> {
+    projects::table
+        .filter(projects::ingest_id.eq(ingest_id))
+        .select((projects::org_id, projects::project_id, projects::ingest_key))
         .first(conn)
         .await
         .optional()

@@ -1219,9 +1219,17 @@ export interface components {
              * @description Days events are kept.
              */
             retention_days: number;
+            /** @description Extra key names scrubbed from error events. */
+            scrub_fields: string[];
+            /**
+             * Format: int32
+             * @description Error events accepted per minute.
+             */
+            error_events_per_minute: number;
             /**
              * Format: int64
-             * @description Numeric ingestion id (Sentry DSN project segment).
+             * @description Numeric ingestion id (Sentry DSN project segment): the DSN is
+             *     `https://{ingest_key}@{beacon host}/{ingest_id}`.
              */
             ingest_id: number;
             /**
@@ -1253,6 +1261,16 @@ export interface components {
              * @description Days events are kept before they are deleted (1 to 3650).
              */
             retention_days?: number;
+            /**
+             * @description Extra key names whose values are removed from error events before they are stored,
+             *     on top of the built-in rules (replaces the list; at most 50, each 1 to 64 characters).
+             */
+            scrub_fields?: string[];
+            /**
+             * Format: int32
+             * @description Error events accepted per minute (1 to 100,000); beyond it SDKs are told to back off.
+             */
+            error_events_per_minute?: number;
         };
         /**
          * Readiness

@@ -1,0 +1,476 @@
+//! `error_issues` and `error_events`: error events from Sentry-compatible SDKs, grouped into
+//! issues by fingerprint, with state and counts.
+//!
+//! Recording is idempotent: an SDK that retries an event (same `event_id`) changes nothing.
+//! A new event on a resolved issue reopens it (a regression), unless the issue was resolved
+//! "in the next release" and the event comes from the release that was current then.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::{error_events, error_issues};
+
+/// An issue.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = error_issues)]
+pub struct Issue {
+    /// Organization.
+    pub org_id: Uuid,
+    /// Id.
+    pub issue_id: Uuid,
+    /// Project.
+    pub project_id: Uuid,
+    /// SHA-256 (hex) of the grouping inputs.
+    pub fingerprint: String,
+    /// `Type: message` or the message.
+    pub title: String,
+    /// Where it happened: the top in-app frame.
+    pub culprit: Option<String>,
+    /// Level of the latest event.
+    pub level: String,
+    /// `unresolved`, `resolved` or `ignored`.
+    pub status: String,
+    /// With "resolved in the next release": the release current when it was resolved.
+    pub resolved_in_release: Option<String>,
+    /// When it was last resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// First event.
+    pub first_seen: DateTime<Utc>,
+    /// Latest event.
+    pub last_seen: DateTime<Utc>,
+    /// Events recorded.
+    pub times_seen: i64,
+    /// Release of the first event.
+    pub first_release: Option<String>,
+    /// Release of the latest event.
+    pub last_release: Option<String>,
+}
+
+/// An event to record, already scrubbed, symbolicated and fingerprinted.
+#[derive(Debug, Clone)]
+pub struct NewErrorEvent {
+    /// Organization.
+    pub org_id: Uuid,
+    /// Project.
+    pub project_id: Uuid,
+    /// The SDK's event id.
+    pub event_id: Uuid,
+    /// Grouping fingerprint (SHA-256 hex).
+    pub fingerprint: String,
+    /// Issue title, if this event opens the issue.
+    pub title: String,
+    /// Culprit.
+    pub culprit: Option<String>,
+    /// When it happened.
+    pub ts: DateTime<Utc>,
+    /// `fatal`, `error`, `warning`, `info` or `debug`.
+    pub level: String,
+    /// SDK platform.
+    pub platform: Option<String>,
+    /// Release.
+    pub release: Option<String>,
+    /// Environment.
+    pub environment: Option<String>,
+    /// Keyed hash of the user, when the SDK named one.
+    pub user_hash: Option<String>,
+    /// The stored event (exception chain, breadcrumbs, tags, contexts, request, user).
+    pub data: serde_json::Value,
+}
+
+/// What recording an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// The issue the event belongs to.
+    pub issue_id: Uuid,
+    /// The event opened a new issue.
+    pub new_issue: bool,
+    /// The event reopened a resolved issue.
+    pub regressed: bool,
+    /// The event had been recorded before (an SDK retry); nothing changed.
+    pub duplicate: bool,
+}
+
+#[derive(QueryableByName)]
+struct IssueRef {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    issue_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    inserted: bool,
+}
+
+/// Records `event` under its fingerprint's issue, creating or reopening the issue.
+pub async fn record(conn: &mut AsyncPgConnection, event: &NewErrorEvent) -> QueryResult<Recorded> {
+    // The issue first (the event references it); concurrent first events of one fingerprint
+    // meet in the unique key, and both get the same issue.
+    let issue: IssueRef = diesel::sql_query(
+        "INSERT INTO error_issues (org_id, issue_id, project_id, fingerprint, title, culprit, \
+             level, first_seen, last_seen, first_release, last_release) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9) \
+         ON CONFLICT (org_id, project_id, fingerprint) DO UPDATE SET fingerprint = EXCLUDED.fingerprint \
+         RETURNING issue_id, (xmax = 0) AS inserted",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(event.org_id)
+    .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+    .bind::<diesel::sql_types::Uuid, _>(event.project_id)
+    .bind::<Text, _>(&event.fingerprint)
+    .bind::<Text, _>(&event.title)
+    .bind::<Nullable<Text>, _>(event.culprit.as_deref())
+    .bind::<Text, _>(&event.level)
+    .bind::<Timestamptz, _>(event.ts)
+    .bind::<Nullable<Text>, _>(event.release.as_deref())
+    .get_result(conn)
+    .await?;
+    let inserted = diesel::insert_into(error_events::table)
+        .values((
+            error_events::org_id.eq(event.org_id),
+            error_events::project_id.eq(event.project_id),
+            error_events::event_id.eq(event.event_id),
+            error_events::issue_id.eq(issue.issue_id),
+            error_events::ts.eq(event.ts),
+            error_events::level.eq(&event.level),
+            error_events::platform.eq(event.platform.as_deref()),
+            error_events::release.eq(event.release.as_deref()),
+            error_events::environment.eq(event.environment.as_deref()),
+            error_events::user_hash.eq(event.user_hash.as_deref()),
+            error_events::data.eq(&event.data),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted == 0 {
+        return Ok(Recorded {
+            issue_id: issue.issue_id,
+            new_issue: false,
+            regressed: false,
+            duplicate: true,
+        });
+    }
+    #[derive(QueryableByName)]
+    struct Reopened {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        regressed: bool,
+    }
+    // Counters, latest release and level; a resolved issue reopens unless the event is from
+    // the release it was resolved in (or has no release, when resolved in the next release).
+    let reopened: Reopened = diesel::sql_query(
+        "WITH old AS (SELECT status, resolved_in_release FROM error_issues \
+                      WHERE org_id = $1 AND issue_id = $2 FOR UPDATE), \
+              regression AS (SELECT old.status = 'resolved' AND NOT ( \
+                      old.resolved_in_release IS NOT NULL \
+                      AND ($4::text IS NULL OR $4 = old.resolved_in_release)) AS yes FROM old) \
+         UPDATE error_issues SET \
+             times_seen = times_seen + 1, \
+             last_seen = greatest(last_seen, $3), \
+             first_seen = least(first_seen, $3), \
+             last_release = CASE WHEN $3 >= last_seen THEN coalesce($4, last_release) ELSE last_release END, \
+             level = CASE WHEN $3 >= last_seen THEN $5 ELSE level END, \
+             status = CASE WHEN (SELECT yes FROM regression) THEN 'unresolved' ELSE status END, \
+             resolved_in_release = CASE WHEN (SELECT yes FROM regression) THEN NULL ELSE resolved_in_release END, \
+             resolved_at = CASE WHEN (SELECT yes FROM regression) THEN NULL ELSE resolved_at END \
+         WHERE org_id = $1 AND issue_id = $2 \
+         RETURNING (SELECT yes FROM regression) AS regressed",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(event.org_id)
+    .bind::<diesel::sql_types::Uuid, _>(issue.issue_id)
+    .bind::<Timestamptz, _>(event.ts)
+    .bind::<Nullable<Text>, _>(event.release.as_deref())
+    .bind::<Text, _>(&event.level)
+    .get_result(conn)
+    .await?;
+    Ok(Recorded {
+        issue_id: issue.issue_id,
+        new_issue: issue.inserted,
+        regressed: reopened.regressed,
+        duplicate: false,
+    })
+}
+
+/// How a list of issues is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueSort {
+    /// Most recent event first.
+    LastSeen,
+    /// Newest issue first.
+    FirstSeen,
+    /// Most events first.
+    Events,
+    /// Most affected users first.
+    Users,
+}
+
+/// Filters of an issue list.
+#[derive(Debug, Clone, Default)]
+pub struct IssueFilter {
+    /// Only this state.
+    pub status: Option<String>,
+    /// Only issues with events in this environment.
+    pub environment: Option<String>,
+    /// Only issues with events in this release.
+    pub release: Option<String>,
+    /// Title contains this (case-insensitive).
+    pub query: Option<String>,
+}
+
+/// An issue in a list, with its affected users and events per day for a sparkline.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct IssueRow {
+    /// Id.
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub issue_id: Uuid,
+    /// Title.
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    /// Culprit.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub culprit: Option<String>,
+    /// Level.
+    #[diesel(sql_type = Text)]
+    pub level: String,
+    /// State.
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    /// First event.
+    #[diesel(sql_type = Timestamptz)]
+    pub first_seen: DateTime<Utc>,
+    /// Latest event.
+    #[diesel(sql_type = Timestamptz)]
+    pub last_seen: DateTime<Utc>,
+    /// Events.
+    #[diesel(sql_type = BigInt)]
+    pub times_seen: i64,
+    /// Distinct affected users (hashed).
+    #[diesel(sql_type = BigInt)]
+    pub users: i64,
+    /// Events on each of the last 14 days (UTC), oldest first.
+    #[diesel(sql_type = diesel::sql_types::Array<BigInt>)]
+    pub daily: Vec<i64>,
+}
+
+/// Issues of a project, filtered and sorted, `limit` from `offset`.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+    filter: &IssueFilter,
+    sort: IssueSort,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<IssueRow>> {
+    let order = match sort {
+        IssueSort::LastSeen => "i.last_seen DESC",
+        IssueSort::FirstSeen => "i.first_seen DESC",
+        IssueSort::Events => "i.times_seen DESC",
+        IssueSort::Users => "users DESC",
+    };
+    let sql = format!(
+        "SELECT i.issue_id, i.title, i.culprit, i.level, i.status, i.first_seen, i.last_seen, \
+                i.times_seen, \
+                (SELECT count(DISTINCT e.user_hash) FROM error_events e \
+                  WHERE e.org_id = i.org_id AND e.issue_id = i.issue_id) AS users, \
+                ARRAY(SELECT (SELECT count(*) FROM error_events e \
+                               WHERE e.org_id = i.org_id AND e.issue_id = i.issue_id \
+                                 AND e.ts >= d AND e.ts < d + interval '1 day') \
+                      FROM generate_series(date_trunc('day', now() AT TIME ZONE 'UTC') - interval '13 days', \
+                                           date_trunc('day', now() AT TIME ZONE 'UTC'), interval '1 day') AS g(day), \
+                           LATERAL (SELECT g.day AT TIME ZONE 'UTC' AS d) AS b \
+                      ORDER BY g.day) AS daily \
+         FROM error_issues i \
+         WHERE i.org_id = $1 AND i.project_id = $2 \
+           AND ($3::text IS NULL OR i.status = $3) \
+           AND ($4::text IS NULL OR i.title ILIKE '%' || $4 || '%') \
+           AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM error_events e WHERE e.org_id = i.org_id \
+                AND e.issue_id = i.issue_id AND e.environment = $5)) \
+           AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM error_events e WHERE e.org_id = i.org_id \
+                AND e.issue_id = i.issue_id AND e.release = $6)) \
+         ORDER BY {order}, i.issue_id \
+         LIMIT $7 OFFSET $8"
+    );
+    let query = filter.query.as_deref().map(escape_like);
+    diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Uuid, _>(org_id)
+        .bind::<diesel::sql_types::Uuid, _>(project_id)
+        .bind::<Nullable<Text>, _>(filter.status.as_deref())
+        .bind::<Nullable<Text>, _>(query.as_deref())
+        .bind::<Nullable<Text>, _>(filter.environment.as_deref())
+        .bind::<Nullable<Text>, _>(filter.release.as_deref())
+        .bind::<BigInt, _>(limit)
+        .bind::<BigInt, _>(offset)
+        .load(conn)
+        .await
+}
+
+/// `text` with LIKE's wildcards taken literally.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// One issue of a project.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+    issue_id: Uuid,
+) -> QueryResult<Option<Issue>> {
+    error_issues::table
+        .find((org_id, issue_id))
+        .filter(error_issues::project_id.eq(project_id))
+        .select(Issue::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A count of events by one value (release, environment, or a tag's value).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ValueCount {
+    /// The tag key (`release`, `environment`, or the tag).
+    #[diesel(sql_type = Text)]
+    pub key: String,
+    /// The value; `None` when events have none.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub value: Option<String>,
+    /// Events with it.
+    #[diesel(sql_type = BigInt)]
+    pub events: i64,
+    /// Distinct users among them.
+    #[diesel(sql_type = BigInt)]
+    pub users: i64,
+}
+
+/// Events and users of an issue per release, per environment, and per value of each tag
+/// (the top 10 values of each, from the latest 10,000 events).
+pub async fn breakdown(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    issue_id: Uuid,
+) -> QueryResult<Vec<ValueCount>> {
+    diesel::sql_query(
+        "WITH recent AS (SELECT * FROM error_events WHERE org_id = $1 AND issue_id = $2 \
+                         ORDER BY ts DESC LIMIT 10000), \
+              pairs AS (SELECT 'release' AS key, release AS value, user_hash FROM recent \
+                        UNION ALL SELECT 'environment', environment, user_hash FROM recent \
+                        UNION ALL SELECT t.key, t.value, user_hash FROM recent, \
+                                  jsonb_each_text(CASE WHEN jsonb_typeof(data->'tags') = 'object' \
+                                                       THEN data->'tags' ELSE '{}' END) AS t), \
+              counted AS (SELECT key, value, count(*) AS events, count(DISTINCT user_hash) AS users, \
+                                 row_number() OVER (PARTITION BY key ORDER BY count(*) DESC, value) AS rank \
+                          FROM pairs GROUP BY key, value) \
+         SELECT key, value, events, users FROM counted WHERE rank <= 10 ORDER BY key, events DESC, value",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(org_id)
+    .bind::<diesel::sql_types::Uuid, _>(issue_id)
+    .load(conn)
+    .await
+}
+
+/// Distinct affected users of an issue.
+pub async fn users(conn: &mut AsyncPgConnection, org_id: Uuid, issue_id: Uuid) -> QueryResult<i64> {
+    error_events::table
+        .filter(error_events::org_id.eq(org_id))
+        .filter(error_events::issue_id.eq(issue_id))
+        .select(diesel::dsl::count(error_events::user_hash).aggregate_distinct())
+        .get_result(conn)
+        .await
+}
+
+/// A stored event.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = error_events)]
+pub struct StoredEvent {
+    /// The SDK's event id.
+    pub event_id: Uuid,
+    /// When it happened.
+    pub ts: DateTime<Utc>,
+    /// Level.
+    pub level: String,
+    /// Platform.
+    pub platform: Option<String>,
+    /// Release.
+    pub release: Option<String>,
+    /// Environment.
+    pub environment: Option<String>,
+    /// The stored event.
+    pub data: serde_json::Value,
+}
+
+/// Events of an issue, newest first, before `(before_ts, before_id)` when paging.
+pub async fn events(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    issue_id: Uuid,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<StoredEvent>> {
+    let mut query = error_events::table
+        .filter(error_events::org_id.eq(org_id))
+        .filter(error_events::issue_id.eq(issue_id))
+        .select(StoredEvent::as_select())
+        .order((error_events::ts.desc(), error_events::event_id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((ts, id)) = before {
+        query = query.filter(
+            error_events::ts
+                .lt(ts)
+                .or(error_events::ts.eq(ts).and(error_events::event_id.lt(id))),
+        );
+    }
+    query.load(conn).await
+}
+
+/// A state change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewStatus {
+    /// Open again.
+    Unresolved,
+    /// Resolved: any new event reopens it.
+    Resolved,
+    /// Resolved in the next release: new events of the current release do not reopen it.
+    ResolvedInNextRelease,
+    /// Ignored: new events are recorded, the issue stays ignored.
+    Ignored,
+}
+
+/// Changes an issue's state; false when it does not exist in the project.
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+    issue_id: Uuid,
+    status: &NewStatus,
+) -> QueryResult<bool> {
+    let target = error_issues::table
+        .find((org_id, issue_id))
+        .filter(error_issues::project_id.eq(project_id));
+    let (name, resolved_at): (&str, Option<DateTime<Utc>>) = match status {
+        NewStatus::Unresolved => ("unresolved", None),
+        NewStatus::Ignored => ("ignored", None),
+        NewStatus::Resolved | NewStatus::ResolvedInNextRelease => ("resolved", Some(Utc::now())),
+    };
+    let rows = if *status == NewStatus::ResolvedInNextRelease {
+        diesel::update(target)
+            .set((
+                error_issues::status.eq(name),
+                error_issues::resolved_at.eq(resolved_at),
+                // The release current now; without one, any event reopens it.
+                error_issues::resolved_in_release.eq(error_issues::last_release),
+            ))
+            .execute(conn)
+            .await?
+    } else {
+        diesel::update(target)
+            .set((
+                error_issues::status.eq(name),
+                error_issues::resolved_at.eq(resolved_at),
+                error_issues::resolved_in_release.eq(None::<String>),
+            ))
+            .execute(conn)
+            .await?
+    };
+    Ok(rows > 0)
+}
