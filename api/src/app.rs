@@ -11,11 +11,13 @@ use crate::routes::auth::AuthApi;
 use crate::routes::funnels::FunnelsApi;
 use crate::routes::goals::GoalsApi;
 use crate::routes::invitations::{AcceptInvitationApi, InvitationsApi};
+use crate::routes::issues::IssuesApi;
 use crate::routes::members::MembersApi;
 use crate::routes::ops::OpsApi;
 use crate::routes::orgs::OrgsApi;
 use crate::routes::projects::ProjectsApi;
 use crate::routes::realtime::RealtimeApi;
+use crate::routes::releases::ReleasesApi;
 use crate::state::AppState;
 use crate::stats::StatsApi;
 
@@ -31,6 +33,7 @@ type Apis = (
         GoalsApi,
         FunnelsApi,
     ),
+    (IssuesApi, ReleasesApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).
@@ -75,6 +78,22 @@ pub fn build_boxed(
         .nest("/api/docs", docs)
         .at("/js/:file", poem::get(crate::tracker::current))
         .at("/js/v/:version/:file", poem::get(crate::tracker::versioned))
+        .at(
+            "/api/:ingest_id/envelope/",
+            poem::post(crate::errors::ingest::envelope_endpoint),
+        )
+        .at(
+            "/api/:ingest_id/envelope",
+            poem::post(crate::errors::ingest::envelope_endpoint),
+        )
+        .at(
+            "/api/:ingest_id/store/",
+            poem::post(crate::errors::ingest::store_endpoint),
+        )
+        .at(
+            "/api/:ingest_id/store",
+            poem::post(crate::errors::ingest::store_endpoint),
+        )
         .around(crate::dashboard::around)
         .data(state)
         .map_to_response()

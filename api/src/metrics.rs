@@ -16,6 +16,7 @@ pub struct Metrics {
     pool_max: IntGauge,
     job_queue_depth: IntGauge,
     ingest_queue_depth: IntGauge,
+    envelope_items: IntCounterVec,
 }
 
 impl Metrics {
@@ -58,6 +59,14 @@ impl Metrics {
         )?;
         registry.register(Box::new(job_queue_depth.clone()))?;
         registry.register(Box::new(ingest_queue_depth.clone()))?;
+        let envelope_items = IntCounterVec::new(
+            Opts::new(
+                "beacon_envelope_items_total",
+                "Items of Sentry envelopes by type and outcome (stored, accepted, rate_limited).",
+            ),
+            &["type", "outcome"],
+        )?;
+        registry.register(Box::new(envelope_items.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -67,6 +76,7 @@ impl Metrics {
             pool_max,
             job_queue_depth,
             ingest_queue_depth,
+            envelope_items,
         })
     }
 
@@ -76,6 +86,35 @@ impl Metrics {
             .with_label_values(&[route, method, &status.to_string()])
             .inc();
         self.latency.with_label_values(&[route]).observe(seconds);
+    }
+
+    /// Counts an envelope item. Types Beacon does not know are counted as `other`, so a
+    /// client cannot grow the series without bound.
+    pub fn envelope_item(&self, kind: &str, outcome: &str) {
+        const KNOWN: [&str; 18] = [
+            "event",
+            "transaction",
+            "session",
+            "sessions",
+            "client_report",
+            "attachment",
+            "user_report",
+            "feedback",
+            "profile",
+            "profile_chunk",
+            "replay_event",
+            "replay_recording",
+            "check_in",
+            "span",
+            "log",
+            "metric",
+            "trace_metric",
+            "raw_security",
+        ];
+        let kind = if KNOWN.contains(&kind) { kind } else { "other" };
+        self.envelope_items
+            .with_label_values(&[kind, outcome])
+            .inc();
     }
 
     /// The text exposition, with gauges refreshed.

@@ -65,7 +65,20 @@ async fn handle<E: Endpoint>(
     let request_id = request_id_of(&req);
     let method = req.method().clone();
     let span = tracing::info_span!("request", request_id = %request_id);
-    let cross_origin = req.uri().path() == INGEST_PATH;
+    let path = req.uri().path();
+    let error_ingest = is_error_ingest(path);
+    let cross_origin = path == INGEST_PATH || error_ingest;
+    // Error envelopes carry stack traces and breadcrumbs: a larger limit of their own (and a
+    // cap again after decompression, in the handler).
+    let max_body = if error_ingest {
+        crate::errors::ingest::MAX_WIRE_BYTES
+    } else if req.method() == Method::PUT && path.contains("/releases/") && path.ends_with("/files")
+    {
+        // Source maps of large bundles.
+        crate::routes::releases::MAX_RELEASE_FILE_BYTES
+    } else {
+        max_body
+    };
     if cross_origin && req.method() == Method::OPTIONS {
         return Ok(with_cors(
             Response::builder().status(StatusCode::NO_CONTENT).finish(),
@@ -123,6 +136,20 @@ async fn handle<E: Endpoint>(
 /// credentials. (The rest of the API is same-origin only.)
 const INGEST_PATH: &str = "/api/event";
 
+/// Whether `path` is a Sentry ingestion endpoint: `/api/{digits}/envelope/` or `…/store/`
+/// (trailing slash optional). Open to any origin, like the event endpoint.
+pub fn is_error_ingest(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api/") else {
+        return false;
+    };
+    let Some((id, endpoint)) = rest.split_once('/') else {
+        return false;
+    };
+    !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && matches!(endpoint, "envelope" | "envelope/" | "store" | "store/")
+}
+
 fn with_cors(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
@@ -132,7 +159,14 @@ fn with_cors(mut response: Response) -> Response {
     );
     headers.insert(
         "access-control-allow-headers",
-        HeaderValue::from_static("content-type"),
+        HeaderValue::from_static(
+            "content-type, content-encoding, x-sentry-auth, authorization, sentry-trace, baggage",
+        ),
+    );
+    // Without this the browser SDK cannot read the rate limits and would not back off.
+    headers.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("x-sentry-rate-limits, retry-after"),
     );
     headers.insert("access-control-max-age", HeaderValue::from_static("86400"));
     response

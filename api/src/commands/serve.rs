@@ -72,6 +72,7 @@ pub async fn run(
                 crate::ingest::referrers::ReferrerList::empty()
             }
         },
+        source_maps: Default::default(),
     });
     let state = AppState {
         ingest: ingest.clone(),

@@ -4,4 +4,6 @@ pub mod body;
 pub mod envelope;
 pub mod event;
 pub mod grouping;
+pub mod ingest;
 pub mod scrub;
+pub mod symbolicate;

@@ -5,8 +5,8 @@
 //!   `authorization`, `cookie`, `session`, `csrf`, `credential`, `private_key`, …) become
 //!   `[Filtered]`, whatever their type;
 //! - inside every string: e-mail addresses become `[email]`, IPv4 and IPv6 addresses `[ip]`,
-//!   card-like numbers that pass the Luhn check `[card]`, and URL query parameters named like
-//!   a secret `[Filtered]`.
+//!   card-like numbers that pass the Luhn check `[card]`, and `name=value` pairs (URL query
+//!   parameters, log lines) whose name looks like a secret `[Filtered]`.
 //!
 //! A project adds key names of its own (`scrub_fields`), matched like the built-in ones.
 
@@ -48,7 +48,7 @@ static CARD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b\d(?:[ \-]?\d){12,18}\b").unwrap_or_else(|_| unreachable!("a constant pattern"))
 });
 static SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)([?&;][^=&#\s]*(?:password|passwd|secret|token|api_?key|auth|session|signature)[^=&#\s]*=)[^&#\s]*")
+    Regex::new(r"(?i)((?:^|[?&;,\s])[^=&#\s]*(?:password|passwd|secret|token|api_?key|auth|session|signature)[^=&#\s]*=)[^&#\s]*")
         .unwrap_or_else(|_| unreachable!("a constant pattern"))
 });
 static IP_CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
@@ -205,6 +205,10 @@ mod tests {
         assert_eq!(
             scrub_text("https://x.test/cb?code=1&access_token=abc&page=2"),
             "https://x.test/cb?code=1&access_token=[Filtered]&page=2"
+        );
+        assert_eq!(
+            scrub_text("login with token=abc123 ok"),
+            "login with token=[Filtered] ok"
         );
     }
 

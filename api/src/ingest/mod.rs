@@ -47,6 +47,8 @@ pub struct Ingest {
     pub geo: geo::Geo,
     /// Referrer host → source name.
     pub referrers: referrers::ReferrerList,
+    /// Parsed source maps of error events' releases.
+    pub source_maps: crate::errors::symbolicate::SourceMaps,
 }
 
 /// The request body: JSON, sent as `application/json` or (as the tracker does, to avoid a CORS

@@ -46,11 +46,23 @@ fn remember<K: std::hash::Hash + Eq, V>(cache: &Cache<K, V>, key: K, value: V, t
     map.insert(key, (Instant::now() + ttl, value));
 }
 
+/// The project a Sentry DSN names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsnTarget {
+    /// Organization.
+    pub org_id: Uuid,
+    /// Project.
+    pub project_id: Uuid,
+    /// The DSN's public key.
+    pub public_key: String,
+}
+
 /// Resolves domains to targets through the ingest role.
 pub struct Router {
     db: Db,
     domains: Cache<String, Option<(Uuid, Uuid)>>,
     salts: Cache<Uuid, Option<[u8; 16]>>,
+    dsns: Cache<i64, Option<DsnTarget>>,
 }
 
 impl Router {
@@ -60,7 +72,30 @@ impl Router {
             db,
             domains: Mutex::default(),
             salts: Mutex::default(),
+            dsns: Mutex::default(),
         }
+    }
+
+    /// The project whose DSN id is `ingest_id`, if any.
+    pub async fn route_dsn(&self, ingest_id: i64) -> Result<Option<DsnTarget>, DbError> {
+        if let Some(target) = cached(&self.dsns, &ingest_id) {
+            return Ok(target);
+        }
+        let mut conn = self.db.conn().await?;
+        let target = projects::route_ingest_id(&mut conn, ingest_id).await?.map(
+            |(org_id, project_id, public_key)| DsnTarget {
+                org_id,
+                project_id,
+                public_key,
+            },
+        );
+        let ttl = if target.is_some() {
+            FOUND_TTL
+        } else {
+            MISSING_TTL
+        };
+        remember(&self.dsns, ingest_id, target.clone(), ttl);
+        Ok(target)
     }
 
     /// The target for `domain`, if a project collects for it.

@@ -7,12 +7,14 @@ pub mod auth;
 pub mod funnels;
 pub mod goals;
 pub mod invitations;
+pub mod issues;
 pub mod members;
 pub mod ops;
 pub mod orgs;
 pub mod pagination;
 pub mod projects;
 pub mod realtime;
+pub mod releases;
 
 use poem_openapi::Tags;
 
@@ -33,6 +35,8 @@ pub enum ApiTags {
     Ingestion,
     /// Aggregate statistics (Plausible Stats API v2).
     Stats,
+    /// JS errors: issues, events, release files for source maps.
+    Errors,
     /// Instance operation: jobs.
     Admin,
     /// Health, readiness and metrics.

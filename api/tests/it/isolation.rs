@@ -16,11 +16,15 @@ struct Fixture {
     key: Uuid,
     goal: Uuid,
     funnel: Uuid,
+    issue: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
 fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value>)> {
     let (m, p, i, k, g, fu) = (f.member, f.project, f.invitation, f.key, f.goal, f.funnel);
+    let issue = f.issue;
+    // A release name (any text; a uuid keeps the coverage check's placeholders simple).
+    let release = f.funnel;
     vec![
         ("GET", format!("/api/v1/orgs/{org}"), None),
         (
@@ -114,6 +118,42 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             format!("/api/v1/orgs/{org}/projects/{p}/retention"),
             None,
         ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/issues"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/issues/{issue}"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/issues/{issue}/events"),
+            None,
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{org}/projects/{p}/issues/{issue}"),
+            Some(json!({"status": "ignored"})),
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/releases/{release}/files"),
+            None,
+        ),
+        (
+            // The body is sent as application/octet-stream (see `send`).
+            "PUT",
+            format!("/api/v1/orgs/{org}/projects/{p}/releases/{release}/files?name=~/app.js"),
+            None,
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}/releases/{release}/files?name=~/app.js"),
+            None,
+        ),
         ("DELETE", format!("/api/v1/orgs/{org}/projects/{p}"), None),
         ("GET", format!("/api/v1/orgs/{org}/api-keys"), None),
         (
@@ -123,6 +163,34 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
         ),
         ("DELETE", format!("/api/v1/orgs/{org}/api-keys/{k}"), None),
     ]
+}
+
+/// Sends an operation: JSON bodies as JSON, uploads (`PUT`) as `application/octet-stream`.
+async fn send(
+    app: &TestApp,
+    caller: &As,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> poem::test::TestResponse {
+    if method != "PUT" {
+        return app.call(caller, method, path, body).await;
+    }
+    let mut req = app
+        .client
+        .put(path)
+        .header("content-type", "application/octet-stream")
+        .body("minified();");
+    match caller {
+        As::User(session) => {
+            req = req
+                .header("cookie", &session.cookie)
+                .header("x-csrf-token", &session.csrf);
+        }
+        As::Key(key) => req = req.header("authorization", format!("Bearer {key}")),
+        As::Nobody => {}
+    }
+    req.send().await
 }
 
 async fn fixture(app: &TestApp) -> (Fixture, As) {
@@ -170,7 +238,29 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
         )
         .await;
     assert_eq!(status, 201, "{funnel}");
+    // An error issue, through the Sentry envelope endpoint.
+    let envelope = app
+        .client
+        .post(format!(
+            "/api/{}/envelope/?sentry_key={}",
+            project["ingest_id"],
+            project["ingest_key"].as_str().unwrap()
+        ))
+        .body("{}\n{\"type\":\"event\"}\n{\"message\":\"secret of alpha\"}")
+        .send()
+        .await;
+    envelope.assert_status_is_ok();
+    let (status, issues) = app
+        .json(
+            &who,
+            "GET",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/issues"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{issues}");
     let fixture = Fixture {
+        issue: issues["items"][0]["id"].as_str().unwrap().parse().unwrap(),
         funnel: funnel["id"].as_str().unwrap().parse().unwrap(),
         goal: goal["id"].as_str().unwrap().parse().unwrap(),
         org,
@@ -187,6 +277,7 @@ async fn snapshot(app: &TestApp, who: &As, org: Uuid, project: Uuid) -> Vec<Valu
     let mut out = Vec::new();
     let goals = format!("/projects/{project}/goals");
     let funnels = format!("/projects/{project}/funnels");
+    let issues = format!("/projects/{project}/issues");
     for path in [
         "",
         "/members",
@@ -195,6 +286,7 @@ async fn snapshot(app: &TestApp, who: &As, org: Uuid, project: Uuid) -> Vec<Valu
         "/api-keys",
         goals.as_str(),
         funnels.as_str(),
+        issues.as_str(),
     ] {
         let (status, body) = app
             .json(who, "GET", &format!("/api/v1/orgs/{org}{path}"), None)
@@ -222,7 +314,7 @@ async fn second_tenant_gets_404_and_changes_nothing() {
     for caller in [&b_session, &b_key] {
         // A's organization path.
         for (method, path, body) in operations(&a, a.org) {
-            let resp = app.call(caller, method, &path, body).await;
+            let resp = send(&app, caller, method, &path, body).await;
             let problem = assert_problem(resp, 404, "not_found").await;
             assert!(
                 !problem.to_string().contains("Alpha"),
@@ -237,10 +329,11 @@ async fn second_tenant_gets_404_and_changes_nothing() {
                 && !path.contains(&a.key.to_string())
                 && !path.contains(&a.goal.to_string())
                 && !path.contains(&a.funnel.to_string())
+                && !path.contains(&a.issue.to_string())
             {
                 continue;
             }
-            let resp = app.call(caller, method, &path, body).await;
+            let resp = send(&app, caller, method, &path, body).await;
             let (status, body) = crate::support::status_and_json(resp).await;
             assert_eq!(status, 404, "{method} {path} answered {status}: {body}");
         }
@@ -275,10 +368,14 @@ async fn every_org_endpoint_is_covered() {
         key: nil,
         goal: nil,
         funnel: nil,
+        issue: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()
-        .map(|(method, path, _)| (method.to_lowercase(), path))
+        .map(|(method, path, _)| {
+            let path = path.split('?').next().unwrap_or(&path).to_owned();
+            (method.to_lowercase(), path)
+        })
         .collect();
     for (path, item) in spec["paths"].as_object().unwrap() {
         if !path.contains("{org_id}") {

@@ -7,6 +7,7 @@ mod conversions;
 mod dashboard;
 mod durability;
 mod email_flows;
+mod errors;
 mod ingest;
 mod isolation;
 mod jobs;

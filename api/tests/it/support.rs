@@ -88,6 +88,7 @@ impl TestApp {
                 }
                 None => api::ingest::referrers::ReferrerList::empty(),
             },
+            source_maps: Default::default(),
         });
         let state = AppState {
             ingest,
@@ -104,6 +105,20 @@ impl TestApp {
             test_db,
             state,
         }
+    }
+
+    /// Serves the app on a loopback port (for real clients such as SDKs); the server stops
+    /// when the test's runtime ends.
+    pub async fn listen(&self) -> u16 {
+        use poem::listener::{Acceptor, Listener};
+        let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .unwrap();
+        let port = acceptor.local_addr()[0].as_socket_addr().unwrap().port();
+        let app = api::app::build_boxed(self.state.clone(), 64 * 1024);
+        tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
+        port
     }
 
     /// A verified user, signed in through the API.

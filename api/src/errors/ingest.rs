@@ -1,0 +1,463 @@
+//! `POST /api/{ingest_id}/envelope/` and `POST /api/{ingest_id}/store/`: what Sentry's SDKs
+//! send, unchanged. Plain poem handlers, because the Node SDK sends no `Content-Type`.
+//!
+//! A request is authenticated by the project's public key from the query (`sentry_key`), the
+//! `X-Sentry-Auth` (or `Authorization: Sentry …`) header, or the envelope header's `dsn`. Every
+//! event of a request is stored in one transaction, or none is: the SDK sees 200 only after
+//! the commit. Items other than events (sessions, client reports, transactions, attachments,
+//! …) are accepted and counted in `beacon_envelope_items_total`, not stored.
+
+use chrono::Utc;
+use poem::http::{HeaderMap, StatusCode, header};
+use poem::web::{Data, Path};
+use poem::{Body, IntoResponse, Request, Response, handler};
+use serde_json::{Value, json};
+use tenant::DbError;
+use tenant::tables::{error_issues, projects};
+
+use super::body::{BodyError, decode};
+use super::envelope::{self, Envelope};
+use super::event::{self, Event};
+use super::grouping;
+use super::scrub::Scrubber;
+use crate::auth::throttle::Limit;
+use crate::error::ApiError;
+use crate::ingest::router::DsnTarget;
+use crate::state::AppState;
+
+/// Largest request body on the wire (compressed or not).
+pub const MAX_WIRE_BYTES: usize = 1024 * 1024;
+/// Largest body once decompressed.
+pub const MAX_DECODED_BYTES: usize = 4 * 1024 * 1024;
+/// Largest event payload.
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+/// Seconds an SDK is told to wait when its project is over its rate.
+const RETRY_AFTER_SECONDS: u64 = 60;
+
+/// How an error request failed, as a problem (and, when limited, the SDK's back-off headers).
+fn problem(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(status, kind, detail)
+}
+
+/// The `sentry_key` a request carries in its query or headers, if any.
+fn key_from_request(req: &Request) -> Option<String> {
+    let from_query = req.uri().query().and_then(|query| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == "sentry_key")
+            .map(|(_, value)| value.into_owned())
+    });
+    from_query.or_else(|| key_from_headers(req.headers()))
+}
+
+fn key_from_headers(headers: &HeaderMap) -> Option<String> {
+    for name in ["x-sentry-auth", "authorization"] {
+        let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) else {
+            continue;
+        };
+        let Some(rest) = value
+            .get(..7)
+            .filter(|prefix| prefix.eq_ignore_ascii_case("sentry "))
+            .map(|_| &value[7..])
+        else {
+            continue;
+        };
+        for part in rest.split(',') {
+            if let Some((key, value)) = part.trim().split_once('=')
+                && key.trim() == "sentry_key"
+            {
+                return Some(value.trim().to_owned());
+            }
+        }
+    }
+    None
+}
+
+/// The public key and project id of a DSN in an envelope header.
+fn key_from_dsn(dsn: &str) -> Option<(String, String)> {
+    let url = url::Url::parse(dsn).ok()?;
+    let project = url.path_segments()?.rfind(|s| !s.is_empty())?.to_owned();
+    Some((url.username().to_owned(), project))
+}
+
+async fn target(state: &AppState, ingest_id: &str) -> Result<DsnTarget, ApiError> {
+    let unknown = || {
+        problem(
+            StatusCode::NOT_FOUND,
+            "unknown_project",
+            format!(
+                "no project has the DSN id {:?}",
+                event::truncate(ingest_id, 40)
+            ),
+        )
+    };
+    let id: i64 = ingest_id.parse().map_err(|_| unknown())?;
+    state.ingest.router.route_dsn(id).await?.ok_or_else(unknown)
+}
+
+fn check_key(target: &DsnTarget, sent: Option<&str>) -> Result<(), ApiError> {
+    match sent {
+        None => Err(problem(
+            StatusCode::UNAUTHORIZED,
+            "missing_key",
+            "send the DSN's public key as `sentry_key` (query or X-Sentry-Auth)",
+        )),
+        Some(key) if key != target.public_key => Err(problem(
+            StatusCode::UNAUTHORIZED,
+            "invalid_key",
+            "the key does not belong to this project's DSN",
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+fn decoded_body(req: &Request, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let encoding = req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    decode(encoding, body, MAX_DECODED_BYTES).map_err(|error| match error {
+        BodyError::TooLarge(max) => problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is over {max} bytes once decompressed"),
+        ),
+        BodyError::UnsupportedEncoding(name) => problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            format!("Content-Encoding {name:?} is not supported (use gzip, deflate or br)"),
+        ),
+        BodyError::Corrupt(reason) => problem(
+            StatusCode::BAD_REQUEST,
+            "unreadable_body",
+            format!("the body is not valid for its Content-Encoding: {reason}"),
+        ),
+    })
+}
+
+fn parse_event(payload: &[u8], envelope_event_id: Option<&Value>) -> Result<Event, ApiError> {
+    if payload.len() > MAX_EVENT_BYTES {
+        return Err(problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("an event is over {MAX_EVENT_BYTES} bytes"),
+        ));
+    }
+    event::normalize(payload, envelope_event_id, Utc::now())
+        .map_err(|error| problem(StatusCode::BAD_REQUEST, "invalid_event", error.0))
+}
+
+/// Adds what the request says about the sender's browser (the browser SDK sends no browser or
+/// OS context): `browser` and `os` tags and contexts, when the event has none.
+fn add_agent(state: &AppState, req: &Request, event: &mut Event) {
+    let agent = event
+        .rest
+        .get("request")
+        .and_then(|r| r.get("headers"))
+        .and_then(|h| h.get("User-Agent").or_else(|| h.get("user-agent")))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| {
+            (event.platform.as_deref() == Some("javascript"))
+                .then(|| {
+                    req.headers()
+                        .get(header::USER_AGENT)?
+                        .to_str()
+                        .ok()
+                        .map(str::to_owned)
+                })
+                .flatten()
+        });
+    let Some(agent) = agent else {
+        return;
+    };
+    let crate::ingest::enrich::Agent::Human(device) = state.ingest.agents.classify(&agent) else {
+        return;
+    };
+    let tags = event.rest.entry("tags").or_insert_with(|| json!({}));
+    if let Value::Object(tags) = tags {
+        if let Some(browser) = &device.browser {
+            tags.entry("browser").or_insert_with(|| json!(browser));
+        }
+        if let Some(os) = &device.os {
+            tags.entry("os").or_insert_with(|| json!(os));
+        }
+    }
+    let contexts = event.rest.entry("contexts").or_insert_with(|| json!({}));
+    if let Value::Object(contexts) = contexts {
+        if let Some(browser) = &device.browser {
+            contexts
+                .entry("browser")
+                .or_insert_with(|| json!({"name": browser, "version": device.browser_version}));
+        }
+        if let Some(os) = &device.os {
+            contexts
+                .entry("os")
+                .or_insert_with(|| json!({"name": os, "version": device.os_version}));
+        }
+    }
+}
+
+/// Over the project's rate: the SDK's back-off answer.
+fn rate_limited(retry_after: u64) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        "this project's error events per minute are used up; the SDK will retry later",
+    )
+    .into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = retry_after.to_string().parse() {
+        headers.insert(header::RETRY_AFTER, value);
+    }
+    if let Ok(value) = format!("{retry_after}:error;default:project:rate_limited").parse() {
+        headers.insert("x-sentry-rate-limits", value);
+    }
+    response
+}
+
+/// Stores `events` for `target` in one transaction.
+async fn store(state: &AppState, target: &DsnTarget, events: Vec<Event>) -> Result<(), ApiError> {
+    let org = tenant::OrgId::from_uuid(target.org_id);
+    let (org_id, project_id) = (target.org_id, target.project_id);
+    state
+        .db
+        .scoped(org, async |conn| {
+            let project = projects::find(conn, org_id, project_id)
+                .await?
+                .ok_or_else(|| {
+                    problem(
+                        StatusCode::NOT_FOUND,
+                        "unknown_project",
+                        "the project was deleted",
+                    )
+                })?
+                .project;
+            let scrubber = Scrubber::new(&project.scrub_fields);
+            for mut event in events {
+                state
+                    .ingest
+                    .source_maps
+                    .apply(
+                        conn,
+                        org_id,
+                        project_id,
+                        event.release.as_deref(),
+                        &mut event.exceptions,
+                    )
+                    .await?;
+                let fingerprint = grouping::fingerprint(&event);
+                let mut data = serde_json::Map::new();
+                data.insert("message".into(), json!(event.message));
+                data.insert(
+                    "exceptions".into(),
+                    Value::Array(
+                        event
+                            .exceptions
+                            .iter()
+                            .map(event::Exception::to_json)
+                            .collect(),
+                    ),
+                );
+                data.extend(event.rest.clone());
+                let mut data = Value::Object(data);
+                // Scrubbing last, over everything kept, so nothing escapes it; the title and
+                // culprit are derived from the same scrubbed text.
+                scrubber.scrub(&mut data);
+                let title =
+                    event::truncate(&super::scrub::scrub_text(&grouping::title(&event)), 300);
+                let culprit = grouping::culprit(&event).map(|c| super::scrub::scrub_text(&c));
+                let user_hash = event
+                    .user_identity
+                    .as_deref()
+                    .map(|identity| event::user_hash(&project.error_user_key, identity));
+                error_issues::record(
+                    conn,
+                    &error_issues::NewErrorEvent {
+                        org_id,
+                        project_id,
+                        event_id: event.event_id,
+                        fingerprint,
+                        title,
+                        culprit,
+                        ts: event.ts,
+                        level: event.level.clone(),
+                        platform: event.platform.clone(),
+                        release: event.release.clone(),
+                        environment: event.environment.clone(),
+                        user_hash,
+                        data,
+                    },
+                )
+                .await?;
+            }
+            Ok::<_, ApiError>(())
+        })
+        .await
+}
+
+/// Takes the events of a request: checks the rate, stores them, answers the SDK.
+async fn accept(
+    state: &AppState,
+    req: &Request,
+    target: &DsnTarget,
+    events: Vec<Event>,
+    first_id: Option<uuid::Uuid>,
+) -> Result<Response, ApiError> {
+    if !events.is_empty() {
+        let limit = Limit {
+            name: "error-events",
+            max: u32::try_from(projects_rate(state, target).await?).unwrap_or(1),
+            window: std::time::Duration::from_secs(60),
+        };
+        let key = target.project_id.to_string();
+        if let Err(wait) = state.throttle.check(&limit, &key) {
+            for _ in &events {
+                state.metrics.envelope_item("event", "rate_limited");
+            }
+            return Ok(rate_limited(wait.clamp(1, RETRY_AFTER_SECONDS)));
+        }
+        for _ in &events {
+            state.throttle.record(&limit, &key);
+        }
+        let mut events = events;
+        for event in &mut events {
+            add_agent(state, req, event);
+        }
+        let count = events.len();
+        store(state, target, events).await?;
+        for _ in 0..count {
+            state.metrics.envelope_item("event", "stored");
+        }
+    }
+    let body = match first_id {
+        Some(id) => json!({ "id": id.simple().to_string() }),
+        None => json!({}),
+    };
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .content_type("application/json")
+        .body(body.to_string()))
+}
+
+/// The project's error events per minute (cached with the DSN lookup's freshness).
+async fn projects_rate(state: &AppState, target: &DsnTarget) -> Result<i32, ApiError> {
+    let org = tenant::OrgId::from_uuid(target.org_id);
+    let (org_id, project_id) = (target.org_id, target.project_id);
+    let project = state
+        .db
+        .scoped(org, async |conn| {
+            Ok::<_, DbError>(projects::find(conn, org_id, project_id).await?)
+        })
+        .await?
+        .ok_or_else(|| {
+            problem(
+                StatusCode::NOT_FOUND,
+                "unknown_project",
+                "the project was deleted",
+            )
+        })?;
+    Ok(project.project.error_events_per_minute)
+}
+
+/// `POST /api/{ingest_id}/envelope/`.
+#[handler]
+pub async fn envelope_endpoint(
+    req: &Request,
+    state: Data<&AppState>,
+    Path(ingest_id): Path<String>,
+    body: Body,
+) -> poem::Result<Response> {
+    let target = target(&state, &ingest_id).await?;
+    let sent_key = key_from_request(req);
+    if let Some(key) = &sent_key {
+        check_key(&target, Some(key))?;
+    }
+    let raw = body.into_vec().await.map_err(|error| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            "unreadable_body",
+            format!("could not read the body: {error}"),
+        )
+    })?;
+    let decoded = decoded_body(req, &raw)?;
+    let Envelope { header, items } = envelope::parse(&decoded)
+        .map_err(|error| problem(StatusCode::BAD_REQUEST, "invalid_envelope", error.0))?;
+    if sent_key.is_none() {
+        let from_dsn = header
+            .get("dsn")
+            .and_then(Value::as_str)
+            .and_then(key_from_dsn);
+        match from_dsn {
+            Some((key, project)) if project == ingest_id => check_key(&target, Some(&key))?,
+            Some(_) => {
+                return Err(problem(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_key",
+                    "the envelope's DSN names another project",
+                )
+                .into());
+            }
+            None => check_key(&target, None)?,
+        }
+    }
+    let mut events = Vec::new();
+    for item in &items {
+        if item.kind == "event" {
+            events.push(parse_event(item.payload, header.get("event_id"))?);
+        } else {
+            state.metrics.envelope_item(&item.kind, "accepted");
+        }
+    }
+    let first_id = events.first().map(|e| e.event_id);
+    Ok(accept(&state, req, &target, events, first_id).await?)
+}
+
+/// `POST /api/{ingest_id}/store/`: one event, as older SDKs send it.
+#[handler]
+pub async fn store_endpoint(
+    req: &Request,
+    state: Data<&AppState>,
+    Path(ingest_id): Path<String>,
+    body: Body,
+) -> poem::Result<Response> {
+    let target = target(&state, &ingest_id).await?;
+    check_key(&target, key_from_request(req).as_deref())?;
+    let raw = body.into_vec().await.map_err(|error| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            "unreadable_body",
+            format!("could not read the body: {error}"),
+        )
+    })?;
+    let decoded = decoded_body(req, &raw)?;
+    let event = parse_event(&decoded, None)?;
+    let id = event.event_id;
+    Ok(accept(&state, req, &target, vec![event], Some(id)).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_read_from_each_auth_form() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-sentry-auth",
+            "Sentry sentry_version=7, sentry_key=abc123, sentry_client=raven-js/3.0"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(key_from_headers(&headers).as_deref(), Some("abc123"));
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "sentry sentry_key=xyz".parse().unwrap());
+        assert_eq!(key_from_headers(&headers).as_deref(), Some("xyz"));
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer bk_x".parse().unwrap());
+        assert_eq!(key_from_headers(&headers), None);
+        assert_eq!(
+            key_from_dsn("https://pub@beacon.example/sub/42"),
+            Some(("pub".into(), "42".into()))
+        );
+    }
+}

@@ -1,0 +1,557 @@
+//! Error issues of a project: the list (filters, sort, sparkline), one issue with its
+//! breakdowns, its events, and state changes (resolve, resolve in the next release, ignore,
+//! reopen).
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Enum, Object, OpenApi};
+use serde::Deserialize;
+use tenant::DbError;
+use tenant::tables::error_issues::{self, IssueFilter, IssueSort, NewStatus};
+use uuid::Uuid;
+
+use crate::auth::{Auth, Need};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::state::AppState;
+
+/// How an issue list is sorted.
+#[derive(Debug, Clone, Copy, Enum, Default)]
+#[oai(rename_all = "snake_case")]
+pub enum IssueSortDto {
+    /// Latest event first (default).
+    #[default]
+    LastSeen,
+    /// Newest issue first.
+    FirstSeen,
+    /// Most events first.
+    Events,
+    /// Most affected users first.
+    Users,
+}
+
+/// An issue's state.
+#[derive(Debug, Clone, Copy, Enum, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum IssueStatusDto {
+    /// Open.
+    Unresolved,
+    /// Fixed; a new event reopens it.
+    Resolved,
+    /// Not worth attention; new events are still counted.
+    Ignored,
+}
+
+/// An issue in a list.
+#[derive(Debug, Object)]
+pub struct IssueOut {
+    /// Id.
+    pub id: Uuid,
+    /// `Type: message`, or the message.
+    pub title: String,
+    /// Where it happened: `function (file)` of the crash's application frame.
+    pub culprit: Option<String>,
+    /// Level of the latest event.
+    pub level: String,
+    /// `unresolved`, `resolved` or `ignored`.
+    pub status: String,
+    /// First event.
+    pub first_seen: DateTime<Utc>,
+    /// Latest event.
+    pub last_seen: DateTime<Utc>,
+    /// Events.
+    pub events: i64,
+    /// Distinct affected users (counted by a keyed hash of the SDK's user).
+    pub users: i64,
+    /// Events on each of the last 14 days (UTC), oldest first.
+    pub daily: Vec<i64>,
+}
+
+/// A page of issues.
+#[derive(Debug, Object)]
+pub struct IssueList {
+    /// This page.
+    pub items: Vec<IssueOut>,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+}
+
+/// Events and users with one value.
+#[derive(Debug, Object)]
+pub struct ValueCountOut {
+    /// The value (`null`: events without one).
+    pub value: Option<String>,
+    /// Events.
+    pub events: i64,
+    /// Distinct users.
+    pub users: i64,
+}
+
+/// A tag's values.
+#[derive(Debug, Object)]
+pub struct TagOut {
+    /// Tag key (`browser`, `os`, or the SDK's tags).
+    pub key: String,
+    /// Top values.
+    pub values: Vec<ValueCountOut>,
+}
+
+/// A stack frame, after source maps.
+#[derive(Debug, Object, Deserialize)]
+pub struct FrameOut {
+    /// File name.
+    pub filename: Option<String>,
+    /// Path or URL (the original source file when a source map applied).
+    pub abs_path: Option<String>,
+    /// Function.
+    pub function: Option<String>,
+    /// Module.
+    pub module: Option<String>,
+    /// Line (1-based).
+    pub lineno: Option<u32>,
+    /// Column (1-based).
+    pub colno: Option<u32>,
+    /// Application code.
+    pub in_app: Option<bool>,
+    /// Lines before.
+    #[serde(default)]
+    pub pre_context: Vec<String>,
+    /// The line.
+    pub context_line: Option<String>,
+    /// Lines after.
+    #[serde(default)]
+    pub post_context: Vec<String>,
+    /// Where the frame pointed before source maps (`url:line:column function`).
+    pub minified: Option<String>,
+}
+
+/// One exception of a chain.
+#[derive(Debug, Object, Deserialize)]
+pub struct ExceptionOut {
+    /// Type.
+    #[serde(rename = "type")]
+    #[oai(rename = "type")]
+    pub kind: Option<String>,
+    /// Message.
+    pub value: Option<String>,
+    /// How it was caught (`generic`, `auto.browser.global_handlers.onunhandledrejection`, …).
+    pub mechanism: Option<String>,
+    /// Whether the application handled it.
+    pub handled: Option<bool>,
+    /// A stack attached to a message rather than a real exception.
+    #[serde(default)]
+    pub synthetic: bool,
+    /// Frames, oldest first (the crash is last).
+    #[serde(default)]
+    pub frames: Vec<FrameOut>,
+}
+
+/// An event of an issue, as stored (scrubbed).
+#[derive(Debug, Object)]
+pub struct ErrorEventOut {
+    /// The SDK's event id.
+    pub id: Uuid,
+    /// When it happened.
+    pub ts: DateTime<Utc>,
+    /// Level.
+    pub level: String,
+    /// Platform.
+    pub platform: Option<String>,
+    /// Release.
+    pub release: Option<String>,
+    /// Environment.
+    pub environment: Option<String>,
+    /// Message.
+    pub message: Option<String>,
+    /// Exceptions, the outermost last.
+    pub exceptions: Vec<ExceptionOut>,
+    /// Tags.
+    pub tags: serde_json::Value,
+    /// Breadcrumbs, oldest first.
+    pub breadcrumbs: serde_json::Value,
+    /// Contexts (browser, os, device, runtime, …).
+    pub contexts: serde_json::Value,
+    /// The request (scrubbed; never cookies).
+    pub request: serde_json::Value,
+    /// The SDK's user id (scrubbed; never e-mail or IP address).
+    pub user_id: Option<String>,
+    /// SDK name and version.
+    pub sdk: serde_json::Value,
+}
+
+/// A page of events.
+#[derive(Debug, Object)]
+pub struct ErrorEventList {
+    /// This page, newest first.
+    pub items: Vec<ErrorEventOut>,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+}
+
+/// One issue in full.
+#[derive(Debug, Object)]
+pub struct IssueDetail {
+    /// The issue.
+    pub issue: IssueOut,
+    /// With "resolved in the next release": the release it was resolved in.
+    pub resolved_in_release: Option<String>,
+    /// When it was resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Release of the first event.
+    pub first_release: Option<String>,
+    /// Release of the latest event.
+    pub last_release: Option<String>,
+    /// Events and users per release.
+    pub releases: Vec<ValueCountOut>,
+    /// Events and users per environment.
+    pub environments: Vec<ValueCountOut>,
+    /// Tag distributions (top 10 values of each, over the latest 10,000 events).
+    pub tags: Vec<TagOut>,
+    /// The latest event.
+    pub latest_event: Option<ErrorEventOut>,
+}
+
+/// A state change.
+#[derive(Debug, Object)]
+pub struct IssuePatch {
+    /// New state.
+    pub status: IssueStatusDto,
+    /// With `resolved`: resolved in the next release, so events of the current release do not
+    /// reopen it (events of another release do).
+    #[oai(default)]
+    pub in_next_release: bool,
+}
+
+fn event_out(event: error_issues::StoredEvent) -> ErrorEventOut {
+    let data = event.data;
+    let field = |key: &str| data.get(key).cloned().unwrap_or(serde_json::Value::Null);
+    ErrorEventOut {
+        id: event.event_id,
+        ts: event.ts,
+        level: event.level,
+        platform: event.platform,
+        release: event.release,
+        environment: event.environment,
+        message: data
+            .get("message")
+            .and_then(|m| m.as_str())
+            .map(str::to_owned),
+        exceptions: serde_json::from_value(field("exceptions")).unwrap_or_default(),
+        tags: field("tags"),
+        breadcrumbs: field("breadcrumbs"),
+        contexts: field("contexts"),
+        request: field("request"),
+        user_id: data
+            .get("user")
+            .and_then(|u| u.get("id"))
+            .and_then(|id| id.as_str())
+            .map(str::to_owned),
+        sdk: field("sdk"),
+    }
+}
+
+fn page_offset(cursor: Option<&str>) -> ApiResult<i64> {
+    match cursor {
+        None => Ok(0),
+        Some(cursor) => cursor
+            .parse::<i64>()
+            .ok()
+            .filter(|offset| (0..=1_000_000).contains(offset))
+            .ok_or_else(|| ApiError::bad_request("invalid_cursor", "the cursor is not valid")),
+    }
+}
+
+fn event_cursor(cursor: Option<&str>) -> ApiResult<Option<(DateTime<Utc>, Uuid)>> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not valid");
+    let (micros, id) = cursor.split_once('.').ok_or_else(invalid)?;
+    let micros: i64 = micros.parse().map_err(|_| invalid())?;
+    let ts = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+    let id = Uuid::try_parse(id).map_err(|_| invalid())?;
+    Ok(Some((ts, id)))
+}
+
+fn counts(rows: &[error_issues::ValueCount], key: &str) -> Vec<ValueCountOut> {
+    rows.iter()
+        .filter(|row| row.key == key)
+        .map(|row| ValueCountOut {
+            value: row.value.clone(),
+            events: row.events,
+            users: row.users,
+        })
+        .collect()
+}
+
+/// Issue operations.
+#[derive(Default)]
+pub struct IssuesApi;
+
+#[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Errors")]
+impl IssuesApi {
+    /// Error issues of a project: `status`, `environment`, `release` and `query` (in the title)
+    /// filter; `sort` is `last_seen` (default), `first_seen`, `events` or `users`.
+    #[oai(
+        path = "/:org_id/projects/:project_id/issues",
+        method = "get",
+        operation_id = "list_issues"
+    )]
+    #[allow(clippy::too_many_arguments)] // one per path and query parameter
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        status: Query<Option<IssueStatusDto>>,
+        environment: Query<Option<String>>,
+        release: Query<Option<String>>,
+        query: Query<Option<String>>,
+        sort: Query<Option<IssueSortDto>>,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<IssueList>> {
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Read)
+            .await?;
+        let limit = tenant::tables::page_size(*limit);
+        let offset = page_offset(cursor.as_deref())?;
+        let filter = IssueFilter {
+            status: status.map(|s| status_name(s).to_owned()),
+            environment: environment.0.clone(),
+            release: release.0.clone(),
+            query: query.0.clone().filter(|q| !q.trim().is_empty()),
+        };
+        let sort = match sort.unwrap_or_default() {
+            IssueSortDto::LastSeen => IssueSort::LastSeen,
+            IssueSortDto::FirstSeen => IssueSort::FirstSeen,
+            IssueSortDto::Events => IssueSort::Events,
+            IssueSortDto::Users => IssueSort::Users,
+        };
+        let rows = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(
+                    error_issues::list(
+                        conn,
+                        *org_id,
+                        *project_id,
+                        &filter,
+                        sort,
+                        limit + 1,
+                        offset,
+                    )
+                    .await?,
+                )
+            })
+            .await?;
+        let more = rows.len() as i64 > limit;
+        let items = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(|row| IssueOut {
+                id: row.issue_id,
+                title: row.title,
+                culprit: row.culprit,
+                level: row.level,
+                status: row.status,
+                first_seen: row.first_seen,
+                last_seen: row.last_seen,
+                events: row.times_seen,
+                users: row.users,
+                daily: row.daily,
+            })
+            .collect();
+        Ok(Json(IssueList {
+            items,
+            next_cursor: more.then(|| (offset + limit).to_string()),
+        }))
+    }
+
+    /// One issue: counts per release and environment, tag distributions, the latest event.
+    #[oai(
+        path = "/:org_id/projects/:project_id/issues/:issue_id",
+        method = "get",
+        operation_id = "get_issue"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        issue_id: Path<Uuid>,
+    ) -> ApiResult<Json<IssueDetail>> {
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Read)
+            .await?;
+        let (issue, users, breakdown, latest) = state
+            .db
+            .scoped(access.org, async |conn| {
+                let issue = error_issues::find(conn, *org_id, *project_id, *issue_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("issue"))?;
+                let users = error_issues::users(conn, *org_id, *issue_id).await?;
+                let breakdown = error_issues::breakdown(conn, *org_id, *issue_id).await?;
+                let latest = error_issues::events(conn, *org_id, *issue_id, None, 1).await?;
+                Ok::<_, ApiError>((issue, users, breakdown, latest))
+            })
+            .await?;
+        let tag_keys: Vec<&str> = {
+            let mut keys: Vec<&str> = breakdown
+                .iter()
+                .map(|row| row.key.as_str())
+                .filter(|key| !matches!(*key, "release" | "environment"))
+                .collect();
+            keys.dedup();
+            keys
+        };
+        let tags = tag_keys
+            .iter()
+            .map(|key| TagOut {
+                key: (*key).to_owned(),
+                values: counts(&breakdown, key),
+            })
+            .collect();
+        Ok(Json(IssueDetail {
+            releases: counts(&breakdown, "release"),
+            environments: counts(&breakdown, "environment"),
+            tags,
+            resolved_in_release: issue.resolved_in_release.clone(),
+            resolved_at: issue.resolved_at,
+            first_release: issue.first_release.clone(),
+            last_release: issue.last_release.clone(),
+            latest_event: latest.into_iter().next().map(event_out),
+            issue: IssueOut {
+                id: issue.issue_id,
+                title: issue.title,
+                culprit: issue.culprit,
+                level: issue.level,
+                status: issue.status,
+                first_seen: issue.first_seen,
+                last_seen: issue.last_seen,
+                events: issue.times_seen,
+                users,
+                daily: Vec::new(),
+            },
+        }))
+    }
+
+    /// Events of an issue, newest first.
+    #[oai(
+        path = "/:org_id/projects/:project_id/issues/:issue_id/events",
+        method = "get",
+        operation_id = "list_issue_events"
+    )]
+    #[allow(clippy::too_many_arguments)] // one per path and query parameter
+    async fn events(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        issue_id: Path<Uuid>,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<ErrorEventList>> {
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Read)
+            .await?;
+        let limit = tenant::tables::page_size(*limit);
+        let before = event_cursor(cursor.as_deref())?;
+        let events = state
+            .db
+            .scoped(access.org, async |conn| {
+                error_issues::find(conn, *org_id, *project_id, *issue_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("issue"))?;
+                Ok::<_, ApiError>(
+                    error_issues::events(conn, *org_id, *issue_id, before, limit + 1).await?,
+                )
+            })
+            .await?;
+        let more = events.len() as i64 > limit;
+        let items: Vec<ErrorEventOut> = events
+            .into_iter()
+            .take(limit as usize)
+            .map(event_out)
+            .collect();
+        let next_cursor = if more {
+            items
+                .last()
+                .map(|e| format!("{}.{}", e.ts.timestamp_micros(), e.id))
+        } else {
+            None
+        };
+        Ok(Json(ErrorEventList { items, next_cursor }))
+    }
+
+    /// Resolve (optionally in the next release), ignore or reopen an issue (members).
+    #[oai(
+        path = "/:org_id/projects/:project_id/issues/:issue_id",
+        method = "patch",
+        operation_id = "update_issue"
+    )]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        issue_id: Path<Uuid>,
+        body: Json<IssuePatch>,
+    ) -> ApiResult<Json<IssueOut>> {
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Write)
+            .await?;
+        let status = match (body.status, body.in_next_release) {
+            (IssueStatusDto::Resolved, true) => NewStatus::ResolvedInNextRelease,
+            (IssueStatusDto::Resolved, false) => NewStatus::Resolved,
+            (IssueStatusDto::Unresolved, false) => NewStatus::Unresolved,
+            (IssueStatusDto::Ignored, false) => NewStatus::Ignored,
+            (_, true) => {
+                return Err(ApiError::invalid(
+                    "invalid_value",
+                    "`in_next_release` applies to `resolved` only",
+                ));
+            }
+        };
+        let (issue, users) = state
+            .db
+            .scoped(access.org, async |conn| {
+                if !error_issues::set_status(conn, *org_id, *project_id, *issue_id, &status).await?
+                {
+                    return Err(ApiError::not_found("issue"));
+                }
+                let issue = error_issues::find(conn, *org_id, *project_id, *issue_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("issue"))?;
+                let users = error_issues::users(conn, *org_id, *issue_id).await?;
+                Ok::<_, ApiError>((issue, users))
+            })
+            .await?;
+        Ok(Json(IssueOut {
+            id: issue.issue_id,
+            title: issue.title,
+            culprit: issue.culprit,
+            level: issue.level,
+            status: issue.status,
+            first_seen: issue.first_seen,
+            last_seen: issue.last_seen,
+            events: issue.times_seen,
+            users,
+            daily: Vec::new(),
+        }))
+    }
+}
+
+fn status_name(status: IssueStatusDto) -> &'static str {
+    match status {
+        IssueStatusDto::Unresolved => "unresolved",
+        IssueStatusDto::Resolved => "resolved",
+        IssueStatusDto::Ignored => "ignored",
+    }
+}

@@ -1,0 +1,195 @@
+//! Release files: a build's minified JavaScript and its source maps, uploaded so error frames
+//! can be mapped to the original code. Names follow Sentry's convention: `~/static/app.min.js`
+//! matches that path on any host; a full URL matches only that URL.
+//!
+//! ```sh
+//! curl -X PUT -H "Authorization: Bearer $BEACON_API_KEY" \
+//!   -H "Content-Type: application/octet-stream" --data-binary @dist/app.min.js.map \
+//!   "$BEACON/api/v1/orgs/$ORG/projects/$PROJECT/releases/1.4.0/files?name=~/static/app.min.js.map"
+//! ```
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use tenant::DbError;
+use tenant::tables::release_files;
+use uuid::Uuid;
+
+use crate::auth::{Auth, Need};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::state::AppState;
+
+/// Largest release file (a source map of a large bundle).
+pub const MAX_RELEASE_FILE_BYTES: usize = 20 * 1024 * 1024;
+
+/// A stored release file.
+#[derive(Debug, Object)]
+pub struct ReleaseFileOut {
+    /// Name frames are matched with.
+    pub name: String,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Upload time.
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ApiResponse)]
+enum PutFileResponse {
+    /// Stored (a file of the same name in the release is replaced).
+    #[oai(status = 201)]
+    Created(Json<ReleaseFileOut>),
+}
+
+#[derive(ApiResponse)]
+enum DeleteFileResponse {
+    /// Deleted.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn check_release(release: &str) -> ApiResult<()> {
+    if release.is_empty() || release.chars().count() > 200 || release.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            "a release name has 1 to 200 printable characters",
+        ));
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> ApiResult<()> {
+    let shaped = name.starts_with("~/")
+        || name.starts_with("http://")
+        || name.starts_with("https://")
+        || name.starts_with('/');
+    if !shaped || name.chars().count() > 500 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            "a file name is `~/path` (any host), a full URL, or an absolute path, up to 500 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Release file operations.
+#[derive(Default)]
+pub struct ReleasesApi;
+
+#[OpenApi(prefix_path = "/api/v1/orgs", tag = "ApiTags::Errors")]
+impl ReleasesApi {
+    /// Upload a file of a release (members; body up to 20 MB, `application/octet-stream`).
+    #[oai(
+        path = "/:org_id/projects/:project_id/releases/:release/files",
+        method = "put",
+        operation_id = "put_release_file"
+    )]
+    #[allow(clippy::too_many_arguments)] // one per path and query parameter
+    async fn put(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        release: Path<String>,
+        name: Query<String>,
+        body: Binary<Vec<u8>>,
+    ) -> ApiResult<PutFileResponse> {
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Write)
+            .await?;
+        check_release(&release)?;
+        check_name(&name)?;
+        if body.is_empty() {
+            return Err(ApiError::invalid("invalid_value", "the file is empty"));
+        }
+        let file = state
+            .db
+            .scoped(access.org, async |conn| {
+                release_files::put(conn, *org_id, *project_id, &release, &name, &body).await?;
+                Ok::<_, DbError>(
+                    release_files::list(conn, *org_id, *project_id, &release)
+                        .await?
+                        .into_iter()
+                        .find(|f| f.name == *name),
+                )
+            })
+            .await?
+            .ok_or_else(|| ApiError::internal("the stored file was not found"))?;
+        Ok(PutFileResponse::Created(Json(ReleaseFileOut {
+            name: file.name,
+            sha256: file.sha256,
+            created_at: file.created_at,
+        })))
+    }
+
+    /// Files of a release.
+    #[oai(
+        path = "/:org_id/projects/:project_id/releases/:release/files",
+        method = "get",
+        operation_id = "list_release_files"
+    )]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        release: Path<String>,
+    ) -> ApiResult<Json<Vec<ReleaseFileOut>>> {
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Read)
+            .await?;
+        let files = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(release_files::list(conn, *org_id, *project_id, &release).await?)
+            })
+            .await?;
+        Ok(Json(
+            files
+                .into_iter()
+                .map(|f| ReleaseFileOut {
+                    name: f.name,
+                    sha256: f.sha256,
+                    created_at: f.created_at,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Delete a file of a release (members).
+    #[oai(
+        path = "/:org_id/projects/:project_id/releases/:release/files",
+        method = "delete",
+        operation_id = "delete_release_file"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        org_id: Path<Uuid>,
+        project_id: Path<Uuid>,
+        release: Path<String>,
+        name: Query<String>,
+    ) -> ApiResult<DeleteFileResponse> {
+        let (access, _) = auth
+            .project(&state, *org_id, *project_id, Need::Write)
+            .await?;
+        let deleted = state
+            .db
+            .scoped(access.org, async |conn| {
+                Ok::<_, DbError>(
+                    release_files::delete(conn, *org_id, *project_id, &release, &name).await?,
+                )
+            })
+            .await?;
+        if !deleted {
+            return Err(ApiError::not_found("release file"));
+        }
+        Ok(DeleteFileResponse::NoContent)
+    }
+}
