@@ -30,7 +30,7 @@ const SERVER_PREFIXES: [&str; 5] = ["/api/", "/js/", "/healthz", "/readyz", "/me
 
 /// The policy for the HTML page: scripts and styles only from this origin, no framing.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 fn files() -> &'static HashMap<String, EncodedFile> {

@@ -80,8 +80,9 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
         "{snippet}"
     );
     // The dashboard showed one visitor with one pageview, the page, the source and the event.
-    assert_eq!(report["visitors"], "1");
-    assert_eq!(report["pageviews"], "1");
+    assert_eq!(report["secondStatus"], 202);
+    assert_eq!(report["visitors"], "2");
+    assert_eq!(report["pageviews"], "2");
     assert!(report["eventRow"].as_str().unwrap().starts_with("Signup"));
     assert!(
         report["sourceRow"]
@@ -89,10 +90,10 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
             .unwrap()
             .starts_with("newsletter")
     );
-    // The goal made from the custom event converted the one visitor.
+    // The goal made from the custom event converted one of the two visitors.
     let goal = report["goalRow"].as_str().unwrap();
     assert!(
-        goal.contains("event Signup") && goal.contains("100%"),
+        goal.contains("event Signup") && goal.contains("50%"),
         "{goal}"
     );
     // The filter lived in the URL, survived a reload, and went away again.
@@ -104,14 +105,33 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
     // axe-core finds no WCAG 2.1 A/AA violation (contrast included) on the audited screens,
     // in both themes and at both widths.
     let audits = report["a11y"].as_object().unwrap();
-    assert!(audits.len() >= 7, "{audits:?}");
+    let mut audited: Vec<&str> = audits.keys().map(String::as_str).collect();
+    audited.sort_unstable();
+    assert_eq!(
+        audited,
+        [
+            "dashboard-1280-dark",
+            "dashboard-1280-light",
+            "dashboard-375-dark",
+            "dashboard-375-light",
+            "goals",
+            "login",
+            "members",
+            "setup"
+        ]
+    );
     for (screen, violations) in audits {
         assert_eq!(violations, &Value::Array(vec![]), "{screen}");
     }
     assert_eq!(report["horizontalOverflowAt375"], false);
     // The viewer sees the numbers and none of the controls they cannot use.
     let viewer = &report["viewer"];
-    assert_eq!(viewer["sees"], "1");
+    assert_eq!(viewer["sees"], "2");
+    assert_eq!(
+        viewer["cspViolations"],
+        serde_json::json!([]),
+        "the page works under its CSP"
+    );
     for control in [
         "newProjectForm",
         "apiKeysLink",
@@ -135,7 +155,7 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
         }
     }
 
-    // What the browser sent is what Beacon stored: one pageview and one Signup.
+    // What the browsers sent is what Beacon stored: two pageviews and one Signup.
     let url = format!(
         "postgres://beacon@localhost/beacon?host={}",
         data.0.join("run").display()
@@ -151,8 +171,81 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
     let counts: Vec<(String, i64)> = counts.into_iter().map(|c| (c.name, c.n)).collect();
     assert_eq!(
         counts,
-        [("Signup".to_owned(), 1), ("pageview".to_owned(), 1)]
+        [("Signup".to_owned(), 1), ("pageview".to_owned(), 2)]
     );
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// The server side of the dashboard, without a browser: which requests get the page, which
+/// never do, and how files are cached.
+#[tokio::test]
+async fn pages_get_index_html_and_server_paths_never_do() {
+    let app = crate::support::TestApp::new().await;
+    let page = |path: &'static str| {
+        app.client
+            .get(path)
+            .header("accept", "text/html,application/xhtml+xml")
+            .send()
+    };
+    // A client route: the page, revalidated every time, under a strict policy.
+    let resp = page("/orgs/some/projects/thing?period=7d").await;
+    assert_eq!(resp.0.status().as_u16(), 200);
+    let headers = resp.0.headers().clone();
+    assert_eq!(headers["cache-control"], "no-cache");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let html = resp.0.into_body().into_string().await.unwrap();
+    assert!(html.contains("<div id=\"root\">"));
+    let asset = html
+        .split('"')
+        .find(|part| part.starts_with("/assets/") && part.ends_with(".js"))
+        .expect("the page names its script")
+        .to_owned();
+    // Server paths are never the page, even for a browser asking for HTML.
+    for path in ["/api/v1/nope", "/js/nope.js", "/healthz"] {
+        let resp = page(path).await;
+        let content_type = resp.0.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            !content_type.starts_with("text/html"),
+            "{path}: {content_type}"
+        );
+    }
+    // A hashed asset: immutable, gzipped when accepted, 304 when unchanged.
+    let resp = app
+        .client
+        .get(&asset)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await;
+    assert_eq!(resp.0.status().as_u16(), 200);
+    assert_eq!(
+        resp.0.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(resp.0.headers()["content-encoding"], "gzip");
+    let etag = resp.0.headers()["etag"].to_str().unwrap().to_owned();
+    let resp = app
+        .client
+        .get(&asset)
+        .header("accept-encoding", "gzip")
+        .header("if-none-match", &etag)
+        .send()
+        .await;
+    assert_eq!(resp.0.status().as_u16(), 304);
+    let resp = app.client.head(&asset).send().await;
+    assert_eq!(resp.0.status().as_u16(), 200);
+    // Not a page and not a file: the API's 404.
+    let resp = app
+        .client
+        .get("/nothing.json")
+        .header("accept", "application/json")
+        .send()
+        .await;
+    assert_eq!(resp.0.status().as_u16(), 404);
+    assert_eq!(resp.0.headers()["content-type"], "application/problem+json");
 }

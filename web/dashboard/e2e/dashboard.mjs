@@ -65,7 +65,7 @@ const shop = http.createServer((req, res) => {
   res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
   res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>
 <script>window.beacon=window.beacon||function(){(beacon.q=beacon.q||[]).push(arguments)};window.done=[];
-beacon("Signup",{props:{plan:"pro"},callback:function(r){done.push(r)}});</script>
+if(location.pathname==="/landing")beacon("Signup",{props:{plan:"pro"},callback:function(r){done.push(r)}});</script>
 <script defer data-domain="shop.example" src="${beacon}/js/script.js"></script></head>
 <body><h1>Landing</h1></body></html>`);
 });
@@ -146,6 +146,13 @@ try {
   await shopPage.waitForFunction(() => window.done.length >= 1, null, { timeout: 15_000 });
   report.trackerStatus = await shopPage.evaluate(() => window.done[0].status);
   await visitor.close();
+  // A second visitor (another browser) on another page, so filters have something to remove.
+  const second = await browser.newContext({ userAgent: UA.replace("Chrome/156", "Chrome/155") });
+  const secondPage = await second.newPage();
+  const pageview = secondPage.waitForResponse((r) => r.url().endsWith("/api/event"), { timeout: 15_000 });
+  await secondPage.goto(`http://shop.example:${shopPort}/pricing`);
+  report.secondStatus = (await pageview).status();
+  await second.close();
   await page.getByText("Events are arriving").waitFor({ timeout: 20_000 });
 
   // 3. The dashboard shows them.
@@ -199,7 +206,7 @@ try {
   await page.getByLabel("Event name").fill("Signup");
   await page.getByRole("button", { name: "Add goal" }).click();
   const goalRow = page.getByRole("row", { name: /Signup/ });
-  await goalRow.getByRole("cell", { name: "100%" }).waitFor();
+  await goalRow.getByRole("cell", { name: "50%" }).waitFor();
   report.goalRow = await goalRow.innerText();
   await audit(page, "goals");
 
@@ -216,12 +223,17 @@ try {
 
   step("viewer joins");
   const viewerContext = await browser.newContext({ userAgent: UA, viewport: { width: 1280, height: 900 } });
+  // The viewer's pages run under the CSP Beacon sends; any violation is recorded.
+  await viewerContext.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
   const viewer = await viewerContext.newPage();
   open.push(viewer);
   viewer.on("pageerror", (error) => console.error(`viewer page error: ${error.message}`));
+  // Through the invitation link: create an account, verify it, sign in, and be back at the
+  // invitation.
   await joinBeacon(viewer, VIEWER, invitation);
-  // Signed in, the invitation link from the e-mail now offers to join.
-  await viewer.goto(invitation);
   await viewer.getByRole("button", { name: "Accept invitation" }).click();
   await viewer.getByRole("heading", { name: "Shop Inc" }).waitFor();
   report.viewer = {
@@ -231,6 +243,8 @@ try {
   await viewer.getByRole("link", { name: "Shop", exact: true }).click();
   await viewer.locator('[data-metric="visitors"]').waitFor();
   report.viewer.settingsTab = await viewer.getByRole("link", { name: "Settings" }).count();
+  await viewer.getByRole("region", { name: "Main graph" }).locator("canvas").waitFor();
+  report.viewer.cspViolations = await viewer.evaluate(() => window.__csp);
   report.viewer.sees = await viewer.locator('[data-metric="visitors"]').textContent();
   await viewer.getByRole("link", { name: "Goals & funnels" }).click();
   await viewer.getByRole("heading", { name: "Goals (last 30 days)" }).waitFor();

@@ -2,6 +2,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { Router } from "./lib/router";
 import { SessionProvider } from "./lib/session";
 import "./styles.css";
@@ -10,11 +11,13 @@ const root = document.getElementById("root");
 if (root) {
   createRoot(root).render(
     <StrictMode>
-      <Router>
-        <SessionProvider>
-          <App />
-        </SessionProvider>
-      </Router>
+      <ErrorBoundary>
+        <Router>
+          <SessionProvider>
+            <App />
+          </SessionProvider>
+        </Router>
+      </ErrorBoundary>
     </StrictMode>,
   );
 }

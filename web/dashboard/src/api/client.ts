@@ -14,12 +14,41 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+const isWrite = (request: Request) => request.method !== "GET" && request.method !== "HEAD";
+
+/** Copies of writes in flight, to send again once with a fresh token. */
+const unsent = new WeakMap<Request, Request>();
+
+/** Listeners told when the session behind the cookie turned out to be another one. */
+const sessionListeners = new Set<(user: Schemas["UserOut"]) => void>();
+export function onSessionChanged(listener: (user: Schemas["UserOut"]) => void): () => void {
+  sessionListeners.add(listener);
+  return () => sessionListeners.delete(listener);
+}
+
 const csrf: Middleware = {
   onRequest({ request }) {
-    if (csrfToken && request.method !== "GET" && request.method !== "HEAD") {
+    if (csrfToken && isWrite(request)) {
       request.headers.set("X-CSRF-Token", csrfToken);
+      unsent.set(request, request.clone());
     }
     return request;
+  },
+  // Signing in again in another tab gives the cookie a new session and token: a write with
+  // the old token gets `csrf_failed`. Then the current session is asked for, and the write
+  // is sent once more with its token.
+  async onResponse({ request, response }) {
+    const copy = unsent.get(request);
+    if (response.status !== 403 || !copy) return response;
+    const problem = await response.clone().json().catch(() => null);
+    if (typeof problem?.type !== "string" || !problem.type.endsWith("/csrf_failed")) return response;
+    const session = await globalThis.fetch(new URL("/api/v1/auth/session", globalThis.location?.origin ?? "http://localhost"), { credentials: "same-origin" });
+    if (!session.ok) return response;
+    const current = (await session.json()) as Schemas["SessionOut"];
+    csrfToken = current.csrf_token;
+    sessionListeners.forEach((listener) => listener(current.user));
+    copy.headers.set("X-CSRF-Token", current.csrf_token);
+    return globalThis.fetch(copy);
   },
 };
 

@@ -2,7 +2,7 @@
 // once for all of them.
 import { createContext, useContext, type ReactNode } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { useOrg } from "../lib/orgs";
+import { useOrg, useOrgs } from "../lib/orgs";
 import { canWrite } from "../lib/roles";
 import { Link, useRouter } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
@@ -25,6 +25,7 @@ export function useProject(): ProjectView {
 
 export function ProjectFrame({ orgId, projectId, children }: { orgId: string; projectId: string; children: ReactNode }) {
   const org = useOrg(orgId);
+  const orgs = useOrgs();
   const { path } = useRouter();
   const project = useAsync(
     () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}", { params: { path: { org_id: orgId, project_id: projectId } } })),
@@ -50,8 +51,9 @@ export function ProjectFrame({ orgId, projectId, children }: { orgId: string; pr
           </Link>
         ))}
       </nav>
-      <ErrorNote error={project.error} />
-      {!project.data && !project.error && <Loading />}
+      <ErrorNote error={project.error ?? orgs.error} />
+      {((!project.data && !project.error) || (!org && orgs.loading)) && <Loading />}
+      {project.data && !org && !orgs.loading && !orgs.error && <ErrorNote error={new Error("You are not a member of this project's organization.")} />}
       {project.data && org && (
         <ProjectContext.Provider value={{ project: project.data, role: org.role, reload: project.reload }}>{children}</ProjectContext.Provider>
       )}

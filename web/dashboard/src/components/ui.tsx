@@ -5,7 +5,7 @@ import { ApiProblem } from "../api/client";
 
 export function Button({ variant = "primary", busy, children, ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "secondary" | "danger" | "ghost"; busy?: boolean }) {
   return (
-    <button type="button" className={`button button-${variant}`} disabled={busy || rest.disabled} aria-busy={busy || undefined} {...rest}>
+    <button type="button" className={`button button-${variant}`} aria-busy={busy || undefined} {...rest} disabled={busy || rest.disabled}>
       {children}
     </button>
   );

@@ -47,8 +47,13 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   if (want.length !== got.length) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < want.length; i++) {
-    if (want[i].startsWith(":")) params[want[i].slice(1)] = decodeURIComponent(got[i]);
-    else if (want[i] !== got[i]) return null;
+    if (want[i].startsWith(":")) {
+      try {
+        params[want[i].slice(1)] = decodeURIComponent(got[i]);
+      } catch {
+        return null; // a malformed escape: no such page
+      }
+    } else if (want[i] !== got[i]) return null;
   }
   return params;
 }

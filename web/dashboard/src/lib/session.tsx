@@ -1,7 +1,7 @@
 // Who is signed in. The session cookie is HttpOnly; on load the app asks
 // `GET /api/v1/auth/session` for the user and the CSRF token its writes must send.
-import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
-import { api, onUnauthorized, setCsrfToken, unwrap, type Schemas } from "../api/client";
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import { api, onSessionChanged, onUnauthorized, setCsrfToken, unwrap, type Schemas } from "../api/client";
 
 interface SessionState {
   user: Schemas["UserOut"] | null;
@@ -16,22 +16,36 @@ const SessionContext = createContext<SessionState | null>(null);
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<Schemas["UserOut"] | null>(null);
   const [checking, setChecking] = useState(true);
+  // Bumped by signing in, so a slow first check cannot overwrite a fresh sign-in.
+  const generation = useRef(0);
 
   useEffect(() => {
-    unwrap(api.GET("/api/v1/auth/session"))
-      .then((session) => {
-        setCsrfToken(session.csrf_token);
-        setUser(session.user);
+    const started = generation.current;
+    // Not through `unwrap`: a 401 here just means "not signed in", not "signed out".
+    api
+      .GET("/api/v1/auth/session")
+      .then(({ data }) => {
+        if (generation.current !== started) return;
+        setCsrfToken(data?.csrf_token ?? null);
+        setUser(data?.user ?? null);
       })
-      .catch(() => setUser(null))
+      .catch(() => {
+        if (generation.current === started) setUser(null);
+      })
       .finally(() => setChecking(false));
-    return onUnauthorized(() => {
+    const stopUnauthorized = onUnauthorized(() => {
       setCsrfToken(null);
       setUser(null);
     });
+    const stopChanged = onSessionChanged(setUser);
+    return () => {
+      stopUnauthorized();
+      stopChanged();
+    };
   }, []);
 
   const signIn = useCallback(async (email: string, password: string) => {
+    generation.current += 1;
     const session = await unwrap(api.POST("/api/v1/auth/login", { body: { email, password } }));
     setCsrfToken(session.csrf_token);
     setUser(session.user);

@@ -20,10 +20,38 @@ function AuthFrame({ title, children }: { title: string; children: ReactNode }) 
   );
 }
 
-/** Where to go after signing in: the `next` parameter when it is a local path. */
-function nextPath(search: URLSearchParams): string {
-  const next = search.get("next") ?? "/";
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+/** Where to go after signing in: the `next` parameter when it stays on this origin. */
+export function nextPath(search: URLSearchParams): string {
+  const next = search.get("next");
+  if (!next) return "/";
+  try {
+    const url = new URL(next, window.location.origin);
+    return url.origin === window.location.origin ? url.pathname + url.search + url.hash : "/";
+  } catch {
+    return "/";
+  }
+}
+
+/** `?next=…` for a link, when there is somewhere to go back to. */
+function withNext(path: string, next: string | null): string {
+  return next ? `${path}?next=${encodeURIComponent(next)}` : path;
+}
+
+/** Where a sign-up started (an invitation, say), kept across the e-mail round trip. */
+const NEXT_KEY = "beacon_next";
+function rememberNext(next: string | null): void {
+  try {
+    if (next) localStorage.setItem(NEXT_KEY, next);
+  } catch {
+    // Private mode: the user signs in and lands on the start page.
+  }
+}
+function recalledNext(): string | null {
+  try {
+    return localStorage.getItem(NEXT_KEY);
+  } catch {
+    return null;
+  }
 }
 
 export function LoginPage() {
@@ -34,7 +62,16 @@ export function LoginPage() {
   const [resent, setResent] = useState(false);
   const action = useAction(async () => {
     await signIn(email, password);
+    try {
+      localStorage.removeItem(NEXT_KEY);
+    } catch {
+      // Nothing remembered.
+    }
     navigate(nextPath(search), { replace: true });
+  });
+  const resend = useAction(async () => {
+    await unwrap(api.POST("/api/v1/auth/resend-verification", { body: { email } }));
+    setResent(true);
   });
   const unverified = action.error instanceof ApiProblem && action.error.kind === "email_not_verified";
   const submit = (event: FormEvent) => {
@@ -52,18 +89,19 @@ export function LoginPage() {
             {resent ? (
               "We sent a new link. Check your inbox."
             ) : (
-              <Button variant="secondary" onClick={() => void unwrap(api.POST("/api/v1/auth/resend-verification", { body: { email } })).then(() => setResent(true))}>
+              <Button variant="secondary" busy={resend.busy} onClick={() => void resend.run()}>
                 Send the verification link again
               </Button>
             )}
           </p>
         )}
+        <ErrorNote error={resend.error} />
         <Button type="submit" busy={action.busy}>
           Sign in
         </Button>
       </form>
       <p className="auth-links">
-        <Link to={`/signup${search.get("next") ? `?next=${encodeURIComponent(search.get("next") ?? "")}` : ""}`}>Create an account</Link>
+        <Link to={withNext("/signup", search.get("next"))}>Create an account</Link>
         <Link to="/reset-password">Forgot your password?</Link>
       </p>
     </AuthFrame>
@@ -71,11 +109,14 @@ export function LoginPage() {
 }
 
 export function SignupPage() {
+  const { search } = useRouter();
+  const next = search.get("next");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [done, setDone] = useState(false);
   const action = useAction(async () => {
     await unwrap(api.POST("/api/v1/auth/signup", { body: { email, password } }));
+    rememberNext(next);
     setDone(true);
   });
   if (done) {
@@ -84,7 +125,7 @@ export function SignupPage() {
         <p role="status">
           We sent a link to <strong>{email}</strong>. Open it to verify your address, then sign in.
         </p>
-        <Link to="/login">Back to sign in</Link>
+        <Link to={withNext("/login", next)}>Back to sign in</Link>
       </AuthFrame>
     );
   }
@@ -104,7 +145,7 @@ export function SignupPage() {
         </Button>
       </form>
       <p className="auth-links">
-        <Link to="/login">I already have an account</Link>
+        <Link to={withNext("/login", next)}>I already have an account</Link>
       </p>
     </AuthFrame>
   );
@@ -129,7 +170,7 @@ export function VerifyEmailPage() {
       {state === "done" && (
         <>
           <p role="status">Your address is verified.</p>
-          <Link className="button button-primary" to="/login">
+          <Link className="button button-primary" to={withNext("/login", recalledNext())}>
             Sign in
           </Link>
         </>

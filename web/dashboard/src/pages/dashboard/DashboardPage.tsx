@@ -37,18 +37,25 @@ export function DashboardPage() {
   useLiveEvents(project.org_id, project.id, realtime, onEvent);
   useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
 
+  const filtersKey = JSON.stringify(view.filters);
   const totals = useAsync(
-    () =>
-      runQuery({
+    async () => ({
+      period: view.period,
+      filtersKey,
+      result: await runQuery({
         site_id: siteId,
         metrics: METRICS.map((m) => m.value),
         date_range: dateRange(view.period),
         filters: filterExpressions(view.filters),
         include: { comparisons: { mode: "previous_period" } },
       }),
-    [siteId, view.period, JSON.stringify(view.filters), refresh],
+    }),
+    [siteId, view.period, filtersKey, refresh],
   );
-  const echo = totals.data?.query;
+  // Until the answer for this period and these filters is in, the old one is not used for the
+  // graph and panels (its date range belongs to the previous view).
+  const current = totals.data && totals.data.period === view.period && totals.data.filtersKey === filtersKey ? totals.data.result : undefined;
+  const echo = current?.query;
   const range = echo ? (echo.date_range as [string, string]) : undefined;
   const previousRange = echo?.comparison_date_range ? (echo.comparison_date_range as [string, string]) : undefined;
   const onFilter = (filter: { dimension: string; value: string }) => setView(withFilter(view, filter));
@@ -82,8 +89,16 @@ export function DashboardPage() {
       </div>
       {realtime && <LivePanel orgId={project.org_id} projectId={project.id} events={live} refresh={refresh} />}
       <ErrorNote error={totals.error} />
-      {!totals.data && !totals.error && <Loading />}
-      {totals.data && <TopMetrics result={totals.data} selected={view.metric} onSelect={(metric) => setView({ ...view, metric })} />}
+      {!current && !totals.error && <Loading />}
+      {current && (
+        <TopMetrics
+          result={current}
+          selected={view.metric}
+          // Today so far against all of yesterday would mislead; whole periods only.
+          compare={view.period !== "day" && view.period !== "realtime"}
+          onSelect={(metric) => setView({ ...view, metric })}
+        />
+      )}
       {range && (
         <>
           <MainGraph siteId={siteId} view={view} range={range} previousRange={previousRange} refresh={refresh} onInterval={(interval) => setView({ ...view, interval })} />

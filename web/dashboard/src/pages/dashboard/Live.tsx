@@ -1,6 +1,6 @@
 // Realtime: visitors of the last five minutes and the events arriving now, over the
 // project's server-sent-events stream. Each new event also refreshes the dashboard.
-import { useEffect, useState } from "react";
+import { useEffect, useRef } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, Empty } from "../../components/ui";
 import { useAsync } from "../../lib/useAsync";
@@ -9,18 +9,22 @@ type LiveEvent = Schemas["LiveEventOut"];
 
 /** Subscribes to `/live` while mounted; calls `onEvent` for each event. */
 export function useLiveEvents(orgId: string, projectId: string, enabled: boolean, onEvent: (event: LiveEvent) => void): void {
+  // The latest callback, without reopening the stream when it changes (events in the gap
+  // would be lost).
+  const handler = useRef(onEvent);
+  handler.current = onEvent;
   useEffect(() => {
     if (!enabled || typeof EventSource === "undefined") return;
     const source = new EventSource(`/api/v1/orgs/${orgId}/projects/${projectId}/live`);
     source.onmessage = (message) => {
       try {
-        onEvent(JSON.parse(message.data) as LiveEvent);
+        handler.current(JSON.parse(message.data) as LiveEvent);
       } catch {
         // A malformed message is skipped; the stream goes on.
       }
     };
     return () => source.close();
-  }, [orgId, projectId, enabled, onEvent]);
+  }, [orgId, projectId, enabled]);
 }
 
 export function LivePanel({ orgId, projectId, events, refresh }: { orgId: string; projectId: string; events: LiveEvent[]; refresh: number }) {
@@ -28,11 +32,12 @@ export function LivePanel({ orgId, projectId, events, refresh }: { orgId: string
     () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/realtime", { params: { path: { org_id: orgId, project_id: projectId } } })),
     [orgId, projectId, refresh],
   );
-  const [, tick] = useState(0);
+  // Visitors leave without sending anything: the count is asked again every 30 s.
+  const reload = now.reload;
   useEffect(() => {
-    const timer = setInterval(() => tick((t) => t + 1), 30_000);
+    const timer = setInterval(reload, 30_000);
     return () => clearInterval(timer);
-  }, []);
+  }, [reload]);
   return (
     <Card title="Right now" className="live">
       <p className="live-count" aria-live="polite">

@@ -25,7 +25,7 @@ export function MainGraph({ siteId, view, range, previousRange, refresh, onInter
   const series = useAsync(async () => {
     const query = (dates: [string, string]) =>
       runQuery({ site_id: siteId, metrics: [metric], date_range: dates, dimensions: [`time:${interval}`], filters: filterExpressions(filters) });
-    const [current, previous] = await Promise.all([query(range), previousRange ? query(previousRange) : Promise.resolve(undefined)]);
+    const [current, previous] = await Promise.all([query(range), previousRange && view.period !== "day" && view.period !== "realtime" ? query(previousRange) : Promise.resolve(undefined)]);
     const labels = bucketLabels(range[0], range[1], interval);
     const before = previousRange ? bucketLabels(previousRange[0], previousRange[1], interval) : [];
     return {

@@ -7,13 +7,13 @@ import { METRICS } from "./viewState";
 /** Whether a rise is good news (for the bounce rate it is not). */
 const higherIsBetter = (metric: string) => metric !== "bounce_rate";
 
-export function TopMetrics({ result, selected, onSelect }: { result: StatsResult; selected: string; onSelect: (metric: string) => void }) {
+export function TopMetrics({ result, selected, compare = true, onSelect }: { result: StatsResult; selected: string; compare?: boolean; onSelect: (metric: string) => void }) {
   const row = result.results[0];
   return (
     <div className="metrics" role="group" aria-label="Top metrics">
       {METRICS.map((metric, index) => {
         const value = row?.metrics[index] ?? 0;
-        const change = row?.comparison?.change[index];
+        const change = compare ? row?.comparison?.change[index] : undefined;
         const unit = metric.value === "bounce_rate" ? " pp" : "%";
         const good = change !== undefined && change !== 0 && change > 0 === higherIsBetter(metric.value);
         return (

@@ -4,6 +4,8 @@ import { useState } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Layout } from "../../components/Layout";
 import { Button, Card, CopyButton, Empty, ErrorNote, Field, Loading, useAction } from "../../components/ui";
+import { useOrg } from "../../lib/orgs";
+import { canAdmin } from "../../lib/roles";
 import { useAsync } from "../../lib/useAsync";
 
 type Scope = Schemas["ScopeDto"];
@@ -15,6 +17,20 @@ const SCOPES: { value: Scope; label: string }[] = [
 ];
 
 export function ApiKeysPage({ orgId }: { orgId: string }) {
+  const org = useOrg(orgId);
+  if (!org) return <Layout orgId={orgId}><Loading /></Layout>;
+  if (!canAdmin(org.role)) {
+    return (
+      <Layout orgId={orgId}>
+        <h1>API keys</h1>
+        <Card>Only admins manage API keys. Your role is {org.role}.</Card>
+      </Layout>
+    );
+  }
+  return <ApiKeysAdmin orgId={orgId} />;
+}
+
+function ApiKeysAdmin({ orgId }: { orgId: string }) {
   const path = { org_id: orgId };
   const keys = useAsync(async () => (await unwrap(api.GET("/api/v1/orgs/{org_id}/api-keys", { params: { path, query: { limit: 200 } } }))).items, [orgId]);
   const [name, setName] = useState("");

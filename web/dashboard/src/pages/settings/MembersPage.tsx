@@ -4,7 +4,7 @@ import { useState } from "react";
 import { api, unwrap, type Role } from "../../api/client";
 import { Layout } from "../../components/Layout";
 import { Button, Card, Empty, ErrorNote, Field, Loading, Select, useAction } from "../../components/ui";
-import { useOrg } from "../../lib/orgs";
+import { useOrg, useOrgs } from "../../lib/orgs";
 import { canAdmin, isOwner } from "../../lib/roles";
 import { useSession } from "../../lib/session";
 import { useAsync } from "../../lib/useAsync";
@@ -68,12 +68,15 @@ function Invitations({ orgId, owner }: { orgId: string; owner: boolean }) {
 
 export function MembersPage({ orgId }: { orgId: string }) {
   const org = useOrg(orgId);
+  const orgs = useOrgs();
   const { user } = useSession();
   const path = { org_id: orgId };
   const members = useAsync(async () => (await unwrap(api.GET("/api/v1/orgs/{org_id}/members", { params: { path, query: { limit: 200 } } }))).items, [orgId]);
   const change = useAction(async (userId: string, role: Role) => {
     await unwrap(api.PATCH("/api/v1/orgs/{org_id}/members/{user_id}", { params: { path: { ...path, user_id: userId } }, body: { role } }));
     members.reload();
+    // A change of one's own role changes which controls this user may see.
+    if (userId === user?.id) orgs.reload();
   });
   const remove = useAction(async (userId: string) => {
     await unwrap(api.DELETE("/api/v1/orgs/{org_id}/members/{user_id}", { params: { path: { ...path, user_id: userId } } }));
