@@ -49,3 +49,38 @@ describe("the API client", () => {
     expect(error.detail).toMatch(/502/);
   });
 });
+
+describe("a session replaced in another tab", () => {
+  it("retries a write once with the current session's token", async () => {
+    setCsrfToken("old-token");
+    const seen: (string | null)[] = [];
+    respondWith((request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/api/v1/auth/session") {
+        return json({ user: { id: "u2", email: "b@x.y", email_verified: true }, csrf_token: "new-token" });
+      }
+      seen.push(request.headers.get("x-csrf-token"));
+      if (request.headers.get("x-csrf-token") !== "new-token") {
+        return json({ type: "https://beacon.dev/problems/csrf_failed", title: "Forbidden", status: 403, detail: "stale" }, 403, "application/problem+json");
+      }
+      return json({ id: "o", name: "Acme", role: "owner", created_at: "2026-11-22T00:00:00Z" }, 201);
+    });
+    const org = await unwrap(api.POST("/api/v1/orgs", { body: { name: "Acme" } }));
+    expect(org.name).toBe("Acme");
+    expect(seen).toEqual(["old-token", "new-token"]);
+    setCsrfToken(null);
+  });
+
+  it("does not retry other refusals", async () => {
+    setCsrfToken("t");
+    let calls = 0;
+    respondWith(() => {
+      calls += 1;
+      return json({ type: "https://beacon.dev/problems/forbidden", title: "Forbidden", status: 403, detail: "role" }, 403, "application/problem+json");
+    });
+    const error = await unwrap(api.POST("/api/v1/orgs", { body: { name: "Acme" } })).catch((e) => e);
+    expect(error.kind).toBe("forbidden");
+    expect(calls).toBe(1);
+    setCsrfToken(null);
+  });
+});
