@@ -2,6 +2,10 @@
 //! with varied client IPs (`X-Forwarded-For`; run the server with
 //! `BEACON_TRUSTED_PROXIES=127.0.0.1`) and real browser user agents.
 //!
+//! With `--envelope '/api/{ingest_id}/envelope/?sentry_key={key}'` it sends Sentry envelopes
+//! instead, as the browser SDK does: one error event each (about 3 KB: a stack of 12 frames,
+//! 10 breadcrumbs, tags, a request), with 40 distinct errors so grouping works on real issues.
+//!
 //! Saturation: `loadgen --addr 127.0.0.1:8000 --domain bench.example --connections 64 --seconds 20`
 //! Fixed rate: add `--rate 10000`; latency is then measured from each request's scheduled send
 //! time, so a stalled server shows up as latency instead of as fewer requests.
@@ -33,6 +37,7 @@ struct Args {
     connections: usize,
     seconds: u64,
     rate: Option<u64>,
+    envelope: Option<String>,
 }
 
 fn args() -> Args {
@@ -42,6 +47,7 @@ fn args() -> Args {
         connections: 64,
         seconds: 20,
         rate: None,
+        envelope: None,
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     for pair in raw.chunks(2) {
@@ -52,6 +58,7 @@ fn args() -> Args {
             "--connections" => args.connections = value.parse().expect("--connections N"),
             "--seconds" => args.seconds = value.parse().expect("--seconds N"),
             "--rate" => args.rate = Some(value.parse().expect("--rate N")),
+            "--envelope" => args.envelope = Some(value),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -120,19 +127,32 @@ async fn connection(index: usize, args: std::sync::Arc<Args>, started: Instant) 
             (seed >> 32) % 254 + 1
         );
         let agent = AGENTS[(seed >> 40) as usize % AGENTS.len()];
-        let body = format!(
-            r#"{{"n":"pageview","u":"https://{}/page/{}","d":"{}","r":"https://www.google.com/"}}"#,
-            args.domain,
-            (seed >> 8) % 200,
-            args.domain
-        );
-        let request = format!(
-            "POST /api/event HTTP/1.1\r\nHost: {}\r\nUser-Agent: {agent}\r\nX-Forwarded-For: {ip}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
-            args.addr,
-            body.len()
-        );
+        let request = match &args.envelope {
+            Some(path) => {
+                let body = envelope(seed, n, index);
+                format!(
+                    "POST {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {agent}\r\nX-Forwarded-For: {ip}\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{body}",
+                    args.addr,
+                    body.len()
+                )
+            }
+            None => {
+                let body = format!(
+                    r#"{{"n":"pageview","u":"https://{}/page/{}","d":"{}","r":"https://www.google.com/"}}"#,
+                    args.domain,
+                    (seed >> 8) % 200,
+                    args.domain
+                );
+                format!(
+                    "POST /api/event HTTP/1.1\r\nHost: {}\r\nUser-Agent: {agent}\r\nX-Forwarded-For: {ip}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+                    args.addr,
+                    body.len()
+                )
+            }
+        };
         match send(&mut stream, request.as_bytes()).await {
-            Some(202) => tally.accepted += 1,
+            Some(202 | 200) => tally.accepted += 1,
+            Some(429) => tally.refused += 1,
             Some(503) => tally.refused += 1,
             Some(_) => tally.errors += 1,
             None => {
@@ -148,6 +168,38 @@ async fn connection(index: usize, args: std::sync::Arc<Args>, started: Instant) 
             .push(scheduled.elapsed().as_micros() as u64);
     }
     tally
+}
+
+/// A browser SDK envelope with one error event, one of 40 distinct errors.
+fn envelope(seed: u64, n: u64, connection: usize) -> String {
+    let kind = seed % 40;
+    let event_id = format!("{:016x}{:08x}{:08x}", seed, n as u32, connection as u32);
+    let frames: Vec<String> = (0..12)
+        .map(|i| {
+            format!(
+                r#"{{"filename":"https://shop.example/static/app.{kind}.min.js","function":"fn{i}_{kind}","lineno":1,"colno":{},"in_app":true}}"#,
+                100 + i * 37
+            )
+        })
+        .collect();
+    let crumbs: Vec<String> = (0..10)
+        .map(|i| format!(r#"{{"timestamp":1795334400.{i},"category":"ui.click","message":"button#buy-{i} clicked"}}"#))
+        .collect();
+    let event = format!(
+        r#"{{"event_id":"{event_id}","timestamp":{},"platform":"javascript","level":"error","release":"shop@1.0.{}","environment":"production","exception":{{"values":[{{"type":"TypeError","value":"Cannot read properties of undefined (reading 'amount{kind}')","mechanism":{{"type":"auto.browser.global_handlers.onerror","handled":false}},"stacktrace":{{"frames":[{}]}}}}]}},"breadcrumbs":[{}],"tags":{{"page":"checkout","ab":"variant-{}"}},"user":{{"id":"user-{}"}},"request":{{"url":"https://shop.example/checkout?step=2","headers":{{"User-Agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"}}}},"sdk":{{"name":"sentry.javascript.browser","version":"11.12.0"}}}}"#,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default(),
+        seed % 3,
+        frames.join(","),
+        crumbs.join(","),
+        seed % 2,
+        seed % 5000,
+    );
+    format!(
+        "{{\"event_id\":\"{event_id}\",\"sdk\":{{\"name\":\"sentry.javascript.browser\",\"version\":\"11.12.0\"}}}}\n{{\"type\":\"event\"}}\n{event}"
+    )
 }
 
 #[tokio::main]

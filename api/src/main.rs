@@ -49,6 +49,11 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Source maps for JS error stack traces.
+    Sourcemaps {
+        #[command(subcommand)]
+        command: SourcemapsCommand,
+    },
     /// Write the OpenAPI document.
     Openapi {
         /// Output file.
@@ -77,6 +82,12 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum SourcemapsCommand {
+    /// Upload a build directory's .js and .map files for a release.
+    Upload(commands::sourcemaps::UploadArgs),
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BEACON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
@@ -102,6 +113,9 @@ async fn main() -> anyhow::Result<()> {
             mail,
             demo,
         } => commands::serve::run(&database, &server, &mail, demo).await,
+        Command::Sourcemaps {
+            command: SourcemapsCommand::Upload(args),
+        } => commands::sourcemaps::upload(&args).await,
         Command::Worker { database, mail } => {
             let db_handle = api::database::open_and_migrate(&database).await?;
             let db = Db::connect(&db_handle.owner_url, &PoolConfig::default())?;

@@ -6,7 +6,7 @@ ALTER TABLE projects
     ADD COLUMN scrub_fields text[] NOT NULL DEFAULT '{}'
         CHECK (cardinality(scrub_fields) <= 50),
     ADD COLUMN error_events_per_minute integer NOT NULL DEFAULT 600
-        CHECK (error_events_per_minute BETWEEN 1 AND 100000),
+        CHECK (error_events_per_minute BETWEEN 1 AND 10000000),
     ADD COLUMN error_user_key bytea NOT NULL
         DEFAULT decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex');
 COMMENT ON COLUMN projects.scrub_fields IS 'Extra key names whose values are removed from error events before storage (on top of the built-in rules).';
@@ -78,6 +78,12 @@ ALTER TABLE error_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE error_events FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON error_events
     USING (org_id = beacon_current_org()) WITH CHECK (org_id = beacon_current_org());
+-- Retention (the maintenance job, as beacon_sweeper) deletes error events and issues past each
+-- project's retention_days.
+GRANT SELECT, DELETE ON error_events, error_issues TO beacon_sweeper;
+CREATE POLICY sweep_all ON error_events TO beacon_sweeper USING (true);
+CREATE POLICY sweep_all ON error_issues TO beacon_sweeper USING (true);
+
 ALTER TABLE release_files ENABLE ROW LEVEL SECURITY;
 ALTER TABLE release_files FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON release_files

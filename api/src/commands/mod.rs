@@ -3,4 +3,5 @@
 pub mod openapi;
 pub mod seed;
 pub mod serve;
+pub mod sourcemaps;
 pub mod worker;

@@ -22,6 +22,7 @@ use super::grouping;
 use super::scrub::Scrubber;
 use crate::auth::throttle::Limit;
 use crate::error::ApiError;
+use crate::ingest::enrich::Device;
 use crate::ingest::router::DsnTarget;
 use crate::state::AppState;
 
@@ -146,9 +147,9 @@ fn parse_event(payload: &[u8], envelope_event_id: Option<&Value>) -> Result<Even
         .map_err(|error| problem(StatusCode::BAD_REQUEST, "invalid_event", error.0))
 }
 
-/// Adds what the request says about the sender's browser (the browser SDK sends no browser or
-/// OS context): `browser` and `os` tags and contexts, when the event has none.
-fn add_agent(state: &AppState, req: &Request, event: &mut Event) {
+/// What the user agent says about the sender's browser (the browser SDK sends no browser or
+/// OS context): from the event's `request.headers`, else, for browser events, the request's.
+fn agent_device(state: &AppState, req: &Request, event: &Event) -> Option<Device> {
     let agent = event
         .rest
         .get("request")
@@ -166,15 +167,21 @@ fn add_agent(state: &AppState, req: &Request, event: &mut Event) {
                         .map(str::to_owned)
                 })
                 .flatten()
-        });
-    let Some(agent) = agent else {
+        })?;
+    match state.ingest.agents.classify(&agent) {
+        crate::ingest::enrich::Agent::Human(device) => Some(device),
+        crate::ingest::enrich::Agent::Bot => None,
+    }
+}
+
+/// Adds `browser` and `os` tags and contexts from `device` where the event has none. Applied
+/// after scrubbing: these are Beacon's own derivations (a version such as `131.0.0.0` must not
+/// be mistaken for an address).
+fn add_device(data: &mut Value, device: &Device) {
+    let Value::Object(data) = data else {
         return;
     };
-    let crate::ingest::enrich::Agent::Human(device) = state.ingest.agents.classify(&agent) else {
-        return;
-    };
-    let tags = event.rest.entry("tags").or_insert_with(|| json!({}));
-    if let Value::Object(tags) = tags {
+    if let Value::Object(tags) = data.entry("tags").or_insert_with(|| json!({})) {
         if let Some(browser) = &device.browser {
             tags.entry("browser").or_insert_with(|| json!(browser));
         }
@@ -182,8 +189,7 @@ fn add_agent(state: &AppState, req: &Request, event: &mut Event) {
             tags.entry("os").or_insert_with(|| json!(os));
         }
     }
-    let contexts = event.rest.entry("contexts").or_insert_with(|| json!({}));
-    if let Value::Object(contexts) = contexts {
+    if let Value::Object(contexts) = data.entry("contexts").or_insert_with(|| json!({})) {
         if let Some(browser) = &device.browser {
             contexts
                 .entry("browser")
@@ -216,7 +222,11 @@ fn rate_limited(retry_after: u64) -> Response {
 }
 
 /// Stores `events` for `target` in one transaction.
-async fn store(state: &AppState, target: &DsnTarget, events: Vec<Event>) -> Result<(), ApiError> {
+async fn store(
+    state: &AppState,
+    target: &DsnTarget,
+    events: Vec<(Event, Option<Device>)>,
+) -> Result<(), ApiError> {
     let org = tenant::OrgId::from_uuid(target.org_id);
     let (org_id, project_id) = (target.org_id, target.project_id);
     state
@@ -233,7 +243,7 @@ async fn store(state: &AppState, target: &DsnTarget, events: Vec<Event>) -> Resu
                 })?
                 .project;
             let scrubber = Scrubber::new(&project.scrub_fields);
-            for mut event in events {
+            for (mut event, device) in events {
                 state
                     .ingest
                     .source_maps
@@ -263,6 +273,9 @@ async fn store(state: &AppState, target: &DsnTarget, events: Vec<Event>) -> Resu
                 // Scrubbing last, over everything kept, so nothing escapes it; the title and
                 // culprit are derived from the same scrubbed text.
                 scrubber.scrub(&mut data);
+                if let Some(device) = &device {
+                    add_device(&mut data, device);
+                }
                 let title =
                     event::truncate(&super::scrub::scrub_text(&grouping::title(&event)), 300);
                 let culprit = grouping::culprit(&event).map(|c| super::scrub::scrub_text(&c));
@@ -319,11 +332,14 @@ async fn accept(
         for _ in &events {
             state.throttle.record(&limit, &key);
         }
-        let mut events = events;
-        for event in &mut events {
-            add_agent(state, req, event);
-        }
         let count = events.len();
+        let events = events
+            .into_iter()
+            .map(|event| {
+                let device = agent_device(state, req, &event);
+                (event, device)
+            })
+            .collect();
         store(state, target, events).await?;
         for _ in 0..count {
             state.metrics.envelope_item("event", "stored");

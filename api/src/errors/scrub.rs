@@ -4,9 +4,10 @@
 //! - values under keys named like a secret (`password`, `secret`, `token`, `api_key`,
 //!   `authorization`, `cookie`, `session`, `csrf`, `credential`, `private_key`, …) become
 //!   `[Filtered]`, whatever their type;
-//! - inside every string: e-mail addresses become `[email]`, IPv4 and IPv6 addresses `[ip]`,
-//!   card-like numbers that pass the Luhn check `[card]`, and `name=value` pairs (URL query
-//!   parameters, log lines) whose name looks like a secret `[Filtered]`.
+//! - inside every string: e-mail addresses become `[email]`; IPv4 and IPv6 addresses `[ip]`
+//!   (not version numbers after a `/` or a letter, as in `Chrome/131.0.0.0`); card-like
+//!   numbers that pass the Luhn check `[card]`; and `name=value` pairs (URL query parameters,
+//!   log lines) whose name looks like a secret `name=[Filtered]`.
 //!
 //! A project adds key names of its own (`scrub_fields`), matched like the built-in ones.
 
@@ -114,7 +115,13 @@ pub fn scrub_text(text: &str) -> String {
     IP_CANDIDATE
         .replace_all(&text, |caps: &regex::Captures<'_>| {
             let found = &caps[0];
-            if is_ip(found) {
+            // After a `/` or a letter it is a version (`Chrome/131.0.0.0`), not an address.
+            let start = caps.get(0).map_or(0, |m| m.start());
+            let version = text[..start]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c == '/' || c.is_alphanumeric());
+            if !version && is_ip(found) {
                 let trimmed = found.trim_matches(|c| c == '.' || c == ':');
                 found.replacen(trimmed, "[ip]", 1)
             } else {
@@ -219,6 +226,7 @@ mod tests {
             "at 12:30:45 on 2026-11-22",   // a time, not an IPv6 address
             "version 1.2.3",               // not four octets
             "app.min.js:1:99",
+            "Mozilla/5.0 (X11) Chrome/131.0.0.0 Safari/537.36", // versions, not addresses
             "TypeError: x is undefined",
         ] {
             assert_eq!(scrub_text(kept), kept);

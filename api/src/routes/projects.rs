@@ -62,8 +62,8 @@ pub struct ProjectPatch {
     /// on top of the built-in rules (replaces the list; at most 50, each 1 to 64 characters).
     #[oai(validator(max_items = 50))]
     pub scrub_fields: Option<Vec<String>>,
-    /// Error events accepted per minute (1 to 100,000); beyond it SDKs are told to back off.
-    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    /// Error events accepted per minute (1 to 10,000,000); beyond it SDKs are told to back off.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000000")))]
     pub error_events_per_minute: Option<i32>,
 }
 

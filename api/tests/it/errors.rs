@@ -575,3 +575,159 @@ async fn over_its_rate_a_project_tells_sdks_to_back_off() {
     let (status, _, _) = post(&s, &path, b"{}\n{\"type\":\"session\"}\n{}".to_vec(), &[]).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_browser_sdk_with_uploaded_source_maps_shows_original_lines() {
+    let chromium = std::env::var("BEACON_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium is missing at {chromium}: install it with `apt-get install chromium` (scripts/test does)"
+    );
+    let s = setup().await;
+    let port = s.app.listen().await;
+    let build = std::env::temp_dir().join(format!("beacon-sdk-{}", uuid::Uuid::new_v4().simple()));
+    let script = web_dir().join("errors/test/browser-sdk.mjs");
+    let built = Command::new("node")
+        .arg(&script)
+        .arg("build")
+        .arg(&build)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+
+    // The build's files, uploaded as CI would: `beacon sourcemaps upload` with an API key.
+    let (_, key) = s.app.api_key(&s.owner, s.org, &["write"]).await;
+    let upload = Command::new(env!("CARGO_BIN_EXE_beacon"))
+        .args(["sourcemaps", "upload", "--release", "shop-web@1.0.0"])
+        .arg(build.join("static"))
+        .args(["--url-prefix", "~/static"])
+        .env("BEACON_URL", format!("http://127.0.0.1:{port}"))
+        .env("BEACON_API_KEY", &key)
+        .env("BEACON_ORG", s.org.to_string())
+        .env("BEACON_PROJECT", s.project.to_string())
+        .output()
+        .unwrap();
+    let uploaded = String::from_utf8_lossy(&upload.stdout);
+    assert!(
+        upload.status.success(),
+        "{uploaded}{}",
+        String::from_utf8_lossy(&upload.stderr)
+    );
+    assert!(
+        uploaded.contains("uploaded ~/static/app.min.js\n")
+            && uploaded.contains("uploaded ~/static/app.min.js.map"),
+        "{uploaded}"
+    );
+
+    let dsn = format!("http://{}@beacon.test:{port}/{}", s.key, s.ingest_id);
+    let output = Command::new("node")
+        .arg(&script)
+        .arg("run")
+        .arg(&build)
+        .arg(&dsn)
+        .env("BEACON_CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&build);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["flushed"], true, "{report}");
+
+    let issues = s.issues().await;
+    assert_eq!(issues.len(), 2, "{issues:#?}");
+    let s = &s;
+    let top_frame = |title: &str| {
+        let issue = find(&issues, title)["id"].as_str().unwrap().to_owned();
+        let path = format!("{}/{issue}", s.issues_path());
+        async move {
+            let (status, detail) = s.app.json(&s.owner, "GET", &path, None).await;
+            assert_eq!(status, 200, "{detail}");
+            let event = detail["latest_event"].clone();
+            let exception = event["exceptions"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .clone();
+            let frame = exception["frames"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .clone();
+            (exception, frame)
+        }
+    };
+    // The thrown TypeError: the top frame is checkout.js line 4, with its source around it.
+    let (exception, frame) = top_frame("TypeError").await;
+    assert!(
+        frame["abs_path"].as_str().unwrap().ends_with("checkout.js"),
+        "{frame}"
+    );
+    assert_eq!(frame["lineno"], 4, "{frame}");
+    assert!(
+        frame["context_line"]
+            .as_str()
+            .unwrap()
+            .contains("item.price.amount"),
+        "{frame}"
+    );
+    assert!(
+        frame["minified"]
+            .as_str()
+            .unwrap()
+            .contains("/static/app.min.js:1:"),
+        "{frame}"
+    );
+    assert_eq!(exception["handled"], false);
+    // The unhandled rejection: caught by the SDK's global handler, mapped to line 13.
+    let (exception, frame) = top_frame("Error: profile service unavailable").await;
+    assert!(
+        exception["mechanism"]
+            .as_str()
+            .unwrap()
+            .contains("onunhandledrejection"),
+        "{exception}"
+    );
+    assert!(
+        frame["abs_path"].as_str().unwrap().ends_with("checkout.js"),
+        "{frame}"
+    );
+    assert_eq!(frame["lineno"], 13, "{frame}");
+    assert_eq!(frame["function"], "loadProfile", "{frame}");
+    // The browser SDK sends no browser context: Beacon derived it from the user agent.
+    let issue = find(&issues, "TypeError")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, detail) = s
+        .app
+        .json(
+            &s.owner,
+            "GET",
+            &format!("{}/{issue}", s.issues_path()),
+            None,
+        )
+        .await;
+    let browser = detail["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "browser")
+        .unwrap();
+    assert_eq!(browser["values"][0]["value"], "Chrome");
+    let contexts = &detail["latest_event"]["contexts"];
+    assert_eq!(
+        contexts["browser"],
+        json!({"name": "Chrome", "version": "156.0.0.0"})
+    );
+}

@@ -1,5 +1,5 @@
-//! The maintenance job: events and rollups past each project's retention are deleted, and
-//! daily partitions past every project's retention are dropped.
+//! The maintenance job: events, rollups and error events past each project's retention are
+//! deleted, and daily partitions past every project's retention are dropped.
 
 use chrono::{Duration, Utc};
 use serde_json::json;
@@ -74,6 +74,35 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
     worker::jobs::rollup_all_tenants::advance_all(&crate::support::job_context(&app, None).sweeper)
         .await
         .unwrap();
+    // Error events: one past retention (its issue last seen then too), one fresh.
+    app.state
+        .db
+        .scoped(tenant::OrgId::from_uuid(site.org), async |conn| {
+            for (days, fingerprint) in [(5, "a"), (0, "b")] {
+                tenant::tables::error_issues::record(
+                    conn,
+                    &tenant::tables::error_issues::NewErrorEvent {
+                        org_id: site.org,
+                        project_id: site.project,
+                        event_id: uuid::Uuid::new_v4(),
+                        fingerprint: fingerprint.repeat(64),
+                        title: format!("Error {fingerprint}"),
+                        culprit: None,
+                        ts: now - Duration::days(days),
+                        level: "error".into(),
+                        platform: None,
+                        release: None,
+                        environment: None,
+                        user_hash: None,
+                        data: json!({}),
+                    },
+                )
+                .await?;
+            }
+            Ok::<_, tenant::DbError>(())
+        })
+        .await
+        .unwrap();
 
     let count = |sql: &'static str| {
         let db = app.state.db.clone();
@@ -108,6 +137,12 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
     );
     assert_eq!(count("SELECT count(*) AS n FROM events").await, 1);
     assert_eq!(count(old_rollups).await, 0);
+    assert_eq!(count("SELECT count(*) AS n FROM error_events").await, 1);
+    assert_eq!(
+        count("SELECT count(*) AS n FROM error_issues WHERE title = 'Error b'").await,
+        1
+    );
+    assert_eq!(count("SELECT count(*) AS n FROM error_issues").await, 1);
     let partition = |day: chrono::NaiveDate| {
         format!(
             "SELECT to_regclass('events_{}') IS NOT NULL AS exists",

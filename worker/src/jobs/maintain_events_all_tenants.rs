@@ -1,5 +1,5 @@
 //! Keeps the `events` partitions ahead of time (yesterday to a week ahead), deletes events
-//! (and rollups) older than each project's retention, and drops daily partitions older than
+//! (and rollups, error events and error issues) older than each project's retention, and drops daily partitions older than
 //! the longest retention. Sweeps all tenants, so it runs as `beacon_sweeper`.
 //! Idempotent.
 
@@ -54,9 +54,27 @@ impl MaintainEventsAllTenants {
         )
         .execute(&mut conn)
         .await?;
+        // Error events, and issues whose last event is past retention (their events went with
+        // them already).
+        let error_events = diesel::sql_query(
+            "DELETE FROM error_events e USING projects p \
+             WHERE e.project_id = p.project_id AND e.org_id = p.org_id \
+             AND e.ts < now() - make_interval(days => p.retention_days)",
+        )
+        .execute(&mut conn)
+        .await?;
+        let error_issues = diesel::sql_query(
+            "DELETE FROM error_issues i USING projects p \
+             WHERE i.project_id = p.project_id AND i.org_id = p.org_id \
+             AND i.last_seen < now() - make_interval(days => p.retention_days)",
+        )
+        .execute(&mut conn)
+        .await?;
         tracing::info!(
             deleted,
             rollups,
+            error_events,
+            error_issues,
             dropped_partitions = dropped.n,
             "event partitions and retention maintained"
         );

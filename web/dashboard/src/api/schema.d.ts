@@ -1546,7 +1546,7 @@ export interface components {
             scrub_fields?: string[];
             /**
              * Format: int32
-             * @description Error events accepted per minute (1 to 100,000); beyond it SDKs are told to back off.
+             * @description Error events accepted per minute (1 to 10,000,000); beyond it SDKs are told to back off.
              */
             error_events_per_minute?: number;
         };
