@@ -20,6 +20,7 @@ use crate::routes::realtime::RealtimeApi;
 use crate::routes::releases::ReleasesApi;
 use crate::state::AppState;
 use crate::stats::StatsApi;
+use crate::vitals::VitalsApi;
 
 /// Every API of the service; adding one here is all it takes to serve and document it.
 type Apis = (
@@ -33,7 +34,7 @@ type Apis = (
         GoalsApi,
         FunnelsApi,
     ),
-    (IssuesApi, ReleasesApi),
+    (IssuesApi, ReleasesApi, VitalsApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -20,3 +20,4 @@ pub mod state;
 pub mod static_files;
 pub mod stats;
 pub mod tracker;
+pub mod vitals;

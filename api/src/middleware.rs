@@ -67,7 +67,7 @@ async fn handle<E: Endpoint>(
     let span = tracing::info_span!("request", request_id = %request_id);
     let path = req.uri().path();
     let error_ingest = is_error_ingest(path);
-    let cross_origin = path == INGEST_PATH || error_ingest;
+    let cross_origin = path == INGEST_PATH || path == VITALS_PATH || error_ingest;
     // Error envelopes carry stack traces and breadcrumbs: a larger limit of their own (and a
     // cap again after decompression, in the handler).
     let max_body = if error_ingest {
@@ -135,6 +135,9 @@ async fn handle<E: Endpoint>(
 /// The ingestion endpoint, called from every site's pages: open to any origin, without
 /// credentials. (The rest of the API is same-origin only.)
 const INGEST_PATH: &str = "/api/event";
+
+/// The Web Vitals endpoint, called from sites' pages like the event endpoint.
+const VITALS_PATH: &str = "/api/vitals";
 
 /// Whether `path` is a Sentry ingestion endpoint: `/api/{digits}/envelope/` or `…/store/`
 /// (trailing slash optional). Open to any origin, like the event endpoint.

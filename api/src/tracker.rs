@@ -63,9 +63,13 @@ pub fn version() -> &'static str {
     &scripts().version
 }
 
-/// The canonical file name for a requested one: modes in [`MODES`] order, each at most once.
-/// `None` for anything that is not `script[.mode…].js`.
+/// The canonical file name for a requested one: modes in [`MODES`] order, each at most once,
+/// or `vitals.js`. `None` for anything else.
 pub fn canonical_name(requested: &str) -> Option<String> {
+    if requested == "vitals.js" {
+        // The optional Core Web Vitals extension.
+        return Some(requested.to_owned());
+    }
     let middle = requested.strip_prefix("script")?.strip_suffix(".js")?;
     let mut chosen = [false; MODES.len()];
     if !middle.is_empty() {

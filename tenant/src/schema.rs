@@ -285,6 +285,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Core Web Vitals samples.
+    web_vitals (org_id, project_id, ts, vital_id) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        vital_id -> Uuid,
+        ts -> Timestamptz,
+        metric -> Text,
+        value -> Float8,
+        rating -> Text,
+        pathname -> Text,
+        device -> Nullable<Text>,
+        country -> Nullable<Text>,
+        navigation_type -> Nullable<Text>,
+        attribution -> Jsonb,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -307,4 +325,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     error_issues,
     error_events,
     release_files,
+    web_vitals,
 );

@@ -226,6 +226,24 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
             .await?;
             tenant::tables::release_files::put(conn, org_id, project_id, "1.0", "~/app.js", b"x")
                 .await?;
+            tenant::tables::web_vitals::insert(
+                conn,
+                &[tenant::tables::web_vitals::NewVital {
+                    org_id,
+                    project_id,
+                    vital_id: uuid::Uuid::now_v7(),
+                    ts: chrono::Utc::now(),
+                    metric: "LCP".into(),
+                    value: 1200.0,
+                    rating: "good".into(),
+                    pathname: "/".into(),
+                    device: None,
+                    country: None,
+                    navigation_type: None,
+                    attribution: serde_json::json!({}),
+                }],
+            )
+            .await?;
             Ok::<_, DbError>(())
         })
         .await
@@ -474,6 +492,7 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(error_issues::table.select(error_issues::all_columns)),
         declared(error_events::table.select(error_events::all_columns)),
         declared(release_files::table.select(release_files::all_columns)),
+        declared(web_vitals::table.select(web_vitals::all_columns)),
     ]
     .concat();
     in_db.sort();

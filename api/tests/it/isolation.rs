@@ -120,6 +120,11 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
         ),
         (
             "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/vitals?metric=LCP"),
+            None,
+        ),
+        (
+            "GET",
             format!("/api/v1/orgs/{org}/projects/{p}/issues"),
             None,
         ),

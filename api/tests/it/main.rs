@@ -18,3 +18,4 @@ mod spec;
 mod stats;
 mod support;
 mod tracker;
+mod vitals;

@@ -17,6 +17,7 @@ pub mod release_files;
 pub mod user_sessions;
 pub mod user_tokens;
 pub mod users;
+pub mod web_vitals;
 
 /// Largest page any list query returns.
 pub const MAX_PAGE: i64 = 200;

@@ -1,5 +1,5 @@
 //! Keeps the `events` partitions ahead of time (yesterday to a week ahead), deletes events
-//! (and rollups, error events and error issues) older than each project's retention, and drops daily partitions older than
+//! (and rollups, error events and issues, and web vitals) older than each project's retention, and drops daily partitions older than
 //! the longest retention. Sweeps all tenants, so it runs as `beacon_sweeper`.
 //! Idempotent.
 
@@ -70,11 +70,19 @@ impl MaintainEventsAllTenants {
         )
         .execute(&mut conn)
         .await?;
+        let vitals = diesel::sql_query(
+            "DELETE FROM web_vitals v USING projects p \
+             WHERE v.project_id = p.project_id AND v.org_id = p.org_id \
+             AND v.ts < now() - make_interval(days => p.retention_days)",
+        )
+        .execute(&mut conn)
+        .await?;
         tracing::info!(
             deleted,
             rollups,
             error_events,
             error_issues,
+            vitals,
             dropped_partitions = dropped.n,
             "event partitions and retention maintained"
         );

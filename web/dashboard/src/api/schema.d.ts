@@ -718,6 +718,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/vitals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Core Web Vitals of a pageview (from `/js/vitals.js`). Values are rated by
+         *     Google's thresholds on the server.
+         */
+        post: operations["send_vitals"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/vitals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * p50 / p75 / p95 of a metric and its share of good, needs-improvement and poor samples,
+         *     by page (default), device, country or day, over a `period` (as the Stats API's
+         *     `date_range` names, default `30d`).
+         */
+        get: operations["get_vitals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1874,6 +1915,103 @@ export interface components {
              * @description Distinct users.
              */
             users: number;
+        };
+        /**
+         * @description A metric, with Google's thresholds: good up to the first, poor above the second.
+         * @enum {string}
+         */
+        VitalMetric: "LCP" | "INP" | "CLS" | "FCP" | "TTFB";
+        /**
+         * @description How a summary is grouped.
+         * @enum {string}
+         */
+        VitalsGroupDto: "page" | "device" | "country" | "day";
+        /**
+         * VitalsReport
+         * @description What happened to a request's samples.
+         */
+        VitalsReport: {
+            /**
+             * Format: uint32
+             * @description Samples stored.
+             */
+            accepted: number;
+            /**
+             * Format: uint32
+             * @description Samples dropped on purpose (bots).
+             */
+            dropped: number;
+        };
+        /**
+         * VitalsRowOut
+         * @description One group of a summary.
+         */
+        VitalsRowOut: {
+            /** @description Page, device, country or day (`null`: unknown). */
+            key?: string;
+            /**
+             * Format: int64
+             * @description Samples.
+             */
+            samples: number;
+            /**
+             * Format: double
+             * @description Median.
+             */
+            p50: number;
+            /**
+             * Format: double
+             * @description 75th percentile: what Google assesses.
+             */
+            p75: number;
+            /**
+             * Format: double
+             * @description 95th percentile.
+             */
+            p95: number;
+            /** @description Rating of the p75 by Google's thresholds. */
+            rating: string;
+            /**
+             * Format: double
+             * @description Share of samples rated good (0–100).
+             */
+            good: number;
+            /**
+             * Format: double
+             * @description Share rated needs improvement (0–100).
+             */
+            needs_improvement: number;
+            /**
+             * Format: double
+             * @description Share rated poor (0–100).
+             */
+            poor: number;
+        };
+        /**
+         * VitalsSummary
+         * @description A summary of one metric.
+         */
+        VitalsSummary: {
+            /** @description The metric. */
+            metric: components["schemas"]["VitalMetric"] & unknown;
+            /** @description First day (project time zone). */
+            from: string;
+            /** @description Last day. */
+            to: string;
+            /**
+             * Format: double
+             * @description Google's good threshold.
+             */
+            good_up_to: number;
+            /**
+             * Format: double
+             * @description Google's poor threshold (poor above it).
+             */
+            poor_above: number;
+            /** @description All samples of the range together. */
+            total?: components["schemas"]["VitalsRowOut"] & unknown;
+            /** @description Groups. */
+            rows: components["schemas"]["VitalsRowOut"][];
         };
     };
     responses: never;
@@ -7540,6 +7678,241 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    send_vitals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The body: `{"d": domain, "u": page URL, "m": [{"n": "LCP", "v": 1234.5, "t": "navigate",
+         *     "a": {attribution}}]}`, as JSON or as text (the extension sends text, to avoid a preflight).
+         */
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": unknown;
+                "text/plain; charset=utf-8": string;
+            };
+        };
+        responses: {
+            /** @description Stored (committed), or dropped as a bot. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VitalsReport"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_vitals: {
+        parameters: {
+            query: {
+                metric: components["schemas"]["VitalMetric"];
+                group?: components["schemas"]["VitalsGroupDto"];
+                period?: string;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VitalsSummary"];
+                };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
             400: {

@@ -1,0 +1,65 @@
+// Google's web-vitals, through Beacon's /js/vitals.js extension, in Debian's headless Chromium
+// (playwright-core), on a page of another origin. Called by the Rust test `vitals::…` with
+// Beacon's port and the site's domain; prints the statuses of the vitals requests as JSON.
+//
+// LCP is final at the first trusted input, INP needs an interaction, and CLS and INP are
+// reported when the page is hidden: the script clicks (a slow handler, so INP is measurable),
+// lets the layout shift, then hides the page the way a tab switch does.
+import { chromium } from "playwright-core";
+import http from "node:http";
+
+const [beaconPort, domain] = process.argv.slice(2);
+if (!beaconPort || !domain) {
+  console.error("usage: node vitals.mjs <beacon port> <domain>");
+  process.exit(2);
+}
+const page = `<!doctype html><html><head><meta charset="utf-8"><title>Article</title>
+<script defer data-domain="${domain}" src="http://beacon.test:${beaconPort}/js/vitals.js"></script></head>
+<body><h1 style="font-size:48px">A long article title that is the largest paint</h1>
+<p id="text">Some text.</p><button id="more">More</button>
+<script>
+document.getElementById("more").addEventListener("click", () => {
+  const until = performance.now() + 250;
+  while (performance.now() < until) {}
+  document.getElementById("text").textContent = "More text.";
+});
+setTimeout(() => {
+  const banner = document.createElement("div");
+  banner.style.height = "200px";
+  banner.textContent = "A late banner that shifts the layout";
+  document.body.insertBefore(banner, document.body.firstChild);
+}, 1200);
+</script></body></html>`;
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+  res.end(page);
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const browser = await chromium.launch({
+  executablePath: process.env.BEACON_CHROMIUM || "/usr/bin/chromium",
+  args: ["--host-resolver-rules=MAP vitals.example 127.0.0.1, MAP beacon.test 127.0.0.1"],
+});
+const report = { statuses: [] };
+try {
+  const context = await browser.newContext({
+    userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+  });
+  const tab = await context.newPage();
+  tab.on("response", (r) => r.url().endsWith("/api/vitals") && report.statuses.push(r.status()));
+  await tab.goto(`http://vitals.example:${server.address().port}/article`, { waitUntil: "load" });
+  await tab.waitForTimeout(300);
+  await tab.click("#more");
+  await tab.waitForTimeout(2000);
+  const sent = tab.waitForResponse((r) => r.url().endsWith("/api/vitals"), { timeout: 10_000 });
+  await tab.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  report.body = JSON.parse((await sent).request().postData() ?? "{}");
+  await context.close();
+} finally {
+  await browser.close();
+  server.close();
+}
+console.log(JSON.stringify(report));
