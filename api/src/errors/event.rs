@@ -164,6 +164,24 @@ fn timestamp(value: Option<&Value>) -> Option<DateTime<Utc>> {
     }
 }
 
+/// A source line as sent: indentation kept, only the line end removed.
+fn source_line(value: Option<&Value>) -> Option<String> {
+    value
+        .and_then(Value::as_str)
+        .map(|line| truncate(line.trim_end_matches(['\r', '\n']), MAX_STRING))
+}
+
+fn source_lines(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| source_line(Some(v)))
+            .take(50)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn strings(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::Array(items)) => items
@@ -190,9 +208,9 @@ fn frame(value: &Value) -> Frame {
         lineno: number("lineno"),
         colno: number("colno"),
         in_app: value.get("in_app").and_then(Value::as_bool),
-        pre_context: strings(value.get("pre_context")),
-        context_line: text(value.get("context_line")),
-        post_context: strings(value.get("post_context")),
+        pre_context: source_lines(value.get("pre_context")),
+        context_line: source_line(value.get("context_line")),
+        post_context: source_lines(value.get("post_context")),
         minified: None,
     }
 }
@@ -465,7 +483,7 @@ mod tests {
             "platform":"node","level":"error","release":"shop@1.0.0","environment":"test",
             "exception":{"values":[{"type":"TypeError","value":"boom","mechanism":{"type":"generic","handled":true},
               "stacktrace":{"frames":[{"filename":"/app/a.js","function":"outer","lineno":3,"colno":5,"in_app":true},
-                                      {"filename":"/app/b.js","function":"inner","lineno":9,"colno":1,"in_app":true,"context_line":"throw x"}]}}]},
+                                      {"filename":"/app/b.js","function":"inner","lineno":9,"colno":1,"in_app":true,"context_line":"    throw x\n"}]}}]},
             "tags":[["page","checkout"],["n",3]],"breadcrumbs":{"values":[{"message":"clicked"}]},
             "user":{"id":"u-1","email":"a@b.example","ip_address":"{{auto}}"},
             "request":{"url":"https://shop.example/cart","cookies":"sid=1","headers":{"Cookie":"sid=1"}}}"#;

@@ -102,6 +102,10 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
     assert_eq!(report["visitorsFiltered"], "1");
     assert!(!report["unfilteredUrl"].as_str().unwrap().contains("f."));
     assert_eq!(report["firstTab"], "Skip to content");
+    // An error sent the way Sentry SDKs send it became an issue with its stack, then resolved.
+    assert_eq!(report["sentryStatus"], 200);
+    assert_eq!(report["issueCulprit"], 1);
+    assert_eq!(report["issueStatus"], "resolved");
     // axe-core finds no WCAG 2.1 A/AA violation (contrast included) on the audited screens,
     // in both themes and at both widths.
     let audits = report["a11y"].as_object().unwrap();
@@ -115,9 +119,11 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
             "dashboard-375-dark",
             "dashboard-375-light",
             "goals",
+            "issue",
             "login",
             "members",
-            "setup"
+            "setup",
+            "vitals"
         ]
     );
     for (screen, violations) in audits {
@@ -140,6 +146,7 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
         "inviteForm",
         "roleSelects",
         "settingsForm",
+        "issueActions",
     ] {
         assert_eq!(viewer[control], 0, "a viewer sees {control}");
     }

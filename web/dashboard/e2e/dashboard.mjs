@@ -210,6 +210,40 @@ try {
   report.goalRow = await goalRow.innerText();
   await audit(page, "goals");
 
+  // Errors: an event through the Sentry endpoint, as an SDK would send it; the issue, its
+  // stack trace, and resolving it.
+  step("errors");
+  const projectPath = new URL(page.url()).pathname.replace(/\/goals$/, "");
+  const projectJson = await page.evaluate((p) => fetch(`/api/v1${p}`).then((r) => r.json()), projectPath);
+  const envelope = [
+    JSON.stringify({ event_id: "0123456789abcdef0123456789abcdef" }),
+    JSON.stringify({ type: "event" }),
+    JSON.stringify({
+      platform: "javascript",
+      release: "shop@1.0.0",
+      exception: { values: [{ type: "TypeError", value: "price is undefined", mechanism: { type: "onerror", handled: false },
+        stacktrace: { frames: [{ filename: "https://shop.example/static/cart.js", function: "checkout", lineno: 12, colno: 5, in_app: true,
+          pre_context: ["function checkout(cart) {"], context_line: "  return cart.price.amount;", post_context: ["}"] }] } }] },
+      breadcrumbs: [{ timestamp: Date.now() / 1000, category: "ui.click", message: "button#pay" }],
+      tags: { plan: "pro" },
+    }),
+  ].join("\n");
+  const sentryResponse = await fetch(`http://127.0.0.1:${beaconPort}/api/${projectJson.ingest_id}/envelope/?sentry_key=${projectJson.ingest_key}`, { method: "POST", body: envelope });
+  report.sentryStatus = sentryResponse.status;
+  await page.getByRole("link", { name: "Errors" }).click();
+  await page.getByRole("link", { name: "TypeError: price is undefined" }).click();
+  await page.getByText("return cart.price.amount;").waitFor();
+  report.issueCulprit = await page.getByText("checkout (cart.js)").count();
+  await screenshot(page, "issue", 1280, "light");
+  await audit(page, "issue");
+  await page.getByRole("button", { name: "Resolve", exact: true }).click();
+  await page.getByTestId("issue-status").getByText("resolved", { exact: true }).waitFor();
+  report.issueStatus = await page.getByTestId("issue-status").textContent();
+  await page.getByRole("link", { name: "Web Vitals" }).click();
+  await page.getByText("No samples yet").waitFor();
+  await audit(page, "vitals");
+  await page.getByRole("link", { name: "Goals & funnels" }).click();
+
   // 5. Invite a viewer, who joins through the e-mailed link.
   step("invite viewer");
   await page.getByRole("link", { name: "Members" }).click();
@@ -249,6 +283,11 @@ try {
   await viewer.getByRole("link", { name: "Goals & funnels" }).click();
   await viewer.getByRole("heading", { name: "Goals (last 30 days)" }).waitFor();
   report.viewer.addGoal = await viewer.getByRole("button", { name: "Add goal" }).count();
+  await viewer.getByRole("link", { name: "Errors" }).click();
+  await viewer.getByRole("combobox", { name: "State" }).selectOption("all");
+  await viewer.getByRole("link", { name: "TypeError: price is undefined" }).click();
+  await viewer.getByText("return cart.price.amount;").waitFor();
+  report.viewer.issueActions = await viewer.getByRole("group", { name: "Issue state" }).count();
   await viewer.getByRole("link", { name: "Members" }).click();
   await viewer.getByText(OWNER).waitFor();
   report.viewer.inviteForm = await viewer.getByLabel("Email to invite").count();

@@ -13,6 +13,9 @@ import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
 import { MembersPage } from "./pages/settings/MembersPage";
 import { ProjectSettingsPage } from "./pages/settings/ProjectSettingsPage";
 import { SetupPage } from "./pages/SetupPage";
+import { IssuePage } from "./pages/errors/IssuePage";
+import { IssuesPage } from "./pages/errors/IssuesPage";
+import { VitalsPage } from "./pages/vitals/VitalsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 
 const PUBLIC: Record<string, () => ReactNode> = {
@@ -30,9 +33,12 @@ function SignedIn() {
   if ((params = matchPath("/orgs/:org", path))) return <ProjectsPage orgId={params.org} />;
   if ((params = matchPath("/orgs/:org/members", path))) return <MembersPage orgId={params.org} />;
   if ((params = matchPath("/orgs/:org/api-keys", path))) return <ApiKeysPage orgId={params.org} />;
-  const screens: [string, () => ReactNode][] = [
+  const screens: [string, (params: Record<string, string>) => ReactNode][] = [
     ["", () => <DashboardPage />],
     ["/goals", () => <GoalsPage />],
+    ["/errors", () => <IssuesPage />],
+    ["/errors/:issue", (p) => <IssuePage issueId={p.issue} />],
+    ["/vitals", () => <VitalsPage />],
     ["/setup", () => <SetupPage />],
     ["/settings", () => <ProjectSettingsPage />],
   ];
@@ -40,7 +46,7 @@ function SignedIn() {
     if ((params = matchPath(`/orgs/:org/projects/:project${suffix}`, path))) {
       return (
         <ProjectFrame orgId={params.org} projectId={params.project}>
-          {screen()}
+          {screen(params)}
         </ProjectFrame>
       );
     }

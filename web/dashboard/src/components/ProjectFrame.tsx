@@ -35,6 +35,8 @@ export function ProjectFrame({ orgId, projectId, children }: { orgId: string; pr
   const tabs = [
     { to: base, label: "Dashboard" },
     { to: `${base}/goals`, label: "Goals & funnels" },
+    { to: `${base}/errors`, label: "Errors" },
+    { to: `${base}/vitals`, label: "Web Vitals" },
     { to: `${base}/setup`, label: "Tracking code" },
     ...(org && canWrite(org.role) ? [{ to: `${base}/settings`, label: "Settings" }] : []),
   ];
@@ -46,7 +48,7 @@ export function ProjectFrame({ orgId, projectId, children }: { orgId: string; pr
       </div>
       <nav className="tabs" aria-label="Project">
         {tabs.map((tab) => (
-          <Link key={tab.to} to={tab.to} aria-current={path === tab.to ? "page" : undefined}>
+          <Link key={tab.to} to={tab.to} aria-current={path === tab.to || (tab.to !== base && path.startsWith(`${tab.to}/`)) ? "page" : undefined}>
             {tab.label}
           </Link>
         ))}
