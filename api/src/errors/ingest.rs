@@ -12,8 +12,7 @@ use poem::http::{HeaderMap, StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::{Value, json};
-use tenant::DbError;
-use tenant::tables::{error_issues, projects};
+use tenant::tables::error_issues;
 
 use super::body::{BodyError, decode};
 use super::envelope::{self, Envelope};
@@ -232,17 +231,7 @@ async fn store(
     state
         .db
         .scoped(org, async |conn| {
-            let project = projects::find(conn, org_id, project_id)
-                .await?
-                .ok_or_else(|| {
-                    problem(
-                        StatusCode::NOT_FOUND,
-                        "unknown_project",
-                        "the project was deleted",
-                    )
-                })?
-                .project;
-            let scrubber = Scrubber::new(&project.scrub_fields);
+            let scrubber = Scrubber::new(&target.scrub_fields);
             for (mut event, device) in events {
                 state
                     .ingest
@@ -282,7 +271,7 @@ async fn store(
                 let user_hash = event
                     .user_identity
                     .as_deref()
-                    .map(|identity| event::user_hash(&project.error_user_key, identity));
+                    .map(|identity| event::user_hash(&target.user_key, identity));
                 error_issues::record(
                     conn,
                     &error_issues::NewErrorEvent {
@@ -301,7 +290,19 @@ async fn store(
                         data,
                     },
                 )
-                .await?;
+                .await
+                .map_err(|error| {
+                    // The project was deleted after its DSN was looked up (and cached).
+                    if tenant::tables::is_foreign_key_violation(&error) {
+                        problem(
+                            StatusCode::NOT_FOUND,
+                            "unknown_project",
+                            "the project was deleted",
+                        )
+                    } else {
+                        ApiError::from(error)
+                    }
+                })?;
             }
             Ok::<_, ApiError>(())
         })
@@ -319,7 +320,7 @@ async fn accept(
     if !events.is_empty() {
         let limit = Limit {
             name: "error-events",
-            max: u32::try_from(projects_rate(state, target).await?).unwrap_or(1),
+            max: u32::try_from(target.events_per_minute).unwrap_or(1),
             window: std::time::Duration::from_secs(60),
         };
         let key = target.project_id.to_string();
@@ -353,26 +354,6 @@ async fn accept(
         .status(StatusCode::OK)
         .content_type("application/json")
         .body(body.to_string()))
-}
-
-/// The project's error events per minute (cached with the DSN lookup's freshness).
-async fn projects_rate(state: &AppState, target: &DsnTarget) -> Result<i32, ApiError> {
-    let org = tenant::OrgId::from_uuid(target.org_id);
-    let (org_id, project_id) = (target.org_id, target.project_id);
-    let project = state
-        .db
-        .scoped(org, async |conn| {
-            Ok::<_, DbError>(projects::find(conn, org_id, project_id).await?)
-        })
-        .await?
-        .ok_or_else(|| {
-            problem(
-                StatusCode::NOT_FOUND,
-                "unknown_project",
-                "the project was deleted",
-            )
-        })?;
-    Ok(project.project.error_events_per_minute)
 }
 
 /// `POST /api/{ingest_id}/envelope/`.

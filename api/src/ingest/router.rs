@@ -46,7 +46,8 @@ fn remember<K: std::hash::Hash + Eq, V>(cache: &Cache<K, V>, key: K, value: V, t
     map.insert(key, (Instant::now() + ttl, value));
 }
 
-/// The project a Sentry DSN names.
+/// The project a Sentry DSN names, with the settings error ingestion needs (cached like the
+/// rest: a change is picked up within a minute).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DsnTarget {
     /// Organization.
@@ -55,6 +56,12 @@ pub struct DsnTarget {
     pub project_id: Uuid,
     /// The DSN's public key.
     pub public_key: String,
+    /// Error events accepted per minute.
+    pub events_per_minute: i32,
+    /// Extra key names to scrub.
+    pub scrub_fields: Vec<String>,
+    /// Key of the affected-users hash.
+    pub user_key: Vec<u8>,
 }
 
 /// Resolves domains to targets through the ingest role.
@@ -82,13 +89,16 @@ impl Router {
             return Ok(target);
         }
         let mut conn = self.db.conn().await?;
-        let target = projects::route_ingest_id(&mut conn, ingest_id).await?.map(
-            |(org_id, project_id, public_key)| DsnTarget {
-                org_id,
-                project_id,
-                public_key,
-            },
-        );
+        let target = projects::route_ingest_id(&mut conn, ingest_id)
+            .await?
+            .map(|project| DsnTarget {
+                org_id: project.org_id,
+                project_id: project.project_id,
+                public_key: project.ingest_key,
+                events_per_minute: project.error_events_per_minute,
+                scrub_fields: project.scrub_fields,
+                user_key: project.error_user_key,
+            });
         let ttl = if target.is_some() {
             FOUND_TTL
         } else {

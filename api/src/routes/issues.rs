@@ -224,6 +224,21 @@ pub struct IssuePatch {
     pub in_next_release: bool,
 }
 
+fn issue_out(issue: error_issues::Issue, users: i64) -> IssueOut {
+    IssueOut {
+        id: issue.issue_id,
+        title: issue.title,
+        culprit: issue.culprit,
+        level: issue.level,
+        status: issue.status,
+        first_seen: issue.first_seen,
+        last_seen: issue.last_seen,
+        events: issue.times_seen,
+        users,
+        daily: Vec::new(),
+    }
+}
+
 fn event_out(event: error_issues::StoredEvent) -> ErrorEventOut {
     let data = event.data;
     let field = |key: &str| data.get(key).cloned().unwrap_or(serde_json::Value::Null);
@@ -425,18 +440,7 @@ impl IssuesApi {
             first_release: issue.first_release.clone(),
             last_release: issue.last_release.clone(),
             latest_event: latest.into_iter().next().map(event_out),
-            issue: IssueOut {
-                id: issue.issue_id,
-                title: issue.title,
-                culprit: issue.culprit,
-                level: issue.level,
-                status: issue.status,
-                first_seen: issue.first_seen,
-                last_seen: issue.last_seen,
-                events: issue.times_seen,
-                users,
-                daily: Vec::new(),
-            },
+            issue: issue_out(issue, users),
         }))
     }
 
@@ -533,18 +537,7 @@ impl IssuesApi {
                 Ok::<_, ApiError>((issue, users))
             })
             .await?;
-        Ok(Json(IssueOut {
-            id: issue.issue_id,
-            title: issue.title,
-            culprit: issue.culprit,
-            level: issue.level,
-            status: issue.status,
-            first_seen: issue.first_seen,
-            last_seen: issue.last_seen,
-            events: issue.times_seen,
-            users,
-            daily: Vec::new(),
-        }))
+        Ok(Json(issue_out(issue, users)))
     }
 }
 

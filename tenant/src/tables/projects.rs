@@ -258,15 +258,15 @@ pub async fn route_domain(
         .optional()
 }
 
-/// The project with the Sentry DSN id `ingest_id`: `(org_id, project_id, ingest_key)` (as
+/// The project with the Sentry DSN id `ingest_id`, with its error settings (as
 /// `beacon_ingest`, which may read every project; the API never calls this).
 pub async fn route_ingest_id(
     conn: &mut AsyncPgConnection,
     ingest_id: i64,
-) -> QueryResult<Option<(Uuid, Uuid, String)>> {
+) -> QueryResult<Option<Project>> {
     projects::table
         .filter(projects::ingest_id.eq(ingest_id))
-        .select((projects::org_id, projects::project_id, projects::ingest_key))
+        .select(Project::as_select())
         .first(conn)
         .await
         .optional()
