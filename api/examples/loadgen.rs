@@ -170,10 +170,28 @@ async fn connection(index: usize, args: std::sync::Arc<Args>, started: Instant) 
     tally
 }
 
-/// A browser SDK envelope with one error event, one of 40 distinct errors.
+/// Distinguishes this run's event ids from an earlier run's (Beacon stores an id once).
+fn run_nonce() -> u32 {
+    static NONCE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *NONCE.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() ^ d.as_secs() as u32)
+            .unwrap_or_default()
+    })
+}
+
+/// A browser SDK envelope with one error event, one of 40 distinct errors; every event id is
+/// new, so each request does the full work (an SDK retry of a stored id would be a no-op).
 fn envelope(seed: u64, n: u64, connection: usize) -> String {
     let kind = seed % 40;
-    let event_id = format!("{:016x}{:08x}{:08x}", seed, n as u32, connection as u32);
+    let event_id = format!(
+        "{:08x}{:08x}{:08x}{:08x}",
+        run_nonce(),
+        (seed >> 32) as u32,
+        n as u32,
+        connection as u32
+    );
     let frames: Vec<String> = (0..12)
         .map(|i| {
             format!(
