@@ -72,9 +72,13 @@ async fn handle<E: Endpoint>(
     // cap again after decompression, in the handler).
     let max_body = if error_ingest {
         crate::errors::ingest::MAX_WIRE_BYTES
-    } else if req.method() == Method::PUT && path.contains("/releases/") && path.ends_with("/files")
+    } else if req.method() == Method::PUT
+        && path.contains("/releases/")
+        && path.ends_with("/files")
+        && (req.headers().contains_key("authorization") || req.headers().contains_key("cookie"))
     {
-        // Source maps of large bundles.
+        // Source maps of large bundles (only for requests that carry credentials; the handler
+        // checks them).
         crate::routes::releases::MAX_RELEASE_FILE_BYTES
     } else {
         max_body

@@ -195,7 +195,11 @@ fn attribution(value: Option<&Value>) -> Value {
     if let Some(Value::Object(map)) = value {
         for (key, value) in map.iter().take(30) {
             let kept = match value {
-                Value::String(s) => Value::String(crate::errors::event::truncate(s, 200)),
+                // Resource URLs and selectors: scrubbed like error events (tokens in queries).
+                Value::String(s) => Value::String(crate::errors::event::truncate(
+                    &crate::errors::scrub::scrub_text(s),
+                    200,
+                )),
                 Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => value.clone(),
                 _ => continue,
             };

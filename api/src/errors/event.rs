@@ -108,6 +108,7 @@ fn text(value: Option<&Value>) -> Option<String> {
         Value::Bool(b) => b.to_string(),
         _ => return None,
     };
+    let text = text.replace('\0', "");
     let text = text.trim();
     (!text.is_empty()).then(|| truncate(text, MAX_STRING))
 }
@@ -121,9 +122,18 @@ pub fn truncate(text: &str, max: usize) -> String {
 }
 
 /// Every string in `value` cut to the limit (nested data such as `extra` and contexts).
+/// Every string in `value` cut to the limit, without NUL characters (PostgreSQL's jsonb refuses
+/// them), in values and in keys.
 fn bound(value: &mut Value, depth: usize) {
     match value {
-        Value::String(s) if s.chars().count() > MAX_STRING => *s = truncate(s, MAX_STRING),
+        Value::String(s) => {
+            if s.contains('\0') {
+                *s = s.replace('\0', "");
+            }
+            if s.chars().count() > MAX_STRING {
+                *s = truncate(s, MAX_STRING);
+            }
+        }
         Value::Array(items) => {
             if depth > 8 {
                 *value = Value::String("[too deep]".into());
@@ -136,6 +146,15 @@ fn bound(value: &mut Value, depth: usize) {
             if depth > 8 {
                 *value = Value::String("[too deep]".into());
                 return;
+            }
+            if map
+                .keys()
+                .any(|k| k.contains('\0') || k.chars().count() > 200)
+            {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(k, v)| (truncate(&k.replace('\0', ""), 200), v))
+                    .collect();
             }
             map.values_mut().for_each(|v| bound(v, depth + 1));
         }
@@ -166,9 +185,12 @@ fn timestamp(value: Option<&Value>) -> Option<DateTime<Utc>> {
 
 /// A source line as sent: indentation kept, only the line end removed.
 fn source_line(value: Option<&Value>) -> Option<String> {
-    value
-        .and_then(Value::as_str)
-        .map(|line| truncate(line.trim_end_matches(['\r', '\n']), MAX_STRING))
+    value.and_then(Value::as_str).map(|line| {
+        truncate(
+            &line.trim_end_matches(['\r', '\n']).replace('\0', ""),
+            MAX_STRING,
+        )
+    })
 }
 
 fn source_lines(value: Option<&Value>) -> Vec<String> {
@@ -396,8 +418,11 @@ pub fn normalize(
         bound(value, 0);
     }
     let ts = timestamp(event.get("timestamp"))
-        // A clock far ahead is not trusted; the event happened when it arrived.
-        .filter(|ts| *ts <= received + chrono::Duration::minutes(5))
+        // A clock far ahead, or far behind, is not trusted: the event happened when it arrived.
+        .filter(|ts| {
+            *ts <= received + chrono::Duration::minutes(5)
+                && *ts >= received - chrono::Duration::days(90)
+        })
         .unwrap_or(received);
     Ok(Event {
         event_id: event_id(event.get("event_id"))
@@ -567,6 +592,19 @@ mod tests {
             event.exceptions[0].value.as_ref().unwrap().len(),
             MAX_STRING
         );
+    }
+
+    #[test]
+    fn nul_characters_and_ancient_times_never_reach_the_database() {
+        let event = normalize(
+            br#"{"message":"a\u0000b","timestamp":"-300000000000","extra":{"k\u0000":"v\u0000"}}"#,
+            None,
+            now(),
+        )
+        .unwrap();
+        assert_eq!(event.message.as_deref(), Some("ab"));
+        assert_eq!(event.ts, now());
+        assert_eq!(event.rest["extra"], json!({"k": "v"}));
     }
 
     #[test]

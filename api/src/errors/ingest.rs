@@ -398,9 +398,12 @@ pub async fn envelope_endpoint(
         }
     }
     let mut events = Vec::new();
+    // The header's event id names the envelope's event; with several, each needs its own.
+    let single = items.iter().filter(|i| i.kind == "event").count() == 1;
     for item in &items {
         if item.kind == "event" {
-            events.push(parse_event(item.payload, header.get("event_id"))?);
+            let header_id = header.get("event_id").filter(|_| single);
+            events.push(parse_event(item.payload, header_id)?);
         } else {
             state.metrics.envelope_item(&item.kind, "accepted");
         }

@@ -52,6 +52,10 @@ static SECRET_PARAM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)((?:^|[?&;,\s])[^=&#\s]*(?:password|passwd|secret|token|api_?key|auth|session|signature)[^=&#\s]*=)[^&#\s]*")
         .unwrap_or_else(|_| unreachable!("a constant pattern"))
 });
+static BEARER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}")
+        .unwrap_or_else(|_| unreachable!("a constant pattern"))
+});
 static IP_CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*")
         .unwrap_or_else(|_| unreachable!("a constant pattern"))
@@ -93,10 +97,33 @@ fn luhn(text: &str) -> bool {
 
 fn is_ip(candidate: &str) -> bool {
     let trimmed = candidate.trim_matches(|c| c == '.' || c == ':');
-    if trimmed.contains(':') {
-        trimmed.matches(':').count() >= 2 && trimmed.parse::<Ipv6Addr>().is_ok()
-    } else {
-        trimmed.parse::<Ipv4Addr>().is_ok()
+    if trimmed.parse::<Ipv4Addr>().is_ok() {
+        return true;
+    }
+    // `10.0.0.5:5432`: an IPv4 address with a port.
+    if let Some((host, port)) = trimmed.rsplit_once(':')
+        && host.parse::<Ipv4Addr>().is_ok()
+        && port.parse::<u16>().is_ok()
+    {
+        return true;
+    }
+    trimmed.matches(':').count() >= 2 && trimmed.parse::<Ipv6Addr>().is_ok()
+}
+
+/// Whether the candidate at `start` of `text` is a version number (`Chrome/131.0.0.0`,
+/// `v1.2.3.4`) rather than an address: right after a letter, or after `/` that follows a
+/// letter. An address in a URL (`http://10.0.0.5/`) or after `host:` is still an address.
+fn is_version(text: &str, start: usize, found: &str) -> bool {
+    // Where the digits begin (a match may start with the `:` or `.` before them).
+    let lead = found.len() - found.trim_start_matches([':', '.']).len();
+    if lead > 0 {
+        return false;
+    }
+    let mut before = text[..start].chars().rev();
+    match before.next() {
+        Some(c) if c.is_alphabetic() => true,
+        Some('/') => before.next().is_some_and(char::is_alphabetic),
+        _ => false,
     }
 }
 
@@ -105,6 +132,7 @@ fn is_ip(candidate: &str) -> bool {
 pub fn scrub_text(text: &str) -> String {
     let text = EMAIL.replace_all(text, "[email]");
     let text = SECRET_PARAM.replace_all(&text, format!("${{1}}{FILTERED}"));
+    let text = BEARER.replace_all(&text, format!("${{1}} {FILTERED}"));
     let text = CARD.replace_all(&text, |caps: &regex::Captures<'_>| {
         if luhn(&caps[0]) {
             "[card]".to_owned()
@@ -115,13 +143,8 @@ pub fn scrub_text(text: &str) -> String {
     IP_CANDIDATE
         .replace_all(&text, |caps: &regex::Captures<'_>| {
             let found = &caps[0];
-            // After a `/` or a letter it is a version (`Chrome/131.0.0.0`), not an address.
             let start = caps.get(0).map_or(0, |m| m.start());
-            let version = text[..start]
-                .chars()
-                .next_back()
-                .is_some_and(|c| c == '/' || c.is_alphanumeric());
-            if !version && is_ip(found) {
+            if !is_version(&text, start, found) && is_ip(found) {
                 let trimmed = found.trim_matches(|c| c == '.' || c == ':');
                 found.replacen(trimmed, "[ip]", 1)
             } else {
@@ -155,6 +178,17 @@ impl Scrubber {
     pub fn scrub(&self, value: &mut Value) {
         match value {
             Value::String(text) => {
+                // JSON sent as a string (the Node SDK sends request bodies so): scrubbed as
+                // data, so secret-named keys inside it are filtered too.
+                let trimmed = text.trim_start();
+                if (trimmed.starts_with('{') || trimmed.starts_with('['))
+                    && let Ok(mut inner) = serde_json::from_str::<Value>(text)
+                    && (inner.is_object() || inner.is_array())
+                {
+                    self.scrub(&mut inner);
+                    *text = inner.to_string();
+                    return;
+                }
                 let scrubbed = scrub_text(text);
                 if scrubbed != *text {
                     *text = scrubbed;
@@ -171,6 +205,13 @@ impl Scrubber {
                 items.iter_mut().for_each(|item| self.scrub(item));
             }
             Value::Object(map) => {
+                // Keys can carry personal data too (an e-mail as a tag key, say).
+                if map.keys().any(|key| scrub_text(key) != *key) {
+                    *map = std::mem::take(map)
+                        .into_iter()
+                        .map(|(key, item)| (scrub_text(&key), item))
+                        .collect();
+                }
                 for (key, item) in map.iter_mut() {
                     if self.is_secret_key(key) && !item.is_null() {
                         *item = Value::String(FILTERED.to_owned());
@@ -217,6 +258,19 @@ mod tests {
             scrub_text("login with token=abc123 ok"),
             "login with token=[Filtered] ok"
         );
+        assert_eq!(
+            scrub_text("connect ECONNREFUSED 10.0.0.5:5432"),
+            "connect ECONNREFUSED [ip]"
+        );
+        assert_eq!(
+            scrub_text("GET http://192.168.1.10/api"),
+            "GET http://[ip]/api"
+        );
+        assert_eq!(scrub_text("host:10.0.0.1 down"), "host:[ip] down");
+        assert_eq!(
+            scrub_text("Authorization: Bearer eyJhbGciOi.x.y"),
+            "Authorization: Bearer [Filtered]"
+        );
     }
 
     #[test]
@@ -246,6 +300,13 @@ mod tests {
             "extra": {"card": 4111111111111111u64, "auth": {"nested": true}}
         });
         scrubber.scrub(&mut value);
+        let mut body = json!({"data": "{\"email\":\"a@b.example\",\"password\":\"hunter2\"}", "jane@x.example": "tag"});
+        scrubber.scrub(&mut body);
+        assert_eq!(
+            body["data"],
+            r#"{"email":"[email]","password":"[Filtered]"}"#
+        );
+        assert_eq!(body["[email]"], "tag", "keys are scrubbed too");
         assert_eq!(value["request"]["headers"]["Authorization"], FILTERED);
         assert_eq!(value["request"]["headers"]["X-Api-Key"], FILTERED);
         assert_eq!(value["request"]["headers"]["Accept"], "text/html");

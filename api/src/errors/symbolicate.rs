@@ -29,6 +29,8 @@ const CONTEXT_WIDTH: usize = 300;
 const TTL: Duration = Duration::from_secs(60);
 /// Maps remembered at most.
 const MAX_CACHED: usize = 256;
+/// Distinct files looked up for one event at most.
+const MAX_FILES_PER_EVENT: usize = 20;
 
 /// A minified file and its parsed map.
 struct Resolved {
@@ -126,11 +128,7 @@ impl SourceMaps {
         release: &str,
         file_url: &str,
     ) -> diesel::QueryResult<Option<Arc<Resolved>>> {
-        let key = (
-            project_id,
-            release.to_owned(),
-            strip_query(file_url).to_owned(),
-        );
+        let key = (project_id, release.to_owned(), file_url.to_owned());
         if let Some((at, resolved)) = self
             .cache
             .lock()
@@ -146,7 +144,17 @@ impl SourceMaps {
             .map(Arc::new);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= MAX_CACHED {
-            cache.clear();
+            // Expired entries first; then the oldest one, never the whole cache (one project
+            // must not be able to flush everyone's maps).
+            cache.retain(|_, (at, _)| at.elapsed() < TTL);
+            if cache.len() >= MAX_CACHED
+                && let Some(oldest) = cache
+                    .iter()
+                    .min_by_key(|(_, (at, _))| *at)
+                    .map(|(k, _)| k.clone())
+            {
+                cache.remove(&oldest);
+            }
         }
         cache.insert(key, (Instant::now(), resolved.clone()));
         Ok(resolved)
@@ -184,11 +192,16 @@ impl SourceMaps {
         else {
             return Ok(None);
         };
-        let Some(map) = parse_map(&map_bytes) else {
-            return Ok(None);
-        };
-        let minified = SourceView::from_string(String::from_utf8_lossy(&minified).into_owned());
-        Ok(Some(Resolved { map, minified }))
+        // Parsing a large map is CPU work: off the async threads.
+        let parsed = tokio::task::spawn_blocking(move || {
+            let map = parse_map(&map_bytes)?;
+            let minified = SourceView::from_string(String::from_utf8_lossy(&minified).into_owned());
+            Some(Resolved { map, minified })
+        })
+        .await
+        .ok()
+        .flatten();
+        Ok(parsed)
     }
 
     /// Maps the frames of `exceptions` for `release`; returns how many frames were mapped.
@@ -204,6 +217,9 @@ impl SourceMaps {
             return Ok(0);
         };
         let mut mapped_count = 0;
+        // Files looked up for this event: each once, and at most MAX_FILES_PER_EVENT, so an
+        // event with thousands of invented file names costs a bounded number of queries.
+        let mut files: HashMap<String, Option<Arc<Resolved>>> = HashMap::new();
         for exception in exceptions.iter_mut() {
             let mut mapped: Vec<Option<Mapped>> = Vec::with_capacity(exception.frames.len());
             for frame in &exception.frames {
@@ -217,7 +233,15 @@ impl SourceMaps {
                     mapped.push(None);
                     continue;
                 };
-                let resolved = self.load(conn, org_id, project_id, release, url).await?;
+                let resolved = match files.get(url) {
+                    Some(resolved) => resolved.clone(),
+                    None if files.len() < MAX_FILES_PER_EVENT => {
+                        let resolved = self.load(conn, org_id, project_id, release, url).await?;
+                        files.insert(url.to_owned(), resolved.clone());
+                        resolved
+                    }
+                    None => None,
+                };
                 mapped.push(resolved.map(|resolved| Mapped {
                     resolved,
                     line0,

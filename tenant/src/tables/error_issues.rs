@@ -141,6 +141,13 @@ pub async fn record(conn: &mut AsyncPgConnection, event: &NewErrorEvent) -> Quer
         .execute(conn)
         .await?;
     if inserted == 0 {
+        // A retry whose fingerprint changed (a source map uploaded in between, say) must not
+        // leave a new, empty issue behind.
+        if issue.inserted {
+            diesel::delete(error_issues::table.find((event.org_id, issue.issue_id)))
+                .execute(conn)
+                .await?;
+        }
         return Ok(Recorded {
             issue_id: issue.issue_id,
             new_issue: false,
