@@ -36,7 +36,14 @@ async fn goal_dimension_filter_conversion_rate_and_revenue() {
         ],
     )
     .await;
-    let now = Utc::now();
+    // Two hours before the fixture's visits (today 10:00 UTC): a visit of its own whatever the
+    // time of day the test runs (with `now`, it merged into visitor 2's 10:00 visit when run
+    // between 09:30 and 10:30).
+    let now = Utc::now()
+        .date_naive()
+        .and_hms_opt(8, 0, 0)
+        .unwrap()
+        .and_utc();
     let mut euros = event(
         &site,
         2,
