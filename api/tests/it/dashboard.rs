@@ -13,10 +13,7 @@ use tenant::diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::cli::{DataDir, free_port, serve_with};
 use crate::support::SmtpServer;
-
-fn web_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web")
-}
+use crate::support::web_dir;
 
 #[derive(QueryableByName)]
 struct Count {
@@ -28,11 +25,7 @@ struct Count {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signup_tracking_filters_and_a_viewer_in_chromium() {
-    let chromium = std::env::var("BEACON_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "Chromium is missing at {chromium}: install it with `apt-get install chromium` (scripts/test does)"
-    );
+    let chromium = crate::support::chromium();
     assert!(
         web_dir().join("dashboard/dist/index.html").exists(),
         "the dashboard is not built: run `npm --prefix web run build:dashboard` (scripts/test does)"

@@ -3,7 +3,6 @@
 //! reaches the database), rate limits the SDK understands, and clear 4xx answers.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::{Value, json};
@@ -11,11 +10,8 @@ use tenant::diesel::QueryableByName;
 use tenant::diesel::sql_types::Text;
 use tenant::diesel_async::RunQueryDsl;
 
+use crate::support::web_dir;
 use crate::support::{As, TestApp};
-
-fn web_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web")
-}
 
 struct Setup {
     app: TestApp,
@@ -578,11 +574,7 @@ async fn over_its_rate_a_project_tells_sdks_to_back_off() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_official_browser_sdk_with_uploaded_source_maps_shows_original_lines() {
-    let chromium = std::env::var("BEACON_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "Chromium is missing at {chromium}: install it with `apt-get install chromium` (scripts/test does)"
-    );
+    let chromium = crate::support::chromium();
     let s = setup().await;
     let port = s.app.listen().await;
     let build = std::env::temp_dir().join(format!("beacon-sdk-{}", uuid::Uuid::new_v4().simple()));

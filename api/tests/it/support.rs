@@ -519,3 +519,18 @@ impl Workers {
         }
     }
 }
+
+/// The npm package with the browser code and the test scripts.
+pub fn web_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web")
+}
+
+/// Debian's Chromium (or `BEACON_CHROMIUM`); fails the test, naming the fix, when missing.
+pub fn chromium() -> String {
+    let chromium = std::env::var("BEACON_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium is missing at {chromium}: install it with `apt-get install chromium` (scripts/test does)"
+    );
+    chromium
+}

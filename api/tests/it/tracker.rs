@@ -3,7 +3,6 @@
 //! elements, downloads and outbound links across origins to a running `beacon serve`.
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use tenant::diesel::sql_types::{Nullable, Text};
 use tenant::diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::cli::{DataDir, free_port, seed, serve};
+use crate::support::web_dir;
 use crate::support::{As, TestApp};
 
 /// The core script's budget, gzipped, as served.
@@ -128,10 +128,6 @@ async fn core_script_is_served_gzipped_within_budget_and_cached() {
     }
 }
 
-fn web_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web")
-}
-
 #[derive(QueryableByName, Debug, PartialEq)]
 struct Stored {
     #[diesel(sql_type = Text)]
@@ -152,11 +148,7 @@ struct Stored {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tracker_in_chromium_sends_every_kind_of_event_across_origins() {
-    let chromium = std::env::var("BEACON_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "Chromium is missing at {chromium}: install it with `apt-get install chromium` (scripts/test does)"
-    );
+    let chromium = crate::support::chromium();
     assert!(
         web_dir().join("node_modules/playwright-core").exists(),
         "playwright-core is missing: run `npm ci --prefix web` (scripts/test does)"

@@ -1,24 +1,16 @@
 //! Core Web Vitals with Google's web-vitals in Chromium, through `/js/vitals.js`, into
 //! `POST /api/vitals`; then the percentiles and ratings the API answers; and bad input.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::{Value, json};
 
+use crate::support::web_dir;
 use crate::support::{As, TestApp};
-
-fn web_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn google_web_vitals_in_chromium_are_stored_and_summarized() {
-    let chromium = std::env::var("BEACON_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "Chromium is missing at {chromium} (scripts/test installs it)"
-    );
+    let chromium = crate::support::chromium();
     let app = TestApp::new().await;
     let user = app.user("owner@vitals.example").await;
     let org = app.org(&user, "Vitals Inc").await;
