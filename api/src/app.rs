@@ -3,11 +3,11 @@
 use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::OpenApiService;
 
-use crate::ingest::IngestApi;
 use crate::middleware;
 use crate::routes::admin::AdminApi;
 use crate::routes::api_keys::ApiKeysApi;
 use crate::routes::auth::AuthApi;
+use crate::routes::events::IngestApi;
 use crate::routes::funnels::FunnelsApi;
 use crate::routes::goals::GoalsApi;
 use crate::routes::invitations::{AcceptInvitationApi, InvitationsApi};
@@ -18,9 +18,9 @@ use crate::routes::orgs::OrgsApi;
 use crate::routes::projects::ProjectsApi;
 use crate::routes::realtime::RealtimeApi;
 use crate::routes::releases::ReleasesApi;
+use crate::routes::stats::StatsApi;
+use crate::routes::vitals::VitalsApi;
 use crate::state::AppState;
-use crate::stats::StatsApi;
-use crate::vitals::VitalsApi;
 
 /// Every API of the service; adding one here is all it takes to serve and document it.
 type Apis = (
@@ -81,19 +81,19 @@ pub fn build_boxed(
         .at("/js/v/:version/:file", poem::get(crate::tracker::versioned))
         .at(
             "/api/:ingest_id/envelope/",
-            poem::post(crate::errors::ingest::envelope_endpoint),
+            poem::post(crate::routes::sentry::envelope_endpoint),
         )
         .at(
             "/api/:ingest_id/envelope",
-            poem::post(crate::errors::ingest::envelope_endpoint),
+            poem::post(crate::routes::sentry::envelope_endpoint),
         )
         .at(
             "/api/:ingest_id/store/",
-            poem::post(crate::errors::ingest::store_endpoint),
+            poem::post(crate::routes::sentry::store_endpoint),
         )
         .at(
             "/api/:ingest_id/store",
-            poem::post(crate::errors::ingest::store_endpoint),
+            poem::post(crate::routes::sentry::store_endpoint),
         )
         .around(crate::dashboard::around)
         .data(state)

@@ -138,6 +138,12 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+impl From<tenant::problem::Invalid> for ApiError {
+    fn from(invalid: tenant::problem::Invalid) -> Self {
+        Self::bad_request(invalid.kind, invalid.detail)
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         match error {

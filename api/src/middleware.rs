@@ -71,7 +71,7 @@ async fn handle<E: Endpoint>(
     // Error envelopes carry stack traces and breadcrumbs: a larger limit of their own (and a
     // cap again after decompression, in the handler).
     let max_body = if error_ingest {
-        crate::errors::ingest::MAX_WIRE_BYTES
+        crate::routes::sentry::MAX_WIRE_BYTES
     } else if req.method() == Method::PUT
         && path.contains("/releases/")
         && path.ends_with("/files")

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use tenant::Db;
 
 use crate::auth::throttle::Throttle;
-use crate::ingest::Ingest;
 use crate::metrics::Metrics;
+use tenant::ingest::Ingest;
 
 /// What handlers share.
 #[derive(Clone)]

@@ -18,6 +18,7 @@ use diesel_async::{
 };
 use futures::FutureExt;
 
+use crate::actor::Actor;
 use crate::ids::{OrgId, UserId};
 
 /// A pooled connection, already switched to the application role.
@@ -177,6 +178,18 @@ impl Db {
         self.in_transaction("app.org_id", &org.to_string(), f).await
     }
 
+    /// Opens a transaction scoped to `org` (as [`Db::scoped`]) and keeps it open: the scope
+    /// extractors of the API resolve and check the caller in it, set the actor with
+    /// [`ScopedTransaction::act_as`], then hand it to the handler, which finishes it with
+    /// [`ScopedTransaction::run`]. One request, one transaction.
+    pub async fn begin_scoped(&self, org: OrgId) -> Result<ScopedTransaction, DbError> {
+        let mut conn = self.conn().await?;
+        AnsiTransactionManager::begin_transaction(&mut *conn).await?;
+        let mut open = ScopedTransaction { conn: Some(conn) };
+        set_local(open.conn()?, "app.org_id", &org.to_string()).await?;
+        Ok(open)
+    }
+
     /// Runs `f` in a transaction scoped to a signed-in user: it sees that user's memberships and
     /// their organizations' rows in `organizations`, nothing else of any tenant.
     pub async fn user_scoped<T, E, F>(&self, user: UserId, f: F) -> Result<T, E>
@@ -207,12 +220,7 @@ impl Db {
         AnsiTransactionManager::begin_transaction(conn)
             .await
             .map_err(DbError::from)?;
-        let set = diesel::sql_query("SELECT set_config($1, $2, true)")
-            .bind::<Text, _>(setting)
-            .bind::<Text, _>(value)
-            .execute(conn)
-            .await;
-        if let Err(error) = set {
+        if let Err(error) = set_local(conn, setting, value).await {
             let _ = AnsiTransactionManager::rollback_transaction(conn).await;
             return Err(DbError::from(error).into());
         }
@@ -227,6 +235,75 @@ impl Db {
                 let _ = AnsiTransactionManager::rollback_transaction(conn).await;
                 Err(error)
             }
+        }
+    }
+}
+
+/// Sets a transaction-local setting (`set_config(…, true)`: gone at commit or rollback).
+async fn set_local(
+    conn: &mut AsyncPgConnection,
+    setting: &str,
+    value: &str,
+) -> Result<(), diesel::result::Error> {
+    diesel::sql_query("SELECT set_config($1, $2, true)")
+        .bind::<Text, _>(setting)
+        .bind::<Text, _>(value)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// An open organization-scoped transaction (see [`Db::begin_scoped`]). It commits only through
+/// [`ScopedTransaction::run`]; dropped unfinished (an early error), it is rolled back.
+pub struct ScopedTransaction {
+    conn: Option<Conn>,
+}
+
+impl ScopedTransaction {
+    /// The transaction's connection, for the checks made before the handler runs.
+    pub fn conn(&mut self) -> Result<&mut AsyncPgConnection, DbError> {
+        self.conn
+            .as_deref_mut()
+            .ok_or_else(|| DbError::Pool("the transaction is already finished".into()))
+    }
+
+    /// Records who acts in this transaction (`app.actor`).
+    pub async fn act_as(&mut self, actor: &Actor) -> Result<(), DbError> {
+        set_local(self.conn()?, "app.actor", &actor.setting()).await?;
+        Ok(())
+    }
+
+    /// Runs `f` in the transaction, then commits when it returns `Ok`, rolls back otherwise.
+    pub async fn run<T, E, F>(mut self, f: F) -> Result<T, E>
+    where
+        F: for<'r> ScopeFn<&'r mut AsyncPgConnection, Result<T, E>, Fut: Send> + Send,
+        E: From<DbError>,
+    {
+        let mut conn = self
+            .conn
+            .take()
+            .ok_or_else(|| E::from(DbError::Pool("the transaction is already finished".into())))?;
+        let conn: &mut AsyncPgConnection = &mut conn;
+        let result = f(&mut *conn).await;
+        let end = match &result {
+            Ok(_) => AnsiTransactionManager::commit_transaction(conn).await,
+            Err(_) => AnsiTransactionManager::rollback_transaction(conn).await,
+        };
+        end.map_err(DbError::from)?;
+        result
+    }
+}
+
+impl Drop for ScopedTransaction {
+    fn drop(&mut self) {
+        // Unfinished (the request failed before its handler ran the transaction): roll back
+        // off the request path, then the connection returns to the pool clean.
+        if let Some(mut conn) = self.conn.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = AnsiTransactionManager::rollback_transaction(&mut *conn).await;
+            });
         }
     }
 }

@@ -5,12 +5,14 @@
 //! no rows instead of everybody's. HTTP types never appear here: the API and the worker both
 //! build on this crate.
 
+pub mod actor;
 pub mod db;
 pub mod embedded;
+pub mod errors;
 pub mod ids;
+pub mod ingest;
 pub mod migrate;
-pub mod retention;
-pub mod rollups;
+pub mod problem;
 #[allow(missing_docs)]
 pub mod schema;
 pub mod secrets;
@@ -19,7 +21,8 @@ pub mod tables;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
-pub use db::{AppRole, Conn, Db, DbError, PoolStatus, ScopeFn};
+pub use actor::Actor;
+pub use db::{AppRole, Conn, Db, DbError, PoolStatus, ScopeFn, ScopedTransaction};
 pub use ids::{OrgId, ProjectId, UserId};
 
 pub use diesel;

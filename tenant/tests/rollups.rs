@@ -211,7 +211,9 @@ async fn rollups_answer_like_raw_events() {
         let mut steps = 0;
         while let Some((from, to)) = sweeper
             .unscoped(async |conn| {
-                Ok::<_, DbError>(tenant::rollups::advance(conn, org_id, project_id, now).await?)
+                Ok::<_, DbError>(
+                    tenant::stats::rollups::advance(conn, org_id, project_id, now).await?,
+                )
             })
             .await
             .unwrap()
@@ -264,7 +266,7 @@ async fn rollups_answer_like_raw_events() {
                 let (used, rolled, raw) = db
                     .db
                     .scoped(org, async |conn| {
-                        let used = tenant::rollups::usable_until(conn, &q).await?;
+                        let used = tenant::stats::rollups::usable_until(conn, &q).await?;
                         let rolled = tenant::stats::run(conn, &q).await?;
                         let raw = tenant::stats::run_raw(conn, &q).await?;
                         Ok::<_, DbError>((used, rolled, raw))
@@ -332,7 +334,7 @@ async fn rollups_answer_like_raw_events() {
         let used = db
             .db
             .scoped(org, async |conn| {
-                Ok::<_, DbError>(tenant::rollups::usable_until(conn, &q).await?)
+                Ok::<_, DbError>(tenant::stats::rollups::usable_until(conn, &q).await?)
             })
             .await
             .unwrap();

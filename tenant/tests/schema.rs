@@ -291,7 +291,9 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
     let later = event.ts + chrono::Duration::hours(2);
     let built = sweeper
         .unscoped(async |conn| {
-            Ok::<_, DbError>(tenant::rollups::advance(conn, org_id, project_id, later).await?)
+            Ok::<_, DbError>(
+                tenant::stats::rollups::advance(conn, org_id, project_id, later).await?,
+            )
         })
         .await
         .unwrap();

@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod mailer;
 pub mod queue;
 pub mod run;
+pub mod stats;
 
 pub use jobs::{Job, JobContext};
 pub use mailer::{MailConfig, Mailer};

@@ -16,9 +16,10 @@ use poem::http::Method;
 use poem_openapi::auth::{ApiKey, Bearer};
 use poem_openapi::registry::Registry;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme};
+use tenant::diesel_async::AsyncPgConnection;
 use tenant::tables::memberships::Role;
 use tenant::tables::{api_keys, user_sessions};
-use tenant::{DbError, OrgId, UserId};
+use tenant::{Actor, DbError, OrgId, UserId};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -164,10 +165,10 @@ impl Auth {
     /// Resolves the caller's access to `org_id` and checks it allows `need`.
     pub async fn org(&self, state: &AppState, org_id: Uuid, need: Need) -> ApiResult<OrgAccess> {
         let org = OrgId::from_uuid(org_id);
-        let access = match &self.0 {
+        let member_role = match &self.0 {
             Caller::User { user_id } => {
                 let user = user_id.uuid();
-                let role = state
+                state
                     .db
                     .scoped(org, async |conn| {
                         Ok::<_, DbError>(
@@ -175,14 +176,38 @@ impl Auth {
                         )
                     })
                     .await?
-                    .ok_or_else(|| ApiError::not_found("organization"))?;
-                OrgAccess {
-                    org,
-                    role,
-                    user_id: Some(*user_id),
-                    project_ids: None,
-                }
             }
+            Caller::Key { .. } => None,
+        };
+        self.0.access(org, need, member_role)
+    }
+}
+
+impl Caller {
+    /// Who acts, for the transaction's `app.actor`.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Self::User { user_id } => Actor::User(*user_id),
+            Self::Key { key_id, .. } => Actor::ApiKey(*key_id),
+        }
+    }
+
+    /// The caller's access to `org` if it allows `need`: a user by `member_role` (their
+    /// membership there, if any), an API key by its organization and scopes. Not a member, or
+    /// another organization's key: 404, as for an organization that does not exist.
+    pub fn access(
+        &self,
+        org: OrgId,
+        need: Need,
+        member_role: Option<Role>,
+    ) -> ApiResult<OrgAccess> {
+        let access = match self {
+            Caller::User { user_id } => OrgAccess {
+                org,
+                role: member_role.ok_or_else(|| ApiError::not_found("organization"))?,
+                user_id: Some(*user_id),
+                project_ids: None,
+            },
             Caller::Key {
                 org: key_org,
                 scopes,
@@ -230,72 +255,144 @@ impl Auth {
     }
 }
 
-fn state_of(req: &Request) -> ApiResult<&AppState> {
+pub(crate) fn state_of(req: &Request) -> ApiResult<&AppState> {
     req.data::<AppState>()
         .ok_or_else(|| ApiError::internal("application state missing"))
 }
 
-async fn from_bearer(state: &AppState, token: &str) -> ApiResult<Caller> {
-    let invalid = || ApiError::unauthorized("the API key is invalid or has been revoked");
-    let (org_id, secret) = api_keys::parse(token).ok_or_else(invalid)?;
-    let org = OrgId::from_uuid(org_id);
-    let key = state
-        .db
-        .scoped(org, async |conn| {
-            Ok::<_, DbError>(api_keys::authenticate(conn, org_id, secret).await?)
-        })
-        .await?
-        .ok_or_else(invalid)?;
-    Ok(Caller::Key {
-        org,
-        key_id: key.key_id,
-        scopes: key.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
-        project_ids: key.project_ids,
-    })
+/// The credentials a request carries, before any lookup.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// `Authorization: Bearer bk_<org>_<secret>`: the key's organization and secret.
+    Key {
+        /// The organization the key names (a claim until the key is authenticated).
+        org: OrgId,
+        /// The secret part.
+        secret: String,
+    },
+    /// The `beacon_session` cookie, and whether the request may change data (then it needs
+    /// the session's CSRF token).
+    Session {
+        /// The session token.
+        token: String,
+        /// The `X-CSRF-Token` header, for writes.
+        csrf: Option<String>,
+        /// Whether the method changes data.
+        writes: bool,
+    },
 }
 
-async fn from_cookie(state: &AppState, req: &Request, token: &str) -> ApiResult<Caller> {
-    let session = state
-        .db
-        .unscoped(async |conn| Ok::<_, DbError>(user_sessions::find_valid(conn, token).await?))
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("the session has expired; sign in again"))?;
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe {
-        let sent = req
-            .headers()
-            .get("x-csrf-token")
-            .and_then(|value| value.to_str().ok());
-        if sent != Some(session.csrf_token.as_str()) {
-            return Err(ApiError::new(
-                poem::http::StatusCode::FORBIDDEN,
-                "csrf_failed",
-                "cookie-authenticated writes need the session's X-CSRF-Token header",
-            ));
+impl Credentials {
+    /// Reads the credentials of `req`: 401 when there are none or they are malformed.
+    pub fn of(req: &Request) -> ApiResult<Self> {
+        if let Some(header) = req.headers().get(poem::http::header::AUTHORIZATION) {
+            let token = header
+                .to_str()
+                .ok()
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .ok_or_else(|| {
+                    ApiError::unauthorized("expected `Authorization: Bearer <api key>`")
+                })?;
+            let (org, secret) = api_keys::parse(token.trim()).ok_or_else(invalid_key)?;
+            return Ok(Self::Key {
+                org: OrgId::from_uuid(org),
+                secret: secret.to_owned(),
+            });
+        }
+        if let Some(token) = session_cookie::read(req) {
+            return Ok(Self::Session {
+                token,
+                csrf: req
+                    .headers()
+                    .get("x-csrf-token")
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_owned),
+                writes: !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS),
+            });
+        }
+        Err(ApiError::unauthorized(
+            "sign in, or send an API key as `Authorization: Bearer <key>`",
+        ))
+    }
+
+    /// Resolves the caller on `conn`, a transaction scoped to the key's organization for a
+    /// key (sessions live in a global table, readable from any transaction).
+    pub async fn resolve_on(&self, conn: &mut AsyncPgConnection) -> ApiResult<Caller> {
+        match self {
+            Self::Key { org, secret } => {
+                let key = api_keys::authenticate(conn, org.uuid(), secret)
+                    .await?
+                    .ok_or_else(invalid_key)?;
+                Ok(Caller::Key {
+                    org: *org,
+                    key_id: key.key_id,
+                    scopes: key.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+                    project_ids: key.project_ids,
+                })
+            }
+            Self::Session {
+                token,
+                csrf,
+                writes,
+            } => {
+                let session = user_sessions::find_valid(conn, token)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::unauthorized("the session has expired; sign in again")
+                    })?;
+                if *writes && csrf.as_deref() != Some(session.csrf_token.as_str()) {
+                    return Err(ApiError::new(
+                        poem::http::StatusCode::FORBIDDEN,
+                        "csrf_failed",
+                        "cookie-authenticated writes need the session's X-CSRF-Token header",
+                    ));
+                }
+                Ok(Caller::User {
+                    user_id: UserId::from_uuid(session.user_id),
+                })
+            }
         }
     }
-    Ok(Caller::User {
-        user_id: UserId::from_uuid(session.user_id),
-    })
+
+    /// Resolves the caller in a transaction of its own.
+    pub async fn resolve(&self, state: &AppState) -> ApiResult<Caller> {
+        match self {
+            Self::Key { org, .. } => {
+                state
+                    .db
+                    .scoped(*org, async |conn| self.resolve_on(conn).await)
+                    .await
+            }
+            Self::Session { .. } => {
+                state
+                    .db
+                    .unscoped(async |conn| self.resolve_on(conn).await)
+                    .await
+            }
+        }
+    }
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::unauthorized("the API key is invalid or has been revoked")
 }
 
 /// Resolves the caller of `req`, if any credentials were sent.
 pub async fn resolve(req: &Request) -> ApiResult<Caller> {
     let state = state_of(req)?;
-    if let Some(header) = req.headers().get(poem::http::header::AUTHORIZATION) {
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer <api key>`"))?;
-        return from_bearer(state, token.trim()).await;
-    }
-    if let Some(token) = session_cookie::read(req) {
-        return from_cookie(state, req, &token).await;
-    }
-    Err(ApiError::unauthorized(
-        "sign in, or send an API key as `Authorization: Bearer <key>`",
-    ))
+    Credentials::of(req)?.resolve(state).await
+}
+
+/// Registers the two security schemes (API key, session cookie) an authenticated operation
+/// accepts, for the OpenAPI document.
+pub fn register_security(registry: &mut Registry) {
+    <BearerScheme as ApiExtractor>::register(registry);
+    <SessionScheme as ApiExtractor>::register(registry);
+}
+
+/// The security scheme names an authenticated operation lists.
+pub fn security_scheme_names() -> Vec<&'static str> {
+    vec!["ApiKey", "SessionCookie"]
 }
 
 impl<'a> ApiExtractor<'a> for Auth {
@@ -304,12 +401,11 @@ impl<'a> ApiExtractor<'a> for Auth {
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        <BearerScheme as ApiExtractor>::register(registry);
-        <SessionScheme as ApiExtractor>::register(registry);
+        register_security(registry);
     }
 
     fn security_schemes() -> Vec<&'static str> {
-        vec!["ApiKey", "SessionCookie"]
+        security_scheme_names()
     }
 
     async fn from_request(

@@ -16,12 +16,12 @@ use crate::auth::throttle::Throttle;
 use crate::commands::seed;
 use crate::config::{DatabaseArgs, MailArgs, ServerArgs};
 use crate::database;
-use crate::ingest::Ingest;
-use crate::ingest::enrich::AgentCache;
-use crate::ingest::router::Router;
-use crate::ingest::writer::{Writer, WriterConfig};
 use crate::metrics::Metrics;
 use crate::state::AppState;
+use tenant::ingest::Ingest;
+use tenant::ingest::enrich::AgentCache;
+use tenant::ingest::router::Router;
+use tenant::ingest::writer::{Writer, WriterConfig};
 
 /// Runs the server until a shutdown signal. With `demo`, seeds the demo organization first and
 /// prints its login.
@@ -59,17 +59,17 @@ pub async fn run(
         router: Router::new(ingest_db),
         agents: AgentCache::default(),
         geo: match &server.geoip_db {
-            Some(path) => crate::ingest::geo::Geo::open(path)?,
+            Some(path) => tenant::ingest::geo::Geo::open(path)?,
             None => {
                 tracing::warn!("no BEACON_GEOIP_DB: events will have no country");
-                crate::ingest::geo::Geo::none()
+                tenant::ingest::geo::Geo::none()
             }
         },
         referrers: match &server.referrer_list {
-            Some(path) => crate::ingest::referrers::ReferrerList::open(path)?,
+            Some(path) => tenant::ingest::referrers::ReferrerList::open(path)?,
             None => {
                 tracing::warn!("no BEACON_REFERRER_LIST: sources are named by referrer host");
-                crate::ingest::referrers::ReferrerList::empty()
+                tenant::ingest::referrers::ReferrerList::empty()
             }
         },
         source_maps: Default::default(),

@@ -284,7 +284,7 @@ impl FunnelsApi {
         let (access, project) = auth
             .project(&state, *org_id, *project_id, Need::Read)
             .await?;
-        let range = crate::stats::request::parse_period(period.as_deref())?;
+        let range = tenant::stats::request::parse_period(period.as_deref())?;
         let timezone = project.timezone.clone();
         let (funnel, from, to, progress) = state
             .db
@@ -372,7 +372,7 @@ impl FunnelsApi {
                     from: monday - Days::new(7 * u64::from(weeks - 1)),
                     to: today,
                 };
-                let cells = tenant::retention::weekly(conn, *project_id, &range).await?;
+                let cells = tenant::stats::retention::weekly(conn, *project_id, &range).await?;
                 Ok::<_, DbError>((cells, monday))
             })
             .await?;

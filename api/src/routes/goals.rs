@@ -295,7 +295,7 @@ impl GoalsApi {
         let (access, project) = auth
             .project(&state, *org_id, *project_id, Need::Read)
             .await?;
-        let range = crate::stats::request::parse_period(period.as_deref())?;
+        let range = tenant::stats::request::parse_period(period.as_deref())?;
         let timezone = project.timezone.clone();
         let rows = state
             .db

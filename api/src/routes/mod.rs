@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod events;
 pub mod funnels;
 pub mod goals;
 pub mod invitations;
@@ -15,6 +16,10 @@ pub mod pagination;
 pub mod projects;
 pub mod realtime;
 pub mod releases;
+pub mod sentry;
+pub mod stats;
+pub mod stats_contract;
+pub mod vitals;
 
 use poem_openapi::Tags;
 

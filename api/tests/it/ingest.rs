@@ -253,7 +253,7 @@ async fn bots_are_dropped_and_cors_is_open() {
 
 #[tokio::test]
 async fn a_full_queue_answers_503_with_retry_after() {
-    let app = TestApp::with_writer(api::ingest::writer::WriterConfig {
+    let app = TestApp::with_writer(tenant::ingest::writer::WriterConfig {
         queue_capacity: 1,
         max_batch: 1,
         writers: 1,
@@ -313,7 +313,7 @@ fn geo_db() -> std::path::PathBuf {
 
 #[test]
 fn the_country_database_locates_addresses() {
-    let geo = api::ingest::geo::Geo::open(&geo_db()).unwrap();
+    let geo = tenant::ingest::geo::Geo::open(&geo_db()).unwrap();
     assert_eq!(
         geo.locate("8.8.8.8".parse().unwrap()).country.as_deref(),
         Some("US")
@@ -373,7 +373,7 @@ async fn events_get_the_visitors_country() {
 fn referrer_hosts_become_source_names() {
     let path = std::env::var_os("BEACON_REFERRER_LIST")
         .expect("BEACON_REFERRER_LIST must name Ghost's referrers.json (scripts/test installs it)");
-    let list = api::ingest::referrers::ReferrerList::open(std::path::Path::new(&path)).unwrap();
+    let list = tenant::ingest::referrers::ReferrerList::open(std::path::Path::new(&path)).unwrap();
     assert!(list.len() > 1000, "{}", list.len());
     assert_eq!(list.source_for("google.com"), "Google");
     assert_eq!(list.source_for("news.ycombinator.com"), "Hacker News");

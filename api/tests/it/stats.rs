@@ -723,3 +723,54 @@ async fn exit_pages_are_the_last_page_of_each_visit() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["results"][0]["metrics"], json!([2]));
 }
+
+/// A job asking the stats service (`worker::stats::answer`) gets exactly the Stats API's
+/// answer for the same query: the numbers an alert or a report shows are the dashboard's.
+#[tokio::test]
+async fn the_worker_gets_the_same_answer_as_the_stats_api() {
+    let app = TestApp::new().await;
+    let site = fixture(&app).await;
+    let queries = [
+        json!({"site_id": "stats.example", "metrics": ["visitors", "visits", "pageviews", "events", "bounce_rate", "visit_duration", "views_per_visit"], "date_range": "7d"}),
+        json!({"site_id": "stats.example", "metrics": ["visitors", "pageviews"], "date_range": "day", "dimensions": ["event:page"], "order_by": [["pageviews", "desc"], ["event:page", "asc"]], "include": {"comparisons": {"mode": "previous_period"}}}),
+        json!({"site_id": "stats.example", "metrics": ["visits"], "date_range": "day", "dimensions": ["visit:source"], "filters": [["is", "visit:device", ["desktop"]]]}),
+        json!({"site_id": "stats.example", "metrics": ["visitors"], "date_range": "7d", "dimensions": ["time:day"]}),
+    ];
+    for body in queries {
+        let (status, http) = query(&app, &site.key, body.clone()).await;
+        assert_eq!(status, 200, "{http}");
+        // The positive control: the answer has rows, so equality below compares real numbers.
+        assert!(
+            !http["results"].as_array().unwrap().is_empty(),
+            "{body} answered no rows"
+        );
+        let request = tenant::stats::request::parse(&body).unwrap();
+        let filters = body.get("filters").cloned().unwrap_or(json!([]));
+        let job = worker::stats::answer(
+            &app.state.db,
+            tenant::OrgId::from_uuid(site.org),
+            tenant::ProjectId::from_uuid(site.project),
+            &request,
+            filters,
+        )
+        .await
+        .unwrap()
+        .expect("the project exists");
+        assert_eq!(job, http, "{body}");
+    }
+    // A project that is gone is no answer, not an error.
+    let request = tenant::stats::request::parse(
+        &json!({"site_id": "stats.example", "metrics": ["visitors"], "date_range": "day"}),
+    )
+    .unwrap();
+    let gone = worker::stats::answer(
+        &app.state.db,
+        tenant::OrgId::from_uuid(site.org),
+        tenant::ProjectId::generate(),
+        &request,
+        json!([]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(gone, None);
+}

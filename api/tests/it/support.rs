@@ -61,11 +61,14 @@ impl TestApp {
     }
 
     /// An app whose ingestion writer is sized by `writer`.
-    pub async fn with_writer(writer: api::ingest::writer::WriterConfig) -> Self {
+    pub async fn with_writer(writer: tenant::ingest::writer::WriterConfig) -> Self {
         Self::build(vec![], writer).await
     }
 
-    async fn build(admin_emails: Vec<String>, writer: api::ingest::writer::WriterConfig) -> Self {
+    async fn build(
+        admin_emails: Vec<String>,
+        writer: tenant::ingest::writer::WriterConfig,
+    ) -> Self {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let test_db = TestDb::new(Some(queue_hook)).await.expect("test database");
         let ingest_db = tenant::Db::connect_as(
@@ -74,19 +77,20 @@ impl TestApp {
             &tenant::db::PoolConfig::default(),
         )
         .unwrap();
-        let ingest = Arc::new(api::ingest::Ingest {
-            writer: api::ingest::writer::Writer::start(ingest_db.clone(), writer),
-            router: api::ingest::router::Router::new(ingest_db),
+        let ingest = Arc::new(tenant::ingest::Ingest {
+            writer: tenant::ingest::writer::Writer::start(ingest_db.clone(), writer),
+            router: tenant::ingest::router::Router::new(ingest_db),
             agents: Default::default(),
             geo: match std::env::var_os("BEACON_GEOIP_DB") {
-                Some(path) => api::ingest::geo::Geo::open(std::path::Path::new(&path)).unwrap(),
-                None => api::ingest::geo::Geo::none(),
+                Some(path) => tenant::ingest::geo::Geo::open(std::path::Path::new(&path)).unwrap(),
+                None => tenant::ingest::geo::Geo::none(),
             },
             referrers: match std::env::var_os("BEACON_REFERRER_LIST") {
                 Some(path) => {
-                    api::ingest::referrers::ReferrerList::open(std::path::Path::new(&path)).unwrap()
+                    tenant::ingest::referrers::ReferrerList::open(std::path::Path::new(&path))
+                        .unwrap()
                 }
-                None => api::ingest::referrers::ReferrerList::empty(),
+                None => tenant::ingest::referrers::ReferrerList::empty(),
             },
             source_maps: Default::default(),
         });

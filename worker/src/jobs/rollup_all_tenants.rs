@@ -1,4 +1,4 @@
-//! Moves every project's hourly rollups forward ([`tenant::rollups::advance`]): each step
+//! Moves every project's hourly rollups forward ([`tenant::stats::rollups::advance`]): each step
 //! builds at most a day of settled hours in its own transaction, so the first run over a long
 //! history makes progress even if it is interrupted. Sweeps all tenants, so it runs as
 //! `beacon_sweeper`. Idempotent: a repeated step rebuilds the same hours.
@@ -57,8 +57,13 @@ pub async fn advance_all(sweeper: &Db) -> anyhow::Result<i64> {
                         .get_result(conn)
                         .await?;
                     Ok::<_, DbError>(
-                        tenant::rollups::advance(conn, project.org_id, project.project_id, now.now)
-                            .await?,
+                        tenant::stats::rollups::advance(
+                            conn,
+                            project.org_id,
+                            project.project_id,
+                            now.now,
+                        )
+                        .await?,
                     )
                 })
                 .await;

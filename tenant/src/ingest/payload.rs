@@ -44,20 +44,10 @@ pub struct EventIn {
     pub pathname: String,
 }
 
-/// Why an event was refused: a stable kind and a human reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    /// Stable problem kind.
-    pub kind: &'static str,
-    /// Reason.
-    pub detail: String,
-}
+pub use crate::problem::Invalid;
 
 fn invalid(kind: &'static str, detail: impl Into<String>) -> Invalid {
-    Invalid {
-        kind,
-        detail: detail.into(),
-    }
+    Invalid::new(kind, detail)
 }
 
 fn field<'a>(event: &'a Map<String, Value>, long: &str, short: &str) -> Option<&'a Value> {
@@ -281,13 +271,13 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
 }
 
 /// The time to record `event` at: its own `timestamp` if it is within
-/// [`tenant::rollups::MAX_EVENT_SKEW_MINUTES`] of `now` either way, else a refusal. Later than
+/// [`crate::stats::rollups::MAX_EVENT_SKEW_MINUTES`] of `now` either way, else a refusal. Later than
 /// that would be a clock error; earlier could land in hours whose rollups are already final.
 pub fn check_timestamp(event: &EventIn, now: DateTime<Utc>) -> Result<DateTime<Utc>, Invalid> {
     let Some(at) = event.timestamp else {
         return Ok(now);
     };
-    let skew = Duration::minutes(i64::from(tenant::rollups::MAX_EVENT_SKEW_MINUTES));
+    let skew = Duration::minutes(i64::from(crate::stats::rollups::MAX_EVENT_SKEW_MINUTES));
     if at > now + skew {
         return Err(invalid(
             "invalid_timestamp",

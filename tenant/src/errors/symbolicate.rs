@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::tables::release_files;
 use diesel_async::AsyncPgConnection;
 use sourcemap::{DecodedMap, SourceMap, SourceView};
-use tenant::tables::release_files;
 use uuid::Uuid;
 
 use super::event::{Exception, Frame, truncate};

@@ -1,11 +1,11 @@
 //! Parsing a Stats API v2 request body (Plausible's documented shape) into a query, with a
-//! clear 400 for every field that is wrong.
+//! clear refusal ([`Invalid`], a 400 in the API) for every field that is wrong.
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde_json::Value;
-use tenant::stats::{Dimension, Filter, Metric, Operator, OrderKey};
 
-use crate::error::ApiError;
+use super::query::{Dimension, Filter, Metric, Operator, OrderKey};
+use crate::problem::Invalid;
 
 /// The request, validated; dates still relative.
 #[derive(Debug, Clone)]
@@ -66,11 +66,11 @@ impl DateRange {
     }
 }
 
-fn bad(kind: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request(kind, detail)
+fn bad(kind: &'static str, detail: impl Into<String>) -> Invalid {
+    Invalid::new(kind, detail)
 }
 
-fn parse_metric(name: &str) -> Result<Metric, ApiError> {
+fn parse_metric(name: &str) -> Result<Metric, Invalid> {
     Ok(match name {
         "visitors" => Metric::Visitors,
         "visits" => Metric::Visits,
@@ -92,12 +92,12 @@ fn parse_metric(name: &str) -> Result<Metric, ApiError> {
     })
 }
 
-fn parse_dimension(name: &str) -> Result<Dimension, ApiError> {
+fn parse_dimension(name: &str) -> Result<Dimension, Invalid> {
     Dimension::parse(name)
         .ok_or_else(|| bad("invalid_dimension", format!("unknown dimension {name:?}")))
 }
 
-fn parse_date(value: &Value) -> Result<NaiveDate, ApiError> {
+fn parse_date(value: &Value) -> Result<NaiveDate, Invalid> {
     value
         .as_str()
         .and_then(|text| NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").ok())
@@ -105,7 +105,7 @@ fn parse_date(value: &Value) -> Result<NaiveDate, ApiError> {
 }
 
 /// Parses a `date_range` value (a name such as `7d`, or `[from, to]`).
-pub fn parse_date_range(value: Option<&Value>) -> Result<DateRange, ApiError> {
+pub fn parse_date_range(value: Option<&Value>) -> Result<DateRange, Invalid> {
     let Some(value) = value else {
         return Err(bad("invalid_date_range", "`date_range` is required"));
     };
@@ -149,7 +149,7 @@ pub fn parse_date_range(value: Option<&Value>) -> Result<DateRange, ApiError> {
 
 /// Parses a `period` query parameter: a `date_range` name (`day`, `7d`, `30d`, `month`, `6mo`,
 /// `12mo`, `all`) or `YYYY-MM-DD,YYYY-MM-DD`; `30d` when absent.
-pub fn parse_period(period: Option<&str>) -> Result<DateRange, ApiError> {
+pub fn parse_period(period: Option<&str>) -> Result<DateRange, Invalid> {
     let period = period.unwrap_or("30d");
     let value = match period.split_once(',') {
         Some((from, to)) => {
@@ -160,7 +160,7 @@ pub fn parse_period(period: Option<&str>) -> Result<DateRange, ApiError> {
     parse_date_range(Some(&value))
 }
 
-fn parse_filter(value: &Value, depth: usize) -> Result<Filter, ApiError> {
+fn parse_filter(value: &Value, depth: usize) -> Result<Filter, Invalid> {
     let invalid = |detail: &str| bad("invalid_filter", detail.to_owned());
     if depth > 8 {
         return Err(invalid("filters nest too deeply"));
@@ -228,7 +228,7 @@ fn parse_filter(value: &Value, depth: usize) -> Result<Filter, ApiError> {
 }
 
 /// Parses and validates the body.
-pub fn parse(body: &Value) -> Result<StatsRequest, ApiError> {
+pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
     let object = body
         .as_object()
         .ok_or_else(|| bad("invalid_request", "the body must be a JSON object"))?;

@@ -12,17 +12,15 @@ use poem::http::{HeaderMap, StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::{Value, json};
-use tenant::tables::error_issues;
+use tenant::errors::envelope::{self, Envelope};
+use tenant::errors::event::{self, Event};
+use tenant::errors::record::{self, RecordError};
+use tenant::ingest::body::{BodyError, decode};
+use tenant::ingest::enrich::{Agent, Device};
+use tenant::ingest::router::DsnTarget;
 
-use super::body::{BodyError, decode};
-use super::envelope::{self, Envelope};
-use super::event::{self, Event};
-use super::grouping;
-use super::scrub::Scrubber;
 use crate::auth::throttle::Limit;
 use crate::error::ApiError;
-use crate::ingest::enrich::Device;
-use crate::ingest::router::DsnTarget;
 use crate::state::AppState;
 
 /// Largest request body on the wire (compressed or not).
@@ -168,37 +166,8 @@ fn agent_device(state: &AppState, req: &Request, event: &Event) -> Option<Device
                 .flatten()
         })?;
     match state.ingest.agents.classify(&agent) {
-        crate::ingest::enrich::Agent::Human(device) => Some(device),
-        crate::ingest::enrich::Agent::Bot => None,
-    }
-}
-
-/// Adds `browser` and `os` tags and contexts from `device` where the event has none. Applied
-/// after scrubbing: these are Beacon's own derivations (a version such as `131.0.0.0` must not
-/// be mistaken for an address).
-fn add_device(data: &mut Value, device: &Device) {
-    let Value::Object(data) = data else {
-        return;
-    };
-    if let Value::Object(tags) = data.entry("tags").or_insert_with(|| json!({})) {
-        if let Some(browser) = &device.browser {
-            tags.entry("browser").or_insert_with(|| json!(browser));
-        }
-        if let Some(os) = &device.os {
-            tags.entry("os").or_insert_with(|| json!(os));
-        }
-    }
-    if let Value::Object(contexts) = data.entry("contexts").or_insert_with(|| json!({})) {
-        if let Some(browser) = &device.browser {
-            contexts
-                .entry("browser")
-                .or_insert_with(|| json!({"name": browser, "version": device.browser_version}));
-        }
-        if let Some(os) = &device.os {
-            contexts
-                .entry("os")
-                .or_insert_with(|| json!({"name": os, "version": device.os_version}));
-        }
+        Agent::Human(device) => Some(device),
+        Agent::Bot => None,
     }
 }
 
@@ -227,86 +196,21 @@ async fn store(
     events: Vec<(Event, Option<Device>)>,
 ) -> Result<(), ApiError> {
     let org = tenant::OrgId::from_uuid(target.org_id);
-    let (org_id, project_id) = (target.org_id, target.project_id);
     state
         .db
         .scoped(org, async |conn| {
-            let scrubber = Scrubber::new(&target.scrub_fields);
-            for (mut event, device) in events {
-                state
-                    .ingest
-                    .source_maps
-                    .apply(
-                        conn,
-                        org_id,
-                        project_id,
-                        event.release.as_deref(),
-                        &mut event.exceptions,
-                    )
-                    .await?;
-                let fingerprint = grouping::fingerprint(&event);
-                let mut data = serde_json::Map::new();
-                data.insert("message".into(), json!(event.message));
-                data.insert(
-                    "exceptions".into(),
-                    Value::Array(
-                        event
-                            .exceptions
-                            .iter()
-                            .map(event::Exception::to_json)
-                            .collect(),
-                    ),
-                );
-                data.extend(event.rest.clone());
-                let mut data = Value::Object(data);
-                // Scrubbing last, over everything kept, so nothing escapes it; the title and
-                // culprit are derived from the same scrubbed text.
-                scrubber.scrub(&mut data);
-                if let Some(device) = &device {
-                    add_device(&mut data, device);
-                }
-                let title =
-                    event::truncate(&super::scrub::scrub_text(&grouping::title(&event)), 300);
-                let culprit = grouping::culprit(&event).map(|c| super::scrub::scrub_text(&c));
-                let user_hash = event
-                    .user_identity
-                    .as_deref()
-                    .map(|identity| event::user_hash(&target.user_key, identity));
-                error_issues::record(
-                    conn,
-                    &error_issues::NewErrorEvent {
-                        org_id,
-                        project_id,
-                        event_id: event.event_id,
-                        fingerprint,
-                        title,
-                        culprit,
-                        ts: event.ts,
-                        level: event.level.clone(),
-                        platform: event.platform.clone(),
-                        release: event.release.clone(),
-                        environment: event.environment.clone(),
-                        user_hash,
-                        data,
-                    },
-                )
-                .await
-                .map_err(|error| {
-                    // The project was deleted after its DSN was looked up (and cached).
-                    if tenant::tables::is_foreign_key_violation(&error) {
-                        problem(
-                            StatusCode::NOT_FOUND,
-                            "unknown_project",
-                            "the project was deleted",
-                        )
-                    } else {
-                        ApiError::from(error)
-                    }
-                })?;
-            }
-            Ok::<_, ApiError>(())
+            record::record(conn, &state.ingest.source_maps, target, events).await
         })
         .await
+        .map_err(|error| match error {
+            // The project was deleted after its DSN was looked up (and cached).
+            RecordError::UnknownProject => problem(
+                StatusCode::NOT_FOUND,
+                "unknown_project",
+                "the project was deleted",
+            ),
+            RecordError::Db(error) => ApiError::from(error),
+        })
 }
 
 /// Takes the events of a request: checks the rate, stores them, answers the SDK.

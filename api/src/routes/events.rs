@@ -1,17 +1,10 @@
 //! Ingestion: `POST /api/event`, Plausible's Events API, for Beacon's tracker and for any
 //! existing Plausible integration (change the host, keep the payload).
 //!
-//! validate ([`payload`]) → drop bots and enrich ([`enrich`]) → route to a project and its salt
-//! ([`router`]) → group-commit write ([`writer`]) → 202 after commit. The body may be one event
+//! validate → drop bots and enrich → route to a project and its salt → group-commit write →
+//! 202 after commit; each step is `tenant::ingest`'s, this file only speaks HTTP. The body may be one event
 //! or an array of up to 100; each invalid event is refused with its reason while the valid
 //! ones are stored.
-
-pub mod enrich;
-pub mod geo;
-pub mod payload;
-pub mod referrers;
-pub mod router;
-pub mod writer;
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -22,34 +15,17 @@ use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
 use serde_json::Value;
-use tenant::tables::events::NewEvent;
+use tenant::ingest::Visitor;
+use tenant::ingest::enrich::Agent;
+use tenant::ingest::payload;
+use tenant::ingest::writer::WriteError;
 
 use crate::auth::client_ip::client_ip;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::state::AppState;
-use enrich::{Agent, AgentCache};
-use router::Router;
-use writer::{WriteError, Writer};
 
-/// Most events in one request.
-pub const MAX_EVENTS_PER_REQUEST: usize = 100;
-
-/// Everything ingestion shares.
-pub struct Ingest {
-    /// The group-commit writer.
-    pub writer: std::sync::Arc<Writer>,
-    /// Domain and salt lookup.
-    pub router: Router,
-    /// User agent memo.
-    pub agents: AgentCache,
-    /// IP geolocation.
-    pub geo: geo::Geo,
-    /// Referrer host → source name.
-    pub referrers: referrers::ReferrerList,
-    /// Parsed source maps of error events' releases.
-    pub source_maps: crate::errors::symbolicate::SourceMaps,
-}
+use tenant::ingest::MAX_EVENTS_PER_REQUEST;
 
 /// The request body: JSON, sent as `application/json` or (as the tracker does, to avoid a CORS
 /// preflight) `text/plain`.
@@ -156,7 +132,12 @@ impl IngestApi {
         };
         let ip =
             client_ip(req, &state.trusted_proxies).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let location = ingest.geo.locate(ip);
+        let visitor = Visitor {
+            ip,
+            user_agent,
+            device: &device,
+            location: ingest.geo.locate(ip),
+        };
         let now = Utc::now();
         let mut events = Vec::new();
         let mut rejected = Vec::new();
@@ -181,42 +162,7 @@ impl IngestApi {
                     continue;
                 };
                 routed += 1;
-                let utm = enrich::utm(&event.url);
-                let hostname = event.url.host_str().unwrap_or_default().to_lowercase();
-                let referrer_host = enrich::referrer_host(event.referrer.as_deref(), &hostname);
-                events.push(NewEvent {
-                    org_id: target.org_id,
-                    project_id: target.project_id,
-                    ts,
-                    event_id: uuid::Uuid::now_v7(),
-                    name: event.name.clone(),
-                    visitor_id: enrich::visitor_id(&target.salt, target.project_id, ip, user_agent),
-                    source: utm.source.clone().or_else(|| {
-                        referrer_host
-                            .as_deref()
-                            .map(|host| ingest.referrers.source_for(host))
-                    }),
-                    referrer_host,
-                    pathname: event.pathname.clone(),
-                    hostname,
-                    utm_source: utm.source,
-                    utm_medium: utm.medium,
-                    utm_campaign: utm.campaign,
-                    utm_content: utm.content,
-                    utm_term: utm.term,
-                    browser: device.browser.clone(),
-                    browser_version: device.browser_version.clone(),
-                    os: device.os.clone(),
-                    os_version: device.os_version.clone(),
-                    device: device.device.clone(),
-                    country: location.country.clone(),
-                    region: location.region.clone(),
-                    city: location.city.clone(),
-                    props: Value::Object(event.props.clone()),
-                    revenue_amount: event.revenue.as_ref().map(|(amount, _)| amount.clone()),
-                    revenue_currency: event.revenue.as_ref().map(|(_, currency)| currency.clone()),
-                    interactive: event.interactive,
-                });
+                events.push(ingest.event_row(&event, &target, &visitor, ts));
             }
             if routed == 0 {
                 rejected.push(reject(

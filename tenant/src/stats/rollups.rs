@@ -4,7 +4,7 @@
 //! that hour (visits, bounces, summed duration, their pageviews and events) and a HyperLogLog
 //! sketch of their visitor ids. Each dimension the dashboards break down by is a `kind`; kind 0
 //! is the total. Rows are built from the same visit derivation the raw queries use
-//! ([`crate::stats::visits_cte`]), so a rollup row equals the raw answer for its hour, except
+//! ([`super::visits::visits_cte`]), so a rollup row equals the raw answer for its hour, except
 //! unique visitors, which are a sketch estimate (HLL with 2^11 registers: standard error
 //! 1.04/√2048 ≈ 2.3%, exact while a sketch holds few values).
 //!
@@ -24,7 +24,8 @@ use diesel::sql_types::{Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::stats::{Dimension, Filter, Metric, StatsQuery, VISIT_GAP_MINUTES, visits_cte};
+use super::query::{Dimension, Filter, Metric, StatsQuery};
+use super::visits::{VISIT_GAP_MINUTES, visits_cte};
 
 /// The dimensions rollups hold, by kind number (0 is the total, with value '').
 const KINDS: [(i16, Dimension); 16] = [

@@ -13,7 +13,7 @@ use diesel::sql_types::{BigInt, Date, Integer, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::stats::DayRange;
+use super::query::DayRange;
 
 /// One cell of the cohort table.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]

@@ -14,15 +14,17 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tenant::DbError;
-use tenant::tables::web_vitals::{self, NewVital, VitalsGroup};
+use tenant::tables::web_vitals::{self, VitalsGroup};
 use uuid::Uuid;
+
+use tenant::ingest::enrich::Agent;
+use tenant::ingest::vitals::{self, Vital};
 
 use crate::auth::client_ip::client_ip;
 use crate::auth::{Auth, Need};
 use crate::error::{ApiError, ApiResult};
-use crate::ingest::enrich::Agent;
 use crate::routes::ApiTags;
 use crate::state::AppState;
 
@@ -49,56 +51,14 @@ pub enum VitalMetric {
     Ttfb,
 }
 
-impl VitalMetric {
-    fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "LCP" => Self::Lcp,
-            "INP" => Self::Inp,
-            "CLS" => Self::Cls,
-            "FCP" => Self::Fcp,
-            "TTFB" => Self::Ttfb,
-            _ => return None,
-        })
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Lcp => "LCP",
-            Self::Inp => "INP",
-            Self::Cls => "CLS",
-            Self::Fcp => "FCP",
-            Self::Ttfb => "TTFB",
-        }
-    }
-
-    /// Google's thresholds (good ≤ first, needs improvement ≤ second, poor above).
-    pub fn thresholds(self) -> (f64, f64) {
-        match self {
-            Self::Lcp => (2500.0, 4000.0),
-            Self::Inp => (200.0, 500.0),
-            Self::Cls => (0.1, 0.25),
-            Self::Fcp => (1800.0, 3000.0),
-            Self::Ttfb => (800.0, 1800.0),
-        }
-    }
-
-    /// The rating of `value`. Beacon rates itself rather than trusting the sender.
-    pub fn rate(self, value: f64) -> &'static str {
-        let (good, poor) = self.thresholds();
-        if value <= good {
-            "good"
-        } else if value <= poor {
-            "needs-improvement"
-        } else {
-            "poor"
-        }
-    }
-
-    /// Largest value accepted (beyond it a sample is a measurement error).
-    fn max(self) -> f64 {
-        match self {
-            Self::Cls => 100.0,
-            _ => 600_000.0,
+impl From<VitalMetric> for Vital {
+    fn from(metric: VitalMetric) -> Self {
+        match metric {
+            VitalMetric::Lcp => Vital::Lcp,
+            VitalMetric::Inp => Vital::Inp,
+            VitalMetric::Cls => Vital::Cls,
+            VitalMetric::Fcp => Vital::Fcp,
+            VitalMetric::Ttfb => Vital::Ttfb,
         }
     }
 }
@@ -190,25 +150,6 @@ fn bad(detail: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_vitals", detail)
 }
 
-fn attribution(value: Option<&Value>) -> Value {
-    let mut out = Map::new();
-    if let Some(Value::Object(map)) = value {
-        for (key, value) in map.iter().take(30) {
-            let kept = match value {
-                // Resource URLs and selectors: scrubbed like error events (tokens in queries).
-                Value::String(s) => Value::String(crate::errors::event::truncate(
-                    &crate::errors::scrub::scrub_text(s),
-                    200,
-                )),
-                Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => value.clone(),
-                _ => continue,
-            };
-            out.insert(crate::errors::event::truncate(key, 64), kept);
-        }
-    }
-    Value::Object(out)
-}
-
 fn row_out(metric: VitalMetric, row: web_vitals::VitalsRow) -> VitalsRowOut {
     let share = |n: i64| {
         if row.samples == 0 {
@@ -218,7 +159,7 @@ fn row_out(metric: VitalMetric, row: web_vitals::VitalsRow) -> VitalsRowOut {
         }
     };
     VitalsRowOut {
-        rating: metric.rate(row.p75).to_owned(),
+        rating: Vital::from(metric).rate(row.p75).to_owned(),
         good: share(row.good),
         needs_improvement: share(row.needs_improvement),
         poor: share(row.poor),
@@ -291,38 +232,10 @@ impl VitalsApi {
         let now = Utc::now();
         let mut rows = Vec::with_capacity(samples.len());
         for sample in samples {
-            let metric = sample
-                .get("n")
-                .and_then(Value::as_str)
-                .and_then(VitalMetric::parse)
-                .ok_or_else(|| bad("`n` must be LCP, INP, CLS, FCP or TTFB"))?;
-            let value = sample
-                .get("v")
-                .and_then(Value::as_f64)
-                .filter(|v| v.is_finite() && *v >= 0.0 && *v <= metric.max())
-                .ok_or_else(|| {
-                    bad(format!(
-                        "the {} value is missing or out of range",
-                        metric.name()
-                    ))
-                })?;
-            rows.push(NewVital {
-                org_id: target.org_id,
-                project_id: target.project_id,
-                vital_id: Uuid::now_v7(),
-                ts: now,
-                metric: metric.name().to_owned(),
-                value,
-                rating: metric.rate(value).to_owned(),
-                pathname: crate::errors::event::truncate(url.path(), 2000),
-                device: device.device.clone(),
-                country: country.clone(),
-                navigation_type: sample
-                    .get("t")
-                    .and_then(Value::as_str)
-                    .map(|t| crate::errors::event::truncate(t, 32)),
-                attribution: attribution(sample.get("a")),
-            });
+            rows.push(
+                vitals::sample_row(sample, &target, url.path(), &device, country.clone(), now)
+                    .map_err(ApiError::from)?,
+            );
         }
         let org = tenant::OrgId::from_uuid(target.org_id);
         let accepted = state
@@ -360,7 +273,7 @@ impl VitalsApi {
         let (access, project) = auth
             .project(&state, *org_id, *project_id, Need::Read)
             .await?;
-        let range = crate::stats::request::parse_period(period.as_deref())?;
+        let range = tenant::stats::request::parse_period(period.as_deref())?;
         let group = match group.unwrap_or_default() {
             VitalsGroupDto::Page => VitalsGroup::Page,
             VitalsGroupDto::Device => VitalsGroup::Device,
@@ -368,6 +281,7 @@ impl VitalsApi {
             VitalsGroupDto::Day => VitalsGroup::Day,
         };
         let metric_value = *metric;
+        let vital = Vital::from(metric_value);
         let timezone = project.timezone.clone();
         let first_day = project.created_at.date_naive();
         let (from, to, rows, total) = state
@@ -379,7 +293,7 @@ impl VitalsApi {
                     conn,
                     *project_id,
                     &timezone,
-                    metric_value.name(),
+                    vital.name(),
                     from,
                     to,
                     group,
@@ -390,7 +304,7 @@ impl VitalsApi {
                     conn,
                     *project_id,
                     &timezone,
-                    metric_value.name(),
+                    vital.name(),
                     from,
                     to,
                     VitalsGroup::All,
@@ -401,7 +315,7 @@ impl VitalsApi {
                 Ok::<_, DbError>((from, to, rows, total))
             })
             .await?;
-        let (good_up_to, poor_above) = metric_value.thresholds();
+        let (good_up_to, poor_above) = vital.thresholds();
         Ok(Json(VitalsSummary {
             metric: metric_value,
             from: from.to_string(),

@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use tenant::Db;
-use tenant::tables::events::{NewEvent, insert_batch};
+use crate::Db;
+use crate::tables::events::{NewEvent, insert_batch};
 use tokio::sync::{Mutex, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tenant::tables::{project_salts, projects};
-use tenant::{Db, DbError};
+use crate::tables::{project_salts, projects};
+use crate::{Db, DbError};
 use uuid::Uuid;
 
 const FOUND_TTL: Duration = Duration::from_secs(60);

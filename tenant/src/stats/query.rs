@@ -1,0 +1,303 @@
+//! The typed stats query: metrics, dimensions, filters, order and the result row.
+//!
+//! These are the values the Stats API request parser produces and every reader (the SQL
+//! planner, rollups, the worker's alerts and reports) consumes, so they hold no SQL and no
+//! HTTP: one meaning of "visitors on /pricing from Germany" for every caller.
+
+use chrono::NaiveDate;
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Double, Nullable, Text};
+use uuid::Uuid;
+
+/// A metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Unique visitors.
+    Visitors,
+    /// Visits (sessions).
+    Visits,
+    /// Pageview events.
+    Pageviews,
+    /// Pageviews per visit.
+    ViewsPerVisit,
+    /// Percentage of visits with at most one interactive event.
+    BounceRate,
+    /// Mean visit length in seconds.
+    VisitDuration,
+    /// All events.
+    Events,
+    /// Percentage of all visitors (matching the other filters) who completed the goal.
+    ConversionRate,
+    /// Sum of revenue of revenue-goal events, in the goal's currency.
+    TotalRevenue,
+    /// Mean revenue per revenue-goal event.
+    AverageRevenue,
+}
+
+/// A dimension to group or filter by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dimension {
+    /// `event:page`.
+    Page,
+    /// `event:name`.
+    Name,
+    /// `event:goal`: the project's goals an event completes (an event may complete several).
+    Goal,
+    /// `event:hostname`.
+    Hostname,
+    /// `event:props:<key>`.
+    Prop(String),
+    /// `visit:entry_page`.
+    EntryPage,
+    /// `visit:exit_page`: the visit's last page.
+    ExitPage,
+    /// `visit:source`.
+    Source,
+    /// `visit:referrer` (host).
+    Referrer,
+    /// `visit:utm_source`.
+    UtmSource,
+    /// `visit:utm_medium`.
+    UtmMedium,
+    /// `visit:utm_campaign`.
+    UtmCampaign,
+    /// `visit:utm_content`.
+    UtmContent,
+    /// `visit:utm_term`.
+    UtmTerm,
+    /// `visit:country`.
+    Country,
+    /// `visit:region`.
+    Region,
+    /// `visit:city`.
+    City,
+    /// `visit:device`.
+    Device,
+    /// `visit:browser`.
+    Browser,
+    /// `visit:os`.
+    Os,
+    /// `time:hour`.
+    Hour,
+    /// `time:day`.
+    Day,
+    /// `time:week`.
+    Week,
+    /// `time:month`.
+    Month,
+}
+
+impl Dimension {
+    /// Parses a Stats API dimension name.
+    pub fn parse(name: &str) -> Option<Self> {
+        if let Some(key) = name.strip_prefix("event:props:") {
+            return (!key.is_empty() && key.len() <= 300).then(|| Self::Prop(key.to_owned()));
+        }
+        Some(match name {
+            "event:page" => Self::Page,
+            "event:name" => Self::Name,
+            "event:goal" => Self::Goal,
+            "event:hostname" => Self::Hostname,
+            "visit:entry_page" => Self::EntryPage,
+            "visit:exit_page" => Self::ExitPage,
+            "visit:source" => Self::Source,
+            "visit:referrer" => Self::Referrer,
+            "visit:utm_source" => Self::UtmSource,
+            "visit:utm_medium" => Self::UtmMedium,
+            "visit:utm_campaign" => Self::UtmCampaign,
+            "visit:utm_content" => Self::UtmContent,
+            "visit:utm_term" => Self::UtmTerm,
+            "visit:country" => Self::Country,
+            "visit:region" => Self::Region,
+            "visit:city" => Self::City,
+            "visit:device" => Self::Device,
+            "visit:browser" => Self::Browser,
+            "visit:os" => Self::Os,
+            "time:hour" => Self::Hour,
+            "time:day" | "time" => Self::Day,
+            "time:week" => Self::Week,
+            "time:month" => Self::Month,
+            _ => return None,
+        })
+    }
+
+    /// Whether this is a `time:*` dimension (not filterable).
+    pub fn is_time(&self) -> bool {
+        matches!(self, Self::Hour | Self::Day | Self::Week | Self::Month)
+    }
+
+    /// For `time:*` dimensions, the bucket label of the timestamp expression `at` (local time).
+    pub(crate) fn time_sql(&self, at: &str) -> Option<String> {
+        let (unit, format) = match self {
+            Self::Hour => ("hour", "YYYY-MM-DD HH24:00:00"),
+            Self::Day => ("day", "YYYY-MM-DD"),
+            Self::Week => ("week", "YYYY-MM-DD"),
+            Self::Month => ("month", "YYYY-MM-DD"),
+            _ => return None,
+        };
+        Some(format!("to_char(date_trunc('{unit}', {at}), '{format}')"))
+    }
+
+    /// SQL expression over the `visits_ev` row; `$2` is the time zone. `Prop` keys are bound by
+    /// the caller, so the fragment refers to a parameter index.
+    pub(crate) fn sql(&self, prop_param: Option<usize>) -> String {
+        // Visits count in the hour, day, … they started in.
+        let local = "(v_start AT TIME ZONE $2)";
+        match self {
+            Self::Page => "pathname".into(),
+            Self::Name => "name".into(),
+            Self::Goal => "g.goal_name".into(),
+            Self::Hostname => "hostname".into(),
+            Self::Prop(_) => format!("props ->> ${}", prop_param.unwrap_or(0)),
+            Self::EntryPage => "v_entry_page".into(),
+            Self::ExitPage => "v_exit_page".into(),
+            Self::Source => "v_source".into(),
+            Self::Referrer => "v_referrer".into(),
+            Self::UtmSource => "v_utm_source".into(),
+            Self::UtmMedium => "v_utm_medium".into(),
+            Self::UtmCampaign => "v_utm_campaign".into(),
+            Self::UtmContent => "v_utm_content".into(),
+            Self::UtmTerm => "v_utm_term".into(),
+            Self::Country => "country::text".into(),
+            Self::Region => "region".into(),
+            Self::City => "city".into(),
+            Self::Device => "device".into(),
+            Self::Browser => "browser".into(),
+            Self::Os => "os".into(),
+            Self::Hour | Self::Day | Self::Week | Self::Month => {
+                self.time_sql(local).unwrap_or_default()
+            }
+        }
+    }
+}
+
+/// How a filter compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    /// Equals one of the values.
+    Is,
+    /// Equals none of the values (and is set).
+    IsNot,
+    /// Contains one of the values (case-insensitive).
+    Contains,
+    /// Contains none of the values.
+    ContainsNot,
+}
+
+/// A filter tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    /// One comparison.
+    Compare(Operator, Dimension, Vec<String>),
+    /// All must hold.
+    And(Vec<Filter>),
+    /// One must hold.
+    Or(Vec<Filter>),
+    /// Must not hold.
+    Not(Box<Filter>),
+}
+
+/// Whole days in a project's time zone, both inclusive.
+#[derive(Debug, Clone, Copy)]
+pub struct DayRange<'a> {
+    /// IANA time zone.
+    pub timezone: &'a str,
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+}
+
+/// A query.
+#[derive(Debug, Clone)]
+pub struct StatsQuery {
+    /// Project.
+    pub project_id: Uuid,
+    /// IANA time zone of the project.
+    pub timezone: String,
+    /// First day (in the time zone), inclusive.
+    pub from: NaiveDate,
+    /// Last day, inclusive.
+    pub to: NaiveDate,
+    /// Grouping.
+    pub dimensions: Vec<Dimension>,
+    /// Filters (`And(vec![])` for none). `event:goal` comparisons may only be items of the
+    /// top-level `And` (the request parser refuses them elsewhere).
+    pub filter: Filter,
+    /// Metrics asked for (the costly ones are computed only when asked).
+    pub metrics: Vec<Metric>,
+    /// Order: (index into dimensions or metrics as listed by [`StatsRow`], descending).
+    pub order_by: Vec<(OrderKey, bool)>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// What to order by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKey {
+    /// The n-th dimension.
+    Dimension(usize),
+    /// A metric.
+    Metric(Metric),
+}
+
+/// One result row: the dimension values and every metric.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct StatsRow {
+    /// Dimension values, in query order (NULL: none, e.g. a direct visit's source).
+    #[diesel(sql_type = Array<Nullable<Text>>)]
+    pub dimensions: Vec<Option<String>>,
+    /// Unique visitors.
+    #[diesel(sql_type = BigInt)]
+    pub visitors: i64,
+    /// Visits.
+    #[diesel(sql_type = BigInt)]
+    pub visits: i64,
+    /// Pageviews.
+    #[diesel(sql_type = BigInt)]
+    pub pageviews: i64,
+    /// Events.
+    #[diesel(sql_type = BigInt)]
+    pub events: i64,
+    /// Bounce rate in percent.
+    #[diesel(sql_type = Double)]
+    pub bounce_rate: f64,
+    /// Mean visit duration in seconds.
+    #[diesel(sql_type = Double)]
+    pub visit_duration: f64,
+    /// Pageviews per visit.
+    #[diesel(sql_type = Double)]
+    pub views_per_visit: f64,
+    /// Conversion rate in percent (0 unless asked).
+    #[diesel(sql_type = Double)]
+    pub conversion_rate: f64,
+    /// Revenue (0 unless asked).
+    #[diesel(sql_type = Double)]
+    pub total_revenue: f64,
+    /// Mean revenue per revenue event (0 unless asked).
+    #[diesel(sql_type = Double)]
+    pub average_revenue: f64,
+    /// Rows in the whole result (before limit/offset).
+    #[diesel(sql_type = BigInt)]
+    pub total_rows: i64,
+}
+
+impl StatsRow {
+    /// The value of `metric`.
+    pub fn metric(&self, metric: Metric) -> f64 {
+        match metric {
+            Metric::Visitors => self.visitors as f64,
+            Metric::Visits => self.visits as f64,
+            Metric::Pageviews => self.pageviews as f64,
+            Metric::Events => self.events as f64,
+            Metric::BounceRate => self.bounce_rate,
+            Metric::VisitDuration => self.visit_duration,
+            Metric::ViewsPerVisit => self.views_per_visit,
+            Metric::ConversionRate => self.conversion_rate,
+            Metric::TotalRevenue => self.total_revenue,
+            Metric::AverageRevenue => self.average_revenue,
+        }
+    }
+}

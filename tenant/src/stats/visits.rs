@@ -1,0 +1,66 @@
+//! What a visit is, in SQL: the one definition the raw queries and the rollup job share, so
+//! rollups and raw events can never disagree about where a visit starts and ends.
+
+/// Gap that ends a visit.
+pub const VISIT_GAP_MINUTES: i32 = 30;
+
+/// How long after a range's end a visit that started in it is followed (visits end at
+/// midnight UTC at the latest, so a day is always enough).
+pub const VISIT_LOOKAHEAD_HOURS: i32 = 24;
+
+/// The CTEs `base`, `numbered`, `visits_all` and `visits_ev` over the events of project `$1`:
+/// `visits_ev` has one row per event of every visit that started in `[lo, hi)`, each with its
+/// visit's attributes (`v_start`, entry and exit page, source and UTM of the first event,
+/// duration, interactive events). `lo` and `hi` are SQL timestamptz expressions.
+///
+/// The 30 minutes before `lo` only decide which events start a visit; visits are then
+/// numbered from `lo` on, and events before the first start from `lo` (the rest of a visit
+/// that began earlier) get number 0 and are dropped before the costly per-visit windows.
+///
+/// A visit is a visitor's run of events without a pause over 30 minutes, ending at midnight
+/// UTC at the latest (as Google Analytics ends sessions at midnight), so no visit is longer
+/// than a day and every visit that may still grow started today. The scan starts 30 minutes
+/// before `lo`, which is exactly enough to tell whether an event continues an earlier visit,
+/// and follows visits 24 hours past `hi`, which is enough to see them end. The Stats API's raw
+/// queries and the rollup job both use this, so rollups and raw events agree.
+///
+/// `scan_from`, when given, is a plan-time bound no later than `lo` (which may only be known at
+/// run time): it lets PostgreSQL choose an index range scan.
+pub(crate) fn visits_cte(lo: &str, hi: &str, exit_page: bool, scan_from: Option<&str>) -> String {
+    let hint = scan_from
+        .map(|from| format!("AND e.ts >= {from} - make_interval(mins => {VISIT_GAP_MINUTES}) "))
+        .unwrap_or_default();
+    let exit_page = if exit_page {
+        "first_value(pathname) OVER (PARTITION BY visitor_id, visit_no ORDER BY ts DESC, event_id DESC)"
+    } else {
+        "NULL::text"
+    };
+    format!(
+        "base AS (\
+            SELECT e.*, CASE WHEN lag(ts) OVER w IS NULL \
+                OR ts - lag(ts) OVER w > make_interval(mins => {VISIT_GAP_MINUTES}) \
+                OR (lag(ts) OVER w AT TIME ZONE 'UTC')::date <> (ts AT TIME ZONE 'UTC')::date \
+                THEN 1 ELSE 0 END AS starts_visit \
+            FROM events e \
+            WHERE e.project_id = $1 \
+              AND e.ts >= {lo} - make_interval(mins => {VISIT_GAP_MINUTES}) \
+              AND e.ts < {hi} + make_interval(hours => {VISIT_LOOKAHEAD_HOURS}) {hint}\
+            WINDOW w AS (PARTITION BY visitor_id ORDER BY ts, event_id)), \
+         numbered AS (SELECT * FROM (\
+            SELECT *, sum(starts_visit) OVER (PARTITION BY visitor_id ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS visit_no \
+            FROM base WHERE ts >= {lo}) counted \
+            WHERE visit_no > 0), \
+         visits_all AS (SELECT *, min(ts) OVER v_all AS v_start, \
+            first_value(pathname) OVER v AS v_entry_page, {exit_page} AS v_exit_page, \
+            first_value(source) OVER v AS v_source, \
+            first_value(referrer_host) OVER v AS v_referrer, first_value(utm_source) OVER v AS v_utm_source, \
+            first_value(utm_medium) OVER v AS v_utm_medium, first_value(utm_campaign) OVER v AS v_utm_campaign, \
+            first_value(utm_content) OVER v AS v_utm_content, first_value(utm_term) OVER v AS v_utm_term, \
+            extract(epoch FROM max(ts) OVER v_all - min(ts) OVER v_all) AS v_duration, \
+            count(*) FILTER (WHERE interactive) OVER v_all AS v_interactions \
+            FROM numbered \
+            WINDOW v AS (PARTITION BY visitor_id, visit_no ORDER BY ts, event_id), \
+                   v_all AS (PARTITION BY visitor_id, visit_no)), \
+         visits_ev AS (SELECT * FROM visits_all WHERE v_start >= {lo} AND v_start < {hi})"
+    )
+}
