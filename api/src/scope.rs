@@ -121,8 +121,15 @@ impl<R: Requirement> ProjectScope<R> {
     }
 }
 
-fn path_uuid(req: &Request, name: &str) -> ApiResult<Uuid> {
-    req.raw_path_param(name)
+/// The id that follows `segment` in the request path (`/api/v1/orgs/<org_id>/projects/
+/// <project_id>/…`). Read from the URI rather than poem-openapi's matched parameters, which it
+/// names by position (`param0`, …), not by the names in the spec.
+fn path_uuid(req: &Request, segment: &str, name: &str) -> ApiResult<Uuid> {
+    let mut parts = req.uri().path().split('/');
+    parts
+        .by_ref()
+        .find(|part| *part == segment)
+        .and_then(|_| parts.next())
         .and_then(|raw| Uuid::try_parse(raw).ok())
         .ok_or_else(|| ApiError::bad_request("invalid_request", format!("`{name}` must be a UUID")))
 }
@@ -131,7 +138,7 @@ fn path_uuid(req: &Request, name: &str) -> ApiResult<Uuid> {
 /// `need` and records the actor.
 async fn open(req: &Request, need: Need) -> ApiResult<(OrgAccess, Caller, ScopedTransaction)> {
     let state = state_of(req)?;
-    let org = OrgId::from_uuid(path_uuid(req, "org_id")?);
+    let org = OrgId::from_uuid(path_uuid(req, "orgs", "org_id")?);
     let credentials = Credentials::of(req)?;
     if let Credentials::Key { org: key_org, .. } = &credentials
         && *key_org != org
@@ -202,7 +209,7 @@ impl<'a, R: Requirement> ApiExtractor<'a> for ProjectScope<R> {
         _body: &mut poem::RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let project_id = path_uuid(req, "project_id")?;
+        let project_id = path_uuid(req, "projects", "project_id")?;
         let (access, caller, mut tx) = open(req, R::NEED).await?;
         if !access.can_see_project(project_id) {
             return Err(ApiError::not_found("project").into());

@@ -120,6 +120,23 @@ pub struct OrgAccess {
 }
 
 impl OrgAccess {
+    /// 403 unless the caller's role (or key scope) allows `need`.
+    pub fn require(&self, need: Need) -> ApiResult<()> {
+        let required = match need {
+            Need::Read => Role::Viewer,
+            Need::Write => Role::Member,
+            Need::Admin => Role::Admin,
+            Need::Owner => Role::Owner,
+        };
+        if self.role < required {
+            return Err(ApiError::forbidden(format!(
+                "this needs the {} role or higher",
+                required.as_str()
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether the caller may see `project_id`.
     pub fn can_see_project(&self, project_id: Uuid) -> bool {
         self.project_ids
@@ -131,35 +148,7 @@ impl OrgAccess {
 impl Auth {
     /// The signed-in user, or 403 for API keys (account operations need a person).
     pub fn user(&self) -> ApiResult<UserId> {
-        match &self.0 {
-            Caller::User { user_id } => Ok(*user_id),
-            Caller::Key { .. } => Err(ApiError::forbidden(
-                "this operation needs a signed-in user, not an API key",
-            )),
-        }
-    }
-
-    /// Resolves the caller's access to a project of `org_id` for `need`: 404 when the project
-    /// does not exist there or the caller's key is limited to other projects.
-    pub async fn project(
-        &self,
-        state: &AppState,
-        org_id: Uuid,
-        project_id: Uuid,
-        need: Need,
-    ) -> ApiResult<(OrgAccess, tenant::tables::projects::Project)> {
-        let access = self.org(state, org_id, need).await?;
-        if !access.can_see_project(project_id) {
-            return Err(ApiError::not_found("project"));
-        }
-        let project = state
-            .db
-            .scoped(access.org, async |conn| {
-                Ok::<_, DbError>(tenant::tables::projects::find(conn, org_id, project_id).await?)
-            })
-            .await?
-            .ok_or_else(|| ApiError::not_found("project"))?;
-        Ok((access, project.project))
+        self.0.user()
     }
 
     /// Resolves the caller's access to `org_id` and checks it allows `need`.
@@ -184,6 +173,16 @@ impl Auth {
 }
 
 impl Caller {
+    /// The signed-in user, or 403 for API keys (some operations need a person).
+    pub fn user(&self) -> ApiResult<UserId> {
+        match self {
+            Self::User { user_id } => Ok(*user_id),
+            Self::Key { .. } => Err(ApiError::forbidden(
+                "this operation needs a signed-in user, not an API key",
+            )),
+        }
+    }
+
     /// Who acts, for the transaction's `app.actor`.
     pub fn actor(&self) -> Actor {
         match self {
@@ -239,18 +238,7 @@ impl Caller {
                 }
             }
         };
-        let required = match need {
-            Need::Read => Role::Viewer,
-            Need::Write => Role::Member,
-            Need::Admin => Role::Admin,
-            Need::Owner => Role::Owner,
-        };
-        if access.role < required {
-            return Err(ApiError::forbidden(format!(
-                "this needs the {} role or higher",
-                required.as_str()
-            )));
-        }
+        access.require(need)?;
         Ok(access)
     }
 }

@@ -1,7 +1,6 @@
 //! API keys: created by admins, shown once, stored hashed, revocable.
 
 use chrono::{DateTime, Utc};
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
@@ -10,12 +9,11 @@ use tenant::tables::api_keys::{self, ApiKey};
 use tenant::tables::projects;
 use uuid::Uuid;
 
-use crate::auth::{Auth, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::orgs::clean_name;
 use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
-use crate::state::AppState;
+use crate::scope::{Admin, OrgScope};
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -136,17 +134,14 @@ impl ApiKeysApi {
     )]
     async fn list(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
+        scope: OrgScope<Admin>,
     ) -> ApiResult<Json<ApiKeyList>> {
-        let access = auth.org(&state, *org_id, Need::Admin).await?;
         let after = parse_cursor(cursor.as_deref())?;
-        let rows = state
-            .db
-            .scoped(access.org, async |conn| {
+        let rows = scope
+            .run(async |conn| {
                 Ok::<_, DbError>(api_keys::list(conn, *org_id, after, fetch_size(*limit)).await?)
             })
             .await?;
@@ -166,23 +161,21 @@ impl ApiKeysApi {
     )]
     async fn create(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         body: Json<ApiKeyIn>,
+        scope: OrgScope<Admin>,
     ) -> ApiResult<CreateApiKeyResponse> {
-        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let access = scope.access.clone();
         // A key minting keys could widen its own scopes or project limits.
-        auth.user()?;
+        scope.caller.user()?;
         let name = clean_name(&body.name)?;
         let mut scopes: Vec<String> = body.scopes.iter().map(|s| s.as_str().to_owned()).collect();
         scopes.sort();
         scopes.dedup();
         let project_ids = body.project_ids.clone();
         let creator = access.user_id.map(|u| u.uuid());
-        let (key, secret) = state
-            .db
-            .scoped(access.org, async |conn| {
+        let (key, secret) = scope
+            .run(async |conn| {
                 if let Some(ids) = &project_ids {
                     for id in ids {
                         if projects::find(conn, *org_id, *id).await?.is_none() {
@@ -218,17 +211,12 @@ impl ApiKeysApi {
     )]
     async fn revoke(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         key_id: Path<Uuid>,
+        scope: OrgScope<Admin>,
     ) -> ApiResult<RevokeApiKeyResponse> {
-        let access = auth.org(&state, *org_id, Need::Admin).await?;
-        let revoked = state
-            .db
-            .scoped(access.org, async |conn| {
-                Ok::<_, DbError>(api_keys::revoke(conn, *org_id, *key_id).await?)
-            })
+        let revoked = scope
+            .run(async |conn| Ok::<_, DbError>(api_keys::revoke(conn, *org_id, *key_id).await?))
             .await?;
         if !revoked {
             return Err(ApiError::not_found("API key"));

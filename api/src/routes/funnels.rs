@@ -2,7 +2,6 @@
 //! retention cohorts. Both read the project's events in its organization's scope.
 
 use chrono::{DateTime, Datelike, Days, Utc};
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -12,10 +11,9 @@ use tenant::tables::funnels::{self, CreateError, Funnel, MAX_STEPS, MIN_STEPS};
 use tenant::tables::is_unique_violation;
 use uuid::Uuid;
 
-use crate::auth::{Auth, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
-use crate::state::AppState;
+use crate::scope::{Member, ProjectScope, Viewer};
 
 /// A new funnel.
 #[derive(Debug, Object)]
@@ -161,17 +159,12 @@ impl FunnelsApi {
     )]
     async fn list(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<Vec<FunnelOut>>> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Read)
-            .await?;
-        let list = state
-            .db
-            .scoped(access.org, async |conn| {
+        let list = scope
+            .run(async |conn| {
                 Ok::<_, DbError>(funnels::list(conn, *org_id, *project_id, None).await?)
             })
             .await?;
@@ -186,15 +179,11 @@ impl FunnelsApi {
     )]
     async fn create(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         body: Json<FunnelIn>,
+        scope: ProjectScope<Member>,
     ) -> ApiResult<CreateFunnelResponse> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Write)
-            .await?;
         let name = crate::routes::orgs::clean_name(&body.name)?;
         if !(MIN_STEPS..=MAX_STEPS).contains(&body.steps.len()) {
             return Err(ApiError::invalid(
@@ -213,9 +202,8 @@ impl FunnelsApi {
                 "each goal may appear once in a funnel",
             ));
         }
-        let funnel = state
-            .db
-            .scoped(access.org, async |conn| {
+        let funnel = scope
+            .run(async |conn| {
                 match funnels::create(conn, *org_id, *project_id, &name, &body.steps).await {
                     Ok(funnel) => Ok(funnel),
                     Err(CreateError::UnknownGoal(goal)) => Err(ApiError::invalid(
@@ -243,18 +231,13 @@ impl FunnelsApi {
     )]
     async fn delete(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         funnel_id: Path<Uuid>,
+        scope: ProjectScope<Member>,
     ) -> ApiResult<DeleteFunnelResponse> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Write)
-            .await?;
-        let deleted = state
-            .db
-            .scoped(access.org, async |conn| {
+        let deleted = scope
+            .run(async |conn| {
                 Ok::<_, DbError>(funnels::delete(conn, *org_id, *project_id, *funnel_id).await?)
             })
             .await?;
@@ -274,21 +257,17 @@ impl FunnelsApi {
     )]
     async fn report(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         funnel_id: Path<Uuid>,
         period: Query<Option<String>>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<FunnelReport>> {
-        let (access, project) = auth
-            .project(&state, *org_id, *project_id, Need::Read)
-            .await?;
+        let project = scope.project.clone();
         let range = tenant::stats::request::parse_period(period.as_deref())?;
         let timezone = project.timezone.clone();
-        let (funnel, from, to, progress) = state
-            .db
-            .scoped(access.org, async |conn| {
+        let (funnel, from, to, progress) = scope
+            .run(async |conn| {
                 let funnel = funnels::list(conn, *org_id, *project_id, Some(*funnel_id))
                     .await?
                     .into_iter()
@@ -347,24 +326,20 @@ impl FunnelsApi {
     )]
     async fn retention(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         weeks: Query<Option<u32>>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<RetentionReport>> {
         let weeks = weeks.unwrap_or(8);
         if !(1..=26).contains(&weeks) {
             return Err(ApiError::bad_request("invalid_weeks", "weeks is 1 to 26"));
         }
-        let (access, project) = auth
-            .project(&state, *org_id, *project_id, Need::Read)
-            .await?;
+        let project = scope.project.clone();
         let timezone = project.timezone.clone();
         let rotation = project.salt_rotation_hours;
-        let (cells, this_monday) = state
-            .db
-            .scoped(access.org, async |conn| {
+        let (cells, this_monday) = scope
+            .run(async |conn| {
                 let today = tenant::stats::today(conn, &timezone).await?;
                 let monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
                 let range = DayRange {

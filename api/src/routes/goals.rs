@@ -2,7 +2,6 @@
 //! goals with a currency; and how many visitors converted.
 
 use chrono::{DateTime, Utc};
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -12,10 +11,9 @@ use tenant::tables::goals::{self, Goal, Matcher};
 use tenant::tables::{is_foreign_key_violation, is_unique_violation};
 use uuid::Uuid;
 
-use crate::auth::{Auth, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
-use crate::state::AppState;
+use crate::scope::{Member, ProjectScope, Viewer};
 
 /// A new goal: exactly one of `event_name` and `page_path`.
 #[derive(Debug, Object)]
@@ -125,19 +123,12 @@ impl GoalsApi {
     )]
     async fn list(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<Vec<GoalOut>>> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Read)
-            .await?;
-        let goals = state
-            .db
-            .scoped(access.org, async |conn| {
-                Ok::<_, DbError>(goals::list(conn, *org_id, *project_id).await?)
-            })
+        let goals = scope
+            .run(async |conn| Ok::<_, DbError>(goals::list(conn, *org_id, *project_id).await?))
             .await?;
         Ok(Json(goals.into_iter().map(goal_out).collect()))
     }
@@ -150,15 +141,11 @@ impl GoalsApi {
     )]
     async fn create(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         body: Json<GoalIn>,
+        scope: ProjectScope<Member>,
     ) -> ApiResult<CreateGoalResponse> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Write)
-            .await?;
         let matcher = match (
             clean(body.event_name.as_deref()),
             clean(body.page_path.as_deref()),
@@ -203,9 +190,8 @@ impl GoalsApi {
             }
             None => None,
         };
-        let goal = state
-            .db
-            .scoped(access.org, async |conn| {
+        let goal = scope
+            .run(async |conn| {
                 match goals::create(
                     conn,
                     *org_id,
@@ -235,18 +221,13 @@ impl GoalsApi {
     )]
     async fn delete(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         goal_id: Path<Uuid>,
+        scope: ProjectScope<Member>,
     ) -> ApiResult<DeleteGoalResponse> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Write)
-            .await?;
-        let deleted = state
-            .db
-            .scoped(access.org, async |conn| {
+        let deleted = scope
+            .run(async |conn| {
                 let in_use = |names: &[String]| {
                     ApiError::conflict(
                         "goal_in_use",
@@ -286,20 +267,16 @@ impl GoalsApi {
     )]
     async fn conversions(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         period: Query<Option<String>>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<ConversionsOut>> {
-        let (access, project) = auth
-            .project(&state, *org_id, *project_id, Need::Read)
-            .await?;
+        let project = scope.project.clone();
         let range = tenant::stats::request::parse_period(period.as_deref())?;
         let timezone = project.timezone.clone();
-        let rows = state
-            .db
-            .scoped(access.org, async |conn| {
+        let rows = scope
+            .run(async |conn| {
                 let today = tenant::stats::today(conn, &timezone).await?;
                 let (from, to) = range.resolve(today, project.created_at.date_naive());
                 let rows = goals::conversions(conn, *project_id, &timezone, from, to).await?;

@@ -14,13 +14,14 @@ use uuid::Uuid;
 use worker::Job;
 use worker::jobs::SendInvitation;
 
-use crate::auth::{Auth, Need};
+use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::auth::normalize_email;
 use crate::routes::members::{RoleDto, check_owner_rights};
 use crate::routes::orgs::OrganizationOut;
 use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::scope::{Admin, OrgScope};
 use crate::state::AppState;
 
 /// Days an invitation stays valid.
@@ -106,17 +107,14 @@ impl InvitationsApi {
     )]
     async fn list(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
+        scope: OrgScope<Admin>,
     ) -> ApiResult<Json<InvitationList>> {
-        let access = auth.org(&state, *org_id, Need::Admin).await?;
         let after = parse_cursor(cursor.as_deref())?;
-        let rows = state
-            .db
-            .scoped(access.org, async |conn| {
+        let rows = scope
+            .run(async |conn| {
                 Ok::<_, DbError>(
                     invitations::list_pending(conn, *org_id, after, fetch_size(*limit)).await?,
                 )
@@ -137,19 +135,17 @@ impl InvitationsApi {
     )]
     async fn create(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         body: Json<InvitationIn>,
+        scope: OrgScope<Admin>,
     ) -> ApiResult<CreateInvitationResponse> {
-        let access = auth.org(&state, *org_id, Need::Admin).await?;
-        let inviter = auth.user()?;
+        let access = scope.access.clone();
+        let inviter = scope.caller.user()?;
         let role = Role::from(body.role);
         check_owner_rights(&access, role == Role::Owner)?;
         let email = normalize_email(&body.email)?;
-        let invitation = state
-            .db
-            .scoped(access.org, async |conn| {
+        let invitation = scope
+            .run(async |conn| {
                 let invitation = invitations::create(
                     conn,
                     *org_id,
@@ -183,15 +179,12 @@ impl InvitationsApi {
     )]
     async fn revoke(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         invitation_id: Path<Uuid>,
+        scope: OrgScope<Admin>,
     ) -> ApiResult<RevokeInvitationResponse> {
-        let access = auth.org(&state, *org_id, Need::Admin).await?;
-        let deleted = state
-            .db
-            .scoped(access.org, async |conn| {
+        let deleted = scope
+            .run(async |conn| {
                 Ok::<_, DbError>(invitations::delete(conn, *org_id, *invitation_id).await?)
             })
             .await?;

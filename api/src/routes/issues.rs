@@ -3,7 +3,6 @@
 //! reopen).
 
 use chrono::{DateTime, Utc};
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
@@ -12,10 +11,9 @@ use tenant::DbError;
 use tenant::tables::error_issues::{self, IssueFilter, IssueSort, NewStatus};
 use uuid::Uuid;
 
-use crate::auth::{Auth, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
-use crate::state::AppState;
+use crate::scope::{Member, ProjectScope, Viewer};
 
 /// How an issue list is sorted.
 #[derive(Debug, Clone, Copy, Enum, Default)]
@@ -317,8 +315,6 @@ impl IssuesApi {
     #[allow(clippy::too_many_arguments)] // one per path and query parameter
     async fn list(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         status: Query<Option<IssueStatusDto>>,
@@ -328,10 +324,8 @@ impl IssuesApi {
         sort: Query<Option<IssueSortDto>>,
         limit: Query<Option<i64>>,
         cursor: Query<Option<String>>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<IssueList>> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Read)
-            .await?;
         let limit = tenant::tables::page_size(*limit);
         let offset = page_offset(cursor.as_deref())?;
         let filter = IssueFilter {
@@ -346,9 +340,8 @@ impl IssuesApi {
             IssueSortDto::Events => IssueSort::Events,
             IssueSortDto::Users => IssueSort::Users,
         };
-        let rows = state
-            .db
-            .scoped(access.org, async |conn| {
+        let rows = scope
+            .run(async |conn| {
                 Ok::<_, DbError>(
                     error_issues::list(
                         conn,
@@ -394,18 +387,13 @@ impl IssuesApi {
     )]
     async fn get(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         issue_id: Path<Uuid>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<IssueDetail>> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Read)
-            .await?;
-        let (issue, users, breakdown, latest) = state
-            .db
-            .scoped(access.org, async |conn| {
+        let (issue, users, breakdown, latest) = scope
+            .run(async |conn| {
                 let issue = error_issues::find(conn, *org_id, *project_id, *issue_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("issue"))?;
@@ -453,22 +441,17 @@ impl IssuesApi {
     #[allow(clippy::too_many_arguments)] // one per path and query parameter
     async fn events(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         issue_id: Path<Uuid>,
         limit: Query<Option<i64>>,
         cursor: Query<Option<String>>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<ErrorEventList>> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Read)
-            .await?;
         let limit = tenant::tables::page_size(*limit);
         let before = event_cursor(cursor.as_deref())?;
-        let events = state
-            .db
-            .scoped(access.org, async |conn| {
+        let events = scope
+            .run(async |conn| {
                 error_issues::find(conn, *org_id, *project_id, *issue_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("issue"))?;
@@ -501,16 +484,12 @@ impl IssuesApi {
     )]
     async fn update(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         issue_id: Path<Uuid>,
         body: Json<IssuePatch>,
+        scope: ProjectScope<Member>,
     ) -> ApiResult<Json<IssueOut>> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Write)
-            .await?;
         let status = match (body.status, body.in_next_release) {
             (IssueStatusDto::Resolved, true) => NewStatus::ResolvedInNextRelease,
             (IssueStatusDto::Resolved, false) => NewStatus::Resolved,
@@ -523,9 +502,8 @@ impl IssuesApi {
                 ));
             }
         };
-        let (issue, users) = state
-            .db
-            .scoped(access.org, async |conn| {
+        let (issue, users) = scope
+            .run(async |conn| {
                 if !error_issues::set_status(conn, *org_id, *project_id, *issue_id, &status).await?
                 {
                     return Err(ApiError::not_found("issue"));

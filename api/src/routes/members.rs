@@ -2,7 +2,6 @@
 //! owner: demoting or removing an owner locks the owner rows and counts them first.
 
 use chrono::{DateTime, Utc};
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
@@ -10,11 +9,11 @@ use tenant::DbError;
 use tenant::tables::memberships::{self, Member, Role};
 use uuid::Uuid;
 
-use crate::auth::{Auth, Need, OrgAccess};
+use crate::auth::{Need, OrgAccess};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
-use crate::state::AppState;
+use crate::scope::{Admin, OrgScope, Viewer};
 
 /// A role in an organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -117,17 +116,14 @@ impl MembersApi {
     )]
     async fn list(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
+        scope: OrgScope<Viewer>,
     ) -> ApiResult<Json<MemberList>> {
-        let access = auth.org(&state, *org_id, Need::Read).await?;
         let after = parse_cursor(cursor.as_deref())?;
-        let rows = state
-            .db
-            .scoped(access.org, async |conn| {
+        let rows = scope
+            .run(async |conn| {
                 Ok::<_, DbError>(memberships::list(conn, *org_id, after, fetch_size(*limit)).await?)
             })
             .await?;
@@ -146,17 +142,15 @@ impl MembersApi {
     )]
     async fn update(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         user_id: Path<Uuid>,
         body: Json<MemberPatch>,
+        scope: OrgScope<Admin>,
     ) -> ApiResult<Json<MemberOut>> {
-        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let access = scope.access.clone();
         let new_role = Role::from(body.role);
-        let member = state
-            .db
-            .scoped(access.org, async |conn| {
+        let member = scope
+            .run(async |conn| {
                 // Owners first, then the member: every change locks in the same order.
                 let owners = memberships::lock_and_count_owners(conn, *org_id).await?;
                 let current = memberships::lock_role(conn, *org_id, *user_id)
@@ -183,21 +177,18 @@ impl MembersApi {
     )]
     async fn remove(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         user_id: Path<Uuid>,
+        scope: OrgScope<Viewer>,
     ) -> ApiResult<RemoveMemberResponse> {
-        let read = auth.org(&state, *org_id, Need::Read).await?;
-        let is_self = read.user_id.map(|u| u.uuid()) == Some(*user_id);
-        let access = if is_self {
-            read
-        } else {
-            auth.org(&state, *org_id, Need::Admin).await?
-        };
-        state
-            .db
-            .scoped(access.org, async |conn| {
+        // Anyone may leave; removing someone else takes an admin.
+        let access = scope.access.clone();
+        let is_self = access.user_id.map(|u| u.uuid()) == Some(*user_id);
+        if !is_self {
+            access.require(Need::Admin)?;
+        }
+        scope
+            .run(async |conn| {
                 let owners = memberships::lock_and_count_owners(conn, *org_id).await?;
                 let current = memberships::lock_role(conn, *org_id, *user_id)
                     .await?

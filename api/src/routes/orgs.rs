@@ -14,6 +14,7 @@ use crate::auth::{Auth, Caller, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::scope::{Admin, OrgScope, Owner, Viewer};
 use crate::state::AppState;
 
 /// A new organization.
@@ -172,16 +173,12 @@ impl OrgsApi {
     #[oai(path = "/:org_id", method = "get", operation_id = "get_organization")]
     async fn get(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
+        scope: OrgScope<Viewer>,
     ) -> ApiResult<Json<OrganizationOut>> {
-        let access = auth.org(&state, *org_id, Need::Read).await?;
-        let org = state
-            .db
-            .scoped(access.org, async |conn| {
-                Ok::<_, DbError>(organizations::get(conn, *org_id).await?)
-            })
+        let access = scope.access.clone();
+        let org = scope
+            .run(async |conn| Ok::<_, DbError>(organizations::get(conn, *org_id).await?))
             .await?
             .ok_or_else(|| ApiError::not_found("organization"))?;
         Ok(Json(org_out(org, access.role.as_str())))
@@ -195,18 +192,14 @@ impl OrgsApi {
     )]
     async fn rename(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         body: Json<OrganizationIn>,
+        scope: OrgScope<Admin>,
     ) -> ApiResult<Json<OrganizationOut>> {
-        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let access = scope.access.clone();
         let name = clean_name(&body.name)?;
-        let org = state
-            .db
-            .scoped(access.org, async |conn| {
-                Ok::<_, DbError>(organizations::rename(conn, *org_id, &name).await?)
-            })
+        let org = scope
+            .run(async |conn| Ok::<_, DbError>(organizations::rename(conn, *org_id, &name).await?))
             .await?
             .ok_or_else(|| ApiError::not_found("organization"))?;
         Ok(Json(org_out(org, access.role.as_str())))
@@ -220,16 +213,13 @@ impl OrgsApi {
     )]
     async fn delete(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         body: Json<DeleteOrganizationIn>,
+        scope: OrgScope<Owner>,
     ) -> ApiResult<DeleteOrganizationResponse> {
-        let access = auth.org(&state, *org_id, Need::Owner).await?;
         let confirm = body.confirm_name.clone();
-        state
-            .db
-            .scoped(access.org, async |conn| {
+        scope
+            .run(async |conn| {
                 let org = organizations::get(conn, *org_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("organization"))?;

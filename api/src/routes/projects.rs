@@ -1,7 +1,6 @@
 //! Projects: the sites and apps an organization tracks, with their domains and time zone.
 
 use chrono::{DateTime, Utc};
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -10,12 +9,12 @@ use tenant::tables::is_unique_violation;
 use tenant::tables::projects::{self, ProjectWithDomains};
 use uuid::Uuid;
 
-use crate::auth::{Auth, Need};
+use crate::auth::Need;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::orgs::clean_name;
 use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
-use crate::state::AppState;
+use crate::scope::{Admin, Member, OrgScope, ProjectScope, Viewer};
 
 /// Most domains one project may have.
 pub const MAX_DOMAINS: usize = 20;
@@ -223,18 +222,16 @@ impl ProjectsApi {
     )]
     async fn list(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
+        scope: OrgScope<Viewer>,
     ) -> ApiResult<Json<ProjectList>> {
-        let access = auth.org(&state, *org_id, Need::Read).await?;
+        let access = scope.access.clone();
         let after = parse_cursor(cursor.as_deref())?;
         let only = access.project_ids.clone();
-        let rows = state
-            .db
-            .scoped(access.org, async |conn| {
+        let rows = scope
+            .run(async |conn| {
                 Ok::<_, DbError>(
                     projects::list(conn, *org_id, only.as_deref(), after, fetch_size(*limit))
                         .await?,
@@ -256,12 +253,11 @@ impl ProjectsApi {
     )]
     async fn create(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         body: Json<ProjectIn>,
+        scope: OrgScope<Member>,
     ) -> ApiResult<CreateProjectResponse> {
-        let access = auth.org(&state, *org_id, Need::Write).await?;
+        let access = scope.access.clone();
         if access.project_ids.is_some() {
             return Err(ApiError::forbidden(
                 "an API key limited to projects cannot create projects",
@@ -270,9 +266,8 @@ impl ProjectsApi {
         let name = clean_name(&body.name)?;
         let domains = clean_domains(&body.domains)?;
         let timezone = body.timezone.trim().to_owned();
-        let project = state
-            .db
-            .scoped(access.org, async |conn| {
+        let project = scope
+            .run(async |conn| {
                 check_timezone(conn, &timezone).await?;
                 match projects::create(conn, *org_id, &name, &timezone, &domains).await {
                     Err(error) if is_unique_violation(&error) => Err(domain_taken()),
@@ -291,20 +286,16 @@ impl ProjectsApi {
     )]
     async fn get(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
+        scope: OrgScope<Viewer>,
     ) -> ApiResult<Json<ProjectOut>> {
-        let access = auth.org(&state, *org_id, Need::Read).await?;
+        let access = scope.access.clone();
         if !access.can_see_project(*project_id) {
             return Err(ApiError::not_found("project"));
         }
-        let project = state
-            .db
-            .scoped(access.org, async |conn| {
-                Ok::<_, DbError>(projects::find(conn, *org_id, *project_id).await?)
-            })
+        let project = scope
+            .run(async |conn| Ok::<_, DbError>(projects::find(conn, *org_id, *project_id).await?))
             .await?
             .ok_or_else(|| ApiError::not_found("project"))?;
         Ok(Json(project_out(project)))
@@ -319,27 +310,20 @@ impl ProjectsApi {
     )]
     async fn update(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         body: Json<ProjectPatch>,
+        scope: ProjectScope<Member>,
     ) -> ApiResult<Json<ProjectOut>> {
         // Retention deletes data and the salt rotation decides how much visitors can be
         // linked: admins only. Name, domains and time zone: members.
         // What personal data error events keep, and how many are taken: admins too.
-        let need = if body.retention_days.is_some()
+        if body.retention_days.is_some()
             || body.salt_rotation_hours.is_some()
             || body.scrub_fields.is_some()
             || body.error_events_per_minute.is_some()
         {
-            Need::Admin
-        } else {
-            Need::Write
-        };
-        let access = auth.org(&state, *org_id, need).await?;
-        if !access.can_see_project(*project_id) {
-            return Err(ApiError::not_found("project"));
+            scope.access.require(Need::Admin)?;
         }
         let name = body.name.as_deref().map(clean_name).transpose()?;
         let domains = body.domains.as_deref().map(clean_domains).transpose()?;
@@ -349,9 +333,8 @@ impl ProjectsApi {
             .as_deref()
             .map(clean_scrub_fields)
             .transpose()?;
-        let project = state
-            .db
-            .scoped(access.org, async |conn| {
+        let project = scope
+            .run(async |conn| {
                 if let Some(tz) = &timezone {
                     check_timezone(conn, tz).await?;
                 }
@@ -388,20 +371,16 @@ impl ProjectsApi {
     )]
     async fn delete(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
+        scope: OrgScope<Admin>,
     ) -> ApiResult<DeleteProjectResponse> {
-        let access = auth.org(&state, *org_id, Need::Admin).await?;
+        let access = scope.access.clone();
         if !access.can_see_project(*project_id) {
             return Err(ApiError::not_found("project"));
         }
-        let deleted = state
-            .db
-            .scoped(access.org, async |conn| {
-                Ok::<_, DbError>(projects::delete(conn, *org_id, *project_id).await?)
-            })
+        let deleted = scope
+            .run(async |conn| Ok::<_, DbError>(projects::delete(conn, *org_id, *project_id).await?))
             .await?;
         if !deleted {
             return Err(ApiError::not_found("project"));

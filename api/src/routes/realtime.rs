@@ -8,9 +8,9 @@ use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
 use uuid::Uuid;
 
-use crate::auth::{Auth, Need};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::scope::{ProjectScope, Viewer};
 use crate::state::AppState;
 
 /// A page and how many current visitors are on it.
@@ -64,17 +64,12 @@ impl RealtimeApi {
     )]
     async fn realtime(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         project_id: Path<Uuid>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<RealtimeOut>> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Read)
-            .await?;
-        let (visitors, pages) = state
-            .db
-            .scoped(access.org, async |conn| {
+        let (visitors, pages) = scope
+            .run(async |conn| {
                 Ok::<_, DbError>(tenant::stats::realtime(conn, *project_id, 10).await?)
             })
             .await?;
@@ -102,12 +97,13 @@ impl RealtimeApi {
     async fn live(
         &self,
         state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<EventStream<futures::stream::BoxStream<'static, LiveEventOut>>> {
-        auth.project(&state, *org_id, *project_id, Need::Read)
-            .await?;
+        // The stream outlives any transaction: the scope only checks access, and is finished
+        // before the first event is sent.
+        scope.run(async |_| Ok::<_, ApiError>(())).await?;
         let (org, project) = (*org_id, *project_id);
         let receiver = state.ingest.writer.subscribe();
         let stream = futures::stream::unfold(receiver, move |mut receiver| async move {

@@ -9,7 +9,6 @@
 //! ```
 
 use chrono::{DateTime, Utc};
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -17,10 +16,9 @@ use tenant::DbError;
 use tenant::tables::release_files;
 use uuid::Uuid;
 
-use crate::auth::{Auth, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
-use crate::state::AppState;
+use crate::scope::{Member, ProjectScope, Viewer};
 
 /// Largest release file (a source map of a large bundle).
 pub const MAX_RELEASE_FILE_BYTES: usize = 20 * 1024 * 1024;
@@ -90,25 +88,20 @@ impl ReleasesApi {
     #[allow(clippy::too_many_arguments)] // one per path and query parameter
     async fn put(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         release: Path<String>,
         name: Query<String>,
         body: Binary<Vec<u8>>,
+        scope: ProjectScope<Member>,
     ) -> ApiResult<PutFileResponse> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Write)
-            .await?;
         check_release(&release)?;
         check_name(&name)?;
         if body.is_empty() {
             return Err(ApiError::invalid("invalid_value", "the file is empty"));
         }
-        let file = state
-            .db
-            .scoped(access.org, async |conn| {
+        let file = scope
+            .run(async |conn| {
                 release_files::put(conn, *org_id, *project_id, &release, &name, &body).await?;
                 Ok::<_, DbError>(
                     release_files::list(conn, *org_id, *project_id, &release)
@@ -134,18 +127,13 @@ impl ReleasesApi {
     )]
     async fn list(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         release: Path<String>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<Vec<ReleaseFileOut>>> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Read)
-            .await?;
-        let files = state
-            .db
-            .scoped(access.org, async |conn| {
+        let files = scope
+            .run(async |conn| {
                 Ok::<_, DbError>(release_files::list(conn, *org_id, *project_id, &release).await?)
             })
             .await?;
@@ -169,19 +157,14 @@ impl ReleasesApi {
     )]
     async fn delete(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         release: Path<String>,
         name: Query<String>,
+        scope: ProjectScope<Member>,
     ) -> ApiResult<DeleteFileResponse> {
-        let (access, _) = auth
-            .project(&state, *org_id, *project_id, Need::Write)
-            .await?;
-        let deleted = state
-            .db
-            .scoped(access.org, async |conn| {
+        let deleted = scope
+            .run(async |conn| {
                 Ok::<_, DbError>(
                     release_files::delete(conn, *org_id, *project_id, &release, &name).await?,
                 )

@@ -23,9 +23,9 @@ use tenant::ingest::enrich::Agent;
 use tenant::ingest::vitals::{self, Vital};
 
 use crate::auth::client_ip::client_ip;
-use crate::auth::{Auth, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::scope::{ProjectScope, Viewer};
 use crate::state::AppState;
 
 /// Samples in one request, at most.
@@ -262,17 +262,14 @@ impl VitalsApi {
     #[allow(clippy::too_many_arguments)] // one per path and query parameter
     async fn summary(
         &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         metric: Query<VitalMetric>,
         group: Query<Option<VitalsGroupDto>>,
         period: Query<Option<String>>,
+        scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<VitalsSummary>> {
-        let (access, project) = auth
-            .project(&state, *org_id, *project_id, Need::Read)
-            .await?;
+        let project = scope.project.clone();
         let range = tenant::stats::request::parse_period(period.as_deref())?;
         let group = match group.unwrap_or_default() {
             VitalsGroupDto::Page => VitalsGroup::Page,
@@ -284,9 +281,8 @@ impl VitalsApi {
         let vital = Vital::from(metric_value);
         let timezone = project.timezone.clone();
         let first_day = project.created_at.date_naive();
-        let (from, to, rows, total) = state
-            .db
-            .scoped(access.org, async |conn| {
+        let (from, to, rows, total) = scope
+            .run(async |conn| {
                 let today = tenant::stats::today(conn, &timezone).await?;
                 let (from, to) = range.resolve(today, first_day);
                 let rows = web_vitals::summary(
