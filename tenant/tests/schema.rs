@@ -307,6 +307,20 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
             .is_err()
     );
 
+    // The application may delete only events whose project is gone (what deleting a project
+    // does): these belong to a live project, so none goes.
+    let deleted = db
+        .db
+        .scoped(org, async |c| {
+            Ok::<_, DbError>(diesel::sql_query("DELETE FROM events").execute(c).await?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted, 0,
+        "the application deleted a live project's events"
+    );
+
     let mut owner_conn = owner(&db).await;
     let tables: Vec<TableFacts> = diesel::sql_query(FACTS)
         .load(&mut owner_conn)
