@@ -309,6 +309,20 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
             .is_err()
     );
 
+    // The application may delete only events whose project is gone (what deleting a project
+    // does): these belong to a live project, so none goes.
+    let deleted = db
+        .db
+        .scoped(org, async |c| {
+            Ok::<_, DbError>(diesel::sql_query("DELETE FROM events").execute(c).await?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted, 0,
+        "the application deleted a live project's events"
+    );
+
     let mut owner_conn = owner(&db).await;
     let tables: Vec<TableFacts> = diesel::sql_query(FACTS)
         .load(&mut owner_conn)
@@ -362,14 +376,29 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         );
     }
 
-    // Writes into another organization are refused by the policy, not just filtered.
+    // Writes into another organization are refused by the policy, not just filtered: a new
+    // organization under a fresh id (no key or constraint could refuse it), and a project into
+    // the existing organization. The error is the policy's own.
+    let fresh = OrgId::generate().uuid();
     let refused = db
         .db
         .scoped(other, async |c| {
-            Ok::<_, DbError>(organizations::create(c, org_id, "Hijack").await.map(drop)?)
+            Ok::<_, DbError>(organizations::create(c, fresh, "Hijack").await.map(drop)?)
         })
         .await;
-    assert!(refused.is_err());
+    assert_refused_by_policy(refused, "organizations");
+    let refused = db
+        .db
+        .scoped(other, async |c| {
+            let domains = ["hijack.example".to_owned()];
+            Ok::<_, DbError>(
+                projects::create(c, org_id, "Hijack", "UTC", &domains)
+                    .await
+                    .map(drop)?,
+            )
+        })
+        .await;
+    assert_refused_by_policy(refused, "projects");
 
     // A user scope shows the user's own memberships and organizations, nothing else.
     let visible: Count = db
@@ -396,6 +425,17 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         .await
         .unwrap();
     assert_eq!(projects_seen.n, 0);
+}
+
+/// Asserts that a write failed because a row-level security policy refused the new row.
+fn assert_refused_by_policy(result: Result<(), DbError>, table: &str) {
+    match result {
+        Err(DbError::Query(diesel::result::Error::DatabaseError(_, info))) => assert_eq!(
+            info.message(),
+            format!("new row violates row-level security policy for table \"{table}\"")
+        ),
+        other => panic!("the write into {table} was not refused by its policy: {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -78,6 +78,39 @@ struct Found {
     n: i64,
 }
 
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    schema: String,
+    #[diesel(sql_type = Text)]
+    table: String,
+    #[diesel(sql_type = Text)]
+    column: String,
+    #[diesel(sql_type = Text)]
+    data_type: String,
+}
+
+/// Rows whose `column` holds `needle`: a bytea column as raw bytes, any other in its text form.
+async fn count(db: &mut AsyncPgConnection, column: &Column, needle: &[u8]) -> i64 {
+    let (schema, table, name) = (&column.schema, &column.table, &column.column);
+    let sql = if column.data_type == "bytea" {
+        format!(
+            "SELECT count(*) AS n FROM \"{schema}\".\"{table}\" WHERE position($1 IN \"{name}\") > 0"
+        )
+    } else {
+        format!(
+            "SELECT count(*) AS n FROM \"{schema}\".\"{table}\" \
+             WHERE strpos(\"{name}\"::text, convert_from($1, 'UTF8')) > 0"
+        )
+    };
+    let found: Found = tenant::diesel::sql_query(sql)
+        .bind::<tenant::diesel::sql_types::Binary, _>(needle.to_vec())
+        .get_result(db)
+        .await
+        .unwrap();
+    found.n
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledged_events_survive_sigkill_and_no_ip_or_agent_is_stored() {
     let data = DataDir::new();
@@ -165,29 +198,49 @@ async fn acknowledged_events_survive_sigkill_and_no_ip_or_agent_is_stored() {
 
     // Privacy: a known IP and user agent leave no trace in any table or log.
     const IP: &str = "198.51.100.77";
+    const OTHER_IP: &str = "198.51.100.78";
     const AGENT: &str =
         "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0 PrivacyProbe/7.7";
     let mut stream = BufReader::new(TcpStream::connect(("127.0.0.1", port)).unwrap());
-    let body = r#"{"n":"Signup","u":"https://durable.example/privacy","d":"durable.example","p":{"plan":"pro"}}"#;
-    let headers = format!("User-Agent: {AGENT}\r\nX-Forwarded-For: {IP}\r\n");
-    assert_eq!(post_event(&mut stream, body, &headers), Some(202));
-    let found: Found =
-        tenant::diesel::sql_query("SELECT count(*) AS n FROM events WHERE pathname = '/privacy'")
-            .get_result(&mut db)
-            .await
-            .unwrap();
-    assert_eq!(found.n, 1, "the probe event was stored");
-    #[derive(QueryableByName)]
-    struct Column {
-        #[diesel(sql_type = Text)]
-        schema: String,
-        #[diesel(sql_type = Text)]
-        table: String,
-        #[diesel(sql_type = Text)]
-        column: String,
+    for (path, ip) in [
+        ("/privacy", IP),
+        ("/privacy-other", OTHER_IP),
+        ("/privacy-again", IP),
+    ] {
+        let body = format!(
+            r#"{{"n":"Signup","u":"https://durable.example{path}","d":"durable.example","p":{{"plan":"pro"}}}}"#
+        );
+        let headers = format!("User-Agent: {AGENT}\r\nX-Forwarded-For: {ip}\r\n");
+        assert_eq!(
+            post_event(&mut stream, &body, &headers),
+            Some(202),
+            "{path}"
+        );
     }
+    #[derive(QueryableByName)]
+    struct Visitor {
+        #[diesel(sql_type = Text)]
+        pathname: String,
+        #[diesel(sql_type = BigInt)]
+        visitor_id: i64,
+    }
+    let visitors: std::collections::HashMap<String, i64> = tenant::diesel::sql_query(
+        "SELECT pathname, visitor_id FROM events WHERE pathname LIKE '/privacy%'",
+    )
+    .load::<Visitor>(&mut db)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|v| (v.pathname, v.visitor_id))
+    .collect();
+    assert_eq!(visitors.len(), 3, "the probe events were stored");
+    // Positive control: the probe IP reached the visitor id (the IP the search below must not
+    // find was really the one used): another IP is another visitor, the same IP the same one.
+    assert_ne!(visitors["/privacy"], visitors["/privacy-other"]);
+    assert_eq!(visitors["/privacy"], visitors["/privacy-again"]);
     let columns: Vec<Column> = tenant::diesel::sql_query(
-        "SELECT c.table_schema::text AS schema, c.table_name::text AS table, c.column_name::text AS column \
+        "SELECT c.table_schema::text AS schema, c.table_name::text AS table, \
+                c.column_name::text AS column, c.data_type::text AS data_type \
          FROM information_schema.columns c JOIN information_schema.tables t \
            ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' \
          WHERE c.table_schema IN ('public', 'apalis')",
@@ -196,38 +249,57 @@ async fn acknowledged_events_survive_sigkill_and_no_ip_or_agent_is_stored() {
     .await
     .unwrap();
     assert!(columns.len() > 50);
-    let mut control = 0;
-    for needle in [IP, "PrivacyProbe", "/privacy"] {
-        for column in &columns {
-            let hits: Found = tenant::diesel::sql_query(format!(
-                "SELECT count(*) AS n FROM \"{}\".\"{}\" WHERE \"{}\"::text LIKE '%' || $1 || '%' \
-                 OR encode(convert_to(\"{}\"::text, 'UTF8'), 'escape') LIKE '%' || $1 || '%'",
-                column.schema, column.table, column.column, column.column
-            ))
-            .bind::<Text, _>(needle)
-            .get_result(&mut db)
-            .await
-            .unwrap();
-            if needle == "/privacy" {
-                control += hits.n;
-            } else {
-                assert_eq!(
-                    hits.n, 0,
-                    "{needle} found in {}.{}.{}",
-                    column.schema, column.table, column.column
-                );
-            }
+    assert!(columns.iter().any(|c| c.data_type == "bytea"));
+    // Every column in its text form; bytea columns also as raw bytes: the needles' UTF-8, and
+    // the IP's own four bytes and its IPv4-mapped IPv6 form (how the visitor hash takes it).
+    let ip: std::net::Ipv4Addr = IP.parse().unwrap();
+    let raw_ip = [ip.octets().to_vec(), ip.to_ipv6_mapped().octets().to_vec()];
+    let (mut text_control, mut bytea_control) = (0, 0);
+    for column in &columns {
+        let mut needles: Vec<&[u8]> = vec![IP.as_bytes(), b"PrivacyProbe"];
+        if column.data_type == "bytea" {
+            needles.extend(raw_ip.iter().map(Vec::as_slice));
+            // Positive control: the job payloads are bytea, searched raw.
+            bytea_control += count(&mut db, column, b"rollup_all_tenants").await;
+        } else {
+            text_control += count(&mut db, column, b"/privacy").await;
+        }
+        for needle in needles {
+            let hits = count(&mut db, column, needle).await;
+            assert_eq!(
+                hits,
+                0,
+                "{:?} found in {}.{}.{}",
+                String::from_utf8_lossy(needle),
+                column.schema,
+                column.table,
+                column.column
+            );
         }
     }
     assert!(
-        control > 0,
-        "the search finds what was stored (positive control)"
+        text_control > 0,
+        "the text search finds the stored path (positive control)"
+    );
+    assert!(
+        bytea_control > 0,
+        "the raw bytea search finds a job payload (positive control)"
     );
     server.kill().unwrap();
     server.wait().unwrap();
-    let logs = std::fs::read_to_string(&log).unwrap()
-        + &std::fs::read_to_string(data.0.join("postgres/server.log")).unwrap_or_default();
-    assert!(logs.contains("send_event"), "the access log was written");
+    let beacon_log = std::fs::read_to_string(&log).unwrap();
+    let postgres_log = data.0.join("postgres/server.log");
+    let postgres_log = std::fs::read_to_string(&postgres_log)
+        .unwrap_or_else(|e| panic!("the PostgreSQL log {}: {e}", postgres_log.display()));
+    assert!(
+        beacon_log.contains("send_event"),
+        "the access log was written"
+    );
+    assert!(
+        postgres_log.contains("database system is ready to accept connections"),
+        "the PostgreSQL log was written: {postgres_log}"
+    );
+    let logs = beacon_log + &postgres_log;
     for needle in [IP, "PrivacyProbe", "203.0.113."] {
         assert!(!logs.contains(needle), "{needle} reached a log");
     }

@@ -341,6 +341,11 @@ async fn bad_envelopes_get_clear_4xx_and_nothing_is_half_stored() {
         u16,
         &'a str,
     );
+    // Another project's ingest key, sent for this project.
+    let other = s.app.project(&s.owner, s.org, "other.errors.example").await;
+    let other_key = other["ingest_key"].as_str().unwrap().to_owned();
+    let many_items = format!("{{}}\n{}", "{\"type\":\"session\"}\n{}\n".repeat(101));
+    // Every input of the bad-input table in docs/errors.md, in its order, and then some.
     let cases: Vec<Case<'_>> = vec![
         (
             "truncated envelope",
@@ -351,9 +356,25 @@ async fn bad_envelopes_get_clear_4xx_and_nothing_is_half_stored() {
             "invalid_envelope",
         ),
         (
+            "header not a JSON object",
+            path.clone(),
+            format!("[1]\n{{\"type\":\"event\"}}\n{}", event("x")).into_bytes(),
+            vec![],
+            400,
+            "invalid_envelope",
+        ),
+        (
             "length that lies",
             path.clone(),
             b"{}\n{\"type\":\"event\",\"length\":500}\n{\"message\":\"x\"}".to_vec(),
+            vec![],
+            400,
+            "invalid_envelope",
+        ),
+        (
+            "more than 100 items",
+            path.clone(),
+            many_items.into_bytes(),
             vec![],
             400,
             "invalid_envelope",
@@ -372,6 +393,30 @@ async fn bad_envelopes_get_clear_4xx_and_nothing_is_half_stored() {
             "invalid_event",
         ),
         (
+            "event not JSON",
+            path.clone(),
+            b"{}\n{\"type\":\"event\"}\nnot json".to_vec(),
+            vec![],
+            400,
+            "invalid_event",
+        ),
+        (
+            "event not an object",
+            path.clone(),
+            b"{}\n{\"type\":\"event\"}\n[\"message\"]".to_vec(),
+            vec![],
+            400,
+            "invalid_event",
+        ),
+        (
+            "event without content",
+            path.clone(),
+            b"{}\n{\"type\":\"event\"}\n{\"level\":\"error\"}".to_vec(),
+            vec![],
+            400,
+            "invalid_event",
+        ),
+        (
             "decompression bomb",
             path.clone(),
             gzip(&vec![b' '; 30 * 1024 * 1024]),
@@ -380,7 +425,7 @@ async fn bad_envelopes_get_clear_4xx_and_nothing_is_half_stored() {
             "payload_too_large",
         ),
         (
-            "10 MB stack trace",
+            "body over 1 MiB (a 10 MB stack trace)",
             path.clone(),
             format!(
                 "{{}}\n{{\"type\":\"event\"}}\n{{\"message\":\"{}\"}}",
@@ -388,6 +433,21 @@ async fn bad_envelopes_get_clear_4xx_and_nothing_is_half_stored() {
             )
             .into_bytes(),
             vec![],
+            413,
+            "payload_too_large",
+        ),
+        (
+            // Small on the wire and within 4 MiB decompressed, but one event of 2 MiB.
+            "event over 1 MiB",
+            path.clone(),
+            gzip(
+                format!(
+                    "{{}}\n{{\"type\":\"event\"}}\n{{\"message\":\"{}\"}}",
+                    "x".repeat(2 * 1024 * 1024)
+                )
+                .as_bytes(),
+            ),
+            vec![("content-encoding", "gzip")],
             413,
             "payload_too_large",
         ),
@@ -432,20 +492,20 @@ async fn bad_envelopes_get_clear_4xx_and_nothing_is_half_stored() {
             "invalid_key",
         ),
         (
+            "another project's key",
+            format!("/api/{}/envelope/?sentry_key={other_key}", s.ingest_id),
+            format!("{{}}\n{{\"type\":\"event\"}}\n{}", event("x")).into_bytes(),
+            vec![],
+            401,
+            "invalid_key",
+        ),
+        (
             "no key",
             format!("/api/{}/envelope/", s.ingest_id),
             b"{}".to_vec(),
             vec![],
             401,
             "missing_key",
-        ),
-        (
-            "event without content",
-            path.clone(),
-            b"{}\n{\"type\":\"event\"}\n{\"level\":\"error\"}".to_vec(),
-            vec![],
-            400,
-            "invalid_event",
         ),
         // A good event next to a bad one: neither is stored.
         (

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tenant::tables::memberships::Role;
 use uuid::Uuid;
 
-use crate::support::{As, TestApp, assert_problem};
+use crate::support::{As, TenantRows, TestApp, assert_problem};
 
 struct Fixture {
     org: Uuid,
@@ -264,6 +264,11 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
         )
         .await;
     assert_eq!(status, 200, "{issues}");
+    // A release file (under the release name the operations use), a vital and an event.
+    let funnel_id: Uuid = funnel["id"].as_str().unwrap().parse().unwrap();
+    add_release_file(app, &who, org, project_id, funnel_id, "~/app.js").await;
+    add_vital(app, "/").await;
+    add_event(app, "/").await;
     let fixture = Fixture {
         issue: issues["items"][0]["id"].as_str().unwrap().parse().unwrap(),
         funnel: funnel["id"].as_str().unwrap().parse().unwrap(),
@@ -277,12 +282,75 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
     (fixture, who)
 }
 
-/// Everything organization A's owner can see.
-async fn snapshot(app: &TestApp, who: &As, org: Uuid, project: Uuid) -> Vec<Value> {
+/// Uploads a release file as A's owner (with other content than the operations' upload, so an
+/// overwrite would show).
+async fn add_release_file(
+    app: &TestApp,
+    who: &As,
+    org: Uuid,
+    project: &str,
+    release: Uuid,
+    name: &str,
+) {
+    let As::User(session) = who else {
+        panic!("A's owner uploads")
+    };
+    let resp = app
+        .client
+        .put(format!(
+            "/api/v1/orgs/{org}/projects/{project}/releases/{release}/files?name={name}"
+        ))
+        .header("cookie", &session.cookie)
+        .header("x-csrf-token", &session.csrf)
+        .header("content-type", "application/octet-stream")
+        .body("original();")
+        .send()
+        .await;
+    let (status, body) = crate::support::status_and_json(resp).await;
+    assert!(status == 200 || status == 201, "{status}: {body}");
+}
+
+const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+/// Sends a Web Vitals sample for A's site, measured on `page`.
+async fn add_vital(app: &TestApp, page: &str) {
+    let body = json!({"d": "alpha.example", "u": format!("https://alpha.example{page}"), "m": [{"n": "LCP", "v": 1800}]});
+    let resp = app
+        .client
+        .post("/api/vitals")
+        .header("user-agent", CHROME)
+        .content_type("text/plain")
+        .body(body.to_string())
+        .send()
+        .await;
+    resp.assert_status(poem::http::StatusCode::ACCEPTED);
+}
+
+/// Sends a pageview of `page` on A's site.
+async fn add_event(app: &TestApp, page: &str) {
+    let body =
+        json!({"n": "pageview", "u": format!("https://alpha.example{page}"), "d": "alpha.example"});
+    let resp = app
+        .client
+        .post("/api/event")
+        .header("user-agent", CHROME)
+        .content_type("text/plain")
+        .body(body.to_string())
+        .send()
+        .await;
+    resp.assert_status(poem::http::StatusCode::ACCEPTED);
+}
+
+/// Everything organization A's owner can see through the API (release files, vitals and
+/// events included), and every row of A in every tenant table.
+async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRows) {
+    let (org, project) = (f.org, f.project);
     let mut out = Vec::new();
     let goals = format!("/projects/{project}/goals");
     let funnels = format!("/projects/{project}/funnels");
     let issues = format!("/projects/{project}/issues");
+    let files = format!("/projects/{project}/releases/{}/files", f.funnel);
+    let vitals = format!("/projects/{project}/vitals?metric=LCP&group=page&period=day");
     for path in [
         "",
         "/members",
@@ -292,6 +360,8 @@ async fn snapshot(app: &TestApp, who: &As, org: Uuid, project: Uuid) -> Vec<Valu
         goals.as_str(),
         funnels.as_str(),
         issues.as_str(),
+        files.as_str(),
+        vitals.as_str(),
     ] {
         let (status, body) = app
             .json(who, "GET", &format!("/api/v1/orgs/{org}{path}"), None)
@@ -299,14 +369,27 @@ async fn snapshot(app: &TestApp, who: &As, org: Uuid, project: Uuid) -> Vec<Valu
         assert_eq!(status, 200, "{path}: {body}");
         out.push(body);
     }
-    out
+    let (status, events) = app
+        .json(
+            who,
+            "POST",
+            "/api/v2/query",
+            Some(
+                json!({"site_id": "alpha.example", "metrics": ["visitors", "pageviews", "events"],
+                        "date_range": "day", "dimensions": ["event:page"]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{events}");
+    out.push(events);
+    (out, app.tenant_rows(org).await)
 }
 
 #[tokio::test]
 async fn second_tenant_gets_404_and_changes_nothing() {
     let app = TestApp::new().await;
     let (a, a_owner) = fixture(&app).await;
-    let before = snapshot(&app, &a_owner, a.org, a.project).await;
+    let before = snapshot(&app, &a_owner, &a).await;
 
     let b_owner = app.user("beta-owner@example.com").await;
     let b_org = app.org(&b_owner, "Beta").await;
@@ -343,8 +426,28 @@ async fn second_tenant_gets_404_and_changes_nothing() {
             assert_eq!(status, 404, "{method} {path} answered {status}: {body}");
         }
     }
-    let after = snapshot(&app, &a_owner, a.org, a.project).await;
-    assert_eq!(before, after, "organization A changed");
+    let after = snapshot(&app, &a_owner, &a).await;
+    assert_eq!(before.0, after.0, "organization A changed (API)");
+    assert_eq!(before.1, after.1, "organization A changed (rows)");
+    // Positive control: the snapshot changes when a release file, a vital or an event is added.
+    let mut last = after;
+    let project = a.project.to_string();
+    for added in ["release file", "vital", "event"] {
+        match added {
+            "release file" => {
+                add_release_file(&app, &a_owner, a.org, &project, a.funnel, "~/more.js").await
+            }
+            "vital" => add_vital(&app, "/other").await,
+            _ => add_event(&app, "/other").await,
+        }
+        let now = snapshot(&app, &a_owner, &a).await;
+        assert_ne!(
+            last.0, now.0,
+            "adding a {added} left the API snapshot unchanged"
+        );
+        assert_ne!(last.1, now.1, "adding a {added} left the rows unchanged");
+        last = now;
+    }
 
     // B's listings show none of A's rows.
     let (_, orgs) = app.json(&b_session, "GET", "/api/v1/orgs", None).await;

@@ -5,6 +5,7 @@ mod accounts;
 mod cli;
 mod conversions;
 mod dashboard;
+mod deletion;
 mod durability;
 mod email_flows;
 mod errors;

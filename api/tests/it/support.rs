@@ -286,6 +286,73 @@ impl TestApp {
     }
 }
 
+/// Every row of one organization, by tenant table: row JSON (`row_to_json`), sorted.
+pub type TenantRows = std::collections::BTreeMap<String, Vec<Value>>;
+
+#[derive(tenant::diesel::QueryableByName)]
+struct TableName {
+    #[diesel(sql_type = tenant::diesel::sql_types::Text)]
+    name: String,
+}
+
+#[derive(tenant::diesel::QueryableByName)]
+struct RowJson {
+    #[diesel(sql_type = tenant::diesel::sql_types::Text)]
+    row: String,
+}
+
+impl TestApp {
+    /// The tenant tables, found in the catalog so a new one is covered without a change here:
+    /// every table of `public` with an `org_id` column (partitions are read through their parent).
+    pub async fn tenant_tables(&self) -> Vec<String> {
+        use tenant::diesel_async::RunQueryDsl;
+        let mut conn = self.owner_conn().await;
+        let tables: Vec<TableName> = tenant::diesel::sql_query(
+            "SELECT c.relname::text AS name FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+             AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid \
+                         AND a.attname = 'org_id' AND NOT a.attisdropped) \
+             ORDER BY 1",
+        )
+        .load(&mut conn)
+        .await
+        .unwrap();
+        tables.into_iter().map(|t| t.name).collect()
+    }
+
+    /// Every row of `org` in every tenant table (empty tables included), read as the owner
+    /// inside the organization's scope (so also when the owner is not a superuser).
+    pub async fn tenant_rows(&self, org: Uuid) -> TenantRows {
+        use tenant::diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+        let tables = self.tenant_tables().await;
+        let mut conn = self.owner_conn().await;
+        conn.batch_execute(&format!(
+            "BEGIN; SELECT set_config('app.org_id', '{org}', true)"
+        ))
+        .await
+        .unwrap();
+        let mut out = TenantRows::new();
+        for table in tables {
+            let rows: Vec<RowJson> = tenant::diesel::sql_query(format!(
+                "SELECT row_to_json(t)::text AS row FROM \"{table}\" t WHERE org_id = $1"
+            ))
+            .bind::<tenant::diesel::sql_types::Uuid, _>(org)
+            .load(&mut conn)
+            .await
+            .unwrap();
+            let mut rows: Vec<Value> = rows
+                .into_iter()
+                .map(|r| serde_json::from_str(&r.row).unwrap())
+                .collect();
+            rows.sort_by_cached_key(|row| row.to_string());
+            out.insert(table, rows);
+        }
+        conn.batch_execute("COMMIT").await.unwrap();
+        out
+    }
+}
+
 /// Status and JSON body of a response.
 pub async fn status_and_json(resp: TestResponse) -> (u16, Value) {
     let status = resp.0.status().as_u16();

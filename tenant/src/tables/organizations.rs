@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::schema::{memberships, organizations};
+use crate::schema::{events, funnels, memberships, organizations};
 
 /// An organization.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -59,12 +59,23 @@ pub async fn rename(
         .optional()
 }
 
-/// Deletes the organization and, by cascade, everything it owns.
+/// Deletes an organization and everything in it; false when it does not exist. As for a
+/// project ([`crate::tables::projects::delete`]): funnels first (their steps hold goals the
+/// cascade would reach first), events last (they have no foreign key).
 pub async fn delete(conn: &mut AsyncPgConnection, org_id: Uuid) -> QueryResult<bool> {
-    diesel::delete(organizations::table.find(org_id))
+    diesel::delete(funnels::table.filter(funnels::org_id.eq(org_id)))
         .execute(conn)
-        .await
-        .map(|rows| rows > 0)
+        .await?;
+    let deleted = diesel::delete(organizations::table.find(org_id))
+        .execute(conn)
+        .await?
+        > 0;
+    if deleted {
+        diesel::delete(events::table.filter(events::org_id.eq(org_id)))
+            .execute(conn)
+            .await?;
+    }
+    Ok(deleted)
 }
 
 /// In a user scope: the user's organizations with their role, ordered by id, after `after`.
