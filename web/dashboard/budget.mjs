@@ -17,7 +17,9 @@ for (const file of files) {
   console.log(`${file}: ${(size / 1024).toFixed(1)} KB gzipped`);
 }
 const all = readdirSync(join(dist, "assets")).filter((f) => f.endsWith(".js")).length;
-console.log(`initial JS: ${(total / 1024).toFixed(1)} KB gzipped of ${BUDGET / 1024} KB (${files.length} of ${all} script files)`);
+console.log(
+  `initial JS: ${(total / 1024).toFixed(1)} KB gzipped of ${BUDGET / 1024} KB (${files.length} of ${all} script files)`,
+);
 if (files.length === 0) {
   console.error("no entry script found in dist/index.html");
   process.exit(1);

@@ -70,7 +70,9 @@ if (process.argv.includes("--check")) {
   });
   const extra = readdirSync(dist).filter((name) => !(name in outputs));
   if (stale.length || extra.length) {
-    console.error(`web/tracker/dist is stale (${[...stale.map(([n]) => n), ...extra].join(", ")}): run npm --prefix web run build:tracker`);
+    console.error(
+      `web/tracker/dist is stale (${[...stale.map(([n]) => n), ...extra].join(", ")}): run npm --prefix web run build:tracker`,
+    );
     process.exit(1);
   }
   console.log(`web/tracker/dist is up to date (${Object.keys(outputs).length} bundles)`);

@@ -98,7 +98,9 @@ async function joinBeacon(page, email, startUrl) {
 async function audit(page, name) {
   await page.addScriptTag({ path: axePath });
   const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    const result = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
     return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   });
   report.a11y[name] = violations;
@@ -199,7 +201,6 @@ try {
   await page.waitForFunction(() => !location.search.includes("f."));
   report.unfilteredUrl = page.url();
 
-
   // Goals: the custom event as a goal, with its conversions.
   step("goal");
   await page.getByRole("link", { name: "Goals & funnels" }).click();
@@ -221,14 +222,37 @@ try {
     JSON.stringify({
       platform: "javascript",
       release: "shop@1.0.0",
-      exception: { values: [{ type: "TypeError", value: "price is undefined", mechanism: { type: "onerror", handled: false },
-        stacktrace: { frames: [{ filename: "https://shop.example/static/cart.js", function: "checkout", lineno: 12, colno: 5, in_app: true,
-          pre_context: ["function checkout(cart) {"], context_line: "  return cart.price.amount;", post_context: ["}"] }] } }] },
+      exception: {
+        values: [
+          {
+            type: "TypeError",
+            value: "price is undefined",
+            mechanism: { type: "onerror", handled: false },
+            stacktrace: {
+              frames: [
+                {
+                  filename: "https://shop.example/static/cart.js",
+                  function: "checkout",
+                  lineno: 12,
+                  colno: 5,
+                  in_app: true,
+                  pre_context: ["function checkout(cart) {"],
+                  context_line: "  return cart.price.amount;",
+                  post_context: ["}"],
+                },
+              ],
+            },
+          },
+        ],
+      },
       breadcrumbs: [{ timestamp: Date.now() / 1000, category: "ui.click", message: "button#pay" }],
       tags: { plan: "pro" },
     }),
   ].join("\n");
-  const sentryResponse = await fetch(`http://127.0.0.1:${beaconPort}/api/${projectJson.ingest_id}/envelope/?sentry_key=${projectJson.ingest_key}`, { method: "POST", body: envelope });
+  const sentryResponse = await fetch(
+    `http://127.0.0.1:${beaconPort}/api/${projectJson.ingest_id}/envelope/?sentry_key=${projectJson.ingest_key}`,
+    { method: "POST", body: envelope },
+  );
   report.sentryStatus = sentryResponse.status;
   await page.getByRole("link", { name: "Errors" }).click();
   await page.getByRole("link", { name: "TypeError: price is undefined" }).click();
@@ -260,7 +284,9 @@ try {
   // The viewer's pages run under the CSP Beacon sends; any violation is recorded.
   await viewerContext.addInitScript(() => {
     window.__csp = [];
-    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener("securitypolicyviolation", (e) =>
+      window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`),
+    );
   });
   const viewer = await viewerContext.newPage();
   open.push(viewer);
@@ -313,7 +339,12 @@ try {
   for (const [index, page] of open.entries()) {
     if (page.isClosed()) continue;
     await page.screenshot({ path: join(shots, `failure-${index}.png`), fullPage: true }).catch(() => {});
-    console.error(`page ${index} at ${page.url()}:\n${await page.locator("body").innerText().catch(() => "")}`);
+    console.error(
+      `page ${index} at ${page.url()}:\n${await page
+        .locator("body")
+        .innerText()
+        .catch(() => "")}`,
+    );
   }
   throw error;
 } finally {

@@ -60,7 +60,8 @@ export function App() {
   const publicPage = PUBLIC[path];
   const needsLogin = !checking && !user && !publicPage && path !== "/invitations/accept";
   useEffect(() => {
-    if (needsLogin) navigate(`/login?next=${encodeURIComponent(path + (search.size ? `?${search}` : ""))}`, { replace: true });
+    if (needsLogin)
+      navigate(`/login?next=${encodeURIComponent(path + (search.size ? `?${search}` : ""))}`, { replace: true });
   }, [needsLogin, navigate, path, search]);
   if (publicPage) return publicPage();
   if (checking) return <Loading />;

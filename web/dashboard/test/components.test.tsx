@@ -7,11 +7,24 @@ import { TopMetrics } from "../src/pages/dashboard/TopMetrics";
 import type { StatsResult } from "../src/lib/stats";
 import { json, requests, respondWith } from "./setup";
 
-const echo = { site_id: "shop.example", metrics: [], date_range: ["2026-11-01", "2026-11-30"], dimensions: [], filters: [], pagination: { limit: 10, offset: 0 } };
+const echo = {
+  site_id: "shop.example",
+  metrics: [],
+  date_range: ["2026-11-01", "2026-11-30"],
+  dimensions: [],
+  filters: [],
+  pagination: { limit: 10, offset: 0 },
+};
 
 describe("TopMetrics", () => {
   const result: StatsResult = {
-    results: [{ dimensions: [], metrics: [1200, 1500, 4000, 2.67, 41, 95], comparison: { dimensions: [], metrics: [1000, 1500, 4400, 2.9, 38, 95], change: [20, 0, -9, -8, 3, 0] } }],
+    results: [
+      {
+        dimensions: [],
+        metrics: [1200, 1500, 4000, 2.67, 41, 95],
+        comparison: { dimensions: [], metrics: [1000, 1500, 4400, 2.9, 38, 95], change: [20, 0, -9, -8, 3, 0] },
+      },
+    ],
     meta: { total_rows: 1, time_zone: "UTC" },
     query: echo,
   };
@@ -60,7 +73,12 @@ describe("Breakdown", () => {
     );
     const germany = await screen.findByRole("button", { name: /Germany/ });
     const body = await requests[0].json();
-    expect(body).toMatchObject({ site_id: "shop.example", dimensions: ["visit:country"], filters: [["is", "event:page", ["/pricing"]]], date_range: ["2026-11-01", "2026-11-30"] });
+    expect(body).toMatchObject({
+      site_id: "shop.example",
+      dimensions: ["visit:country"],
+      filters: [["is", "event:page", ["/pricing"]]],
+      date_range: ["2026-11-01", "2026-11-30"],
+    });
     fireEvent.click(germany);
     expect(onFilter).toHaveBeenCalledWith({ dimension: "visit:country", value: "DE" });
     // An unknown country is shown, but cannot be filtered on.
@@ -69,11 +87,30 @@ describe("Breakdown", () => {
 
   it("shows an empty state and API errors in words", async () => {
     respondWith(() => json({ results: [], meta: { total_rows: 0, time_zone: "UTC" }, query: echo }));
-    const props = { title: "Pages", tabs: [{ dimension: "event:page", label: "Top pages" }], siteId: "s", dateRange: ["2026-11-01", "2026-11-30"] as [string, string], filters: [], refresh: 0, onFilter: () => {} };
+    const props = {
+      title: "Pages",
+      tabs: [{ dimension: "event:page", label: "Top pages" }],
+      siteId: "s",
+      dateRange: ["2026-11-01", "2026-11-30"] as [string, string],
+      filters: [],
+      refresh: 0,
+      onFilter: () => {},
+    };
     const { unmount } = render(<Breakdown {...props} />);
     await screen.findByText("No data for this period.");
     unmount();
-    respondWith(() => json({ type: "https://beacon.dev/problems/invalid_filter", title: "Bad Request", status: 400, detail: "unknown dimension" }, 400, "application/problem+json"));
+    respondWith(() =>
+      json(
+        {
+          type: "https://beacon.dev/problems/invalid_filter",
+          title: "Bad Request",
+          status: 400,
+          detail: "unknown dimension",
+        },
+        400,
+        "application/problem+json",
+      ),
+    );
     render(<Breakdown {...props} refresh={1} />);
     await waitFor(() => expect(screen.getByRole("alert").textContent).toBe("unknown dimension"));
   });
@@ -88,7 +125,11 @@ describe("form building blocks", () => {
   });
 
   it("shows a problem's detail as an alert", () => {
-    render(<ErrorNote error={new ApiProblem(403, "https://beacon.dev/problems/forbidden", "Forbidden", "your role cannot do this")} />);
+    render(
+      <ErrorNote
+        error={new ApiProblem(403, "https://beacon.dev/problems/forbidden", "Forbidden", "your role cannot do this")}
+      />,
+    );
     expect(screen.getByRole("alert").textContent).toBe("your role cannot do this");
   });
 });

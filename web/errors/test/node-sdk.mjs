@@ -52,6 +52,9 @@ try {
 } catch (error) {
   ids.cart = [Sentry.captureException(error)];
 }
-ids.message = [Sentry.captureMessage("payment provider slow", "warning"), Sentry.captureMessage("payment provider slow", "warning")];
+ids.message = [
+  Sentry.captureMessage("payment provider slow", "warning"),
+  Sentry.captureMessage("payment provider slow", "warning"),
+];
 const flushed = await Sentry.flush(10_000);
 console.log(JSON.stringify({ flushed, ids }));

@@ -57,7 +57,13 @@ function flush(): void {
   const body = JSON.stringify({ d: domain, u: location.href, m: [...pending.values()] });
   pending.clear();
   try {
-    fetch(endpoint, { method: "POST", body, keepalive: true, credentials: "omit", headers: { "Content-Type": "text/plain" } }).catch(() => {});
+    fetch(endpoint, {
+      method: "POST",
+      body,
+      keepalive: true,
+      credentials: "omit",
+      headers: { "Content-Type": "text/plain" },
+    }).catch(() => {});
   } catch {
     navigator.sendBeacon?.(endpoint, body);
   }

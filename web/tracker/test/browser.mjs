@@ -42,12 +42,7 @@ const pages = {
       "<h1>Opted out</h1>",
       "localStorage.beacon_ignore='true';beacon('Optout test',{callback:function(r){results.push(r)}});",
     ),
-  "/local": () =>
-    page(
-      "script.js",
-      "<h1>Local</h1>",
-      "beacon('Local test',{callback:function(r){results.push(r)}});",
-    ),
+  "/local": () => page("script.js", "<h1>Local</h1>", "beacon('Local test',{callback:function(r){results.push(r)}});"),
 };
 
 const server = http.createServer((req, res) => {
@@ -73,8 +68,7 @@ const report = {};
 try {
   // A regular desktop Chrome user agent: Beacon drops HeadlessChrome as a bot.
   const context = await browser.newContext({
-    userAgent:
-      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+    userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
   });
   const events = [];
   context.on("requestfinished", async (request) => {

@@ -50,7 +50,9 @@ try {
   await tab.goto(`http://vitals.example:${server.address().port}/article`, { waitUntil: "load" });
   await tab.waitForTimeout(300);
   await tab.click("#more");
-  await tab.waitForFunction(() => document.body.firstChild?.textContent?.startsWith("A late banner"), null, { timeout: 10_000 });
+  await tab.waitForFunction(() => document.body.firstChild?.textContent?.startsWith("A late banner"), null, {
+    timeout: 10_000,
+  });
   await tab.waitForTimeout(500);
   const sent = tab.waitForResponse((r) => r.url().endsWith("/api/vitals"), { timeout: 10_000 });
   await tab.evaluate(() => {

@@ -8,7 +8,10 @@ type Orgs = Async<Schemas["OrganizationOut"][]>;
 const OrgsContext = createContext<Orgs | null>(null);
 
 export function OrgsProvider({ children }: { children: ReactNode }) {
-  const orgs = useAsync(async () => (await unwrap(api.GET("/api/v1/orgs", { params: { query: { limit: 200 } } }))).items, []);
+  const orgs = useAsync(
+    async () => (await unwrap(api.GET("/api/v1/orgs", { params: { query: { limit: 200 } } }))).items,
+    [],
+  );
   return <OrgsContext.Provider value={orgs}>{children}</OrgsContext.Provider>;
 }
 

@@ -39,7 +39,17 @@ interface Props {
   onFilter: (filter: ViewFilter) => void;
 }
 
-export function Breakdown({ title, tabs, siteId, dateRange, filters, refresh, extra = [], metric = "visitors", onFilter }: Props) {
+export function Breakdown({
+  title,
+  tabs,
+  siteId,
+  dateRange,
+  filters,
+  refresh,
+  extra = [],
+  metric = "visitors",
+  onFilter,
+}: Props) {
   const [tab, setTab] = useState(tabs[0]);
   const rows = useAsync(
     () =>
@@ -64,7 +74,13 @@ export function Breakdown({ title, tabs, siteId, dateRange, filters, refresh, ex
         {tabs.length > 1 && (
           <div className="segmented" role="tablist" aria-label={`${title} breakdown`}>
             {tabs.map((option) => (
-              <button type="button" role="tab" key={option.dimension} aria-selected={option.dimension === tab.dimension} onClick={() => setTab(option)}>
+              <button
+                type="button"
+                role="tab"
+                key={option.dimension}
+                aria-selected={option.dimension === tab.dimension}
+                onClick={() => setTab(option)}
+              >
                 {option.label}
               </button>
             ))}
@@ -90,7 +106,11 @@ export function Breakdown({ title, tabs, siteId, dateRange, filters, refresh, ex
                   type="button"
                   className="bar-row"
                   disabled={!filterable}
-                  title={filterable ? `Filter by ${dimensionLabel(tab.dimension).toLowerCase()} ${displayValue(tab.dimension, value)}` : undefined}
+                  title={
+                    filterable
+                      ? `Filter by ${dimensionLabel(tab.dimension).toLowerCase()} ${displayValue(tab.dimension, value)}`
+                      : undefined
+                  }
                   onClick={() => value !== null && onFilter({ dimension: tab.dimension, value })}
                 >
                   <span className="bar" style={{ width: `${(row.metrics[0] / max) * 100}%` }} aria-hidden="true" />

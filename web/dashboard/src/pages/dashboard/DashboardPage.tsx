@@ -11,7 +11,16 @@ import { Breakdown } from "./Breakdown";
 import { LivePanel, useLiveEvents } from "./Live";
 import { MainGraph } from "./MainGraph";
 import { TopMetrics } from "./TopMetrics";
-import { dimensionLabel, METRICS, PERIODS, readView, withFilter, withoutFilter, writeView, type DashboardView } from "./viewState";
+import {
+  dimensionLabel,
+  METRICS,
+  PERIODS,
+  readView,
+  withFilter,
+  withoutFilter,
+  writeView,
+  type DashboardView,
+} from "./viewState";
 
 export function DashboardPage() {
   const { project } = useProject();
@@ -54,7 +63,10 @@ export function DashboardPage() {
   );
   // Until the answer for this period and these filters is in, the old one is not used for the
   // graph and panels (its date range belongs to the previous view).
-  const current = totals.data && totals.data.period === view.period && totals.data.filtersKey === filtersKey ? totals.data.result : undefined;
+  const current =
+    totals.data && totals.data.period === view.period && totals.data.filtersKey === filtersKey
+      ? totals.data.result
+      : undefined;
   const echo = current?.query;
   const range = echo ? (echo.date_range as [string, string]) : undefined;
   const previousRange = echo?.comparison_date_range ? (echo.comparison_date_range as [string, string]) : undefined;
@@ -79,7 +91,11 @@ export function DashboardPage() {
             {view.filters.map((filter) => (
               <li key={filter.dimension} className="chip">
                 {dimensionLabel(filter.dimension)} is <strong>{filter.value || "(none)"}</strong>
-                <button type="button" aria-label={`Remove filter ${dimensionLabel(filter.dimension)}`} onClick={() => setView(withoutFilter(view, filter.dimension))}>
+                <button
+                  type="button"
+                  aria-label={`Remove filter ${dimensionLabel(filter.dimension)}`}
+                  onClick={() => setView(withoutFilter(view, filter.dimension))}
+                >
                   ×
                 </button>
               </li>
@@ -101,7 +117,14 @@ export function DashboardPage() {
       )}
       {range && (
         <>
-          <MainGraph siteId={siteId} view={view} range={range} previousRange={previousRange} refresh={refresh} onInterval={(interval) => setView({ ...view, interval })} />
+          <MainGraph
+            siteId={siteId}
+            view={view}
+            range={range}
+            previousRange={previousRange}
+            refresh={refresh}
+            onInterval={(interval) => setView({ ...view, interval })}
+          />
           <div className="panels">
             <Breakdown
               {...panel}
@@ -124,7 +147,12 @@ export function DashboardPage() {
                 { dimension: "visit:utm_campaign", label: "Campaign" },
               ]}
             />
-            <Breakdown {...panel} dateRange={range} title="Countries" tabs={[{ dimension: "visit:country", label: "Countries" }]} />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Countries"
+              tabs={[{ dimension: "visit:country", label: "Countries" }]}
+            />
             <Breakdown
               {...panel}
               dateRange={range}
@@ -135,7 +163,14 @@ export function DashboardPage() {
                 { dimension: "visit:os", label: "OS" },
               ]}
             />
-            <Breakdown {...panel} dateRange={range} title="Custom events" metric="events" extra={[["is_not", "event:name", ["pageview"]]]} tabs={[{ dimension: "event:name", label: "Events" }]} />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Custom events"
+              metric="events"
+              extra={[["is_not", "event:name", ["pageview"]]]}
+              tabs={[{ dimension: "event:name", label: "Events" }]}
+            />
           </div>
         </>
       )}

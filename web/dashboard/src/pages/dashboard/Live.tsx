@@ -8,7 +8,12 @@ import { useAsync } from "../../lib/useAsync";
 type LiveEvent = Schemas["LiveEventOut"];
 
 /** Subscribes to `/live` while mounted; calls `onEvent` for each event. */
-export function useLiveEvents(orgId: string, projectId: string, enabled: boolean, onEvent: (event: LiveEvent) => void): void {
+export function useLiveEvents(
+  orgId: string,
+  projectId: string,
+  enabled: boolean,
+  onEvent: (event: LiveEvent) => void,
+): void {
   // The latest callback, without reopening the stream when it changes (events in the gap
   // would be lost).
   const handler = useRef(onEvent);
@@ -27,9 +32,24 @@ export function useLiveEvents(orgId: string, projectId: string, enabled: boolean
   }, [orgId, projectId, enabled]);
 }
 
-export function LivePanel({ orgId, projectId, events, refresh }: { orgId: string; projectId: string; events: LiveEvent[]; refresh: number }) {
+export function LivePanel({
+  orgId,
+  projectId,
+  events,
+  refresh,
+}: {
+  orgId: string;
+  projectId: string;
+  events: LiveEvent[];
+  refresh: number;
+}) {
   const now = useAsync(
-    () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/realtime", { params: { path: { org_id: orgId, project_id: projectId } } })),
+    () =>
+      unwrap(
+        api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/realtime", {
+          params: { path: { org_id: orgId, project_id: projectId } },
+        }),
+      ),
     [orgId, projectId, refresh],
   );
   // Visitors leave without sending anything: the count is asked again every 30 s.
@@ -42,7 +62,8 @@ export function LivePanel({ orgId, projectId, events, refresh }: { orgId: string
     <Card title="Right now" className="live">
       <p className="live-count" aria-live="polite">
         <span className="pulse" aria-hidden="true" />
-        <strong>{now.data?.visitors ?? "–"}</strong> {now.data?.visitors === 1 ? "visitor" : "visitors"} in the last {now.data?.window_minutes ?? 5} minutes
+        <strong>{now.data?.visitors ?? "–"}</strong> {now.data?.visitors === 1 ? "visitor" : "visitors"} in the last{" "}
+        {now.data?.window_minutes ?? 5} minutes
       </p>
       {events.length === 0 ? (
         <Empty>Waiting for events… new ones appear here as they arrive.</Empty>

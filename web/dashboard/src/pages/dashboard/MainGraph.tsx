@@ -24,8 +24,19 @@ export function MainGraph({ siteId, view, range, previousRange, refresh, onInter
   const { metric, interval, filters } = view;
   const series = useAsync(async () => {
     const query = (dates: [string, string]) =>
-      runQuery({ site_id: siteId, metrics: [metric], date_range: dates, dimensions: [`time:${interval}`], filters: filterExpressions(filters) });
-    const [current, previous] = await Promise.all([query(range), previousRange && view.period !== "day" && view.period !== "realtime" ? query(previousRange) : Promise.resolve(undefined)]);
+      runQuery({
+        site_id: siteId,
+        metrics: [metric],
+        date_range: dates,
+        dimensions: [`time:${interval}`],
+        filters: filterExpressions(filters),
+      });
+    const [current, previous] = await Promise.all([
+      query(range),
+      previousRange && view.period !== "day" && view.period !== "realtime"
+        ? query(previousRange)
+        : Promise.resolve(undefined),
+    ]);
     const labels = bucketLabels(range[0], range[1], interval);
     const before = previousRange ? bucketLabels(previousRange[0], previousRange[1], interval) : [];
     return {
@@ -33,7 +44,17 @@ export function MainGraph({ siteId, view, range, previousRange, refresh, onInter
       values: fillBuckets(labels, current.results),
       previous: previous ? fillBuckets(before, previous.results).slice(0, labels.length) : undefined,
     };
-  }, [siteId, metric, interval, JSON.stringify(filters), range[0], range[1], previousRange?.[0], previousRange?.[1], refresh]);
+  }, [
+    siteId,
+    metric,
+    interval,
+    JSON.stringify(filters),
+    range[0],
+    range[1],
+    previousRange?.[0],
+    previousRange?.[1],
+    refresh,
+  ]);
   const format = useMemo(() => (value: number) => formatMetric(metric, value), [metric]);
   const label = METRICS.find((m) => m.value === metric)?.label ?? metric;
   const intervals = intervalsFor(view.period);

@@ -7,7 +7,17 @@ import { METRICS } from "./viewState";
 /** Whether a rise is good news (for the bounce rate it is not). */
 const higherIsBetter = (metric: string) => metric !== "bounce_rate";
 
-export function TopMetrics({ result, selected, compare = true, onSelect }: { result: StatsResult; selected: string; compare?: boolean; onSelect: (metric: string) => void }) {
+export function TopMetrics({
+  result,
+  selected,
+  compare = true,
+  onSelect,
+}: {
+  result: StatsResult;
+  selected: string;
+  compare?: boolean;
+  onSelect: (metric: string) => void;
+}) {
   const row = result.results[0];
   return (
     <div className="metrics" role="group" aria-label="Top metrics">

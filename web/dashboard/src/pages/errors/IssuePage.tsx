@@ -14,7 +14,9 @@ type Frame = Schemas["FrameOut"];
 type Event = Schemas["ErrorEventOut"];
 
 function FrameView({ frame, open }: { frame: Frame; open: boolean }) {
-  const where = [frame.abs_path ?? frame.filename ?? "?", frame.lineno, frame.colno].filter((p) => p !== undefined && p !== null).join(":");
+  const where = [frame.abs_path ?? frame.filename ?? "?", frame.lineno, frame.colno]
+    .filter((p) => p !== undefined && p !== null)
+    .join(":");
   const hasContext = frame.context_line !== undefined && frame.context_line !== null;
   const first = (frame.lineno ?? 0) - frame.pre_context.length;
   return (
@@ -88,7 +90,9 @@ function Breadcrumbs({ crumbs }: { crumbs: unknown }) {
         <tbody>
           {list.map((crumb, i) => (
             <tr key={i}>
-              <td>{typeof crumb.timestamp === "number" ? new Date(crumb.timestamp * 1000).toLocaleTimeString() : ""}</td>
+              <td>
+                {typeof crumb.timestamp === "number" ? new Date(crumb.timestamp * 1000).toLocaleTimeString() : ""}
+              </td>
               <td>{String(crumb.category ?? crumb.type ?? "")}</td>
               <td>{String(crumb.message ?? (crumb.data ? JSON.stringify(crumb.data) : ""))}</td>
             </tr>
@@ -106,7 +110,10 @@ function Timeline({ issueId }: { issueId: string }) {
     () =>
       unwrap(
         api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}/events", {
-          params: { path: { org_id: project.org_id, project_id: project.id, issue_id: issueId }, query: { limit: 20, cursor } },
+          params: {
+            path: { org_id: project.org_id, project_id: project.id, issue_id: issueId },
+            query: { limit: 20, cursor },
+          },
         }),
       ),
     [issueId, cursor],
@@ -119,7 +126,12 @@ function Timeline({ issueId }: { issueId: string }) {
         <ol className="timeline">
           {events.data.items.map((event) => (
             <li key={event.id}>
-              <time dateTime={event.ts}>{new Date(event.ts).toLocaleString()}</time> <span className="muted">{[event.release, event.environment, event.user_id && `user ${event.user_id}`].filter(Boolean).join(" · ")}</span>
+              <time dateTime={event.ts}>{new Date(event.ts).toLocaleString()}</time>{" "}
+              <span className="muted">
+                {[event.release, event.environment, event.user_id && `user ${event.user_id}`]
+                  .filter(Boolean)
+                  .join(" · ")}
+              </span>
             </li>
           ))}
         </ol>
@@ -143,9 +155,17 @@ function Timeline({ issueId }: { issueId: string }) {
 export function IssuePage({ issueId }: { issueId: string }) {
   const { project, role } = useProject();
   const path = { org_id: project.org_id, project_id: project.id, issue_id: issueId };
-  const detail = useAsync(() => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}", { params: { path } })), [issueId]);
+  const detail = useAsync(
+    () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}", { params: { path } })),
+    [issueId],
+  );
   const change = useAction(async (status: "resolved" | "unresolved" | "ignored", inNextRelease: boolean) => {
-    await unwrap(api.PATCH("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}", { params: { path }, body: { status, in_next_release: inNextRelease } }));
+    await unwrap(
+      api.PATCH("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}", {
+        params: { path },
+        body: { status, in_next_release: inNextRelease },
+      }),
+    );
     detail.reload();
   });
   if (detail.error) return <ErrorNote error={detail.error} />;
@@ -195,7 +215,9 @@ export function IssuePage({ issueId }: { issueId: string }) {
               <span className={`badge badge-${issue.status}`} data-testid="issue-status">
                 {issue.status}
               </span>
-              {detail.data.resolved_in_release && <span className="muted"> in the release after {detail.data.resolved_in_release}</span>}
+              {detail.data.resolved_in_release && (
+                <span className="muted"> in the release after {detail.data.resolved_in_release}</span>
+              )}
             </dd>
           </div>
           <div>
@@ -209,13 +231,15 @@ export function IssuePage({ issueId }: { issueId: string }) {
           <div>
             <dt>First seen</dt>
             <dd>
-              {new Date(issue.first_seen).toLocaleString()} {detail.data.first_release && <span className="muted">({detail.data.first_release})</span>}
+              {new Date(issue.first_seen).toLocaleString()}{" "}
+              {detail.data.first_release && <span className="muted">({detail.data.first_release})</span>}
             </dd>
           </div>
           <div>
             <dt>Last seen</dt>
             <dd>
-              {new Date(issue.last_seen).toLocaleString()} {detail.data.last_release && <span className="muted">({detail.data.last_release})</span>}
+              {new Date(issue.last_seen).toLocaleString()}{" "}
+              {detail.data.last_release && <span className="muted">({detail.data.last_release})</span>}
             </dd>
           </div>
         </dl>
@@ -224,17 +248,27 @@ export function IssuePage({ issueId }: { issueId: string }) {
         <Card title="Stack trace" className="span-2">
           {event ? <StackTrace event={event} /> : <Empty>No event stored.</Empty>}
         </Card>
-        <Card title="Breadcrumbs">{event ? <Breadcrumbs crumbs={event.breadcrumbs} /> : <Empty>No event stored.</Empty>}</Card>
+        <Card title="Breadcrumbs">
+          {event ? <Breadcrumbs crumbs={event.breadcrumbs} /> : <Empty>No event stored.</Empty>}
+        </Card>
         <Card title="Tags">
           {detail.data.tags.length === 0 && <Empty>No tags.</Empty>}
-          {[{ key: "release", values: detail.data.releases }, { key: "environment", values: detail.data.environments }, ...detail.data.tags].map((tag) =>
+          {[
+            { key: "release", values: detail.data.releases },
+            { key: "environment", values: detail.data.environments },
+            ...detail.data.tags,
+          ].map((tag) =>
             tag.values.length === 0 ? null : (
               <div key={tag.key} className="tag">
                 <h3>{tag.key}</h3>
                 <ul className="bars">
                   {tag.values.map((value) => (
                     <li key={value.value ?? "(none)"} className="bar-row static">
-                      <span className="bar" style={{ width: `${(value.events / Math.max(1, issue.events)) * 100}%` }} aria-hidden="true" />
+                      <span
+                        className="bar"
+                        style={{ width: `${(value.events / Math.max(1, issue.events)) * 100}%` }}
+                        aria-hidden="true"
+                      />
                       <span className="bar-label">{value.value ?? "(none)"}</span>
                       <span className="bar-value">{formatNumber(value.events)}</span>
                     </li>

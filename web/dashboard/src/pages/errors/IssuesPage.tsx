@@ -67,7 +67,12 @@ export function IssuesPage() {
         </Select>
         <div className="field">
           <label htmlFor="issue-search">Search titles</label>
-          <input id="issue-search" type="search" defaultValue={query} onKeyDown={(e) => e.key === "Enter" && set("q", e.currentTarget.value)} />
+          <input
+            id="issue-search"
+            type="search"
+            defaultValue={query}
+            onKeyDown={(e) => e.key === "Enter" && set("q", e.currentTarget.value)}
+          />
         </div>
       </div>
       <Card title="Issues">
@@ -93,8 +98,12 @@ export function IssuesPage() {
                 <tr>
                   <th scope="col">Issue</th>
                   <th scope="col">Last 14 days</th>
-                  <th scope="col" className="num">Events</th>
-                  <th scope="col" className="num">Users</th>
+                  <th scope="col" className="num">
+                    Events
+                  </th>
+                  <th scope="col" className="num">
+                    Users
+                  </th>
                   <th scope="col">Last seen</th>
                   <th scope="col">State</th>
                 </tr>

@@ -36,7 +36,12 @@ function FunnelBuilder({ goals, onCreated }: { goals: Schemas["GoalOut"][]; onCr
       <ol>
         {steps.map((step, index) => (
           <li key={index}>
-            <Select label={`Step ${index + 1}`} required value={step} onChange={(e) => setSteps(steps.map((s, i) => (i === index ? e.target.value : s)))}>
+            <Select
+              label={`Step ${index + 1}`}
+              required
+              value={step}
+              onChange={(e) => setSteps(steps.map((s, i) => (i === index ? e.target.value : s)))}
+            >
               <option value="">Choose a goal</option>
               {goals.map((goal) => (
                 <option key={goal.id} value={goal.id}>
@@ -45,7 +50,11 @@ function FunnelBuilder({ goals, onCreated }: { goals: Schemas["GoalOut"][]; onCr
               ))}
             </Select>
             {steps.length > 2 && (
-              <Button variant="ghost" aria-label={`Remove step ${index + 1}`} onClick={() => setSteps(steps.filter((_, i) => i !== index))}>
+              <Button
+                variant="ghost"
+                aria-label={`Remove step ${index + 1}`}
+                onClick={() => setSteps(steps.filter((_, i) => i !== index))}
+              >
                 Remove
               </Button>
             )}
@@ -73,7 +82,10 @@ function FunnelChart({ funnelId }: { funnelId: string }) {
     () =>
       unwrap(
         api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/funnels/{funnel_id}/report", {
-          params: { path: { org_id: project.org_id, project_id: project.id, funnel_id: funnelId }, query: { period: "30d" } },
+          params: {
+            path: { org_id: project.org_id, project_id: project.id, funnel_id: funnelId },
+            query: { period: "30d" },
+          },
         }),
       ),
     [funnelId],
@@ -110,10 +122,17 @@ function FunnelChart({ funnelId }: { funnelId: string }) {
 export function Funnels({ goals }: { goals: Schemas["GoalOut"][] }) {
   const { project, role } = useProject();
   const path = { org_id: project.org_id, project_id: project.id };
-  const funnels = useAsync(() => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/funnels", { params: { path } })), [project.id]);
+  const funnels = useAsync(
+    () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/funnels", { params: { path } })),
+    [project.id],
+  );
   const [chosen, setChosen] = useState<string | null>(null);
   const remove = useAction(async (funnelId: string) => {
-    await unwrap(api.DELETE("/api/v1/orgs/{org_id}/projects/{project_id}/funnels/{funnel_id}", { params: { path: { ...path, funnel_id: funnelId } } }));
+    await unwrap(
+      api.DELETE("/api/v1/orgs/{org_id}/projects/{project_id}/funnels/{funnel_id}", {
+        params: { path: { ...path, funnel_id: funnelId } },
+      }),
+    );
     setChosen(null);
     funnels.reload();
   });

@@ -9,7 +9,12 @@ import { useAsync } from "../../lib/useAsync";
 export function Retention() {
   const { project } = useProject();
   const report = useAsync(
-    () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/retention", { params: { path: { org_id: project.org_id, project_id: project.id }, query: { weeks: 8 } } })),
+    () =>
+      unwrap(
+        api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/retention", {
+          params: { path: { org_id: project.org_id, project_id: project.id }, query: { weeks: 8 } },
+        }),
+      ),
     [project.id],
   );
   const weeks = Math.max(0, ...(report.data?.cohorts ?? []).map((c) => c.retention.length));
@@ -19,7 +24,8 @@ export function Retention() {
       {!report.data && !report.error && <Loading />}
       {report.data?.limited_by_rotation && (
         <p className="note">
-          Visitors are recognised for {report.data.salt_rotation_hours} hours (the salt rotation in settings), so returning visitors after that count as new.
+          Visitors are recognised for {report.data.salt_rotation_hours} hours (the salt rotation in settings), so
+          returning visitors after that count as new.
         </p>
       )}
       {report.data && report.data.cohorts.length === 0 && <Empty>No visitors in the last 8 weeks.</Empty>}
@@ -29,7 +35,9 @@ export function Retention() {
             <thead>
               <tr>
                 <th scope="col">First seen</th>
-                <th scope="col" className="num">Visitors</th>
+                <th scope="col" className="num">
+                  Visitors
+                </th>
                 {Array.from({ length: weeks }, (_, i) => (
                   <th scope="col" key={i} className="num">
                     Week {i}
