@@ -1,8 +1,8 @@
 // Fails the build when the JavaScript the dashboard's first page loads is over budget:
 // 200 KB gzipped for index.html's scripts and everything they import statically.
-import { readFileSync, readdirSync } from "node:fs";
-import { gzipSync } from "node:zlib";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 
 const BUDGET = 200 * 1024;
 const dist = new URL("./dist/", import.meta.url).pathname;

@@ -2,11 +2,12 @@
 // Plausible's: script.js, script.hash.js, script.outbound-links.file-downloads.js, … (modes in
 // the order of MODES). The dist files are checked in so `cargo build` needs no Node; with
 // --check this builds in memory and fails when dist/ is stale or the core is over budget.
-import { build } from "esbuild";
-import { readFileSync, writeFileSync, readdirSync, rmSync, mkdirSync } from "node:fs";
-import { gzipSync } from "node:zlib";
+
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "dist");

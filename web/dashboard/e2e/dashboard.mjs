@@ -11,11 +11,12 @@
 //
 // Hosts are mapped inside Chromium only: Beacon is http://beacon.test:<port> (its public
 // URL, so e-mailed links point there) and the shop is http://shop.example:<port>.
-import { chromium } from "playwright-core";
-import http from "node:http";
+
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import http from "node:http";
 import { createRequire } from "node:module";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
 
 const [beaconPort, maildir, shots] = process.argv.slice(2);
 if (!beaconPort || !maildir || !shots) {
@@ -61,7 +62,7 @@ async function linkFromMail(to, path) {
 }
 
 // The shop: one page with the real tracker and a custom event.
-const shop = http.createServer((req, res) => {
+const shop = http.createServer((_req, res) => {
   res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
   res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>
 <script>window.beacon=window.beacon||function(){(beacon.q=beacon.q||[]).push(arguments)};window.done=[];

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { api, ApiProblem, onUnauthorized, setCsrfToken, unwrap } from "../src/api/client";
+import { ApiProblem, api, onUnauthorized, setCsrfToken, unwrap } from "../src/api/client";
 import { json, requests, respondWith } from "./setup";
 
 const problem = (status: number, kind: string, detail: string) =>

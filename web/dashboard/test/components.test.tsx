@@ -1,10 +1,10 @@
-import { describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
 import { ApiProblem } from "../src/api/client";
 import { ErrorNote, Field } from "../src/components/ui";
+import type { StatsResult } from "../src/lib/stats";
 import { Breakdown } from "../src/pages/dashboard/Breakdown";
 import { TopMetrics } from "../src/pages/dashboard/TopMetrics";
-import type { StatsResult } from "../src/lib/stats";
 import { json, requests, respondWith } from "./setup";
 
 const echo = {

@@ -1,9 +1,9 @@
-import { describe, expect, it } from "vitest";
 import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
 import { Layout } from "../src/components/Layout";
+import { OrgsProvider } from "../src/lib/orgs";
 import { canAdmin, canWrite } from "../src/lib/roles";
 import { Router } from "../src/lib/router";
-import { OrgsProvider } from "../src/lib/orgs";
 import { SessionProvider } from "../src/lib/session";
 import { json, respondWith } from "./setup";
 

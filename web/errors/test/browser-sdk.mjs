@@ -7,10 +7,11 @@
 //                                             an unhandled rejection, flushes
 //
 // The Rust test uploads the minified file and its map between the two steps.
-import { build } from "esbuild";
-import http from "node:http";
+
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import { join } from "node:path";
+import { build } from "esbuild";
 
 const [command, dir, dsn] = process.argv.slice(2);
 const here = new URL(".", import.meta.url).pathname;

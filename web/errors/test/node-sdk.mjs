@@ -44,7 +44,8 @@ for (const amount of [100, 250]) {
   try {
     chargeCard(amount);
   } catch (error) {
-    (ids.charge ??= []).push(Sentry.captureException(error));
+    ids.charge ??= [];
+    ids.charge.push(Sentry.captureException(error));
   }
 }
 try {

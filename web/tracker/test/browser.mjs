@@ -6,8 +6,9 @@
 // Hosts are mapped inside Chromium only: pages live at http://shop.example:<port> and Beacon
 // at http://beacon.test:<port>, both on 127.0.0.1, so the page and the tracker are on
 // different origins and the page is not "localhost".
-import { chromium } from "playwright-core";
+
 import http from "node:http";
+import { chromium } from "playwright-core";
 
 const beaconPort = process.argv[2];
 if (!beaconPort) {

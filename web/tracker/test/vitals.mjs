@@ -5,8 +5,9 @@
 // LCP is final at the first trusted input, INP needs an interaction, and CLS and INP are
 // reported when the page is hidden: the script clicks (a slow handler, so INP is measurable),
 // lets the layout shift, then hides the page the way a tab switch does.
-import { chromium } from "playwright-core";
+
 import http from "node:http";
+import { chromium } from "playwright-core";
 
 const [beaconPort, domain] = process.argv.slice(2);
 if (!beaconPort || !domain) {
@@ -31,7 +32,7 @@ document.getElementById("more").addEventListener("click", () => {
   }, 1000);
 });
 </script></body></html>`;
-const server = http.createServer((req, res) => {
+const server = http.createServer((_req, res) => {
   res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
   res.end(page);
 });

@@ -52,7 +52,7 @@ const csrf: Middleware = {
     if (!session.ok) return response;
     const current = (await session.json()) as Schemas["SessionOut"];
     csrfToken = current.csrf_token;
-    sessionListeners.forEach((listener) => listener(current.user));
+    for (const listener of sessionListeners) listener(current.user);
     copy.headers.set("X-CSRF-Token", current.csrf_token);
     return globalThis.fetch(copy);
   },
@@ -122,7 +122,7 @@ export async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
   }
   if (!result.response.ok) {
     const problem = ApiProblem.from(result.response.status, result.error);
-    if (problem.status === 401) unauthorizedListeners.forEach((listener) => listener());
+    if (problem.status === 401) for (const listener of unauthorizedListeners) listener();
     throw problem;
   }
   return result.data as T;

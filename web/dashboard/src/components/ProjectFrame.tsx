@@ -1,7 +1,7 @@
 // The frame of a project's screens: the project's name and its tabs. Loads the project
 // once for all of them.
-import { createContext, useContext, type ReactNode } from "react";
-import { api, unwrap, type Schemas } from "../api/client";
+import { createContext, type ReactNode, useContext } from "react";
+import { api, type Schemas, unwrap } from "../api/client";
 import { useOrg, useOrgs } from "../lib/orgs";
 import { canWrite } from "../lib/roles";
 import { Link, useRouter } from "../lib/router";

@@ -1,12 +1,12 @@
 // The dashboard's building blocks: labelled fields, buttons, and the loading, empty and
 // error states every screen uses.
 import {
-  useId,
-  useState,
   type ButtonHTMLAttributes,
   type InputHTMLAttributes,
   type ReactNode,
   type SelectHTMLAttributes,
+  useId,
+  useState,
 } from "react";
 import { ApiProblem } from "../api/client";
 

@@ -1,7 +1,7 @@
 // The organizations the signed-in user belongs to, with their role in each.
-import { createContext, useContext, type ReactNode } from "react";
-import { api, unwrap, type Schemas } from "../api/client";
-import { useAsync, type Async } from "./useAsync";
+import { createContext, type ReactNode, useContext } from "react";
+import { api, type Schemas, unwrap } from "../api/client";
+import { type Async, useAsync } from "./useAsync";
 
 type Orgs = Async<Schemas["OrganizationOut"][]>;
 

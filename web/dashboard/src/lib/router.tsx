@@ -1,14 +1,14 @@
 // A small client-side router over the History API: the URL (path and query) is the state of
 // every screen, so any view can be shared or reloaded.
 import {
+  type AnchorHTMLAttributes,
   createContext,
+  type ReactNode,
   useCallback,
   useContext,
   useEffect,
   useMemo,
   useState,
-  type AnchorHTMLAttributes,
-  type ReactNode,
 } from "react";
 
 interface RouterState {

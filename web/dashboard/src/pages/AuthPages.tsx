@@ -1,7 +1,7 @@
 // Signing up, in and back: signup, login, e-mail verification, password reset, and
 // accepting an invitation. Links in Beacon's e-mails land here.
-import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
-import { api, ApiProblem, unwrap } from "../api/client";
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from "react";
+import { ApiProblem, api, unwrap } from "../api/client";
 import { Button, ErrorNote, Field, Loading, useAction } from "../components/ui";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";

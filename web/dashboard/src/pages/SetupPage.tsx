@@ -4,9 +4,9 @@
 import { useEffect, useState } from "react";
 import { useProject } from "../components/ProjectFrame";
 import { Card, CopyButton } from "../components/ui";
+import { Link } from "../lib/router";
 import { runQuery } from "../lib/stats";
 import { useLiveEvents } from "./dashboard/Live";
-import { Link } from "../lib/router";
 
 export function SetupPage() {
   const { project } = useProject();
@@ -44,9 +44,11 @@ export function SetupPage() {
           Paste this into the <code>&lt;head&gt;</code> of every page of <strong>{project.domains.join(", ")}</strong>.
           It sets no cookies and weighs under 1 KB.
         </p>
-        <pre className="snippet" aria-label="Tracking snippet">
-          <code>{snippet}</code>
-        </pre>
+        <figure aria-label="Tracking snippet">
+          <pre className="snippet">
+            <code>{snippet}</code>
+          </pre>
+        </figure>
         <p className="muted">
           Custom events:{" "}
           <code>

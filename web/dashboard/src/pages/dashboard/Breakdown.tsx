@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { Empty, ErrorNote, Loading } from "../../components/ui";
 import { formatNumber } from "../../lib/format";
-import { filterExpressions, runQuery, type ViewFilter } from "../../lib/stats";
+import { filterExpressions, runQuery, type StatsQuery, type ViewFilter } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
 import { dimensionLabel } from "./viewState";
 
@@ -51,19 +51,18 @@ export function Breakdown({
   onFilter,
 }: Props) {
   const [tab, setTab] = useState(tabs[0]);
-  const rows = useAsync(
-    () =>
-      runQuery({
-        site_id: siteId,
-        metrics: [metric],
-        date_range: dateRange,
-        dimensions: [tab.dimension],
-        filters: [...(filterExpressions(filters) ?? []), ...extra],
-        order_by: [[metric, "desc"]],
-        pagination: { limit: 10 },
-      }),
-    [siteId, tab.dimension, dateRange[0], dateRange[1], JSON.stringify(filters), refresh],
-  );
+  // The query as a string: props like `extra` are new arrays on every render, so the load
+  // depends on what they say, not on their identity.
+  const request = JSON.stringify({
+    site_id: siteId,
+    metrics: [metric],
+    date_range: dateRange,
+    dimensions: [tab.dimension],
+    filters: [...(filterExpressions(filters) ?? []), ...extra],
+    order_by: [[metric, "desc"]],
+    pagination: { limit: 10 },
+  } satisfies StatsQuery);
+  const rows = useAsync(() => runQuery(JSON.parse(request)), [request, refresh]);
   const results = rows.data?.results ?? [];
   const max = Math.max(1, ...results.map((row) => row.metrics[0]));
   const active = filters.some((f) => f.dimension === tab.dimension);

@@ -5,13 +5,14 @@ import type { Schemas } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { ErrorNote, Loading } from "../../components/ui";
 import { useRouter } from "../../lib/router";
-import { dateRange, filterExpressions, runQuery } from "../../lib/stats";
+import { dateRange, filterExpressions, runQuery, type StatsQuery } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
 import { Breakdown } from "./Breakdown";
-import { LivePanel, useLiveEvents } from "./Live";
+import { type ArrivedEvent, LivePanel, useLiveEvents } from "./Live";
 import { MainGraph } from "./MainGraph";
 import { TopMetrics } from "./TopMetrics";
 import {
+  type DashboardView,
   dimensionLabel,
   METRICS,
   PERIODS,
@@ -19,7 +20,6 @@ import {
   withFilter,
   withoutFilter,
   writeView,
-  type DashboardView,
 } from "./viewState";
 
 export function DashboardPage() {
@@ -30,11 +30,13 @@ export function DashboardPage() {
   const setView = (next: DashboardView) => navigate(`${path}${writeView(next)}`);
 
   const [refresh, setRefresh] = useState(0);
-  const [live, setLive] = useState<Schemas["LiveEventOut"][]>([]);
+  const [live, setLive] = useState<ArrivedEvent[]>([]);
+  const arrivals = useRef(0);
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
   const realtime = view.period === "realtime";
   const onEvent = useCallback((event: Schemas["LiveEventOut"]) => {
-    setLive((events) => [event, ...events].slice(0, 20));
+    const seq = ++arrivals.current;
+    setLive((events) => [{ ...event, seq }, ...events].slice(0, 20));
     // Many events in a burst cause one refresh, not one each.
     if (!pending.current) {
       pending.current = setTimeout(() => {
@@ -46,27 +48,18 @@ export function DashboardPage() {
   useLiveEvents(project.org_id, project.id, realtime, onEvent);
   useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
 
-  const filtersKey = JSON.stringify(view.filters);
-  const totals = useAsync(
-    async () => ({
-      period: view.period,
-      filtersKey,
-      result: await runQuery({
-        site_id: siteId,
-        metrics: METRICS.map((m) => m.value),
-        date_range: dateRange(view.period),
-        filters: filterExpressions(view.filters),
-        include: { comparisons: { mode: "previous_period" } },
-      }),
-    }),
-    [siteId, view.period, filtersKey, refresh],
-  );
+  // The query as a string, so the load depends on what the view says, not on object identity.
+  const request = JSON.stringify({
+    site_id: siteId,
+    metrics: METRICS.map((m) => m.value),
+    date_range: dateRange(view.period),
+    filters: filterExpressions(view.filters),
+    include: { comparisons: { mode: "previous_period" } },
+  } satisfies StatsQuery);
+  const totals = useAsync(async () => ({ request, result: await runQuery(JSON.parse(request)) }), [request, refresh]);
   // Until the answer for this period and these filters is in, the old one is not used for the
   // graph and panels (its date range belongs to the previous view).
-  const current =
-    totals.data && totals.data.period === view.period && totals.data.filtersKey === filtersKey
-      ? totals.data.result
-      : undefined;
+  const current = totals.data?.request === request ? totals.data.result : undefined;
   const echo = current?.query;
   const range = echo ? (echo.date_range as [string, string]) : undefined;
   const previousRange = echo?.comparison_date_range ? (echo.comparison_date_range as [string, string]) : undefined;

@@ -1,11 +1,14 @@
 // Realtime: visitors of the last five minutes and the events arriving now, over the
 // project's server-sent-events stream. Each new event also refreshes the dashboard.
 import { useEffect, useRef } from "react";
-import { api, unwrap, type Schemas } from "../../api/client";
+import { api, type Schemas, unwrap } from "../../api/client";
 import { Card, Empty } from "../../components/ui";
 import { useAsync } from "../../lib/useAsync";
 
 type LiveEvent = Schemas["LiveEventOut"];
+
+/** An event as the panel lists it: `seq` numbers arrivals, a stable key as new ones are prepended. */
+export type ArrivedEvent = LiveEvent & { seq: number };
 
 /** Subscribes to `/live` while mounted; calls `onEvent` for each event. */
 export function useLiveEvents(
@@ -40,7 +43,7 @@ export function LivePanel({
 }: {
   orgId: string;
   projectId: string;
-  events: LiveEvent[];
+  events: ArrivedEvent[];
   refresh: number;
 }) {
   const now = useAsync(
@@ -69,8 +72,8 @@ export function LivePanel({
         <Empty>Waiting for events… new ones appear here as they arrive.</Empty>
       ) : (
         <ol className="live-events">
-          {events.map((event, index) => (
-            <li key={`${event.ts}-${index}`}>
+          {events.map((event) => (
+            <li key={event.seq}>
               <time dateTime={event.ts}>{new Date(event.ts).toLocaleTimeString()}</time>
               <strong>{event.name}</strong>
               <span>{event.page}</span>

@@ -20,7 +20,7 @@ export function TopMetrics({
 }) {
   const row = result.results[0];
   return (
-    <div className="metrics" role="group" aria-label="Top metrics">
+    <fieldset className="metrics plain" aria-label="Top metrics">
       {METRICS.map((metric, index) => {
         const value = row?.metrics[index] ?? 0;
         const change = compare ? row?.comparison?.change[index] : undefined;
@@ -48,6 +48,6 @@ export function TopMetrics({
           </button>
         );
       })}
-    </div>
+    </fieldset>
   );
 }

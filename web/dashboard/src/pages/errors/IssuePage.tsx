@@ -1,8 +1,8 @@
 // `/orgs/:org/projects/:project/errors/:issue`: one issue — its state and actions, the latest
 // event's source-mapped stack trace with context, breadcrumbs, tag distributions, releases,
 // and the timeline of its events.
-import { useState } from "react";
-import { api, unwrap, type Schemas } from "../../api/client";
+import { useMemo, useState } from "react";
+import { api, type Schemas, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, Empty, ErrorNote, Loading, useAction } from "../../components/ui";
 import { formatNumber } from "../../lib/format";
@@ -25,24 +25,28 @@ function FrameView({ frame, open }: { frame: Frame; open: boolean }) {
         <strong>{frame.function ?? "?"}</strong> <span className="muted">{where}</span>
       </summary>
       {hasContext ? (
-        <pre className="context" aria-label={`Source around ${where}`}>
-          {frame.pre_context.map((line, i) => (
-            <code key={`pre-${i}`}>
-              <span className="lineno">{first + i}</span>
-              {line}
+        <figure aria-label={`Source around ${where}`}>
+          <pre className="context">
+            {frame.pre_context.map((line, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a stored frame's source lines never change order
+              <code key={`pre-${i}`}>
+                <span className="lineno">{first + i}</span>
+                {line}
+              </code>
+            ))}
+            <code className="crash-line">
+              <span className="lineno">{frame.lineno}</span>
+              {frame.context_line}
             </code>
-          ))}
-          <code className="crash-line">
-            <span className="lineno">{frame.lineno}</span>
-            {frame.context_line}
-          </code>
-          {frame.post_context.map((line, i) => (
-            <code key={`post-${i}`}>
-              <span className="lineno">{(frame.lineno ?? 0) + i + 1}</span>
-              {line}
-            </code>
-          ))}
-        </pre>
+            {frame.post_context.map((line, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a stored frame's source lines never change order
+              <code key={`post-${i}`}>
+                <span className="lineno">{(frame.lineno ?? 0) + i + 1}</span>
+                {line}
+              </code>
+            ))}
+          </pre>
+        </figure>
       ) : (
         <p className="muted">No source for this frame.</p>
       )}
@@ -55,6 +59,7 @@ function StackTrace({ event }: { event: Event }) {
   return (
     <>
       {[...event.exceptions].reverse().map((exception, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a stored event's exceptions never change order
         <section key={i} className="exception" aria-label={`Exception ${exception.type ?? ""}`}>
           <h3>
             {exception.type ?? "Message"}
@@ -66,6 +71,7 @@ function StackTrace({ event }: { event: Event }) {
           </p>
           {/* The crash first: the SDK lists frames oldest first. */}
           {[...exception.frames].reverse().map((frame, j) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: a stored exception's frames never change order
             <FrameView key={j} frame={frame} open={j === 0 || (frame.in_app === true && j < 3)} />
           ))}
         </section>
@@ -89,6 +95,7 @@ function Breadcrumbs({ crumbs }: { crumbs: unknown }) {
         </thead>
         <tbody>
           {list.map((crumb, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: a stored event's breadcrumbs never change order
             <tr key={i}>
               <td>
                 {typeof crumb.timestamp === "number" ? new Date(crumb.timestamp * 1000).toLocaleTimeString() : ""}
@@ -116,7 +123,7 @@ function Timeline({ issueId }: { issueId: string }) {
           },
         }),
       ),
-    [issueId, cursor],
+    [project.org_id, project.id, issueId, cursor],
   );
   return (
     <Card title="Events">
@@ -154,10 +161,13 @@ function Timeline({ issueId }: { issueId: string }) {
 
 export function IssuePage({ issueId }: { issueId: string }) {
   const { project, role } = useProject();
-  const path = { org_id: project.org_id, project_id: project.id, issue_id: issueId };
+  const path = useMemo(
+    () => ({ org_id: project.org_id, project_id: project.id, issue_id: issueId }),
+    [project.org_id, project.id, issueId],
+  );
   const detail = useAsync(
     () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}", { params: { path } })),
-    [issueId],
+    [path],
   );
   const change = useAction(async (status: "resolved" | "unresolved" | "ignored", inNextRelease: boolean) => {
     await unwrap(
@@ -181,7 +191,7 @@ export function IssuePage({ issueId }: { issueId: string }) {
         title={<span className="issue-heading">{issue.title}</span>}
         actions={
           canWrite(role) && (
-            <div className="row" role="group" aria-label="Issue state">
+            <fieldset className="row plain" aria-label="Issue state">
               {issue.status !== "resolved" && (
                 <>
                   <Button busy={change.busy} onClick={() => void change.run("resolved", false)}>
@@ -202,7 +212,7 @@ export function IssuePage({ issueId }: { issueId: string }) {
                   Reopen
                 </Button>
               )}
-            </div>
+            </fieldset>
           )
         }
       >

@@ -1,6 +1,6 @@
 // `/orgs/:org/projects/:project/errors`: the project's error issues, filtered and sorted in the
 // URL, with a 14-day sparkline; and, before the first error, how to point a Sentry SDK here.
-import { api, unwrap, type Schemas } from "../../api/client";
+import { api, type Schemas, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Sparkline } from "../../components/Sparkline";
 import { Card, CopyButton, Empty, ErrorNote, Loading, Select } from "../../components/ui";
@@ -47,7 +47,7 @@ export function IssuesPage() {
           },
         }),
       ),
-    [project.id, status, sort, query],
+    [project.org_id, project.id, status, sort, query],
   );
   const base = `/orgs/${project.org_id}/projects/${project.id}/errors`;
   return (

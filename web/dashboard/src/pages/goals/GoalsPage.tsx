@@ -1,6 +1,6 @@
 // `/orgs/:org/projects/:project/goals`: goals with their conversions, funnels, and the
 // weekly retention cohorts.
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, Empty, ErrorNote, Field, Loading, Select, useAction } from "../../components/ui";
@@ -71,10 +71,10 @@ function CreateGoal({ onCreated }: { onCreated: () => void }) {
 
 export function GoalsPage() {
   const { project, role } = useProject();
-  const path = { org_id: project.org_id, project_id: project.id };
+  const path = useMemo(() => ({ org_id: project.org_id, project_id: project.id }), [project.org_id, project.id]);
   const goals = useAsync(
     () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/goals", { params: { path } })),
-    [project.id],
+    [path],
   );
   const conversions = useAsync(
     () =>
@@ -83,7 +83,7 @@ export function GoalsPage() {
           params: { path, query: { period: "30d" } },
         }),
       ),
-    [project.id, goals.data],
+    [path, goals.data],
   );
   const remove = useAction(async (goalId: string) => {
     await unwrap(

@@ -15,7 +15,7 @@ export function Retention() {
           params: { path: { org_id: project.org_id, project_id: project.id }, query: { weeks: 8 } },
         }),
       ),
-    [project.id],
+    [project.org_id, project.id],
   );
   const weeks = Math.max(0, ...(report.data?.cohorts ?? []).map((c) => c.retention.length));
   return (
@@ -39,6 +39,7 @@ export function Retention() {
                   Visitors
                 </th>
                 {Array.from({ length: weeks }, (_, i) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: the index is the week number the column stands for
                   <th scope="col" key={i} className="num">
                     Week {i}
                   </th>
@@ -51,6 +52,7 @@ export function Retention() {
                   <th scope="row">{cohort.week}</th>
                   <td className="num">{formatNumber(cohort.visitors)}</td>
                   {cohort.retention.map((share, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: the index is the week number the cell stands for
                     <td key={i} className="num cohort-cell" style={{ ["--share" as string]: String(share / 100) }}>
                       {Math.round(share)}%
                     </td>

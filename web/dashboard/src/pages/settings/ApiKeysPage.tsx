@@ -1,7 +1,7 @@
 // `/orgs/:org/api-keys` (admins): keys for the Stats API and server-side ingestion. A new
 // key's secret is shown once; Beacon stores only its hash.
-import { useState } from "react";
-import { api, unwrap, type Schemas } from "../../api/client";
+import { useMemo, useState } from "react";
+import { api, type Schemas, unwrap } from "../../api/client";
 import { Layout } from "../../components/Layout";
 import { Button, Card, CopyButton, Empty, ErrorNote, Field, Loading, useAction } from "../../components/ui";
 import { useOrg } from "../../lib/orgs";
@@ -36,11 +36,11 @@ export function ApiKeysPage({ orgId }: { orgId: string }) {
 }
 
 function ApiKeysAdmin({ orgId }: { orgId: string }) {
-  const path = { org_id: orgId };
+  const path = useMemo(() => ({ org_id: orgId }), [orgId]);
   const keys = useAsync(
     async () =>
       (await unwrap(api.GET("/api/v1/orgs/{org_id}/api-keys", { params: { path, query: { limit: 200 } } }))).items,
-    [orgId],
+    [path],
   );
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState<Scope[]>(["read"]);

@@ -1,7 +1,7 @@
 // `/orgs/:org/members`: who belongs to the organization and with what role; admins change
 // roles, remove members and invite people.
-import { useState } from "react";
-import { api, unwrap, type Role } from "../../api/client";
+import { useMemo, useState } from "react";
+import { api, type Role, unwrap } from "../../api/client";
 import { Layout } from "../../components/Layout";
 import { Button, Card, Empty, ErrorNote, Field, Loading, Select, useAction } from "../../components/ui";
 import { useOrg, useOrgs } from "../../lib/orgs";
@@ -12,11 +12,11 @@ import { useAsync } from "../../lib/useAsync";
 const ROLES: Role[] = ["viewer", "member", "admin", "owner"];
 
 function Invitations({ orgId, owner }: { orgId: string; owner: boolean }) {
-  const path = { org_id: orgId };
+  const path = useMemo(() => ({ org_id: orgId }), [orgId]);
   const invitations = useAsync(
     async () =>
       (await unwrap(api.GET("/api/v1/orgs/{org_id}/invitations", { params: { path, query: { limit: 200 } } }))).items,
-    [orgId],
+    [path],
   );
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("viewer");
@@ -81,11 +81,11 @@ export function MembersPage({ orgId }: { orgId: string }) {
   const org = useOrg(orgId);
   const orgs = useOrgs();
   const { user } = useSession();
-  const path = { org_id: orgId };
+  const path = useMemo(() => ({ org_id: orgId }), [orgId]);
   const members = useAsync(
     async () =>
       (await unwrap(api.GET("/api/v1/orgs/{org_id}/members", { params: { path, query: { limit: 200 } } }))).items,
-    [orgId],
+    [path],
   );
   const change = useAction(async (userId: string, role: Role) => {
     await unwrap(

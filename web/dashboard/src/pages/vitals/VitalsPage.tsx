@@ -2,7 +2,7 @@
 // assesses), with the share of good / needs-improvement / poor page loads, per metric; the
 // chosen metric by page, device or country, and its p75 per day.
 import { useMemo } from "react";
-import { api, unwrap, type Schemas } from "../../api/client";
+import { api, type Schemas, unwrap } from "../../api/client";
 import { LineChart } from "../../components/LineChart";
 import { useProject } from "../../components/ProjectFrame";
 import { Card, CopyButton, Empty, ErrorNote, Loading, Select } from "../../components/ui";
@@ -52,7 +52,7 @@ function useSummary(metric: Metric, group: Group, period: string) {
           params: { path: { org_id: project.org_id, project_id: project.id }, query: { metric, group, period } },
         }),
       ),
-    [project.id, metric, group, period],
+    [project.org_id, project.id, metric, group, period],
   );
 }
 
@@ -121,7 +121,7 @@ export function VitalsPage() {
           <option value="91d">Last 91 days</option>
         </Select>
       </div>
-      <div className="metrics vitals-metrics" role="group" aria-label="Core Web Vitals at the 75th percentile">
+      <fieldset className="metrics vitals-metrics plain" aria-label="Core Web Vitals at the 75th percentile">
         {METRICS.map((m) => (
           <MetricCard
             key={m.value}
@@ -132,7 +132,7 @@ export function VitalsPage() {
             onSelect={() => set("metric", m.value)}
           />
         ))}
-      </div>
+      </fieldset>
       <Card
         title={`${METRICS.find((m) => m.value === metric)?.label} (p75 per day)`}
         actions={
@@ -158,13 +158,13 @@ export function VitalsPage() {
       <Card
         title={`${metric} by ${group}`}
         actions={
-          <div className="segmented" role="group" aria-label="Group by">
+          <fieldset className="segmented plain" aria-label="Group by">
             {(["page", "device", "country"] as const).map((g) => (
               <button key={g} type="button" aria-pressed={group === g} onClick={() => set("group", g)}>
                 {g[0].toUpperCase() + g.slice(1)}
               </button>
             ))}
-          </div>
+          </fieldset>
         }
       >
         <ErrorNote error={rows.error} />
