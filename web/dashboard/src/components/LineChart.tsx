@@ -1,5 +1,7 @@
 // The main graph: uPlot (about 20 KB gzipped, fast on thousands of points), sized to its
-// container and re-themed when the colour scheme changes.
+// container and re-themed when the colour scheme changes. The box records the width and scheme
+// it was last drawn for (`data-width`, `data-theme`), which the end-to-end test waits on before
+// a screenshot.
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -59,9 +61,10 @@ export function LineChart({
         });
         (columns as (number | null)[][]).push(data.previous);
       }
+      const width = Math.max(element.clientWidth, 280);
       chart = new uPlot(
         {
-          width: Math.max(element.clientWidth, 280),
+          width,
           height: 240,
           series,
           legend: { show: true },
@@ -87,9 +90,15 @@ export function LineChart({
         columns,
         element,
       );
+      element.dataset.width = String(width);
+      element.dataset.theme = dark ? "dark" : "light";
     };
     draw();
-    const resize = new ResizeObserver(() => chart?.setSize({ width: Math.max(element.clientWidth, 280), height: 240 }));
+    const resize = new ResizeObserver(() => {
+      const width = Math.max(element.clientWidth, 280);
+      chart?.setSize({ width, height: 240 });
+      element.dataset.width = String(width);
+    });
     resize.observe(element);
     const media = window.matchMedia?.("(prefers-color-scheme: dark)");
     media?.addEventListener("change", draw);
