@@ -85,6 +85,33 @@ describe("Breakdown", () => {
     expect((screen.getByRole("button", { name: /\(unknown\)/ }) as HTMLButtonElement).disabled).toBe(true);
   });
 
+  it("loads again for a new metric or new extra filters, not for equal props on a re-render", async () => {
+    respondWith(() => json({ results: rows, meta: { total_rows: 2, time_zone: "UTC" }, query: echo }));
+    const props = {
+      title: "Custom events",
+      tabs: [{ dimension: "event:name", label: "Events" }],
+      siteId: "s",
+      dateRange: ["2026-11-01", "2026-11-30"] as [string, string],
+      filters: [],
+      refresh: 0,
+      onFilter: () => {},
+    };
+    const { rerender } = render(
+      <Breakdown {...props} metric="visitors" extra={[["is_not", "event:name", ["pageview"]]]} />,
+    );
+    await waitFor(() => expect(requests).toHaveLength(1));
+    // The parent passes new (but equal) arrays on every render: no new request.
+    rerender(<Breakdown {...props} metric="visitors" extra={[["is_not", "event:name", ["pageview"]]]} />);
+    rerender(<Breakdown {...props} metric="events" extra={[["is_not", "event:name", ["pageview"]]]} />);
+    await waitFor(() => expect(requests).toHaveLength(2));
+    expect(await requests[1].json()).toMatchObject({ metrics: ["events"], order_by: [["events", "desc"]] });
+    rerender(<Breakdown {...props} metric="events" extra={[["is", "event:name", ["Signup"]]]} />);
+    await waitFor(() => expect(requests).toHaveLength(3));
+    expect((await requests[2].json()).filters).toEqual([["is", "event:name", ["Signup"]]]);
+    await screen.findByRole("button", { name: /DE|Germany/ });
+    expect(requests).toHaveLength(3);
+  });
+
   it("shows an empty state and API errors in words", async () => {
     respondWith(() => json({ results: [], meta: { total_rows: 0, time_zone: "UTC" }, query: echo }));
     const props = {
