@@ -1,8 +1,8 @@
 // Fails the build when the JavaScript the dashboard's first page loads is over budget:
 // 200 KB gzipped for index.html's scripts and everything they import statically.
-import { readFileSync, readdirSync } from "node:fs";
-import { gzipSync } from "node:zlib";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 
 const BUDGET = 200 * 1024;
 const dist = new URL("./dist/", import.meta.url).pathname;
@@ -17,7 +17,9 @@ for (const file of files) {
   console.log(`${file}: ${(size / 1024).toFixed(1)} KB gzipped`);
 }
 const all = readdirSync(join(dist, "assets")).filter((f) => f.endsWith(".js")).length;
-console.log(`initial JS: ${(total / 1024).toFixed(1)} KB gzipped of ${BUDGET / 1024} KB (${files.length} of ${all} script files)`);
+console.log(
+  `initial JS: ${(total / 1024).toFixed(1)} KB gzipped of ${BUDGET / 1024} KB (${files.length} of ${all} script files)`,
+);
 if (files.length === 0) {
   console.error("no entry script found in dist/index.html");
   process.exit(1);

@@ -1,15 +1,22 @@
 // Builds the tracker once per combination of optional modes into tracker/dist/, named like
 // Plausible's: script.js, script.hash.js, script.outbound-links.file-downloads.js, … (modes in
-// the order of MODES). The dist files are checked in so `cargo build` needs no Node; with
-// --check this builds in memory and fails when dist/ is stale or the core is over budget.
-import { build } from "esbuild";
-import { readFileSync, writeFileSync, readdirSync, rmSync, mkdirSync } from "node:fs";
-import { gzipSync } from "node:zlib";
-import { dirname, join } from "node:path";
+// the order of MODES). The dist files are checked in so `cargo build` needs no Node. Fails when
+// a bundle is over its size budget. `--out DIR` writes the bundles to DIR instead:
+// scripts/check-generated builds there and compares with dist/.
+
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, "dist");
+const outAt = process.argv.indexOf("--out");
+if (outAt !== -1 && !process.argv[outAt + 1]) {
+  console.error("usage: node build.mjs [--out DIR]");
+  process.exit(2);
+}
+const dist = outAt === -1 ? join(here, "dist") : resolve(process.argv[outAt + 1]);
 const MODES = [
   ["hash", "HASH"],
   ["outbound-links", "OUTBOUND"],
@@ -60,23 +67,7 @@ if (coreSize > CORE_BUDGET) {
   process.exit(1);
 }
 
-if (process.argv.includes("--check")) {
-  const stale = Object.entries(outputs).filter(([name, text]) => {
-    try {
-      return readFileSync(join(dist, name), "utf8") !== text;
-    } catch {
-      return true;
-    }
-  });
-  const extra = readdirSync(dist).filter((name) => !(name in outputs));
-  if (stale.length || extra.length) {
-    console.error(`web/tracker/dist is stale (${[...stale.map(([n]) => n), ...extra].join(", ")}): run npm --prefix web run build:tracker`);
-    process.exit(1);
-  }
-  console.log(`web/tracker/dist is up to date (${Object.keys(outputs).length} bundles)`);
-} else {
-  rmSync(dist, { recursive: true, force: true });
-  mkdirSync(dist);
-  for (const [name, text] of Object.entries(outputs)) writeFileSync(join(dist, name), text);
-  console.log(`wrote ${Object.keys(outputs).length} bundles to web/tracker/dist`);
-}
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+for (const [name, text] of Object.entries(outputs)) writeFileSync(join(dist, name), text);
+console.log(`wrote ${Object.keys(outputs).length} bundles to ${dist}`);

@@ -43,6 +43,7 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
             ("BEACON_PUBLIC_URL", &public_url),
         ],
     );
+    // Emptied of earlier runs' screenshots by the script, so those checked below are this run's.
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
     let output = Command::new("node")
         .arg(web_dir().join("dashboard/e2e/dashboard.mjs"))
@@ -131,16 +132,32 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
         serde_json::json!([]),
         "the page works under its CSP"
     );
-    for control in [
+    // The same locators on the same pages find each control for the owner, so a control that
+    // is renamed or moved fails here instead of passing the viewer's absence check.
+    let guarded = [
         "newProjectForm",
         "apiKeysLink",
         "settingsTab",
         "addGoal",
+        "issueActions",
         "inviteForm",
         "roleSelects",
         "settingsForm",
-        "issueActions",
-    ] {
+    ];
+    let owner = report["owner"].as_object().unwrap();
+    let mut counted: Vec<&str> = owner.keys().map(String::as_str).collect();
+    counted.sort_unstable();
+    let mut expected = guarded.to_vec();
+    expected.sort_unstable();
+    assert_eq!(
+        counted, expected,
+        "the script counts the controls this test checks"
+    );
+    for control in guarded {
+        assert!(
+            owner[control].as_u64().is_some_and(|n| n >= 1),
+            "the owner does not see {control}, so the viewer's absence of it proves nothing: {owner:?}"
+        );
         assert_eq!(viewer[control], 0, "a viewer sees {control}");
     }
     assert_eq!(viewer["patchStatus"], 403);

@@ -2,8 +2,8 @@
 //! in headless Chromium sending pageviews, SPA and hash navigation, custom events, tagged
 //! elements, downloads and outbound links across origins to a running `beacon serve`.
 
-use std::io::Read;
-use std::process::Command;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -161,19 +161,33 @@ async fn tracker_in_chromium_sends_every_kind_of_event_across_origins() {
         &["--domain", "shop.example", "--email", "shop@example.com"],
     );
 
-    let output = Command::new("node")
+    // The script prints its report, then keeps Chromium open until its stdin closes: the
+    // outbound link's request outlives its page, so only the stored rows show it has arrived.
+    let mut browser = Command::new("node")
         .arg(web_dir().join("tracker/test/browser.mjs"))
         .arg(port.to_string())
         .env("BEACON_CHROMIUM", &chromium)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "browser script failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let stdout = browser.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let Ok(report) = serde_json::from_str::<Value>(line.trim()) else {
+        let output = browser.wait_with_output().unwrap();
+        panic!(
+            "browser script failed ({}):\n{line}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
     // The queued event's callback saw the answer: CORS let the page read it.
     assert_eq!(report["queued"]["status"], 202, "{report}");
     assert_eq!(report["optout"]["ignored"], "opted out", "{report}");
@@ -198,6 +212,13 @@ async fn tracker_in_chromium_sends_every_kind_of_event_across_origins() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    drop(browser.stdin.take());
+    let output = browser.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "browser script failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let summary: Vec<(String, String, String)> = stored
         .iter()
         .map(|e| (e.name.clone(), e.pathname.clone(), e.props.clone()))

@@ -7,15 +7,20 @@
 // 2. open a test page carrying the real tracker (another origin);
 // 3. see the pageview and a custom event on the dashboard (and the setup check turn green);
 // 4. apply a filter from a panel, and see it in the URL and after a reload;
-// 5. invite a second user as viewer, who joins and sees no controls they cannot use.
+// 5. invite a second user as viewer, who joins and sees no controls they cannot use, while
+//    the owner, walking the same pages with the same locators, sees every one of them.
+//
+// Any uncaught page error or console error fails the run (see `watch` for the one expected
+// kind). Screenshots from an earlier run are removed first, so each one checked is this run's.
 //
 // Hosts are mapped inside Chromium only: Beacon is http://beacon.test:<port> (its public
 // URL, so e-mailed links point there) and the shop is http://shop.example:<port>.
-import { chromium } from "playwright-core";
+
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { createRequire } from "node:module";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
 
 const [beaconPort, maildir, shots] = process.argv.slice(2);
 if (!beaconPort || !maildir || !shots) {
@@ -23,6 +28,7 @@ if (!beaconPort || !maildir || !shots) {
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
+for (const name of readdirSync(shots)) if (name.endsWith(".png")) rmSync(join(shots, name));
 const beacon = `http://beacon.test:${beaconPort}`;
 const PASSWORD = "correct horse battery";
 const OWNER = "owner@shop.example";
@@ -30,10 +36,94 @@ const VIEWER = "viewer@shop.example";
 const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 const report = { steps: [], a11y: {} };
 const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const started = Date.now();
 const step = (name) => {
   report.steps.push(name);
-  console.error(`e2e: ${name}`);
+  console.error(`e2e: ${name} (at ${((Date.now() - started) / 1000).toFixed(1)} s)`);
 };
+
+/** Uncaught errors and console errors of every page, each failing the run. */
+const problems = [];
+
+/**
+ * Records `page`'s uncaught errors and console errors. Allowed, and only these: Chromium's own
+ * console line for a response the test means to be refused, given in `expected` as its status
+ * and the end of its URL (Chromium logs every 4xx answer as a console error).
+ */
+function watch(page, who, expected) {
+  page.on("pageerror", (error) => problems.push(`${who}: uncaught ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() !== "error") return;
+    const text = message.text();
+    const url = message.location().url ?? "";
+    const allowed = expected.some(
+      ({ status, path }) =>
+        text.startsWith(`Failed to load resource: the server responded with a status of ${status} (`) &&
+        new URL(url).pathname.endsWith(path),
+    );
+    if (!allowed) problems.push(`${who}: console error ${text} (${url})`);
+  });
+}
+
+/**
+ * Controls a viewer must not be offered, each found by one locator. The owner walks the same
+ * pages with the same locators and must see every one: a renamed or moved control then fails
+ * the owner's walk instead of letting the viewer's absence check pass unnoticed.
+ */
+const GUARDED = {
+  newProjectForm: (p) => p.getByRole("button", { name: "Create project" }),
+  apiKeysLink: (p) => p.getByRole("link", { name: "API keys" }),
+  settingsTab: (p) => p.getByRole("link", { name: "Settings" }),
+  addGoal: (p) => p.getByRole("button", { name: "Add goal" }),
+  issueActions: (p) => p.getByRole("group", { name: "Issue state" }),
+  inviteForm: (p) => p.getByLabel("Email to invite"),
+  roleSelects: (p) => p.getByRole("combobox", { name: /Role of/ }),
+  settingsForm: (p) => p.getByRole("button", { name: "Save changes" }),
+};
+
+/**
+ * Walks the organization, the project's dashboard, its goals, the error issue, the members and
+ * the project's settings as `p`'s user and counts, on each page, the guarded controls it may
+ * carry, once what every role sees there has loaded. With `present` (the owner) each control is
+ * first waited for; one that never comes counts 0. `onDashboard` runs on the dashboard.
+ */
+async function countGuarded(p, projectUrl, { present, onDashboard }) {
+  const counts = {};
+  const count = async (...names) => {
+    for (const name of names) {
+      const locator = GUARDED[name](p);
+      if (present)
+        await locator
+          .first()
+          .waitFor({ timeout: 10_000 })
+          .catch(() => {});
+      counts[name] = await locator.count();
+    }
+  };
+  const [, , org] = new URL(projectUrl).pathname.split("/");
+  await p.goto(`${beacon}/orgs/${org}`);
+  await p.getByRole("heading", { name: "Shop Inc" }).waitFor();
+  await count("newProjectForm", "apiKeysLink");
+  await p.getByRole("link", { name: "Shop", exact: true }).click();
+  await p.locator('[data-metric="visitors"]').waitFor();
+  await count("settingsTab");
+  await onDashboard?.();
+  await p.getByRole("link", { name: "Goals & funnels" }).click();
+  await p.getByRole("heading", { name: "Goals (last 30 days)" }).waitFor();
+  await count("addGoal");
+  await p.getByRole("link", { name: "Errors" }).click();
+  await p.getByRole("combobox", { name: "State" }).selectOption("all");
+  await p.getByRole("link", { name: "TypeError: price is undefined" }).click();
+  await p.getByText("return cart.price.amount;").waitFor();
+  await count("issueActions");
+  await p.getByRole("link", { name: "Members" }).click();
+  await p.getByRole("cell", { name: VIEWER }).first().waitFor();
+  await count("inviteForm", "roleSelects");
+  await p.goto(`${projectUrl}/settings`);
+  await p.getByRole("heading", { name: "Project settings" }).waitFor();
+  await count("settingsForm");
+  return counts;
+}
 
 /** The first link in an e-mail to `to` whose URL contains `path`, once it has arrived. */
 async function linkFromMail(to, path) {
@@ -61,7 +151,7 @@ async function linkFromMail(to, path) {
 }
 
 // The shop: one page with the real tracker and a custom event.
-const shop = http.createServer((req, res) => {
+const shop = http.createServer((_req, res) => {
   res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
   res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>
 <script>window.beacon=window.beacon||function(){(beacon.q=beacon.q||[]).push(arguments)};window.done=[];
@@ -98,7 +188,9 @@ async function joinBeacon(page, email, startUrl) {
 async function audit(page, name) {
   await page.addScriptTag({ path: axePath });
   const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    const result = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
     return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   });
   report.a11y[name] = violations;
@@ -107,7 +199,15 @@ async function audit(page, name) {
 async function screenshot(page, name, width, scheme) {
   await page.setViewportSize({ width, height: 900 });
   await page.emulateMedia({ colorScheme: scheme });
-  await page.waitForTimeout(300); // the chart redraws on resize and theme change
+  // The chart redraws on resize and on a change of colour scheme: wait until every chart on
+  // the page has been drawn for this width and scheme (LineChart records both).
+  await page.waitForFunction(
+    (scheme) =>
+      [...document.querySelectorAll(".chart")].every(
+        (chart) => chart.dataset.theme === scheme && chart.dataset.width === String(Math.max(chart.clientWidth, 280)),
+      ),
+    scheme,
+  );
   await page.screenshot({ path: join(shots, `${name}-${width}-${scheme}.png`), fullPage: true });
 }
 
@@ -118,7 +218,8 @@ try {
   const owner = await browser.newContext({ userAgent: UA, viewport: { width: 1280, height: 900 }, bypassCSP: true });
   const page = await owner.newPage();
   open.push(page);
-  page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+  // Signed out, the app asks for the session and is told 401.
+  watch(page, "owner", [{ status: 401, path: "/api/v1/auth/session" }]);
 
   // 1. Sign up, verify, create an organization and a project.
   step("signup");
@@ -142,6 +243,7 @@ try {
   step("visit the shop");
   const visitor = await browser.newContext({ userAgent: UA });
   const shopPage = await visitor.newPage();
+  watch(shopPage, "shop", []);
   await shopPage.goto(`http://shop.example:${shopPort}/landing?utm_source=newsletter`);
   await shopPage.waitForFunction(() => window.done.length >= 1, null, { timeout: 15_000 });
   report.trackerStatus = await shopPage.evaluate(() => window.done[0].status);
@@ -149,6 +251,7 @@ try {
   // A second visitor (another browser) on another page, so filters have something to remove.
   const second = await browser.newContext({ userAgent: UA.replace("Chrome/156", "Chrome/155") });
   const secondPage = await second.newPage();
+  watch(secondPage, "second shop visit", []);
   const pageview = secondPage.waitForResponse((r) => r.url().endsWith("/api/event"), { timeout: 15_000 });
   await secondPage.goto(`http://shop.example:${shopPort}/pricing`);
   report.secondStatus = (await pageview).status();
@@ -199,7 +302,6 @@ try {
   await page.waitForFunction(() => !location.search.includes("f."));
   report.unfilteredUrl = page.url();
 
-
   // Goals: the custom event as a goal, with its conversions.
   step("goal");
   await page.getByRole("link", { name: "Goals & funnels" }).click();
@@ -221,14 +323,37 @@ try {
     JSON.stringify({
       platform: "javascript",
       release: "shop@1.0.0",
-      exception: { values: [{ type: "TypeError", value: "price is undefined", mechanism: { type: "onerror", handled: false },
-        stacktrace: { frames: [{ filename: "https://shop.example/static/cart.js", function: "checkout", lineno: 12, colno: 5, in_app: true,
-          pre_context: ["function checkout(cart) {"], context_line: "  return cart.price.amount;", post_context: ["}"] }] } }] },
+      exception: {
+        values: [
+          {
+            type: "TypeError",
+            value: "price is undefined",
+            mechanism: { type: "onerror", handled: false },
+            stacktrace: {
+              frames: [
+                {
+                  filename: "https://shop.example/static/cart.js",
+                  function: "checkout",
+                  lineno: 12,
+                  colno: 5,
+                  in_app: true,
+                  pre_context: ["function checkout(cart) {"],
+                  context_line: "  return cart.price.amount;",
+                  post_context: ["}"],
+                },
+              ],
+            },
+          },
+        ],
+      },
       breadcrumbs: [{ timestamp: Date.now() / 1000, category: "ui.click", message: "button#pay" }],
       tags: { plan: "pro" },
     }),
   ].join("\n");
-  const sentryResponse = await fetch(`http://127.0.0.1:${beaconPort}/api/${projectJson.ingest_id}/envelope/?sentry_key=${projectJson.ingest_key}`, { method: "POST", body: envelope });
+  const sentryResponse = await fetch(
+    `http://127.0.0.1:${beaconPort}/api/${projectJson.ingest_id}/envelope/?sentry_key=${projectJson.ingest_key}`,
+    { method: "POST", body: envelope },
+  );
   report.sentryStatus = sentryResponse.status;
   await page.getByRole("link", { name: "Errors" }).click();
   await page.getByRole("link", { name: "TypeError: price is undefined" }).click();
@@ -260,41 +385,34 @@ try {
   // The viewer's pages run under the CSP Beacon sends; any violation is recorded.
   await viewerContext.addInitScript(() => {
     window.__csp = [];
-    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener("securitypolicyviolation", (e) =>
+      window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`),
+    );
   });
   const viewer = await viewerContext.newPage();
   open.push(viewer);
-  viewer.on("pageerror", (error) => console.error(`viewer page error: ${error.message}`));
+  // Signed out, the session probe gets 401; below, the viewer's attempt to change the project
+  // gets 403.
+  const [, , ownerOrg, , ownerProject] = new URL(report.ownerProjectUrl).pathname.split("/");
+  watch(viewer, "viewer", [
+    { status: 401, path: "/api/v1/auth/session" },
+    { status: 403, path: `/api/v1/orgs/${ownerOrg}/projects/${ownerProject}` },
+  ]);
   // Through the invitation link: create an account, verify it, sign in, and be back at the
   // invitation.
   await joinBeacon(viewer, VIEWER, invitation);
   await viewer.getByRole("button", { name: "Accept invitation" }).click();
   await viewer.getByRole("heading", { name: "Shop Inc" }).waitFor();
-  report.viewer = {
-    newProjectForm: await viewer.getByRole("button", { name: "Create project" }).count(),
-    apiKeysLink: await viewer.getByRole("link", { name: "API keys" }).count(),
-  };
-  await viewer.getByRole("link", { name: "Shop", exact: true }).click();
-  await viewer.locator('[data-metric="visitors"]').waitFor();
-  report.viewer.settingsTab = await viewer.getByRole("link", { name: "Settings" }).count();
-  await viewer.getByRole("region", { name: "Main graph" }).locator("canvas").waitFor();
-  report.viewer.cspViolations = await viewer.evaluate(() => window.__csp);
-  report.viewer.sees = await viewer.locator('[data-metric="visitors"]').textContent();
-  await viewer.getByRole("link", { name: "Goals & funnels" }).click();
-  await viewer.getByRole("heading", { name: "Goals (last 30 days)" }).waitFor();
-  report.viewer.addGoal = await viewer.getByRole("button", { name: "Add goal" }).count();
-  await viewer.getByRole("link", { name: "Errors" }).click();
-  await viewer.getByRole("combobox", { name: "State" }).selectOption("all");
-  await viewer.getByRole("link", { name: "TypeError: price is undefined" }).click();
-  await viewer.getByText("return cart.price.amount;").waitFor();
-  report.viewer.issueActions = await viewer.getByRole("group", { name: "Issue state" }).count();
-  await viewer.getByRole("link", { name: "Members" }).click();
-  await viewer.getByText(OWNER).waitFor();
-  report.viewer.inviteForm = await viewer.getByLabel("Email to invite").count();
-  report.viewer.roleSelects = await viewer.getByRole("combobox", { name: /Role of/ }).count();
-  await viewer.goto(`${report.ownerProjectUrl}/settings`);
-  await viewer.getByText("not change its settings").waitFor();
-  report.viewer.settingsForm = await viewer.getByRole("button", { name: "Save changes" }).count();
+  const onViewerDashboard = {};
+  const viewerCounts = await countGuarded(viewer, report.ownerProjectUrl, {
+    present: false,
+    onDashboard: async () => {
+      await viewer.getByRole("region", { name: "Main graph" }).locator("canvas").waitFor();
+      onViewerDashboard.cspViolations = await viewer.evaluate(() => window.__csp);
+      onViewerDashboard.sees = await viewer.locator('[data-metric="visitors"]').textContent();
+    },
+  });
+  report.viewer = { ...viewerCounts, ...onViewerDashboard };
   // The server refuses too: the viewer's own session cannot change the project.
   report.viewer.patchStatus = await viewer.evaluate(async (url) => {
     const session = await (await fetch("/api/v1/auth/session")).json();
@@ -307,17 +425,28 @@ try {
     return response.status;
   }, report.ownerProjectUrl);
   await viewerContext.close();
+
+  // The positive control: the owner, on the same pages, finds every control the viewer did not.
+  step("owner sees the guarded controls");
+  report.owner = await countGuarded(page, report.ownerProjectUrl, { present: true });
   await owner.close();
 } catch (error) {
   // What each page showed when it failed, for the test's output.
   for (const [index, page] of open.entries()) {
     if (page.isClosed()) continue;
     await page.screenshot({ path: join(shots, `failure-${index}.png`), fullPage: true }).catch(() => {});
-    console.error(`page ${index} at ${page.url()}:\n${await page.locator("body").innerText().catch(() => "")}`);
+    console.error(
+      `page ${index} at ${page.url()}:\n${await page
+        .locator("body")
+        .innerText()
+        .catch(() => "")}`,
+    );
   }
   throw error;
 } finally {
   await browser.close();
   shop.close();
+  if (problems.length) console.error(`page errors:\n${problems.join("\n")}`);
 }
 console.log(JSON.stringify(report));
+if (problems.length) process.exit(1);

@@ -1,6 +1,8 @@
 // Applies the saved theme before the first paint, so a dark page never flashes white.
 // (A file rather than an inline script, so the page's CSP can forbid inline scripts.)
 try {
-  var saved = localStorage.getItem("beacon_theme");
+  const saved = localStorage.getItem("beacon_theme");
   if (saved === "dark" || saved === "light") document.documentElement.dataset.theme = saved;
-} catch (e) {}
+} catch {
+  // Storage blocked: the system's colour scheme applies.
+}

@@ -1,5 +1,5 @@
 // Which screen the URL names, and the sign-in gate in front of the signed-in ones.
-import { useEffect, type ReactNode } from "react";
+import { type ReactNode, useEffect } from "react";
 import { ProjectFrame } from "./components/ProjectFrame";
 import { Loading } from "./components/ui";
 import { OrgsProvider } from "./lib/orgs";
@@ -7,16 +7,16 @@ import { matchPath, useRouter } from "./lib/router";
 import { useSession } from "./lib/session";
 import { AcceptInvitationPage, LoginPage, ResetPasswordPage, SignupPage, VerifyEmailPage } from "./pages/AuthPages";
 import { DashboardPage } from "./pages/dashboard/DashboardPage";
+import { IssuePage } from "./pages/errors/IssuePage";
+import { IssuesPage } from "./pages/errors/IssuesPage";
 import { GoalsPage } from "./pages/goals/GoalsPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
 import { CreateOrgPage, HomePage, ProjectsPage } from "./pages/OrgPages";
+import { SetupPage } from "./pages/SetupPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
 import { MembersPage } from "./pages/settings/MembersPage";
 import { ProjectSettingsPage } from "./pages/settings/ProjectSettingsPage";
-import { SetupPage } from "./pages/SetupPage";
-import { IssuePage } from "./pages/errors/IssuePage";
-import { IssuesPage } from "./pages/errors/IssuesPage";
 import { VitalsPage } from "./pages/vitals/VitalsPage";
-import { NotFoundPage } from "./pages/NotFoundPage";
 
 const PUBLIC: Record<string, () => ReactNode> = {
   "/login": () => <LoginPage />,
@@ -25,31 +25,42 @@ const PUBLIC: Record<string, () => ReactNode> = {
   "/reset-password": () => <ResetPasswordPage />,
 };
 
+/** A screen, given the parameters its pattern matched. */
+type Screen = (params: Record<string, string>) => ReactNode;
+
+/** A project's screens, by the path after `/orgs/:org/projects/:project`, inside its frame. */
+const PROJECT_SCREENS: [string, Screen][] = [
+  ["", () => <DashboardPage />],
+  ["/goals", () => <GoalsPage />],
+  ["/errors", () => <IssuesPage />],
+  ["/errors/:issue", (p) => <IssuePage issueId={p.issue} />],
+  ["/vitals", () => <VitalsPage />],
+  ["/setup", () => <SetupPage />],
+  ["/settings", () => <ProjectSettingsPage />],
+];
+
+/** Every signed-in screen by its path pattern; the first match wins. */
+const SIGNED_IN: [string, Screen][] = [
+  ["/", () => <HomePage />],
+  ["/orgs/new", () => <CreateOrgPage />],
+  ["/orgs/:org", (p) => <ProjectsPage orgId={p.org} />],
+  ["/orgs/:org/members", (p) => <MembersPage orgId={p.org} />],
+  ["/orgs/:org/api-keys", (p) => <ApiKeysPage orgId={p.org} />],
+  ...PROJECT_SCREENS.map(([suffix, screen]): [string, Screen] => [
+    `/orgs/:org/projects/:project${suffix}`,
+    (p) => (
+      <ProjectFrame orgId={p.org} projectId={p.project}>
+        {screen(p)}
+      </ProjectFrame>
+    ),
+  ]),
+];
+
 function SignedIn() {
   const { path } = useRouter();
-  let params: Record<string, string> | null;
-  if (path === "/") return <HomePage />;
-  if (path === "/orgs/new") return <CreateOrgPage />;
-  if ((params = matchPath("/orgs/:org", path))) return <ProjectsPage orgId={params.org} />;
-  if ((params = matchPath("/orgs/:org/members", path))) return <MembersPage orgId={params.org} />;
-  if ((params = matchPath("/orgs/:org/api-keys", path))) return <ApiKeysPage orgId={params.org} />;
-  const screens: [string, (params: Record<string, string>) => ReactNode][] = [
-    ["", () => <DashboardPage />],
-    ["/goals", () => <GoalsPage />],
-    ["/errors", () => <IssuesPage />],
-    ["/errors/:issue", (p) => <IssuePage issueId={p.issue} />],
-    ["/vitals", () => <VitalsPage />],
-    ["/setup", () => <SetupPage />],
-    ["/settings", () => <ProjectSettingsPage />],
-  ];
-  for (const [suffix, screen] of screens) {
-    if ((params = matchPath(`/orgs/:org/projects/:project${suffix}`, path))) {
-      return (
-        <ProjectFrame orgId={params.org} projectId={params.project}>
-          {screen(params)}
-        </ProjectFrame>
-      );
-    }
+  for (const [pattern, screen] of SIGNED_IN) {
+    const params = matchPath(pattern, path);
+    if (params) return screen(params);
   }
   return <NotFoundPage />;
 }
@@ -60,7 +71,8 @@ export function App() {
   const publicPage = PUBLIC[path];
   const needsLogin = !checking && !user && !publicPage && path !== "/invitations/accept";
   useEffect(() => {
-    if (needsLogin) navigate(`/login?next=${encodeURIComponent(path + (search.size ? `?${search}` : ""))}`, { replace: true });
+    if (needsLogin)
+      navigate(`/login?next=${encodeURIComponent(path + (search.size ? `?${search}` : ""))}`, { replace: true });
   }, [needsLogin, navigate, path, search]);
   if (publicPage) return publicPage();
   if (checking) return <Loading />;

@@ -15,7 +15,12 @@ describe("time buckets", () => {
   });
 
   it("lists months across a year boundary", () => {
-    expect(bucketLabels("2025-11-15", "2026-02-01", "month")).toEqual(["2025-11-01", "2025-12-01", "2026-01-01", "2026-02-01"]);
+    expect(bucketLabels("2025-11-15", "2026-02-01", "month")).toEqual([
+      "2025-11-01",
+      "2025-12-01",
+      "2026-01-01",
+      "2026-02-01",
+    ]);
   });
 
   it("is empty for a reversed range", () => {

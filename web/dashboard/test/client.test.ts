@@ -1,9 +1,13 @@
 import { describe, expect, it, vi } from "vitest";
-import { api, ApiProblem, onUnauthorized, setCsrfToken, unwrap } from "../src/api/client";
+import { ApiProblem, api, onUnauthorized, setCsrfToken, unwrap } from "../src/api/client";
 import { json, requests, respondWith } from "./setup";
 
 const problem = (status: number, kind: string, detail: string) =>
-  json({ type: `https://beacon.dev/problems/${kind}`, title: "Error", status, detail }, status, "application/problem+json");
+  json(
+    { type: `https://beacon.dev/problems/${kind}`, title: "Error", status, detail },
+    status,
+    "application/problem+json",
+  );
 
 describe("the API client", () => {
   it("sends the CSRF token on writes only", async () => {
@@ -19,7 +23,9 @@ describe("the API client", () => {
 
   it("turns a problem+json answer into an ApiProblem with its detail and kind", async () => {
     respondWith(() => problem(409, "email_taken", "an account with this e-mail already exists"));
-    const error = await unwrap(api.POST("/api/v1/auth/signup", { body: { email: "a@b.c", password: "x" } })).catch((e) => e);
+    const error = await unwrap(api.POST("/api/v1/auth/signup", { body: { email: "a@b.c", password: "x" } })).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(ApiProblem);
     expect(error.status).toBe(409);
     expect(error.kind).toBe("email_taken");
@@ -61,7 +67,11 @@ describe("a session replaced in another tab", () => {
       }
       seen.push(request.headers.get("x-csrf-token"));
       if (request.headers.get("x-csrf-token") !== "new-token") {
-        return json({ type: "https://beacon.dev/problems/csrf_failed", title: "Forbidden", status: 403, detail: "stale" }, 403, "application/problem+json");
+        return json(
+          { type: "https://beacon.dev/problems/csrf_failed", title: "Forbidden", status: 403, detail: "stale" },
+          403,
+          "application/problem+json",
+        );
       }
       return json({ id: "o", name: "Acme", role: "owner", created_at: "2026-11-22T00:00:00Z" }, 201);
     });
@@ -76,7 +86,11 @@ describe("a session replaced in another tab", () => {
     let calls = 0;
     respondWith(() => {
       calls += 1;
-      return json({ type: "https://beacon.dev/problems/forbidden", title: "Forbidden", status: 403, detail: "role" }, 403, "application/problem+json");
+      return json(
+        { type: "https://beacon.dev/problems/forbidden", title: "Forbidden", status: 403, detail: "role" },
+        403,
+        "application/problem+json",
+      );
     });
     const error = await unwrap(api.POST("/api/v1/orgs", { body: { name: "Acme" } })).catch((e) => e);
     expect(error.kind).toBe("forbidden");

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
 import { Sparkline } from "../src/components/Sparkline";
 import { dsn } from "../src/pages/errors/IssuesPage";
 

@@ -8,7 +8,13 @@ describe("where sign-in goes next", () => {
   });
 
   it("never leaves the origin", () => {
-    for (const next of ["//evil.example", "/\\evil.example", "https://evil.example/x", "/\t/evil.example", "javascript:alert(1)"]) {
+    for (const next of [
+      "//evil.example",
+      "/\\evil.example",
+      "https://evil.example/x",
+      "/\t/evil.example",
+      "javascript:alert(1)",
+    ]) {
       expect(nextPath(new URLSearchParams({ next })), next).toBe("/");
     }
   });

@@ -1,7 +1,8 @@
 // Every test talks to a fake `fetch` (installed before the app's modules load, since the API
 // client keeps the fetch it was created with). Tests answer requests with `respondWith`.
-import { afterEach, vi } from "vitest";
+
 import { cleanup } from "@testing-library/react";
+import { afterEach, vi } from "vitest";
 
 type Handler = (request: Request) => Response | Promise<Response>;
 let handler: Handler = () => new Response("no handler", { status: 599 });

@@ -9,7 +9,15 @@ describe("the dashboard view in the URL", () => {
   });
 
   it("round-trips period, metric, interval and filters", () => {
-    const view = { period: "7d", metric: "pageviews", interval: "hour" as const, filters: [{ dimension: "visit:country", value: "DE" }, { dimension: "event:page", value: "/a&b" }] };
+    const view = {
+      period: "7d",
+      metric: "pageviews",
+      interval: "hour" as const,
+      filters: [
+        { dimension: "visit:country", value: "DE" },
+        { dimension: "event:page", value: "/a&b" },
+      ],
+    };
     const search = writeView(view);
     expect(readView(new URLSearchParams(search))).toEqual(view);
   });

@@ -7,10 +7,11 @@
 //                                             an unhandled rejection, flushes
 //
 // The Rust test uploads the minified file and its map between the two steps.
-import { build } from "esbuild";
-import http from "node:http";
+
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import { join } from "node:path";
+import { build } from "esbuild";
 
 const [command, dir, dsn] = process.argv.slice(2);
 const here = new URL(".", import.meta.url).pathname;
@@ -75,16 +76,30 @@ try {
     userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
   });
   const page = await context.newPage();
+  // The two errors' envelopes (the SDK may also send sessions and client reports), once answered.
+  let bothAnswered;
+  const answered = new Promise((resolve) => {
+    bothAnswered = resolve;
+  });
   page.on("response", (response) => {
-    if (response.url().includes("/envelope/")) report.sent.push(response.status());
+    if (!response.url().includes("/envelope/")) return;
+    report.sent.push(response.status());
+    if (/"type":"event"/.test(response.request().postData() ?? "")) {
+      report.events = (report.events ?? 0) + 1;
+      if (report.events === 2) bothAnswered();
+    }
   });
   await page.goto(`http://shop.example:${port}/checkout`);
   await page.evaluate(() => window.runCheckout());
   await page.evaluate(() => window.runProfile());
-  await page.waitForTimeout(500);
+  let timer;
+  await Promise.race([
+    answered,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`2 error envelopes not answered within 10 s: ${report.sent}`)), 10_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
   report.flushed = await page.evaluate(() => Sentry.flush(5000));
-  const deadline = Date.now() + 5000;
-  while (report.sent.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 } finally {
   await browser.close();
   server.close();

@@ -44,7 +44,8 @@ for (const amount of [100, 250]) {
   try {
     chargeCard(amount);
   } catch (error) {
-    (ids.charge ??= []).push(Sentry.captureException(error));
+    ids.charge ??= [];
+    ids.charge.push(Sentry.captureException(error));
   }
 }
 try {
@@ -52,6 +53,9 @@ try {
 } catch (error) {
   ids.cart = [Sentry.captureException(error)];
 }
-ids.message = [Sentry.captureMessage("payment provider slow", "warning"), Sentry.captureMessage("payment provider slow", "warning")];
+ids.message = [
+  Sentry.captureMessage("payment provider slow", "warning"),
+  Sentry.captureMessage("payment provider slow", "warning"),
+];
 const flushed = await Sentry.flush(10_000);
 console.log(JSON.stringify({ flushed, ids }));

@@ -37,19 +37,23 @@ const doc = document;
 const loc = location;
 const script = doc.currentScript as HTMLScriptElement;
 const attribute = (name: string) => script.getAttribute(name);
-const endpoint = attribute("data-api") || script.src.split("/js/")[0] + "/api/event";
+const endpoint = attribute("data-api") || `${script.src.split("/js/")[0]}/api/event`;
 const domain = attribute("data-domain") || loc.hostname;
 
 function send(name: string, options: EventOptions = {}): void {
   const ignore = (reason: string) => {
-    console.warn("Beacon ignores this event: " + reason);
+    console.warn(`Beacon ignores this event: ${reason}`);
     options.callback && options.callback({ ignored: reason });
   };
-  if (/^localhost$|^127(\.\d+){3}$|^\[::1?\]$/.test(loc.hostname) || loc.protocol == "file:") {
-    return ignore("localhost");
+  if (/^localhost$|^127(\.\d+){3}$|^\[::1?\]$/.test(loc.hostname) || loc.protocol === "file:") {
+    ignore("localhost");
+    return;
   }
   try {
-    if (localStorage.beacon_ignore == "true") return ignore("opted out");
+    if (localStorage.beacon_ignore === "true") {
+      ignore("opted out");
+      return;
+    }
   } catch (_) {
     // Storage blocked: no opt-out flag can be set either.
   }
@@ -64,7 +68,7 @@ function send(name: string, options: EventOptions = {}): void {
   if (HASH) body.h = 1;
   if (options.interactive === false) body.i = false;
   const json = JSON.stringify(body);
-  if (typeof fetch == "function") {
+  if (typeof fetch === "function") {
     fetch(endpoint, {
       method: "POST",
       body: json,
@@ -83,7 +87,7 @@ function send(name: string, options: EventOptions = {}): void {
 let lastPage: string | undefined;
 function pageview(): void {
   const page = loc.pathname + (HASH ? loc.hash : "");
-  if (page == lastPage) return;
+  if (page === lastPage) return;
   lastPage = page;
   send("pageview");
 }
@@ -94,14 +98,14 @@ for (let i = 0; i < queued.length; i++) send.apply(null, queued[i] as never);
 
 const history_ = history;
 const pushState = history_.pushState;
-history_.pushState = function (this: History) {
-  pushState.apply(this, arguments as never);
+history_.pushState = function (this: History, ...args: Parameters<History["pushState"]>) {
+  pushState.apply(this, args);
   pageview();
 };
 addEventListener("popstate", pageview);
 if (HASH) addEventListener("hashchange", pageview);
 
-if (doc.visibilityState == ("prerender" as DocumentVisibilityState)) {
+if (doc.visibilityState === ("prerender" as DocumentVisibilityState)) {
   doc.addEventListener("visibilitychange", () => lastPage || pageview());
 } else {
   pageview();
@@ -109,11 +113,11 @@ if (doc.visibilityState == ("prerender" as DocumentVisibilityState)) {
 
 if (OUTBOUND || DOWNLOADS || TAGGED) {
   const onClick = (event: MouseEvent) => {
-    if (event.type == "auxclick" && event.button != 1) return;
+    if (event.type === "auxclick" && event.button !== 1) return;
     const target = event.target as Element;
     const link = target.closest && (target.closest("a[href]") as HTMLAnchorElement | null);
     if (link && (OUTBOUND || DOWNLOADS)) {
-      if (OUTBOUND && link.host && link.host != loc.host) {
+      if (OUTBOUND && link.host && link.host !== loc.host) {
         send("Outbound Link: Click", { props: { url: link.href } });
       } else if (
         DOWNLOADS &&
@@ -132,7 +136,8 @@ if (OUTBOUND || DOWNLOADS || TAGGED) {
         const match = token.match(/^beacon-event-(.+)=(.+)$/);
         if (match) {
           const value = match[2].replace(/\+/g, " ");
-          match[1] == "name" ? (name = value) : (props[match[1]] = value);
+          if (match[1] === "name") name = value;
+          else props[match[1]] = value;
         }
       });
       if (name) send(name, { props });

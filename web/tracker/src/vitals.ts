@@ -7,7 +7,7 @@
 // hidden), with the scalar fields of its attribution; the batch goes out when the page is
 // hidden or left. Like the tracker: no cookies, nothing from localhost, and `beacon_ignore`
 // in localStorage turns it off.
-import { onCLS, onFCP, onINP, onLCP, onTTFB, type MetricWithAttribution } from "web-vitals/attribution";
+import { type MetricWithAttribution, onCLS, onFCP, onINP, onLCP, onTTFB } from "web-vitals/attribution";
 
 interface Sample {
   n: string;
@@ -19,7 +19,7 @@ interface Sample {
 
 const script = document.currentScript as HTMLScriptElement | null;
 const domain = script?.getAttribute("data-domain") || location.hostname;
-const endpoint = script?.getAttribute("data-api") || (script ? new URL(script.src).origin : "") + "/api/vitals";
+const endpoint = script?.getAttribute("data-api") || `${script ? new URL(script.src).origin : ""}/api/vitals`;
 
 function ignored(): boolean {
   if (/^localhost$|^127(\.\d+){3}$|^\[::1\]$/.test(location.hostname) || location.protocol === "file:") return true;
@@ -35,7 +35,7 @@ function scalars(attribution: object | undefined): Record<string, string | numbe
   const out: Record<string, string | number> = {};
   for (const [key, value] of Object.entries(attribution ?? {})) {
     if (typeof value === "string") out[key] = value.slice(0, 200);
-    else if (typeof value === "number" && isFinite(value)) out[key] = Math.round(value * 1000) / 1000;
+    else if (typeof value === "number" && Number.isFinite(value)) out[key] = Math.round(value * 1000) / 1000;
   }
   return out;
 }
@@ -57,7 +57,13 @@ function flush(): void {
   const body = JSON.stringify({ d: domain, u: location.href, m: [...pending.values()] });
   pending.clear();
   try {
-    fetch(endpoint, { method: "POST", body, keepalive: true, credentials: "omit", headers: { "Content-Type": "text/plain" } }).catch(() => {});
+    fetch(endpoint, {
+      method: "POST",
+      body,
+      keepalive: true,
+      credentials: "omit",
+      headers: { "Content-Type": "text/plain" },
+    }).catch(() => {});
   } catch {
     navigator.sendBeacon?.(endpoint, body);
   }

@@ -1,13 +1,17 @@
 // Drives the real tracker in headless Chromium (Debian's, through playwright-core) against a
 // running `beacon serve`. Called by the Rust test `tracker_browser` with Beacon's port; it
 // serves the test pages itself from another origin, performs the actions, and prints what the
-// tracker's callbacks reported as JSON. The Rust test then checks what Beacon stored.
+// tracker's callbacks reported as JSON. The Rust test then checks what Beacon stored, and
+// closes this script's stdin once it has found every event: Chromium stays open until then,
+// because a request may outlive its page (the outbound link's) and the browser cannot say
+// when it was answered. An uncaught error on a page fails the script.
 //
 // Hosts are mapped inside Chromium only: pages live at http://shop.example:<port> and Beacon
 // at http://beacon.test:<port>, both on 127.0.0.1, so the page and the tracker are on
 // different origins and the page is not "localhost".
-import { chromium } from "playwright-core";
+
 import http from "node:http";
+import { chromium } from "playwright-core";
 
 const beaconPort = process.argv[2];
 if (!beaconPort) {
@@ -42,12 +46,7 @@ const pages = {
       "<h1>Opted out</h1>",
       "localStorage.beacon_ignore='true';beacon('Optout test',{callback:function(r){results.push(r)}});",
     ),
-  "/local": () =>
-    page(
-      "script.js",
-      "<h1>Local</h1>",
-      "beacon('Local test',{callback:function(r){results.push(r)}});",
-    ),
+  "/local": () => page("script.js", "<h1>Local</h1>", "beacon('Local test',{callback:function(r){results.push(r)}});"),
 };
 
 const server = http.createServer((req, res) => {
@@ -70,17 +69,14 @@ const browser = await chromium.launch({
   ],
 });
 const report = {};
+const pageErrors = [];
 try {
   // A regular desktop Chrome user agent: Beacon drops HeadlessChrome as a bot.
   const context = await browser.newContext({
-    userAgent:
-      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
-  });
-  const events = [];
-  context.on("requestfinished", async (request) => {
-    if (request.url().endsWith("/api/event")) events.push((await request.response())?.status());
+    userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
   });
   const tab = await context.newPage();
+  tab.on("pageerror", (error) => pageErrors.push(error.message));
   const settle = async (count) => {
     await tab.waitForFunction((n) => window.results.length >= n, count, { timeout: 10000 });
   };
@@ -99,9 +95,14 @@ try {
   // 4. Hash routing.
   await tab.goto(`http://shop.example:${pagePort}/hash#/one`);
   await tab.waitForFunction(() => typeof window.beacon === "function" && !window.beacon.q);
+  // The second pageview is answered before the page is left.
+  const second = tab.waitForResponse(
+    (r) => r.url().endsWith("/api/event") && r.request().postData()?.includes("#/two"),
+  );
   await tab.evaluate(() => {
     location.hash = "#/two";
   });
+  await second;
   // 5. The opt-out flag, and a page on a local address: both ignored in the browser.
   await tab.goto(`http://shop.example:${pagePort}/optout`);
   await settle(1);
@@ -109,13 +110,17 @@ try {
   await tab.goto(`http://127.0.0.1:${pagePort}/local`);
   await settle(1);
   report.local = await tab.evaluate(() => window.results[0]);
-  // Let the last keepalive requests finish.
-  const deadline = Date.now() + 5000;
-  while (events.length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  report.statuses = events;
+  console.log(JSON.stringify(report));
+  await new Promise((resolve) => {
+    process.stdin.on("end", resolve);
+    process.stdin.resume();
+  });
   await context.close();
 } finally {
   await browser.close();
   server.close();
 }
-console.log(JSON.stringify(report));
+if (pageErrors.length) {
+  console.error(`uncaught errors on the pages:\n${pageErrors.join("\n")}`);
+  process.exit(1);
+}

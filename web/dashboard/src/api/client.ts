@@ -40,13 +40,19 @@ const csrf: Middleware = {
   async onResponse({ request, response }) {
     const copy = unsent.get(request);
     if (response.status !== 403 || !copy) return response;
-    const problem = await response.clone().json().catch(() => null);
+    const problem = await response
+      .clone()
+      .json()
+      .catch(() => null);
     if (typeof problem?.type !== "string" || !problem.type.endsWith("/csrf_failed")) return response;
-    const session = await globalThis.fetch(new URL("/api/v1/auth/session", globalThis.location?.origin ?? "http://localhost"), { credentials: "same-origin" });
+    const session = await globalThis.fetch(
+      new URL("/api/v1/auth/session", globalThis.location?.origin ?? "http://localhost"),
+      { credentials: "same-origin" },
+    );
     if (!session.ok) return response;
     const current = (await session.json()) as Schemas["SessionOut"];
     csrfToken = current.csrf_token;
-    sessionListeners.forEach((listener) => listener(current.user));
+    for (const listener of sessionListeners) listener(current.user);
     copy.headers.set("X-CSRF-Token", current.csrf_token);
     return globalThis.fetch(copy);
   },
@@ -84,7 +90,10 @@ export class ApiProblem extends Error {
       return new ApiProblem(status, p.type ?? "unknown", p.title ?? "Error", p.detail ?? "");
     }
     // Not from Beacon's API (a proxy's error page, say): its body is not for users.
-    const detail = status >= 500 ? `Beacon is unavailable right now (HTTP ${status}). Try again in a moment.` : `The request failed (HTTP ${status}).`;
+    const detail =
+      status >= 500
+        ? `Beacon is unavailable right now (HTTP ${status}). Try again in a moment.`
+        : `The request failed (HTTP ${status}).`;
     return new ApiProblem(status, "unknown", `HTTP ${status}`, detail);
   }
 }
@@ -104,11 +113,16 @@ export async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
   try {
     result = await call;
   } catch {
-    throw new ApiProblem(0, "network", "Network error", "Beacon could not be reached. Check your connection and try again.");
+    throw new ApiProblem(
+      0,
+      "network",
+      "Network error",
+      "Beacon could not be reached. Check your connection and try again.",
+    );
   }
   if (!result.response.ok) {
     const problem = ApiProblem.from(result.response.status, result.error);
-    if (problem.status === 401) unauthorizedListeners.forEach((listener) => listener());
+    if (problem.status === 401) for (const listener of unauthorizedListeners) listener();
     throw problem;
   }
   return result.data as T;

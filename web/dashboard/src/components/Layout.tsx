@@ -1,11 +1,11 @@
 // The frame around every signed-in screen: brand, organization switcher, navigation, theme
 // and account controls. Collapses to two rows on a phone.
-import { useState, type ReactNode } from "react";
-import { Link, useRouter } from "../lib/router";
+import { type ReactNode, useState } from "react";
 import { useOrgs } from "../lib/orgs";
+import { canAdmin } from "../lib/roles";
+import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
 import { applyTheme, savedTheme, type ThemeChoice } from "../lib/theme";
-import { canAdmin } from "../lib/roles";
 
 function ThemeSwitch() {
   const [choice, setChoice] = useState<ThemeChoice>(savedTheme);

@@ -1,5 +1,7 @@
 // The main graph: uPlot (about 20 KB gzipped, fast on thousands of points), sized to its
-// container and re-themed when the colour scheme changes.
+// container and re-themed when the colour scheme changes. The box records the width and scheme
+// it was last drawn for (`data-width`, `data-theme`), which the end-to-end test waits on before
+// a screenshot.
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -12,9 +14,21 @@ export interface Series {
 }
 
 /** Axis steps for whole-number metrics (uPlot would otherwise label 0.2, 0.4, …). */
-const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7];
+const WHOLE_STEPS = [
+  1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7,
+];
 
-export function LineChart({ data, label, format, whole }: { data: Series; label: string; format: (value: number) => string; whole: boolean }) {
+export function LineChart({
+  data,
+  label,
+  format,
+  whole,
+}: {
+  data: Series;
+  label: string;
+  format: (value: number) => string;
+  whole: boolean;
+}) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = box.current;
@@ -28,16 +42,29 @@ export function LineChart({ data, label, format, whole }: { data: Series; label:
       const xs = data.labels.map((_, index) => index);
       const series: uPlot.Series[] = [
         { label: "Time", value: (_u, v) => (v == null ? "–" : (data.labels[v] ?? "")) },
-        { label, stroke: "#6366f1", width: 2, fill: dark ? "rgba(99,102,241,0.18)" : "rgba(99,102,241,0.10)", value: (_u, v) => (v == null ? "–" : format(v)) },
+        {
+          label,
+          stroke: "#6366f1",
+          width: 2,
+          fill: dark ? "rgba(99,102,241,0.18)" : "rgba(99,102,241,0.10)",
+          value: (_u, v) => (v == null ? "–" : format(v)),
+        },
       ];
       const columns: uPlot.AlignedData = [xs, data.values];
       if (data.previous) {
-        series.push({ label: "Previous period", stroke: dark ? "#64748b" : "#94a3b8", width: 1, dash: [4, 4], value: (_u, v) => (v == null ? "–" : format(v)) });
+        series.push({
+          label: "Previous period",
+          stroke: dark ? "#64748b" : "#94a3b8",
+          width: 1,
+          dash: [4, 4],
+          value: (_u, v) => (v == null ? "–" : format(v)),
+        });
         (columns as (number | null)[][]).push(data.previous);
       }
+      const width = Math.max(element.clientWidth, 280);
       chart = new uPlot(
         {
-          width: Math.max(element.clientWidth, 280),
+          width,
           height: 240,
           series,
           legend: { show: true },
@@ -50,15 +77,28 @@ export function LineChart({ data, label, format, whole }: { data: Series; label:
               ticks: { stroke: grid },
               values: (_u, splits) => splits.map((i) => data.labels[Math.round(i)] ?? ""),
             },
-            { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, values: (_u, splits) => splits.map((v) => format(v)), size: 60, ...(whole ? { incrs: WHOLE_STEPS } : {}) },
+            {
+              stroke: ink,
+              grid: { stroke: grid },
+              ticks: { stroke: grid },
+              values: (_u, splits) => splits.map((v) => format(v)),
+              size: 60,
+              ...(whole ? { incrs: WHOLE_STEPS } : {}),
+            },
           ],
         },
         columns,
         element,
       );
+      element.dataset.width = String(width);
+      element.dataset.theme = dark ? "dark" : "light";
     };
     draw();
-    const resize = new ResizeObserver(() => chart?.setSize({ width: Math.max(element.clientWidth, 280), height: 240 }));
+    const resize = new ResizeObserver(() => {
+      const width = Math.max(element.clientWidth, 280);
+      chart?.setSize({ width, height: 240 });
+      element.dataset.width = String(width);
+    });
     resize.observe(element);
     const media = window.matchMedia?.("(prefers-color-scheme: dark)");
     media?.addEventListener("change", draw);

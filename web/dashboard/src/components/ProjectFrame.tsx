@@ -1,7 +1,7 @@
 // The frame of a project's screens: the project's name and its tabs. Loads the project
 // once for all of them.
-import { createContext, useContext, type ReactNode } from "react";
-import { api, unwrap, type Schemas } from "../api/client";
+import { createContext, type ReactNode, useContext } from "react";
+import { api, type Schemas, unwrap } from "../api/client";
 import { useOrg, useOrgs } from "../lib/orgs";
 import { canWrite } from "../lib/roles";
 import { Link, useRouter } from "../lib/router";
@@ -23,12 +23,25 @@ export function useProject(): ProjectView {
   return view;
 }
 
-export function ProjectFrame({ orgId, projectId, children }: { orgId: string; projectId: string; children: ReactNode }) {
+export function ProjectFrame({
+  orgId,
+  projectId,
+  children,
+}: {
+  orgId: string;
+  projectId: string;
+  children: ReactNode;
+}) {
   const org = useOrg(orgId);
   const orgs = useOrgs();
   const { path } = useRouter();
   const project = useAsync(
-    () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}", { params: { path: { org_id: orgId, project_id: projectId } } })),
+    () =>
+      unwrap(
+        api.GET("/api/v1/orgs/{org_id}/projects/{project_id}", {
+          params: { path: { org_id: orgId, project_id: projectId } },
+        }),
+      ),
     [orgId, projectId],
   );
   const base = `/orgs/${orgId}/projects/${projectId}`;
@@ -48,16 +61,24 @@ export function ProjectFrame({ orgId, projectId, children }: { orgId: string; pr
       </div>
       <nav className="tabs" aria-label="Project">
         {tabs.map((tab) => (
-          <Link key={tab.to} to={tab.to} aria-current={path === tab.to || (tab.to !== base && path.startsWith(`${tab.to}/`)) ? "page" : undefined}>
+          <Link
+            key={tab.to}
+            to={tab.to}
+            aria-current={path === tab.to || (tab.to !== base && path.startsWith(`${tab.to}/`)) ? "page" : undefined}
+          >
             {tab.label}
           </Link>
         ))}
       </nav>
       <ErrorNote error={project.error ?? orgs.error} />
       {((!project.data && !project.error) || (!org && orgs.loading)) && <Loading />}
-      {project.data && !org && !orgs.loading && !orgs.error && <ErrorNote error={new Error("You are not a member of this project's organization.")} />}
+      {project.data && !org && !orgs.loading && !orgs.error && (
+        <ErrorNote error={new Error("You are not a member of this project's organization.")} />
+      )}
       {project.data && org && (
-        <ProjectContext.Provider value={{ project: project.data, role: org.role, reload: project.reload }}>{children}</ProjectContext.Provider>
+        <ProjectContext.Provider value={{ project: project.data, role: org.role, reload: project.reload }}>
+          {children}
+        </ProjectContext.Provider>
       )}
     </Layout>
   );

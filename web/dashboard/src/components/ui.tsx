@@ -1,17 +1,42 @@
 // The dashboard's building blocks: labelled fields, buttons, and the loading, empty and
 // error states every screen uses.
-import { useId, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
+import {
+  type ButtonHTMLAttributes,
+  type InputHTMLAttributes,
+  type ReactNode,
+  type SelectHTMLAttributes,
+  useId,
+  useState,
+} from "react";
 import { ApiProblem } from "../api/client";
 
-export function Button({ variant = "primary", busy, children, ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "secondary" | "danger" | "ghost"; busy?: boolean }) {
+export function Button({
+  variant = "primary",
+  busy,
+  children,
+  ...rest
+}: ButtonHTMLAttributes<HTMLButtonElement> & {
+  variant?: "primary" | "secondary" | "danger" | "ghost";
+  busy?: boolean;
+}) {
   return (
-    <button type="button" className={`button button-${variant}`} aria-busy={busy || undefined} {...rest} disabled={busy || rest.disabled}>
+    <button
+      type="button"
+      className={`button button-${variant}`}
+      aria-busy={busy || undefined}
+      {...rest}
+      disabled={busy || rest.disabled}
+    >
       {children}
     </button>
   );
 }
 
-export function Field({ label, hint, ...input }: InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: string }) {
+export function Field({
+  label,
+  hint,
+  ...input
+}: InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: string }) {
   const id = useId();
   return (
     <div className="field">
@@ -22,7 +47,11 @@ export function Field({ label, hint, ...input }: InputHTMLAttributes<HTMLInputEl
   );
 }
 
-export function Select({ label, children, ...select }: SelectHTMLAttributes<HTMLSelectElement> & { label: string; children: ReactNode }) {
+export function Select({
+  label,
+  children,
+  ...select
+}: SelectHTMLAttributes<HTMLSelectElement> & { label: string; children: ReactNode }) {
   const id = useId();
   return (
     <div className="field">
@@ -57,7 +86,17 @@ export function ErrorNote({ error }: { error: unknown }) {
   );
 }
 
-export function Card({ title, actions, children, className }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string }) {
+export function Card({
+  title,
+  actions,
+  children,
+  className,
+}: {
+  title?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
   return (
     <section className={`card ${className ?? ""}`}>
       {(title || actions) && (

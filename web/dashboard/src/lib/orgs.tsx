@@ -1,14 +1,17 @@
 // The organizations the signed-in user belongs to, with their role in each.
-import { createContext, useContext, type ReactNode } from "react";
-import { api, unwrap, type Schemas } from "../api/client";
-import { useAsync, type Async } from "./useAsync";
+import { createContext, type ReactNode, useContext } from "react";
+import { api, type Schemas, unwrap } from "../api/client";
+import { type Async, useAsync } from "./useAsync";
 
 type Orgs = Async<Schemas["OrganizationOut"][]>;
 
 const OrgsContext = createContext<Orgs | null>(null);
 
 export function OrgsProvider({ children }: { children: ReactNode }) {
-  const orgs = useAsync(async () => (await unwrap(api.GET("/api/v1/orgs", { params: { query: { limit: 200 } } }))).items, []);
+  const orgs = useAsync(
+    async () => (await unwrap(api.GET("/api/v1/orgs", { params: { query: { limit: 200 } } }))).items,
+    [],
+  );
   return <OrgsContext.Provider value={orgs}>{children}</OrgsContext.Provider>;
 }
 

@@ -1,6 +1,15 @@
 // A small client-side router over the History API: the URL (path and query) is the state of
 // every screen, so any view can be shared or reloaded.
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type AnchorHTMLAttributes, type ReactNode } from "react";
+import {
+  type AnchorHTMLAttributes,
+  createContext,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+} from "react";
 
 interface RouterState {
   path: string;
@@ -59,7 +68,11 @@ export function matchPath(pattern: string, path: string): Record<string, string>
 }
 
 /** An anchor that navigates without reloading (modifier clicks still open new tabs). */
-export function Link({ to, children, ...rest }: { to: string; children: ReactNode } & AnchorHTMLAttributes<HTMLAnchorElement>) {
+export function Link({
+  to,
+  children,
+  ...rest
+}: { to: string; children: ReactNode } & AnchorHTMLAttributes<HTMLAnchorElement>) {
   const { navigate } = useRouter();
   return (
     <a
@@ -67,7 +80,15 @@ export function Link({ to, children, ...rest }: { to: string; children: ReactNod
       {...rest}
       onClick={(event) => {
         rest.onClick?.(event);
-        if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+        if (
+          event.defaultPrevented ||
+          event.button !== 0 ||
+          event.metaKey ||
+          event.ctrlKey ||
+          event.shiftKey ||
+          event.altKey
+        )
+          return;
         event.preventDefault();
         navigate(to);
       }}

@@ -1,7 +1,7 @@
 // Who is signed in. The session cookie is HttpOnly; on load the app asks
 // `GET /api/v1/auth/session` for the user and the CSRF token its writes must send.
-import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
-import { api, onSessionChanged, onUnauthorized, setCsrfToken, unwrap, type Schemas } from "../api/client";
+import { createContext, type ReactNode, useCallback, useContext, useEffect, useRef, useState } from "react";
+import { api, onSessionChanged, onUnauthorized, type Schemas, setCsrfToken, unwrap } from "../api/client";
 
 interface SessionState {
   user: Schemas["UserOut"] | null;

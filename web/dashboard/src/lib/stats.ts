@@ -1,6 +1,6 @@
 // Stats API queries from the dashboard: the request and answer shapes come from the spec
 // (`StatsQuery`, `StatsResult`); this file only builds them from the view's state.
-import { api, unwrap, type Schemas } from "../api/client";
+import { api, type Schemas, unwrap } from "../api/client";
 
 export type StatsQuery = Schemas["StatsQuery"];
 export type StatsResult = Schemas["StatsResult"];

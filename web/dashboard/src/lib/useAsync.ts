@@ -12,6 +12,7 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): Async<T> {
   const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
   const [generation, setGeneration] = useState(0);
   const latest = useRef(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's deps stand for `load` (a new closure on every render); biome.jsonc checks them at each call site
   useEffect(() => {
     const ticket = ++latest.current;
     setState((previous) => ({ data: previous.data, loading: true }));
@@ -19,7 +20,6 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): Async<T> {
       (data) => ticket === latest.current && setState({ data, loading: false }),
       (error: Error) => ticket === latest.current && setState({ error, loading: false }),
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, generation]);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
   return { ...state, reload };

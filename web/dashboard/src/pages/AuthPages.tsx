@@ -1,7 +1,7 @@
 // Signing up, in and back: signup, login, e-mail verification, password reset, and
 // accepting an invitation. Links in Beacon's e-mails land here.
-import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
-import { api, ApiProblem, unwrap } from "../api/client";
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from "react";
+import { ApiProblem, api, unwrap } from "../api/client";
 import { Button, ErrorNote, Field, Loading, useAction } from "../components/ui";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -81,8 +81,22 @@ export function LoginPage() {
   return (
     <AuthFrame title="Sign in">
       <form onSubmit={submit}>
-        <Field label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
-        <Field label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+        <Field
+          label="Email"
+          type="email"
+          autoComplete="email"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+        <Field
+          label="Password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
         <ErrorNote error={action.error} />
         {unverified && (
           <p>
@@ -137,8 +151,24 @@ export function SignupPage() {
           void action.run();
         }}
       >
-        <Field label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
-        <Field label="Password" type="password" autoComplete="new-password" required minLength={8} hint="8 to 128 characters." value={password} onChange={(e) => setPassword(e.target.value)} />
+        <Field
+          label="Email"
+          type="email"
+          autoComplete="email"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+        <Field
+          label="Password"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={8}
+          hint="8 to 128 characters."
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
         <ErrorNote error={action.error} />
         <Button type="submit" busy={action.busy}>
           Create account
@@ -208,7 +238,16 @@ export function ResetPasswordPage() {
             void confirm.run();
           }}
         >
-          <Field label="New password" type="password" autoComplete="new-password" required minLength={8} hint="8 to 128 characters. Every other session is signed out." value={password} onChange={(e) => setPassword(e.target.value)} />
+          <Field
+            label="New password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={8}
+            hint="8 to 128 characters. Every other session is signed out."
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
           <ErrorNote error={confirm.error} />
           <Button type="submit" busy={confirm.busy}>
             Set password
@@ -228,7 +267,14 @@ export function ResetPasswordPage() {
             void request.run();
           }}
         >
-          <Field label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          <Field
+            label="Email"
+            type="email"
+            autoComplete="email"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+          />
           <ErrorNote error={request.error} />
           <Button type="submit" busy={request.busy}>
             Send reset link

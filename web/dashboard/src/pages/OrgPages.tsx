@@ -15,10 +15,24 @@ export function HomePage() {
   useEffect(() => {
     if (orgs.data?.length) navigate(`/orgs/${orgs.data[0].id}`, { replace: true });
   }, [orgs.data, navigate]);
-  if (orgs.error) return <Layout><ErrorNote error={orgs.error} /></Layout>;
-  if (!orgs.data) return <Layout><Loading /></Layout>;
+  if (orgs.error)
+    return (
+      <Layout>
+        <ErrorNote error={orgs.error} />
+      </Layout>
+    );
+  if (!orgs.data)
+    return (
+      <Layout>
+        <Loading />
+      </Layout>
+    );
   if (orgs.data.length === 0) return <CreateOrgPage first />;
-  return <Layout><Loading /></Layout>;
+  return (
+    <Layout>
+      <Loading />
+    </Layout>
+  );
 }
 
 export function CreateOrgPage({ first }: { first?: boolean }) {
@@ -41,7 +55,13 @@ export function CreateOrgPage({ first }: { first?: boolean }) {
             void action.run();
           }}
         >
-          <Field label="Organization name" required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
+          <Field
+            label="Organization name"
+            required
+            maxLength={100}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+          />
           <Button type="submit" busy={action.busy}>
             Create organization
           </Button>
@@ -75,8 +95,21 @@ function CreateProject({ orgId, onCreated }: { orgId: string; onCreated: (id: st
         }}
       >
         <Field label="Project name" required value={name} onChange={(e) => setName(e.target.value)} />
-        <Field label="Domain" required placeholder="example.com" hint="The site's domain, without https://" value={domain} onChange={(e) => setDomain(e.target.value)} />
-        <Field label="Time zone" required value={timezone} onChange={(e) => setTimezone(e.target.value)} hint="IANA name, such as Europe/Berlin" />
+        <Field
+          label="Domain"
+          required
+          placeholder="example.com"
+          hint="The site's domain, without https://"
+          value={domain}
+          onChange={(e) => setDomain(e.target.value)}
+        />
+        <Field
+          label="Time zone"
+          required
+          value={timezone}
+          onChange={(e) => setTimezone(e.target.value)}
+          hint="IANA name, such as Europe/Berlin"
+        />
         <Button type="submit" busy={action.busy}>
           Create project
         </Button>
@@ -91,7 +124,12 @@ export function ProjectsPage({ orgId }: { orgId: string }) {
   const org = useOrg(orgId);
   const { navigate } = useRouter();
   const projects = useAsync(
-    async () => (await unwrap(api.GET("/api/v1/orgs/{org_id}/projects", { params: { path: { org_id: orgId }, query: { limit: 200 } } }))).items,
+    async () =>
+      (
+        await unwrap(
+          api.GET("/api/v1/orgs/{org_id}/projects", { params: { path: { org_id: orgId }, query: { limit: 200 } } }),
+        )
+      ).items,
     [orgId],
   );
   return (
@@ -100,7 +138,11 @@ export function ProjectsPage({ orgId }: { orgId: string }) {
       <Card title="Projects">
         <ErrorNote error={projects.error} />
         {projects.loading && !projects.data && <Loading />}
-        {projects.data?.length === 0 && <Empty>No projects yet.{org && canWrite(org.role) ? " Create one below to get your tracking snippet." : ""}</Empty>}
+        {projects.data?.length === 0 && (
+          <Empty>
+            No projects yet.{org && canWrite(org.role) ? " Create one below to get your tracking snippet." : ""}
+          </Empty>
+        )}
         {projects.data && projects.data.length > 0 && (
           <ul className="list">
             {projects.data.map((project) => (
@@ -114,7 +156,9 @@ export function ProjectsPage({ orgId }: { orgId: string }) {
           </ul>
         )}
       </Card>
-      {org && canWrite(org.role) && <CreateProject orgId={orgId} onCreated={(id) => navigate(`/orgs/${orgId}/projects/${id}/setup`)} />}
+      {org && canWrite(org.role) && (
+        <CreateProject orgId={orgId} onCreated={(id) => navigate(`/orgs/${orgId}/projects/${id}/setup`)} />
+      )}
     </Layout>
   );
 }

@@ -4,9 +4,9 @@
 import { useEffect, useState } from "react";
 import { useProject } from "../components/ProjectFrame";
 import { Card, CopyButton } from "../components/ui";
+import { Link } from "../lib/router";
 import { runQuery } from "../lib/stats";
 import { useLiveEvents } from "./dashboard/Live";
-import { Link } from "../lib/router";
 
 export function SetupPage() {
   const { project } = useProject();
@@ -41,20 +41,28 @@ export function SetupPage() {
     <>
       <Card title="Add the tracking code" actions={<CopyButton text={snippet} label="Copy snippet" />}>
         <p>
-          Paste this into the <code>&lt;head&gt;</code> of every page of <strong>{project.domains.join(", ")}</strong>. It sets no cookies and weighs under 1 KB.
+          Paste this into the <code>&lt;head&gt;</code> of every page of <strong>{project.domains.join(", ")}</strong>.
+          It sets no cookies and weighs under 1 KB.
         </p>
-        <pre className="snippet" aria-label="Tracking snippet">
-          <code>{snippet}</code>
-        </pre>
+        <figure aria-label="Tracking snippet">
+          <pre className="snippet">
+            <code>{snippet}</code>
+          </pre>
+        </figure>
         <p className="muted">
-          Custom events: <code>beacon("Signup", {"{"} props: {"{"} plan: "pro" {"}"} {"}"})</code>. Optional modes (hash routing, outbound links, file downloads, tagged
-          elements) are extra file names, such as <code>script.outbound-links.js</code>.
+          Custom events:{" "}
+          <code>
+            beacon("Signup", {"{"} props: {"{"} plan: "pro" {"}"} {"}"})
+          </code>
+          . Optional modes (hash routing, outbound links, file downloads, tagged elements) are extra file names, such as{" "}
+          <code>script.outbound-links.js</code>.
         </p>
       </Card>
       <Card title="Installation check">
         {received ? (
           <p className="check ok" role="status">
-            <span aria-hidden="true">✓</span> Events are arriving. <Link to={`/orgs/${project.org_id}/projects/${project.id}`}>Open the dashboard</Link>
+            <span aria-hidden="true">✓</span> Events are arriving.{" "}
+            <Link to={`/orgs/${project.org_id}/projects/${project.id}`}>Open the dashboard</Link>
           </p>
         ) : (
           <p className="check waiting" role="status">

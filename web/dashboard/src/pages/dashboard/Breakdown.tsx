@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { Empty, ErrorNote, Loading } from "../../components/ui";
 import { formatNumber } from "../../lib/format";
-import { filterExpressions, runQuery, type ViewFilter } from "../../lib/stats";
+import { filterExpressions, runQuery, type StatsQuery, type ViewFilter } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
 import { dimensionLabel } from "./viewState";
 
@@ -39,21 +39,30 @@ interface Props {
   onFilter: (filter: ViewFilter) => void;
 }
 
-export function Breakdown({ title, tabs, siteId, dateRange, filters, refresh, extra = [], metric = "visitors", onFilter }: Props) {
+export function Breakdown({
+  title,
+  tabs,
+  siteId,
+  dateRange,
+  filters,
+  refresh,
+  extra = [],
+  metric = "visitors",
+  onFilter,
+}: Props) {
   const [tab, setTab] = useState(tabs[0]);
-  const rows = useAsync(
-    () =>
-      runQuery({
-        site_id: siteId,
-        metrics: [metric],
-        date_range: dateRange,
-        dimensions: [tab.dimension],
-        filters: [...(filterExpressions(filters) ?? []), ...extra],
-        order_by: [[metric, "desc"]],
-        pagination: { limit: 10 },
-      }),
-    [siteId, tab.dimension, dateRange[0], dateRange[1], JSON.stringify(filters), refresh],
-  );
+  // The query as a string: props like `extra` are new arrays on every render, so the load
+  // depends on what they say, not on their identity.
+  const request = JSON.stringify({
+    site_id: siteId,
+    metrics: [metric],
+    date_range: dateRange,
+    dimensions: [tab.dimension],
+    filters: [...(filterExpressions(filters) ?? []), ...extra],
+    order_by: [[metric, "desc"]],
+    pagination: { limit: 10 },
+  } satisfies StatsQuery);
+  const rows = useAsync(() => runQuery(JSON.parse(request)), [request, refresh]);
   const results = rows.data?.results ?? [];
   const max = Math.max(1, ...results.map((row) => row.metrics[0]));
   const active = filters.some((f) => f.dimension === tab.dimension);
@@ -64,7 +73,13 @@ export function Breakdown({ title, tabs, siteId, dateRange, filters, refresh, ex
         {tabs.length > 1 && (
           <div className="segmented" role="tablist" aria-label={`${title} breakdown`}>
             {tabs.map((option) => (
-              <button type="button" role="tab" key={option.dimension} aria-selected={option.dimension === tab.dimension} onClick={() => setTab(option)}>
+              <button
+                type="button"
+                role="tab"
+                key={option.dimension}
+                aria-selected={option.dimension === tab.dimension}
+                onClick={() => setTab(option)}
+              >
                 {option.label}
               </button>
             ))}
@@ -90,7 +105,11 @@ export function Breakdown({ title, tabs, siteId, dateRange, filters, refresh, ex
                   type="button"
                   className="bar-row"
                   disabled={!filterable}
-                  title={filterable ? `Filter by ${dimensionLabel(tab.dimension).toLowerCase()} ${displayValue(tab.dimension, value)}` : undefined}
+                  title={
+                    filterable
+                      ? `Filter by ${dimensionLabel(tab.dimension).toLowerCase()} ${displayValue(tab.dimension, value)}`
+                      : undefined
+                  }
                   onClick={() => value !== null && onFilter({ dimension: tab.dimension, value })}
                 >
                   <span className="bar" style={{ width: `${(row.metrics[0] / max) * 100}%` }} aria-hidden="true" />

@@ -5,13 +5,22 @@ import type { Schemas } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { ErrorNote, Loading } from "../../components/ui";
 import { useRouter } from "../../lib/router";
-import { dateRange, filterExpressions, runQuery } from "../../lib/stats";
+import { dateRange, filterExpressions, runQuery, type StatsQuery } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
 import { Breakdown } from "./Breakdown";
-import { LivePanel, useLiveEvents } from "./Live";
+import { type ArrivedEvent, LivePanel, useLiveEvents } from "./Live";
 import { MainGraph } from "./MainGraph";
 import { TopMetrics } from "./TopMetrics";
-import { dimensionLabel, METRICS, PERIODS, readView, withFilter, withoutFilter, writeView, type DashboardView } from "./viewState";
+import {
+  type DashboardView,
+  dimensionLabel,
+  METRICS,
+  PERIODS,
+  readView,
+  withFilter,
+  withoutFilter,
+  writeView,
+} from "./viewState";
 
 export function DashboardPage() {
   const { project } = useProject();
@@ -21,11 +30,13 @@ export function DashboardPage() {
   const setView = (next: DashboardView) => navigate(`${path}${writeView(next)}`);
 
   const [refresh, setRefresh] = useState(0);
-  const [live, setLive] = useState<Schemas["LiveEventOut"][]>([]);
+  const [live, setLive] = useState<ArrivedEvent[]>([]);
+  const arrivals = useRef(0);
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
   const realtime = view.period === "realtime";
   const onEvent = useCallback((event: Schemas["LiveEventOut"]) => {
-    setLive((events) => [event, ...events].slice(0, 20));
+    const seq = ++arrivals.current;
+    setLive((events) => [{ ...event, seq }, ...events].slice(0, 20));
     // Many events in a burst cause one refresh, not one each.
     if (!pending.current) {
       pending.current = setTimeout(() => {
@@ -37,24 +48,18 @@ export function DashboardPage() {
   useLiveEvents(project.org_id, project.id, realtime, onEvent);
   useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
 
-  const filtersKey = JSON.stringify(view.filters);
-  const totals = useAsync(
-    async () => ({
-      period: view.period,
-      filtersKey,
-      result: await runQuery({
-        site_id: siteId,
-        metrics: METRICS.map((m) => m.value),
-        date_range: dateRange(view.period),
-        filters: filterExpressions(view.filters),
-        include: { comparisons: { mode: "previous_period" } },
-      }),
-    }),
-    [siteId, view.period, filtersKey, refresh],
-  );
+  // The query as a string, so the load depends on what the view says, not on object identity.
+  const request = JSON.stringify({
+    site_id: siteId,
+    metrics: METRICS.map((m) => m.value),
+    date_range: dateRange(view.period),
+    filters: filterExpressions(view.filters),
+    include: { comparisons: { mode: "previous_period" } },
+  } satisfies StatsQuery);
+  const totals = useAsync(async () => ({ request, result: await runQuery(JSON.parse(request)) }), [request, refresh]);
   // Until the answer for this period and these filters is in, the old one is not used for the
   // graph and panels (its date range belongs to the previous view).
-  const current = totals.data && totals.data.period === view.period && totals.data.filtersKey === filtersKey ? totals.data.result : undefined;
+  const current = totals.data?.request === request ? totals.data.result : undefined;
   const echo = current?.query;
   const range = echo ? (echo.date_range as [string, string]) : undefined;
   const previousRange = echo?.comparison_date_range ? (echo.comparison_date_range as [string, string]) : undefined;
@@ -79,7 +84,11 @@ export function DashboardPage() {
             {view.filters.map((filter) => (
               <li key={filter.dimension} className="chip">
                 {dimensionLabel(filter.dimension)} is <strong>{filter.value || "(none)"}</strong>
-                <button type="button" aria-label={`Remove filter ${dimensionLabel(filter.dimension)}`} onClick={() => setView(withoutFilter(view, filter.dimension))}>
+                <button
+                  type="button"
+                  aria-label={`Remove filter ${dimensionLabel(filter.dimension)}`}
+                  onClick={() => setView(withoutFilter(view, filter.dimension))}
+                >
                   ×
                 </button>
               </li>
@@ -101,7 +110,14 @@ export function DashboardPage() {
       )}
       {range && (
         <>
-          <MainGraph siteId={siteId} view={view} range={range} previousRange={previousRange} refresh={refresh} onInterval={(interval) => setView({ ...view, interval })} />
+          <MainGraph
+            siteId={siteId}
+            view={view}
+            range={range}
+            previousRange={previousRange}
+            refresh={refresh}
+            onInterval={(interval) => setView({ ...view, interval })}
+          />
           <div className="panels">
             <Breakdown
               {...panel}
@@ -124,7 +140,12 @@ export function DashboardPage() {
                 { dimension: "visit:utm_campaign", label: "Campaign" },
               ]}
             />
-            <Breakdown {...panel} dateRange={range} title="Countries" tabs={[{ dimension: "visit:country", label: "Countries" }]} />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Countries"
+              tabs={[{ dimension: "visit:country", label: "Countries" }]}
+            />
             <Breakdown
               {...panel}
               dateRange={range}
@@ -135,7 +156,14 @@ export function DashboardPage() {
                 { dimension: "visit:os", label: "OS" },
               ]}
             />
-            <Breakdown {...panel} dateRange={range} title="Custom events" metric="events" extra={[["is_not", "event:name", ["pageview"]]]} tabs={[{ dimension: "event:name", label: "Events" }]} />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Custom events"
+              metric="events"
+              extra={[["is_not", "event:name", ["pageview"]]]}
+              tabs={[{ dimension: "event:name", label: "Events" }]}
+            />
           </div>
         </>
       )}

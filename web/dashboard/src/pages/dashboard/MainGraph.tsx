@@ -6,7 +6,7 @@ import { bucketLabels, fillBuckets, shortLabel } from "../../lib/buckets";
 import { formatMetric } from "../../lib/format";
 import { filterExpressions, runQuery } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
-import { intervalsFor, METRICS, type DashboardView, type Interval } from "./viewState";
+import { type DashboardView, type Interval, intervalsFor, METRICS } from "./viewState";
 
 /** Metrics that are counts, so the axis steps by whole numbers. */
 const WHOLE_METRICS = new Set(["visitors", "visits", "pageviews"]);
@@ -22,10 +22,23 @@ interface Props {
 
 export function MainGraph({ siteId, view, range, previousRange, refresh, onInterval }: Props) {
   const { metric, interval, filters } = view;
+  // The previous period is drawn except on the day and realtime views; the filters as a string,
+  // so the load depends on what they say, not on the array's identity.
+  const withPrevious = view.period !== "day" && view.period !== "realtime";
+  const filterKey = JSON.stringify(filterExpressions(filters));
   const series = useAsync(async () => {
     const query = (dates: [string, string]) =>
-      runQuery({ site_id: siteId, metrics: [metric], date_range: dates, dimensions: [`time:${interval}`], filters: filterExpressions(filters) });
-    const [current, previous] = await Promise.all([query(range), previousRange && view.period !== "day" && view.period !== "realtime" ? query(previousRange) : Promise.resolve(undefined)]);
+      runQuery({
+        site_id: siteId,
+        metrics: [metric],
+        date_range: dates,
+        dimensions: [`time:${interval}`],
+        filters: JSON.parse(filterKey),
+      });
+    const [current, previous] = await Promise.all([
+      query(range),
+      previousRange && withPrevious ? query(previousRange) : Promise.resolve(undefined),
+    ]);
     const labels = bucketLabels(range[0], range[1], interval);
     const before = previousRange ? bucketLabels(previousRange[0], previousRange[1], interval) : [];
     return {
@@ -33,7 +46,18 @@ export function MainGraph({ siteId, view, range, previousRange, refresh, onInter
       values: fillBuckets(labels, current.results),
       previous: previous ? fillBuckets(before, previous.results).slice(0, labels.length) : undefined,
     };
-  }, [siteId, metric, interval, JSON.stringify(filters), range[0], range[1], previousRange?.[0], previousRange?.[1], refresh]);
+  }, [
+    siteId,
+    metric,
+    interval,
+    filterKey,
+    withPrevious,
+    range[0],
+    range[1],
+    previousRange?.[0],
+    previousRange?.[1],
+    refresh,
+  ]);
   const format = useMemo(() => (value: number) => formatMetric(metric, value), [metric]);
   const label = METRICS.find((m) => m.value === metric)?.label ?? metric;
   const intervals = intervalsFor(view.period);
@@ -42,13 +66,13 @@ export function MainGraph({ siteId, view, range, previousRange, refresh, onInter
       <header className="card-header">
         <h2>{label}</h2>
         {intervals.length > 1 && (
-          <div className="segmented" role="group" aria-label="Interval">
+          <fieldset className="segmented plain" aria-label="Interval">
             {intervals.map((option) => (
               <button type="button" key={option} aria-pressed={option === interval} onClick={() => onInterval(option)}>
                 {option[0].toUpperCase() + option.slice(1)}
               </button>
             ))}
-          </div>
+          </fieldset>
         )}
       </header>
       <ErrorNote error={series.error} />

@@ -7,10 +7,20 @@ import { METRICS } from "./viewState";
 /** Whether a rise is good news (for the bounce rate it is not). */
 const higherIsBetter = (metric: string) => metric !== "bounce_rate";
 
-export function TopMetrics({ result, selected, compare = true, onSelect }: { result: StatsResult; selected: string; compare?: boolean; onSelect: (metric: string) => void }) {
+export function TopMetrics({
+  result,
+  selected,
+  compare = true,
+  onSelect,
+}: {
+  result: StatsResult;
+  selected: string;
+  compare?: boolean;
+  onSelect: (metric: string) => void;
+}) {
   const row = result.results[0];
   return (
-    <div className="metrics" role="group" aria-label="Top metrics">
+    <fieldset className="metrics plain" aria-label="Top metrics">
       {METRICS.map((metric, index) => {
         const value = row?.metrics[index] ?? 0;
         const change = compare ? row?.comparison?.change[index] : undefined;
@@ -38,6 +48,6 @@ export function TopMetrics({ result, selected, compare = true, onSelect }: { res
           </button>
         );
       })}
-    </div>
+    </fieldset>
   );
 }

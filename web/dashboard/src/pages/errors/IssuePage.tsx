@@ -1,8 +1,8 @@
 // `/orgs/:org/projects/:project/errors/:issue`: one issue — its state and actions, the latest
 // event's source-mapped stack trace with context, breadcrumbs, tag distributions, releases,
 // and the timeline of its events.
-import { useState } from "react";
-import { api, unwrap, type Schemas } from "../../api/client";
+import { useMemo, useState } from "react";
+import { api, type Schemas, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, Empty, ErrorNote, Loading, useAction } from "../../components/ui";
 import { formatNumber } from "../../lib/format";
@@ -14,7 +14,9 @@ type Frame = Schemas["FrameOut"];
 type Event = Schemas["ErrorEventOut"];
 
 function FrameView({ frame, open }: { frame: Frame; open: boolean }) {
-  const where = [frame.abs_path ?? frame.filename ?? "?", frame.lineno, frame.colno].filter((p) => p !== undefined && p !== null).join(":");
+  const where = [frame.abs_path ?? frame.filename ?? "?", frame.lineno, frame.colno]
+    .filter((p) => p !== undefined && p !== null)
+    .join(":");
   const hasContext = frame.context_line !== undefined && frame.context_line !== null;
   const first = (frame.lineno ?? 0) - frame.pre_context.length;
   return (
@@ -23,24 +25,28 @@ function FrameView({ frame, open }: { frame: Frame; open: boolean }) {
         <strong>{frame.function ?? "?"}</strong> <span className="muted">{where}</span>
       </summary>
       {hasContext ? (
-        <pre className="context" aria-label={`Source around ${where}`}>
-          {frame.pre_context.map((line, i) => (
-            <code key={`pre-${i}`}>
-              <span className="lineno">{first + i}</span>
-              {line}
+        <figure aria-label={`Source around ${where}`}>
+          <pre className="context">
+            {frame.pre_context.map((line, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a stored frame's source lines never change order
+              <code key={`pre-${i}`}>
+                <span className="lineno">{first + i}</span>
+                {line}
+              </code>
+            ))}
+            <code className="crash-line">
+              <span className="lineno">{frame.lineno}</span>
+              {frame.context_line}
             </code>
-          ))}
-          <code className="crash-line">
-            <span className="lineno">{frame.lineno}</span>
-            {frame.context_line}
-          </code>
-          {frame.post_context.map((line, i) => (
-            <code key={`post-${i}`}>
-              <span className="lineno">{(frame.lineno ?? 0) + i + 1}</span>
-              {line}
-            </code>
-          ))}
-        </pre>
+            {frame.post_context.map((line, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a stored frame's source lines never change order
+              <code key={`post-${i}`}>
+                <span className="lineno">{(frame.lineno ?? 0) + i + 1}</span>
+                {line}
+              </code>
+            ))}
+          </pre>
+        </figure>
       ) : (
         <p className="muted">No source for this frame.</p>
       )}
@@ -53,6 +59,7 @@ function StackTrace({ event }: { event: Event }) {
   return (
     <>
       {[...event.exceptions].reverse().map((exception, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a stored event's exceptions never change order
         <section key={i} className="exception" aria-label={`Exception ${exception.type ?? ""}`}>
           <h3>
             {exception.type ?? "Message"}
@@ -64,6 +71,7 @@ function StackTrace({ event }: { event: Event }) {
           </p>
           {/* The crash first: the SDK lists frames oldest first. */}
           {[...exception.frames].reverse().map((frame, j) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: a stored exception's frames never change order
             <FrameView key={j} frame={frame} open={j === 0 || (frame.in_app === true && j < 3)} />
           ))}
         </section>
@@ -87,8 +95,11 @@ function Breadcrumbs({ crumbs }: { crumbs: unknown }) {
         </thead>
         <tbody>
           {list.map((crumb, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: a stored event's breadcrumbs never change order
             <tr key={i}>
-              <td>{typeof crumb.timestamp === "number" ? new Date(crumb.timestamp * 1000).toLocaleTimeString() : ""}</td>
+              <td>
+                {typeof crumb.timestamp === "number" ? new Date(crumb.timestamp * 1000).toLocaleTimeString() : ""}
+              </td>
               <td>{String(crumb.category ?? crumb.type ?? "")}</td>
               <td>{String(crumb.message ?? (crumb.data ? JSON.stringify(crumb.data) : ""))}</td>
             </tr>
@@ -106,10 +117,13 @@ function Timeline({ issueId }: { issueId: string }) {
     () =>
       unwrap(
         api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}/events", {
-          params: { path: { org_id: project.org_id, project_id: project.id, issue_id: issueId }, query: { limit: 20, cursor } },
+          params: {
+            path: { org_id: project.org_id, project_id: project.id, issue_id: issueId },
+            query: { limit: 20, cursor },
+          },
         }),
       ),
-    [issueId, cursor],
+    [project.org_id, project.id, issueId, cursor],
   );
   return (
     <Card title="Events">
@@ -119,7 +133,12 @@ function Timeline({ issueId }: { issueId: string }) {
         <ol className="timeline">
           {events.data.items.map((event) => (
             <li key={event.id}>
-              <time dateTime={event.ts}>{new Date(event.ts).toLocaleString()}</time> <span className="muted">{[event.release, event.environment, event.user_id && `user ${event.user_id}`].filter(Boolean).join(" · ")}</span>
+              <time dateTime={event.ts}>{new Date(event.ts).toLocaleString()}</time>{" "}
+              <span className="muted">
+                {[event.release, event.environment, event.user_id && `user ${event.user_id}`]
+                  .filter(Boolean)
+                  .join(" · ")}
+              </span>
             </li>
           ))}
         </ol>
@@ -142,10 +161,21 @@ function Timeline({ issueId }: { issueId: string }) {
 
 export function IssuePage({ issueId }: { issueId: string }) {
   const { project, role } = useProject();
-  const path = { org_id: project.org_id, project_id: project.id, issue_id: issueId };
-  const detail = useAsync(() => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}", { params: { path } })), [issueId]);
+  const path = useMemo(
+    () => ({ org_id: project.org_id, project_id: project.id, issue_id: issueId }),
+    [project.org_id, project.id, issueId],
+  );
+  const detail = useAsync(
+    () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}", { params: { path } })),
+    [path],
+  );
   const change = useAction(async (status: "resolved" | "unresolved" | "ignored", inNextRelease: boolean) => {
-    await unwrap(api.PATCH("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}", { params: { path }, body: { status, in_next_release: inNextRelease } }));
+    await unwrap(
+      api.PATCH("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}", {
+        params: { path },
+        body: { status, in_next_release: inNextRelease },
+      }),
+    );
     detail.reload();
   });
   if (detail.error) return <ErrorNote error={detail.error} />;
@@ -161,7 +191,7 @@ export function IssuePage({ issueId }: { issueId: string }) {
         title={<span className="issue-heading">{issue.title}</span>}
         actions={
           canWrite(role) && (
-            <div className="row" role="group" aria-label="Issue state">
+            <fieldset className="row plain" aria-label="Issue state">
               {issue.status !== "resolved" && (
                 <>
                   <Button busy={change.busy} onClick={() => void change.run("resolved", false)}>
@@ -182,7 +212,7 @@ export function IssuePage({ issueId }: { issueId: string }) {
                   Reopen
                 </Button>
               )}
-            </div>
+            </fieldset>
           )
         }
       >
@@ -195,7 +225,9 @@ export function IssuePage({ issueId }: { issueId: string }) {
               <span className={`badge badge-${issue.status}`} data-testid="issue-status">
                 {issue.status}
               </span>
-              {detail.data.resolved_in_release && <span className="muted"> in the release after {detail.data.resolved_in_release}</span>}
+              {detail.data.resolved_in_release && (
+                <span className="muted"> in the release after {detail.data.resolved_in_release}</span>
+              )}
             </dd>
           </div>
           <div>
@@ -209,13 +241,15 @@ export function IssuePage({ issueId }: { issueId: string }) {
           <div>
             <dt>First seen</dt>
             <dd>
-              {new Date(issue.first_seen).toLocaleString()} {detail.data.first_release && <span className="muted">({detail.data.first_release})</span>}
+              {new Date(issue.first_seen).toLocaleString()}{" "}
+              {detail.data.first_release && <span className="muted">({detail.data.first_release})</span>}
             </dd>
           </div>
           <div>
             <dt>Last seen</dt>
             <dd>
-              {new Date(issue.last_seen).toLocaleString()} {detail.data.last_release && <span className="muted">({detail.data.last_release})</span>}
+              {new Date(issue.last_seen).toLocaleString()}{" "}
+              {detail.data.last_release && <span className="muted">({detail.data.last_release})</span>}
             </dd>
           </div>
         </dl>
@@ -224,17 +258,27 @@ export function IssuePage({ issueId }: { issueId: string }) {
         <Card title="Stack trace" className="span-2">
           {event ? <StackTrace event={event} /> : <Empty>No event stored.</Empty>}
         </Card>
-        <Card title="Breadcrumbs">{event ? <Breadcrumbs crumbs={event.breadcrumbs} /> : <Empty>No event stored.</Empty>}</Card>
+        <Card title="Breadcrumbs">
+          {event ? <Breadcrumbs crumbs={event.breadcrumbs} /> : <Empty>No event stored.</Empty>}
+        </Card>
         <Card title="Tags">
           {detail.data.tags.length === 0 && <Empty>No tags.</Empty>}
-          {[{ key: "release", values: detail.data.releases }, { key: "environment", values: detail.data.environments }, ...detail.data.tags].map((tag) =>
+          {[
+            { key: "release", values: detail.data.releases },
+            { key: "environment", values: detail.data.environments },
+            ...detail.data.tags,
+          ].map((tag) =>
             tag.values.length === 0 ? null : (
               <div key={tag.key} className="tag">
                 <h3>{tag.key}</h3>
                 <ul className="bars">
                   {tag.values.map((value) => (
                     <li key={value.value ?? "(none)"} className="bar-row static">
-                      <span className="bar" style={{ width: `${(value.events / Math.max(1, issue.events)) * 100}%` }} aria-hidden="true" />
+                      <span
+                        className="bar"
+                        style={{ width: `${(value.events / Math.max(1, issue.events)) * 100}%` }}
+                        aria-hidden="true"
+                      />
                       <span className="bar-label">{value.value ?? "(none)"}</span>
                       <span className="bar-value">{formatNumber(value.events)}</span>
                     </li>

@@ -1,6 +1,6 @@
 // `/orgs/:org/projects/:project/errors`: the project's error issues, filtered and sorted in the
 // URL, with a 14-day sparkline; and, before the first error, how to point a Sentry SDK here.
-import { api, unwrap, type Schemas } from "../../api/client";
+import { api, type Schemas, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Sparkline } from "../../components/Sparkline";
 import { Card, CopyButton, Empty, ErrorNote, Loading, Select } from "../../components/ui";
@@ -47,7 +47,7 @@ export function IssuesPage() {
           },
         }),
       ),
-    [project.id, status, sort, query],
+    [project.org_id, project.id, status, sort, query],
   );
   const base = `/orgs/${project.org_id}/projects/${project.id}/errors`;
   return (
@@ -67,7 +67,12 @@ export function IssuesPage() {
         </Select>
         <div className="field">
           <label htmlFor="issue-search">Search titles</label>
-          <input id="issue-search" type="search" defaultValue={query} onKeyDown={(e) => e.key === "Enter" && set("q", e.currentTarget.value)} />
+          <input
+            id="issue-search"
+            type="search"
+            defaultValue={query}
+            onKeyDown={(e) => e.key === "Enter" && set("q", e.currentTarget.value)}
+          />
         </div>
       </div>
       <Card title="Issues">
@@ -93,8 +98,12 @@ export function IssuesPage() {
                 <tr>
                   <th scope="col">Issue</th>
                   <th scope="col">Last 14 days</th>
-                  <th scope="col" className="num">Events</th>
-                  <th scope="col" className="num">Users</th>
+                  <th scope="col" className="num">
+                    Events
+                  </th>
+                  <th scope="col" className="num">
+                    Users
+                  </th>
                   <th scope="col">Last seen</th>
                   <th scope="col">State</th>
                 </tr>

@@ -1,7 +1,7 @@
 // Funnels: a builder (2–8 goals in order) and, for the chosen funnel, how many visitors
 // reached each step and where they dropped off.
-import { useState } from "react";
-import { api, unwrap, type Schemas } from "../../api/client";
+import { useMemo, useRef, useState } from "react";
+import { api, type Schemas, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, Empty, ErrorNote, Field, Loading, Select, useAction } from "../../components/ui";
 import { formatNumber, formatPercent } from "../../lib/format";
@@ -11,16 +11,19 @@ import { useAsync } from "../../lib/useAsync";
 function FunnelBuilder({ goals, onCreated }: { goals: Schemas["GoalOut"][]; onCreated: () => void }) {
   const { project } = useProject();
   const [name, setName] = useState("");
-  const [steps, setSteps] = useState<string[]>(["", ""]);
+  // Each step keeps its id when another is removed, so React keeps its select (and focus).
+  const nextId = useRef(0);
+  const newStep = () => ({ id: nextId.current++, goal: "" });
+  const [steps, setSteps] = useState(() => [newStep(), newStep()]);
   const action = useAction(async () => {
     await unwrap(
       api.POST("/api/v1/orgs/{org_id}/projects/{project_id}/funnels", {
         params: { path: { org_id: project.org_id, project_id: project.id } },
-        body: { name, steps: steps.filter(Boolean) },
+        body: { name, steps: steps.map((step) => step.goal).filter(Boolean) },
       }),
     );
     setName("");
-    setSteps(["", ""]);
+    setSteps([newStep(), newStep()]);
     onCreated();
   });
   if (goals.length < 2) return <p className="muted">A funnel needs at least two goals. Add them above.</p>;
@@ -35,8 +38,13 @@ function FunnelBuilder({ goals, onCreated }: { goals: Schemas["GoalOut"][]; onCr
       <Field label="Funnel name" required value={name} onChange={(e) => setName(e.target.value)} />
       <ol>
         {steps.map((step, index) => (
-          <li key={index}>
-            <Select label={`Step ${index + 1}`} required value={step} onChange={(e) => setSteps(steps.map((s, i) => (i === index ? e.target.value : s)))}>
+          <li key={step.id}>
+            <Select
+              label={`Step ${index + 1}`}
+              required
+              value={step.goal}
+              onChange={(e) => setSteps(steps.map((s) => (s.id === step.id ? { ...s, goal: e.target.value } : s)))}
+            >
               <option value="">Choose a goal</option>
               {goals.map((goal) => (
                 <option key={goal.id} value={goal.id}>
@@ -45,7 +53,11 @@ function FunnelBuilder({ goals, onCreated }: { goals: Schemas["GoalOut"][]; onCr
               ))}
             </Select>
             {steps.length > 2 && (
-              <Button variant="ghost" aria-label={`Remove step ${index + 1}`} onClick={() => setSteps(steps.filter((_, i) => i !== index))}>
+              <Button
+                variant="ghost"
+                aria-label={`Remove step ${index + 1}`}
+                onClick={() => setSteps(steps.filter((s) => s.id !== step.id))}
+              >
                 Remove
               </Button>
             )}
@@ -54,7 +66,7 @@ function FunnelBuilder({ goals, onCreated }: { goals: Schemas["GoalOut"][]; onCr
       </ol>
       <div className="row">
         {steps.length < 8 && (
-          <Button variant="secondary" onClick={() => setSteps([...steps, ""])}>
+          <Button variant="secondary" onClick={() => setSteps([...steps, newStep()])}>
             Add step
           </Button>
         )}
@@ -73,10 +85,13 @@ function FunnelChart({ funnelId }: { funnelId: string }) {
     () =>
       unwrap(
         api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/funnels/{funnel_id}/report", {
-          params: { path: { org_id: project.org_id, project_id: project.id, funnel_id: funnelId }, query: { period: "30d" } },
+          params: {
+            path: { org_id: project.org_id, project_id: project.id, funnel_id: funnelId },
+            query: { period: "30d" },
+          },
         }),
       ),
-    [funnelId],
+    [project.org_id, project.id, funnelId],
   );
   if (report.error) return <ErrorNote error={report.error} />;
   if (!report.data) return <Loading />;
@@ -109,11 +124,18 @@ function FunnelChart({ funnelId }: { funnelId: string }) {
 
 export function Funnels({ goals }: { goals: Schemas["GoalOut"][] }) {
   const { project, role } = useProject();
-  const path = { org_id: project.org_id, project_id: project.id };
-  const funnels = useAsync(() => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/funnels", { params: { path } })), [project.id]);
+  const path = useMemo(() => ({ org_id: project.org_id, project_id: project.id }), [project.org_id, project.id]);
+  const funnels = useAsync(
+    () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/funnels", { params: { path } })),
+    [path],
+  );
   const [chosen, setChosen] = useState<string | null>(null);
   const remove = useAction(async (funnelId: string) => {
-    await unwrap(api.DELETE("/api/v1/orgs/{org_id}/projects/{project_id}/funnels/{funnel_id}", { params: { path: { ...path, funnel_id: funnelId } } }));
+    await unwrap(
+      api.DELETE("/api/v1/orgs/{org_id}/projects/{project_id}/funnels/{funnel_id}", {
+        params: { path: { ...path, funnel_id: funnelId } },
+      }),
+    );
     setChosen(null);
     funnels.reload();
   });

@@ -9,8 +9,13 @@ import { useAsync } from "../../lib/useAsync";
 export function Retention() {
   const { project } = useProject();
   const report = useAsync(
-    () => unwrap(api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/retention", { params: { path: { org_id: project.org_id, project_id: project.id }, query: { weeks: 8 } } })),
-    [project.id],
+    () =>
+      unwrap(
+        api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/retention", {
+          params: { path: { org_id: project.org_id, project_id: project.id }, query: { weeks: 8 } },
+        }),
+      ),
+    [project.org_id, project.id],
   );
   const weeks = Math.max(0, ...(report.data?.cohorts ?? []).map((c) => c.retention.length));
   return (
@@ -19,7 +24,8 @@ export function Retention() {
       {!report.data && !report.error && <Loading />}
       {report.data?.limited_by_rotation && (
         <p className="note">
-          Visitors are recognised for {report.data.salt_rotation_hours} hours (the salt rotation in settings), so returning visitors after that count as new.
+          Visitors are recognised for {report.data.salt_rotation_hours} hours (the salt rotation in settings), so
+          returning visitors after that count as new.
         </p>
       )}
       {report.data && report.data.cohorts.length === 0 && <Empty>No visitors in the last 8 weeks.</Empty>}
@@ -29,8 +35,11 @@ export function Retention() {
             <thead>
               <tr>
                 <th scope="col">First seen</th>
-                <th scope="col" className="num">Visitors</th>
+                <th scope="col" className="num">
+                  Visitors
+                </th>
                 {Array.from({ length: weeks }, (_, i) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: the index is the week number the column stands for
                   <th scope="col" key={i} className="num">
                     Week {i}
                   </th>
@@ -43,6 +52,7 @@ export function Retention() {
                   <th scope="row">{cohort.week}</th>
                   <td className="num">{formatNumber(cohort.visitors)}</td>
                   {cohort.retention.map((share, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: the index is the week number the cell stands for
                     <td key={i} className="num cohort-cell" style={{ ["--share" as string]: String(share / 100) }}>
                       {Math.round(share)}%
                     </td>

@@ -1,7 +1,7 @@
 // `/orgs/:org/api-keys` (admins): keys for the Stats API and server-side ingestion. A new
 // key's secret is shown once; Beacon stores only its hash.
-import { useState } from "react";
-import { api, unwrap, type Schemas } from "../../api/client";
+import { useMemo, useState } from "react";
+import { api, type Schemas, unwrap } from "../../api/client";
 import { Layout } from "../../components/Layout";
 import { Button, Card, CopyButton, Empty, ErrorNote, Field, Loading, useAction } from "../../components/ui";
 import { useOrg } from "../../lib/orgs";
@@ -18,7 +18,12 @@ const SCOPES: { value: Scope; label: string }[] = [
 
 export function ApiKeysPage({ orgId }: { orgId: string }) {
   const org = useOrg(orgId);
-  if (!org) return <Layout orgId={orgId}><Loading /></Layout>;
+  if (!org)
+    return (
+      <Layout orgId={orgId}>
+        <Loading />
+      </Layout>
+    );
   if (!canAdmin(org.role)) {
     return (
       <Layout orgId={orgId}>
@@ -31,13 +36,19 @@ export function ApiKeysPage({ orgId }: { orgId: string }) {
 }
 
 function ApiKeysAdmin({ orgId }: { orgId: string }) {
-  const path = { org_id: orgId };
-  const keys = useAsync(async () => (await unwrap(api.GET("/api/v1/orgs/{org_id}/api-keys", { params: { path, query: { limit: 200 } } }))).items, [orgId]);
+  const path = useMemo(() => ({ org_id: orgId }), [orgId]);
+  const keys = useAsync(
+    async () =>
+      (await unwrap(api.GET("/api/v1/orgs/{org_id}/api-keys", { params: { path, query: { limit: 200 } } }))).items,
+    [path],
+  );
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState<Scope[]>(["read"]);
   const [secret, setSecret] = useState<string | null>(null);
   const create = useAction(async () => {
-    const created = await unwrap(api.POST("/api/v1/orgs/{org_id}/api-keys", { params: { path }, body: { name, scopes } }));
+    const created = await unwrap(
+      api.POST("/api/v1/orgs/{org_id}/api-keys", { params: { path }, body: { name, scopes } }),
+    );
     setSecret(created.secret);
     setName("");
     keys.reload();
@@ -80,7 +91,9 @@ function ApiKeysAdmin({ orgId }: { orgId: string }) {
                 <input
                   type="checkbox"
                   checked={scopes.includes(scope.value)}
-                  onChange={(e) => setScopes(e.target.checked ? [...scopes, scope.value] : scopes.filter((s) => s !== scope.value))}
+                  onChange={(e) =>
+                    setScopes(e.target.checked ? [...scopes, scope.value] : scopes.filter((s) => s !== scope.value))
+                  }
                 />
                 {scope.label}
               </label>
@@ -101,8 +114,12 @@ function ApiKeysAdmin({ orgId }: { orgId: string }) {
             {active.map((key) => (
               <li key={key.id}>
                 <span>
-                  <strong>{key.name}</strong> <code>{key.prefix}…</code> <span className="muted">{key.scopes.join(", ")}</span>
-                  <span className="muted"> · {key.last_used_at ? `used ${new Date(key.last_used_at).toLocaleDateString()}` : "never used"}</span>
+                  <strong>{key.name}</strong> <code>{key.prefix}…</code>{" "}
+                  <span className="muted">{key.scopes.join(", ")}</span>
+                  <span className="muted">
+                    {" "}
+                    · {key.last_used_at ? `used ${new Date(key.last_used_at).toLocaleDateString()}` : "never used"}
+                  </span>
                 </span>
                 <Button variant="ghost" aria-label={`Revoke ${key.name}`} onClick={() => void revoke.run(key.id)}>
                   Revoke

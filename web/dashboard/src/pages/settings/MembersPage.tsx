@@ -1,7 +1,7 @@
 // `/orgs/:org/members`: who belongs to the organization and with what role; admins change
 // roles, remove members and invite people.
-import { useState } from "react";
-import { api, unwrap, type Role } from "../../api/client";
+import { useMemo, useState } from "react";
+import { api, type Role, unwrap } from "../../api/client";
 import { Layout } from "../../components/Layout";
 import { Button, Card, Empty, ErrorNote, Field, Loading, Select, useAction } from "../../components/ui";
 import { useOrg, useOrgs } from "../../lib/orgs";
@@ -12,8 +12,12 @@ import { useAsync } from "../../lib/useAsync";
 const ROLES: Role[] = ["viewer", "member", "admin", "owner"];
 
 function Invitations({ orgId, owner }: { orgId: string; owner: boolean }) {
-  const path = { org_id: orgId };
-  const invitations = useAsync(async () => (await unwrap(api.GET("/api/v1/orgs/{org_id}/invitations", { params: { path, query: { limit: 200 } } }))).items, [orgId]);
+  const path = useMemo(() => ({ org_id: orgId }), [orgId]);
+  const invitations = useAsync(
+    async () =>
+      (await unwrap(api.GET("/api/v1/orgs/{org_id}/invitations", { params: { path, query: { limit: 200 } } }))).items,
+    [path],
+  );
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("viewer");
   const invite = useAction(async () => {
@@ -22,7 +26,11 @@ function Invitations({ orgId, owner }: { orgId: string; owner: boolean }) {
     invitations.reload();
   });
   const revoke = useAction(async (id: string) => {
-    await unwrap(api.DELETE("/api/v1/orgs/{org_id}/invitations/{invitation_id}", { params: { path: { ...path, invitation_id: id } } }));
+    await unwrap(
+      api.DELETE("/api/v1/orgs/{org_id}/invitations/{invitation_id}", {
+        params: { path: { ...path, invitation_id: id } },
+      }),
+    );
     invitations.reload();
   });
   return (
@@ -53,7 +61,10 @@ function Invitations({ orgId, owner }: { orgId: string; owner: boolean }) {
           {invitations.data.map((invitation) => (
             <li key={invitation.id}>
               <span>
-                {invitation.email} <span className="muted">as {invitation.role}, until {new Date(invitation.expires_at).toLocaleDateString()}</span>
+                {invitation.email}{" "}
+                <span className="muted">
+                  as {invitation.role}, until {new Date(invitation.expires_at).toLocaleDateString()}
+                </span>
               </span>
               <Button variant="ghost" onClick={() => void revoke.run(invitation.id)}>
                 Revoke
@@ -70,16 +81,27 @@ export function MembersPage({ orgId }: { orgId: string }) {
   const org = useOrg(orgId);
   const orgs = useOrgs();
   const { user } = useSession();
-  const path = { org_id: orgId };
-  const members = useAsync(async () => (await unwrap(api.GET("/api/v1/orgs/{org_id}/members", { params: { path, query: { limit: 200 } } }))).items, [orgId]);
+  const path = useMemo(() => ({ org_id: orgId }), [orgId]);
+  const members = useAsync(
+    async () =>
+      (await unwrap(api.GET("/api/v1/orgs/{org_id}/members", { params: { path, query: { limit: 200 } } }))).items,
+    [path],
+  );
   const change = useAction(async (userId: string, role: Role) => {
-    await unwrap(api.PATCH("/api/v1/orgs/{org_id}/members/{user_id}", { params: { path: { ...path, user_id: userId } }, body: { role } }));
+    await unwrap(
+      api.PATCH("/api/v1/orgs/{org_id}/members/{user_id}", {
+        params: { path: { ...path, user_id: userId } },
+        body: { role },
+      }),
+    );
     members.reload();
     // A change of one's own role changes which controls this user may see.
     if (userId === user?.id) orgs.reload();
   });
   const remove = useAction(async (userId: string) => {
-    await unwrap(api.DELETE("/api/v1/orgs/{org_id}/members/{user_id}", { params: { path: { ...path, user_id: userId } } }));
+    await unwrap(
+      api.DELETE("/api/v1/orgs/{org_id}/members/{user_id}", { params: { path: { ...path, user_id: userId } } }),
+    );
     members.reload();
   });
   const admin = org ? canAdmin(org.role) : false;
@@ -98,7 +120,11 @@ export function MembersPage({ orgId }: { orgId: string }) {
                   <th scope="col">Email</th>
                   <th scope="col">Role</th>
                   <th scope="col">Joined</th>
-                  {admin && <th scope="col"><span className="visually-hidden">Actions</span></th>}
+                  {admin && (
+                    <th scope="col">
+                      <span className="visually-hidden">Actions</span>
+                    </th>
+                  )}
                 </tr>
               </thead>
               <tbody>
@@ -112,7 +138,11 @@ export function MembersPage({ orgId }: { orgId: string }) {
                       </td>
                       <td>
                         {editable ? (
-                          <Select label={`Role of ${member.email}`} value={member.role} onChange={(e) => void change.run(member.user_id, e.target.value as Role)}>
+                          <Select
+                            label={`Role of ${member.email}`}
+                            value={member.role}
+                            onChange={(e) => void change.run(member.user_id, e.target.value as Role)}
+                          >
                             {ROLES.filter((r) => owner || r !== "owner").map((r) => (
                               <option key={r} value={r}>
                                 {r}
@@ -127,7 +157,11 @@ export function MembersPage({ orgId }: { orgId: string }) {
                       {admin && (
                         <td>
                           {editable && member.user_id !== user?.id && (
-                            <Button variant="ghost" aria-label={`Remove ${member.email}`} onClick={() => void remove.run(member.user_id)}>
+                            <Button
+                              variant="ghost"
+                              aria-label={`Remove ${member.email}`}
+                              onClick={() => void remove.run(member.user_id)}
+                            >
                               Remove
                             </Button>
                           )}

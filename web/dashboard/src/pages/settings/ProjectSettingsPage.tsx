@@ -11,7 +11,9 @@ import { useRouter } from "../../lib/router";
 export function ProjectSettingsPage() {
   const { role } = useProject();
   if (!canWrite(role)) {
-    return <Card title="Project settings">Your role ({role}) can view this project's reports, not change its settings.</Card>;
+    return (
+      <Card title="Project settings">Your role ({role}) can view this project's reports, not change its settings.</Card>
+    );
   }
   return <ProjectSettingsForm />;
 }
@@ -32,7 +34,10 @@ function ProjectSettingsForm() {
     setSaved(false);
     const changes = {
       name,
-      domains: domains.split(",").map((d) => d.trim()).filter(Boolean),
+      domains: domains
+        .split(",")
+        .map((d) => d.trim())
+        .filter(Boolean),
       timezone,
       ...(admin ? { retention_days: Number(retention), salt_rotation_hours: Number(rotation) } : {}),
     };
@@ -55,12 +60,40 @@ function ProjectSettingsForm() {
           }}
         >
           <Field label="Name" required value={name} onChange={(e) => setName(e.target.value)} />
-          <Field label="Domains" required hint="Comma-separated. The first one is the site id in the Stats API." value={domains} onChange={(e) => setDomains(e.target.value)} />
-          <Field label="Time zone" required hint="IANA name; days and hours in reports follow it." value={timezone} onChange={(e) => setTimezone(e.target.value)} />
+          <Field
+            label="Domains"
+            required
+            hint="Comma-separated. The first one is the site id in the Stats API."
+            value={domains}
+            onChange={(e) => setDomains(e.target.value)}
+          />
+          <Field
+            label="Time zone"
+            required
+            hint="IANA name; days and hours in reports follow it."
+            value={timezone}
+            onChange={(e) => setTimezone(e.target.value)}
+          />
           {admin && (
             <>
-              <Field label="Keep events for (days)" type="number" min={1} required value={retention} onChange={(e) => setRetention(e.target.value)} hint="Older events and rollups are deleted every night." />
-              <Field label="Salt rotation (hours)" type="number" min={1} required value={rotation} onChange={(e) => setRotation(e.target.value)} hint="How long a visitor is recognised. Longer means better retention figures and less privacy." />
+              <Field
+                label="Keep events for (days)"
+                type="number"
+                min={1}
+                required
+                value={retention}
+                onChange={(e) => setRetention(e.target.value)}
+                hint="Older events and rollups are deleted every night."
+              />
+              <Field
+                label="Salt rotation (hours)"
+                type="number"
+                min={1}
+                required
+                value={rotation}
+                onChange={(e) => setRotation(e.target.value)}
+                hint="How long a visitor is recognised. Longer means better retention figures and less privacy."
+              />
             </>
           )}
           <ErrorNote error={save.error} />
@@ -80,7 +113,11 @@ function ProjectSettingsForm() {
               void remove.run();
             }}
           >
-            <Field label={`Type ${project.name} to confirm`} value={confirm} onChange={(e) => setConfirm(e.target.value)} />
+            <Field
+              label={`Type ${project.name} to confirm`}
+              value={confirm}
+              onChange={(e) => setConfirm(e.target.value)}
+            />
             <Button type="submit" variant="danger" disabled={confirm !== project.name} busy={remove.busy}>
               Delete project
             </Button>

@@ -2,7 +2,7 @@
 // assesses), with the share of good / needs-improvement / poor page loads, per metric; the
 // chosen metric by page, device or country, and its p75 per day.
 import { useMemo } from "react";
-import { api, unwrap, type Schemas } from "../../api/client";
+import { api, type Schemas, unwrap } from "../../api/client";
 import { LineChart } from "../../components/LineChart";
 import { useProject } from "../../components/ProjectFrame";
 import { Card, CopyButton, Empty, ErrorNote, Loading, Select } from "../../components/ui";
@@ -22,12 +22,20 @@ const METRICS: { value: Metric; label: string }[] = [
 ];
 
 function formatVital(metric: Metric, value: number): string {
-  return metric === "CLS" ? (Math.round(value * 1000) / 1000).toString() : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`;
+  return metric === "CLS"
+    ? (Math.round(value * 1000) / 1000).toString()
+    : value >= 1000
+      ? `${(value / 1000).toFixed(2)} s`
+      : `${Math.round(value)} ms`;
 }
 
 function Shares({ row }: { row: Schemas["VitalsRowOut"] }) {
   return (
-    <div className="shares" role="img" aria-label={`${row.good}% good, ${row.needs_improvement}% needs improvement, ${row.poor}% poor`}>
+    <div
+      className="shares"
+      role="img"
+      aria-label={`${row.good}% good, ${row.needs_improvement}% needs improvement, ${row.poor}% poor`}
+    >
       <span className="share good" style={{ width: `${row.good}%` }} />
       <span className="share needs-improvement" style={{ width: `${row.needs_improvement}%` }} />
       <span className="share poor" style={{ width: `${row.poor}%` }} />
@@ -44,15 +52,32 @@ function useSummary(metric: Metric, group: Group, period: string) {
           params: { path: { org_id: project.org_id, project_id: project.id }, query: { metric, group, period } },
         }),
       ),
-    [project.id, metric, group, period],
+    [project.org_id, project.id, metric, group, period],
   );
 }
 
-function MetricCard({ metric, label, period, selected, onSelect }: { metric: Metric; label: string; period: string; selected: boolean; onSelect: () => void }) {
+function MetricCard({
+  metric,
+  label,
+  period,
+  selected,
+  onSelect,
+}: {
+  metric: Metric;
+  label: string;
+  period: string;
+  selected: boolean;
+  onSelect: () => void;
+}) {
   const summary = useSummary(metric, "page", period);
   const total = summary.data?.total;
   return (
-    <button type="button" className={`metric vital ${total ? `rated-${total.rating}` : ""}`} aria-pressed={selected} onClick={onSelect}>
+    <button
+      type="button"
+      className={`metric vital ${total ? `rated-${total.rating}` : ""}`}
+      aria-pressed={selected}
+      onClick={onSelect}
+    >
       <span className="metric-label">{metric}</span>
       <span className="metric-value" data-vital={metric}>
         {total ? formatVital(metric, total.p75) : summary.loading ? "…" : "–"}
@@ -67,7 +92,9 @@ export function VitalsPage() {
   const { project } = useProject();
   const { path, search, navigate } = useRouter();
   const metric = (METRICS.some((m) => m.value === search.get("metric")) ? search.get("metric") : "LCP") as Metric;
-  const group = (["page", "device", "country"].includes(search.get("group") ?? "") ? search.get("group") : "page") as Group;
+  const group = (
+    ["page", "device", "country"].includes(search.get("group") ?? "") ? search.get("group") : "page"
+  ) as Group;
   const period = search.get("period") ?? "7d";
   const set = (key: string, value: string) => {
     const next = new URLSearchParams(search);
@@ -94,34 +121,50 @@ export function VitalsPage() {
           <option value="91d">Last 91 days</option>
         </Select>
       </div>
-      <div className="metrics vitals-metrics" role="group" aria-label="Core Web Vitals at the 75th percentile">
+      <fieldset className="metrics vitals-metrics plain" aria-label="Core Web Vitals at the 75th percentile">
         {METRICS.map((m) => (
-          <MetricCard key={m.value} metric={m.value} label={m.label} period={period} selected={metric === m.value} onSelect={() => set("metric", m.value)} />
+          <MetricCard
+            key={m.value}
+            metric={m.value}
+            label={m.label}
+            period={period}
+            selected={metric === m.value}
+            onSelect={() => set("metric", m.value)}
+          />
         ))}
-      </div>
+      </fieldset>
       <Card
         title={`${METRICS.find((m) => m.value === metric)?.label} (p75 per day)`}
-        actions={rows.data && <span className="muted">good ≤ {formatVital(metric, rows.data.good_up_to)}, poor &gt; {formatVital(metric, rows.data.poor_above)}</span>}
+        actions={
+          rows.data && (
+            <span className="muted">
+              good ≤ {formatVital(metric, rows.data.good_up_to)}, poor &gt; {formatVital(metric, rows.data.poor_above)}
+            </span>
+          )
+        }
       >
         <ErrorNote error={daily.error} />
         {!chart && !daily.error && <Loading />}
         {chart && daily.data?.rows.length === 0 && (
           <Empty>
-            No samples yet. Add the Web Vitals extension next to the tracking code: <code>{snippet}</code> <CopyButton text={snippet} label="Copy" />
+            No samples yet. Add the Web Vitals extension next to the tracking code: <code>{snippet}</code>{" "}
+            <CopyButton text={snippet} label="Copy" />
           </Empty>
         )}
-        {chart && daily.data && daily.data.rows.length > 0 && <LineChart data={chart} label={`${metric} p75`} format={format} whole={false} />}
+        {chart && daily.data && daily.data.rows.length > 0 && (
+          <LineChart data={chart} label={`${metric} p75`} format={format} whole={false} />
+        )}
       </Card>
       <Card
         title={`${metric} by ${group}`}
         actions={
-          <div className="segmented" role="group" aria-label="Group by">
+          <fieldset className="segmented plain" aria-label="Group by">
             {(["page", "device", "country"] as const).map((g) => (
               <button key={g} type="button" aria-pressed={group === g} onClick={() => set("group", g)}>
                 {g[0].toUpperCase() + g.slice(1)}
               </button>
             ))}
-          </div>
+          </fieldset>
         }
       >
         <ErrorNote error={rows.error} />
@@ -133,10 +176,18 @@ export function VitalsPage() {
               <thead>
                 <tr>
                   <th scope="col">{group}</th>
-                  <th scope="col" className="num">p50</th>
-                  <th scope="col" className="num">p75</th>
-                  <th scope="col" className="num">p95</th>
-                  <th scope="col" className="num">Samples</th>
+                  <th scope="col" className="num">
+                    p50
+                  </th>
+                  <th scope="col" className="num">
+                    p75
+                  </th>
+                  <th scope="col" className="num">
+                    p95
+                  </th>
+                  <th scope="col" className="num">
+                    Samples
+                  </th>
                   <th scope="col">Good / needs improvement / poor</th>
                 </tr>
               </thead>
