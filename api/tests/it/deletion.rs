@@ -126,7 +126,7 @@ async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -> Uuid {
     let later = chrono::Utc::now() + chrono::Duration::hours(2);
     sweeper
         .unscoped(async |conn| {
-            Ok::<_, tenant::DbError>(tenant::rollups::advance(conn, org, id, later).await?)
+            Ok::<_, tenant::DbError>(tenant::stats::rollups::advance(conn, org, id, later).await?)
         })
         .await
         .unwrap()
