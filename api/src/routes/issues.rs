@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
-use serde::Deserialize;
 use tenant::DbError;
+use tenant::errors::event::{Exception, Frame};
 use tenant::tables::error_issues::{self, IssueFilter, IssueSort, NewStatus};
 use uuid::Uuid;
 
@@ -97,7 +97,7 @@ pub struct TagOut {
 }
 
 /// A stack frame, after source maps.
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Object)]
 pub struct FrameOut {
     /// File name.
     pub filename: Option<String>,
@@ -114,22 +114,19 @@ pub struct FrameOut {
     /// Application code.
     pub in_app: Option<bool>,
     /// Lines before.
-    #[serde(default)]
     pub pre_context: Vec<String>,
     /// The line.
     pub context_line: Option<String>,
     /// Lines after.
-    #[serde(default)]
     pub post_context: Vec<String>,
     /// Where the frame pointed before source maps (`url:line:column function`).
     pub minified: Option<String>,
 }
 
 /// One exception of a chain.
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Object)]
 pub struct ExceptionOut {
     /// Type.
-    #[serde(rename = "type")]
     #[oai(rename = "type")]
     pub kind: Option<String>,
     /// Message.
@@ -139,11 +136,40 @@ pub struct ExceptionOut {
     /// Whether the application handled it.
     pub handled: Option<bool>,
     /// A stack attached to a message rather than a real exception.
-    #[serde(default)]
     pub synthetic: bool,
     /// Frames, oldest first (the crash is last).
-    #[serde(default)]
     pub frames: Vec<FrameOut>,
+}
+
+impl From<Frame> for FrameOut {
+    fn from(frame: Frame) -> Self {
+        Self {
+            filename: frame.filename,
+            abs_path: frame.abs_path,
+            function: frame.function,
+            module: frame.module,
+            lineno: frame.lineno,
+            colno: frame.colno,
+            in_app: frame.in_app,
+            pre_context: frame.pre_context,
+            context_line: frame.context_line,
+            post_context: frame.post_context,
+            minified: frame.minified,
+        }
+    }
+}
+
+impl From<Exception> for ExceptionOut {
+    fn from(exception: Exception) -> Self {
+        Self {
+            kind: exception.kind,
+            value: exception.value,
+            mechanism: exception.mechanism,
+            handled: exception.handled,
+            synthetic: exception.synthetic,
+            frames: exception.frames.into_iter().map(FrameOut::from).collect(),
+        }
+    }
 }
 
 /// An event of an issue, as stored (scrubbed).
@@ -251,7 +277,10 @@ fn event_out(event: error_issues::StoredEvent) -> ErrorEventOut {
             .get("message")
             .and_then(|m| m.as_str())
             .map(str::to_owned),
-        exceptions: serde_json::from_value(field("exceptions")).unwrap_or_default(),
+        exceptions: Exception::stored(&data)
+            .into_iter()
+            .map(ExceptionOut::from)
+            .collect(),
         tags: field("tags"),
         breadcrumbs: field("breadcrumbs"),
         contexts: field("contexts"),

@@ -4,6 +4,7 @@
 //! timestamps). The user is reduced to a keyed hash; the IP address is never kept.
 
 use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -27,36 +28,53 @@ const MAX_TAG_VALUE: usize = 200;
 pub struct InvalidEvent(pub String);
 
 /// A stack frame, oldest first in its trace (the crashing frame is the last).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Stored as JSON in `error_events.data` (written by [`Frame::to_json`], read back by serde):
+/// absent fields are left out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Frame {
     /// File name or URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// Absolute path or URL (browser frames send it as `filename` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub abs_path: Option<String>,
     /// Function name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
     /// Module (Node derives it from the path).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
     /// 1-based line.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lineno: Option<u32>,
     /// 1-based column.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub colno: Option<u32>,
     /// Whether the SDK considers it the application's code.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_app: Option<bool>,
     /// Lines before the line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pre_context: Vec<String>,
     /// The line.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_line: Option<String>,
     /// Lines after the line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub post_context: Vec<String>,
     /// Where the frame pointed before source maps (`abs_path:line:column function`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub minified: Option<String>,
 }
 
 /// One exception of a chain.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Stored as JSON in `error_events.data` (every field, `type` for the kind), read back by serde.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Exception {
     /// `TypeError`, `Error`, … (absent on a message's synthetic stack).
+    #[serde(rename = "type")]
     pub kind: Option<String>,
     /// The message.
     pub value: Option<String>,
@@ -454,49 +472,63 @@ pub fn user_hash(key: &[u8], identity: &str) -> String {
 impl Frame {
     /// The frame as stored.
     pub fn to_json(&self) -> Value {
-        let mut out = Map::new();
-        let mut put = |key: &str, value: Option<Value>| {
-            if let Some(value) = value {
-                out.insert(key.into(), value);
-            }
-        };
-        put("filename", self.filename.clone().map(Value::String));
-        put("abs_path", self.abs_path.clone().map(Value::String));
-        put("function", self.function.clone().map(Value::String));
-        put("module", self.module.clone().map(Value::String));
-        put("lineno", self.lineno.map(Value::from));
-        put("colno", self.colno.map(Value::from));
-        put("in_app", self.in_app.map(Value::Bool));
-        if !self.pre_context.is_empty() {
-            put("pre_context", Some(json!(self.pre_context)));
-        }
-        put("context_line", self.context_line.clone().map(Value::String));
-        if !self.post_context.is_empty() {
-            put("post_context", Some(json!(self.post_context)));
-        }
-        put("minified", self.minified.clone().map(Value::String));
-        Value::Object(out)
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 
 impl Exception {
     /// The exception as stored.
     pub fn to_json(&self) -> Value {
-        json!({
-            "type": self.kind,
-            "value": self.value,
-            "module": self.module,
-            "mechanism": self.mechanism,
-            "handled": self.handled,
-            "synthetic": self.synthetic,
-            "frames": self.frames.iter().map(Frame::to_json).collect::<Vec<_>>(),
-        })
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// The exceptions stored in an event's `data.exceptions` (empty when unreadable).
+    pub fn stored(data: &Value) -> Vec<Self> {
+        data.get("exceptions")
+            .cloned()
+            .and_then(|value| serde_json::from_value(value).ok())
+            .unwrap_or_default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_exceptions_read_back_as_written() {
+        let exception = Exception {
+            kind: Some("TypeError".into()),
+            value: Some("x is undefined".into()),
+            module: None,
+            mechanism: Some("generic".into()),
+            handled: Some(false),
+            synthetic: false,
+            frames: vec![Frame {
+                filename: Some("app.js".into()),
+                lineno: Some(3),
+                colno: Some(7),
+                pre_context: vec!["a".into()],
+                context_line: Some("b".into()),
+                ..Frame::default()
+            }],
+        };
+        let stored = json!({"exceptions": [exception.to_json()]});
+        // The stored shape: `type`, nulls kept on the exception, absent fields left out of frames.
+        assert_eq!(stored["exceptions"][0]["type"], "TypeError");
+        assert!(stored["exceptions"][0]["module"].is_null());
+        assert!(
+            stored["exceptions"][0]["frames"][0]
+                .get("abs_path")
+                .is_none()
+        );
+        assert!(
+            stored["exceptions"][0]["frames"][0]
+                .get("post_context")
+                .is_none()
+        );
+        assert_eq!(Exception::stored(&stored), vec![exception]);
+    }
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).unwrap()
