@@ -101,11 +101,33 @@ fn init_logging() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging();
     // Two TLS crypto backends get linked; pick one before any TLS client is built.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error);
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a failure for people: `error: <what failed>: <why>: …` on one line. anyhow's
+/// `Debug` form (returning the error from `main`) adds a stack backtrace whenever
+/// `RUST_BACKTRACE` is set, as it often is on developers' machines; that form is only printed
+/// when `BEACON_BACKTRACE=1` asks for it.
+fn report(error: &anyhow::Error) {
+    if std::env::var_os("BEACON_BACKTRACE").is_some_and(|value| value == "1") {
+        eprintln!("error: {error:?}");
+    } else {
+        eprintln!("error: {error:#}");
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             database,

@@ -203,3 +203,24 @@ fn missing_postgres_names_the_package() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("apt-get install postgresql"), "{stderr}");
 }
+
+/// A failure is one line, `error: …`, with no stack backtrace even when `RUST_BACKTRACE` is set.
+#[test]
+fn errors_are_one_line_without_a_backtrace() {
+    let data = DataDir::new();
+    let output = beacon(&data.0)
+        .env("BEACON_PG_BIN", "/nonexistent/bin")
+        .env("RUST_BACKTRACE", "1")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.starts_with('{'))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("error: BEACON_PG_BIN="), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("backtrace"), "{stderr}");
+}
