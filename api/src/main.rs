@@ -148,6 +148,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &database,
                 &mail,
                 public_url,
+                Default::default(),
                 commands::serve::wait_for_signal(),
             )
             .await?;

@@ -5,6 +5,7 @@
 //! no rows instead of everybody's. HTTP types never appear here: the API and the worker both
 //! build on this crate.
 
+pub mod backoff;
 pub mod db;
 pub mod embedded;
 pub mod ids;

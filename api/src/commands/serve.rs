@@ -116,7 +116,16 @@ pub async fn run(
         );
         let stop = stopped(stop_rx.clone());
         tokio::spawn(async move {
-            crate::commands::worker::run(&owner_url, db, &db_args, &mail, public_url, stop).await
+            crate::commands::worker::run(
+                &owner_url,
+                db,
+                &db_args,
+                &mail,
+                public_url,
+                Default::default(),
+                stop,
+            )
+            .await
         })
     });
 
