@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod database;
 pub mod error;
 pub mod errors;
+pub mod health;
 pub mod ingest;
 pub mod metrics;
 pub mod middleware;

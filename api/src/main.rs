@@ -139,7 +139,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command: SourcemapsCommand::Upload(args),
         } => commands::sourcemaps::upload(&args).await,
         Command::Worker { database, mail } => {
-            let db_handle = api::database::open_and_migrate(&database).await?;
+            let mut db_handle = api::database::open_and_migrate(&database).await?;
+            db_handle.supervise();
             let db = Db::connect(&db_handle.owner_url, &PoolConfig::default())?;
             let public_url = mail.public_url("127.0.0.1:8000".parse()?);
             commands::worker::run(

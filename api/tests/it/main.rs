@@ -13,6 +13,7 @@ mod isolation;
 mod jobs;
 mod maintenance;
 mod ops;
+mod outage;
 mod roles;
 mod spec;
 mod stats;

@@ -98,6 +98,7 @@ impl TestApp {
             trusted_proxies: Arc::new(vec![]),
             secure_cookies: false,
             admin_emails: Arc::new(admin_emails),
+            health: Default::default(),
         };
         let app = api::app::build_boxed(state.clone(), 64 * 1024);
         Self {
