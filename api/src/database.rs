@@ -38,12 +38,13 @@ impl Database {
     /// (the `postgres` user could not reach it).
     pub fn relocation_note(&self, args: &DatabaseArgs) -> Option<String> {
         let place = self.cluster.as_ref()?.relocated()?;
+        let data = std::fs::canonicalize(&args.data_dir).unwrap_or_else(|_| args.data_dir.clone());
         Some(format!(
             "The postgres user cannot reach {}, so Beacon's PostgreSQL cluster lives in {} \
-             (linked from {}/postgres).",
-            args.data_dir.display(),
+             (linked from {}).",
+            data.display(),
             place.display(),
-            args.data_dir.display()
+            data.join("postgres").display()
         ))
     }
 
