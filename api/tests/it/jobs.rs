@@ -177,6 +177,7 @@ async fn workers_reconnect_after_losing_the_database_and_run_what_was_enqueued()
     .execute(&mut held)
     .await
     .unwrap();
+    let cut = std::time::Instant::now();
     wait_for("workers notice the outage", 60, async || {
         health.state().0 == WorkerState::Reconnecting
     })
@@ -196,17 +197,23 @@ async fn workers_reconnect_after_losing_the_database_and_run_what_was_enqueued()
         "no worker runs it during the outage"
     );
 
+    let noticed = cut.elapsed();
     tenant::diesel::sql_query(allow(true))
         .execute(&mut maintenance)
         .await
         .unwrap();
+    let back = std::time::Instant::now();
     let mut status = String::new();
     wait_for("the job enqueued during the outage runs", 90, async || {
         status = job_status(&mut held, &job).await;
         status == "Done"
     })
     .await;
+    let ran = back.elapsed();
     assert!(health.is_running(), "{:?}", health.state());
     assert!(health.restarts() >= 1);
+    eprintln!(
+        "worker outage: noticed after {noticed:?}; job done {ran:?} after the database came back"
+    );
     workers.stop().await;
 }
