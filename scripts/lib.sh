@@ -101,6 +101,34 @@ ensure_web_deps() {
   fi
 }
 
+# A hash of what the dashboard's build reads: its sources, the npm manifest and lock file (the
+# tests, browser tests and the build output are left out).
+dashboard_inputs_hash() {
+  (
+    cd web
+    find dashboard -path dashboard/dist -prune -o -path dashboard/e2e -prune \
+      -o -path dashboard/test -prune -o -name node_modules -prune -o -type f -print0 \
+      | LC_ALL=C sort -z | xargs -0 sha256sum
+    sha256sum package.json package-lock.json
+  ) | sha256sum | cut -d' ' -f1
+}
+
+# Builds the dashboard unless its inputs are the same as at its last build here (a stamp in
+# target/). Skipping it also leaves web/dashboard/dist untouched, so Cargo (whose build script
+# watches that folder) does not recompile the binary that embeds it.
+build_dashboard_if_changed() {
+  local stamp=target/dashboard-inputs.sha256 hash
+  hash="$(dashboard_inputs_hash)"
+  if [ -f web/dashboard/dist/index.html ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then
+    log "dashboard unchanged since its last build"
+    return 0
+  fi
+  log "building the dashboard"
+  npm --prefix web run --silent build:dashboard
+  mkdir -p target
+  echo "$hash" >"$stamp"
+}
+
 # Debian's Chromium, for the browser tests (no browser downloads).
 ensure_chromium() {
   if [ -z "${BEACON_CHROMIUM:-}" ]; then

@@ -11,6 +11,7 @@ pub mod config;
 pub mod dashboard;
 pub mod database;
 pub mod error;
+pub mod health;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;

@@ -101,11 +101,33 @@ fn init_logging() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging();
     // Two TLS crypto backends get linked; pick one before any TLS client is built.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error);
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a failure for people: `error: <what failed>: <why>: …` on one line. anyhow's
+/// `Debug` form (returning the error from `main`) adds a stack backtrace whenever
+/// `RUST_BACKTRACE` is set, as it often is on developers' machines; that form is only printed
+/// when `BEACON_BACKTRACE=1` asks for it.
+fn report(error: &anyhow::Error) {
+    if std::env::var_os("BEACON_BACKTRACE").is_some_and(|value| value == "1") {
+        eprintln!("error: {error:?}");
+    } else {
+        eprintln!("error: {error:#}");
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             database,
@@ -117,7 +139,8 @@ async fn main() -> anyhow::Result<()> {
             command: SourcemapsCommand::Upload(args),
         } => commands::sourcemaps::upload(&args).await,
         Command::Worker { database, mail } => {
-            let db_handle = api::database::open_and_migrate(&database).await?;
+            let mut db_handle = api::database::open_and_migrate(&database).await?;
+            db_handle.supervise();
             let db = Db::connect(&db_handle.owner_url, &PoolConfig::default())?;
             let public_url = mail.public_url("127.0.0.1:8000".parse()?);
             commands::worker::run(
@@ -126,6 +149,7 @@ async fn main() -> anyhow::Result<()> {
                 &database,
                 &mail,
                 public_url,
+                Default::default(),
                 commands::serve::wait_for_signal(),
             )
             .await?;

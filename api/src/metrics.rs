@@ -2,9 +2,47 @@
 //! label values stay few and carry no ids or personal data.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 use tenant::PoolStatus;
+
+use crate::health::Health;
+
+/// An up gauge and a restart counter of a part this process may or may not run (the job
+/// workers, the embedded PostgreSQL). Kept in a registry of its own that is only exported
+/// when the part runs here, so that a Beacon with `DATABASE_URL` does not report a cluster
+/// that is "down".
+struct Part {
+    registry: Registry,
+    up: IntGauge,
+    restarts: IntCounter,
+}
+
+impl Part {
+    fn new(prefix: &str, what: &str) -> anyhow::Result<Self> {
+        let registry = Registry::new();
+        let up = IntGauge::new(format!("{prefix}_up"), format!("1 while {what} runs."))?;
+        let restarts = IntCounter::new(
+            format!("{prefix}_restarts_total"),
+            format!("Times {what} was started again after a failure."),
+        )?;
+        registry.register(Box::new(up.clone()))?;
+        registry.register(Box::new(restarts.clone()))?;
+        Ok(Self {
+            registry,
+            up,
+            restarts,
+        })
+    }
+
+    /// Sets the gauge and brings the counter up to `restarts` (it only ever grows).
+    fn observe(&self, up: bool, restarts: u64) {
+        self.up.set(i64::from(up));
+        self.restarts
+            .inc_by(restarts.saturating_sub(self.restarts.get()));
+    }
+}
 
 /// The metrics of one process.
 pub struct Metrics {
@@ -17,6 +55,8 @@ pub struct Metrics {
     job_queue_depth: IntGauge,
     ingest_queue_depth: IntGauge,
     envelope_items: IntCounterVec,
+    worker: Part,
+    embedded_postgres: Part,
 }
 
 impl Metrics {
@@ -77,6 +117,11 @@ impl Metrics {
             job_queue_depth,
             ingest_queue_depth,
             envelope_items,
+            worker: Part::new("beacon_worker", "the in-process job worker")?,
+            embedded_postgres: Part::new(
+                "beacon_embedded_postgres",
+                "Beacon's own PostgreSQL cluster",
+            )?,
         })
     }
 
@@ -123,6 +168,7 @@ impl Metrics {
         pool: PoolStatus,
         queue_depth: Option<i64>,
         ingest_queued: usize,
+        health: &Health,
     ) -> String {
         self.ingest_queue_depth.set(ingest_queued as i64);
         self.pool_size.set(pool.size as i64);
@@ -131,8 +177,18 @@ impl Metrics {
         if let Some(depth) = queue_depth {
             self.job_queue_depth.set(depth);
         }
+        let mut families = self.registry.gather();
+        if let Some(worker) = &health.worker {
+            self.worker.observe(worker.is_running(), worker.restarts());
+            families.extend(self.worker.registry.gather());
+        }
+        if let Some(cluster) = &health.embedded_postgres {
+            self.embedded_postgres
+                .observe(cluster.is_up(), cluster.restarts());
+            families.extend(self.embedded_postgres.registry.gather());
+        }
         let mut out = Vec::new();
-        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+        if let Err(error) = TextEncoder::new().encode(&families, &mut out) {
             tracing::error!(%error, "encoding metrics");
         }
         String::from_utf8(out).unwrap_or_default()

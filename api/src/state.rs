@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tenant::Db;
 
 use crate::auth::throttle::Throttle;
+use crate::health::Health;
 use crate::metrics::Metrics;
 use tenant::ingest::Ingest;
 
@@ -26,4 +27,6 @@ pub struct AppState {
     pub ingest: Arc<Ingest>,
     /// Instance operators (lower-cased e-mails).
     pub admin_emails: Arc<Vec<String>>,
+    /// The job workers and embedded PostgreSQL of this process, for `/readyz` and `/metrics`.
+    pub health: Health,
 }

@@ -6,6 +6,7 @@
 //! build on this crate.
 
 pub mod actor;
+pub mod backoff;
 pub mod db;
 pub mod embedded;
 pub mod errors;

@@ -5,12 +5,16 @@
 //! so a rolled-back write leaves no job behind and a committed one always has its job. Payloads
 //! carry ids only; each job reloads what it needs and succeeds quietly when its row is gone.
 
+pub mod health;
 pub mod jobs;
 pub mod mailer;
 pub mod queue;
 pub mod run;
+pub mod schedule;
 pub mod stats;
+mod wakeups;
 
+pub use health::{WorkerHealth, WorkerState};
 pub use jobs::{Job, JobContext};
 pub use mailer::{MailConfig, Mailer};
 pub use run::run_until;

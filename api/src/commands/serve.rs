@@ -1,6 +1,8 @@
 //! `beacon serve`: the HTTP server, with the job workers in-process unless told otherwise.
-//! SIGINT or SIGTERM stops accepting, drains requests and running jobs, then stops the
-//! embedded PostgreSQL if this process started it.
+//! The embedded PostgreSQL (without `DATABASE_URL`) is watched and started again when it dies;
+//! the workers reconnect by themselves. SIGINT or SIGTERM stops accepting, drains requests and
+//! running jobs, then stops the embedded PostgreSQL if this process owns it (it started it, or
+//! found it left running by a Beacon that was killed).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +13,13 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use tenant::Db;
 use tenant::db::PoolConfig;
 use tokio::sync::watch;
+use worker::WorkerHealth;
 
 use crate::auth::throttle::Throttle;
 use crate::commands::seed;
 use crate::config::{DatabaseArgs, MailArgs, ServerArgs};
 use crate::database;
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use tenant::ingest::Ingest;
@@ -31,7 +35,11 @@ pub async fn run(
     mail: &MailArgs,
     demo: bool,
 ) -> anyhow::Result<()> {
-    let database = database::open_and_migrate(db_args).await?;
+    let mut database = database::open_and_migrate(db_args).await?;
+    let health = Health {
+        worker: (!server.no_worker).then(|| Arc::new(WorkerHealth::default())),
+        embedded_postgres: database.supervise(),
+    };
     let db = Db::connect(
         &database.owner_url,
         &PoolConfig {
@@ -89,6 +97,7 @@ pub async fn run(
                 .filter(|email| !email.is_empty())
                 .collect(),
         ),
+        health: health.clone(),
     };
     let acceptor = TcpListener::bind(server.listen)
         .into_acceptor()
@@ -106,7 +115,7 @@ pub async fn run(
         wait_for_signal().await;
         let _ = stop_tx.send(true);
     });
-    let workers = (!server.no_worker).then(|| {
+    let workers = health.worker.clone().map(|worker_health| {
         let owner_url = database.owner_url.clone();
         let (db, db_args, mail, public_url) = (
             db.clone(),
@@ -116,7 +125,16 @@ pub async fn run(
         );
         let stop = stopped(stop_rx.clone());
         tokio::spawn(async move {
-            crate::commands::worker::run(&owner_url, db, &db_args, &mail, public_url, stop).await
+            crate::commands::worker::run(
+                &owner_url,
+                db,
+                &db_args,
+                &mail,
+                public_url,
+                worker_health,
+                stop,
+            )
+            .await
         })
     });
 
@@ -132,6 +150,9 @@ pub async fn run(
             "Beacon demo organization ready. Sign in as {} / {}",
             seeded.email, seeded.password
         );
+    }
+    if let Some(note) = database.relocation_note(db_args) {
+        println!("{note}");
     }
     println!("Beacon is running at {public_url} (API docs: {public_url}/api/docs)");
     tracing::info!(listen = %local, "listening");

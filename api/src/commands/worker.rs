@@ -4,17 +4,19 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tenant::Db;
-use worker::{JobContext, MailConfig, Mailer};
+use worker::{JobContext, MailConfig, Mailer, WorkerHealth};
 
 use crate::config::{DatabaseArgs, MailArgs};
 
-/// Builds the job context and runs the workers until `shutdown`.
+/// Builds the job context and runs the workers until `shutdown`, keeping `health` up to date
+/// (they reconnect by themselves when the database goes away).
 pub async fn run(
     owner_url: &str,
     db: Db,
     database: &DatabaseArgs,
     mail: &MailArgs,
     public_url: String,
+    health: Arc<WorkerHealth>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let mailer = Mailer::new(&MailConfig {
@@ -37,5 +39,5 @@ pub async fn run(
         mailer: Arc::new(mailer),
         public_url,
     };
-    worker::run_until(owner_url, ctx, shutdown).await
+    worker::run_until(owner_url, ctx, health, shutdown).await
 }

@@ -2,23 +2,15 @@
 
 use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, OpenApi};
 use tenant::DbError;
 use tenant::diesel::QueryableByName;
 use tenant::diesel::sql_types::Text;
 use tenant::diesel_async::RunQueryDsl;
 
+use crate::health::Readiness;
 use crate::routes::ApiTags;
 use crate::state::AppState;
-
-/// Readiness report.
-#[derive(Debug, Object)]
-pub struct Readiness {
-    /// Whether the database answered.
-    pub database: bool,
-    /// Whether every embedded migration is applied.
-    pub migrations: bool,
-}
 
 #[derive(ApiResponse)]
 enum ReadyResponse {
@@ -48,7 +40,9 @@ impl OpsApi {
         PlainText("ok")
     }
 
-    /// Readiness: the database answers and the schema is current.
+    /// Readiness: the database answers, the schema is current, the job workers of this
+    /// process take jobs and Beacon's own PostgreSQL (if any) runs. The body says which part
+    /// is not ready.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
         let applied = state
@@ -62,18 +56,15 @@ impl OpsApi {
             })
             .await;
         let report = match applied {
-            Ok(applied) => Readiness {
-                database: true,
-                migrations: tenant::migrate::embedded_versions()
+            Ok(applied) => state.health.readiness(
+                true,
+                tenant::migrate::embedded_versions()
                     .map(|wanted| wanted.iter().all(|v| applied.contains(v)))
                     .unwrap_or(false),
-            },
-            Err(_) => Readiness {
-                database: false,
-                migrations: false,
-            },
+            ),
+            Err(_) => state.health.readiness(false, false),
         };
-        if report.database && report.migrations {
+        if report.is_ready() {
             ReadyResponse::Ready(Json(report))
         } else {
             ReadyResponse::NotReady(Json(report))
@@ -89,10 +80,11 @@ impl OpsApi {
             .unscoped(async |conn| Ok::<_, DbError>(worker::queue::depth(conn).await?))
             .await
             .ok();
-        PlainText(
-            state
-                .metrics
-                .render(state.db.status(), depth, state.ingest.writer.queued()),
-        )
+        PlainText(state.metrics.render(
+            state.db.status(),
+            depth,
+            state.ingest.writer.queued(),
+            &state.health,
+        ))
     }
 }

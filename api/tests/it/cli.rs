@@ -203,3 +203,151 @@ fn missing_postgres_names_the_package() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("apt-get install postgresql"), "{stderr}");
 }
+
+fn process_runs(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .next()?
+                .to_owned();
+            Some(state != "Z" && state != "X")
+        })
+        .unwrap_or(false)
+}
+
+fn terminate(mut server: Child) {
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "beacon did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+}
+
+/// A `serve` killed with SIGKILL leaves its postmaster running; the next `serve` takes it over
+/// (without restarting it) and so stops it on its own graceful shutdown.
+#[test]
+fn a_cluster_left_by_a_killed_serve_is_stopped_by_the_next_one() {
+    let data = DataDir::new();
+    let port = free_port();
+    let (mut first, _) = serve(&data.0, port);
+    let postmaster = postmaster_pid(&data.0).expect("postmaster running");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(
+        process_runs(&postmaster),
+        "SIGKILL of Beacon leaves PostgreSQL running"
+    );
+
+    let (second, _) = serve(&data.0, port);
+    assert_eq!(
+        postmaster_pid(&data.0).as_deref(),
+        Some(postmaster.as_str()),
+        "the running cluster is reused"
+    );
+    // `seed` beside a live owner uses the cluster and leaves it alone.
+    seed(&data.0, &[]);
+    assert!(
+        process_runs(&postmaster),
+        "seed stopped the server's cluster"
+    );
+
+    terminate(second);
+    assert!(
+        postmaster_pid(&data.0).is_none() && !process_runs(&postmaster),
+        "the adopted PostgreSQL was left running"
+    );
+}
+
+fn is_root() -> bool {
+    std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) == 0
+}
+
+/// As root, with the data directory inside a private one (a clone in `/root`, mode 700), the
+/// `postgres` user cannot reach it: the cluster goes where it can, and the output says where.
+#[test]
+fn root_with_a_private_data_directory_keeps_the_cluster_where_postgres_can_reach_it() {
+    if !is_root() {
+        eprintln!("skipped: only root runs the cluster as another user");
+        return;
+    }
+    let private = DataDir::new();
+    std::fs::set_permissions(
+        &private.0,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let data = private.0.join("data");
+    let migrate = || {
+        let output = beacon(&data)
+            .env("RUST_BACKTRACE", "1")
+            .arg("migrate")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        stderr
+    };
+    let stderr = migrate();
+    let link = data.join("postgres");
+    let cluster = std::fs::read_link(&link).expect("data/postgres links to the cluster");
+    let place = cluster.parent().unwrap().to_path_buf();
+    let _cleanup = Removed(place.clone());
+    assert!(
+        place.starts_with(tenant::embedded::location::FALLBACK_ROOT),
+        "{}",
+        place.display()
+    );
+    assert!(cluster.join("PG_VERSION").exists());
+    assert!(
+        stderr.contains(&*place.to_string_lossy()),
+        "the output names the place: {stderr}"
+    );
+    // The next start finds it through the link.
+    migrate();
+    assert!(
+        postmaster_pid(&place).is_none(),
+        "migrate stops the cluster it started"
+    );
+}
+
+/// Removes a directory when dropped.
+struct Removed(PathBuf);
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A failure is one line, `error: …`, with no stack backtrace even when `RUST_BACKTRACE` is set.
+#[test]
+fn errors_are_one_line_without_a_backtrace() {
+    let data = DataDir::new();
+    let output = beacon(&data.0)
+        .env("BEACON_PG_BIN", "/nonexistent/bin")
+        .env("RUST_BACKTRACE", "1")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.starts_with('{'))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("error: BEACON_PG_BIN="), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("backtrace"), "{stderr}");
+}

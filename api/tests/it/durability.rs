@@ -15,7 +15,11 @@ use tenant::diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use crate::cli::{DataDir, beacon, free_port, get, seed};
 
 /// One POST over a kept-alive connection; the status, or None when the connection broke.
-fn post_event(stream: &mut BufReader<TcpStream>, body: &str, headers: &str) -> Option<u16> {
+pub(crate) fn post_event(
+    stream: &mut BufReader<TcpStream>,
+    body: &str,
+    headers: &str,
+) -> Option<u16> {
     let request = format!(
         "POST /api/event HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
@@ -40,7 +44,7 @@ fn post_event(stream: &mut BufReader<TcpStream>, body: &str, headers: &str) -> O
     Some(status)
 }
 
-fn start(data: &Path, port: u16, log: &Path) -> std::process::Child {
+pub(crate) fn start(data: &Path, port: u16, log: &Path) -> std::process::Child {
     let child = beacon(data)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("BEACON_TRUSTED_PROXIES", "127.0.0.1")

@@ -145,3 +145,108 @@ async fn failing_jobs_are_retried_and_listed_for_operators() {
         .await;
     assert_problem(resp, 403, "forbidden").await;
 }
+
+#[derive(tenant::diesel::QueryableByName)]
+struct Status {
+    #[diesel(sql_type = tenant::diesel::sql_types::Text)]
+    status: String,
+}
+
+async fn job_status(conn: &mut tenant::diesel_async::AsyncPgConnection, id: &str) -> String {
+    let row: Status = tenant::diesel::sql_query("SELECT status FROM apalis.jobs WHERE id = $1")
+        .bind::<tenant::diesel::sql_types::Text, _>(id)
+        .get_result(conn)
+        .await
+        .unwrap();
+    row.status
+}
+
+async fn wait_for(what: &str, seconds: u64, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// The database goes away under running workers (every connection cut, none allowed), a job is
+/// enqueued meanwhile, then the database comes back: the workers notice, say so, reconnect by
+/// themselves and run the job. (apalis alone ends the worker at the first database error and
+/// never starts it again.)
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_reconnect_after_losing_the_database_and_run_what_was_enqueued() {
+    use worker::WorkerState;
+    let app = TestApp::new().await;
+    let workers = Workers::start_with_smtp(&app, "smtp://127.0.0.1:9");
+    let health = workers.health.clone();
+    wait_for("workers running", 30, async || health.is_running()).await;
+
+    // Held through the outage: it enqueues and watches. The outage itself is run from the
+    // server's maintenance database (a database cannot close itself).
+    let mut held = app.owner_conn().await;
+    let mut maintenance = {
+        use tenant::diesel_async::AsyncConnection;
+        tenant::diesel_async::AsyncPgConnection::establish(&tenant::test_support::database_url(
+            &app.test_db.owner_url,
+            "postgres",
+        ))
+        .await
+        .unwrap()
+    };
+    let allow = |allowed: bool| {
+        format!(
+            "ALTER DATABASE \"{}\" WITH ALLOW_CONNECTIONS {allowed}",
+            app.test_db.name
+        )
+    };
+    tenant::diesel::sql_query(allow(false))
+        .execute(&mut maintenance)
+        .await
+        .unwrap();
+    tenant::diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut held)
+    .await
+    .unwrap();
+    let cut = std::time::Instant::now();
+    wait_for("workers notice the outage", 60, async || {
+        health.state().0 == WorkerState::Reconnecting
+    })
+    .await;
+    let job = worker::queue::enqueue(
+        &mut held,
+        &Job::SendVerificationEmail(SendVerificationEmail {
+            user_id: uuid::Uuid::new_v4(),
+        }),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        job_status(&mut held, &job).await,
+        "Pending",
+        "no worker runs it during the outage"
+    );
+
+    let noticed = cut.elapsed();
+    tenant::diesel::sql_query(allow(true))
+        .execute(&mut maintenance)
+        .await
+        .unwrap();
+    let back = std::time::Instant::now();
+    let mut status = String::new();
+    wait_for("the job enqueued during the outage runs", 90, async || {
+        status = job_status(&mut held, &job).await;
+        status == "Done"
+    })
+    .await;
+    let ran = back.elapsed();
+    assert!(health.is_running(), "{:?}", health.state());
+    assert!(health.restarts() >= 1);
+    eprintln!(
+        "worker outage: noticed after {noticed:?}; job done {ran:?} after the database came back"
+    );
+    workers.stop().await;
+}

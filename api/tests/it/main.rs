@@ -14,6 +14,7 @@ mod isolation;
 mod jobs;
 mod maintenance;
 mod ops;
+mod outage;
 mod roles;
 mod spec;
 mod stats;

@@ -18,9 +18,14 @@ async fn health_readiness_and_request_ids() {
     assert_eq!(id.len(), 32);
     let (status, ready) = app.json(&As::Nobody, "GET", "/readyz", None).await;
     assert_eq!(status, 200);
+    // This app runs no workers and uses a given database (no embedded cluster).
     assert_eq!(
         ready,
-        serde_json::json!({"database": true, "migrations": true})
+        serde_json::json!({
+            "database": true,
+            "migrations": true,
+            "worker": {"state": "elsewhere", "restarts": 0}
+        })
     );
 
     let resp = app

@@ -102,6 +102,7 @@ impl TestApp {
             trusted_proxies: Arc::new(vec![]),
             secure_cookies: false,
             admin_emails: Arc::new(admin_emails),
+            health: Default::default(),
         };
         let app = api::app::build_boxed(state.clone(), 64 * 1024);
         Self {
@@ -528,6 +529,8 @@ fn free_port() -> u16 {
 
 /// Runs the job workers against the test database, sending mail to `smtp`, until dropped.
 pub struct Workers {
+    /// What the workers report for `/readyz`.
+    pub health: Arc<worker::WorkerHealth>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -568,13 +571,16 @@ impl Workers {
         let ctx = job_context(app, Some(smtp_url));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let url = app.test_db.owner_url.clone();
+        let health = Arc::new(worker::WorkerHealth::default());
+        let running = health.clone();
         let handle = tokio::spawn(async move {
-            worker::run_until(&url, ctx, async move {
+            worker::run_until(&url, ctx, running, async move {
                 let _ = rx.await;
             })
             .await
         });
         Self {
+            health,
             stop: Some(tx),
             handle: Some(handle),
         }

@@ -28,7 +28,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers and the schema is current. */
+        /**
+         * Readiness: the database answers, the schema is current, the job workers of this
+         *     process take jobs and Beacon's own PostgreSQL (if any) runs. The body says which part
+         *     is not ready.
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -939,6 +943,19 @@ export interface components {
             email: string;
         };
         /**
+         * EmbeddedPostgresReadiness
+         * @description The embedded PostgreSQL in the readiness report.
+         */
+        EmbeddedPostgresReadiness: {
+            /** @description Whether its postmaster runs (it is started again when it dies). */
+            up: boolean;
+            /**
+             * Format: uint64
+             * @description How often it was started again since this process started.
+             */
+            restarts: number;
+        };
+        /**
          * ErrorEventList
          * @description A page of events.
          */
@@ -1600,6 +1617,10 @@ export interface components {
             database: boolean;
             /** @description Whether every embedded migration is applied. */
             migrations: boolean;
+            /** @description The job workers of this process. */
+            worker: components["schemas"]["WorkerReadiness"] & unknown;
+            /** @description Beacon's own PostgreSQL cluster; absent with `DATABASE_URL`. */
+            embedded_postgres?: components["schemas"]["EmbeddedPostgresReadiness"] & unknown;
         };
         /**
          * RealtimeOut
@@ -2013,6 +2034,29 @@ export interface components {
             /** @description Groups. */
             rows: components["schemas"]["VitalsRowOut"][];
         };
+        /**
+         * WorkerReadiness
+         * @description The job workers in the readiness report.
+         */
+        WorkerReadiness: {
+            /** @description What they are doing. */
+            state: components["schemas"]["WorkerStatus"] & unknown;
+            /**
+             * Format: date-time
+             * @description Since when (absent for `elsewhere`).
+             */
+            since?: string;
+            /**
+             * Format: uint64
+             * @description How often they reconnected after losing the database since this process started.
+             */
+            restarts: number;
+        };
+        /**
+         * @description What the job workers are doing.
+         * @enum {string}
+         */
+        WorkerStatus: "starting" | "running" | "reconnecting" | "stopped" | "elsewhere";
     };
     responses: never;
     parameters: never;

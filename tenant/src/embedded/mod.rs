@@ -4,21 +4,57 @@
 //! The cluster is made with the system's `initdb` and run with `pg_ctl`. It listens on a unix
 //! socket in the data directory and on no TCP port, so two Beacons never collide. If a cluster
 //! is already running on the directory (a `beacon serve` killed with SIGKILL leaves its
-//! postmaster behind; `beacon seed` runs beside `serve`), it is reused, and only a cluster this
-//! process started is stopped by it. PostgreSQL itself clears a stale `postmaster.pid`.
+//! postmaster behind; `beacon seed` runs beside `serve`), it is reused. Only its owner stops it
+//! ([`owner`]): the process that started it, or the one that found it with its owner dead.
+//! `beacon serve` also watches it and starts it again when it dies ([`supervise`]).
 //!
 //! PostgreSQL refuses to run as root; when Beacon runs as root the cluster runs as the
-//! `postgres` system user that Debian's package creates.
+//! `postgres` system user that Debian's package creates, in a place that user can reach
+//! ([`location`]).
+
+pub mod location;
+mod owner;
+mod process;
+pub mod supervise;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+pub use supervise::{ClusterHealth, Supervisor};
+
+use owner::Owner;
 
 /// Superuser created by `initdb`; migrations run as this role.
 const SUPERUSER: &str = "beacon";
 /// Socket path limit of unix domain sockets, minus the `.s.PGSQL.5432` file name.
 const MAX_SOCKET_DIR_LEN: usize = 107 - 14;
+
+/// How [`Cluster::start`] came by the running cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// This process started the postmaster.
+    Started,
+    /// A postmaster was running with its owner gone (a SIGKILLed `serve`): it is now this
+    /// process's to stop.
+    Adopted,
+    /// Another live Beacon process owns the running postmaster; this one only uses it.
+    Shared,
+}
+
+/// What [`Cluster::restart`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// The postmaster was started again.
+    Started,
+    /// A live postmaster was found (started by someone else meanwhile).
+    AlreadyRunning,
+    /// [`Cluster::stop`] was called: it must stay down.
+    Stopping,
+}
 
 /// A running embedded cluster.
 #[derive(Debug)]
@@ -26,31 +62,36 @@ pub struct Cluster {
     bin_dir: PathBuf,
     pgdata: PathBuf,
     socket_dir: PathBuf,
+    owner_file: PathBuf,
     run_as: Option<(u32, u32)>,
-    started_here: bool,
+    durable: bool,
+    relocated: Option<PathBuf>,
+    origin: Origin,
+    /// Set once [`Cluster::stop`] ran; held while starting or stopping so that a restart by the
+    /// supervisor and a stop never interleave.
+    stopped: Mutex<bool>,
 }
 
 impl Cluster {
     /// Starts (or finds running) the cluster under `data_dir`, creating it on first use.
     /// `durable: false` turns off fsync, for throwaway test clusters only.
     pub fn start(data_dir: &Path, durable: bool) -> anyhow::Result<Self> {
-        let bin_dir = find_bin_dir()?;
+        let bin_dir = location::find_bin_dir()?;
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data directory {}", data_dir.display()))?;
         let data_dir = data_dir
             .canonicalize()
             .with_context(|| format!("resolving {}", data_dir.display()))?;
-        let pgdata = data_dir.join("postgres");
-        let socket_dir = data_dir.join("run");
-        if socket_dir.as_os_str().len() > MAX_SOCKET_DIR_LEN {
+        let run_as = location::postgres_user_if_root()?;
+        let place = location::choose(&data_dir, run_as, &bin_dir)?;
+        if place.socket_dir.as_os_str().len() > MAX_SOCKET_DIR_LEN {
             bail!(
                 "the data directory path {} is too long for a PostgreSQL unix socket; \
                  choose a shorter --data / BEACON_DATA",
                 data_dir.display()
             );
         }
-        let run_as = postgres_user_if_root()?;
-        for dir in [&pgdata, &socket_dir] {
+        for dir in [&place.pgdata, &place.socket_dir] {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             if let Some((uid, gid)) = run_as {
                 std::os::unix::fs::chown(dir, Some(uid), Some(gid))
@@ -59,34 +100,43 @@ impl Cluster {
         }
         let mut cluster = Self {
             bin_dir,
-            pgdata,
-            socket_dir,
+            pgdata: place.pgdata,
+            socket_dir: place.socket_dir,
+            owner_file: data_dir.join("postgres.owner"),
             run_as,
-            started_here: false,
+            durable,
+            relocated: place.relocated,
+            origin: Origin::Shared,
+            stopped: Mutex::new(false),
         };
         if !cluster.pgdata.join("PG_VERSION").exists() {
             cluster.initdb()?;
         }
         // A postmaster that was just killed still looks alive to `pg_ctl status` for a moment
         // (until it is reaped), so "running" must also mean "accepting connections".
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if !cluster.is_running()? || cluster.remove_stale_pid_file()? {
-                cluster.pg_ctl_start(durable)?;
-                cluster.started_here = true;
+                cluster.pg_ctl_start()?;
+                owner::claim(&cluster.owner_file)?;
+                cluster.origin = Origin::Started;
                 break;
             }
             if cluster.is_accepting()? {
+                if owner::read(&cluster.owner_file) == Owner::Nobody {
+                    owner::claim(&cluster.owner_file)?;
+                    cluster.origin = Origin::Adopted;
+                }
                 break;
             }
-            if std::time::Instant::now() > deadline {
+            if Instant::now() > deadline {
                 bail!(
                     "a PostgreSQL server is registered in {} but does not accept connections; \
                      stop it (pg_ctl stop -D {0}) and start Beacon again",
                     cluster.pgdata.display()
                 );
             }
-            std::thread::sleep(std::time::Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(200));
         }
         Ok(cluster)
     }
@@ -99,15 +149,53 @@ impl Cluster {
         )
     }
 
-    /// Whether this process started the postmaster (and so should stop it).
-    pub fn started_here(&self) -> bool {
-        self.started_here
+    /// How this process came by the running cluster.
+    pub fn origin(&self) -> Origin {
+        self.origin
     }
 
-    /// Stops the cluster if this process started it ("fast" mode: running transactions are
-    /// rolled back, committed data is safe).
-    pub fn stop(&mut self) -> anyhow::Result<()> {
-        if !self.started_here {
+    /// Where the cluster lives when the `postgres` user could not reach the data directory
+    /// (see [`location`]); `None` when it is in the data directory.
+    pub fn relocated(&self) -> Option<&Path> {
+        self.relocated.as_deref()
+    }
+
+    /// Whether the postmaster process runs (a cheap check of its pid: no process is started).
+    pub fn postmaster_alive(&self) -> bool {
+        self.postmaster_pid().is_some_and(process::is_live_postgres)
+    }
+
+    /// Starts the postmaster again after it died, unless [`Cluster::stop`] was called or one
+    /// runs already. The restarted cluster belongs to this process.
+    pub fn restart(&self) -> anyhow::Result<Restart> {
+        let stopped = self
+            .stopped
+            .lock()
+            .map_err(|_| anyhow::anyhow!("cluster lock poisoned"))?;
+        if *stopped {
+            return Ok(Restart::Stopping);
+        }
+        if self.postmaster_alive() {
+            return Ok(Restart::AlreadyRunning);
+        }
+        self.remove_stale_pid_file()?;
+        self.pg_ctl_start()?;
+        owner::claim(&self.owner_file)?;
+        Ok(Restart::Started)
+    }
+
+    /// Stops the cluster if this process owns it ("fast" mode: running transactions are
+    /// rolled back, committed data is safe). After this, [`Cluster::restart`] does nothing.
+    pub fn stop(&self) -> anyhow::Result<()> {
+        let mut stopped = self
+            .stopped
+            .lock()
+            .map_err(|_| anyhow::anyhow!("cluster lock poisoned"))?;
+        if *stopped {
+            return Ok(());
+        }
+        *stopped = true;
+        if owner::read(&self.owner_file) != Owner::Me || !self.postmaster_alive() {
             return Ok(());
         }
         let pgdata = self.pgdata.display().to_string();
@@ -115,8 +203,13 @@ impl Cluster {
         if !output.status.success() {
             bail!("pg_ctl stop failed: {}", stderr_of(&output));
         }
-        self.started_here = false;
+        owner::release(&self.owner_file);
         Ok(())
+    }
+
+    /// The pid in `postmaster.pid`, if any.
+    fn postmaster_pid(&self) -> Option<u32> {
+        first_line_pid(&self.pgdata.join("postmaster.pid"))
     }
 
     fn initdb(&self) -> anyhow::Result<()> {
@@ -147,21 +240,24 @@ impl Cluster {
         Ok(output.status.code() == Some(0))
     }
 
-    /// After a crash, `postmaster.pid` may name a pid that now belongs to another process, which
-    /// `pg_ctl status` takes for a live server. If that process is not a postgres, the file is
-    /// stale: remove it and report `true`.
+    /// After a crash, `postmaster.pid` may name a pid that is now another process, or the
+    /// killed postmaster's zombie; `pg_ctl status` and PostgreSQL itself take either for a
+    /// live server. If the pid is not a running postgres, the file is stale: remove it (and the
+    /// socket's lock file, which names the same pid and is checked the same way) and report
+    /// `true`.
     fn remove_stale_pid_file(&self) -> anyhow::Result<bool> {
-        let pid_file = self.pgdata.join("postmaster.pid");
-        let Some(pid) = std::fs::read_to_string(&pid_file)
-            .ok()
-            .and_then(|text| text.lines().next().map(|line| line.trim().to_owned()))
-        else {
+        let Some(pid) = self.postmaster_pid() else {
             return Ok(false);
         };
-        let command = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if matches!(command.trim(), "postgres" | "postmaster") {
+        if process::is_live_postgres(pid) {
             return Ok(false);
         }
+        let socket_lock = self.socket_dir.join(".s.PGSQL.5432.lock");
+        if first_line_pid(&socket_lock).is_some_and(|locker| !process::is_live_postgres(locker)) {
+            std::fs::remove_file(&socket_lock)
+                .with_context(|| format!("removing stale {}", socket_lock.display()))?;
+        }
+        let pid_file = self.pgdata.join("postmaster.pid");
         std::fs::remove_file(&pid_file)
             .with_context(|| format!("removing stale {}", pid_file.display()))?;
         tracing::warn!("removed a stale postmaster.pid left by a crash");
@@ -174,7 +270,7 @@ impl Cluster {
         Ok(output.status.success())
     }
 
-    fn pg_ctl_start(&self, durable: bool) -> anyhow::Result<()> {
+    fn pg_ctl_start(&self) -> anyhow::Result<()> {
         let pgdata = self.pgdata.display().to_string();
         // Inside PGDATA: the only directory the postgres user is sure to own.
         let log = self.pgdata.join("server.log").display().to_string();
@@ -186,7 +282,17 @@ impl Cluster {
              -c log_min_error_statement=panic -c max_connections=200",
             self.socket_dir.display()
         );
-        if !durable {
+        // Crash recovery first fsyncs every file of the cluster one by one (seconds, even for a
+        // small one); one syncfs(2) of the file system is as safe here and much faster
+        // (PostgreSQL 14 and later).
+        let major: u32 = std::fs::read_to_string(self.pgdata.join("PG_VERSION"))
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0);
+        if major >= 14 {
+            options.push_str(" -c recovery_init_sync_method=syncfs");
+        }
+        if !self.durable {
             options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         }
         let output = self.run(
@@ -221,6 +327,7 @@ impl Cluster {
 }
 
 impl Drop for Cluster {
+    /// A cluster is stopped when its handle goes away, if this process owns it.
     fn drop(&mut self) {
         if let Err(error) = self.stop() {
             tracing::warn!(%error, "stopping the embedded PostgreSQL failed");
@@ -228,73 +335,17 @@ impl Drop for Cluster {
     }
 }
 
+/// The pid on the first line of a PostgreSQL lock file.
+fn first_line_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).trim().to_owned()
-}
-
-/// Finds `initdb`, `pg_ctl` and `pg_isready` together: `BEACON_PG_BIN`, then `PATH`, then Debian's
-/// `/usr/lib/postgresql/<newest>/bin`.
-fn find_bin_dir() -> anyhow::Result<PathBuf> {
-    let has_tools = |dir: &Path| {
-        ["initdb", "pg_ctl", "pg_isready"]
-            .iter()
-            .all(|tool| dir.join(tool).is_file())
-    };
-    if let Some(dir) = std::env::var_os("BEACON_PG_BIN").map(PathBuf::from) {
-        if has_tools(&dir) {
-            return Ok(dir);
-        }
-        bail!(
-            "BEACON_PG_BIN={} lacks initdb, pg_ctl or pg_isready. Install the PostgreSQL server \
-             (Debian/Ubuntu: `apt-get install postgresql`) and point BEACON_PG_BIN at its bin \
-             directory, or set DATABASE_URL",
-            dir.display()
-        );
-    }
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect())
-        .unwrap_or_default();
-    if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
-        let mut versions: Vec<(u32, PathBuf)> = entries
-            .filter_map(Result::ok)
-            .filter_map(|entry| {
-                let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
-                Some((version, entry.path().join("bin")))
-            })
-            .collect();
-        versions.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
-        candidates.extend(versions.into_iter().map(|(_, dir)| dir));
-    }
-    candidates.into_iter().find(|dir| has_tools(dir)).context(
-        "PostgreSQL server binaries (initdb, pg_ctl) not found. Install them \
-         (Debian/Ubuntu: `apt-get install postgresql`), or set DATABASE_URL to use an existing server",
-    )
-}
-
-/// When running as root, the uid and gid of the `postgres` user to run the cluster as.
-fn postgres_user_if_root() -> anyhow::Result<Option<(u32, u32)>> {
-    use std::os::unix::fs::MetadataExt;
-    // /proc/self belongs to the process's effective uid.
-    let is_root = std::fs::metadata("/proc/self")
-        .map(|meta| meta.uid() == 0)
-        .unwrap_or(false);
-    if !is_root {
-        return Ok(None);
-    }
-    let passwd = std::fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
-    passwd
-        .lines()
-        .find_map(|line| {
-            let fields: Vec<&str> = line.split(':').collect();
-            match fields.as_slice() {
-                ["postgres", _, uid, gid, ..] => Some((uid.parse().ok()?, gid.parse().ok()?)),
-                _ => None,
-            }
-        })
-        .map(Some)
-        .context(
-            "PostgreSQL will not run as root and there is no `postgres` user to run it as. \
-             Install the postgresql package (it creates one), run Beacon as another user, \
-             or set DATABASE_URL",
-        )
 }
