@@ -1,4 +1,4 @@
-//! Health, readiness, metrics and request ids.
+//! Health, readiness, metrics, request ids and headers every answer carries.
 
 use crate::support::{As, TestApp};
 
@@ -58,4 +58,34 @@ async fn metrics_count_requests_by_route() {
     assert!(text.contains("beacon_db_pool_max_connections 16"), "{text}");
     assert!(text.contains("beacon_job_queue_depth 0"), "{text}");
     assert!(text.contains("beacon_ingest_queue_depth 0"), "{text}");
+}
+
+#[tokio::test]
+async fn every_answer_says_nosniff() {
+    let app = TestApp::new().await;
+    let session = app.user("sniff@example.com").await;
+    let answers = [
+        app.call(&As::Nobody, "GET", "/healthz", None).await,
+        app.call(&As::User(session), "GET", "/api/v1/auth/me", None)
+            .await,
+        app.call(&As::Nobody, "GET", "/api/v1/auth/me", None).await,
+        app.call(&As::Nobody, "GET", "/api/v1/no-such-thing", None)
+            .await,
+        app.call(&As::Nobody, "GET", "/api/openapi.json", None)
+            .await,
+        app.call(&As::Nobody, "OPTIONS", "/api/event", None).await,
+    ];
+    let statuses: Vec<u16> = answers.iter().map(|r| r.0.status().as_u16()).collect();
+    assert_eq!(statuses, [200, 200, 401, 404, 200, 204]);
+    for resp in answers {
+        assert_eq!(
+            resp.0
+                .headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{:?}",
+            resp.0.headers()
+        );
+    }
 }
