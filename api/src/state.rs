@@ -7,7 +7,7 @@ use tenant::Db;
 
 use crate::auth::throttle::Throttle;
 use crate::ingest::Ingest;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsToken};
 
 /// What handlers share.
 #[derive(Clone)]
@@ -24,6 +24,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Ingestion (its own role's pool, caches and writer).
     pub ingest: Arc<Ingest>,
+    /// The token `/metrics` requires, when one is set.
+    pub metrics_token: Option<MetricsToken>,
     /// Instance operators (lower-cased e-mails).
     pub admin_emails: Arc<Vec<String>>,
 }

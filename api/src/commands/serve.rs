@@ -20,7 +20,7 @@ use crate::ingest::Ingest;
 use crate::ingest::enrich::AgentCache;
 use crate::ingest::router::Router;
 use crate::ingest::writer::{Writer, WriterConfig};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsToken};
 use crate::state::AppState;
 
 /// Runs the server until a shutdown signal. With `demo`, seeds the demo organization first and
@@ -81,6 +81,7 @@ pub async fn run(
         throttle: Arc::new(Throttle::default()),
         trusted_proxies: Arc::new(server.trusted_proxies.clone()),
         secure_cookies: server.secure_cookies,
+        metrics_token: server.metrics_token.as_deref().and_then(MetricsToken::new),
         admin_emails: Arc::new(
             server
                 .admin_emails
