@@ -68,6 +68,10 @@ pub struct ServerArgs {
     )]
     pub admin_emails: Vec<String>,
 
+    /// Bearer token that `/metrics` requires (`Authorization: Bearer <token>`). Unset: open.
+    #[arg(long, env = "BEACON_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Comma-separated IP addresses of reverse proxies whose `X-Forwarded-For` is believed.
     #[arg(long, env = "BEACON_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,

@@ -18,6 +18,10 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at startup; boxing the server settings would buy nothing"
+)]
 enum Command {
     /// Run the HTTP server (and the job workers, unless --no-worker).
     Serve {

@@ -1,11 +1,38 @@
 //! Prometheus metrics. Routes are labelled by OpenAPI operation id, never by raw path, so
 //! label values stay few and carry no ids or personal data.
+//!
+//! `/metrics` is open by default (most deployments scrape it on a private network), or
+//! behind a bearer token when `BEACON_METRICS_TOKEN` is set ([`MetricsToken`]).
 
+use poem::Request;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
 use tenant::PoolStatus;
+use tenant::secrets::token_hash;
+
+/// The bearer token `/metrics` requires. Kept as its SHA-256, so the state holds no secret
+/// and comparing takes the same time however much of a guess is right.
+#[derive(Clone)]
+pub struct MetricsToken(Vec<u8>);
+
+impl MetricsToken {
+    /// The token; `None` when it is empty (that is, unset).
+    pub fn new(token: &str) -> Option<Self> {
+        let token = token.trim();
+        (!token.is_empty()).then(|| Self(token_hash(token)))
+    }
+
+    /// Whether `req` sends the token as `Authorization: Bearer <token>`.
+    pub fn admits(&self, req: &Request) -> bool {
+        req.headers()
+            .get(poem::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .is_some_and(|token| token_hash(token.trim()) == self.0)
+    }
+}
 
 use crate::health::Health;
 

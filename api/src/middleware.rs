@@ -1,5 +1,7 @@
 //! Request plumbing around every route: request id and its log span, body size limit,
 //! problem+json for every error, metrics, and an access log line without personal data.
+//! Every response says `X-Content-Type-Options: nosniff`, so a browser never runs an answer
+//! (say, JSON echoing a value a caller chose) as something its content type does not say.
 
 use std::time::Instant;
 
@@ -84,9 +86,9 @@ async fn handle<E: Endpoint>(
         max_body
     };
     if cross_origin && req.method() == Method::OPTIONS {
-        return Ok(with_cors(
+        return Ok(nosniff(with_cors(
             Response::builder().status(StatusCode::NO_CONTENT).finish(),
-        ));
+        )));
     }
     let mut response = async {
         if let Err(error) = limit_body(&mut req, max_body).await {
@@ -110,6 +112,7 @@ async fn handle<E: Endpoint>(
     if cross_origin {
         response = with_cors(response);
     }
+    response = nosniff(response);
     let elapsed = started.elapsed();
     // Only standard methods become label values; anything else would grow the series without
     // bound.
@@ -155,6 +158,14 @@ pub fn is_error_ingest(path: &str) -> bool {
     !id.is_empty()
         && id.bytes().all(|b| b.is_ascii_digit())
         && matches!(endpoint, "envelope" | "envelope/" | "store" | "store/")
+}
+
+fn nosniff(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        poem::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 fn with_cors(mut response: Response) -> Response {

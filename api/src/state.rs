@@ -7,7 +7,7 @@ use tenant::Db;
 
 use crate::auth::throttle::Throttle;
 use crate::health::Health;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsToken};
 use tenant::ingest::Ingest;
 
 /// What handlers share.
@@ -25,6 +25,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Ingestion (its own role's pool, caches and writer).
     pub ingest: Arc<Ingest>,
+    /// The token `/metrics` requires, when one is set.
+    pub metrics_token: Option<MetricsToken>,
     /// Instance operators (lower-cased e-mails).
     pub admin_emails: Arc<Vec<String>>,
     /// The job workers and embedded PostgreSQL of this process, for `/readyz` and `/metrics`.

@@ -20,7 +20,7 @@ use crate::commands::seed;
 use crate::config::{DatabaseArgs, MailArgs, ServerArgs};
 use crate::database;
 use crate::health::Health;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsToken};
 use crate::state::AppState;
 use tenant::ingest::Ingest;
 use tenant::ingest::enrich::AgentCache;
@@ -89,6 +89,7 @@ pub async fn run(
         throttle: Arc::new(Throttle::default()),
         trusted_proxies: Arc::new(server.trusted_proxies.clone()),
         secure_cookies: server.secure_cookies,
+        metrics_token: server.metrics_token.as_deref().and_then(MetricsToken::new),
         admin_emails: Arc::new(
             server
                 .admin_emails

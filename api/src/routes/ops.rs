@@ -1,5 +1,6 @@
 //! Health, readiness and Prometheus metrics.
 
+use poem::Request;
 use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, OpenApi};
@@ -8,6 +9,7 @@ use tenant::diesel::QueryableByName;
 use tenant::diesel::sql_types::Text;
 use tenant::diesel_async::RunQueryDsl;
 
+use crate::error::{ApiError, ApiResult};
 use crate::health::Readiness;
 use crate::routes::ApiTags;
 use crate::state::AppState;
@@ -72,19 +74,27 @@ impl OpsApi {
     }
 
     /// Prometheus metrics: requests by route and status, latency, pool use, job and ingest
-    /// queue depth.
+    /// queue depth. When the server has a metrics token (`BEACON_METRICS_TOKEN`), send it as
+    /// `Authorization: Bearer <token>`; without it the answer is 401.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self, state: Data<&AppState>) -> PlainText<String> {
+    async fn metrics(&self, state: Data<&AppState>, req: &Request) -> ApiResult<PlainText<String>> {
+        if let Some(token) = &state.metrics_token
+            && !token.admits(req)
+        {
+            return Err(ApiError::unauthorized(
+                "send this server's metrics token as `Authorization: Bearer <token>`",
+            ));
+        }
         let depth = state
             .db
             .unscoped(async |conn| Ok::<_, DbError>(worker::queue::depth(conn).await?))
             .await
             .ok();
-        PlainText(state.metrics.render(
+        Ok(PlainText(state.metrics.render(
             state.db.status(),
             depth,
             state.ingest.writer.queued(),
             &state.health,
-        ))
+        )))
     }
 }

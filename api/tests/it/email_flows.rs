@@ -153,6 +153,8 @@ async fn invitation_is_emailed_and_accepted_as_viewer() {
         .wait_for("guest@example.com", "/invitations/accept?token=")
         .await;
     assert!(mail.contains("Acme Analytics"), "{mail}");
+    // A 7-day invitation, e-mailed moments after it was made.
+    assert!(mail.contains("The invitation expires in 7 days."), "{mail}");
     let token = token_from(&mail);
 
     // Someone else cannot use it.

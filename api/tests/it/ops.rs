@@ -1,6 +1,8 @@
-//! Health, readiness, metrics and request ids.
+//! Health, readiness, metrics (and its token), request ids and headers every answer carries.
 
-use crate::support::{As, TestApp};
+use api::metrics::MetricsToken;
+
+use crate::support::{As, TestApp, assert_problem};
 
 #[tokio::test]
 async fn health_readiness_and_request_ids() {
@@ -63,4 +65,65 @@ async fn metrics_count_requests_by_route() {
     assert!(text.contains("beacon_db_pool_max_connections 16"), "{text}");
     assert!(text.contains("beacon_job_queue_depth 0"), "{text}");
     assert!(text.contains("beacon_ingest_queue_depth 0"), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_need_the_token_when_one_is_set() {
+    let app = TestApp::new()
+        .await
+        .reconfigured(|state| state.metrics_token = MetricsToken::new("s3cret-scrape-token"));
+    let scrape = |authorization: Option<&'static str>| {
+        let mut req = app.client.get("/metrics");
+        if let Some(value) = authorization {
+            req = req.header("authorization", value);
+        }
+        req.send()
+    };
+    assert_problem(scrape(None).await, 401, "unauthorized").await;
+    assert_problem(scrape(Some("Bearer wrong")).await, 401, "unauthorized").await;
+    assert_problem(
+        scrape(Some("s3cret-scrape-token")).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    let resp = scrape(Some("Bearer s3cret-scrape-token")).await;
+    resp.assert_status_is_ok();
+    let text = resp.0.into_body().into_string().await.unwrap();
+    assert!(
+        text.contains(r#"route="metrics",status="401""#),
+        "the refused scrapes are counted: {text}"
+    );
+    // An empty token is no token.
+    assert!(MetricsToken::new("  ").is_none());
+}
+
+#[tokio::test]
+async fn every_answer_says_nosniff() {
+    let app = TestApp::new().await;
+    let session = app.user("sniff@example.com").await;
+    let answers = [
+        app.call(&As::Nobody, "GET", "/healthz", None).await,
+        app.call(&As::User(session), "GET", "/api/v1/auth/me", None)
+            .await,
+        app.call(&As::Nobody, "GET", "/api/v1/auth/me", None).await,
+        app.call(&As::Nobody, "GET", "/api/v1/no-such-thing", None)
+            .await,
+        app.call(&As::Nobody, "GET", "/api/openapi.json", None)
+            .await,
+        app.call(&As::Nobody, "OPTIONS", "/api/event", None).await,
+    ];
+    let statuses: Vec<u16> = answers.iter().map(|r| r.0.status().as_u16()).collect();
+    assert_eq!(statuses, [200, 200, 401, 404, 200, 204]);
+    for resp in answers {
+        assert_eq!(
+            resp.0
+                .headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{:?}",
+            resp.0.headers()
+        );
+    }
 }

@@ -101,6 +101,7 @@ impl TestApp {
             throttle: Arc::new(Throttle::default()),
             trusted_proxies: Arc::new(vec![]),
             secure_cookies: false,
+            metrics_token: None,
             admin_emails: Arc::new(admin_emails),
             health: Default::default(),
         };
@@ -110,6 +111,13 @@ impl TestApp {
             test_db,
             state,
         }
+    }
+
+    /// The same app with its state changed by `change` (limits, tokens), routed afresh.
+    pub fn reconfigured(mut self, change: impl FnOnce(&mut AppState)) -> Self {
+        change(&mut self.state);
+        self.client = TestClient::new(api::app::build_boxed(self.state.clone(), 64 * 1024));
+        self
     }
 
     /// Serves the app on a loopback port (for real clients such as SDKs); the server stops

@@ -3,6 +3,7 @@
 //! The accept token reads `<org id>.<secret>`: the organization part opens the tenant scope in
 //! which the secret is checked, so accepting needs no cross-tenant lookup.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tenant::tables::{invitations, organizations};
 use tenant::{DbError, OrgId};
@@ -40,9 +41,7 @@ impl SendInvitation {
                 else {
                     return Ok(None);
                 };
-                let days = (invitation.expires_at - chrono::Utc::now())
-                    .num_days()
-                    .max(1);
+                let days = days_left(invitation.expires_at, Utc::now());
                 Ok(Some((invitation, org.name, token, days)))
             })
             .await?;
@@ -65,5 +64,34 @@ impl SendInvitation {
         ctx.mailer
             .send(&invitation.email, &subject, "invitation", &context)
             .await
+    }
+}
+
+/// Days from `now` until `expires_at`, to the nearest whole day and at least 1. The e-mail goes
+/// out moments after the invitation is made, so counting whole days only (rounding down) would
+/// tell a 7-day invitation's guest "6 days".
+fn days_left(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    const DAY: i64 = 86_400;
+    ((expires_at - now).num_seconds() + DAY / 2)
+        .div_euclid(DAY)
+        .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    #[test]
+    fn days_left_rounds_to_the_nearest_day() {
+        let now = Utc::now();
+        let left = |duration: Duration| days_left(now + duration, now);
+        assert_eq!(left(Duration::days(7) - Duration::seconds(3)), 7);
+        assert_eq!(left(Duration::days(7)), 7);
+        assert_eq!(left(Duration::days(6) + Duration::hours(13)), 7);
+        assert_eq!(left(Duration::days(6) + Duration::hours(11)), 6);
+        assert_eq!(left(Duration::hours(2)), 1);
+        assert_eq!(left(-Duration::hours(2)), 1);
     }
 }
