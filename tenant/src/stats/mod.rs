@@ -11,6 +11,7 @@
 //! SQL) ← [`rollups`] ← [`sql`] (the planner) ← [`answer`]; [`request`] parses into [`query`].
 
 pub mod answer;
+pub mod params;
 pub mod query;
 pub mod realtime;
 pub mod request;

@@ -4,9 +4,9 @@
 //! The SQL is assembled from fixed fragments chosen by enums; every user value (dates, time
 //! zone, filter values) is a bind parameter.
 
-use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use super::params::{Param, Statement};
 use super::query::{Dimension, Filter, Metric, Operator, OrderKey, StatsQuery, StatsRow};
 use super::rollups;
 use super::visits::visits_cte;
@@ -220,6 +220,13 @@ async fn run_with(
     query: &StatsQuery,
     rolled_until: Option<chrono::DateTime<chrono::Utc>>,
 ) -> diesel::QueryResult<Vec<StatsRow>> {
+    plan(query, rolled_until).into_query().load(conn).await
+}
+
+/// The statement that answers `query`: from rollups up to `rolled_until` plus raw events after
+/// it when given (see [`rollups::usable_until`]), else from raw events. Pure, so the generated
+/// SQL can be reviewed without a database (`tenant/tests/stats_sql.rs`).
+pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Utc>>) -> Statement {
     let mut binds = Binds { values: Vec::new() };
     let end = binds.push(BindValue::Text(
         (query.to + chrono::Days::new(1)).to_string(),
@@ -410,16 +417,14 @@ async fn run_with(
         query.limit.clamp(1, 10_000),
         query.offset.max(0),
     );
-    let mut statement = diesel::sql_query(sql)
-        .into_boxed()
-        .bind::<SqlUuid, _>(query.project_id)
-        .bind::<Text, _>(query.timezone.clone())
-        .bind::<Text, _>(query.from.to_string());
-    for value in binds.values {
-        statement = match value {
-            BindValue::Text(text) => statement.bind::<Text, _>(text),
-            BindValue::TextArray(values) => statement.bind::<Array<Text>, _>(values),
-        };
-    }
-    statement.load(conn).await
+    let mut params = vec![
+        Param::Uuid(query.project_id),
+        Param::Text(query.timezone.clone()),
+        Param::Text(query.from.to_string()),
+    ];
+    params.extend(binds.values.into_iter().map(|value| match value {
+        BindValue::Text(text) => Param::Text(text),
+        BindValue::TextArray(values) => Param::TextArray(values),
+    }));
+    Statement { sql, params }
 }
