@@ -43,9 +43,8 @@ fn compare(operator: Operator, dimension: Dimension, values: &[&str]) -> Filter 
     )
 }
 
-/// Clause keywords that start a line when they belong to a CTE or to the outer statement
-/// (longest first, so `CROSS JOIN` is not taken for `JOIN`).
-const CLAUSES: [&str; 11] = [
+/// Clause keywords that start a line when they belong to a CTE or to the outer statement.
+const CLAUSES: [&str; 10] = [
     "INSERT INTO",
     "CROSS JOIN",
     "UNION ALL",
@@ -56,7 +55,6 @@ const CLAUSES: [&str; 11] = [
     "WHERE",
     "LIMIT",
     "FROM",
-    "JOIN",
 ];
 
 /// The SQL for reading: whitespace collapsed, a blank line between CTEs, and a line per clause
@@ -67,6 +65,7 @@ fn render(statement: &Statement) -> String {
         .unwrap()
         .replace_all(statement.sql.trim(), " ")
         .into_owned();
+    let next_cte = Regex::new(r"^\w+ AS \(").unwrap();
     let mut out = String::with_capacity(sql.len() * 2);
     let (mut depth, mut quoted) = (0_usize, false);
     for (at, c) in sql.char_indices() {
@@ -81,7 +80,7 @@ fn render(statement: &Statement) -> String {
                         && !rest[clause.len()..]
                             .starts_with(|c: char| c.is_alphanumeric() || c == '_')
                 });
-                if depth == 0 && out.ends_with("),") {
+                if depth == 0 && out.ends_with("),") && next_cte.is_match(rest) {
                     out.push_str("\n\n");
                     continue;
                 }
@@ -281,4 +280,16 @@ fn user_values_are_parameters_never_sql_text() {
             "{suffix} is not among the parameters: {bound:?}"
         );
     }
+}
+
+/// The rollup job's statement: every rolled-up dimension per visit and hour.
+#[test]
+fn rollup_build() {
+    let statement = tenant::stats::rollups::build_statement(
+        Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0002),
+        Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001),
+        Utc.with_ymd_and_hms(2026, 3, 12, 8, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 3, 12, 9, 23, 0).unwrap(),
+    );
+    insta::assert_snapshot!("rollup_build", render(&statement));
 }
