@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use tenant::Db;
+use tenant::{Clock, Db};
 
 use crate::auth::throttle::Throttle;
 use crate::metrics::Metrics;
@@ -26,4 +26,6 @@ pub struct AppState {
     pub ingest: Arc<Ingest>,
     /// Instance operators (lower-cased e-mails).
     pub admin_emails: Arc<Vec<String>>,
+    /// "Now" for the stats' relative dates, realtime and ingest time stamps (tests set it).
+    pub clock: Clock,
 }

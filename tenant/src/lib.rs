@@ -6,6 +6,7 @@
 //! build on this crate.
 
 pub mod actor;
+pub mod clock;
 pub mod db;
 pub mod embedded;
 pub mod errors;
@@ -22,6 +23,7 @@ pub mod tables;
 pub mod test_support;
 
 pub use actor::Actor;
+pub use clock::Clock;
 pub use db::{AppRole, Conn, Db, DbError, PoolStatus, ScopeFn, ScopedTransaction};
 pub use ids::{OrgId, ProjectId, UserId};
 

@@ -89,6 +89,7 @@ pub async fn run(
                 .filter(|email| !email.is_empty())
                 .collect(),
         ),
+        clock: tenant::Clock::system(),
     };
     let acceptor = TcpListener::bind(server.listen)
         .into_acceptor()

@@ -294,7 +294,7 @@ impl FunnelsApi {
                     .into_iter()
                     .next()
                     .ok_or_else(|| ApiError::not_found("funnel"))?;
-                let today = tenant::stats::today(conn, &timezone).await?;
+                let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
                 let (from, to) = range.resolve(today, project.created_at.date_naive());
                 let days = DayRange {
                     timezone: &timezone,
@@ -365,7 +365,7 @@ impl FunnelsApi {
         let (cells, this_monday) = state
             .db
             .scoped(access.org, async |conn| {
-                let today = tenant::stats::today(conn, &timezone).await?;
+                let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
                 let monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
                 let range = DayRange {
                     timezone: &timezone,

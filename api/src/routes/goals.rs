@@ -300,7 +300,7 @@ impl GoalsApi {
         let rows = state
             .db
             .scoped(access.org, async |conn| {
-                let today = tenant::stats::today(conn, &timezone).await?;
+                let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
                 let (from, to) = range.resolve(today, project.created_at.date_naive());
                 let rows = goals::conversions(conn, *project_id, &timezone, from, to).await?;
                 Ok::<_, DbError>((from, to, rows))

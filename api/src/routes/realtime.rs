@@ -75,7 +75,9 @@ impl RealtimeApi {
         let (visitors, pages) = state
             .db
             .scoped(access.org, async |conn| {
-                Ok::<_, DbError>(tenant::stats::realtime(conn, *project_id, 10).await?)
+                Ok::<_, DbError>(
+                    tenant::stats::realtime(conn, *project_id, 10, state.clock.now()).await?,
+                )
             })
             .await?;
         Ok(Json(RealtimeOut {

@@ -8,7 +8,6 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use chrono::Utc;
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -229,7 +228,7 @@ impl VitalsApi {
         let ip =
             client_ip(req, &state.trusted_proxies).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let country = state.ingest.geo.locate(ip).country;
-        let now = Utc::now();
+        let now = state.clock.now();
         let mut rows = Vec::with_capacity(samples.len());
         for sample in samples {
             rows.push(
@@ -287,7 +286,7 @@ impl VitalsApi {
         let (from, to, rows, total) = state
             .db
             .scoped(access.org, async |conn| {
-                let today = tenant::stats::today(conn, &timezone).await?;
+                let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
                 let (from, to) = range.resolve(today, first_day);
                 let rows = web_vitals::summary(
                     conn,

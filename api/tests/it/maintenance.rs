@@ -1,5 +1,6 @@
 //! The maintenance job: events, rollups and error events past each project's retention are
-//! deleted, and daily partitions past every project's retention are dropped.
+//! deleted, and daily partitions past every project's retention are dropped, as of the app's
+//! clock.
 
 use chrono::{Duration, Utc};
 use serde_json::json;
@@ -41,6 +42,7 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
     assert_eq!(status, 200, "{body}");
 
     let now = Utc::now();
+    app.set_now(now);
     let old_day = (now - Duration::days(40)).date_naive();
     let mut owner_conn = app.owner_conn().await;
     tenant::diesel::sql_query("SELECT beacon_ensure_event_partitions($1, 1)")
@@ -71,7 +73,8 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
         ],
     )
     .await;
-    worker::jobs::rollup_all_tenants::advance_all(&crate::support::job_context(&app, None).sweeper)
+    let ctx = crate::support::job_context(&app, None);
+    worker::jobs::rollup_all_tenants::advance_all(&ctx.sweeper, &ctx.clock)
         .await
         .unwrap();
     // Error events: one past retention (its issue last seen then too), one fresh.

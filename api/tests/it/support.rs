@@ -102,6 +102,8 @@ impl TestApp {
             trusted_proxies: Arc::new(vec![]),
             secure_cookies: false,
             admin_emails: Arc::new(admin_emails),
+            // The system time until a test sets it (`TestApp::set_now`).
+            clock: tenant::Clock::settable(),
         };
         let app = api::app::build_boxed(state.clone(), 64 * 1024);
         Self {
@@ -109,6 +111,14 @@ impl TestApp {
             test_db,
             state,
         }
+    }
+
+    /// Stops the app's clock (and the clock of its job contexts) at `now`.
+    pub fn set_now(&self, now: chrono::DateTime<chrono::Utc>) {
+        assert!(
+            self.state.clock.set(now),
+            "the test app's clock is settable"
+        );
     }
 
     /// Serves the app on a loopback port (for real clients such as SDKs); the server stops
@@ -484,6 +494,7 @@ pub fn job_context(app: &TestApp, smtp_url: Option<&str>) -> worker::JobContext 
         sweeper,
         mailer: Arc::new(mailer),
         public_url: "http://beacon.test".into(),
+        clock: app.state.clock.clone(),
     }
 }
 

@@ -53,7 +53,7 @@ const KINDS: [(i16, Dimension); 16] = [
 pub const MAX_EVENT_SKEW_MINUTES: i32 = 5;
 
 /// Extra minutes before a visit counts as ended: events become visible at their batch's
-/// commit, and the API servers' clocks may differ a little from the database's.
+/// commit, and the API servers' clocks may differ a little from the worker's.
 pub const SETTLE_MARGIN_MINUTES: i32 = 2;
 
 /// Most hours one build step covers (the first build of a project with history takes several).
