@@ -175,7 +175,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ..Default::default()
                 },
             )?;
-            let minutes = worker::jobs::rollup_all_tenants::advance_all(&sweeper).await?;
+            let minutes =
+                worker::jobs::rollup_all_tenants::advance_all(&sweeper, &tenant::Clock::system())
+                    .await?;
             println!("rolled up {:.1} project-hours", minutes as f64 / 60.0);
             db_handle.shutdown()
         }

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use tenant::Db;
+use tenant::{Clock, Db};
 
 use crate::auth::throttle::Throttle;
 use crate::health::Health;
@@ -31,4 +31,6 @@ pub struct AppState {
     pub admin_emails: Arc<Vec<String>>,
     /// The job workers and embedded PostgreSQL of this process, for `/readyz` and `/metrics`.
     pub health: Health,
+    /// "Now" for the stats' relative dates, realtime and ingest time stamps (tests set it).
+    pub clock: Clock,
 }

@@ -7,6 +7,7 @@
 
 pub mod actor;
 pub mod backoff;
+pub mod clock;
 pub mod db;
 pub mod embedded;
 pub mod errors;
@@ -23,6 +24,7 @@ pub mod tables;
 pub mod test_support;
 
 pub use actor::Actor;
+pub use clock::Clock;
 pub use db::{AppRole, Conn, Db, DbError, PoolStatus, ScopeFn, ScopedTransaction};
 pub use ids::{OrgId, ProjectId, UserId};
 

@@ -4,6 +4,7 @@
 //! tenant-scoped transaction, so a number in an alert or a report is the number the dashboard
 //! shows for the same query. `api/tests/it/stats.rs` checks both ways answer identically.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tenant::stats::{StatsError, StatsRequest};
 use tenant::tables::projects;
@@ -11,19 +12,21 @@ use tenant::{Db, OrgId, ProjectId};
 
 /// Answers `request` for a project, as the Stats API would; `None` when the project is gone
 /// (a job that finds its row gone succeeds quietly). `filters` is echoed in the answer's
-/// `query`, as the API echoes the request's.
+/// `query`, as the API echoes the request's. Relative dates count back from `now` (the job
+/// context's clock).
 pub async fn answer(
     db: &Db,
     org: OrgId,
     project: ProjectId,
     request: &StatsRequest,
     filters: Value,
+    now: DateTime<Utc>,
 ) -> Result<Option<Value>, StatsError> {
     db.scoped(org, async |conn| {
         let Some(found) = projects::find(conn, org.uuid(), project.uuid()).await? else {
             return Ok(None);
         };
-        let answer = tenant::stats::answer(conn, &found.project, request, filters).await?;
+        let answer = tenant::stats::answer(conn, &found.project, request, filters, now).await?;
         Ok(Some(answer))
     })
     .await

@@ -99,6 +99,7 @@ pub async fn run(
                 .collect(),
         ),
         health: health.clone(),
+        clock: tenant::Clock::system(),
     };
     let acceptor = TcpListener::bind(server.listen)
         .into_acceptor()

@@ -38,6 +38,7 @@ pub async fn run(
         sweeper,
         mailer: Arc::new(mailer),
         public_url,
+        clock: tenant::Clock::system(),
     };
     worker::run_until(owner_url, ctx, health, shutdown).await
 }

@@ -8,7 +8,6 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use chrono::Utc;
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
@@ -138,7 +137,7 @@ impl IngestApi {
             device: &device,
             location: ingest.geo.locate(ip),
         };
-        let now = Utc::now();
+        let now = state.clock.now();
         let mut events = Vec::new();
         let mut rejected = Vec::new();
         for (index, item) in items.iter().enumerate() {

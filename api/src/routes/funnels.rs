@@ -2,6 +2,7 @@
 //! retention cohorts. Both read the project's events in its organization's scope.
 
 use chrono::{DateTime, Datelike, Days, Utc};
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -14,6 +15,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::scope::{Member, ProjectScope, Viewer};
+use crate::state::AppState;
 
 /// A new funnel.
 #[derive(Debug, Object)]
@@ -257,6 +259,7 @@ impl FunnelsApi {
     )]
     async fn report(
         &self,
+        state: Data<&AppState>,
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         funnel_id: Path<Uuid>,
@@ -273,7 +276,7 @@ impl FunnelsApi {
                     .into_iter()
                     .next()
                     .ok_or_else(|| ApiError::not_found("funnel"))?;
-                let today = tenant::stats::today(conn, &timezone).await?;
+                let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
                 let (from, to) = range.resolve(today, project.created_at.date_naive());
                 let days = DayRange {
                     timezone: &timezone,
@@ -326,6 +329,7 @@ impl FunnelsApi {
     )]
     async fn retention(
         &self,
+        state: Data<&AppState>,
         #[oai(name = "org_id")] _org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         weeks: Query<Option<u32>>,
@@ -340,7 +344,7 @@ impl FunnelsApi {
         let rotation = project.salt_rotation_hours;
         let (cells, this_monday) = scope
             .run(async |conn| {
-                let today = tenant::stats::today(conn, &timezone).await?;
+                let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
                 let monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
                 let range = DayRange {
                     timezone: &timezone,

@@ -2,6 +2,7 @@
 //! goals with a currency; and how many visitors converted.
 
 use chrono::{DateTime, Utc};
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -14,6 +15,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::scope::{Member, ProjectScope, Viewer};
+use crate::state::AppState;
 
 /// A new goal: exactly one of `event_name` and `page_path`.
 #[derive(Debug, Object)]
@@ -267,6 +269,7 @@ impl GoalsApi {
     )]
     async fn conversions(
         &self,
+        state: Data<&AppState>,
         #[oai(name = "org_id")] _org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         period: Query<Option<String>>,
@@ -277,7 +280,7 @@ impl GoalsApi {
         let timezone = project.timezone.clone();
         let rows = scope
             .run(async |conn| {
-                let today = tenant::stats::today(conn, &timezone).await?;
+                let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
                 let (from, to) = range.resolve(today, project.created_at.date_naive());
                 let rows = goals::conversions(conn, *project_id, &timezone, from, to).await?;
                 Ok::<_, DbError>((from, to, rows))

@@ -64,13 +64,16 @@ impl RealtimeApi {
     )]
     async fn realtime(
         &self,
+        state: Data<&AppState>,
         #[oai(name = "org_id")] _org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<RealtimeOut>> {
         let (visitors, pages) = scope
             .run(async |conn| {
-                Ok::<_, DbError>(tenant::stats::realtime(conn, *project_id, 10).await?)
+                Ok::<_, DbError>(
+                    tenant::stats::realtime(conn, *project_id, 10, state.clock.now()).await?,
+                )
             })
             .await?;
         Ok(Json(RealtimeOut {

@@ -89,10 +89,11 @@ impl StatsApi {
         let request: StatsRequest = tenant::stats::request::parse(&body)?;
         let (org, project) = find_project(&state, &auth, &request.site_id).await?;
         let filters = body.get("filters").cloned().unwrap_or(json!([]));
+        let now = state.clock.now();
         let result = state
             .db
             .scoped(org, async |conn| {
-                tenant::stats::answer(conn, &project, &request, filters).await
+                tenant::stats::answer(conn, &project, &request, filters, now).await
             })
             .await?;
         Ok(QueryResponse::Ok(Json(Described::new(result))))

@@ -8,7 +8,6 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use chrono::Utc;
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -229,7 +228,7 @@ impl VitalsApi {
         let ip =
             client_ip(req, &state.trusted_proxies).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let country = state.ingest.geo.locate(ip).country;
-        let now = Utc::now();
+        let now = state.clock.now();
         let mut rows = Vec::with_capacity(samples.len());
         for sample in samples {
             rows.push(
@@ -262,6 +261,7 @@ impl VitalsApi {
     #[allow(clippy::too_many_arguments)] // one per path and query parameter
     async fn summary(
         &self,
+        state: Data<&AppState>,
         #[oai(name = "org_id")] _org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         metric: Query<VitalMetric>,
@@ -283,7 +283,7 @@ impl VitalsApi {
         let first_day = project.created_at.date_naive();
         let (from, to, rows, total) = scope
             .run(async |conn| {
-                let today = tenant::stats::today(conn, &timezone).await?;
+                let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
                 let (from, to) = range.resolve(today, first_day);
                 let rows = web_vitals::summary(
                     conn,

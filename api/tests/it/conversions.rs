@@ -1,10 +1,10 @@
 //! Goals inside the Stats API: `event:goal` as a dimension and a filter, `conversion_rate`,
 //! `total_revenue` and `average_revenue`, and the requests they refuse.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::json;
 
-use crate::stats::{Site, event, fixture, query, store};
+use crate::stats::{Site, event, fixture, query, store, test_now};
 use crate::support::{As, TestApp};
 
 async fn goals(app: &TestApp, site: &Site, bodies: &[serde_json::Value]) {
@@ -36,14 +36,10 @@ async fn goal_dimension_filter_conversion_rate_and_revenue() {
         ],
     )
     .await;
-    // Two hours before the fixture's visits (today 10:00 UTC): a visit of its own whatever the
-    // time of day the test runs (with `now`, it merged into visitor 2's 10:00 visit when run
-    // between 09:30 and 10:30).
-    let now = Utc::now()
-        .date_naive()
-        .and_hms_opt(8, 0, 0)
-        .unwrap()
-        .and_utc();
+    // The app's clock (15:00 UTC), three hours after the fixture's visits: a visit of its own.
+    // (With the time of day the test ran at, it merged into visitor 2's 10:00 visit when run
+    // between 09:30 and 10:30.)
+    let now = test_now();
     let mut euros = event(
         &site,
         2,
@@ -374,7 +370,7 @@ async fn funnels_count_steps_in_order_with_dropoff() {
 async fn weekly_retention_cohorts_and_the_rotation_they_depend_on() {
     let app = TestApp::new().await;
     let site = fixture(&app).await;
-    let today = Utc::now().date_naive();
+    let today = test_now().date_naive();
     let monday = today
         - chrono::Days::new(u64::from(
             chrono::Datelike::weekday(&today).num_days_from_monday(),

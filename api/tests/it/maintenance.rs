@@ -1,10 +1,12 @@
-//! The maintenance job: events, rollups and error events past each project's retention are
-//! deleted, and daily partitions past every project's retention are dropped.
+//! The maintenance jobs: events, rollups and error events past each project's retention are
+//! deleted, and daily partitions past every project's retention are dropped; visitor-id salts
+//! rotate after their period and are deleted 48 hours after they were replaced. The app's
+//! clock stands where each test puts it.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use tenant::diesel::QueryableByName;
-use tenant::diesel::sql_types::{BigInt, Bool, Date};
+use tenant::diesel::sql_types::{BigInt, Bool, Bytea, Date, Timestamptz, Uuid as SqlUuid};
 use tenant::diesel_async::RunQueryDsl;
 
 use crate::stats::{event, site, store};
@@ -41,6 +43,7 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
     assert_eq!(status, 200, "{body}");
 
     let now = Utc::now();
+    app.set_now(now);
     let old_day = (now - Duration::days(40)).date_naive();
     let mut owner_conn = app.owner_conn().await;
     tenant::diesel::sql_query("SELECT beacon_ensure_event_partitions($1, 1)")
@@ -71,7 +74,8 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
         ],
     )
     .await;
-    worker::jobs::rollup_all_tenants::advance_all(&crate::support::job_context(&app, None).sweeper)
+    let ctx = crate::support::job_context(&app, None);
+    worker::jobs::rollup_all_tenants::advance_all(&ctx.sweeper, &ctx.clock)
         .await
         .unwrap();
     // Error events: one past retention (its issue last seen then too), one fresh.
@@ -159,4 +163,85 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
         .await
         .unwrap();
     assert!(today.exists, "today's partition stays");
+}
+
+#[derive(QueryableByName, Debug, Clone, PartialEq)]
+struct Salt {
+    #[diesel(sql_type = Bytea)]
+    salt: Vec<u8>,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+}
+
+/// docs/privacy.md: a new salt every `salt_rotation_hours` (24 by default), and a replaced salt
+/// deleted 48 hours after its replacement. The rotation job runs at chosen times on the app's
+/// clock; before each deadline the salt is still there (the positive control of each check).
+#[tokio::test]
+async fn salts_rotate_after_their_period_and_go_48_hours_after_replacement() {
+    let app = TestApp::new().await;
+    let site = site(&app, "salt.example", "UTC").await;
+    let ctx = crate::support::job_context(&app, None);
+    let salts = async || {
+        let mut conn = ctx.sweeper.conn().await.unwrap();
+        tenant::diesel::sql_query(
+            "SELECT salt, created_at FROM project_salts WHERE project_id = $1 ORDER BY created_at",
+        )
+        .bind::<SqlUuid, _>(site.project)
+        .load::<Salt>(&mut conn)
+        .await
+        .unwrap()
+    };
+    let rotate_at = async |at: DateTime<Utc>| {
+        app.set_now(at);
+        worker::jobs::Job::RotateSaltsAllTenants(worker::jobs::RotateSaltsAllTenants {})
+            .run(&ctx)
+            .await
+            .unwrap();
+        salts().await
+    };
+    let first = salts().await;
+    assert_eq!(first.len(), 1, "a new project has its salt");
+    let first = first[0].clone();
+    let created = first.created_at;
+
+    // Not due a minute before the rotation period ends.
+    let early = rotate_at(created + Duration::hours(24) - Duration::minutes(1)).await;
+    assert_eq!(early, vec![first.clone()]);
+    // Due once it ends: a new random salt, which ingest uses from then on.
+    let replaced_at = created + Duration::hours(24);
+    let after = rotate_at(replaced_at).await;
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert_eq!(after[0], first);
+    let second = after[1].clone();
+    assert_eq!(second.created_at, replaced_at);
+    assert_ne!(second.salt, first.salt);
+    assert_eq!(second.salt.len(), 16);
+    let ingest = tenant::Db::connect_as(
+        &app.test_db.owner_url,
+        tenant::AppRole::Ingest,
+        &Default::default(),
+    )
+    .unwrap();
+    let mut conn = ingest.conn().await.unwrap();
+    let current = tenant::tables::project_salts::current(&mut conn, site.project)
+        .await
+        .unwrap();
+    assert_eq!(
+        current,
+        Some(second.salt.clone()),
+        "ingest hashes with the new salt"
+    );
+    drop(conn);
+
+    // The replaced salt is kept for 48 hours after its replacement (a third salt arrives in
+    // the meantime, the second having served its 24 hours)...
+    let kept = rotate_at(replaced_at + Duration::hours(48) - Duration::minutes(1)).await;
+    assert!(kept.contains(&first), "{kept:?}");
+    assert!(kept.contains(&second), "{kept:?}");
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    // ...and deleted once they have passed; the salts replaced later stay.
+    let swept = rotate_at(replaced_at + Duration::hours(48)).await;
+    assert!(!swept.contains(&first), "{swept:?}");
+    assert!(swept.contains(&second), "{swept:?}");
+    assert_eq!(swept.len(), 2, "{swept:?}");
 }

@@ -98,10 +98,22 @@ pub(crate) async fn query(app: &TestApp, key: &str, body: Value) -> (u16, Value)
     status_and_json(resp).await
 }
 
-/// Three visitors, four visits, five pageviews, six events, today (UTC noon-ish).
+/// The time the stats tests run at: today (UTC) at 15:00, whatever the time of day they run.
+/// The date stays today's, so dates computed outside the app (a browser's) agree with it.
+pub(crate) fn test_now() -> DateTime<Utc> {
+    Utc::now()
+        .date_naive()
+        .and_hms_opt(15, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
+/// Three visitors, four visits, five pageviews, six events, today from 10:00 to 12:00 UTC; the
+/// app's clock stands at [`test_now`] (15:00).
 pub(crate) async fn fixture(app: &TestApp) -> Site {
     let site = site(app, "stats.example", "UTC").await;
-    let base = Utc::now()
+    app.set_now(test_now());
+    let base = test_now()
         .date_naive()
         .and_hms_opt(10, 0, 0)
         .unwrap()
@@ -154,7 +166,7 @@ async fn aggregate_metrics_with_visits_from_gaps() {
         body["results"],
         json!([{"dimensions": [], "metrics": [3, 4, 5, 6, 50.0, 165, 1.25]}])
     );
-    let today = Utc::now().date_naive();
+    let today = test_now().date_naive();
     assert_eq!(
         body["query"]["date_range"],
         json!([(today - Duration::days(6)).to_string(), today.to_string()])
@@ -441,7 +453,8 @@ async fn bad_queries_and_other_tenants_are_refused() {
 async fn realtime_counts_the_last_five_minutes() {
     let app = TestApp::new().await;
     let site = site(&app, "live.example", "UTC").await;
-    let now = Utc::now();
+    let now = test_now();
+    app.set_now(now);
     store(
         &app,
         vec![
@@ -565,7 +578,7 @@ async fn goals_count_conversions_and_revenue() {
         let (status, goal) = app.json(&who, "POST", &goals, Some(body)).await;
         assert_eq!(status, 201, "{goal}");
     }
-    let now = Utc::now();
+    let now = test_now();
     let mut purchase = event(
         &site,
         2,
@@ -752,6 +765,7 @@ async fn the_worker_gets_the_same_answer_as_the_stats_api() {
             tenant::ProjectId::from_uuid(site.project),
             &request,
             filters,
+            app.state.clock.now(),
         )
         .await
         .unwrap()
@@ -769,6 +783,7 @@ async fn the_worker_gets_the_same_answer_as_the_stats_api() {
         tenant::ProjectId::generate(),
         &request,
         json!([]),
+        app.state.clock.now(),
     )
     .await
     .unwrap();

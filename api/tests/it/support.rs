@@ -104,6 +104,8 @@ impl TestApp {
             metrics_token: None,
             admin_emails: Arc::new(admin_emails),
             health: Default::default(),
+            // The system time until a test sets it (`TestApp::set_now`).
+            clock: tenant::Clock::settable(),
         };
         let app = api::app::build_boxed(state.clone(), 64 * 1024);
         Self {
@@ -118,6 +120,14 @@ impl TestApp {
         change(&mut self.state);
         self.client = TestClient::new(api::app::build_boxed(self.state.clone(), 64 * 1024));
         self
+    }
+
+    /// Stops the app's clock (and the clock of its job contexts) at `now`.
+    pub fn set_now(&self, now: chrono::DateTime<chrono::Utc>) {
+        assert!(
+            self.state.clock.set(now),
+            "the test app's clock is settable"
+        );
     }
 
     /// Serves the app on a loopback port (for real clients such as SDKs); the server stops
@@ -562,6 +572,7 @@ pub fn job_context(app: &TestApp, smtp_url: Option<&str>) -> worker::JobContext 
         sweeper,
         mailer: Arc::new(mailer),
         public_url: "http://beacon.test".into(),
+        clock: app.state.clock.clone(),
     }
 }
 

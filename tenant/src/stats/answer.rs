@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
 
@@ -36,19 +37,21 @@ impl From<diesel::result::Error> for StatsError {
 }
 
 /// Answers `request` for `project` on `conn`, which must be in the project's organization
-/// scope. `filters` is the request's `filters` value, echoed in `query`.
+/// scope, with relative dates (`day`, `7d`, …) counted back from `now`. `filters` is the
+/// request's `filters` value, echoed in `query`.
 pub async fn answer(
     conn: &mut AsyncPgConnection,
     project: &Project,
     request: &StatsRequest,
     filters: Value,
+    now: DateTime<Utc>,
 ) -> Result<Value, StatsError> {
     let timezone = project.timezone.clone();
     let wants_revenue = request
         .metrics
         .iter()
         .any(|m| matches!(m, Metric::TotalRevenue | Metric::AverageRevenue));
-    let today = realtime::today(conn, &timezone).await?;
+    let today = realtime::today(conn, &timezone, now).await?;
     let goals = if wants_revenue {
         goals::list(conn, project.org_id, project.project_id).await?
     } else {

@@ -9,8 +9,10 @@
 //!
 //! Layering inside this module, one way: [`query`] (types) ← [`visits`] (what a visit is, in
 //! SQL) ← [`rollups`] ← [`sql`] (the planner) ← [`answer`]; [`request`] parses into [`query`].
+//! The SQL writers bind every value through [`params`].
 
 pub mod answer;
+pub mod params;
 pub mod query;
 pub mod realtime;
 pub mod request;

@@ -1,8 +1,9 @@
 //! The typed stats query: metrics, dimensions, filters, order and the result row.
 //!
 //! These are the values the Stats API request parser produces and every reader (the SQL
-//! planner, rollups, the worker's alerts and reports) consumes, so they hold no SQL and no
-//! HTTP: one meaning of "visitors on /pricing from Germany" for every caller.
+//! planner, rollups, the worker's alerts and reports) consumes, so they hold no HTTP and no
+//! SQL beyond each dimension's fixed column name and time-bucket expression: one meaning of
+//! "visitors on /pricing from Germany" for every caller.
 
 use chrono::NaiveDate;
 use diesel::QueryableByName;
@@ -138,36 +139,31 @@ impl Dimension {
         Some(format!("to_char(date_trunc('{unit}', {at}), '{format}')"))
     }
 
-    /// SQL expression over the `visits_ev` row; `$2` is the time zone. `Prop` keys are bound by
-    /// the caller, so the fragment refers to a parameter index.
-    pub(crate) fn sql(&self, prop_param: Option<usize>) -> String {
-        // Visits count in the hour, day, … they started in.
-        let local = "(v_start AT TIME ZONE $2)";
-        match self {
-            Self::Page => "pathname".into(),
-            Self::Name => "name".into(),
-            Self::Goal => "g.goal_name".into(),
-            Self::Hostname => "hostname".into(),
-            Self::Prop(_) => format!("props ->> ${}", prop_param.unwrap_or(0)),
-            Self::EntryPage => "v_entry_page".into(),
-            Self::ExitPage => "v_exit_page".into(),
-            Self::Source => "v_source".into(),
-            Self::Referrer => "v_referrer".into(),
-            Self::UtmSource => "v_utm_source".into(),
-            Self::UtmMedium => "v_utm_medium".into(),
-            Self::UtmCampaign => "v_utm_campaign".into(),
-            Self::UtmContent => "v_utm_content".into(),
-            Self::UtmTerm => "v_utm_term".into(),
-            Self::Country => "country::text".into(),
-            Self::Region => "region".into(),
-            Self::City => "city".into(),
-            Self::Device => "device".into(),
-            Self::Browser => "browser".into(),
-            Self::Os => "os".into(),
-            Self::Hour | Self::Day | Self::Week | Self::Month => {
-                self.time_sql(local).unwrap_or_default()
-            }
-        }
+    /// The column of a `visits_ev` row that holds this dimension, for every dimension but
+    /// `event:props:*` (a bound key, see the planner) and `time:*` ([`Self::time_sql`]).
+    pub(crate) fn column(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Page => "pathname",
+            Self::Name => "name",
+            Self::Goal => "g.goal_name",
+            Self::Hostname => "hostname",
+            Self::EntryPage => "v_entry_page",
+            Self::ExitPage => "v_exit_page",
+            Self::Source => "v_source",
+            Self::Referrer => "v_referrer",
+            Self::UtmSource => "v_utm_source",
+            Self::UtmMedium => "v_utm_medium",
+            Self::UtmCampaign => "v_utm_campaign",
+            Self::UtmContent => "v_utm_content",
+            Self::UtmTerm => "v_utm_term",
+            Self::Country => "country::text",
+            Self::Region => "region",
+            Self::City => "city",
+            Self::Device => "device",
+            Self::Browser => "browser",
+            Self::Os => "os",
+            Self::Prop(_) | Self::Hour | Self::Day | Self::Week | Self::Month => return None,
+        })
     }
 }
 

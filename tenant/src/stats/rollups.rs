@@ -24,6 +24,7 @@ use diesel::sql_types::{Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::params::{Params, Placeholder, Statement};
 use super::query::{Dimension, Filter, Metric, StatsQuery};
 use super::visits::{VISIT_GAP_MINUTES, visits_cte};
 
@@ -52,7 +53,7 @@ const KINDS: [(i16, Dimension); 16] = [
 pub const MAX_EVENT_SKEW_MINUTES: i32 = 5;
 
 /// Extra minutes before a visit counts as ended: events become visible at their batch's
-/// commit, and the API servers' clocks may differ a little from the database's.
+/// commit, and the API servers' clocks may differ a little from the worker's.
 pub const SETTLE_MARGIN_MINUTES: i32 = 2;
 
 /// Most hours one build step covers (the first build of a project with history takes several).
@@ -66,12 +67,14 @@ fn kind_of(dimension: &Dimension) -> Option<i16> {
 }
 
 /// The rollup kind a query reads and its dimension columns over `rollups_hourly` rows
-/// (`… AS d0, … AS d1, `). Only for queries [`usable_until`] accepted.
-pub(crate) fn dimension_columns(dimensions: &[Dimension]) -> (i16, String) {
+/// (`… AS d0, … AS d1, `), time buckets in the zone bound at `timezone`. Only for queries
+/// [`usable_until`] accepted.
+pub(crate) fn dimension_columns(dimensions: &[Dimension], timezone: Placeholder) -> (i16, String) {
     let mut kind = 0;
     let mut columns = String::new();
+    let local = format!("(hour AT TIME ZONE {timezone})");
     for (i, dimension) in dimensions.iter().enumerate() {
-        let sql = match dimension.time_sql("(hour AT TIME ZONE $2)") {
+        let sql = match dimension.time_sql(&local) {
             Some(sql) => sql,
             None => {
                 kind = kind_of(dimension).unwrap_or(0);
@@ -173,12 +176,29 @@ pub async fn build(
     .bind::<Timestamptz, _>(to)
     .execute(conn)
     .await?;
+    build_statement(org_id, project_id, from, to)
+        .into_query()
+        .execute(conn)
+        .await
+}
+
+/// The statement [`build`] inserts the rollup rows with (pure, for the SQL snapshot tests).
+pub fn build_statement(
+    org_id: Uuid,
+    project_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Statement {
+    let mut params = Params::default();
+    let project = params.bind(project_id);
+    let org = params.bind(org_id);
+    let from = params.bind(from);
+    let to = params.bind(to);
+    // Every rolled-up dimension is a plain column (no property keys, no time buckets).
     let values: String = std::iter::once("(0::smallint, ''::text)".to_owned())
-        .chain(
-            KINDS
-                .iter()
-                .map(|(kind, dimension)| format!("({kind}, {})", dimension.sql(None))),
-        )
+        .chain(KINDS.iter().map(|(kind, dimension)| {
+            format!("({kind}, {})", dimension.column().unwrap_or("NULL::text"))
+        }))
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
@@ -190,19 +210,19 @@ pub async fn build(
             GROUP BY visitor_id, visit_no, date_trunc('hour', v_start), k.kind, k.value) \
          INSERT INTO rollups_hourly (org_id, project_id, hour, kind, value, visitors, visits, bounces, \
                                      duration_sum, pageviews, events) \
-         SELECT $2, $1, hour, kind, coalesce(value, ''), hll_add_agg(hll_hash_bigint(visitor_id)), \
+         SELECT {org}, {project}, hour, kind, coalesce(value, ''), hll_add_agg(hll_hash_bigint(visitor_id)), \
                 count(*), count(*) FILTER (WHERE interactions <= 1), coalesce(sum(duration), 0), \
                 sum(pageviews), sum(events) \
          FROM per_visit GROUP BY hour, kind, value",
-        visits = visits_cte("$3::timestamptz", "$4::timestamptz", true, None),
+        visits = visits_cte(
+            project,
+            &format!("{from}::timestamptz"),
+            &format!("{to}::timestamptz"),
+            true,
+            None
+        ),
     );
-    diesel::sql_query(sql)
-        .bind::<SqlUuid, _>(project_id)
-        .bind::<SqlUuid, _>(org_id)
-        .bind::<Timestamptz, _>(from)
-        .bind::<Timestamptz, _>(to)
-        .execute(conn)
-        .await
+    params.finish(sql)
 }
 
 #[derive(QueryableByName)]
@@ -245,29 +265,32 @@ pub async fn advance(
     // A visit may still grow while a (backdated) event could join it; a little more for the
     // group commit and clocks that differ between servers.
     let open_minutes = VISIT_GAP_MINUTES + MAX_EVENT_SKEW_MINUTES + SETTLE_MARGIN_MINUTES;
-    let watermark = "(SELECT coalesce(rolled_until, $3::timestamptz) FROM state)";
+    let mut params = Params::default();
+    let project = params.bind(project_id);
+    let now_param = params.bind(now);
+    let watermark = format!("(SELECT coalesce(rolled_until, {now_param}::timestamptz) FROM state)");
     let before_watermark = visits_cte(
+        project,
         &format!("({watermark} - make_interval(hours => 24))"),
-        watermark,
+        &watermark,
         false,
         None,
     );
-    let progress: Progress = diesel::sql_query(format!(
-        "WITH state AS (SELECT nullif(rolled_until, '-infinity') AS rolled_until FROM rollup_state \
-                        WHERE project_id = $1 FOR UPDATE), \
-              {before_watermark} \
-         SELECT (SELECT rolled_until FROM state) AS rolled_until, \
-                (SELECT min(ts) FROM events WHERE project_id = $1 \
-                   AND ts >= coalesce((SELECT rolled_until FROM state), '-infinity')) AS first_event, \
-                (SELECT min(v_start) FROM visits_ev GROUP BY visitor_id, visit_no \
-                   HAVING max(ts) >= (SELECT rolled_until FROM state) \
-                   ORDER BY 1 LIMIT 1) AS oldest_grown_visit"
-    ))
-    .bind::<SqlUuid, _>(project_id)
-    .bind::<SqlUuid, _>(org_id)
-    .bind::<Timestamptz, _>(now)
-    .get_result(conn)
-    .await?;
+    let progress: Progress = params
+        .finish(format!(
+            "WITH state AS (SELECT nullif(rolled_until, '-infinity') AS rolled_until FROM rollup_state \
+                            WHERE project_id = {project} FOR UPDATE), \
+                  {before_watermark} \
+             SELECT (SELECT rolled_until FROM state) AS rolled_until, \
+                    (SELECT min(ts) FROM events WHERE project_id = {project} \
+                       AND ts >= coalesce((SELECT rolled_until FROM state), '-infinity')) AS first_event, \
+                    (SELECT min(v_start) FROM visits_ev GROUP BY visitor_id, visit_no \
+                       HAVING max(ts) >= (SELECT rolled_until FROM state) \
+                       ORDER BY 1 LIMIT 1) AS oldest_grown_visit"
+        ))
+        .into_query()
+        .get_result(conn)
+        .await?;
     let hour = |at: DateTime<Utc>| at.duration_trunc(Duration::hours(1)).unwrap_or(at);
     let settled = now - Duration::minutes(i64::from(open_minutes));
     // The watermark may fall inside an hour: that hour's rows then hold the visits up to it,

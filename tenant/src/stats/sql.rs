@@ -1,12 +1,13 @@
 //! The SQL planner of the Stats API: one statement per query, from hourly rollups plus the raw
 //! tail when the rollups can answer it, else from raw events.
 //!
-//! The SQL is assembled from fixed fragments chosen by enums; every user value (dates, time
-//! zone, filter values) is a bind parameter.
+//! The SQL is assembled from fixed fragments chosen by enums; every user value (project, dates,
+//! time zone, property keys, filter values, the rollup watermark) is a bind parameter, written
+//! into the text only as the placeholder [`Params::bind`] returns for it.
 
-use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use super::params::{Params, Placeholder, Statement};
 use super::query::{Dimension, Filter, Metric, Operator, OrderKey, StatsQuery, StatsRow};
 use super::rollups;
 use super::visits::visits_cte;
@@ -26,32 +27,37 @@ fn metric_column(metric: Metric) -> &'static str {
     }
 }
 
-/// Collects bind values while SQL is assembled.
-struct Binds {
-    values: Vec<BindValue>,
+/// The statement being written: its parameters, and the placeholder of the time zone the
+/// dimension fragments refer to.
+struct Plan {
+    params: Params,
+    /// The project's IANA time zone.
+    timezone: Placeholder,
 }
 
-enum BindValue {
-    Text(String),
-    TextArray(Vec<String>),
-}
-
-impl Binds {
-    /// Adds a value; returns its `$n` (after the three fixed parameters).
-    fn push(&mut self, value: BindValue) -> usize {
-        self.values.push(value);
-        self.values.len() + 3
+/// SQL expression of `dimension` over a `visits_ev` row: its column, the property under a
+/// bound key, or the local time bucket of the visit's start (visits count in the hour, day, …
+/// they started in).
+fn dimension_sql(dimension: &Dimension, plan: &mut Plan) -> String {
+    if let Dimension::Prop(key) = dimension {
+        return format!("props ->> {}", plan.params.bind(key.clone()));
     }
+    let local = format!("(v_start AT TIME ZONE {})", plan.timezone);
+    dimension
+        .column()
+        .map(str::to_owned)
+        .or_else(|| dimension.time_sql(&local))
+        .unwrap_or_default()
 }
 
-fn filter_sql(filter: &Filter, binds: &mut Binds) -> String {
+fn filter_sql(filter: &Filter, plan: &mut Plan) -> String {
     match filter {
         Filter::And(parts) if parts.is_empty() => "true".into(),
         Filter::And(parts) => format!(
             "({})",
             parts
                 .iter()
-                .map(|p| filter_sql(p, binds))
+                .map(|part| filter_sql(part, plan))
                 .collect::<Vec<_>>()
                 .join(" AND ")
         ),
@@ -60,13 +66,13 @@ fn filter_sql(filter: &Filter, binds: &mut Binds) -> String {
             "({})",
             parts
                 .iter()
-                .map(|p| filter_sql(p, binds))
+                .map(|part| filter_sql(part, plan))
                 .collect::<Vec<_>>()
                 .join(" OR ")
         ),
-        Filter::Not(inner) => format!("NOT coalesce({}, false)", filter_sql(inner, binds)),
+        Filter::Not(inner) => format!("NOT coalesce({}, false)", filter_sql(inner, plan)),
         Filter::Compare(operator, Dimension::Goal, values) => {
-            let named = goal_name_test("fg", *operator, values, binds, false);
+            let named = goal_name_test("fg", *operator, values, &mut plan.params, false);
             let exists = format!(
                 "EXISTS (SELECT 1 FROM project_goals fg WHERE {named} \
                  AND beacon_goal_matches(fg.event_name, fg.page_regex, name, pathname))"
@@ -77,24 +83,19 @@ fn filter_sql(filter: &Filter, binds: &mut Binds) -> String {
             }
         }
         Filter::Compare(operator, dimension, values) => {
-            let prop = match dimension {
-                Dimension::Prop(key) => Some(binds.push(BindValue::Text(key.clone()))),
-                _ => None,
-            };
-            let column = dimension.sql(prop);
+            let column = dimension_sql(dimension, plan);
             match operator {
                 Operator::Is => {
-                    let n = binds.push(BindValue::TextArray(values.clone()));
-                    format!("coalesce({column} = ANY(${n}), false)")
+                    let values = plan.params.bind(values.clone());
+                    format!("coalesce({column} = ANY({values}), false)")
                 }
                 Operator::IsNot => {
-                    let n = binds.push(BindValue::TextArray(values.clone()));
-                    format!("NOT coalesce({column} = ANY(${n}), false)")
+                    let values = plan.params.bind(values.clone());
+                    format!("NOT coalesce({column} = ANY({values}), false)")
                 }
                 Operator::Contains | Operator::ContainsNot => {
-                    let patterns = like_patterns(values);
-                    let n = binds.push(BindValue::TextArray(patterns));
-                    let test = format!("coalesce({column} ILIKE ANY(${n}), false)");
+                    let patterns = plan.params.bind(like_patterns(values));
+                    let test = format!("coalesce({column} ILIKE ANY({patterns}), false)");
                     if *operator == Operator::Contains {
                         test
                     } else {
@@ -112,15 +113,14 @@ fn goal_name_test(
     alias: &str,
     operator: Operator,
     values: &[String],
-    binds: &mut Binds,
+    params: &mut Params,
     negate: bool,
 ) -> String {
     let (test, patterns) = match operator {
         Operator::Is | Operator::IsNot => ("=", values.to_vec()),
         Operator::Contains | Operator::ContainsNot => ("ILIKE", like_patterns(values)),
     };
-    let n = binds.push(BindValue::TextArray(patterns));
-    let positive = format!("{alias}.goal_name {test} ANY(${n})");
+    let positive = format!("{alias}.goal_name {test} ANY({})", params.bind(patterns));
     if negate && matches!(operator, Operator::IsNot | Operator::ContainsNot) {
         format!("NOT {positive}")
     } else {
@@ -130,7 +130,7 @@ fn goal_name_test(
 
 /// The goals a query's top-level `event:goal` comparisons select, as a condition on
 /// `{alias}.goal_name` (`true` without any).
-fn selected_goals(filter: &Filter, alias: &str, binds: &mut Binds) -> String {
+fn selected_goals(filter: &Filter, alias: &str, params: &mut Params) -> String {
     let Filter::And(parts) = filter else {
         return "true".into();
     };
@@ -138,7 +138,7 @@ fn selected_goals(filter: &Filter, alias: &str, binds: &mut Binds) -> String {
         .iter()
         .filter_map(|part| match part {
             Filter::Compare(operator, Dimension::Goal, values) => {
-                Some(goal_name_test(alias, *operator, values, binds, true))
+                Some(goal_name_test(alias, *operator, values, params, true))
             }
             _ => None,
         })
@@ -220,47 +220,51 @@ async fn run_with(
     query: &StatsQuery,
     rolled_until: Option<chrono::DateTime<chrono::Utc>>,
 ) -> diesel::QueryResult<Vec<StatsRow>> {
-    let mut binds = Binds { values: Vec::new() };
-    let end = binds.push(BindValue::Text(
-        (query.to + chrono::Days::new(1)).to_string(),
-    ));
+    plan(query, rolled_until).into_query().load(conn).await
+}
+
+/// The statement that answers `query`: from rollups up to `rolled_until` plus raw events after
+/// it when given (see [`rollups::usable_until`]), else from raw events. Pure, so the generated
+/// SQL can be reviewed without a database (`tenant/tests/stats_sql.rs`).
+pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Utc>>) -> Statement {
+    let mut params = Params::default();
+    let project = params.bind(query.project_id);
+    let timezone = params.bind(query.timezone.clone());
+    let from = params.bind(query.from.to_string());
+    let end = params.bind((query.to + chrono::Days::new(1)).to_string());
+    let mut plan = Plan { params, timezone };
     let dims: Vec<String> = query
         .dimensions
         .iter()
-        .map(|dimension| match dimension {
-            Dimension::Prop(key) => {
-                let n = binds.push(BindValue::Text(key.clone()));
-                dimension.sql(Some(n))
-            }
-            other => other.sql(None),
-        })
+        .map(|dimension| dimension_sql(dimension, &mut plan))
         .collect();
-    let where_sql = filter_sql(&query.filter, &mut binds);
+    let where_sql = filter_sql(&query.filter, &mut plan);
     let wants = |metric: Metric| query.metrics.contains(&metric);
     // The exit page costs a descending sort per visit; only when asked for.
     let exit_page = query.dimensions.contains(&Dimension::ExitPage)
         || query.filter.mentions(&Dimension::ExitPage);
-    let lo = "($3::date::timestamp AT TIME ZONE $2)".to_owned();
-    let hi = format!("(${end}::date::timestamp AT TIME ZONE $2)");
+    let lo = format!("({from}::date::timestamp AT TIME ZONE {timezone})");
+    let hi = format!("({end}::date::timestamp AT TIME ZONE {timezone})");
     // With rollups: they answer the visits before the watermark, raw events those after. The
     // watermark is read in this same statement (one snapshot): the rollup job may move it and
     // rebuild an hour between two statements.
     // The value read earlier is a plan-time lower bound for the scan (the watermark only
     // moves forward).
     let scan_from = rolled_until.map(|until| {
-        let n = binds.push(BindValue::Text(until.to_rfc3339()));
-        format!("greatest({lo}, ${n}::timestamptz)")
+        let until = plan.params.bind(until.to_rfc3339());
+        format!("greatest({lo}, {until}::timestamptz)")
     });
     let rolled = rolled_until
-        .map(|_| "(SELECT rolled_until FROM rollup_state WHERE project_id = $1)".to_owned());
+        .map(|_| format!("(SELECT rolled_until FROM rollup_state WHERE project_id = {project})"));
     let visits = match &rolled {
         Some(until) => visits_cte(
+            project,
             &format!("greatest({lo}, {until})"),
             &hi,
             exit_page,
             scan_from.as_deref(),
         ),
-        None => visits_cte(&lo, &hi, exit_page, None),
+        None => visits_cte(project, &lo, &hi, exit_page, None),
     };
     let by_goal = query.dimensions.contains(&Dimension::Goal);
     let goal_join = if by_goal {
@@ -275,7 +279,7 @@ async fn run_with(
     } else if by_goal {
         "CASE WHEN revenue_currency = g.currency THEN revenue_amount END".to_owned()
     } else {
-        let selected = selected_goals(&query.filter, "rg", &mut binds);
+        let selected = selected_goals(&query.filter, "rg", &mut plan.params);
         format!(
             "CASE WHEN EXISTS (SELECT 1 FROM project_goals rg WHERE rg.currency = revenue_currency \
                AND {selected} AND beacon_goal_matches(rg.event_name, rg.page_regex, name, pathname)) \
@@ -283,7 +287,7 @@ async fn run_with(
         )
     };
     let conversion_rate = if wants(Metric::ConversionRate) {
-        let everyone_where = filter_sql(&query.filter.without_goals(), &mut binds);
+        let everyone_where = filter_sql(&query.filter.without_goals(), &mut plan);
         format!(
             "coalesce(round(100.0 * count(DISTINCT visitor_id) / nullif((SELECT count(DISTINCT visitor_id) \
                FROM visits_ev WHERE {everyone_where}), 0), 2), 0)::float8"
@@ -344,7 +348,7 @@ async fn run_with(
             FROM per_visit {grouping})"
         ),
         Some(until) => {
-            let (kind, rollup_dims) = rollups::dimension_columns(&query.dimensions);
+            let (kind, rollup_dims) = rollups::dimension_columns(&query.dimensions, timezone);
             let rollup_grouping = if dims.is_empty() {
                 String::new()
             } else {
@@ -362,7 +366,7 @@ async fn run_with(
                    SELECT {rollup_dims}hll_union_agg(visitors) AS sketch, sum(visits)::bigint AS visits, \
                      sum(bounces)::bigint AS bounces, sum(duration_sum) AS duration, \
                      sum(pageviews)::bigint AS pageviews, sum(events)::bigint AS events \
-                   FROM rollups_hourly WHERE project_id = $1 AND kind = {kind} \
+                   FROM rollups_hourly WHERE project_id = {project} AND kind = {kind} \
                      AND hour >= {lo} AND hour < least({hi}, {until}) {rollup_grouping} \
                    UNION ALL \
                    SELECT {plain_dims}hll_add_agg(hll_hash_bigint(visitor_id)), count(*), \
@@ -394,7 +398,7 @@ async fn run_with(
     let sql = format!(
         "WITH {visits}, \
          project_goals AS (SELECT name AS goal_name, event_name, page_regex, currency FROM goals \
-            WHERE project_id = $1), \
+            WHERE project_id = {project}), \
          per_visit AS (SELECT visitor_id, visit_no{dim_columns}, \
             count(*) FILTER (WHERE name = 'pageview') AS pageviews, count(*) AS events, \
             max(v_duration) AS duration, max(v_interactions) AS interactions, \
@@ -410,16 +414,5 @@ async fn run_with(
         query.limit.clamp(1, 10_000),
         query.offset.max(0),
     );
-    let mut statement = diesel::sql_query(sql)
-        .into_boxed()
-        .bind::<SqlUuid, _>(query.project_id)
-        .bind::<Text, _>(query.timezone.clone())
-        .bind::<Text, _>(query.from.to_string());
-    for value in binds.values {
-        statement = match value {
-            BindValue::Text(text) => statement.bind::<Text, _>(text),
-            BindValue::TextArray(values) => statement.bind::<Array<Text>, _>(values),
-        };
-    }
-    statement.load(conn).await
+    plan.params.finish(sql)
 }

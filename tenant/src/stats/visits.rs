@@ -1,6 +1,8 @@
 //! What a visit is, in SQL: the one definition the raw queries and the rollup job share, so
 //! rollups and raw events can never disagree about where a visit starts and ends.
 
+use super::params::Placeholder;
+
 /// Gap that ends a visit.
 pub const VISIT_GAP_MINUTES: i32 = 30;
 
@@ -8,7 +10,8 @@ pub const VISIT_GAP_MINUTES: i32 = 30;
 /// midnight UTC at the latest, so a day is always enough).
 pub const VISIT_LOOKAHEAD_HOURS: i32 = 24;
 
-/// The CTEs `base`, `numbered`, `visits_all` and `visits_ev` over the events of project `$1`:
+/// The CTEs `base`, `numbered`, `visits_all` and `visits_ev` over the events of the project
+/// bound at `project`:
 /// `visits_ev` has one row per event of every visit that started in `[lo, hi)`, each with its
 /// visit's attributes (`v_start`, entry and exit page, source and UTM of the first event,
 /// duration, interactive events). `lo` and `hi` are SQL timestamptz expressions.
@@ -26,7 +29,13 @@ pub const VISIT_LOOKAHEAD_HOURS: i32 = 24;
 ///
 /// `scan_from`, when given, is a plan-time bound no later than `lo` (which may only be known at
 /// run time): it lets PostgreSQL choose an index range scan.
-pub(crate) fn visits_cte(lo: &str, hi: &str, exit_page: bool, scan_from: Option<&str>) -> String {
+pub(crate) fn visits_cte(
+    project: Placeholder,
+    lo: &str,
+    hi: &str,
+    exit_page: bool,
+    scan_from: Option<&str>,
+) -> String {
     let hint = scan_from
         .map(|from| format!("AND e.ts >= {from} - make_interval(mins => {VISIT_GAP_MINUTES}) "))
         .unwrap_or_default();
@@ -42,7 +51,7 @@ pub(crate) fn visits_cte(lo: &str, hi: &str, exit_page: bool, scan_from: Option<
                 OR (lag(ts) OVER w AT TIME ZONE 'UTC')::date <> (ts AT TIME ZONE 'UTC')::date \
                 THEN 1 ELSE 0 END AS starts_visit \
             FROM events e \
-            WHERE e.project_id = $1 \
+            WHERE e.project_id = {project} \
               AND e.ts >= {lo} - make_interval(mins => {VISIT_GAP_MINUTES}) \
               AND e.ts < {hi} + make_interval(hours => {VISIT_LOOKAHEAD_HOURS}) {hint}\
             WINDOW w AS (PARTITION BY visitor_id ORDER BY ts, event_id)), \

@@ -1,9 +1,9 @@
 //! Keeps the `events` partitions ahead of time (yesterday to a week ahead), deletes events
 //! (and rollups, error events and issues, and web vitals) older than each project's retention, and drops daily partitions older than
-//! the longest retention. Sweeps all tenants, so it runs as `beacon_sweeper`.
-//! Idempotent.
+//! the longest retention, all as of the job context's clock. Sweeps all tenants, so it runs as
+//! `beacon_sweeper`. Idempotent.
 
-use diesel::sql_types::{Date, Integer};
+use diesel::sql_types::{Date, Integer, Timestamptz};
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use tenant::{diesel, diesel_async};
@@ -37,7 +37,8 @@ impl MaintainEventsAllTenants {
     /// Creates missing partitions and applies retention.
     pub async fn run(self, ctx: &JobContext) -> anyhow::Result<()> {
         let mut conn = ctx.sweeper.conn().await?;
-        let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).date_naive();
+        let now = ctx.clock.now();
+        let yesterday = (now - chrono::Duration::days(1)).date_naive();
         diesel::sql_query("SELECT beacon_ensure_event_partitions($1, $2)")
             .bind::<Date, _>(yesterday)
             .bind::<Integer, _>(DAYS_AHEAD + 2)
@@ -46,8 +47,9 @@ impl MaintainEventsAllTenants {
         // Whole daily partitions go once every project's retention has passed them.
         let dropped: Dropped = diesel::sql_query(
             "SELECT coalesce(beacon_drop_event_partitions(\
-                (now() AT TIME ZONE 'UTC')::date - (SELECT max(retention_days) FROM projects) - 1), 0) AS n",
+                ($1::timestamptz AT TIME ZONE 'UTC')::date - (SELECT max(retention_days) FROM projects) - 1), 0) AS n",
         )
+        .bind::<Timestamptz, _>(now)
         .get_result(&mut conn)
         .await?;
         // Rows past their project's retention, table by table (names are constants here).
@@ -56,8 +58,9 @@ impl MaintainEventsAllTenants {
             let rows = diesel::sql_query(format!(
                 "DELETE FROM {table} t USING projects p \
                  WHERE t.project_id = p.project_id AND t.org_id = p.org_id \
-                 AND t.{time} < now() - make_interval(days => p.retention_days)"
+                 AND t.{time} < $1 - make_interval(days => p.retention_days)"
             ))
+            .bind::<Timestamptz, _>(now)
             .execute(&mut conn)
             .await?;
             deleted.push(format!("{table}={rows}"));

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tenant::Db;
+use tenant::{Clock, Db};
 
 use crate::mailer::Mailer;
 
@@ -22,8 +22,8 @@ pub use send_invitation::SendInvitation;
 pub use send_password_reset::SendPasswordReset;
 pub use send_verification_email::SendVerificationEmail;
 
-/// What jobs need: the database (application role, scoped like the API), the mailer, and the
-/// public URL links in e-mails point to.
+/// What jobs need: the database (application role, scoped like the API), the mailer, the
+/// public URL links in e-mails point to, and the clock.
 #[derive(Clone)]
 pub struct JobContext {
     /// Application pool.
@@ -34,6 +34,8 @@ pub struct JobContext {
     pub mailer: Arc<Mailer>,
     /// Base URL of the web app, without trailing slash (`https://beacon.example.com`).
     pub public_url: String,
+    /// "Now" for the jobs that depend on it (salt rotation, rollups, retention); tests set it.
+    pub clock: Clock,
 }
 
 /// A queued job.

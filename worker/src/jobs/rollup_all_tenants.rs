@@ -7,7 +7,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
-use tenant::{Db, DbError, diesel, diesel_async};
+use tenant::{Clock, Db, DbError, diesel, diesel_async};
 
 use super::JobContext;
 
@@ -29,17 +29,17 @@ struct ProjectRow {
 impl RollupAllTenants {
     /// Advances every project's rollups as far as they are settled.
     pub async fn run(self, ctx: &JobContext) -> anyhow::Result<()> {
-        let minutes = advance_all(&ctx.sweeper).await?;
+        let minutes = advance_all(&ctx.sweeper, &ctx.clock).await?;
         tracing::info!(minutes, "rollups advanced");
         Ok(())
     }
 }
 
-/// Advances every project's rollups as far as they are settled; returns the minutes of
-/// visit starts rolled up, summed over projects. `sweeper` connects as `beacon_sweeper`. A
-/// project whose step fails is logged and skipped until the next run; the others go on. Also
-/// `beacon rollup`.
-pub async fn advance_all(sweeper: &Db) -> anyhow::Result<i64> {
+/// Advances every project's rollups as far as they are settled at `clock`'s time; returns the
+/// minutes of visit starts rolled up, summed over projects. `sweeper` connects as
+/// `beacon_sweeper`. A project whose step fails is logged and skipped until the next run; the
+/// others go on. Also `beacon rollup`.
+pub async fn advance_all(sweeper: &Db, clock: &Clock) -> anyhow::Result<i64> {
     let projects: Vec<ProjectRow> = {
         let mut conn = sweeper.conn().await?;
         diesel::sql_query("SELECT org_id, project_id FROM projects ORDER BY project_id")
@@ -50,18 +50,17 @@ pub async fn advance_all(sweeper: &Db) -> anyhow::Result<i64> {
     let mut failed = 0;
     for project in projects {
         for _ in 0..MAX_STEPS_PER_RUN {
+            // The clock the API stamps events and resolves "today" with (the settle margin
+            // covers servers whose clocks differ a little).
+            let now = clock.now();
             let step = sweeper
                 .unscoped(async |conn| {
-                    // The database's clock, the one events are compared with when read.
-                    let now: DbNow = diesel::sql_query("SELECT now() AS now")
-                        .get_result(conn)
-                        .await?;
                     Ok::<_, DbError>(
                         tenant::stats::rollups::advance(
                             conn,
                             project.org_id,
                             project.project_id,
-                            now.now,
+                            now,
                         )
                         .await?,
                     )
@@ -82,10 +81,4 @@ pub async fn advance_all(sweeper: &Db) -> anyhow::Result<i64> {
         anyhow::bail!("rollups failed for {failed} project(s); the others advanced");
     }
     Ok(minutes)
-}
-
-#[derive(QueryableByName)]
-struct DbNow {
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-    now: chrono::DateTime<chrono::Utc>,
 }

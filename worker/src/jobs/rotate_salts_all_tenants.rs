@@ -15,7 +15,7 @@ impl RotateSaltsAllTenants {
     /// Runs the rotation.
     pub async fn run(self, ctx: &JobContext) -> anyhow::Result<()> {
         let mut conn = ctx.sweeper.conn().await?;
-        let rotation = project_salts::rotate_all(&mut conn, chrono::Utc::now()).await?;
+        let rotation = project_salts::rotate_all(&mut conn, ctx.clock.now()).await?;
         tracing::info!(
             created = rotation.created,
             deleted = rotation.deleted,
