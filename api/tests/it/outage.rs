@@ -108,9 +108,11 @@ async fn a_killed_postmaster_is_restarted_under_load_losing_nothing_and_jobs_res
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Under way: at least 100 events acknowledged (a busy machine takes longer to get there).
+    wait_until("100 events acknowledged", Duration::from_secs(60), || {
+        acked.lock().unwrap().len() >= 100
+    });
     let acked_before = acked.lock().unwrap().len();
-    assert!(acked_before > 20, "too little load: {acked_before}");
 
     // SIGKILL the postmaster.
     let postmaster = postmaster_pid(&data.0).expect("postmaster running");
@@ -205,21 +207,27 @@ async fn a_killed_postmaster_is_restarted_under_load_losing_nothing_and_jobs_res
         assert!(metrics.contains(line), "{line} missing from /metrics");
     }
 
-    // Load goes on after the restart, then stops.
-    std::thread::sleep(Duration::from_millis(1000));
+    // Load goes on after the restart (100 more acknowledgements), then stops.
+    let resumed_at = killed + restarted;
+    wait_until(
+        "ingestion resumes after the restart",
+        Duration::from_secs(60),
+        || {
+            acked
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(at, _)| *at > resumed_at)
+                .count()
+                >= 100
+        },
+    );
     stop.store(true, Ordering::Relaxed);
     for client in clients {
         client.join().unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    let acked_after = acked
-        .iter()
-        .filter(|(at, _)| *at > killed + restarted)
-        .count();
-    assert!(
-        acked_after > 20,
-        "ingestion did not resume after the restart: {acked_after}"
-    );
+    let acked_after = acked.iter().filter(|(at, _)| *at > resumed_at).count();
 
     // Zero acknowledged events lost.
     let stored: Vec<Text_> = tenant::diesel::sql_query(
