@@ -32,6 +32,16 @@ struct Id {
     id: uuid::Uuid,
 }
 
+/// The server process, killed if the test fails before stopping it.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn readiness(port: u16) -> Option<(u16, Value)> {
     let (status, body) = get(port, "/readyz")?;
     Some((status, serde_json::from_str(&body).ok()?))
@@ -54,7 +64,7 @@ async fn a_killed_postmaster_is_restarted_under_load_losing_nothing_and_jobs_res
     let data = DataDir::new();
     let log = data.0.join("beacon.log");
     let port = free_port();
-    let mut server = start(&data.0, port, &log);
+    let mut server = Server(start(&data.0, port, &log));
     seed(
         &data.0,
         &[
@@ -252,10 +262,10 @@ async fn a_killed_postmaster_is_restarted_under_load_losing_nothing_and_jobs_res
 
     // A graceful stop still stops the restarted cluster.
     std::process::Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status()
         .unwrap();
-    let status = server.wait().unwrap();
+    let status = server.0.wait().unwrap();
     assert!(status.success(), "{status}");
     assert!(
         postmaster_pid(&data.0).is_none(),
