@@ -144,11 +144,8 @@ async fn open(req: &Request, need: Need) -> ApiResult<(OrgAccess, Caller, Scoped
         && *key_org != org
     {
         // Checked in its own organization: 401 for a bad key, then 404 for a good one.
-        let caller = credentials.resolve(state).await?;
-        return Err(caller
-            .access(org, need, None)
-            .err()
-            .unwrap_or_else(|| ApiError::not_found("organization")));
+        credentials.resolve(state).await?;
+        return Err(ApiError::not_found("organization"));
     }
     let mut tx = state.db.begin_scoped(org).await?;
     let caller = credentials.resolve_on(tx.conn()?).await?;

@@ -183,11 +183,7 @@ impl Db {
     /// [`ScopedTransaction::act_as`], then hand it to the handler, which finishes it with
     /// [`ScopedTransaction::run`]. One request, one transaction.
     pub async fn begin_scoped(&self, org: OrgId) -> Result<ScopedTransaction, DbError> {
-        let mut conn = self.conn().await?;
-        AnsiTransactionManager::begin_transaction(&mut *conn).await?;
-        let mut open = ScopedTransaction { conn: Some(conn) };
-        set_local(open.conn()?, "app.org_id", &org.to_string()).await?;
-        Ok(open)
+        self.begin("app.org_id", &org.to_string()).await
     }
 
     /// Runs `f` in a transaction scoped to a signed-in user: it sees that user's memberships and
@@ -215,27 +211,19 @@ impl Db {
         F: for<'r> ScopeFn<&'r mut AsyncPgConnection, Result<T, E>, Fut: Send> + Send,
         E: From<DbError>,
     {
+        self.begin(setting, value).await?.run(f).await
+    }
+
+    /// Opens a transaction with the transaction-local `setting` set to `value`.
+    async fn begin(&self, setting: &str, value: &str) -> Result<ScopedTransaction, DbError> {
         let mut conn = self.conn().await?;
-        let conn: &mut AsyncPgConnection = &mut conn;
-        AnsiTransactionManager::begin_transaction(conn)
-            .await
-            .map_err(DbError::from)?;
-        if let Err(error) = set_local(conn, setting, value).await {
-            let _ = AnsiTransactionManager::rollback_transaction(conn).await;
-            return Err(DbError::from(error).into());
+        let raw: &mut AsyncPgConnection = &mut conn;
+        AnsiTransactionManager::begin_transaction(raw).await?;
+        if let Err(error) = set_local(raw, setting, value).await {
+            let _ = AnsiTransactionManager::rollback_transaction(raw).await;
+            return Err(error.into());
         }
-        match f(&mut *conn).await {
-            Ok(value) => {
-                AnsiTransactionManager::commit_transaction(conn)
-                    .await
-                    .map_err(DbError::from)?;
-                Ok(value)
-            }
-            Err(error) => {
-                let _ = AnsiTransactionManager::rollback_transaction(conn).await;
-                Err(error)
-            }
-        }
+        Ok(ScopedTransaction { conn: Some(conn) })
     }
 }
 
