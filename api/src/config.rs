@@ -98,9 +98,44 @@ pub struct ServerArgs {
     #[arg(long, env = "BEACON_REFERRER_LIST")]
     pub referrer_list: Option<std::path::PathBuf>,
 
+    /// Password checks (argon2id, about 19 MiB each) computed at once. Default: one per core.
+    #[arg(long, env = "BEACON_PASSWORD_HASH_CONCURRENCY")]
+    pub password_hash_concurrency: Option<usize>,
+
+    /// Sign-ins, sign-ups and password changes that may wait for a hashing slot before new
+    /// ones get 503 with `Retry-After`.
+    #[arg(long, env = "BEACON_PASSWORD_HASH_QUEUE", default_value_t = 32)]
+    pub password_hash_queue: usize,
+
+    /// Longest wait for a hashing slot, in milliseconds, before 503.
+    #[arg(long, env = "BEACON_PASSWORD_HASH_WAIT_MS", default_value_t = 2000)]
+    pub password_hash_wait_ms: u64,
+
     /// Do not run the job workers in this process (run `beacon worker` separately).
     #[arg(long, env = "BEACON_NO_WORKER", default_value_t = false)]
     pub no_worker: bool,
+}
+
+impl ServerArgs {
+    /// The settings `beacon serve` gets with no flags: the defaults, and what `BEACON_*`
+    /// variables set.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            server: ServerArgs,
+        }
+        Ok(<Only as clap::Parser>::try_parse_from(["beacon"])?.server)
+    }
+
+    /// How the ingest writer is sized.
+    pub fn writer(&self) -> tenant::ingest::writer::WriterConfig {
+        tenant::ingest::writer::WriterConfig {
+            queue_capacity: self.ingest_queue,
+            max_batch: self.ingest_batch,
+            writers: self.ingest_writers,
+        }
+    }
 }
 
 impl MailArgs {

@@ -31,6 +31,21 @@ pub struct Readiness {
     /// Beacon's own PostgreSQL cluster; absent with `DATABASE_URL`.
     #[oai(skip_serializing_if_is_none)]
     pub embedded_postgres: Option<EmbeddedPostgresReadiness>,
+    /// Optional data this process runs without, each with what it costs and how to add it
+    /// (Beacon is ready without them).
+    pub missing_optional: Vec<String>,
+}
+
+/// What a Beacon without a GeoIP database lacks, said at startup and in `/readyz`.
+pub const NO_GEOIP: &str = "geoip: no BEACON_GEOIP_DB, so events get no country, region or city (set it to a MaxMind-format database)";
+
+/// The optional data ingestion runs without, given its GeoIP database.
+pub fn missing_optional(geo: &tenant::ingest::geo::Geo) -> Vec<String> {
+    let mut missing = Vec::new();
+    if !geo.is_loaded() {
+        missing.push(NO_GEOIP.to_owned());
+    }
+    missing
 }
 
 impl Readiness {
@@ -117,6 +132,7 @@ impl Health {
                     restarts: pg.restarts(),
                 }
             }),
+            missing_optional: Vec::new(),
         }
     }
 }

@@ -199,7 +199,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let seeded = commands::seed::ensure_demo(&db, &email, &domain, &password)
                 .await
                 .context("seeding demo data")?;
+            let ingest_db = Db::connect_as(
+                &db_handle.owner_url,
+                tenant::AppRole::Ingest,
+                &PoolConfig::default(),
+            )?;
+            let ingest = api::state::ingest(ingest_db, &api::config::ServerArgs::from_env()?)?;
+            let traffic =
+                commands::demo_traffic::for_demo(&db_handle.owner_url, &db, &ingest, &seeded).await;
+            ingest.writer.shutdown().await;
             commands::seed::print(&seeded, json)?;
+            if let (Some(traffic), false) = (traffic?, json) {
+                println!("{traffic}");
+            }
             db_handle.shutdown()
         }
     }

@@ -1,14 +1,23 @@
-//! Shared application state, attached to every request.
+//! Shared application state, attached to every request, and the one place it is assembled
+//! from the settings (`beacon serve` and the test harness both call [`AppState::assemble`]).
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use tenant::ingest::Ingest;
+use tenant::ingest::enrich::AgentCache;
+use tenant::ingest::geo::Geo;
+use tenant::ingest::referrers::ReferrerList;
+use tenant::ingest::router::Router;
+use tenant::ingest::writer::Writer;
 use tenant::{Clock, Db};
 
+use crate::auth::password_hashing::{PasswordHashing, default_concurrency};
 use crate::auth::throttle::Throttle;
+use crate::config::ServerArgs;
 use crate::health::Health;
 use crate::metrics::{Metrics, MetricsToken};
-use tenant::ingest::Ingest;
 
 /// What handlers share.
 #[derive(Clone)]
@@ -19,6 +28,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Throttling of logins, sign-ups and e-mails.
     pub throttle: Arc<Throttle>,
+    /// The bound on concurrent password hashing.
+    pub password_hashing: Arc<PasswordHashing>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     /// Force `Secure` on cookies.
@@ -33,4 +44,66 @@ pub struct AppState {
     pub health: Health,
     /// "Now" for the stats' relative dates, realtime and ingest time stamps (tests set it).
     pub clock: Clock,
+}
+
+/// Ingestion for `server`'s settings, over `ingest_db` (an ingest-role pool): the writer, the
+/// router, and the GeoIP database and referrer list named (or their defaults).
+pub fn ingest(ingest_db: Db, server: &ServerArgs) -> anyhow::Result<Ingest> {
+    Ok(Ingest {
+        writer: Writer::start(ingest_db.clone(), server.writer()),
+        router: Router::new(ingest_db),
+        agents: AgentCache::default(),
+        geo: match &server.geoip_db {
+            Some(path) => Geo::open(path)?,
+            None => {
+                tracing::warn!("{}", crate::health::NO_GEOIP);
+                Geo::none()
+            }
+        },
+        referrers: match &server.referrer_list {
+            Some(path) => ReferrerList::open(path)?,
+            None => ReferrerList::built_in()?,
+        },
+        source_maps: Default::default(),
+    })
+}
+
+impl AppState {
+    /// The state for `server`'s settings: `db` is the application-role pool, `ingest_db` the
+    /// ingest-role pool. Fails when the GeoIP database or referrer list named cannot be read.
+    pub fn assemble(
+        db: Db,
+        ingest_db: Db,
+        server: &ServerArgs,
+        health: Health,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let ingest = Arc::new(ingest(ingest_db, server)?);
+        Ok(Self {
+            ingest,
+            db,
+            metrics: Arc::new(Metrics::new()?),
+            throttle: Arc::new(Throttle::default()),
+            password_hashing: Arc::new(PasswordHashing::new(
+                server
+                    .password_hash_concurrency
+                    .unwrap_or_else(default_concurrency),
+                server.password_hash_queue,
+                Duration::from_millis(server.password_hash_wait_ms),
+            )),
+            trusted_proxies: Arc::new(server.trusted_proxies.clone()),
+            secure_cookies: server.secure_cookies,
+            metrics_token: server.metrics_token.as_deref().and_then(MetricsToken::new),
+            admin_emails: Arc::new(
+                server
+                    .admin_emails
+                    .iter()
+                    .map(|email| email.trim().to_lowercase())
+                    .filter(|email| !email.is_empty())
+                    .collect(),
+            ),
+            health,
+            clock,
+        })
+    }
 }

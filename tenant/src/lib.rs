@@ -7,10 +7,12 @@
 
 pub mod actor;
 pub mod backoff;
+pub mod cache;
 pub mod clock;
 pub mod db;
 pub mod embedded;
 pub mod errors;
+pub mod hostname;
 pub mod ids;
 pub mod ingest;
 pub mod migrate;

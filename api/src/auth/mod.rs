@@ -8,6 +8,7 @@
 //! not exist.
 
 pub mod client_ip;
+pub mod password_hashing;
 pub mod session_cookie;
 pub mod throttle;
 

@@ -1,13 +1,13 @@
 //! Throttling of abusable account operations: failed logins (per client IP and per account),
 //! sign-ups per IP, and e-mails sent per address.
 //!
-//! Fixed windows counted in memory. Keys that name a person (accounts, addresses) are hashed by
-//! the caller, so the map holds no address. Counts are per process: behind several replicas
+//! Fixed windows counted in memory, in a bounded cache. Keys that name a person (accounts,
+//! addresses) are hashed by the caller, so the cache holds no address. Counts are per process: behind several replicas
 //! the limits multiply, which docs/configuration.md states.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use tenant::cache::BoundedCache;
 
 /// A limit: at most `max` events per `window` for one key.
 #[derive(Debug, Clone, Copy)]
@@ -45,63 +45,75 @@ pub const EMAILS_PER_ADDRESS: Limit = Limit {
     window: Duration::from_secs(15 * 60),
 };
 
-/// Entries kept before expired ones are swept.
-const SWEEP_AT: usize = 50_000;
+/// Bytes the throttle's windows may hold: about 100,000 keys. Past that the least used windows
+/// are forgotten, so a flood of made-up addresses cannot grow memory.
+const THROTTLE_BYTES: u64 = 24 * 1024 * 1024;
+
+/// One key's current window.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start: Instant,
+    count: u32,
+}
 
 /// The throttle.
-#[derive(Default)]
 pub struct Throttle {
-    counts: Mutex<HashMap<String, (Instant, Duration, u32)>>,
+    windows: BoundedCache<String, Window>,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self {
+            windows: BoundedCache::new(THROTTLE_BYTES, |key, _| key.len()),
+        }
+    }
 }
 
 impl Throttle {
-    fn with_counts<T>(
-        &self,
-        f: impl FnOnce(&mut HashMap<String, (Instant, Duration, u32)>) -> T,
-    ) -> T {
-        let mut counts = self
-            .counts
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        f(&mut counts)
-    }
-
-    /// `Err(seconds to wait)` when `key` has used up `limit`; counts nothing.
-    pub fn check(&self, limit: &Limit, key: &str) -> Result<(), u64> {
+    /// Takes one of `key`'s events under `limit`, or `Err(seconds to wait)` when they are used
+    /// up. Check and count are one atomic step, so concurrent requests cannot all pass a check
+    /// made before any of them is counted.
+    pub fn reserve(&self, limit: &Limit, key: &str) -> Result<(), u64> {
         let now = Instant::now();
-        self.with_counts(
-            |counts| match counts.get(&format!("{}:{key}", limit.name)) {
-                Some((start, window, count)) if *count >= limit.max && *start + *window > now => {
-                    Err((*start + *window - now).as_secs().max(1))
-                }
-                _ => Ok(()),
-            },
-        )
+        let wait = self
+            .windows
+            .update(
+                format!("{}:{key}", limit.name),
+                limit.window,
+                |current| match current {
+                    Some(window) if window.start + limit.window > now => {
+                        if window.count >= limit.max {
+                            let wait = (window.start + limit.window - now).as_secs().max(1);
+                            (window, Some(wait))
+                        } else {
+                            let count = window.count + 1;
+                            (Window { count, ..window }, None)
+                        }
+                    }
+                    _ => (
+                        Window {
+                            start: now,
+                            count: 1,
+                        },
+                        None,
+                    ),
+                },
+            );
+        wait.map_or(Ok(()), Err)
     }
 
-    /// Counts one event for `key`.
-    pub fn record(&self, limit: &Limit, key: &str) {
-        let now = Instant::now();
-        self.with_counts(|counts| {
-            if counts.len() >= SWEEP_AT {
-                counts.retain(|_, (start, window, _)| *start + *window > now);
-            }
-            let entry =
-                counts
-                    .entry(format!("{}:{key}", limit.name))
-                    .or_insert((now, limit.window, 0));
-            if entry.0 + entry.1 <= now {
-                *entry = (now, limit.window, 0);
-            }
-            entry.2 += 1;
-        });
-    }
-
-    /// Checks, then counts: for events limited whether or not they succeed.
-    pub fn hit(&self, limit: &Limit, key: &str) -> Result<(), u64> {
-        self.check(limit, key)?;
-        self.record(limit, key);
-        Ok(())
+    /// Gives back an event taken by [`Throttle::reserve`] that did not count after all (a login
+    /// attempt that succeeded).
+    pub fn release(&self, limit: &Limit, key: &str) {
+        self.windows
+            .update(format!("{}:{key}", limit.name), limit.window, |current| {
+                let window = current.unwrap_or(Window {
+                    start: Instant::now(),
+                    count: 0,
+                });
+                let count = window.count.saturating_sub(1);
+                (Window { count, ..window }, ())
+            });
     }
 }
 
@@ -113,26 +125,57 @@ mod tests {
     fn blocks_after_the_limit_until_the_window_ends() {
         let throttle = Throttle::default();
         for _ in 0..LOGIN_FAILURES_PER_ACCOUNT.max {
-            assert!(throttle.check(&LOGIN_FAILURES_PER_ACCOUNT, "x").is_ok());
-            throttle.record(&LOGIN_FAILURES_PER_ACCOUNT, "x");
+            assert!(throttle.reserve(&LOGIN_FAILURES_PER_ACCOUNT, "x").is_ok());
         }
         let wait = throttle
-            .check(&LOGIN_FAILURES_PER_ACCOUNT, "x")
+            .reserve(&LOGIN_FAILURES_PER_ACCOUNT, "x")
             .unwrap_err();
         assert!(wait > 0 && wait <= LOGIN_FAILURES_PER_ACCOUNT.window.as_secs());
-        assert!(throttle.check(&LOGIN_FAILURES_PER_ACCOUNT, "y").is_ok());
+        assert!(throttle.reserve(&LOGIN_FAILURES_PER_ACCOUNT, "y").is_ok());
         assert!(
-            throttle.check(&LOGIN_FAILURES_PER_IP, "x").is_ok(),
+            throttle.reserve(&LOGIN_FAILURES_PER_IP, "x").is_ok(),
             "limits are separate"
         );
     }
 
     #[test]
-    fn hit_counts_every_event() {
+    fn a_released_event_does_not_count() {
         let throttle = Throttle::default();
-        for _ in 0..EMAILS_PER_ADDRESS.max {
-            assert!(throttle.hit(&EMAILS_PER_ADDRESS, "a").is_ok());
+        for _ in 0..10 {
+            throttle.reserve(&EMAILS_PER_ADDRESS, "a").unwrap();
+            throttle.release(&EMAILS_PER_ADDRESS, "a");
         }
-        assert!(throttle.hit(&EMAILS_PER_ADDRESS, "a").is_err());
+        for _ in 0..EMAILS_PER_ADDRESS.max {
+            assert!(throttle.reserve(&EMAILS_PER_ADDRESS, "a").is_ok());
+        }
+        assert!(throttle.reserve(&EMAILS_PER_ADDRESS, "a").is_err());
+    }
+
+    #[test]
+    fn concurrent_reservations_never_exceed_the_limit() {
+        let throttle = std::sync::Arc::new(Throttle::default());
+        let granted = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (throttle, granted) = (throttle.clone(), granted.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        if throttle
+                            .reserve(&LOGIN_FAILURES_PER_ACCOUNT, "race")
+                            .is_ok()
+                        {
+                            granted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(
+            granted.load(std::sync::atomic::Ordering::SeqCst),
+            LOGIN_FAILURES_PER_ACCOUNT.max
+        );
     }
 }

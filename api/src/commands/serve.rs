@@ -15,17 +15,11 @@ use tenant::db::PoolConfig;
 use tokio::sync::watch;
 use worker::WorkerHealth;
 
-use crate::auth::throttle::Throttle;
 use crate::commands::seed;
 use crate::config::{DatabaseArgs, MailArgs, ServerArgs};
 use crate::database;
 use crate::health::Health;
-use crate::metrics::{Metrics, MetricsToken};
 use crate::state::AppState;
-use tenant::ingest::Ingest;
-use tenant::ingest::enrich::AgentCache;
-use tenant::ingest::router::Router;
-use tenant::ingest::writer::{Writer, WriterConfig};
 
 /// Runs the server until a shutdown signal. With `demo`, seeds the demo organization first and
 /// prints its login.
@@ -55,52 +49,14 @@ pub async fn run(
             ..PoolConfig::default()
         },
     )?;
-    let ingest = Arc::new(Ingest {
-        writer: Writer::start(
-            ingest_db.clone(),
-            WriterConfig {
-                queue_capacity: server.ingest_queue,
-                max_batch: server.ingest_batch,
-                writers: server.ingest_writers,
-            },
-        ),
-        router: Router::new(ingest_db),
-        agents: AgentCache::default(),
-        geo: match &server.geoip_db {
-            Some(path) => tenant::ingest::geo::Geo::open(path)?,
-            None => {
-                tracing::warn!("no BEACON_GEOIP_DB: events will have no country");
-                tenant::ingest::geo::Geo::none()
-            }
-        },
-        referrers: match &server.referrer_list {
-            Some(path) => tenant::ingest::referrers::ReferrerList::open(path)?,
-            None => {
-                tracing::warn!("no BEACON_REFERRER_LIST: sources are named by referrer host");
-                tenant::ingest::referrers::ReferrerList::empty()
-            }
-        },
-        source_maps: Default::default(),
-    });
-    let state = AppState {
-        ingest: ingest.clone(),
-        db: db.clone(),
-        metrics: Arc::new(Metrics::new()?),
-        throttle: Arc::new(Throttle::default()),
-        trusted_proxies: Arc::new(server.trusted_proxies.clone()),
-        secure_cookies: server.secure_cookies,
-        metrics_token: server.metrics_token.as_deref().and_then(MetricsToken::new),
-        admin_emails: Arc::new(
-            server
-                .admin_emails
-                .iter()
-                .map(|email| email.trim().to_lowercase())
-                .filter(|email| !email.is_empty())
-                .collect(),
-        ),
-        health: health.clone(),
-        clock: tenant::Clock::system(),
-    };
+    let state = AppState::assemble(
+        db.clone(),
+        ingest_db,
+        server,
+        health.clone(),
+        tenant::Clock::system(),
+    )?;
+    let ingest = state.ingest.clone();
     let acceptor = TcpListener::bind(server.listen)
         .into_acceptor()
         .await
@@ -148,10 +104,16 @@ pub async fn run(
             seed::DEMO_PASSWORD,
         )
         .await?;
+        let traffic =
+            crate::commands::demo_traffic::for_demo(&database.owner_url, &db, &ingest, &seeded)
+                .await?;
         println!(
             "Beacon demo organization ready. Sign in as {} / {}",
             seeded.email, seeded.password
         );
+        if let Some(traffic) = traffic {
+            println!("{traffic}");
+        }
     }
     if let Some(note) = database.relocation_note(db_args) {
         println!("{note}");

@@ -15,7 +15,7 @@ use worker::jobs::{SendPasswordReset, SendVerificationEmail};
 
 use crate::auth::client_ip::client_ip;
 use crate::auth::throttle::{
-    EMAILS_PER_ADDRESS, LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, SIGNUPS_PER_IP,
+    EMAILS_PER_ADDRESS, LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, SIGNUPS_PER_IP, Throttle,
 };
 use crate::auth::{Auth, session_cookie};
 use crate::error::{ApiError, ApiResult};
@@ -170,6 +170,57 @@ fn user_out(user: &users::User) -> UserOut {
     }
 }
 
+/// A login attempt holding its reservations in the failure limits: given back when the
+/// password was right (or the check never ran), kept as a failure otherwise.
+struct LoginAttempt<'a> {
+    throttle: &'a Throttle,
+    account: String,
+    ip: Option<String>,
+    settled: bool,
+}
+
+impl<'a> LoginAttempt<'a> {
+    fn reserve(throttle: &'a Throttle, account: String, ip: Option<String>) -> ApiResult<Self> {
+        throttle
+            .reserve(&LOGIN_FAILURES_PER_ACCOUNT, &account)
+            .map_err(ApiError::too_many_requests)?;
+        let mut attempt = Self {
+            throttle,
+            account,
+            ip: None,
+            settled: false,
+        };
+        if let Some(ip) = ip {
+            throttle
+                .reserve(&LOGIN_FAILURES_PER_IP, &ip)
+                .map_err(ApiError::too_many_requests)?;
+            attempt.ip = Some(ip);
+        }
+        Ok(attempt)
+    }
+
+    /// The password was wrong: the reservations stay counted.
+    fn failed(mut self) {
+        self.settled = true;
+    }
+
+    /// The password was right: the reservations are given back (on drop).
+    fn succeeded(self) {}
+}
+
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        self.throttle
+            .release(&LOGIN_FAILURES_PER_ACCOUNT, &self.account);
+        if let Some(ip) = &self.ip {
+            self.throttle.release(&LOGIN_FAILURES_PER_IP, ip);
+        }
+    }
+}
+
 /// Account operations.
 #[derive(Default)]
 pub struct AuthApi;
@@ -189,13 +240,14 @@ impl AuthApi {
         if let Some(ip) = client_ip(req, &state.trusted_proxies) {
             state
                 .throttle
-                .hit(&SIGNUPS_PER_IP, &ip.to_string())
+                .reserve(&SIGNUPS_PER_IP, &ip.to_string())
                 .map_err(ApiError::too_many_requests)?;
         }
         let password = body.password.clone();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(ApiError::internal)?
+        let hash = state
+            .password_hashing
+            .run(move || hash_password(&password))
+            .await?
             .map_err(ApiError::internal)?;
         let user = state
             .db
@@ -247,7 +299,7 @@ impl AuthApi {
         let email = normalize_email(&body.email)?;
         state
             .throttle
-            .hit(&EMAILS_PER_ADDRESS, &hex::encode(token_hash(&email)))
+            .reserve(&EMAILS_PER_ADDRESS, &hex::encode(token_hash(&email)))
             .map_err(ApiError::too_many_requests)?;
         state
             .db
@@ -278,16 +330,10 @@ impl AuthApi {
         let email = normalize_email(&body.email).ok();
         let account = hex::encode(token_hash(email.as_deref().unwrap_or_default()));
         let ip = client_ip(req, &state.trusted_proxies).map(|ip| ip.to_string());
-        state
-            .throttle
-            .check(&LOGIN_FAILURES_PER_ACCOUNT, &account)
-            .map_err(ApiError::too_many_requests)?;
-        if let Some(ip) = &ip {
-            state
-                .throttle
-                .check(&LOGIN_FAILURES_PER_IP, ip)
-                .map_err(ApiError::too_many_requests)?;
-        }
+        // Each attempt takes one of the account's (and the address's) allowed failures before
+        // the password is checked, and gives it back if it was right: concurrent guesses
+        // cannot all pass a check made before any of them is counted.
+        let attempt = LoginAttempt::reserve(&state.throttle, account, ip)?;
         let user = match &email {
             Some(email) => {
                 state
@@ -302,22 +348,21 @@ impl AuthApi {
         let password = body.password.clone();
         let stored = user.as_ref().map(|user| user.password_hash.clone());
         // Verify against a real hash even for unknown accounts, so timing does not tell them apart.
-        let matches = tokio::task::spawn_blocking(move || match stored {
-            Some(hash) => verify_password(&password, &hash),
-            None => {
-                let _ = verify_password(&password, &DUMMY_HASH);
-                false
-            }
-        })
-        .await
-        .map_err(ApiError::internal)?;
+        let matches = state
+            .password_hashing
+            .run(move || match stored {
+                Some(hash) => verify_password(&password, &hash),
+                None => {
+                    let _ = verify_password(&password, &DUMMY_HASH);
+                    false
+                }
+            })
+            .await?;
         let Some(user) = user.filter(|_| matches) else {
-            state.throttle.record(&LOGIN_FAILURES_PER_ACCOUNT, &account);
-            if let Some(ip) = &ip {
-                state.throttle.record(&LOGIN_FAILURES_PER_IP, ip);
-            }
+            attempt.failed();
             return Err(ApiError::unauthorized("wrong e-mail or password"));
         };
+        attempt.succeeded();
         if user.email_verified_at.is_none() {
             return Err(ApiError::forbidden_kind(
                 "email_not_verified",
@@ -377,7 +422,7 @@ impl AuthApi {
         let email = normalize_email(&body.email)?;
         state
             .throttle
-            .hit(&EMAILS_PER_ADDRESS, &hex::encode(token_hash(&email)))
+            .reserve(&EMAILS_PER_ADDRESS, &hex::encode(token_hash(&email)))
             .map_err(ApiError::too_many_requests)?;
         state
             .db
@@ -408,9 +453,10 @@ impl AuthApi {
     ) -> ApiResult<Done> {
         check_password(&body.password)?;
         let password = body.password.clone();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(ApiError::internal)?
+        let hash = state
+            .password_hashing
+            .run(move || hash_password(&password))
+            .await?
             .map_err(ApiError::internal)?;
         let token = body.token.clone();
         state

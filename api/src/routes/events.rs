@@ -76,6 +76,7 @@ fn problem_kind(kind: &str) -> &'static str {
         "invalid_props" => "invalid_props",
         "invalid_revenue" => "invalid_revenue",
         "unknown_domain" => "unknown_domain",
+        "invalid_domain" => "invalid_domain",
         "invalid_event" => "invalid_event",
         "invalid_timestamp" => "invalid_timestamp",
         _ => "invalid_field",

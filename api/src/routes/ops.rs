@@ -57,7 +57,7 @@ impl OpsApi {
                 Ok::<_, DbError>(rows.into_iter().map(|row| row.version).collect::<Vec<_>>())
             })
             .await;
-        let report = match applied {
+        let mut report = match applied {
             Ok(applied) => state.health.readiness(
                 true,
                 tenant::migrate::embedded_versions()
@@ -66,6 +66,7 @@ impl OpsApi {
             ),
             Err(_) => state.health.readiness(false, false),
         };
+        report.missing_optional = crate::health::missing_optional(&state.ingest.geo);
         if report.is_ready() {
             ReadyResponse::Ready(Json(report))
         } else {

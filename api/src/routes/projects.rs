@@ -158,22 +158,12 @@ fn clean_scrub_fields(fields: &[String]) -> ApiResult<Vec<String>> {
 pub fn clean_domains(domains: &[String]) -> ApiResult<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for raw in domains {
-        let domain = raw.trim().trim_end_matches('.').to_lowercase();
-        let valid = !domain.is_empty()
-            && domain.len() <= 253
-            && domain.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
-        if !valid {
+        let Some(domain) = tenant::hostname::normalize(raw) else {
             return Err(ApiError::invalid(
                 "invalid_domain",
                 format!("{raw:?} is not a host name like example.com (no scheme, path or port)"),
             ));
-        }
+        };
         if !out.contains(&domain) {
             out.push(domain);
         }

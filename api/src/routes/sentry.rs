@@ -228,14 +228,18 @@ async fn accept(
             window: std::time::Duration::from_secs(60),
         };
         let key = target.project_id.to_string();
-        if let Err(wait) = state.throttle.check(&limit, &key) {
-            for _ in &events {
-                state.metrics.envelope_item("event", "rate_limited");
+        // Counted as they are checked (one atomic step each), so concurrent envelopes cannot
+        // all pass a check made before any of them is counted.
+        for taken in 0..events.len() {
+            if let Err(wait) = state.throttle.reserve(&limit, &key) {
+                for _ in 0..taken {
+                    state.throttle.release(&limit, &key);
+                }
+                for _ in &events {
+                    state.metrics.envelope_item("event", "rate_limited");
+                }
+                return Ok(rate_limited(wait.clamp(1, RETRY_AFTER_SECONDS)));
             }
-            return Ok(rate_limited(wait.clamp(1, RETRY_AFTER_SECONDS)));
-        }
-        for _ in &events {
-            state.throttle.record(&limit, &key);
         }
         let count = events.len();
         let events = events

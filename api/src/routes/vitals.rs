@@ -195,6 +195,12 @@ impl VitalsApi {
             .get("d")
             .and_then(Value::as_str)
             .ok_or_else(|| bad("`d` (the site's domain) is required"))?;
+        let domain = tenant::hostname::normalize(domain).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_domain",
+                "`d` must be a host name such as example.com (at most 253 bytes)",
+            )
+        })?;
         let url = value
             .get("u")
             .and_then(Value::as_str)
@@ -217,14 +223,9 @@ impl VitalsApi {
                 dropped: samples.len() as u32,
             })));
         };
-        let target = state
-            .ingest
-            .router
-            .route(&domain.trim().to_lowercase())
-            .await?
-            .ok_or_else(|| {
-                ApiError::bad_request("unknown_domain", "no project collects for this domain")
-            })?;
+        let target = state.ingest.router.route(&domain).await?.ok_or_else(|| {
+            ApiError::bad_request("unknown_domain", "no project collects for this domain")
+        })?;
         let ip =
             client_ip(req, &state.trusted_proxies).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let country = state.ingest.geo.locate(ip).country;

@@ -130,7 +130,7 @@ async fn goal_dimension_filter_conversion_rate_and_revenue() {
     assert_eq!(
         body["results"],
         json!([
-            {"dimensions": ["Signup", null], "metrics": [1]},
+            {"dimensions": ["Signup", "Direct / None"], "metrics": [1]},
             {"dimensions": ["Visit /pric*", "Google"], "metrics": [2]},
         ]),
         "{body}"

@@ -26,9 +26,14 @@ async fn health_readiness_and_request_ids() {
         serde_json::json!({
             "database": true,
             "migrations": true,
-            "worker": {"state": "elsewhere", "restarts": 0}
+            "worker": {"state": "elsewhere", "restarts": 0},
+            "missing_optional": []
         })
     );
+    // Without a GeoIP database, the same report names it (the test app has one).
+    assert!(app.state.ingest.geo.is_loaded());
+    let missing = api::health::missing_optional(&tenant::ingest::geo::Geo::none());
+    assert_eq!(missing, vec![api::health::NO_GEOIP.to_owned()]);
 
     let resp = app
         .client

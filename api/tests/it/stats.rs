@@ -202,9 +202,9 @@ async fn dimensions_filters_order_and_pagination() {
     assert_eq!(
         body["results"],
         json!([
+            {"dimensions": ["Direct / None"], "metrics": [1]},
             {"dimensions": ["Google"], "metrics": [2]},
             {"dimensions": ["Hacker News"], "metrics": [1]},
-            {"dimensions": [null], "metrics": [1]},
         ])
     );
     let filtered = async |filters: Value| {
@@ -215,6 +215,13 @@ async fn dimensions_filters_order_and_pagination() {
             .await
             .1["results"][0]["metrics"],
         json!([2, 3])
+    );
+    // Direct visits are "Direct / None" in filters too, as Plausible names them.
+    assert_eq!(
+        filtered(json!([["is", "visit:source", ["Direct / None"]]]))
+            .await
+            .1["results"][0]["metrics"][0],
+        json!(1)
     );
     assert_eq!(
         filtered(json!([["is_not", "visit:device", ["mobile"]]]))
@@ -409,6 +416,57 @@ async fn bad_queries_and_other_tenants_are_refused() {
         "invalid_filter",
     )
     .await;
+    // Bounded complexity: comparisons and values are counted over the whole tree, however
+    // they are nested (a 1,000-way `or` once took two seconds), and nesting is bounded.
+    let compare = |i: usize| json!(["is", "event:page", [format!("/p{i}")]]);
+    let within: Vec<Value> = (0..30).map(compare).collect();
+    let beyond: Vec<Value> = (0..31).map(compare).collect();
+    let (status, body) =
+        status_and_json(with(&site.key, json!({"filters": [["or", within]]})).await).await;
+    assert_eq!(status, 200, "30 comparisons are allowed: {body}");
+    for filters in [
+        json!([["or", beyond]]),
+        json!([["or", (0..1000).map(compare).collect::<Vec<_>>()]]),
+        json!([[
+            "or",
+            [
+                [
+                    "is",
+                    "event:page",
+                    (0..100).map(|i| format!("/{i}")).collect::<Vec<_>>()
+                ],
+                [
+                    "is",
+                    "event:page",
+                    (0..100).map(|i| format!("/{i}")).collect::<Vec<_>>()
+                ],
+                ["is", "event:page", ["/one-too-many"]]
+            ]
+        ]]),
+        json!([[
+            "not",
+            [
+                "not",
+                ["not", ["not", ["not", ["is", "event:page", ["/"]]]]]
+            ]
+        ]]),
+    ] {
+        assert_problem(
+            with(&site.key, json!({"filters": filters})).await,
+            400,
+            "invalid_filter",
+        )
+        .await;
+    }
+    let (status, body) = status_and_json(
+        with(
+            &site.key,
+            json!({"filters": [["not", ["not", ["not", ["not", ["is", "event:page", ["/"]]]]]]]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "five levels are allowed: {body}");
     assert_problem(
         with(&site.key, json!({"order_by": [["pageviews", "desc"]]})).await,
         400,

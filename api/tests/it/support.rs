@@ -6,8 +6,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::auth::throttle::Throttle;
-use api::metrics::Metrics;
 use api::middleware::Plumbing;
 use api::state::AppState;
 use poem::Response;
@@ -77,36 +75,22 @@ impl TestApp {
             &tenant::db::PoolConfig::default(),
         )
         .unwrap();
-        let ingest = Arc::new(tenant::ingest::Ingest {
-            writer: tenant::ingest::writer::Writer::start(ingest_db.clone(), writer),
-            router: tenant::ingest::router::Router::new(ingest_db),
-            agents: Default::default(),
-            geo: match std::env::var_os("BEACON_GEOIP_DB") {
-                Some(path) => tenant::ingest::geo::Geo::open(std::path::Path::new(&path)).unwrap(),
-                None => tenant::ingest::geo::Geo::none(),
-            },
-            referrers: match std::env::var_os("BEACON_REFERRER_LIST") {
-                Some(path) => {
-                    tenant::ingest::referrers::ReferrerList::open(std::path::Path::new(&path))
-                        .unwrap()
-                }
-                None => tenant::ingest::referrers::ReferrerList::empty(),
-            },
-            source_maps: Default::default(),
-        });
-        let state = AppState {
-            ingest,
-            db: test_db.db.clone(),
-            metrics: Arc::new(Metrics::new().expect("metrics")),
-            throttle: Arc::new(Throttle::default()),
-            trusted_proxies: Arc::new(vec![]),
-            secure_cookies: false,
-            metrics_token: None,
-            admin_emails: Arc::new(admin_emails),
-            health: Default::default(),
+        // The settings `beacon serve` would get here (BEACON_GEOIP_DB and
+        // BEACON_REFERRER_LIST come from the test command), assembled the same way.
+        let mut server = api::config::ServerArgs::from_env().expect("default settings");
+        server.admin_emails = admin_emails;
+        server.ingest_queue = writer.queue_capacity;
+        server.ingest_batch = writer.max_batch;
+        server.ingest_writers = writer.writers;
+        let state = AppState::assemble(
+            test_db.db.clone(),
+            ingest_db,
+            &server,
+            Default::default(),
             // The system time until a test sets it (`TestApp::set_now`).
-            clock: tenant::Clock::settable(),
-        };
+            tenant::Clock::settable(),
+        )
+        .expect("app state");
         let app = api::app::build_boxed(state.clone(), 64 * 1024);
         Self {
             client: TestClient::new(app),

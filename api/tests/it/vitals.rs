@@ -170,6 +170,23 @@ async fn vitals_are_rated_by_google_thresholds_and_bad_input_is_refused() {
             json!({"d": "nobody.example", "u": "https://nobody.example/", "m": [{"n": "LCP", "v": 1}]}),
             "unknown_domain",
         ),
+        // PostgreSQL cannot store U+0000: refused with a reason, not a 500.
+        (
+            json!({"d": "rated.example", "u": "https://rated.example/", "m": [{"n": "LCP", "v": 1, "a": {"element\u{0}": "img"}}]}),
+            "invalid_vitals",
+        ),
+        (
+            json!({"d": "rated.example", "u": "https://rated.example/", "m": [{"n": "LCP", "v": 1, "a": {"element": "img\u{0}"}}]}),
+            "invalid_vitals",
+        ),
+        (
+            json!({"d": "rated.example", "u": "https://rated.example/", "m": [{"n": "LCP", "v": 1, "t": "navigate\u{0}"}]}),
+            "invalid_vitals",
+        ),
+        (
+            json!({"d": "x".repeat(60_000), "u": "https://rated.example/", "m": [{"n": "LCP", "v": 1}]}),
+            "invalid_domain",
+        ),
     ] {
         let (status, problem) = send(body.clone()).await;
         assert_eq!(status, 400, "{body}: {problem}");

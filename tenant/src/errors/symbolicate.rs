@@ -11,9 +11,10 @@
 //! declaration the minified name points at, then to the minified name.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::cache::BoundedCache;
 use crate::tables::release_files;
 use diesel_async::AsyncPgConnection;
 use sourcemap::{DecodedMap, SourceMap, SourceView};
@@ -27,8 +28,8 @@ const CONTEXT_LINES: u32 = 5;
 const CONTEXT_WIDTH: usize = 300;
 /// How long a parsed map (or its absence) is remembered.
 const TTL: Duration = Duration::from_secs(60);
-/// Maps remembered at most.
-const MAX_CACHED: usize = 256;
+/// Bytes of parsed maps remembered at most.
+const CACHE_BYTES: u64 = 256 * 1024 * 1024;
 /// Distinct files looked up for one event at most.
 const MAX_FILES_PER_EVENT: usize = 20;
 
@@ -36,15 +37,26 @@ const MAX_FILES_PER_EVENT: usize = 20;
 struct Resolved {
     map: SourceMap,
     minified: SourceView,
+    /// What it costs in memory, about: parsed maps take a few times the size of their JSON.
+    bytes: usize,
 }
 
 type Key = (Uuid, String, String);
-type Entry = (Instant, Option<Arc<Resolved>>);
 
-/// Parsed maps, per project, release and file URL.
-#[derive(Default)]
+/// Parsed maps, per project, release and file URL, within [`CACHE_BYTES`] (weighed by the
+/// stored files' sizes, so a few huge maps cannot hold gigabytes).
 pub struct SourceMaps {
-    cache: Mutex<HashMap<Key, Entry>>,
+    cache: BoundedCache<Key, Option<Arc<Resolved>>>,
+}
+
+impl Default for SourceMaps {
+    fn default() -> Self {
+        Self {
+            cache: BoundedCache::new(CACHE_BYTES, |(_, release, url), resolved| {
+                release.len() + url.len() + resolved.as_ref().map_or(0, |r| r.bytes)
+            }),
+        }
+    }
 }
 
 /// Where a frame's position maps to.
@@ -129,34 +141,14 @@ impl SourceMaps {
         file_url: &str,
     ) -> diesel::QueryResult<Option<Arc<Resolved>>> {
         let key = (project_id, release.to_owned(), file_url.to_owned());
-        if let Some((at, resolved)) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            && at.elapsed() < TTL
-        {
-            return Ok(resolved.clone());
+        if let Some(resolved) = self.cache.get(&key) {
+            return Ok(resolved);
         }
         let resolved = self
             .fetch(conn, org_id, project_id, release, file_url)
             .await?
             .map(Arc::new);
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= MAX_CACHED {
-            // Expired entries first; then the oldest one, never the whole cache (one project
-            // must not be able to flush everyone's maps).
-            cache.retain(|_, (at, _)| at.elapsed() < TTL);
-            if cache.len() >= MAX_CACHED
-                && let Some(oldest) = cache
-                    .iter()
-                    .min_by_key(|(_, (at, _))| *at)
-                    .map(|(k, _)| k.clone())
-            {
-                cache.remove(&oldest);
-            }
-        }
-        cache.insert(key, (Instant::now(), resolved.clone()));
+        self.cache.insert(key, resolved.clone(), TTL);
         Ok(resolved)
     }
 
@@ -195,8 +187,13 @@ impl SourceMaps {
         // Parsing a large map is CPU work: off the async threads.
         let parsed = tokio::task::spawn_blocking(move || {
             let map = parse_map(&map_bytes)?;
+            let bytes = 3 * map_bytes.len() + 2 * minified.len();
             let minified = SourceView::from_string(String::from_utf8_lossy(&minified).into_owned());
-            Some(Resolved { map, minified })
+            Some(Resolved {
+                map,
+                minified,
+                bytes,
+            })
         })
         .await
         .ok()

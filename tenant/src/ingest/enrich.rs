@@ -2,9 +2,10 @@
 //! parameters, the referrer's host, and the salted visitor id. The IP address and the user
 //! agent string are used here and never leave this module.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::cache::BoundedCache;
 
 use siphasher::sip::SipHasher13;
 use url::Url;
@@ -93,35 +94,35 @@ pub fn classify(user_agent: &str) -> Agent {
     })
 }
 
-/// A bounded memo of [`classify`]: real traffic repeats a few thousand user agents.
-#[derive(Default)]
+/// A bounded memo of [`classify`]: real traffic repeats a few thousand user agents, and a
+/// flood of made-up ones cannot hold more than [`AGENT_CACHE_BYTES`].
 pub struct AgentCache {
-    seen: Mutex<HashMap<String, Agent>>,
+    seen: BoundedCache<String, Agent>,
 }
 
-/// Entries kept before the memo starts over.
-const AGENT_CACHE_SIZE: usize = 10_000;
+/// Bytes the memo may hold.
+const AGENT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+/// How long an answer is kept (the parser does not change while Beacon runs).
+const AGENT_TTL: Duration = Duration::from_secs(3600);
+
+impl Default for AgentCache {
+    fn default() -> Self {
+        Self {
+            // The device strings are short names ("Chrome", "Windows"): 64 bytes cover them.
+            seen: BoundedCache::new(AGENT_CACHE_BYTES, |user_agent, _| user_agent.len() + 64),
+        }
+    }
+}
 
 impl AgentCache {
     /// Classifies `user_agent`, remembering the answer.
     pub fn classify(&self, user_agent: &str) -> Agent {
-        if let Some(agent) = self
-            .seen
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .get(user_agent)
-        {
-            return agent.clone();
+        let key = user_agent.to_owned();
+        if let Some(agent) = self.seen.get(&key) {
+            return agent;
         }
         let agent = classify(user_agent);
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if seen.len() >= AGENT_CACHE_SIZE {
-            seen.clear();
-        }
-        seen.insert(user_agent.to_owned(), agent.clone());
+        self.seen.insert(key, agent.clone(), AGENT_TTL);
         agent
     }
 }

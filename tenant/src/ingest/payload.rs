@@ -50,6 +50,18 @@ fn invalid(kind: &'static str, detail: impl Into<String>) -> Invalid {
     Invalid::new(kind, detail)
 }
 
+/// PostgreSQL cannot store U+0000 in text or jsonb: a string carrying it is refused here, with
+/// the field named, before the event is queued (where it would fail its whole batch).
+fn refuse_nul(kind: &'static str, what: &str, text: &str) -> Result<(), Invalid> {
+    if text.contains('\0') {
+        return Err(invalid(
+            kind,
+            format!("{what} contains a NUL character (U+0000)"),
+        ));
+    }
+    Ok(())
+}
+
 fn field<'a>(event: &'a Map<String, Value>, long: &str, short: &str) -> Option<&'a Value> {
     event
         .get(long)
@@ -93,6 +105,7 @@ fn parse_props(value: Option<&Value>) -> Result<Map<String, Value>, Invalid> {
     }
     let mut out = Map::new();
     for (key, value) in props {
+        refuse_nul("invalid_props", "a prop key", &key)?;
         if key.is_empty() || key.chars().count() > MAX_PROP_KEY {
             return Err(invalid(
                 "invalid_props",
@@ -111,10 +124,11 @@ fn parse_props(value: Option<&Value>) -> Result<Map<String, Value>, Invalid> {
                 ));
             }
         };
-        if text.chars().count() > MAX_PROP_VALUE || text.contains('\0') {
+        refuse_nul("invalid_props", &format!("prop {key:?}"), &text)?;
+        if text.chars().count() > MAX_PROP_VALUE {
             return Err(invalid(
                 "invalid_props",
-                format!("prop {key:?} is longer than {MAX_PROP_VALUE} characters or has NUL"),
+                format!("prop {key:?} is longer than {MAX_PROP_VALUE} characters"),
             ));
         }
         out.insert(key, Value::String(text));
@@ -171,13 +185,15 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
         .as_object()
         .ok_or_else(|| invalid("invalid_event", "an event must be a JSON object"))?;
     let name = required_string(event, "name", "n")?;
-    if name.chars().count() > MAX_NAME || name.contains('\0') {
+    refuse_nul("invalid_field", "`name`", name)?;
+    if name.chars().count() > MAX_NAME {
         return Err(invalid(
             "invalid_field",
             format!("`name` is longer than {MAX_NAME} characters"),
         ));
     }
     let raw_url = required_string(event, "url", "u")?;
+    refuse_nul("invalid_url", "`url`", raw_url)?;
     if raw_url.len() > MAX_URL {
         return Err(invalid(
             "invalid_url",
@@ -188,20 +204,31 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
         .ok()
         .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
         .ok_or_else(|| invalid("invalid_url", "`url` must be an absolute http(s) URL"))?;
-    let domains: Vec<String> = required_string(event, "domain", "d")?
+    let named: Vec<&str> = required_string(event, "domain", "d")?
         .split(',')
-        .map(|domain| domain.trim().trim_end_matches('.').to_lowercase())
-        .filter(|domain| !domain.is_empty())
+        .filter(|domain| !domain.trim().is_empty())
         .collect();
-    if domains.is_empty() || domains.len() > MAX_DOMAINS {
+    if named.is_empty() || named.len() > MAX_DOMAINS {
         return Err(invalid(
             "invalid_field",
             format!("`domain` must name 1 to {MAX_DOMAINS} sites"),
         ));
     }
+    let domains = named
+        .iter()
+        .map(|domain| {
+            crate::hostname::normalize(domain).ok_or_else(|| {
+                invalid(
+                    "invalid_domain",
+                    "`domain` must be host names such as example.com (at most 253 bytes)",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let referrer = match field(event, "referrer", "r") {
         None => None,
         Some(Value::String(text)) if text.len() <= MAX_URL => {
+            refuse_nul("invalid_field", "`referrer`", text)?;
             Some(text.trim().to_owned()).filter(|text| !text.is_empty())
         }
         Some(_) => {
@@ -437,5 +464,75 @@ mod tests {
         let event =
             json!({"name": "x", "url": "https://a.example", "domain": "a.example", "props": many});
         assert_eq!(parse_event(&event).unwrap_err().kind, "invalid_props");
+    }
+
+    #[test]
+    fn refuses_nul_in_every_string_field_with_its_own_reason() {
+        let good = json!({"name": "x", "url": "https://a.example/p", "domain": "a.example",
+            "referrer": "https://r.example/", "props": {"k": "v"}});
+        assert!(parse_event(&good).is_ok(), "the control event is valid");
+        let cases = [
+            (
+                "name",
+                json!("sign\u{0}up"),
+                "invalid_field",
+                "`name` contains a NUL",
+            ),
+            (
+                "url",
+                json!("https://a.example/\u{0}"),
+                "invalid_url",
+                "`url` contains a NUL",
+            ),
+            (
+                "domain",
+                json!("a.exam\u{0}ple"),
+                "invalid_domain",
+                "host names",
+            ),
+            (
+                "referrer",
+                json!("https://r.example/\u{0}"),
+                "invalid_field",
+                "`referrer` contains a NUL",
+            ),
+            (
+                "props",
+                json!({"k\u{0}": "v"}),
+                "invalid_props",
+                "a prop key contains a NUL",
+            ),
+            (
+                "props",
+                json!({"k": "v\u{0}"}),
+                "invalid_props",
+                "prop \"k\" contains a NUL",
+            ),
+        ];
+        for (field, value, kind, detail) in cases {
+            let mut event = good.clone();
+            event[field] = value;
+            let refusal = parse_event(&event).unwrap_err();
+            assert_eq!(refusal.kind, kind, "{event}");
+            assert!(
+                refusal.detail.contains(detail),
+                "{event}: {}",
+                refusal.detail
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_domains_that_are_not_host_names_before_any_lookup() {
+        for domain in [
+            "a".repeat(60_000),
+            "a.example/path".into(),
+            "a.example:80".into(),
+        ] {
+            let event = json!({"name": "x", "url": "https://a.example", "domain": domain});
+            assert_eq!(parse_event(&event).unwrap_err().kind, "invalid_domain");
+        }
+        let event = json!({"name": "x", "url": "https://a.example", "domain": "A.Example."});
+        assert_eq!(parse_event(&event).unwrap().domains, vec!["a.example"]);
     }
 }

@@ -1,18 +1,19 @@
 //! Where an event goes: domain → (organization, project), and the project's current salt.
-//! Both are cached briefly (a minute when found, ten seconds when not), so the hot path reads
+//! Both are cached briefly, in bounded caches ([`crate::cache`]), (a minute when found, ten seconds when not), so the hot path reads
 //! memory, and a new project or a rotated salt is picked up within a minute.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::cache::BoundedCache;
 use crate::tables::{project_salts, projects};
 use crate::{Db, DbError};
 use uuid::Uuid;
 
 const FOUND_TTL: Duration = Duration::from_secs(60);
 const MISSING_TTL: Duration = Duration::from_secs(10);
-const MAX_ENTRIES: usize = 100_000;
+/// Bytes each of the router's caches may hold: tens of thousands of projects' routes, while a
+/// flood of unknown domains or DSNs cannot grow memory past it.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A project events may be written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,25 +26,12 @@ pub struct Target {
     pub salt: [u8; 16],
 }
 
-type Cache<K, V> = Mutex<HashMap<K, (Instant, V)>>;
-
-fn cached<K: std::hash::Hash + Eq, V: Clone>(cache: &Cache<K, V>, key: &K) -> Option<V> {
-    let map = cache.lock().unwrap_or_else(|poison| poison.into_inner());
-    map.get(key)
-        .filter(|(expires, _)| *expires > Instant::now())
-        .map(|(_, value)| value.clone())
-}
-
-fn remember<K: std::hash::Hash + Eq, V>(cache: &Cache<K, V>, key: K, value: V, ttl: Duration) {
-    let mut map = cache.lock().unwrap_or_else(|poison| poison.into_inner());
-    if map.len() >= MAX_ENTRIES {
-        let now = Instant::now();
-        map.retain(|_, (expires, _)| *expires > now);
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
-        }
+fn ttl<T>(found: &Option<T>) -> Duration {
+    if found.is_some() {
+        FOUND_TTL
+    } else {
+        MISSING_TTL
     }
-    map.insert(key, (Instant::now() + ttl, value));
 }
 
 /// The project a Sentry DSN names, with the settings error ingestion needs (cached like the
@@ -67,9 +55,9 @@ pub struct DsnTarget {
 /// Resolves domains to targets through the ingest role.
 pub struct Router {
     db: Db,
-    domains: Cache<String, Option<(Uuid, Uuid)>>,
-    salts: Cache<Uuid, Option<[u8; 16]>>,
-    dsns: Cache<i64, Option<DsnTarget>>,
+    domains: BoundedCache<String, Option<(Uuid, Uuid)>>,
+    salts: BoundedCache<Uuid, Option<[u8; 16]>>,
+    dsns: BoundedCache<i64, Option<DsnTarget>>,
 }
 
 impl Router {
@@ -77,15 +65,25 @@ impl Router {
     pub fn new(db: Db) -> Self {
         Self {
             db,
-            domains: Mutex::default(),
-            salts: Mutex::default(),
-            dsns: Mutex::default(),
+            domains: BoundedCache::new(CACHE_BYTES, |domain, _| domain.len()),
+            salts: BoundedCache::new(CACHE_BYTES, |_, _| 0),
+            dsns: BoundedCache::new(CACHE_BYTES, |_, target| {
+                target.as_ref().map_or(0, |target| {
+                    target.public_key.len()
+                        + target.user_key.len()
+                        + target
+                            .scrub_fields
+                            .iter()
+                            .map(|f| f.len() + 24)
+                            .sum::<usize>()
+                })
+            }),
         }
     }
 
     /// The project whose DSN id is `ingest_id`, if any.
     pub async fn route_dsn(&self, ingest_id: i64) -> Result<Option<DsnTarget>, DbError> {
-        if let Some(target) = cached(&self.dsns, &ingest_id) {
+        if let Some(target) = self.dsns.get(&ingest_id) {
             return Ok(target);
         }
         let mut conn = self.db.conn().await?;
@@ -99,19 +97,14 @@ impl Router {
                 scrub_fields: project.scrub_fields,
                 user_key: project.error_user_key,
             });
-        let ttl = if target.is_some() {
-            FOUND_TTL
-        } else {
-            MISSING_TTL
-        };
-        remember(&self.dsns, ingest_id, target.clone(), ttl);
+        self.dsns.insert(ingest_id, target.clone(), ttl(&target));
         Ok(target)
     }
 
     /// The target for `domain`, if a project collects for it.
     pub async fn route(&self, domain: &str) -> Result<Option<Target>, DbError> {
         let key = domain.strip_prefix("www.").unwrap_or(domain).to_owned();
-        let route = match cached(&self.domains, &key) {
+        let route = match self.domains.get(&key) {
             Some(route) => route,
             None => {
                 let mut conn = self.db.conn().await?;
@@ -119,31 +112,21 @@ impl Router {
                 if route.is_none() && key != domain {
                     route = projects::route_domain(&mut conn, domain).await?;
                 }
-                let ttl = if route.is_some() {
-                    FOUND_TTL
-                } else {
-                    MISSING_TTL
-                };
-                remember(&self.domains, key, route, ttl);
+                self.domains.insert(key, route, ttl(&route));
                 route
             }
         };
         let Some((org_id, project_id)) = route else {
             return Ok(None);
         };
-        let salt = match cached(&self.salts, &project_id) {
+        let salt = match self.salts.get(&project_id) {
             Some(salt) => salt,
             None => {
                 let mut conn = self.db.conn().await?;
                 let salt = project_salts::current(&mut conn, project_id)
                     .await?
                     .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok());
-                let ttl = if salt.is_some() {
-                    FOUND_TTL
-                } else {
-                    MISSING_TTL
-                };
-                remember(&self.salts, project_id, salt, ttl);
+                self.salts.insert(project_id, salt, ttl(&salt));
                 salt
             }
         };

@@ -113,6 +113,9 @@ pub fn sample_row(
                 metric.name()
             ))
         })?;
+    if let Some(nul) = nul_in(sample) {
+        return Err(invalid(format!("{nul} contains a NUL character (U+0000)")));
+    }
     Ok(NewVital {
         org_id: target.org_id,
         project_id: target.project_id,
@@ -129,6 +132,30 @@ pub fn sample_row(
             .and_then(Value::as_str)
             .map(|t| truncate(t, 32)),
         attribution: attribution(sample.get("a")),
+    })
+}
+
+/// The first string of a sample (its navigation type, or an attribution key or value) that
+/// carries U+0000, which PostgreSQL cannot store: such a sample is refused before it is queued.
+fn nul_in(sample: &Value) -> Option<String> {
+    if sample
+        .get("t")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.contains('\0'))
+    {
+        return Some("`t`".to_owned());
+    }
+    let Some(Value::Object(attribution)) = sample.get("a") else {
+        return None;
+    };
+    attribution.iter().find_map(|(key, value)| {
+        if key.contains('\0') {
+            Some("an attribution key".to_owned())
+        } else if value.as_str().is_some_and(|text| text.contains('\0')) {
+            Some(format!("attribution {key:?}"))
+        } else {
+            None
+        }
     })
 }
 

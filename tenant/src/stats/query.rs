@@ -149,7 +149,7 @@ impl Dimension {
             Self::Hostname => "hostname",
             Self::EntryPage => "v_entry_page",
             Self::ExitPage => "v_exit_page",
-            Self::Source => "v_source",
+            Self::Source => "coalesce(v_source, 'Direct / None')",
             Self::Referrer => "v_referrer",
             Self::UtmSource => "v_utm_source",
             Self::UtmMedium => "v_utm_medium",
@@ -166,6 +166,10 @@ impl Dimension {
         })
     }
 }
+
+/// The source of a visit with neither a referrer nor a `utm_source`, as Plausible names it (in
+/// answers and in filters; stored as NULL).
+pub const DIRECT_SOURCE: &str = "Direct / None";
 
 /// How a filter compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -160,10 +160,27 @@ pub fn parse_period(period: Option<&str>) -> Result<DateRange, Invalid> {
     parse_date_range(Some(&value))
 }
 
-fn parse_filter(value: &Value, depth: usize) -> Result<Filter, Invalid> {
+/// Most comparisons (`is`, `contains`, …) in one query's filters, however they are nested.
+pub const MAX_FILTER_COMPARISONS: usize = 30;
+/// Most values compared against in one query's filters, all comparisons together.
+pub const MAX_FILTER_VALUES: usize = 200;
+/// Deepest nesting of `and`/`or`/`not` (a top-level filter is at depth 1).
+pub const MAX_FILTER_DEPTH: usize = 5;
+
+/// What the filters of one query have used of the bounds above: the cost of a query grows
+/// with every comparison and value, so the bound is on the whole tree, not on each list.
+#[derive(Default)]
+struct FilterBudget {
+    comparisons: usize,
+    values: usize,
+}
+
+fn parse_filter(value: &Value, depth: usize, budget: &mut FilterBudget) -> Result<Filter, Invalid> {
     let invalid = |detail: &str| bad("invalid_filter", detail.to_owned());
-    if depth > 8 {
-        return Err(invalid("filters nest too deeply"));
+    if depth > MAX_FILTER_DEPTH {
+        return Err(invalid(&format!(
+            "filters nest at most {MAX_FILTER_DEPTH} levels deep"
+        )));
     }
     let items = value
         .as_array()
@@ -179,7 +196,7 @@ fn parse_filter(value: &Value, depth: usize) -> Result<Filter, Invalid> {
                 .and_then(Value::as_array)
                 .ok_or_else(|| invalid("`and`/`or` take a list of filters"))?
                 .iter()
-                .map(|part| parse_filter(part, depth + 1))
+                .map(|part| parse_filter(part, depth + 1, budget))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(if operator == "and" {
                 Filter::And(parts)
@@ -192,6 +209,7 @@ fn parse_filter(value: &Value, depth: usize) -> Result<Filter, Invalid> {
                 .get(1)
                 .ok_or_else(|| invalid("`not` takes a filter"))?,
             depth + 1,
+            budget,
         )?))),
         "is" | "is_not" | "contains" | "contains_not" => {
             let dimension =
@@ -214,6 +232,18 @@ fn parse_filter(value: &Value, depth: usize) -> Result<Filter, Invalid> {
                 .collect::<Result<_, _>>()?;
             if values.is_empty() || values.len() > 100 {
                 return Err(invalid("a comparison takes 1 to 100 values"));
+            }
+            budget.comparisons += 1;
+            budget.values += values.len();
+            if budget.comparisons > MAX_FILTER_COMPARISONS {
+                return Err(invalid(&format!(
+                    "filters make at most {MAX_FILTER_COMPARISONS} comparisons in all"
+                )));
+            }
+            if budget.values > MAX_FILTER_VALUES {
+                return Err(invalid(&format!(
+                    "filters compare against at most {MAX_FILTER_VALUES} values in all"
+                )));
             }
             let operator = match operator {
                 "is" => Operator::Is,
@@ -282,11 +312,14 @@ pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
         .collect::<Result<Vec<_>, _>>()?;
     let filter = match object.get("filters") {
         None | Some(Value::Null) => Filter::And(vec![]),
-        Some(Value::Array(list)) if list.len() <= 30 => Filter::And(
-            list.iter()
-                .map(|f| parse_filter(f, 0))
-                .collect::<Result<_, _>>()?,
-        ),
+        Some(Value::Array(list)) if list.len() <= MAX_FILTER_COMPARISONS => {
+            let mut budget = FilterBudget::default();
+            Filter::And(
+                list.iter()
+                    .map(|f| parse_filter(f, 1, &mut budget))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
         Some(_) => {
             return Err(bad(
                 "invalid_filter",

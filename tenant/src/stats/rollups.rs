@@ -25,7 +25,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::params::{Params, Placeholder, Statement};
-use super::query::{Dimension, Filter, Metric, StatsQuery};
+use super::query::{DIRECT_SOURCE, Dimension, Filter, Metric, StatsQuery};
 use super::visits::{VISIT_GAP_MINUTES, visits_cte};
 
 /// The dimensions rollups hold, by kind number (0 is the total, with value '').
@@ -76,6 +76,10 @@ pub(crate) fn dimension_columns(dimensions: &[Dimension], timezone: Placeholder)
     for (i, dimension) in dimensions.iter().enumerate() {
         let sql = match dimension.time_sql(&local) {
             Some(sql) => sql,
+            None if *dimension == Dimension::Source => {
+                kind = kind_of(dimension).unwrap_or(0);
+                format!("coalesce(nullif(value, ''), '{DIRECT_SOURCE}')")
+            }
             None => {
                 kind = kind_of(dimension).unwrap_or(0);
                 "nullif(value, '')".to_owned()

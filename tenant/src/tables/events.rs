@@ -122,3 +122,17 @@ pub async fn insert_batch(
     .execute(conn)
     .await
 }
+
+/// Whether `project_id` has any event (in the caller's organization scope).
+pub async fn any_for_project(
+    conn: &mut AsyncPgConnection,
+    project_id: Uuid,
+) -> diesel::QueryResult<bool> {
+    use crate::schema::events::dsl;
+    use diesel::{ExpressionMethods, QueryDsl};
+    diesel::select(diesel::dsl::exists(
+        dsl::events.filter(dsl::project_id.eq(project_id)),
+    ))
+    .get_result(conn)
+    .await
+}
