@@ -1622,6 +1622,11 @@ export interface components {
             worker: components["schemas"]["WorkerReadiness"] & unknown;
             /** @description Beacon's own PostgreSQL cluster; absent with `DATABASE_URL`. */
             embedded_postgres?: components["schemas"]["EmbeddedPostgresReadiness"] & unknown;
+            /**
+             * @description Optional data this process runs without, each with what it costs and how to add it
+             *     (Beacon is ready without them).
+             */
+            missing_optional: string[];
         };
         /**
          * RealtimeOut
