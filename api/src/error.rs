@@ -242,6 +242,10 @@ const STATUSES: &[(u16, &str)] = &[
         "Conflicts with the current state (duplicate, last owner).",
     ),
     (413, "Request body over the size limit."),
+    (
+        415,
+        "The body's Content-Type is not one the operation takes (JSON, mostly).",
+    ),
     (422, "Well-formed but invalid values."),
     (429, "Throttled; see Retry-After."),
     (

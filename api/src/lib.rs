@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod scope;
+pub mod spec;
 pub mod state;
 pub mod static_files;
 pub mod tracker;

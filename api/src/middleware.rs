@@ -67,7 +67,8 @@ async fn handle<E: Endpoint>(
     let request_id = request_id_of(&req);
     let method = req.method().clone();
     let span = tracing::info_span!("request", request_id = %request_id);
-    let path = req.uri().path();
+    let request_path = req.uri().path().to_owned();
+    let path = request_path.as_str();
     let error_ingest = is_error_ingest(path);
     let cross_origin = path == INGEST_PATH || path == VITALS_PATH || error_ingest;
     // Error envelopes carry stack traces and breadcrumbs: a larger limit of their own (and a
@@ -106,6 +107,15 @@ async fn handle<E: Endpoint>(
         .map(|id| id.0)
         .unwrap_or("unmatched");
     let status = response.status();
+    if status == StatusCode::METHOD_NOT_ALLOWED
+        && !response.headers().contains_key(poem::http::header::ALLOW)
+        && let Some(allow) = crate::spec::allowed_methods(&request_path)
+        && let Ok(value) = HeaderValue::from_str(&allow)
+    {
+        response
+            .headers_mut()
+            .insert(poem::http::header::ALLOW, value);
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }

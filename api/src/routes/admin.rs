@@ -70,9 +70,13 @@ impl AdminApi {
                         "only instance operators (BEACON_ADMIN_EMAILS) can see jobs",
                     ));
                 }
-                Ok(worker::queue::recent(conn, cursor.as_deref(), page + 1)
-                    .await
-                    .map_err(DbError::from)?)
+                Ok(worker::queue::recent(
+                    conn,
+                    cursor.as_deref().filter(|cursor| !cursor.is_empty()),
+                    page + 1,
+                )
+                .await
+                .map_err(DbError::from)?)
             })
             .await?;
         let more = rows.len() as i64 > page;

@@ -294,8 +294,9 @@ fn event_out(event: error_issues::StoredEvent) -> ErrorEventOut {
     }
 }
 
+/// An empty cursor (`?cursor=`) is the first page, as an absent one.
 fn page_offset(cursor: Option<&str>) -> ApiResult<i64> {
-    match cursor {
+    match cursor.filter(|cursor| !cursor.is_empty()) {
         None => Ok(0),
         Some(cursor) => cursor
             .parse::<i64>()
@@ -306,7 +307,7 @@ fn page_offset(cursor: Option<&str>) -> ApiResult<i64> {
 }
 
 fn event_cursor(cursor: Option<&str>) -> ApiResult<Option<(DateTime<Utc>, Uuid)>> {
-    let Some(cursor) = cursor else {
+    let Some(cursor) = cursor.filter(|cursor| !cursor.is_empty()) else {
         return Ok(None);
     };
     let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not valid");

@@ -5,9 +5,10 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 
-/// Parses a `cursor` query parameter.
+/// Parses a `cursor` query parameter; an empty one (`?cursor=`) is the first page, as absent.
 pub fn parse_cursor(cursor: Option<&str>) -> ApiResult<Option<Uuid>> {
     cursor
+        .filter(|value| !value.is_empty())
         .map(|value| {
             Uuid::try_parse(value)
                 .map_err(|_| ApiError::bad_request("invalid_cursor", "the cursor is not valid"))

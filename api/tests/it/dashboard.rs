@@ -78,11 +78,22 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
     assert_eq!(report["visitors"], "2");
     assert_eq!(report["pageviews"], "2");
     assert!(report["eventRow"].as_str().unwrap().starts_with("Signup"));
+    // One visit came from the newsletter campaign, the other had no referrer: Plausible's
+    // "Direct / None".
+    let sources: Vec<&str> = report["sourceRows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(sources.len(), 2, "{sources:?}");
     assert!(
-        report["sourceRow"]
-            .as_str()
-            .unwrap()
-            .starts_with("newsletter")
+        sources.iter().any(|row| row.starts_with("newsletter")),
+        "{sources:?}"
+    );
+    assert!(
+        sources.iter().any(|row| row.starts_with("Direct / None")),
+        "{sources:?}"
     );
     // The goal made from the custom event converted one of the two visitors.
     let goal = report["goalRow"].as_str().unwrap();

@@ -46,3 +46,44 @@ async fn spec_and_docs_are_served() {
     let html = resp.0.into_body().into_string().await.unwrap();
     assert!(html.contains("swagger"), "{html}");
 }
+
+/// What the spec allows, the server takes: an empty `cursor=` or `period=` is the default (as
+/// absent), and an undeclared method gets 405 with the `Allow` header the spec implies.
+#[tokio::test]
+async fn the_server_takes_what_the_spec_allows_and_names_allowed_methods() {
+    let app = TestApp::new().await;
+    let owner = app.user("owner@contract.example").await;
+    let org = app.org(&owner, "Contract").await;
+    let owner = As::User(owner);
+    let project = app.project(&owner, org, "contract.example").await;
+    let project = project["id"].as_str().unwrap().to_owned();
+    for path in [
+        "/api/v1/orgs?cursor=".to_owned(),
+        format!("/api/v1/orgs/{org}/projects?cursor="),
+        format!("/api/v1/orgs/{org}/projects/{project}/issues?cursor="),
+        format!("/api/v1/orgs/{org}/projects/{project}/vitals?metric=LCP&period="),
+        format!("/api/v1/orgs/{org}/projects/{project}/goals/conversions?period="),
+    ] {
+        let (status, body) = app.json(&owner, "GET", &path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    // The positive control: a cursor that is not one is still refused.
+    let (status, _) = app
+        .json(&owner, "GET", "/api/v1/orgs?cursor=nonsense", None)
+        .await;
+    assert_eq!(status, 400);
+
+    let resp = app.call(&owner, "PUT", "/api/v1/orgs", None).await;
+    assert_eq!(resp.0.status().as_u16(), 405);
+    assert_eq!(resp.0.headers().get("allow").unwrap(), "GET, POST");
+    let resp = app
+        .call(
+            &owner,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project}"),
+            None,
+        )
+        .await;
+    assert_eq!(resp.0.status().as_u16(), 405);
+    assert_eq!(resp.0.headers().get("allow").unwrap(), "DELETE, GET, PATCH");
+}

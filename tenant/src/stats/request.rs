@@ -148,9 +148,9 @@ pub fn parse_date_range(value: Option<&Value>) -> Result<DateRange, Invalid> {
 }
 
 /// Parses a `period` query parameter: a `date_range` name (`day`, `7d`, `30d`, `month`, `6mo`,
-/// `12mo`, `all`) or `YYYY-MM-DD,YYYY-MM-DD`; `30d` when absent.
+/// `12mo`, `all`) or `YYYY-MM-DD,YYYY-MM-DD`; `30d` when absent or empty (`?period=`).
 pub fn parse_period(period: Option<&str>) -> Result<DateRange, Invalid> {
-    let period = period.unwrap_or("30d");
+    let period = period.filter(|period| !period.is_empty()).unwrap_or("30d");
     let value = match period.split_once(',') {
         Some((from, to)) => {
             Value::Array(vec![Value::String(from.into()), Value::String(to.into())])

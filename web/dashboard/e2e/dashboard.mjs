@@ -270,7 +270,9 @@ try {
   const events = page.getByRole("region", { name: "Custom events" });
   await events.getByRole("button", { name: /Signup/ }).waitFor();
   report.eventRow = await events.getByRole("button", { name: /Signup/ }).textContent();
-  report.sourceRow = await page.getByRole("region", { name: "Sources" }).getByRole("button").first().textContent();
+  const sources = page.getByRole("region", { name: "Sources" });
+  await sources.getByRole("button", { name: /newsletter/ }).waitFor();
+  report.sourceRows = await sources.getByRole("button").allTextContents();
   for (const width of [1280, 375]) {
     for (const scheme of ["light", "dark"]) {
       await screenshot(page, "dashboard", width, scheme);
