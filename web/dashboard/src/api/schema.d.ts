@@ -4,15 +4,35 @@
  */
 
 export interface paths {
-    "/healthz": {
+    "/api/event": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers. */
-        get: operations["healthz"];
+        get?: never;
+        put?: never;
+        /**
+         * Record pageviews and custom events (Plausible-compatible). Answers after the events are
+         *     committed; 503 with `Retry-After` when overloaded.
+         */
+        post: operations["send_event"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Recent background jobs with state, attempts and last error (instance operators). */
+        get: operations["list_jobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -21,19 +41,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/readyz": {
+    "/api/v1/auth/login": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Readiness: the database answers, the schema is current, the job workers of this
-         *     process take jobs and Beacon's own PostgreSQL (if any) runs. The body says which part
-         *     is not ready.
-         */
-        get: operations["readyz"];
+        get?: never;
+        put?: never;
+        /** Sign in: sets the session cookie and returns the CSRF token. */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign out: ends the session and clears the cookie. */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in user. */
+        get: operations["get_current_user"];
         put?: never;
         post?: never;
         delete?: never;
@@ -42,7 +92,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/metrics": {
+    "/api/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask for a password reset e-mail (answers 202 whether or not the address exists). */
+        post: operations["request_password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with the token from the reset e-mail; signs out every session. */
+        post: operations["confirm_password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/resend-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send the verification e-mail again (answers 202 whether or not the address exists). */
+        post: operations["resend_verification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/session": {
         parameters: {
             query?: never;
             header?: never;
@@ -50,11 +151,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Prometheus metrics: requests by route and status, latency, pool use, job and ingest
-         *     queue depth. When the server has a metrics token (`BEACON_METRICS_TOKEN`), send it as
-         *     `Authorization: Bearer <token>`; without it the answer is 401.
+         * The browser session behind the cookie: the user and the CSRF token its writes must
+         *     send. Lets a reloaded dashboard carry on without signing in again. Other origins
+         *     cannot read the answer (no CORS), so this does not leak the token.
          */
-        get: operations["metrics"];
+        get: operations["get_session"];
         put?: never;
         post?: never;
         delete?: never;
@@ -97,7 +198,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/auth/resend-verification": {
+    "/api/v1/invitations/accept": {
         parameters: {
             query?: never;
             header?: never;
@@ -106,114 +207,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send the verification e-mail again (answers 202 whether or not the address exists). */
-        post: operations["resend_verification"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/auth/login": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Sign in: sets the session cookie and returns the CSRF token. */
-        post: operations["login"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/auth/logout": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Sign out: ends the session and clears the cookie. */
-        post: operations["logout"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/auth/password-reset": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Ask for a password reset e-mail (answers 202 whether or not the address exists). */
-        post: operations["request_password_reset"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/auth/password-reset/confirm": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Set a new password with the token from the reset e-mail; signs out every session. */
-        post: operations["confirm_password_reset"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/auth/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The signed-in user. */
-        get: operations["get_current_user"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/auth/session": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The browser session behind the cookie: the user and the CSRF token its writes must
-         *     send. Lets a reloaded dashboard carry on without signing in again. Other origins
-         *     cannot read the answer (no CORS), so this does not leak the token.
-         */
-        get: operations["get_session"];
-        put?: never;
-        post?: never;
+        /** Accept an invitation, signed in with the invited address. */
+        post: operations["accept_invitation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -257,24 +252,28 @@ export interface paths {
         patch: operations["rename_organization"];
         trace?: never;
     };
-    "/api/v1/orgs/{org_id}/members": {
+    "/api/v1/orgs/{org_id}/api-keys": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Members of the organization. */
-        get: operations["list_members"];
+        /** Keys of the organization (admins). */
+        get: operations["list_api_keys"];
         put?: never;
-        post?: never;
+        /**
+         * Create a key (signed-in admins; a key cannot mint keys). The response holds the secret,
+         *     shown only this once.
+         */
+        post: operations["create_api_key"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/orgs/{org_id}/members/{user_id}": {
+    "/api/v1/orgs/{org_id}/api-keys/{key_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -284,12 +283,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a member (admins; anyone may remove themselves). */
-        delete: operations["remove_member"];
+        /** Revoke a key (admins). */
+        delete: operations["revoke_api_key"];
         options?: never;
         head?: never;
-        /** Change a member's role (admins; owners for anything involving the owner role). */
-        patch: operations["update_member_role"];
+        patch?: never;
         trace?: never;
     };
     "/api/v1/orgs/{org_id}/invitations": {
@@ -327,7 +325,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/invitations/accept": {
+    "/api/v1/orgs/{org_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Members of the organization. */
+        get: operations["list_members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/members/{user_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -336,12 +351,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Accept an invitation, signed in with the invited address. */
-        post: operations["accept_invitation"];
-        delete?: never;
+        post?: never;
+        /** Remove a member (admins; anyone may remove themselves). */
+        delete: operations["remove_member"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a member's role (admins; owners for anything involving the owner role). */
+        patch: operations["update_member_role"];
         trace?: never;
     };
     "/api/v1/orgs/{org_id}/projects": {
@@ -382,195 +398,6 @@ export interface paths {
          *     retention (admins).
          */
         patch: operations["update_project"];
-        trace?: never;
-    };
-    "/api/v1/orgs/{org_id}/api-keys": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Keys of the organization (admins). */
-        get: operations["list_api_keys"];
-        put?: never;
-        /**
-         * Create a key (signed-in admins; a key cannot mint keys). The response holds the secret,
-         *     shown only this once.
-         */
-        post: operations["create_api_key"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/orgs/{org_id}/api-keys/{key_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Revoke a key (admins). */
-        delete: operations["revoke_api_key"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/jobs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Recent background jobs with state, attempts and last error (instance operators). */
-        get: operations["list_jobs"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/event": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Record pageviews and custom events (Plausible-compatible). Answers after the events are
-         *     committed; 503 with `Retry-After` when overloaded.
-         */
-        post: operations["send_event"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v2/query": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Query aggregate statistics (Plausible Stats API v2): `site_id`, `metrics`, `date_range`,
-         *     and optional `dimensions`, `filters`, `order_by`, `pagination`,
-         *     `include.comparisons.mode = "previous_period"`.
-         */
-        post: operations["query_stats"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/orgs/{org_id}/projects/{project_id}/realtime": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Visitors in the last five minutes and the pages they are on. */
-        get: operations["get_realtime"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/orgs/{org_id}/projects/{project_id}/live": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * New events of the project as server-sent events (`text/event-stream`), from the moment
-         *     of the request on. A subscriber too slow to keep up skips events rather than holding
-         *     memory; a comment line every 15 s keeps proxies from closing the stream.
-         */
-        get: operations["stream_live_events"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/orgs/{org_id}/projects/{project_id}/goals": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Goals of a project. */
-        get: operations["list_goals"];
-        put?: never;
-        /** Create a goal. */
-        post: operations["create_goal"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/orgs/{org_id}/projects/{project_id}/goals/{goal_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Delete a goal. */
-        delete: operations["delete_goal"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/orgs/{org_id}/projects/{project_id}/goals/conversions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Conversions of every goal over `period` (as the Stats API's `date_range`: `day`, `7d`,
-         *     `30d`, `month`, `6mo`, `12mo`, `all`, or `YYYY-MM-DD,YYYY-MM-DD`; default `30d`).
-         */
-        get: operations["get_goal_conversions"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
         trace?: never;
     };
     "/api/v1/orgs/{org_id}/projects/{project_id}/funnels": {
@@ -629,7 +456,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/orgs/{org_id}/projects/{project_id}/retention": {
+    "/api/v1/orgs/{org_id}/projects/{project_id}/goals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Goals of a project. */
+        get: operations["list_goals"];
+        put?: never;
+        /** Create a goal. */
+        post: operations["create_goal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/goals/conversions": {
         parameters: {
             query?: never;
             header?: never;
@@ -637,13 +482,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Weekly retention cohorts for the last `weeks` weeks (1 to 26, default 8), this week
-         *     included, in the project's time zone.
+         * Conversions of every goal over `period` (as the Stats API's `date_range`: `day`, `7d`,
+         *     `30d`, `month`, `6mo`, `12mo`, `all`, or `YYYY-MM-DD,YYYY-MM-DD`; default `30d`).
          */
-        get: operations["get_retention"];
+        get: operations["get_goal_conversions"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/goals/{goal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a goal. */
+        delete: operations["delete_goal"];
         options?: never;
         head?: never;
         patch?: never;
@@ -704,6 +566,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * New events of the project as server-sent events (`text/event-stream`), from the moment
+         *     of the request on. A subscriber too slow to keep up skips events rather than holding
+         *     memory; a comment line every 15 s keeps proxies from closing the stream.
+         */
+        get: operations["stream_live_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/realtime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Visitors in the last five minutes and the pages they are on. */
+        get: operations["get_realtime"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org_id}/projects/{project_id}/releases/{release}/files": {
         parameters: {
             query?: never;
@@ -718,6 +618,68 @@ export interface paths {
         post?: never;
         /** Delete a file of a release (members). */
         delete: operations["delete_release_file"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Weekly retention cohorts for the last `weeks` weeks (1 to 26, default 8), this week
+         *     included, in the project's time zone.
+         */
+        get: operations["get_retention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/vitals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * p50 / p75 / p95 of a metric and its share of good, needs-improvement and poor samples,
+         *     by page (default), device, country or day, over a `period` (as the Stats API's
+         *     `date_range` names, default `30d`).
+         */
+        get: operations["get_vitals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Query aggregate statistics (Plausible Stats API v2): `site_id`, `metrics`, `date_range`,
+         *     and optional `dimensions`, `filters`, `order_by`, `pagination`,
+         *     `include.comparisons.mode = "previous_period"`.
+         */
+        post: operations["query_stats"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -743,7 +705,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/orgs/{org_id}/projects/{project_id}/vitals": {
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness: the process answers. */
+        get: operations["healthz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
         parameters: {
             query?: never;
             header?: never;
@@ -751,11 +730,32 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * p50 / p75 / p95 of a metric and its share of good, needs-improvement and poor samples,
-         *     by page (default), device, country or day, over a `period` (as the Stats API's
-         *     `date_range` names, default `30d`).
+         * Prometheus metrics: requests by route and status, latency, pool use, job and ingest
+         *     queue depth. When the server has a metrics token (`BEACON_METRICS_TOKEN`), send it as
+         *     `Authorization: Bearer <token>`; without it the answer is 401.
          */
-        get: operations["get_vitals"];
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness: the database answers, the schema is current, the job workers of this
+         *     process take jobs and Beacon's own PostgreSQL (if any) runs. The body says which part
+         *     is not ready.
+         */
+        get: operations["readyz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -793,10 +793,10 @@ export interface components {
         ApiKeyIn: {
             /** @description Name, to recognise it later. */
             name: string;
+            /** @description Limit the key to these projects; omit for every project. */
+            project_ids?: string[] | null;
             /** @description Scopes; at least one. */
             scopes: components["schemas"]["ScopeDto"][];
-            /** @description Limit the key to these projects; omit for every project. */
-            project_ids?: string[];
         };
         /**
          * ApiKeyList
@@ -806,7 +806,7 @@ export interface components {
             /** @description This page. */
             items: components["schemas"]["ApiKeyOut"][];
             /** @description Cursor of the next page, if any. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * ApiKeyOut
@@ -814,46 +814,39 @@ export interface components {
          */
         ApiKeyOut: {
             /**
-             * Format: uuid
-             * @description Id.
-             */
-            id: string;
-            /** @description Name. */
-            name: string;
-            /** @description First characters of the key. */
-            prefix: string;
-            /** @description Scopes. */
-            scopes: string[];
-            /** @description Projects it is limited to, if any. */
-            project_ids?: string[];
-            /**
              * Format: date-time
              * @description Creation time.
              */
             created_at: string;
             /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /**
              * Format: date-time
              * @description Last use.
              */
-            last_used_at?: string;
+            last_used_at?: string | null;
+            /** @description Name. */
+            name: string;
+            /** @description First characters of the key. */
+            prefix: string;
+            /** @description Projects it is limited to, if any. */
+            project_ids?: string[] | null;
             /**
              * Format: date-time
              * @description Revocation time.
              */
-            revoked_at?: string;
+            revoked_at?: string | null;
+            /** @description Scopes. */
+            scopes: string[];
         };
         /**
          * Cohort
          * @description One cohort: the visitors first seen in a week.
          */
         Cohort: {
-            /** @description Monday of the week (project time zone). */
-            week: string;
-            /**
-             * Format: int64
-             * @description Visitors first seen that week.
-             */
-            visitors: number;
             /**
              * @description Per week since (index 0: the cohort week itself, always 100): the percentage of the
              *     cohort seen again. Weeks not yet over are included; weeks still to come are not.
@@ -861,6 +854,13 @@ export interface components {
             retention: number[];
             /** @description The same as visitor counts. */
             returning: number[];
+            /**
+             * Format: int64
+             * @description Visitors first seen that week.
+             */
+            visitors: number;
+            /** @description Monday of the week (project time zone). */
+            week: string;
         };
         /**
          * ConversionOut
@@ -868,29 +868,29 @@ export interface components {
          */
         ConversionOut: {
             /**
-             * Format: uuid
-             * @description Goal id.
+             * Format: double
+             * @description Converted visitors as a percentage of all visitors in the range.
              */
-            goal_id: string;
-            /** @description Goal name. */
-            name: string;
-            /**
-             * Format: int64
-             * @description Distinct visitors who converted.
-             */
-            visitors: number;
+            conversion_rate: number;
             /**
              * Format: int64
              * @description Matching events.
              */
             events: number;
             /**
-             * Format: double
-             * @description Converted visitors as a percentage of all visitors in the range.
+             * Format: uuid
+             * @description Goal id.
              */
-            conversion_rate: number;
+            goal_id: string;
+            /** @description Goal name. */
+            name: string;
             /** @description Revenue (decimal string) in the goal's currency, for revenue goals. */
-            revenue?: string;
+            revenue?: string | null;
+            /**
+             * Format: int64
+             * @description Distinct visitors who converted.
+             */
+            visitors: number;
         };
         /**
          * ConversionsOut
@@ -899,10 +899,10 @@ export interface components {
         ConversionsOut: {
             /** @description First day (project time zone). */
             from: string;
-            /** @description Last day. */
-            to: string;
             /** @description One entry per goal, most converting first. */
             goals: components["schemas"]["ConversionOut"][];
+            /** @description Last day. */
+            to: string;
         };
         /**
          * CredentialsIn
@@ -948,13 +948,13 @@ export interface components {
          * @description The embedded PostgreSQL in the readiness report.
          */
         EmbeddedPostgresReadiness: {
-            /** @description Whether its postmaster runs (it is started again when it dies). */
-            up: boolean;
             /**
              * Format: uint64
              * @description How often it was started again since this process started.
              */
             restarts: number;
+            /** @description Whether its postmaster runs (it is started again when it dies). */
+            up: boolean;
         };
         /**
          * ErrorEventList
@@ -964,99 +964,99 @@ export interface components {
             /** @description This page, newest first. */
             items: components["schemas"]["ErrorEventOut"][];
             /** @description Cursor of the next page, if any. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * ErrorEventOut
          * @description An event of an issue, as stored (scrubbed).
          */
         ErrorEventOut: {
+            /** @description Breadcrumbs, oldest first. */
+            breadcrumbs: unknown;
+            /** @description Contexts (browser, os, device, runtime, …). */
+            contexts: unknown;
+            /** @description Environment. */
+            environment?: string | null;
+            /** @description Exceptions, the outermost last. */
+            exceptions: components["schemas"]["ExceptionOut"][];
             /**
              * Format: uuid
              * @description The SDK's event id.
              */
             id: string;
+            /** @description Level. */
+            level: string;
+            /** @description Message. */
+            message?: string | null;
+            /** @description Platform. */
+            platform?: string | null;
+            /** @description Release. */
+            release?: string | null;
+            /** @description The request (scrubbed; never cookies). */
+            request: unknown;
+            /** @description SDK name and version. */
+            sdk: unknown;
+            /** @description Tags. */
+            tags: unknown;
             /**
              * Format: date-time
              * @description When it happened.
              */
             ts: string;
-            /** @description Level. */
-            level: string;
-            /** @description Platform. */
-            platform?: string;
-            /** @description Release. */
-            release?: string;
-            /** @description Environment. */
-            environment?: string;
-            /** @description Message. */
-            message?: string;
-            /** @description Exceptions, the outermost last. */
-            exceptions: components["schemas"]["ExceptionOut"][];
-            /** @description Tags. */
-            tags: unknown;
-            /** @description Breadcrumbs, oldest first. */
-            breadcrumbs: unknown;
-            /** @description Contexts (browser, os, device, runtime, …). */
-            contexts: unknown;
-            /** @description The request (scrubbed; never cookies). */
-            request: unknown;
             /** @description The SDK's user id (scrubbed; never e-mail or IP address). */
-            user_id?: string;
-            /** @description SDK name and version. */
-            sdk: unknown;
+            user_id?: string | null;
         };
         /**
          * ExceptionOut
          * @description One exception of a chain.
          */
         ExceptionOut: {
-            /** @description Type. */
-            type?: string;
-            /** @description Message. */
-            value?: string;
-            /** @description How it was caught (`generic`, `auto.browser.global_handlers.onunhandledrejection`, …). */
-            mechanism?: string;
-            /** @description Whether the application handled it. */
-            handled?: boolean;
-            /** @description A stack attached to a message rather than a real exception. */
-            synthetic: boolean;
             /** @description Frames, oldest first (the crash is last). */
             frames: components["schemas"]["FrameOut"][];
+            /** @description Whether the application handled it. */
+            handled?: boolean | null;
+            /** @description How it was caught (`generic`, `auto.browser.global_handlers.onunhandledrejection`, …). */
+            mechanism?: string | null;
+            /** @description A stack attached to a message rather than a real exception. */
+            synthetic: boolean;
+            /** @description Type. */
+            type?: string | null;
+            /** @description Message. */
+            value?: string | null;
         };
         /**
          * FrameOut
          * @description A stack frame, after source maps.
          */
         FrameOut: {
-            /** @description File name. */
-            filename?: string;
             /** @description Path or URL (the original source file when a source map applied). */
-            abs_path?: string;
-            /** @description Function. */
-            function?: string;
-            /** @description Module. */
-            module?: string;
-            /**
-             * Format: uint32
-             * @description Line (1-based).
-             */
-            lineno?: number;
+            abs_path?: string | null;
             /**
              * Format: uint32
              * @description Column (1-based).
              */
-            colno?: number;
-            /** @description Application code. */
-            in_app?: boolean;
-            /** @description Lines before. */
-            pre_context: string[];
+            colno?: number | null;
             /** @description The line. */
-            context_line?: string;
+            context_line?: string | null;
+            /** @description File name. */
+            filename?: string | null;
+            /** @description Function. */
+            function?: string | null;
+            /** @description Application code. */
+            in_app?: boolean | null;
+            /**
+             * Format: uint32
+             * @description Line (1-based).
+             */
+            lineno?: number | null;
+            /** @description Where the frame pointed before source maps (`url:line:column function`). */
+            minified?: string | null;
+            /** @description Module. */
+            module?: string | null;
             /** @description Lines after. */
             post_context: string[];
-            /** @description Where the frame pointed before source maps (`url:line:column function`). */
-            minified?: string;
+            /** @description Lines before. */
+            pre_context: string[];
         };
         /**
          * FunnelIn
@@ -1074,6 +1074,11 @@ export interface components {
          */
         FunnelOut: {
             /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            created_at: string;
+            /**
              * Format: uuid
              * @description Id.
              */
@@ -1082,21 +1087,23 @@ export interface components {
             name: string;
             /** @description Steps in order. */
             steps: components["schemas"]["FunnelStepOut"][];
-            /**
-             * Format: date-time
-             * @description Creation time.
-             */
-            created_at: string;
         };
         /**
          * FunnelReport
          * @description A funnel evaluated over a date range.
          */
         FunnelReport: {
-            /** @description The funnel. */
-            funnel: components["schemas"]["FunnelOut"] & unknown;
+            /**
+             * Format: double
+             * @description Percentage of them who completed step 1.
+             */
+            entered_rate: number;
             /** @description First day (project time zone). */
             from: string;
+            /** @description The funnel. */
+            funnel: components["schemas"]["FunnelOut"] & unknown;
+            /** @description Per step. */
+            steps: components["schemas"]["StepReport"][];
             /** @description Last day. */
             to: string;
             /**
@@ -1104,13 +1111,6 @@ export interface components {
              * @description Distinct visitors in the range.
              */
             total_visitors: number;
-            /**
-             * Format: double
-             * @description Percentage of them who completed step 1.
-             */
-            entered_rate: number;
-            /** @description Per step. */
-            steps: components["schemas"]["StepReport"][];
         };
         /**
          * FunnelStepOut
@@ -1130,14 +1130,14 @@ export interface components {
          * @description A new goal: exactly one of `event_name` and `page_path`.
          */
         GoalIn: {
-            /** @description Display name; defaults to the event name or path. */
-            name?: string;
-            /** @description Custom event name to count. */
-            event_name?: string;
-            /** @description Path pattern of pageviews to count, e.g. `/signup/thanks` or `/blog/*`. */
-            page_path?: string;
             /** @description For revenue goals: the ISO 4217 currency to sum. */
-            currency?: string;
+            currency?: string | null;
+            /** @description Custom event name to count. */
+            event_name?: string | null;
+            /** @description Display name; defaults to the event name or path. */
+            name?: string | null;
+            /** @description Path pattern of pageviews to count, e.g. `/signup/thanks` or `/blog/*`. */
+            page_path?: string | null;
         };
         /**
          * GoalOut
@@ -1145,23 +1145,23 @@ export interface components {
          */
         GoalOut: {
             /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            created_at: string;
+            /** @description Revenue currency. */
+            currency?: string | null;
+            /** @description Custom event name. */
+            event_name?: string | null;
+            /**
              * Format: uuid
              * @description Id.
              */
             id: string;
             /** @description Name. */
             name: string;
-            /** @description Custom event name. */
-            event_name?: string;
             /** @description Path pattern. */
-            page_path?: string;
-            /** @description Revenue currency. */
-            currency?: string;
-            /**
-             * Format: date-time
-             * @description Creation time.
-             */
-            created_at: string;
+            page_path?: string | null;
         };
         /**
          * IngestReport
@@ -1199,7 +1199,7 @@ export interface components {
             /** @description This page. */
             items: components["schemas"]["InvitationOut"][];
             /** @description Cursor of the next page, if any. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * InvitationOut
@@ -1207,51 +1207,51 @@ export interface components {
          */
         InvitationOut: {
             /**
-             * Format: uuid
-             * @description Id.
-             */
-            id: string;
-            /** @description Invited address. */
-            email: string;
-            /** @description Role granted on acceptance. */
-            role: string;
-            /**
              * Format: date-time
              * @description When it was sent.
              */
             created_at: string;
+            /** @description Invited address. */
+            email: string;
             /**
              * Format: date-time
              * @description When it lapses.
              */
             expires_at: string;
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /** @description Role granted on acceptance. */
+            role: string;
         };
         /**
          * IssueDetail
          * @description One issue in full.
          */
         IssueDetail: {
+            /** @description Events and users per environment. */
+            environments: components["schemas"]["ValueCountOut"][];
+            /** @description Release of the first event. */
+            first_release?: string | null;
             /** @description The issue. */
             issue: components["schemas"]["IssueOut"] & unknown;
-            /** @description With "resolved in the next release": the release it was resolved in. */
-            resolved_in_release?: string;
+            /** @description Release of the latest event. */
+            last_release?: string | null;
+            /** @description The latest event. */
+            latest_event?: (components["schemas"]["ErrorEventOut"] & unknown) | null;
+            /** @description Events and users per release. */
+            releases: components["schemas"]["ValueCountOut"][];
             /**
              * Format: date-time
              * @description When it was resolved.
              */
-            resolved_at?: string;
-            /** @description Release of the first event. */
-            first_release?: string;
-            /** @description Release of the latest event. */
-            last_release?: string;
-            /** @description Events and users per release. */
-            releases: components["schemas"]["ValueCountOut"][];
-            /** @description Events and users per environment. */
-            environments: components["schemas"]["ValueCountOut"][];
+            resolved_at?: string | null;
+            /** @description With "resolved in the next release": the release it was resolved in. */
+            resolved_in_release?: string | null;
             /** @description Tag distributions (top 10 values of each, over the latest 10,000 events). */
             tags: components["schemas"]["TagOut"][];
-            /** @description The latest event. */
-            latest_event?: components["schemas"]["ErrorEventOut"] & unknown;
         };
         /**
          * IssueList
@@ -1261,62 +1261,62 @@ export interface components {
             /** @description This page. */
             items: components["schemas"]["IssueOut"][];
             /** @description Cursor of the next page, if any. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * IssueOut
          * @description An issue in a list.
          */
         IssueOut: {
-            /**
-             * Format: uuid
-             * @description Id.
-             */
-            id: string;
-            /** @description `Type: message`, or the message. */
-            title: string;
             /** @description Where it happened: `function (file)` of the crash's application frame. */
-            culprit?: string;
-            /** @description Level of the latest event. */
-            level: string;
-            /** @description `unresolved`, `resolved` or `ignored`. */
-            status: string;
-            /**
-             * Format: date-time
-             * @description First event.
-             */
-            first_seen: string;
-            /**
-             * Format: date-time
-             * @description Latest event.
-             */
-            last_seen: string;
+            culprit?: string | null;
+            /** @description Events on each of the last 14 days (UTC), oldest first. */
+            daily: number[];
             /**
              * Format: int64
              * @description Events.
              */
             events: number;
             /**
+             * Format: date-time
+             * @description First event.
+             */
+            first_seen: string;
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Latest event.
+             */
+            last_seen: string;
+            /** @description Level of the latest event. */
+            level: string;
+            /** @description `unresolved`, `resolved` or `ignored`. */
+            status: string;
+            /** @description `Type: message`, or the message. */
+            title: string;
+            /**
              * Format: int64
              * @description Distinct affected users (counted by a keyed hash of the SDK's user).
              */
             users: number;
-            /** @description Events on each of the last 14 days (UTC), oldest first. */
-            daily: number[];
         };
         /**
          * IssuePatch
          * @description A state change.
          */
         IssuePatch: {
-            /** @description New state. */
-            status: components["schemas"]["IssueStatusDto"] & unknown;
             /**
              * @description With `resolved`: resolved in the next release, so events of the current release do not
              *     reopen it (events of another release do).
              * @default false
              */
-            in_next_release: boolean;
+            in_next_release: boolean | null;
+            /** @description New state. */
+            status: components["schemas"]["IssueStatusDto"] & unknown;
         };
         /**
          * @description How an issue list is sorted.
@@ -1336,24 +1336,29 @@ export interface components {
             /** @description This page. */
             items: components["schemas"]["JobOut"][];
             /** @description Cursor of the next (older) page, if any. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * JobOut
          * @description A background job.
          */
         JobOut: {
-            /** @description Id (ULID; sorts by time). */
-            id: string;
-            /** @description Job kind, e.g. `send_verification_email`. */
-            kind: string;
-            /** @description Pending, Queued, Running, Done, Failed or Killed. */
-            status: string;
             /**
              * Format: int32
              * @description Attempts made.
              */
             attempts: number;
+            /**
+             * Format: date-time
+             * @description When it finished.
+             */
+            done_at?: string | null;
+            /** @description Id (ULID; sorts by time). */
+            id: string;
+            /** @description Job kind, e.g. `send_verification_email`. */
+            kind: string;
+            /** @description Error of the last failed attempt. */
+            last_error?: string | null;
             /**
              * Format: int32
              * @description Attempts allowed.
@@ -1364,34 +1369,29 @@ export interface components {
              * @description When it is (or was) due.
              */
             run_at: string;
-            /**
-             * Format: date-time
-             * @description When it finished.
-             */
-            done_at?: string;
-            /** @description Error of the last failed attempt. */
-            last_error?: string;
+            /** @description Pending, Queued, Running, Done, Failed or Killed. */
+            status: string;
         };
         /**
          * LiveEventOut
          * @description An event as the live stream shows it (no visitor id).
          */
         LiveEventOut: {
-            /**
-             * Format: date-time
-             * @description When it happened.
-             */
-            ts: string;
+            /** @description Country, if known. */
+            country?: string | null;
+            /** @description Device class. */
+            device?: string | null;
             /** @description `pageview` or a custom name. */
             name: string;
             /** @description Page path. */
             page: string;
             /** @description Traffic source, if any. */
-            source?: string;
-            /** @description Country, if known. */
-            country?: string;
-            /** @description Device class. */
-            device?: string;
+            source?: string | null;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            ts: string;
         };
         /**
          * MemberList
@@ -1401,27 +1401,27 @@ export interface components {
             /** @description This page. */
             items: components["schemas"]["MemberOut"][];
             /** @description Cursor of the next page, if any. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * MemberOut
          * @description A member.
          */
         MemberOut: {
-            /**
-             * Format: uuid
-             * @description User id.
-             */
-            user_id: string;
             /** @description E-mail address. */
             email: string;
-            /** @description Role. */
-            role: string;
             /**
              * Format: date-time
              * @description When they joined.
              */
             joined_at: string;
+            /** @description Role. */
+            role: string;
+            /**
+             * Format: uuid
+             * @description User id.
+             */
+            user_id: string;
         };
         /**
          * MemberPatch
@@ -1447,13 +1447,18 @@ export interface components {
             /** @description This page. */
             items: components["schemas"]["OrganizationOut"][];
             /** @description Cursor of the next page, if any. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * OrganizationOut
          * @description An organization, with the caller's role in it.
          */
         OrganizationOut: {
+            /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            created_at: string;
             /**
              * Format: uuid
              * @description Id.
@@ -1463,55 +1468,50 @@ export interface components {
             name: string;
             /** @description The caller's role (for API keys: the role their scopes act as). */
             role: string;
-            /**
-             * Format: date-time
-             * @description Creation time.
-             */
-            created_at: string;
         };
         /**
          * PasswordResetIn
          * @description A new password with its reset token.
          */
         PasswordResetIn: {
-            /** @description Token from the reset e-mail. */
-            token: string;
             /** @description New password, 8 to 128 characters. */
             password: string;
+            /** @description Token from the reset e-mail. */
+            token: string;
         };
         /**
          * Problem
          * @description The problem document.
          */
         Problem: {
-            /** @description URI naming the kind of problem; stable. */
-            type: string;
-            /** @description Short summary of the kind. */
-            title: string;
+            /** @description What went wrong this time. */
+            detail: string;
+            /** @description Request id, as in the `X-Request-Id` header and the logs. */
+            instance?: string | null;
             /**
              * Format: uint16
              * @description HTTP status.
              */
             status: number;
-            /** @description What went wrong this time. */
-            detail: string;
-            /** @description Request id, as in the `X-Request-Id` header and the logs. */
-            instance?: string;
+            /** @description Short summary of the kind. */
+            title: string;
+            /** @description URI naming the kind of problem; stable. */
+            type: string;
         };
         /**
          * ProjectIn
          * @description A new project.
          */
         ProjectIn: {
-            /** @description Name, 1 to 100 characters. */
-            name: string;
             /** @description Domains (host names) it collects for; at least one. */
             domains: string[];
+            /** @description Name, 1 to 100 characters. */
+            name: string;
             /**
              * @description IANA time zone for the dashboards, e.g. `Europe/Berlin`. Default `UTC`.
              * @default UTC
              */
-            timezone: string;
+            timezone: string | null;
         };
         /**
          * ProjectList
@@ -1521,7 +1521,7 @@ export interface components {
             /** @description This page. */
             items: components["schemas"]["ProjectOut"][];
             /** @description Cursor of the next page, if any. */
-            next_cursor?: string;
+            next_cursor?: string | null;
         };
         /**
          * ProjectOut
@@ -1529,85 +1529,85 @@ export interface components {
          */
         ProjectOut: {
             /**
-             * Format: uuid
-             * @description Id.
+             * Format: date-time
+             * @description Creation time.
              */
-            id: string;
-            /**
-             * Format: uuid
-             * @description Organization.
-             */
-            org_id: string;
-            /** @description Name. */
-            name: string;
+            created_at: string;
             /** @description Domains. */
             domains: string[];
-            /** @description IANA time zone. */
-            timezone: string;
-            /** @description Public ingestion key (tracker `data-key`, Sentry DSN public key). */
-            ingest_key: string;
-            /**
-             * Format: int32
-             * @description Hours one visitor-id salt is used.
-             */
-            salt_rotation_hours: number;
-            /**
-             * Format: int32
-             * @description Days events are kept.
-             */
-            retention_days: number;
-            /** @description Extra key names scrubbed from error events. */
-            scrub_fields: string[];
             /**
              * Format: int32
              * @description Error events accepted per minute.
              */
             error_events_per_minute: number;
             /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /**
              * Format: int64
              * @description Numeric ingestion id (Sentry DSN project segment): the DSN is
              *     `https://{ingest_key}@{beacon host}/{ingest_id}`.
              */
             ingest_id: number;
+            /** @description Public ingestion key (tracker `data-key`, Sentry DSN public key). */
+            ingest_key: string;
+            /** @description Name. */
+            name: string;
             /**
-             * Format: date-time
-             * @description Creation time.
+             * Format: uuid
+             * @description Organization.
              */
-            created_at: string;
+            org_id: string;
+            /**
+             * Format: int32
+             * @description Days events are kept.
+             */
+            retention_days: number;
+            /**
+             * Format: int32
+             * @description Hours one visitor-id salt is used.
+             */
+            salt_rotation_hours: number;
+            /** @description Extra key names scrubbed from error events. */
+            scrub_fields: string[];
+            /** @description IANA time zone. */
+            timezone: string;
         };
         /**
          * ProjectPatch
          * @description Changes to a project; absent fields stay as they are.
          */
         ProjectPatch: {
-            /** @description New name. */
-            name?: string;
             /** @description New set of domains (replaces the old set). */
-            domains?: string[];
-            /** @description New time zone. */
-            timezone?: string;
+            domains?: string[] | null;
+            /**
+             * Format: int32
+             * @description Error events accepted per minute (1 to 10,000,000); beyond it SDKs are told to back off.
+             */
+            error_events_per_minute?: number | null;
+            /** @description New name. */
+            name?: string | null;
+            /**
+             * Format: int32
+             * @description Days events are kept before they are deleted (1 to 3650).
+             */
+            retention_days?: number | null;
             /**
              * Format: int32
              * @description Hours one visitor-id salt is used before a new random one replaces it (1 to 720).
              *     Longer periods recognize returning visitors for longer (retention cohorts need weeks);
              *     shorter ones are more private.
              */
-            salt_rotation_hours?: number;
-            /**
-             * Format: int32
-             * @description Days events are kept before they are deleted (1 to 3650).
-             */
-            retention_days?: number;
+            salt_rotation_hours?: number | null;
             /**
              * @description Extra key names whose values are removed from error events before they are stored,
              *     on top of the built-in rules (replaces the list; at most 50, each 1 to 64 characters).
              */
-            scrub_fields?: string[];
-            /**
-             * Format: int32
-             * @description Error events accepted per minute (1 to 10,000,000); beyond it SDKs are told to back off.
-             */
-            error_events_per_minute?: number;
+            scrub_fields?: string[] | null;
+            /** @description New time zone. */
+            timezone?: string | null;
         };
         /**
          * Readiness
@@ -1616,30 +1616,30 @@ export interface components {
         Readiness: {
             /** @description Whether the database answered. */
             database: boolean;
+            /** @description Beacon's own PostgreSQL cluster; absent with `DATABASE_URL`. */
+            embedded_postgres?: (components["schemas"]["EmbeddedPostgresReadiness"] & unknown) | null;
             /** @description Whether every embedded migration is applied. */
             migrations: boolean;
-            /** @description The job workers of this process. */
-            worker: components["schemas"]["WorkerReadiness"] & unknown;
-            /** @description Beacon's own PostgreSQL cluster; absent with `DATABASE_URL`. */
-            embedded_postgres?: components["schemas"]["EmbeddedPostgresReadiness"] & unknown;
             /**
              * @description Optional data this process runs without, each with what it costs and how to add it
              *     (Beacon is ready without them).
              */
             missing_optional: string[];
+            /** @description The job workers of this process. */
+            worker: components["schemas"]["WorkerReadiness"] & unknown;
         };
         /**
          * RealtimeOut
          * @description The last five minutes.
          */
         RealtimeOut: {
+            /** @description Up to 10 pages they are on, most visited first. */
+            pages: components["schemas"]["CurrentPageOut"][];
             /**
              * Format: int64
              * @description Distinct visitors in the last five minutes.
              */
             visitors: number;
-            /** @description Up to 10 pages they are on, most visited first. */
-            pages: components["schemas"]["CurrentPageOut"][];
             /**
              * Format: int32
              * @description The window, in minutes.
@@ -1651,6 +1651,8 @@ export interface components {
          * @description One refused event of a batch.
          */
         Rejection: {
+            /** @description Reason. */
+            detail: string;
             /**
              * Format: uint32
              * @description Position in the request (0 for a single event).
@@ -1658,23 +1660,21 @@ export interface components {
             index: number;
             /** @description Problem type, as in problem+json. */
             type: string;
-            /** @description Reason. */
-            detail: string;
         };
         /**
          * ReleaseFileOut
          * @description A stored release file.
          */
         ReleaseFileOut: {
-            /** @description Name frames are matched with. */
-            name: string;
-            /** @description SHA-256 of the content, hex. */
-            sha256: string;
             /**
              * Format: date-time
              * @description Upload time.
              */
             created_at: string;
+            /** @description Name frames are matched with. */
+            name: string;
+            /** @description SHA-256 of the content, hex. */
+            sha256: string;
         };
         /**
          * RetentionReport
@@ -1683,6 +1683,8 @@ export interface components {
         RetentionReport: {
             /** @description Cohorts, oldest first. */
             cohorts: components["schemas"]["Cohort"][];
+            /** @description Whether the rotation period is shorter than the cohort table spans. */
+            limited_by_rotation: boolean;
             /**
              * Format: int32
              * @description The project's visitor-id salt rotation period. A visitor is recognized only while their
@@ -1690,8 +1692,6 @@ export interface components {
              *     design, not churn; raise `salt_rotation_hours` on the project to measure retention.
              */
             salt_rotation_hours: number;
-            /** @description Whether the rotation period is shorter than the cohort table spans. */
-            limited_by_rotation: boolean;
         };
         /**
          * @description A role in an organization.
@@ -1708,22 +1708,22 @@ export interface components {
          * @description The signed-in session.
          */
         SessionOut: {
-            /** @description The user. */
-            user: components["schemas"]["UserOut"] & unknown;
             /** @description Send this as `X-CSRF-Token` on every cookie-authenticated write. */
             csrf_token: string;
+            /** @description The user. */
+            user: components["schemas"]["UserOut"] & unknown;
         };
         /**
          * StatsComparison
          * @description The same row in the previous period.
          */
         StatsComparison: {
+            /** @description Change per metric: percent, or percentage points for `bounce_rate`. */
+            change: number[];
             /** @description Dimension values of the matched row. */
             dimensions: string[];
             /** @description Metric values in the previous period, in the order asked for. */
             metrics: number[];
-            /** @description Change per metric: percent, or percentage points for `bounce_rate`. */
-            change: number[];
         };
         /**
          * StatsComparisons
@@ -1744,26 +1744,26 @@ export interface components {
          */
         StatsInclude: {
             /** @description Adds a `comparison` to every result row. */
-            comparisons?: components["schemas"]["StatsComparisons"] & unknown;
+            comparisons?: (components["schemas"]["StatsComparisons"] & unknown) | null;
         };
         /**
          * StatsMeta
          * @description About the answer.
          */
         StatsMeta: {
+            /** @description Goal → currency, when grouped by `event:goal`. */
+            currencies?: {
+                [key: string]: string;
+            } | null;
+            /** @description Revenue currency, when one applies. */
+            currency?: string | null;
+            /** @description The project's time zone, which dates are in. */
+            time_zone: string;
             /**
              * Format: int64
              * @description Rows before pagination.
              */
             total_rows: number;
-            /** @description The project's time zone, which dates are in. */
-            time_zone: string;
-            /** @description Revenue currency, when one applies. */
-            currency?: string;
-            /** @description Goal → currency, when grouped by `event:goal`. */
-            currencies?: {
-                [key: string]: string;
-            };
         };
         /**
          * StatsPagination
@@ -1774,108 +1774,91 @@ export interface components {
              * Format: int64
              * @description Rows per page, 1–10,000 (default 10,000).
              */
-            limit?: number;
+            limit?: number | null;
             /**
              * Format: int64
              * @description Rows to skip.
              */
-            offset?: number;
+            offset?: number | null;
         };
         /**
          * StatsQuery
          * @description A Stats API v2 query, in Plausible's shape.
          */
         StatsQuery: {
-            /** @description The project's domain. */
-            site_id: string;
+            /** @description The range. */
+            date_range: components["schemas"]["StatsDateRange"] & unknown;
+            /** @description `event:*`, `visit:*` or `time:*` dimensions to group by. */
+            dimensions?: string[] | null;
+            /**
+             * @description Filter expressions: `[operator, dimension, [values]]` with `is`, `is_not`,
+             *     `contains`, `contains_not`, or `["and" | "or", [filters]]`, `["not", filter]`.
+             */
+            filters?: unknown[] | null;
+            /** @description Extras. */
+            include?: (components["schemas"]["StatsInclude"] & unknown) | null;
             /**
              * @description `visitors`, `visits`, `pageviews`, `views_per_visit`, `bounce_rate`,
              *     `visit_duration`, `events`; with goals `conversion_rate`, `total_revenue`,
              *     `average_revenue`.
              */
             metrics: string[];
-            /** @description The range. */
-            date_range: components["schemas"]["StatsDateRange"] & unknown;
-            /** @description `event:*`, `visit:*` or `time:*` dimensions to group by. */
-            dimensions?: string[];
-            /**
-             * @description Filter expressions: `[operator, dimension, [values]]` with `is`, `is_not`,
-             *     `contains`, `contains_not`, or `["and" | "or", [filters]]`, `["not", filter]`.
-             */
-            filters?: unknown[];
             /** @description `[[metric or dimension, "asc" | "desc"]]`. */
-            order_by?: string[][];
+            order_by?: string[][] | null;
             /** @description Paging. */
-            pagination?: components["schemas"]["StatsPagination"] & unknown;
-            /** @description Extras. */
-            include?: components["schemas"]["StatsInclude"] & unknown;
+            pagination?: (components["schemas"]["StatsPagination"] & unknown) | null;
+            /** @description The project's domain. */
+            site_id: string;
         };
         /**
          * StatsQueryEcho
          * @description The query as understood, with the resolved dates.
          */
         StatsQueryEcho: {
-            /** @description The project's domain. */
-            site_id: string;
-            /** @description Metrics. */
-            metrics: string[];
+            /** @description The previous period's days, with comparisons. */
+            comparison_date_range?: string[] | null;
             /** @description First and last day. */
             date_range: string[];
             /** @description Dimensions. */
             dimensions: string[];
             /** @description Filters as sent. */
             filters: unknown[];
+            /** @description Metrics. */
+            metrics: string[];
             /** @description Paging. */
             pagination: components["schemas"]["StatsPagination"] & unknown;
-            /** @description The previous period's days, with comparisons. */
-            comparison_date_range?: string[];
+            /** @description The project's domain. */
+            site_id: string;
         };
         /**
          * StatsResult
          * @description A Stats API v2 answer.
          */
         StatsResult: {
-            /** @description Rows. */
-            results: components["schemas"]["StatsRow"][];
             /** @description About the answer. */
             meta: components["schemas"]["StatsMeta"] & unknown;
             /** @description The query as understood. */
             query: components["schemas"]["StatsQueryEcho"] & unknown;
+            /** @description Rows. */
+            results: components["schemas"]["StatsRow"][];
         };
         /**
          * StatsRow
          * @description One result row.
          */
         StatsRow: {
+            /** @description With `include.comparisons`. */
+            comparison?: (components["schemas"]["StatsComparison"] & unknown) | null;
             /** @description Dimension values, in the order asked for; `null` where unknown (no country, say). */
             dimensions: string[];
             /** @description Metric values, in the order asked for. */
             metrics: number[];
-            /** @description With `include.comparisons`. */
-            comparison?: components["schemas"]["StatsComparison"] & unknown;
         };
         /**
          * StepReport
          * @description How many visitors reached one step.
          */
         StepReport: {
-            /**
-             * Format: uint32
-             * @description 1-based position.
-             */
-            position: number;
-            /**
-             * Format: uuid
-             * @description The goal.
-             */
-            goal_id: string;
-            /** @description Its name. */
-            name: string;
-            /**
-             * Format: int64
-             * @description Visitors who completed this step and every one before it, in order.
-             */
-            visitors: number;
             /**
              * Format: double
              * @description Percentage of the visitors who entered the funnel (step 1) who got this far.
@@ -1891,6 +1874,23 @@ export interface components {
              * @description `dropoff` as a percentage of the previous step's visitors.
              */
             dropoff_rate: number;
+            /**
+             * Format: uuid
+             * @description The goal.
+             */
+            goal_id: string;
+            /** @description Its name. */
+            name: string;
+            /**
+             * Format: uint32
+             * @description 1-based position.
+             */
+            position: number;
+            /**
+             * Format: int64
+             * @description Visitors who completed this step and every one before it, in order.
+             */
+            visitors: number;
         };
         /**
          * TagOut
@@ -1915,23 +1915,21 @@ export interface components {
          * @description A user.
          */
         UserOut: {
+            /** @description E-mail address. */
+            email: string;
+            /** @description Whether the address is confirmed. */
+            email_verified: boolean;
             /**
              * Format: uuid
              * @description Id.
              */
             id: string;
-            /** @description E-mail address. */
-            email: string;
-            /** @description Whether the address is confirmed. */
-            email_verified: boolean;
         };
         /**
          * ValueCountOut
          * @description Events and users with one value.
          */
         ValueCountOut: {
-            /** @description The value (`null`: events without one). */
-            value?: string;
             /**
              * Format: int64
              * @description Events.
@@ -1942,6 +1940,8 @@ export interface components {
              * @description Distinct users.
              */
             users: number;
+            /** @description The value (`null`: events without one). */
+            value?: string | null;
         };
         /**
          * @description A metric, with Google's thresholds: good up to the first, poor above the second.
@@ -1974,13 +1974,18 @@ export interface components {
          * @description One group of a summary.
          */
         VitalsRowOut: {
-            /** @description Page, device, country or day (`null`: unknown). */
-            key?: string;
             /**
-             * Format: int64
-             * @description Samples.
+             * Format: double
+             * @description Share of samples rated good (0–100).
              */
-            samples: number;
+            good: number;
+            /** @description Page, device, country or day (`null`: unknown). */
+            key?: string | null;
+            /**
+             * Format: double
+             * @description Share rated needs improvement (0–100).
+             */
+            needs_improvement: number;
             /**
              * Format: double
              * @description Median.
@@ -1996,67 +2001,62 @@ export interface components {
              * @description 95th percentile.
              */
             p95: number;
-            /** @description Rating of the p75 by Google's thresholds. */
-            rating: string;
-            /**
-             * Format: double
-             * @description Share of samples rated good (0–100).
-             */
-            good: number;
-            /**
-             * Format: double
-             * @description Share rated needs improvement (0–100).
-             */
-            needs_improvement: number;
             /**
              * Format: double
              * @description Share rated poor (0–100).
              */
             poor: number;
+            /** @description Rating of the p75 by Google's thresholds. */
+            rating: string;
+            /**
+             * Format: int64
+             * @description Samples.
+             */
+            samples: number;
         };
         /**
          * VitalsSummary
          * @description A summary of one metric.
          */
         VitalsSummary: {
-            /** @description The metric. */
-            metric: components["schemas"]["VitalMetric"] & unknown;
             /** @description First day (project time zone). */
             from: string;
-            /** @description Last day. */
-            to: string;
             /**
              * Format: double
              * @description Google's good threshold.
              */
             good_up_to: number;
+            /** @description The metric. */
+            metric: components["schemas"]["VitalMetric"] & unknown;
             /**
              * Format: double
              * @description Google's poor threshold (poor above it).
              */
             poor_above: number;
-            /** @description All samples of the range together. */
-            total?: components["schemas"]["VitalsRowOut"] & unknown;
             /** @description Groups. */
             rows: components["schemas"]["VitalsRowOut"][];
+            /** @description Last day. */
+            to: string;
+            /** @description All samples of the range together. */
+            total?: (components["schemas"]["VitalsRowOut"] & unknown) | null;
         };
         /**
          * WorkerReadiness
          * @description The job workers in the readiness report.
          */
         WorkerReadiness: {
-            /** @description What they are doing. */
-            state: components["schemas"]["WorkerStatus"] & unknown;
-            /**
-             * Format: date-time
-             * @description Since when (absent for `elsewhere`).
-             */
-            since?: string;
             /**
              * Format: uint64
              * @description How often they reconnected after losing the database since this process started.
              */
             restarts: number;
+            /**
+             * Format: date-time
+             * @description Since when (absent for `elsewhere`).
+             */
+            since?: string | null;
+            /** @description What they are doing. */
+            state: components["schemas"]["WorkerStatus"] & unknown;
         };
         /**
          * @description What the job workers are doing.
@@ -2072,408 +2072,32 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    healthz: {
+    send_event: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain; charset=utf-8": string;
-                };
-            };
-        };
-    };
-    readyz: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Ready to serve. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["Readiness"];
-                };
-            };
-            /** @description Not ready; see which check failed. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["Readiness"];
-                };
-            };
-        };
-    };
-    metrics: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain; charset=utf-8": string;
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    signup: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
+        /**
+         * @description The request body: JSON, sent as `application/json` or (as the tracker does, to avoid a CORS
+         *     preflight) `text/plain`.
+         */
         requestBody: {
             content: {
-                "application/json; charset=utf-8": components["schemas"]["CredentialsIn"];
+                "application/json; charset=utf-8": unknown;
+                "text/plain; charset=utf-8": string;
             };
         };
         responses: {
-            /** @description Account created; a verification e-mail is on its way. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["UserOut"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    verify_email: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json; charset=utf-8": components["schemas"]["TokenIn"];
-            };
-        };
-        responses: {
-            /** @description Done. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    resend_verification: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json; charset=utf-8": components["schemas"]["EmailIn"];
-            };
-        };
-        responses: {
-            /** @description Accepted: if the address has an account, an e-mail is on its way. */
+            /** @description Stored (committed) — or dropped as a bot; see the report. */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["IngestReport"];
+                };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
             400: {
@@ -2522,6 +2146,136 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_jobs: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["JobList"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2644,6 +2398,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -2746,6 +2509,133 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_current_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2865,6 +2755,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -2977,6 +2876,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -3015,22 +2923,25 @@ export interface operations {
             };
         };
     };
-    get_current_user: {
+    resend_verification: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["EmailIn"];
+            };
+        };
         responses: {
-            200: {
+            /** @description Accepted: if the address has an account, an e-mail is on its way. */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["UserOut"];
-                };
+                content?: never;
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
             400: {
@@ -3079,6 +2990,15 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3195,6 +3115,381 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    signup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CredentialsIn"];
+            };
+        };
+        responses: {
+            /** @description Account created; a verification e-mail is on its way. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["TokenIn"];
+            };
+        };
+        responses: {
+            /** @description Done. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    accept_invitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["AcceptInvitationIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["OrganizationOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -3300,6 +3595,15 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3421,6 +3725,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -3525,6 +3838,15 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3639,6 +3961,15 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3761,1363 +4092,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_members: {
-        parameters: {
-            query?: {
-                cursor?: string;
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                org_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["MemberList"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    remove_member: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                org_id: string;
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Removed. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    update_member_role: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                org_id: string;
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json; charset=utf-8": components["schemas"]["MemberPatch"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["MemberOut"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_invitations: {
-        parameters: {
-            query?: {
-                cursor?: string;
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                org_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["InvitationList"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    create_invitation: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                org_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json; charset=utf-8": components["schemas"]["InvitationIn"];
-            };
-        };
-        responses: {
-            /** @description Created; the e-mail is queued. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["InvitationOut"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    revoke_invitation: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                org_id: string;
-                invitation_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Withdrawn. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    accept_invitation: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json; charset=utf-8": components["schemas"]["AcceptInvitationIn"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["OrganizationOut"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_projects: {
-        parameters: {
-            query?: {
-                cursor?: string;
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                org_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ProjectList"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    create_project: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                org_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json; charset=utf-8": components["schemas"]["ProjectIn"];
-            };
-        };
-        responses: {
-            /** @description Created. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ProjectOut"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_project: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                org_id: string;
-                project_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ProjectOut"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    delete_project: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                org_id: string;
-                project_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Deleted. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    update_project: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                org_id: string;
-                project_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json; charset=utf-8": components["schemas"]["ProjectPatch"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ProjectOut"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5232,6 +4208,15 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5355,6 +4340,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -5466,6 +4460,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -5504,358 +4507,15 @@ export interface operations {
             };
         };
     };
-    list_jobs: {
+    list_invitations: {
         parameters: {
             query?: {
                 cursor?: string;
                 limit?: number;
             };
             header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["JobList"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    send_event: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * @description The request body: JSON, sent as `application/json` or (as the tracker does, to avoid a CORS
-         *     preflight) `text/plain`.
-         */
-        requestBody: {
-            content: {
-                "application/json; charset=utf-8": unknown;
-                "text/plain; charset=utf-8": string;
-            };
-        };
-        responses: {
-            /** @description Stored (committed) — or dropped as a bot; see the report. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["IngestReport"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    query_stats: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json; charset=utf-8": components["schemas"]["StatsQuery"];
-            };
-        };
-        responses: {
-            /** @description Result rows, what they mean, and the query as understood. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["StatsResult"];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_realtime: {
-        parameters: {
-            query?: never;
-            header?: never;
             path: {
                 org_id: string;
-                project_id: string;
             };
             cookie?: never;
         };
@@ -5866,7 +4526,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["RealtimeOut"];
+                    "application/json; charset=utf-8": components["schemas"]["InvitationList"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -5923,111 +4583,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    stream_live_events: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                org_id: string;
-                project_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/event-stream": components["schemas"]["LiveEventOut"][];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6073,131 +4630,754 @@ export interface operations {
             };
         };
     };
-    list_goals: {
+    create_invitation: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 org_id: string;
-                project_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["GoalOut"][];
-                };
-            };
-            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, invalid or revoked credentials. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Authenticated but not allowed (role, scope, CSRF). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource, or it belongs to another organization. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (duplicate, last owner). */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body over the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but invalid values. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Throttled; see Retry-After. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error; details are in the server log under the request id. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Temporarily unavailable; see Retry-After. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    create_goal: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                org_id: string;
-                project_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json; charset=utf-8": components["schemas"]["GoalIn"];
+                "application/json; charset=utf-8": components["schemas"]["InvitationIn"];
+            };
+        };
+        responses: {
+            /** @description Created; the e-mail is queued. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["InvitationOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_invitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Withdrawn. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_members: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemberList"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_member_role: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["MemberPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemberOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_projects: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ProjectList"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_project: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ProjectIn"];
             };
         };
         responses: {
@@ -6207,7 +5387,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["GoalOut"];
+                    "application/json; charset=utf-8": components["schemas"]["ProjectOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -6264,6 +5444,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -6302,14 +5491,134 @@ export interface operations {
             };
         };
     };
-    delete_goal: {
+    get_project: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 org_id: string;
                 project_id: string;
-                goal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ProjectOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_project: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
             };
             cookie?: never;
         };
@@ -6376,6 +5685,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -6414,11 +5732,9 @@ export interface operations {
             };
         };
     };
-    get_goal_conversions: {
+    update_project: {
         parameters: {
-            query?: {
-                period?: string;
-            };
+            query?: never;
             header?: never;
             path: {
                 org_id: string;
@@ -6426,14 +5742,18 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ProjectPatch"];
+            };
+        };
         responses: {
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ConversionsOut"];
+                    "application/json; charset=utf-8": components["schemas"]["ProjectOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -6483,6 +5803,15 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6595,6 +5924,15 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6719,6 +6057,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -6824,6 +6171,15 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6946,6 +6302,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -6984,11 +6349,9 @@ export interface operations {
             };
         };
     };
-    get_retention: {
+    list_goals: {
         parameters: {
-            query?: {
-                weeks?: number;
-            };
+            query?: never;
             header?: never;
             path: {
                 org_id: string;
@@ -7003,7 +6366,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["RetentionReport"];
+                    "application/json; charset=utf-8": components["schemas"]["GoalOut"][];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -7053,6 +6416,385 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_goal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["GoalIn"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["GoalOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_goal_conversions: {
+        parameters: {
+            query?: {
+                period?: string;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ConversionsOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_goal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+                goal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7180,6 +6922,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -7286,6 +7037,15 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7410,6 +7170,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -7526,6 +7295,257 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stream_live_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["LiveEventOut"][];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_realtime: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RealtimeOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -7632,6 +7652,15 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7759,6 +7788,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -7866,6 +7904,386 @@ export interface operations {
             };
             /** @description Request body over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_retention: {
+        parameters: {
+            query?: {
+                weeks?: number;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RetentionReport"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_vitals: {
+        parameters: {
+            query: {
+                metric: components["schemas"]["VitalMetric"];
+                group?: components["schemas"]["VitalsGroupDto"];
+                period?: string;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VitalsSummary"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    query_stats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["StatsQuery"];
+            };
+        };
+        responses: {
+            /** @description Result rows, what they mean, and the query as understood. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["StatsResult"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7992,6 +8410,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -8030,18 +8457,11 @@ export interface operations {
             };
         };
     };
-    get_vitals: {
+    healthz: {
         parameters: {
-            query: {
-                metric: components["schemas"]["VitalMetric"];
-                group?: components["schemas"]["VitalsGroupDto"];
-                period?: string;
-            };
+            query?: never;
             header?: never;
-            path: {
-                org_id: string;
-                project_id: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -8051,7 +8471,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["VitalsSummary"];
+                    "text/plain; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; charset=utf-8": string;
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -8108,6 +8547,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Well-formed but invalid values. */
             422: {
                 headers: {
@@ -8142,6 +8590,35 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    readyz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to serve. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Not ready; see which check failed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Readiness"];
                 };
             };
         };
