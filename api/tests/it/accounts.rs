@@ -426,3 +426,75 @@ async fn projects_validate_domains_and_timezones() {
         .await;
     assert_problem(bad, 400, "invalid_cursor").await;
 }
+
+/// A probe of the hardening review, kept: 40 simultaneous wrong guesses for one account. Each
+/// is counted before its password is checked, so exactly the account's 5 allowed failures are
+/// verified (401) and the rest are refused at once (429); checked then counted, all 40 were
+/// verified.
+#[tokio::test]
+async fn simultaneous_guesses_cannot_pass_the_account_limit() {
+    let app = TestApp::new().await;
+    app.user("raced@example.com").await;
+    let guesses = (0..40).map(|i| {
+        app.call(
+            &As::Nobody,
+            "POST",
+            "/api/v1/auth/login",
+            Some(json!({"email": "raced@example.com", "password": format!("wrong guess {i}")})),
+        )
+    });
+    let statuses: Vec<u16> = futures::future::join_all(guesses)
+        .await
+        .iter()
+        .map(|resp| resp.0.status().as_u16())
+        .collect();
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!(
+        (count(401), count(429)),
+        (
+            api::auth::throttle::LOGIN_FAILURES_PER_ACCOUNT.max as usize,
+            35
+        ),
+        "{statuses:?}"
+    );
+}
+
+/// A probe of the hardening review, kept: a burst of logins (to unknown addresses, each an
+/// argon2id check of about 19 MiB) beyond what the hashing bound runs and queues gets 503 with
+/// `Retry-After` at once instead of piling up in memory.
+#[tokio::test]
+async fn logins_beyond_the_hashing_bound_get_503_with_retry_after() {
+    let app = TestApp::new().await.reconfigured(|state| {
+        state.password_hashing =
+            std::sync::Arc::new(api::auth::password_hashing::PasswordHashing::new(
+                1,
+                2,
+                std::time::Duration::from_secs(10),
+            ));
+    });
+    let logins = (0..40).map(|i| {
+        app.client
+            .post("/api/v1/auth/login")
+            .body_json(
+                &json!({"email": format!("nobody{i}@burst.example"), "password": "wrong password"}),
+            )
+            .send()
+    });
+    let responses = futures::future::join_all(logins).await;
+    let mut served = 0;
+    let mut refused = 0;
+    for resp in responses {
+        match resp.0.status().as_u16() {
+            401 => served += 1,
+            503 => {
+                assert_eq!(resp.0.headers().get("retry-after").unwrap(), "1");
+                refused += 1;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    // One runs and two wait at a time: most of a simultaneous burst of 40 is refused, and
+    // what was admitted was answered.
+    assert!(served >= 3, "{served} served, {refused} refused");
+    assert!(refused >= 20, "{served} served, {refused} refused");
+}

@@ -157,7 +157,12 @@ async fn acknowledged_events_survive_sigkill_and_no_ip_or_agent_is_stored() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kill once enough events are acknowledged to mean something (a fixed sleep gave too few
+    // on a loaded machine), or after 15 s, when the assertion below reports the shortfall.
+    let waited = Instant::now();
+    while acked.lock().unwrap().len() < 200 && waited.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     server.kill().unwrap();
     server.wait().unwrap();
     for client in clients {
