@@ -5,6 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use tenant::ingest::writer::WriterConfig;
+
+/// Largest API request body by default (`BEACON_MAX_BODY_BYTES`), in bytes.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Where the database is.
 #[derive(Debug, Clone, Args)]
@@ -19,7 +23,7 @@ pub struct DatabaseArgs {
     pub data_dir: PathBuf,
 
     /// Most database connections in the application pool.
-    #[arg(long, env = "BEACON_DB_POOL_SIZE", default_value_t = 16)]
+    #[arg(long, env = "BEACON_DB_POOL_SIZE", default_value_t = tenant::db::PoolConfig::MAX_SIZE)]
     pub db_pool_size: usize,
 }
 
@@ -52,7 +56,7 @@ pub struct ServerArgs {
     pub listen: SocketAddr,
 
     /// Largest accepted request body, in bytes, for the API.
-    #[arg(long, env = "BEACON_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, env = "BEACON_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
     /// Mark session cookies `Secure` even without seeing TLS (set when behind a TLS proxy).
@@ -77,15 +81,15 @@ pub struct ServerArgs {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
     /// Event requests that may wait for the database before new ones get 503.
-    #[arg(long, env = "BEACON_INGEST_QUEUE", default_value_t = 2048)]
+    #[arg(long, env = "BEACON_INGEST_QUEUE", default_value_t = WriterConfig::QUEUE_CAPACITY)]
     pub ingest_queue: usize,
 
     /// Most events written in one statement.
-    #[arg(long, env = "BEACON_INGEST_BATCH", default_value_t = 2000)]
+    #[arg(long, env = "BEACON_INGEST_BATCH", default_value_t = WriterConfig::MAX_BATCH)]
     pub ingest_batch: usize,
 
     /// Event batches written at once.
-    #[arg(long, env = "BEACON_INGEST_WRITERS", default_value_t = 3)]
+    #[arg(long, env = "BEACON_INGEST_WRITERS", default_value_t = WriterConfig::WRITERS)]
     pub ingest_writers: usize,
 
     /// MaxMind-format database for country (and region/city) of visitors, e.g. GeoLite2-City.
@@ -129,8 +133,8 @@ impl ServerArgs {
     }
 
     /// How the ingest writer is sized.
-    pub fn writer(&self) -> tenant::ingest::writer::WriterConfig {
-        tenant::ingest::writer::WriterConfig {
+    pub fn writer(&self) -> WriterConfig {
+        WriterConfig {
             queue_capacity: self.ingest_queue,
             max_batch: self.ingest_batch,
             writers: self.ingest_writers,

@@ -243,7 +243,7 @@ mod tests {
         );
         assert_eq!(schemas["StatsDateRange"].get("type"), None);
         assert_eq!(
-            schemas["OrganizationList"]["properties"]["next_cursor"]["nullable"],
+            schemas["Page_OrganizationOut"]["properties"]["next_cursor"]["nullable"],
             true
         );
         let weeks = spec["paths"][RETENTION]["get"]["parameters"]

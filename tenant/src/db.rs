@@ -46,10 +46,15 @@ pub struct PoolConfig {
     pub statement_timeout: Duration,
 }
 
+impl PoolConfig {
+    /// Default connections in a pool (also `BEACON_DB_POOL_SIZE`'s default).
+    pub const MAX_SIZE: usize = 16;
+}
+
 impl Default for PoolConfig {
     fn default() -> Self {
         Self {
-            max_size: 16,
+            max_size: Self::MAX_SIZE,
             wait_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
         }

@@ -11,6 +11,7 @@ use tenant::tables::users;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::routes::pagination::{Page, fetch_size};
 use crate::state::AppState;
 
 /// A background job.
@@ -34,15 +35,6 @@ pub struct JobOut {
     pub last_error: Option<String>,
 }
 
-/// A page of jobs, newest first.
-#[derive(Debug, Object)]
-pub struct JobList {
-    /// This page.
-    pub items: Vec<JobOut>,
-    /// Cursor of the next (older) page, if any.
-    pub next_cursor: Option<String>,
-}
-
 /// Operator endpoints.
 #[derive(Default)]
 pub struct AdminApi;
@@ -57,9 +49,8 @@ impl AdminApi {
         auth: Auth,
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<JobList>> {
+    ) -> ApiResult<Json<Page<JobOut>>> {
         let user_id = auth.user()?.uuid();
-        let page = tenant::tables::page_size(*limit);
         let admins = state.admin_emails.clone();
         let rows = state
             .db
@@ -73,17 +64,17 @@ impl AdminApi {
                 Ok(worker::queue::recent(
                     conn,
                     cursor.as_deref().filter(|cursor| !cursor.is_empty()),
-                    page + 1,
+                    fetch_size(*limit),
                 )
                 .await
                 .map_err(DbError::from)?)
             })
             .await?;
-        let more = rows.len() as i64 > page;
-        let items: Vec<JobOut> = rows
-            .into_iter()
-            .take(usize::try_from(page).unwrap_or(50))
-            .map(|job| JobOut {
+        Ok(Json(Page::of(
+            rows,
+            *limit,
+            |job| job.id.clone(),
+            |job| JobOut {
                 id: job.id,
                 kind: job.kind,
                 status: job.status,
@@ -92,11 +83,7 @@ impl AdminApi {
                 run_at: job.run_at,
                 done_at: job.done_at,
                 last_error: job.last_error,
-            })
-            .collect();
-        let next_cursor = more
-            .then(|| items.last().map(|job| job.id.clone()))
-            .flatten();
-        Ok(Json(JobList { items, next_cursor }))
+            },
+        )))
     }
 }

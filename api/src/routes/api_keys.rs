@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{Enum, Object, OpenApi};
 use tenant::DbError;
 use tenant::tables::api_keys::{self, ApiKey};
 use tenant::tables::projects;
@@ -12,7 +12,8 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::orgs::clean_name;
-use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::routes::pagination::{Page, fetch_size, parse_cursor};
+use crate::routes::responses::{Created, NoContent};
 use crate::scope::{Admin, OrgScope};
 
 /// What a key may do.
@@ -84,29 +85,6 @@ pub struct ApiKeyCreated {
     pub secret: String,
 }
 
-/// A page of keys.
-#[derive(Debug, Object)]
-pub struct ApiKeyList {
-    /// This page.
-    pub items: Vec<ApiKeyOut>,
-    /// Cursor of the next page, if any.
-    pub next_cursor: Option<String>,
-}
-
-#[derive(ApiResponse)]
-enum CreateApiKeyResponse {
-    /// Created; the secret is in the body, once.
-    #[oai(status = 201)]
-    Created(Json<ApiKeyCreated>),
-}
-
-#[derive(ApiResponse)]
-enum RevokeApiKeyResponse {
-    /// Revoked; it stops working at once.
-    #[oai(status = 204)]
-    NoContent,
-}
-
 fn key_out(key: ApiKey) -> ApiKeyOut {
     ApiKeyOut {
         id: key.key_id,
@@ -138,18 +116,14 @@ impl ApiKeysApi {
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
         scope: OrgScope<Admin>,
-    ) -> ApiResult<Json<ApiKeyList>> {
+    ) -> ApiResult<Json<Page<ApiKeyOut>>> {
         let after = parse_cursor(cursor.as_deref())?;
         let rows = scope
             .run(async |conn| {
                 Ok::<_, DbError>(api_keys::list(conn, *org_id, after, fetch_size(*limit)).await?)
             })
             .await?;
-        let (rows, next_cursor) = paginate(rows, *limit, |k| k.key_id);
-        Ok(Json(ApiKeyList {
-            items: rows.into_iter().map(key_out).collect(),
-            next_cursor,
-        }))
+        Ok(Json(Page::of(rows, *limit, |k| k.key_id, key_out)))
     }
 
     /// Create a key (signed-in admins; a key cannot mint keys). The response holds the secret,
@@ -164,7 +138,7 @@ impl ApiKeysApi {
         org_id: Path<Uuid>,
         body: Json<ApiKeyIn>,
         scope: OrgScope<Admin>,
-    ) -> ApiResult<CreateApiKeyResponse> {
+    ) -> ApiResult<Created<ApiKeyCreated>> {
         let access = scope.access.clone();
         // A key minting keys could widen its own scopes or project limits.
         scope.caller.user()?;
@@ -197,7 +171,7 @@ impl ApiKeysApi {
                 .await?)
             })
             .await?;
-        Ok(CreateApiKeyResponse::Created(Json(ApiKeyCreated {
+        Ok(Created::Created(Json(ApiKeyCreated {
             key: key_out(key),
             secret,
         })))
@@ -214,13 +188,13 @@ impl ApiKeysApi {
         org_id: Path<Uuid>,
         key_id: Path<Uuid>,
         scope: OrgScope<Admin>,
-    ) -> ApiResult<RevokeApiKeyResponse> {
+    ) -> ApiResult<NoContent> {
         let revoked = scope
             .run(async |conn| Ok::<_, DbError>(api_keys::revoke(conn, *org_id, *key_id).await?))
             .await?;
         if !revoked {
             return Err(ApiError::not_found("API key"));
         }
-        Ok(RevokeApiKeyResponse::NoContent)
+        Ok(NoContent::NoContent)
     }
 }

@@ -20,6 +20,7 @@ use crate::auth::throttle::{
 use crate::auth::{Auth, session_cookie};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::routes::responses::{Created, NoContent};
 use crate::state::AppState;
 
 /// How long a session lasts.
@@ -84,13 +85,6 @@ pub struct SessionOut {
 }
 
 #[derive(ApiResponse)]
-enum SignupResponse {
-    /// Account created; a verification e-mail is on its way.
-    #[oai(status = 201)]
-    Created(Json<UserOut>),
-}
-
-#[derive(ApiResponse)]
 enum LoginResponse {
     /// Signed in; the session cookie is set.
     #[oai(status = 200)]
@@ -102,13 +96,6 @@ enum LogoutResponse {
     /// Signed out; the cookie is cleared.
     #[oai(status = 204)]
     NoContent(#[oai(header = "Set-Cookie")] String),
-}
-
-#[derive(ApiResponse)]
-enum Done {
-    /// Done.
-    #[oai(status = 204)]
-    NoContent,
 }
 
 #[derive(ApiResponse)]
@@ -234,7 +221,7 @@ impl AuthApi {
         state: Data<&AppState>,
         req: &Request,
         body: Json<CredentialsIn>,
-    ) -> ApiResult<SignupResponse> {
+    ) -> ApiResult<Created<UserOut>> {
         let email = normalize_email(&body.email)?;
         check_password(&body.password)?;
         if let Some(ip) = client_ip(req, &state.trusted_proxies) {
@@ -266,12 +253,16 @@ impl AuthApi {
                 Ok::<_, ApiError>(user)
             })
             .await?;
-        Ok(SignupResponse::Created(Json(user_out(&user))))
+        Ok(Created::Created(Json(user_out(&user))))
     }
 
     /// Confirm an e-mail address with the token from the verification e-mail.
     #[oai(path = "/verify-email", method = "post", operation_id = "verify_email")]
-    async fn verify_email(&self, state: Data<&AppState>, body: Json<TokenIn>) -> ApiResult<Done> {
+    async fn verify_email(
+        &self,
+        state: Data<&AppState>,
+        body: Json<TokenIn>,
+    ) -> ApiResult<NoContent> {
         let token = body.token.clone();
         state
             .db
@@ -282,7 +273,7 @@ impl AuthApi {
                 }
             })
             .await?;
-        Ok(Done::NoContent)
+        Ok(NoContent::NoContent)
     }
 
     /// Send the verification e-mail again (answers 202 whether or not the address exists).
@@ -450,7 +441,7 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         body: Json<PasswordResetIn>,
-    ) -> ApiResult<Done> {
+    ) -> ApiResult<NoContent> {
         check_password(&body.password)?;
         let password = body.password.clone();
         let hash = state
@@ -475,7 +466,7 @@ impl AuthApi {
                 }
             })
             .await?;
-        Ok(Done::NoContent)
+        Ok(NoContent::NoContent)
     }
 
     /// The signed-in user.

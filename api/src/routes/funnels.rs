@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, Days, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
 use tenant::stats::DayRange;
 use tenant::tables::funnels::{self, CreateError, Funnel, MAX_STEPS, MIN_STEPS};
@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::routes::responses::{Created, NoContent};
 use crate::scope::{Member, ProjectScope, Viewer};
 use crate::state::AppState;
 
@@ -112,20 +113,6 @@ pub struct RetentionReport {
     pub limited_by_rotation: bool,
 }
 
-#[derive(ApiResponse)]
-enum CreateFunnelResponse {
-    /// Created.
-    #[oai(status = 201)]
-    Created(Json<FunnelOut>),
-}
-
-#[derive(ApiResponse)]
-enum DeleteFunnelResponse {
-    /// Deleted.
-    #[oai(status = 204)]
-    NoContent,
-}
-
 fn funnel_out(funnel: Funnel) -> FunnelOut {
     FunnelOut {
         id: funnel.funnel_id,
@@ -185,7 +172,7 @@ impl FunnelsApi {
         project_id: Path<Uuid>,
         body: Json<FunnelIn>,
         scope: ProjectScope<Member>,
-    ) -> ApiResult<CreateFunnelResponse> {
+    ) -> ApiResult<Created<FunnelOut>> {
         let name = crate::routes::orgs::clean_name(&body.name)?;
         if !(MIN_STEPS..=MAX_STEPS).contains(&body.steps.len()) {
             return Err(ApiError::invalid(
@@ -222,7 +209,7 @@ impl FunnelsApi {
                 }
             })
             .await?;
-        Ok(CreateFunnelResponse::Created(Json(funnel_out(funnel))))
+        Ok(Created::Created(Json(funnel_out(funnel))))
     }
 
     /// Delete a funnel.
@@ -237,7 +224,7 @@ impl FunnelsApi {
         project_id: Path<Uuid>,
         funnel_id: Path<Uuid>,
         scope: ProjectScope<Member>,
-    ) -> ApiResult<DeleteFunnelResponse> {
+    ) -> ApiResult<NoContent> {
         let deleted = scope
             .run(async |conn| {
                 Ok::<_, DbError>(funnels::delete(conn, *org_id, *project_id, *funnel_id).await?)
@@ -246,7 +233,7 @@ impl FunnelsApi {
         if !deleted {
             return Err(ApiError::not_found("funnel"));
         }
-        Ok(DeleteFunnelResponse::NoContent)
+        Ok(NoContent::NoContent)
     }
 
     /// A funnel's conversion and drop-off per step over `period` (as the goals' conversions:

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
 use tenant::tables::funnels;
 use tenant::tables::goals::{self, Goal, Matcher};
@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::routes::responses::{Created, NoContent};
 use crate::scope::{Member, ProjectScope, Viewer};
 use crate::state::AppState;
 
@@ -79,20 +80,6 @@ pub struct ConversionsOut {
     pub goals: Vec<ConversionOut>,
 }
 
-#[derive(ApiResponse)]
-enum CreateGoalResponse {
-    /// Created.
-    #[oai(status = 201)]
-    Created(Json<GoalOut>),
-}
-
-#[derive(ApiResponse)]
-enum DeleteGoalResponse {
-    /// Deleted.
-    #[oai(status = 204)]
-    NoContent,
-}
-
 fn goal_out(goal: Goal) -> GoalOut {
     GoalOut {
         id: goal.goal_id,
@@ -147,7 +134,7 @@ impl GoalsApi {
         project_id: Path<Uuid>,
         body: Json<GoalIn>,
         scope: ProjectScope<Member>,
-    ) -> ApiResult<CreateGoalResponse> {
+    ) -> ApiResult<Created<GoalOut>> {
         let matcher = match (
             clean(body.event_name.as_deref()),
             clean(body.page_path.as_deref()),
@@ -212,7 +199,7 @@ impl GoalsApi {
                 }
             })
             .await?;
-        Ok(CreateGoalResponse::Created(Json(goal_out(goal))))
+        Ok(Created::Created(Json(goal_out(goal))))
     }
 
     /// Delete a goal.
@@ -227,7 +214,7 @@ impl GoalsApi {
         project_id: Path<Uuid>,
         goal_id: Path<Uuid>,
         scope: ProjectScope<Member>,
-    ) -> ApiResult<DeleteGoalResponse> {
+    ) -> ApiResult<NoContent> {
         let deleted = scope
             .run(async |conn| {
                 let in_use = |names: &[String]| {
@@ -257,7 +244,7 @@ impl GoalsApi {
         if !deleted {
             return Err(ApiError::not_found("goal"));
         }
-        Ok(DeleteGoalResponse::NoContent)
+        Ok(NoContent::NoContent)
     }
 
     /// Conversions of every goal over `period` (as the Stats API's `date_range`: `day`, `7d`,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use tenant::tables::invitations::{self, Invitation};
 use tenant::tables::memberships::{self, Role};
 use tenant::tables::{organizations, users};
@@ -20,7 +20,8 @@ use crate::routes::ApiTags;
 use crate::routes::auth::normalize_email;
 use crate::routes::members::{RoleDto, check_owner_rights};
 use crate::routes::orgs::OrganizationOut;
-use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::routes::pagination::{Page, fetch_size, parse_cursor};
+use crate::routes::responses::{Created, NoContent};
 use crate::scope::{Admin, OrgScope};
 use crate::state::AppState;
 
@@ -52,35 +53,12 @@ pub struct InvitationOut {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A page of pending invitations.
-#[derive(Debug, Object)]
-pub struct InvitationList {
-    /// This page.
-    pub items: Vec<InvitationOut>,
-    /// Cursor of the next page, if any.
-    pub next_cursor: Option<String>,
-}
-
 /// The accept token from the invitation e-mail.
 #[derive(Debug, Object)]
 pub struct AcceptInvitationIn {
     /// Token (`<org>.<secret>`).
     #[oai(validator(max_length = 200))]
     pub token: String,
-}
-
-#[derive(ApiResponse)]
-enum CreateInvitationResponse {
-    /// Created; the e-mail is queued.
-    #[oai(status = 201)]
-    Created(Json<InvitationOut>),
-}
-
-#[derive(ApiResponse)]
-enum RevokeInvitationResponse {
-    /// Withdrawn.
-    #[oai(status = 204)]
-    NoContent,
 }
 
 fn invitation_out(invitation: Invitation) -> InvitationOut {
@@ -111,7 +89,7 @@ impl InvitationsApi {
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
         scope: OrgScope<Admin>,
-    ) -> ApiResult<Json<InvitationList>> {
+    ) -> ApiResult<Json<Page<InvitationOut>>> {
         let after = parse_cursor(cursor.as_deref())?;
         let rows = scope
             .run(async |conn| {
@@ -120,11 +98,12 @@ impl InvitationsApi {
                 )
             })
             .await?;
-        let (rows, next_cursor) = paginate(rows, *limit, |i| i.invitation_id);
-        Ok(Json(InvitationList {
-            items: rows.into_iter().map(invitation_out).collect(),
-            next_cursor,
-        }))
+        Ok(Json(Page::of(
+            rows,
+            *limit,
+            |i| i.invitation_id,
+            invitation_out,
+        )))
     }
 
     /// Invite someone by e-mail (admins; owners to invite owners).
@@ -138,7 +117,7 @@ impl InvitationsApi {
         org_id: Path<Uuid>,
         body: Json<InvitationIn>,
         scope: OrgScope<Admin>,
-    ) -> ApiResult<CreateInvitationResponse> {
+    ) -> ApiResult<Created<InvitationOut>> {
         let access = scope.access.clone();
         let inviter = scope.caller.user()?;
         let role = Role::from(body.role);
@@ -166,9 +145,7 @@ impl InvitationsApi {
                 Ok::<_, DbError>(invitation)
             })
             .await?;
-        Ok(CreateInvitationResponse::Created(Json(invitation_out(
-            invitation,
-        ))))
+        Ok(Created::Created(Json(invitation_out(invitation))))
     }
 
     /// Withdraw an invitation.
@@ -182,7 +159,7 @@ impl InvitationsApi {
         org_id: Path<Uuid>,
         invitation_id: Path<Uuid>,
         scope: OrgScope<Admin>,
-    ) -> ApiResult<RevokeInvitationResponse> {
+    ) -> ApiResult<NoContent> {
         let deleted = scope
             .run(async |conn| {
                 Ok::<_, DbError>(invitations::delete(conn, *org_id, *invitation_id).await?)
@@ -191,7 +168,7 @@ impl InvitationsApi {
         if !deleted {
             return Err(ApiError::not_found("invitation"));
         }
-        Ok(RevokeInvitationResponse::NoContent)
+        Ok(NoContent::NoContent)
     }
 }
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::routes::pagination::{Page, fetch_size};
 use crate::scope::{Member, ProjectScope, Viewer};
 
 /// How an issue list is sorted.
@@ -65,15 +66,6 @@ pub struct IssueOut {
     pub users: i64,
     /// Events on each of the last 14 days (UTC), oldest first.
     pub daily: Vec<i64>,
-}
-
-/// A page of issues.
-#[derive(Debug, Object)]
-pub struct IssueList {
-    /// This page.
-    pub items: Vec<IssueOut>,
-    /// Cursor of the next page, if any.
-    pub next_cursor: Option<String>,
 }
 
 /// Events and users with one value.
@@ -203,15 +195,6 @@ pub struct ErrorEventOut {
     pub user_id: Option<String>,
     /// SDK name and version.
     pub sdk: serde_json::Value,
-}
-
-/// A page of events.
-#[derive(Debug, Object)]
-pub struct ErrorEventList {
-    /// This page, newest first.
-    pub items: Vec<ErrorEventOut>,
-    /// Cursor of the next page, if any.
-    pub next_cursor: Option<String>,
 }
 
 /// One issue in full.
@@ -355,7 +338,7 @@ impl IssuesApi {
         limit: Query<Option<i64>>,
         cursor: Query<Option<String>>,
         scope: ProjectScope<Viewer>,
-    ) -> ApiResult<Json<IssueList>> {
+    ) -> ApiResult<Json<Page<IssueOut>>> {
         let limit = tenant::tables::page_size(*limit);
         let offset = page_offset(cursor.as_deref())?;
         let filter = IssueFilter {
@@ -403,7 +386,7 @@ impl IssuesApi {
                 daily: row.daily,
             })
             .collect();
-        Ok(Json(IssueList {
+        Ok(Json(Page {
             items,
             next_cursor: more.then(|| (offset + limit).to_string()),
         }))
@@ -477,8 +460,7 @@ impl IssuesApi {
         limit: Query<Option<i64>>,
         cursor: Query<Option<String>>,
         scope: ProjectScope<Viewer>,
-    ) -> ApiResult<Json<ErrorEventList>> {
-        let limit = tenant::tables::page_size(*limit);
+    ) -> ApiResult<Json<Page<ErrorEventOut>>> {
         let before = event_cursor(cursor.as_deref())?;
         let events = scope
             .run(async |conn| {
@@ -486,24 +468,17 @@ impl IssuesApi {
                     .await?
                     .ok_or_else(|| ApiError::not_found("issue"))?;
                 Ok::<_, ApiError>(
-                    error_issues::events(conn, *org_id, *issue_id, before, limit + 1).await?,
+                    error_issues::events(conn, *org_id, *issue_id, before, fetch_size(*limit))
+                        .await?,
                 )
             })
             .await?;
-        let more = events.len() as i64 > limit;
-        let items: Vec<ErrorEventOut> = events
-            .into_iter()
-            .take(limit as usize)
-            .map(event_out)
-            .collect();
-        let next_cursor = if more {
-            items
-                .last()
-                .map(|e| format!("{}.{}", e.ts.timestamp_micros(), e.id))
-        } else {
-            None
-        };
-        Ok(Json(ErrorEventList { items, next_cursor }))
+        Ok(Json(Page::of(
+            events,
+            *limit,
+            |event| format!("{}.{}", event.ts.timestamp_micros(), event.event_id),
+            event_out,
+        )))
     }
 
     /// Resolve (optionally in the next release), ignore or reopen an issue (members).

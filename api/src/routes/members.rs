@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{Enum, Object, OpenApi};
 use tenant::DbError;
 use tenant::tables::memberships::{self, Member, Role};
 use uuid::Uuid;
@@ -12,7 +12,8 @@ use uuid::Uuid;
 use crate::auth::{Need, OrgAccess};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
-use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::routes::pagination::{Page, fetch_size, parse_cursor};
+use crate::routes::responses::NoContent;
 use crate::scope::{Admin, OrgScope, Viewer};
 
 /// A role in an organization.
@@ -53,27 +54,11 @@ pub struct MemberOut {
     pub joined_at: DateTime<Utc>,
 }
 
-/// A page of members.
-#[derive(Debug, Object)]
-pub struct MemberList {
-    /// This page.
-    pub items: Vec<MemberOut>,
-    /// Cursor of the next page, if any.
-    pub next_cursor: Option<String>,
-}
-
 /// A role change.
 #[derive(Debug, Object)]
 pub struct MemberPatch {
     /// The new role.
     pub role: RoleDto,
-}
-
-#[derive(ApiResponse)]
-enum RemoveMemberResponse {
-    /// Removed.
-    #[oai(status = 204)]
-    NoContent,
 }
 
 fn member_out(member: Member) -> MemberOut {
@@ -120,18 +105,14 @@ impl MembersApi {
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
         scope: OrgScope<Viewer>,
-    ) -> ApiResult<Json<MemberList>> {
+    ) -> ApiResult<Json<Page<MemberOut>>> {
         let after = parse_cursor(cursor.as_deref())?;
         let rows = scope
             .run(async |conn| {
                 Ok::<_, DbError>(memberships::list(conn, *org_id, after, fetch_size(*limit)).await?)
             })
             .await?;
-        let (rows, next_cursor) = paginate(rows, *limit, |m| m.user_id);
-        Ok(Json(MemberList {
-            items: rows.into_iter().map(member_out).collect(),
-            next_cursor,
-        }))
+        Ok(Json(Page::of(rows, *limit, |m| m.user_id, member_out)))
     }
 
     /// Change a member's role (admins; owners for anything involving the owner role).
@@ -180,7 +161,7 @@ impl MembersApi {
         org_id: Path<Uuid>,
         user_id: Path<Uuid>,
         scope: OrgScope<Viewer>,
-    ) -> ApiResult<RemoveMemberResponse> {
+    ) -> ApiResult<NoContent> {
         // Anyone may leave; removing someone else takes an admin.
         let access = scope.access.clone();
         let is_self = access.user_id.map(|u| u.uuid()) == Some(*user_id);
@@ -203,6 +184,6 @@ impl MembersApi {
                 Ok(())
             })
             .await?;
-        Ok(RemoveMemberResponse::NoContent)
+        Ok(NoContent::NoContent)
     }
 }

@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod projects;
 pub mod realtime;
 pub mod releases;
+pub mod responses;
 pub mod sentry;
 pub mod stats;
 pub mod stats_contract;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use tenant::tables::memberships::{self, Role};
 use tenant::tables::organizations::{self, Organization};
 use tenant::{DbError, OrgId};
@@ -13,7 +13,8 @@ use uuid::Uuid;
 use crate::auth::{Auth, Caller, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
-use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::routes::pagination::{Page, fetch_size, parse_cursor};
+use crate::routes::responses::{Created, NoContent};
 use crate::scope::{Admin, OrgScope, Owner, Viewer};
 use crate::state::AppState;
 
@@ -44,29 +45,6 @@ pub struct OrganizationOut {
     pub role: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
-}
-
-/// A page of organizations.
-#[derive(Debug, Object)]
-pub struct OrganizationList {
-    /// This page.
-    pub items: Vec<OrganizationOut>,
-    /// Cursor of the next page, if any.
-    pub next_cursor: Option<String>,
-}
-
-#[derive(ApiResponse)]
-enum CreateOrganizationResponse {
-    /// Created; the caller is its owner.
-    #[oai(status = 201)]
-    Created(Json<OrganizationOut>),
-}
-
-#[derive(ApiResponse)]
-enum DeleteOrganizationResponse {
-    /// Deleted with everything it owned.
-    #[oai(status = 204)]
-    NoContent,
 }
 
 /// Trims and checks a display name.
@@ -104,7 +82,7 @@ impl OrgsApi {
         auth: Auth,
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<OrganizationList>> {
+    ) -> ApiResult<Json<Page<OrganizationOut>>> {
         let after = parse_cursor(cursor.as_deref())?;
         let rows = match &auth.0 {
             Caller::User { user_id } => {
@@ -133,14 +111,12 @@ impl OrgsApi {
                     .unwrap_or_default()
             }
         };
-        let (rows, next_cursor) = paginate(rows, *limit, |(org, _)| org.org_id);
-        Ok(Json(OrganizationList {
-            items: rows
-                .into_iter()
-                .map(|(org, role)| org_out(org, &role))
-                .collect(),
-            next_cursor,
-        }))
+        Ok(Json(Page::of(
+            rows,
+            *limit,
+            |(org, _)| org.org_id,
+            |(org, role)| org_out(org, &role),
+        )))
     }
 
     /// Create an organization; the signed-in caller becomes its owner.
@@ -150,7 +126,7 @@ impl OrgsApi {
         state: Data<&AppState>,
         auth: Auth,
         body: Json<OrganizationIn>,
-    ) -> ApiResult<CreateOrganizationResponse> {
+    ) -> ApiResult<Created<OrganizationOut>> {
         let user = auth.user()?;
         let name = clean_name(&body.name)?;
         let org = OrgId::generate();
@@ -163,7 +139,7 @@ impl OrgsApi {
                 Ok::<_, DbError>(created)
             })
             .await?;
-        Ok(CreateOrganizationResponse::Created(Json(org_out(
+        Ok(Created::Created(Json(org_out(
             created,
             Role::Owner.as_str(),
         ))))
@@ -216,7 +192,7 @@ impl OrgsApi {
         org_id: Path<Uuid>,
         body: Json<DeleteOrganizationIn>,
         scope: OrgScope<Owner>,
-    ) -> ApiResult<DeleteOrganizationResponse> {
+    ) -> ApiResult<NoContent> {
         let confirm = body.confirm_name.clone();
         scope
             .run(async |conn| {
@@ -233,6 +209,6 @@ impl OrgsApi {
                 Ok(())
             })
             .await?;
-        Ok(DeleteOrganizationResponse::NoContent)
+        Ok(NoContent::NoContent)
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
 use tenant::tables::is_unique_violation;
 use tenant::tables::projects::{self, ProjectWithDomains};
@@ -13,7 +13,8 @@ use crate::auth::Need;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::orgs::clean_name;
-use crate::routes::pagination::{fetch_size, paginate, parse_cursor};
+use crate::routes::pagination::{Page, fetch_size, parse_cursor};
+use crate::routes::responses::{Created, NoContent};
 use crate::scope::{Admin, Member, OrgScope, ProjectScope, Viewer};
 
 /// Most domains one project may have.
@@ -94,29 +95,6 @@ pub struct ProjectOut {
     pub ingest_id: i64,
     /// Creation time.
     pub created_at: DateTime<Utc>,
-}
-
-/// A page of projects.
-#[derive(Debug, Object)]
-pub struct ProjectList {
-    /// This page.
-    pub items: Vec<ProjectOut>,
-    /// Cursor of the next page, if any.
-    pub next_cursor: Option<String>,
-}
-
-#[derive(ApiResponse)]
-enum CreateProjectResponse {
-    /// Created.
-    #[oai(status = 201)]
-    Created(Json<ProjectOut>),
-}
-
-#[derive(ApiResponse)]
-enum DeleteProjectResponse {
-    /// Deleted.
-    #[oai(status = 204)]
-    NoContent,
 }
 
 fn project_out(p: ProjectWithDomains) -> ProjectOut {
@@ -216,7 +194,7 @@ impl ProjectsApi {
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
         scope: OrgScope<Viewer>,
-    ) -> ApiResult<Json<ProjectList>> {
+    ) -> ApiResult<Json<Page<ProjectOut>>> {
         let access = scope.access.clone();
         let after = parse_cursor(cursor.as_deref())?;
         let only = access.project_ids.clone();
@@ -228,11 +206,12 @@ impl ProjectsApi {
                 )
             })
             .await?;
-        let (rows, next_cursor) = paginate(rows, *limit, |p| p.project.project_id);
-        Ok(Json(ProjectList {
-            items: rows.into_iter().map(project_out).collect(),
-            next_cursor,
-        }))
+        Ok(Json(Page::of(
+            rows,
+            *limit,
+            |p| p.project.project_id,
+            project_out,
+        )))
     }
 
     /// Create a project.
@@ -246,7 +225,7 @@ impl ProjectsApi {
         org_id: Path<Uuid>,
         body: Json<ProjectIn>,
         scope: OrgScope<Member>,
-    ) -> ApiResult<CreateProjectResponse> {
+    ) -> ApiResult<Created<ProjectOut>> {
         let access = scope.access.clone();
         if access.project_ids.is_some() {
             return Err(ApiError::forbidden(
@@ -265,7 +244,7 @@ impl ProjectsApi {
                 }
             })
             .await?;
-        Ok(CreateProjectResponse::Created(Json(project_out(project))))
+        Ok(Created::Created(Json(project_out(project))))
     }
 
     /// One project.
@@ -364,7 +343,7 @@ impl ProjectsApi {
         org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         scope: OrgScope<Admin>,
-    ) -> ApiResult<DeleteProjectResponse> {
+    ) -> ApiResult<NoContent> {
         let access = scope.access.clone();
         if !access.can_see_project(*project_id) {
             return Err(ApiError::not_found("project"));
@@ -375,6 +354,6 @@ impl ProjectsApi {
         if !deleted {
             return Err(ApiError::not_found("project"));
         }
-        Ok(DeleteProjectResponse::NoContent)
+        Ok(NoContent::NoContent)
     }
 }

@@ -11,13 +11,14 @@
 use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
 use tenant::tables::release_files;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::routes::responses::{Created, NoContent};
 use crate::scope::{Member, ProjectScope, Viewer};
 
 /// Largest release file (a source map of a large bundle).
@@ -32,20 +33,6 @@ pub struct ReleaseFileOut {
     pub sha256: String,
     /// Upload time.
     pub created_at: DateTime<Utc>,
-}
-
-#[derive(ApiResponse)]
-enum PutFileResponse {
-    /// Stored (a file of the same name in the release is replaced).
-    #[oai(status = 201)]
-    Created(Json<ReleaseFileOut>),
-}
-
-#[derive(ApiResponse)]
-enum DeleteFileResponse {
-    /// Deleted.
-    #[oai(status = 204)]
-    NoContent,
 }
 
 fn check_release(release: &str) -> ApiResult<()> {
@@ -94,7 +81,7 @@ impl ReleasesApi {
         name: Query<String>,
         body: Binary<Vec<u8>>,
         scope: ProjectScope<Member>,
-    ) -> ApiResult<PutFileResponse> {
+    ) -> ApiResult<Created<ReleaseFileOut>> {
         check_release(&release)?;
         check_name(&name)?;
         if body.is_empty() {
@@ -112,7 +99,7 @@ impl ReleasesApi {
             })
             .await?
             .ok_or_else(|| ApiError::internal("the stored file was not found"))?;
-        Ok(PutFileResponse::Created(Json(ReleaseFileOut {
+        Ok(Created::Created(Json(ReleaseFileOut {
             name: file.name,
             sha256: file.sha256,
             created_at: file.created_at,
@@ -162,7 +149,7 @@ impl ReleasesApi {
         release: Path<String>,
         name: Query<String>,
         scope: ProjectScope<Member>,
-    ) -> ApiResult<DeleteFileResponse> {
+    ) -> ApiResult<NoContent> {
         let deleted = scope
             .run(async |conn| {
                 Ok::<_, DbError>(
@@ -173,6 +160,6 @@ impl ReleasesApi {
         if !deleted {
             return Err(ApiError::not_found("release file"));
         }
-        Ok(DeleteFileResponse::NoContent)
+        Ok(NoContent::NoContent)
     }
 }

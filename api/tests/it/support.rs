@@ -91,7 +91,7 @@ impl TestApp {
             tenant::Clock::settable(),
         )
         .expect("app state");
-        let app = api::app::build_boxed(state.clone(), 64 * 1024);
+        let app = api::app::build_boxed(state.clone(), api::config::DEFAULT_MAX_BODY_BYTES);
         Self {
             client: TestClient::new(app),
             test_db,
@@ -102,7 +102,10 @@ impl TestApp {
     /// The same app with its state changed by `change` (limits, tokens), routed afresh.
     pub fn reconfigured(mut self, change: impl FnOnce(&mut AppState)) -> Self {
         change(&mut self.state);
-        self.client = TestClient::new(api::app::build_boxed(self.state.clone(), 64 * 1024));
+        self.client = TestClient::new(api::app::build_boxed(
+            self.state.clone(),
+            api::config::DEFAULT_MAX_BODY_BYTES,
+        ));
         self
     }
 
@@ -123,7 +126,7 @@ impl TestApp {
             .await
             .unwrap();
         let port = acceptor.local_addr()[0].as_socket_addr().unwrap().port();
-        let app = api::app::build_boxed(self.state.clone(), 64 * 1024);
+        let app = api::app::build_boxed(self.state.clone(), api::config::DEFAULT_MAX_BODY_BYTES);
         tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
         port
     }

@@ -25,12 +25,22 @@ pub struct WriterConfig {
     pub writers: usize,
 }
 
+impl WriterConfig {
+    /// Default queue: requests that may wait before new ones get 503.
+    pub const QUEUE_CAPACITY: usize = 2048;
+    /// Default batch: events in one INSERT at most.
+    pub const MAX_BATCH: usize = 2000;
+    /// Default writer tasks.
+    pub const WRITERS: usize = 3;
+}
+
+/// The defaults, which are also `beacon serve`'s (`BEACON_INGEST_*`).
 impl Default for WriterConfig {
     fn default() -> Self {
         Self {
-            queue_capacity: 2048,
-            max_batch: 2000,
-            writers: 3,
+            queue_capacity: Self::QUEUE_CAPACITY,
+            max_batch: Self::MAX_BATCH,
+            writers: Self::WRITERS,
         }
     }
 }
