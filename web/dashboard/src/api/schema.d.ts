@@ -799,16 +799,6 @@ export interface components {
             scopes: components["schemas"]["ScopeDto"][];
         };
         /**
-         * ApiKeyList
-         * @description A page of keys.
-         */
-        ApiKeyList: {
-            /** @description This page. */
-            items: components["schemas"]["ApiKeyOut"][];
-            /** @description Cursor of the next page, if any. */
-            next_cursor?: string | null;
-        };
-        /**
          * ApiKeyOut
          * @description A key, without its secret.
          */
@@ -955,16 +945,6 @@ export interface components {
             restarts: number;
             /** @description Whether its postmaster runs (it is started again when it dies). */
             up: boolean;
-        };
-        /**
-         * ErrorEventList
-         * @description A page of events.
-         */
-        ErrorEventList: {
-            /** @description This page, newest first. */
-            items: components["schemas"]["ErrorEventOut"][];
-            /** @description Cursor of the next page, if any. */
-            next_cursor?: string | null;
         };
         /**
          * ErrorEventOut
@@ -1192,16 +1172,6 @@ export interface components {
             role: components["schemas"]["RoleDto"] & unknown;
         };
         /**
-         * InvitationList
-         * @description A page of pending invitations.
-         */
-        InvitationList: {
-            /** @description This page. */
-            items: components["schemas"]["InvitationOut"][];
-            /** @description Cursor of the next page, if any. */
-            next_cursor?: string | null;
-        };
-        /**
          * InvitationOut
          * @description An invitation.
          */
@@ -1252,16 +1222,6 @@ export interface components {
             resolved_in_release?: string | null;
             /** @description Tag distributions (top 10 values of each, over the latest 10,000 events). */
             tags: components["schemas"]["TagOut"][];
-        };
-        /**
-         * IssueList
-         * @description A page of issues.
-         */
-        IssueList: {
-            /** @description This page. */
-            items: components["schemas"]["IssueOut"][];
-            /** @description Cursor of the next page, if any. */
-            next_cursor?: string | null;
         };
         /**
          * IssueOut
@@ -1329,16 +1289,6 @@ export interface components {
          */
         IssueStatusDto: "unresolved" | "resolved" | "ignored";
         /**
-         * JobList
-         * @description A page of jobs, newest first.
-         */
-        JobList: {
-            /** @description This page. */
-            items: components["schemas"]["JobOut"][];
-            /** @description Cursor of the next (older) page, if any. */
-            next_cursor?: string | null;
-        };
-        /**
          * JobOut
          * @description A background job.
          */
@@ -1394,16 +1344,6 @@ export interface components {
             ts: string;
         };
         /**
-         * MemberList
-         * @description A page of members.
-         */
-        MemberList: {
-            /** @description This page. */
-            items: components["schemas"]["MemberOut"][];
-            /** @description Cursor of the next page, if any. */
-            next_cursor?: string | null;
-        };
-        /**
          * MemberOut
          * @description A member.
          */
@@ -1440,16 +1380,6 @@ export interface components {
             name: string;
         };
         /**
-         * OrganizationList
-         * @description A page of organizations.
-         */
-        OrganizationList: {
-            /** @description This page. */
-            items: components["schemas"]["OrganizationOut"][];
-            /** @description Cursor of the next page, if any. */
-            next_cursor?: string | null;
-        };
-        /**
          * OrganizationOut
          * @description An organization, with the caller's role in it.
          */
@@ -1468,6 +1398,94 @@ export interface components {
             name: string;
             /** @description The caller's role (for API keys: the role their scopes act as). */
             role: string;
+        };
+        /**
+         * Page_ApiKeyOut
+         * @description A page of a list: every list operation answers with one (`items`, and `next_cursor`, to pass
+         *     back as `?cursor=` for the next page; `null` on the last page).
+         */
+        Page_ApiKeyOut: {
+            /** @description The items of this page. */
+            items: components["schemas"]["ApiKeyOut"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
+        };
+        /**
+         * Page_ErrorEventOut
+         * @description A page of a list: every list operation answers with one (`items`, and `next_cursor`, to pass
+         *     back as `?cursor=` for the next page; `null` on the last page).
+         */
+        Page_ErrorEventOut: {
+            /** @description The items of this page. */
+            items: components["schemas"]["ErrorEventOut"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
+        };
+        /**
+         * Page_InvitationOut
+         * @description A page of a list: every list operation answers with one (`items`, and `next_cursor`, to pass
+         *     back as `?cursor=` for the next page; `null` on the last page).
+         */
+        Page_InvitationOut: {
+            /** @description The items of this page. */
+            items: components["schemas"]["InvitationOut"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
+        };
+        /**
+         * Page_IssueOut
+         * @description A page of a list: every list operation answers with one (`items`, and `next_cursor`, to pass
+         *     back as `?cursor=` for the next page; `null` on the last page).
+         */
+        Page_IssueOut: {
+            /** @description The items of this page. */
+            items: components["schemas"]["IssueOut"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
+        };
+        /**
+         * Page_JobOut
+         * @description A page of a list: every list operation answers with one (`items`, and `next_cursor`, to pass
+         *     back as `?cursor=` for the next page; `null` on the last page).
+         */
+        Page_JobOut: {
+            /** @description The items of this page. */
+            items: components["schemas"]["JobOut"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
+        };
+        /**
+         * Page_MemberOut
+         * @description A page of a list: every list operation answers with one (`items`, and `next_cursor`, to pass
+         *     back as `?cursor=` for the next page; `null` on the last page).
+         */
+        Page_MemberOut: {
+            /** @description The items of this page. */
+            items: components["schemas"]["MemberOut"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
+        };
+        /**
+         * Page_OrganizationOut
+         * @description A page of a list: every list operation answers with one (`items`, and `next_cursor`, to pass
+         *     back as `?cursor=` for the next page; `null` on the last page).
+         */
+        Page_OrganizationOut: {
+            /** @description The items of this page. */
+            items: components["schemas"]["OrganizationOut"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
+        };
+        /**
+         * Page_ProjectOut
+         * @description A page of a list: every list operation answers with one (`items`, and `next_cursor`, to pass
+         *     back as `?cursor=` for the next page; `null` on the last page).
+         */
+        Page_ProjectOut: {
+            /** @description The items of this page. */
+            items: components["schemas"]["ProjectOut"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
         };
         /**
          * PasswordResetIn
@@ -1512,16 +1530,6 @@ export interface components {
              * @default UTC
              */
             timezone: string | null;
-        };
-        /**
-         * ProjectList
-         * @description A page of projects.
-         */
-        ProjectList: {
-            /** @description This page. */
-            items: components["schemas"]["ProjectOut"][];
-            /** @description Cursor of the next page, if any. */
-            next_cursor?: string | null;
         };
         /**
          * ProjectOut
@@ -2217,7 +2225,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["JobList"];
+                    "application/json; charset=utf-8": components["schemas"]["Page_JobOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -3175,7 +3183,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Account created; a verification e-mail is on its way. */
+            /** @description Created; the body is the new resource. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3545,7 +3553,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["OrganizationList"];
+                    "application/json; charset=utf-8": components["schemas"]["Page_OrganizationOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -3662,7 +3670,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created; the caller is its owner. */
+            /** @description Created; the body is the new resource. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3907,7 +3915,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Deleted with everything it owned. */
+            /** @description Done. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -4158,7 +4166,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ApiKeyList"];
+                    "application/json; charset=utf-8": components["schemas"]["Page_ApiKeyOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -4277,7 +4285,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created; the secret is in the body, once. */
+            /** @description Created; the body is the new resource. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4399,7 +4407,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Revoked; it stops working at once. */
+            /** @description Done. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -4526,7 +4534,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["InvitationList"];
+                    "application/json; charset=utf-8": components["schemas"]["Page_InvitationOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -4645,7 +4653,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created; the e-mail is queued. */
+            /** @description Created; the body is the new resource. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4767,7 +4775,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Withdrawn. */
+            /** @description Done. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -4894,7 +4902,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["MemberList"];
+                    "application/json; charset=utf-8": components["schemas"]["Page_MemberOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -5010,7 +5018,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Removed. */
+            /** @description Done. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -5262,7 +5270,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ProjectList"];
+                    "application/json; charset=utf-8": components["schemas"]["Page_ProjectOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -5381,7 +5389,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created. */
+            /** @description Created; the body is the new resource. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5624,7 +5632,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted. */
+            /** @description Done. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -5994,7 +6002,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created. */
+            /** @description Created; the body is the new resource. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -6117,7 +6125,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted. */
+            /** @description Done. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -6486,7 +6494,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created. */
+            /** @description Created; the body is the new resource. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -6732,7 +6740,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted. */
+            /** @description Done. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -6865,7 +6873,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["IssueList"];
+                    "application/json; charset=utf-8": components["schemas"]["Page_IssueOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -7238,7 +7246,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorEventList"];
+                    "application/json; charset=utf-8": components["schemas"]["Page_ErrorEventOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -7725,7 +7733,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Stored (a file of the same name in the release is replaced). */
+            /** @description Created; the body is the new resource. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -7850,7 +7858,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted. */
+            /** @description Done. */
             204: {
                 headers: {
                     [name: string]: unknown;
