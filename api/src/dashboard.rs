@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+use tenant::problem::ProblemKind;
 
 use poem::http::{Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
@@ -75,7 +76,7 @@ fn index(req: &Request) -> Response {
     let Some(page) = files().get("index.html") else {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "dashboard_not_built",
+            ProblemKind::DashboardNotBuilt,
             "this binary was built without the dashboard: run `npm ci --prefix web && npm \
              --prefix web run build:dashboard`, then build beacon again (`scripts/run` does both)",
         )

@@ -10,6 +10,7 @@ use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSch
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 use tenant::DbError;
+use tenant::problem::ProblemKind;
 
 /// Prefix of every problem `type`.
 pub const PROBLEM_BASE: &str = "https://beacon.dev/problems/";
@@ -36,8 +37,8 @@ pub struct Problem {
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Stable snake_case kind.
-    pub kind: &'static str,
+    /// Stable kind (the problem `type`'s last segment).
+    pub kind: ProblemKind,
     /// Human detail.
     pub detail: String,
     /// Seconds to wait before retrying (429, 503).
@@ -46,7 +47,7 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error of `kind` with `status`.
-    pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, kind: ProblemKind, detail: impl Into<String>) -> Self {
         Self {
             status,
             kind,
@@ -56,22 +57,22 @@ impl ApiError {
     }
 
     /// 400: the request is malformed.
-    pub fn bad_request(kind: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(kind: ProblemKind, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, kind, detail)
     }
 
     /// 401: no valid credentials.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Self::new(StatusCode::UNAUTHORIZED, ProblemKind::Unauthorized, detail)
     }
 
     /// 403: authenticated, not allowed.
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(StatusCode::FORBIDDEN, ProblemKind::Forbidden, detail)
     }
 
     /// 403 with a specific kind.
-    pub fn forbidden_kind(kind: &'static str, detail: impl Into<String>) -> Self {
+    pub fn forbidden_kind(kind: ProblemKind, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, kind, detail)
     }
 
@@ -79,18 +80,18 @@ impl ApiError {
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ProblemKind::NotFound,
             format!("{what} not found"),
         )
     }
 
     /// 409: conflicts with the current state.
-    pub fn conflict(kind: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(kind: ProblemKind, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, kind, detail)
     }
 
     /// 422: well-formed but invalid.
-    pub fn invalid(kind: &'static str, detail: impl Into<String>) -> Self {
+    pub fn invalid(kind: ProblemKind, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
     }
 
@@ -100,7 +101,7 @@ impl ApiError {
             retry_after: Some(retry_after.max(1)),
             ..Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
+                ProblemKind::TooManyRequests,
                 "too many attempts; retry later",
             )
         }
@@ -111,7 +112,7 @@ impl ApiError {
         tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ProblemKind::Internal,
             "an internal error occurred; it has been logged",
         )
     }
@@ -153,7 +154,7 @@ impl From<DbError> for ApiError {
                     retry_after: Some(1),
                     ..Self::new(
                         StatusCode::SERVICE_UNAVAILABLE,
-                        "unavailable",
+                        ProblemKind::Unavailable,
                         "the database is busy; retry shortly",
                     )
                 }
@@ -164,18 +165,19 @@ impl From<DbError> for ApiError {
                     // Input the handlers' own checks should have caught; still the caller's
                     // fault, never a 500. The constraint name says which rule, not the values.
                     Kind::CheckViolation | Kind::NotNullViolation => Self::invalid(
-                        "invalid_value",
+                        ProblemKind::InvalidValue,
                         format!(
                             "a value breaks the rule {}",
                             info.constraint_name().unwrap_or("of this field")
                         ),
                     ),
-                    Kind::UniqueViolation => {
-                        Self::conflict("conflict", "this conflicts with an existing record")
-                    }
+                    Kind::UniqueViolation => Self::conflict(
+                        ProblemKind::Conflict,
+                        "this conflicts with an existing record",
+                    ),
                     // SQLSTATE 22021 (e.g. a NUL byte in text): bad input that slipped through.
                     _ if info.message().starts_with("invalid byte sequence") => Self::bad_request(
-                        "invalid_request",
+                        ProblemKind::InvalidRequest,
                         "a text value contains bytes PostgreSQL cannot store (such as NUL)",
                     ),
                     _ => Self::internal(info.message()),

@@ -4,6 +4,7 @@
 //! (say, JSON echoing a value a caller chose) as something its content type does not say.
 
 use std::time::Instant;
+use tenant::problem::ProblemKind;
 
 use poem::http::{HeaderValue, Method, StatusCode};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
@@ -209,7 +210,7 @@ async fn limit_body(req: &mut Request, max: usize) -> Result<(), ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ProblemKind::PayloadTooLarge,
             format!("the request body is over the {max}-byte limit"),
         )
     };
@@ -228,7 +229,7 @@ async fn limit_body(req: &mut Request, max: usize) -> Result<(), ApiError> {
         .map_err(|error| match error {
             poem::error::ReadBodyError::PayloadTooLarge => too_large(),
             other => ApiError::bad_request(
-                "unreadable_body",
+                ProblemKind::UnreadableBody,
                 format!("could not read the body: {other}"),
             ),
         })?;
@@ -249,22 +250,26 @@ fn error_response(error: poem::Error, request_id: &str) -> Response {
         return response;
     }
     let problem = match status {
-        StatusCode::NOT_FOUND => ApiError::new(status, "not_found", "no such endpoint"),
+        StatusCode::NOT_FOUND => ApiError::new(status, ProblemKind::NotFound, "no such endpoint"),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
             status,
-            "method_not_allowed",
+            ProblemKind::MethodNotAllowed,
             "this endpoint does not take that method",
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
             status,
-            "unsupported_media_type",
+            ProblemKind::UnsupportedMediaType,
             "unsupported content type: send JSON as application/json (the event endpoint also \
              takes text/plain)",
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(status, "payload_too_large", "the request body is too large")
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            status,
+            ProblemKind::PayloadTooLarge,
+            "the request body is too large",
+        ),
+        status if status.is_client_error() => {
+            ApiError::new(status, ProblemKind::InvalidRequest, message)
         }
-        status if status.is_client_error() => ApiError::new(status, "invalid_request", message),
         _ => ApiError::internal(message),
     };
     problem_response(&problem, Some(request_id.to_owned()))

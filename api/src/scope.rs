@@ -17,6 +17,7 @@
 //! body is read before a pooled connection is taken, and a slow upload holds no connection.
 
 use std::marker::PhantomData;
+use tenant::problem::ProblemKind;
 
 use poem::Request;
 use poem_openapi::registry::Registry;
@@ -131,7 +132,12 @@ fn path_uuid(req: &Request, segment: &str, name: &str) -> ApiResult<Uuid> {
         .find(|part| *part == segment)
         .and_then(|_| parts.next())
         .and_then(|raw| Uuid::try_parse(raw).ok())
-        .ok_or_else(|| ApiError::bad_request("invalid_request", format!("`{name}` must be a UUID")))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                ProblemKind::InvalidRequest,
+                format!("`{name}` must be a UUID"),
+            )
+        })
 }
 
 /// Opens the transaction for the path's organization, resolves the caller in it, checks

@@ -18,6 +18,7 @@ use poem_openapi::auth::{ApiKey, Bearer};
 use poem_openapi::registry::Registry;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme};
 use tenant::diesel_async::AsyncPgConnection;
+use tenant::problem::ProblemKind;
 use tenant::tables::memberships::Role;
 use tenant::tables::{api_keys, user_sessions};
 use tenant::{Actor, DbError, OrgId, UserId};
@@ -332,7 +333,7 @@ impl Credentials {
                 if *writes && csrf.as_deref() != Some(session.csrf_token.as_str()) {
                     return Err(ApiError::new(
                         poem::http::StatusCode::FORBIDDEN,
-                        "csrf_failed",
+                        ProblemKind::CsrfFailed,
                         "cookie-authenticated writes need the session's X-CSRF-Token header",
                     ));
                 }

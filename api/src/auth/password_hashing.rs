@@ -12,6 +12,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
+use tenant::problem::ProblemKind;
 
 use poem::http::StatusCode;
 use tokio::sync::Semaphore;
@@ -114,7 +115,7 @@ fn busy() -> ApiError {
         retry_after: Some(1),
         ..ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ProblemKind::Unavailable,
             "too many sign-ins are being checked at once; retry in a second",
         )
     }

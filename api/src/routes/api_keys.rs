@@ -5,6 +5,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 use tenant::DbError;
+use tenant::problem::ProblemKind;
 use tenant::tables::api_keys::{self, ApiKey};
 use tenant::tables::projects;
 use uuid::Uuid;
@@ -154,7 +155,7 @@ impl ApiKeysApi {
                     for id in ids {
                         if projects::find(conn, *org_id, *id).await?.is_none() {
                             return Err(ApiError::invalid(
-                                "unknown_project",
+                                ProblemKind::UnknownProject,
                                 format!("project {id} does not exist in this organization"),
                             ));
                         }

@@ -6,6 +6,7 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use tenant::DbError;
+use tenant::problem::ProblemKind;
 use tenant::secrets::{hash_password, token_hash, verify_password};
 use tenant::tables::user_tokens::{Consumed, Purpose};
 use tenant::tables::{user_sessions, user_tokens, users};
@@ -113,7 +114,7 @@ pub fn normalize_email(email: &str) -> ApiResult<String> {
         || !email_address::EmailAddress::is_valid(&email)
     {
         return Err(ApiError::invalid(
-            "invalid_email",
+            ProblemKind::InvalidEmail,
             "not a valid e-mail address",
         ));
     }
@@ -124,7 +125,7 @@ fn check_password(password: &str) -> ApiResult<()> {
     let length = password.chars().count();
     if !(8..=128).contains(&length) {
         return Err(ApiError::invalid(
-            "weak_password",
+            ProblemKind::WeakPassword,
             "the password must have 8 to 128 characters",
         ));
     }
@@ -135,17 +136,18 @@ fn token_problem(consumed: Consumed, what: &str) -> ApiError {
     match consumed {
         Consumed::Expired => ApiError::new(
             poem::http::StatusCode::GONE,
-            "token_expired",
+            ProblemKind::TokenExpired,
             format!("this {what} link has expired; ask for a new one"),
         ),
         Consumed::AlreadyUsed => ApiError::new(
             poem::http::StatusCode::GONE,
-            "token_used",
+            ProblemKind::TokenUsed,
             format!("this {what} link has already been used"),
         ),
-        Consumed::Ok(_) | Consumed::Unknown => {
-            ApiError::bad_request("token_invalid", format!("this {what} link is not valid"))
-        }
+        Consumed::Ok(_) | Consumed::Unknown => ApiError::bad_request(
+            ProblemKind::TokenInvalid,
+            format!("this {what} link is not valid"),
+        ),
     }
 }
 
@@ -241,7 +243,7 @@ impl AuthApi {
             .unscoped(async |conn| {
                 let user = users::create(conn, &email, &hash).await?.ok_or_else(|| {
                     ApiError::conflict(
-                        "email_taken",
+                        ProblemKind::EmailTaken,
                         "an account with this e-mail already exists; sign in or reset the password",
                     )
                 })?;
@@ -356,7 +358,7 @@ impl AuthApi {
         attempt.succeeded();
         if user.email_verified_at.is_none() {
             return Err(ApiError::forbidden_kind(
-                "email_not_verified",
+                ProblemKind::EmailNotVerified,
                 "confirm your e-mail address first; the link is in your inbox",
             ));
         }

@@ -7,6 +7,7 @@
 //! ones are stored.
 
 use std::net::{IpAddr, Ipv4Addr};
+use tenant::problem::ProblemKind;
 
 use poem::Request;
 use poem::http::StatusCode;
@@ -69,20 +70,6 @@ enum EventResponse {
     Accepted(Json<IngestReport>),
 }
 
-fn problem_kind(kind: &str) -> &'static str {
-    match kind {
-        "missing_field" => "missing_field",
-        "invalid_url" => "invalid_url",
-        "invalid_props" => "invalid_props",
-        "invalid_revenue" => "invalid_revenue",
-        "unknown_domain" => "unknown_domain",
-        "invalid_domain" => "invalid_domain",
-        "invalid_event" => "invalid_event",
-        "invalid_timestamp" => "invalid_timestamp",
-        _ => "invalid_field",
-    }
-}
-
 /// The Events API.
 #[derive(Default)]
 pub struct IngestApi;
@@ -101,7 +88,10 @@ impl IngestApi {
         let value = match body {
             EventBody::Json(Json(value)) => value,
             EventBody::Text(PlainText(text)) => serde_json::from_str(&text).map_err(|e| {
-                ApiError::bad_request("invalid_json", format!("the body is not JSON: {e}"))
+                ApiError::bad_request(
+                    ProblemKind::InvalidJson,
+                    format!("the body is not JSON: {e}"),
+                )
             })?,
         };
         let items: Vec<Value> = match value {
@@ -110,7 +100,7 @@ impl IngestApi {
         };
         if items.is_empty() || items.len() > MAX_EVENTS_PER_REQUEST {
             return Err(ApiError::bad_request(
-                "invalid_event",
+                ProblemKind::InvalidEvent,
                 format!("send 1 to {MAX_EVENTS_PER_REQUEST} events per request"),
             ));
         }
@@ -141,11 +131,15 @@ impl IngestApi {
         let now = state.clock.now();
         let mut events = Vec::new();
         let mut rejected = Vec::new();
+        let mut first_refusal: Option<ProblemKind> = None;
         for (index, item) in items.iter().enumerate() {
-            let reject = |kind: &str, detail: String| Rejection {
-                index: index as u32,
-                kind: format!("{}{}", crate::error::PROBLEM_BASE, problem_kind(kind)),
-                detail,
+            let mut reject = |kind: ProblemKind, detail: String| {
+                first_refusal.get_or_insert(kind);
+                Rejection {
+                    index: index as u32,
+                    kind: format!("{}{kind}", crate::error::PROBLEM_BASE),
+                    detail,
+                }
             };
             let (event, ts) = match payload::parse_event(item)
                 .and_then(|event| Ok((payload::check_timestamp(&event, now)?, event)))
@@ -166,7 +160,7 @@ impl IngestApi {
             }
             if routed == 0 {
                 rejected.push(reject(
-                    "unknown_domain",
+                    ProblemKind::UnknownDomain,
                     format!("no project collects for {}", event.domains.join(", ")),
                 ));
             }
@@ -176,10 +170,7 @@ impl IngestApi {
                 .first()
                 .map(|r| r.detail.clone())
                 .unwrap_or_default();
-            let kind = rejected
-                .first()
-                .map(|r| problem_kind(r.kind.trim_start_matches(crate::error::PROBLEM_BASE)))
-                .unwrap_or("invalid_event");
+            let kind = first_refusal.unwrap_or(ProblemKind::InvalidEvent);
             let detail = if rejected.len() > 1 {
                 format!("no event was stored; first reason: {first}")
             } else {
@@ -195,7 +186,11 @@ impl IngestApi {
             };
             ApiError {
                 retry_after: Some(1),
-                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ProblemKind::Unavailable,
+                    detail,
+                )
             }
         })?;
         Ok(EventResponse::Accepted(Json(IngestReport {

@@ -7,6 +7,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
+use tenant::problem::ProblemKind;
 use tenant::stats::DayRange;
 use tenant::tables::funnels::{self, CreateError, Funnel, MAX_STEPS, MIN_STEPS};
 use tenant::tables::is_unique_violation;
@@ -176,7 +177,7 @@ impl FunnelsApi {
         let name = crate::routes::orgs::clean_name(&body.name)?;
         if !(MIN_STEPS..=MAX_STEPS).contains(&body.steps.len()) {
             return Err(ApiError::invalid(
-                "invalid_funnel",
+                ProblemKind::InvalidFunnel,
                 format!("a funnel has {MIN_STEPS} to {MAX_STEPS} steps"),
             ));
         }
@@ -187,7 +188,7 @@ impl FunnelsApi {
             .any(|(i, goal)| body.steps[..i].contains(goal))
         {
             return Err(ApiError::invalid(
-                "invalid_funnel",
+                ProblemKind::InvalidFunnel,
                 "each goal may appear once in a funnel",
             ));
         }
@@ -196,12 +197,12 @@ impl FunnelsApi {
                 match funnels::create(conn, *org_id, *project_id, &name, &body.steps).await {
                     Ok(funnel) => Ok(funnel),
                     Err(CreateError::UnknownGoal(goal)) => Err(ApiError::invalid(
-                        "invalid_funnel",
+                        ProblemKind::InvalidFunnel,
                         format!("{goal} is not a goal of this project"),
                     )),
                     Err(CreateError::Db(error)) if is_unique_violation(&error) => {
                         Err(ApiError::conflict(
-                            "funnel_exists",
+                            ProblemKind::FunnelExists,
                             "the project already has a funnel with this name",
                         ))
                     }
@@ -324,7 +325,10 @@ impl FunnelsApi {
     ) -> ApiResult<Json<RetentionReport>> {
         let weeks = weeks.unwrap_or(8);
         if !(1..=26).contains(&weeks) {
-            return Err(ApiError::bad_request("invalid_weeks", "weeks is 1 to 26"));
+            return Err(ApiError::bad_request(
+                ProblemKind::InvalidWeeks,
+                "weeks is 1 to 26",
+            ));
         }
         let project = scope.project.clone();
         let timezone = project.timezone.clone();

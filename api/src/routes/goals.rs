@@ -7,6 +7,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
+use tenant::problem::ProblemKind;
 use tenant::tables::funnels;
 use tenant::tables::goals::{self, Goal, Matcher};
 use tenant::tables::{is_foreign_key_violation, is_unique_violation};
@@ -142,7 +143,7 @@ impl GoalsApi {
             (Some(event), None) if !event.chars().any(char::is_control) => Matcher::Event(event),
             (Some(_), None) => {
                 return Err(ApiError::invalid(
-                    "invalid_goal",
+                    ProblemKind::InvalidGoal,
                     "event_name has control characters",
                 ));
             }
@@ -151,13 +152,13 @@ impl GoalsApi {
             }
             (None, Some(_)) => {
                 return Err(ApiError::invalid(
-                    "invalid_goal",
+                    ProblemKind::InvalidGoal,
                     "page_path must start with / and have no control characters",
                 ));
             }
             _ => {
                 return Err(ApiError::invalid(
-                    "invalid_goal",
+                    ProblemKind::InvalidGoal,
                     "give exactly one of event_name and page_path",
                 ));
             }
@@ -173,7 +174,7 @@ impl GoalsApi {
             }
             Some(_) => {
                 return Err(ApiError::invalid(
-                    "invalid_goal",
+                    ProblemKind::InvalidGoal,
                     "currency must be an ISO 4217 code such as EUR",
                 ));
             }
@@ -192,7 +193,7 @@ impl GoalsApi {
                 .await
                 {
                     Err(error) if is_unique_violation(&error) => Err(ApiError::conflict(
-                        "goal_exists",
+                        ProblemKind::GoalExists,
                         "the project already has a goal with this name",
                     )),
                     other => Ok(other?),
@@ -219,7 +220,7 @@ impl GoalsApi {
             .run(async |conn| {
                 let in_use = |names: &[String]| {
                     ApiError::conflict(
-                        "goal_in_use",
+                        ProblemKind::GoalInUse,
                         if names.is_empty() {
                             "a funnel uses this goal: delete the funnel first".to_owned()
                         } else {

@@ -6,6 +6,7 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
+use tenant::problem::ProblemKind;
 use tenant::tables::invitations::{self, Invitation};
 use tenant::tables::memberships::{self, Role};
 use tenant::tables::{organizations, users};
@@ -187,8 +188,12 @@ impl AcceptInvitationApi {
         body: Json<AcceptInvitationIn>,
     ) -> ApiResult<Json<OrganizationOut>> {
         let user_id = auth.user()?.uuid();
-        let invalid =
-            || ApiError::bad_request("token_invalid", "this invitation link is not valid");
+        let invalid = || {
+            ApiError::bad_request(
+                ProblemKind::TokenInvalid,
+                "this invitation link is not valid",
+            )
+        };
         let (org_part, secret) = body.token.split_once('.').ok_or_else(invalid)?;
         let org_id = Uuid::try_parse(org_part).map_err(|_| invalid())?;
         let secret = secret.to_owned();
@@ -206,20 +211,20 @@ impl AcceptInvitationApi {
                 if invitation.accepted_at.is_some() {
                     return Err(ApiError::new(
                         poem::http::StatusCode::GONE,
-                        "token_used",
+                        ProblemKind::TokenUsed,
                         "this invitation has already been accepted",
                     ));
                 }
                 if invitation.expires_at <= Utc::now() {
                     return Err(ApiError::new(
                         poem::http::StatusCode::GONE,
-                        "token_expired",
+                        ProblemKind::TokenExpired,
                         "this invitation has expired; ask for a new one",
                     ));
                 }
                 if invitation.email != user.email {
                     return Err(ApiError::forbidden_kind(
-                        "invitation_email_mismatch",
+                        ProblemKind::InvitationEmailMismatch,
                         "this invitation was sent to another address; sign in with that one",
                     ));
                 }
@@ -230,7 +235,7 @@ impl AcceptInvitationApi {
                 if !invitations::mark_accepted(conn, org_id, invitation.invitation_id).await? {
                     return Err(ApiError::new(
                         poem::http::StatusCode::GONE,
-                        "token_used",
+                        ProblemKind::TokenUsed,
                         "this invitation has already been accepted",
                     ));
                 }

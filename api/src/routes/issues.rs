@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 use tenant::DbError;
 use tenant::errors::event::{Exception, Frame};
+use tenant::problem::ProblemKind;
 use tenant::tables::error_issues::{self, IssueFilter, IssueSort, NewStatus};
 use uuid::Uuid;
 
@@ -285,7 +286,9 @@ fn page_offset(cursor: Option<&str>) -> ApiResult<i64> {
             .parse::<i64>()
             .ok()
             .filter(|offset| (0..=1_000_000).contains(offset))
-            .ok_or_else(|| ApiError::bad_request("invalid_cursor", "the cursor is not valid")),
+            .ok_or_else(|| {
+                ApiError::bad_request(ProblemKind::InvalidCursor, "the cursor is not valid")
+            }),
     }
 }
 
@@ -293,7 +296,7 @@ fn event_cursor(cursor: Option<&str>) -> ApiResult<Option<(DateTime<Utc>, Uuid)>
     let Some(cursor) = cursor.filter(|cursor| !cursor.is_empty()) else {
         return Ok(None);
     };
-    let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not valid");
+    let invalid = || ApiError::bad_request(ProblemKind::InvalidCursor, "the cursor is not valid");
     let (micros, id) = cursor.split_once('.').ok_or_else(invalid)?;
     let micros: i64 = micros.parse().map_err(|_| invalid())?;
     let ts = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
@@ -502,7 +505,7 @@ impl IssuesApi {
             (IssueStatusDto::Ignored, false) => NewStatus::Ignored,
             (_, true) => {
                 return Err(ApiError::invalid(
-                    "invalid_value",
+                    ProblemKind::InvalidValue,
                     "`in_next_release` applies to `resolved` only",
                 ));
             }

@@ -6,6 +6,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 use tenant::DbError;
+use tenant::problem::ProblemKind;
 use tenant::tables::memberships::{self, Member, Role};
 use uuid::Uuid;
 
@@ -82,7 +83,7 @@ pub fn check_owner_rights(access: &OrgAccess, touches_owner: bool) -> ApiResult<
 
 fn last_owner() -> ApiError {
     ApiError::conflict(
-        "last_owner",
+        ProblemKind::LastOwner,
         "an organization must keep at least one owner; make someone else owner first",
     )
 }

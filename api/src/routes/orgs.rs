@@ -5,6 +5,7 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
+use tenant::problem::ProblemKind;
 use tenant::tables::memberships::{self, Role};
 use tenant::tables::organizations::{self, Organization};
 use tenant::{DbError, OrgId};
@@ -52,7 +53,7 @@ pub fn clean_name(name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid(
-            "invalid_name",
+            ProblemKind::InvalidName,
             "the name must have 1 to 100 characters and no control characters",
         ));
     }
@@ -201,7 +202,7 @@ impl OrgsApi {
                     .ok_or_else(|| ApiError::not_found("organization"))?;
                 if org.name != confirm {
                     return Err(ApiError::invalid(
-                        "confirmation_mismatch",
+                        ProblemKind::ConfirmationMismatch,
                         "confirm_name must equal the organization's name exactly",
                     ));
                 }

@@ -5,6 +5,7 @@
 //! event counts).
 
 use poem_openapi::Object;
+use tenant::problem::ProblemKind;
 // By path, not imported: poem-openapi's `Type::is_empty` (always false for `&str`) would
 // otherwise shadow `str::is_empty` on `&&str` receivers below.
 use poem_openapi::types as oai;
@@ -17,8 +18,9 @@ pub fn parse_cursor(cursor: Option<&str>) -> ApiResult<Option<Uuid>> {
     cursor
         .filter(|value| !value.is_empty())
         .map(|value| {
-            Uuid::try_parse(value)
-                .map_err(|_| ApiError::bad_request("invalid_cursor", "the cursor is not valid"))
+            Uuid::try_parse(value).map_err(|_| {
+                ApiError::bad_request(ProblemKind::InvalidCursor, "the cursor is not valid")
+            })
         })
         .transpose()
 }

@@ -5,6 +5,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
+use tenant::problem::ProblemKind;
 use tenant::tables::is_unique_violation;
 use tenant::tables::projects::{self, ProjectWithDomains};
 use uuid::Uuid;
@@ -121,7 +122,7 @@ fn clean_scrub_fields(fields: &[String]) -> ApiResult<Vec<String>> {
         let field = field.trim();
         if field.is_empty() || field.chars().count() > 64 {
             return Err(ApiError::invalid(
-                "invalid_value",
+                ProblemKind::InvalidValue,
                 "scrub field names must have 1 to 64 characters",
             ));
         }
@@ -138,7 +139,7 @@ pub fn clean_domains(domains: &[String]) -> ApiResult<Vec<String>> {
     for raw in domains {
         let Some(domain) = tenant::hostname::normalize(raw) else {
             return Err(ApiError::invalid(
-                "invalid_domain",
+                ProblemKind::InvalidDomain,
                 format!("{raw:?} is not a host name like example.com (no scheme, path or port)"),
             ));
         };
@@ -147,7 +148,10 @@ pub fn clean_domains(domains: &[String]) -> ApiResult<Vec<String>> {
         }
     }
     if out.is_empty() || out.len() > MAX_DOMAINS {
-        return Err(ApiError::invalid("invalid_domain", "give 1 to 20 domains"));
+        return Err(ApiError::invalid(
+            ProblemKind::InvalidDomain,
+            "give 1 to 20 domains",
+        ));
     }
     Ok(out)
 }
@@ -162,7 +166,7 @@ async fn check_timezone(
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '+' | '-'));
     if !plausible || !projects::timezone_exists(conn, tz).await? {
         return Err(ApiError::invalid(
-            "invalid_timezone",
+            ProblemKind::InvalidTimezone,
             format!("{tz:?} is not an IANA time zone such as Europe/Berlin or UTC"),
         ));
     }
@@ -171,7 +175,7 @@ async fn check_timezone(
 
 fn domain_taken() -> ApiError {
     ApiError::conflict(
-        "domain_taken",
+        ProblemKind::DomainTaken,
         "one of these domains already belongs to a project",
     )
 }

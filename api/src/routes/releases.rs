@@ -13,6 +13,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
+use tenant::problem::ProblemKind;
 use tenant::tables::release_files;
 use uuid::Uuid;
 
@@ -39,7 +40,7 @@ fn check_release(release: &str) -> ApiResult<()> {
     if release.is_empty() || release.chars().count() > 200 || release.chars().any(char::is_control)
     {
         return Err(ApiError::invalid(
-            "invalid_value",
+            ProblemKind::InvalidValue,
             "a release name has 1 to 200 printable characters",
         ));
     }
@@ -53,7 +54,7 @@ fn check_name(name: &str) -> ApiResult<()> {
         || name.starts_with('/');
     if !shaped || name.chars().count() > 500 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid(
-            "invalid_value",
+            ProblemKind::InvalidValue,
             "a file name is `~/path` (any host), a full URL, or an absolute path, up to 500 characters",
         ));
     }
@@ -85,7 +86,10 @@ impl ReleasesApi {
         check_release(&release)?;
         check_name(&name)?;
         if body.is_empty() {
-            return Err(ApiError::invalid("invalid_value", "the file is empty"));
+            return Err(ApiError::invalid(
+                ProblemKind::InvalidValue,
+                "the file is empty",
+            ));
         }
         let file = scope
             .run(async |conn| {

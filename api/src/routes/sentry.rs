@@ -18,6 +18,7 @@ use tenant::errors::record::{self, RecordError};
 use tenant::ingest::body::{BodyError, decode};
 use tenant::ingest::enrich::{Agent, Device};
 use tenant::ingest::router::DsnTarget;
+use tenant::problem::ProblemKind;
 
 use crate::auth::throttle::Limit;
 use crate::error::ApiError;
@@ -33,7 +34,7 @@ pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
 const RETRY_AFTER_SECONDS: u64 = 60;
 
 /// How an error request failed, as a problem (and, when limited, the SDK's back-off headers).
-fn problem(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> ApiError {
+fn problem(status: StatusCode, kind: ProblemKind, detail: impl Into<String>) -> ApiError {
     ApiError::new(status, kind, detail)
 }
 
@@ -81,7 +82,7 @@ async fn target(state: &AppState, ingest_id: &str) -> Result<DsnTarget, ApiError
     let unknown = || {
         problem(
             StatusCode::NOT_FOUND,
-            "unknown_project",
+            ProblemKind::UnknownProject,
             format!(
                 "no project has the DSN id {:?}",
                 event::truncate(ingest_id, 40)
@@ -96,12 +97,12 @@ fn check_key(target: &DsnTarget, sent: Option<&str>) -> Result<(), ApiError> {
     match sent {
         None => Err(problem(
             StatusCode::UNAUTHORIZED,
-            "missing_key",
+            ProblemKind::MissingKey,
             "send the DSN's public key as `sentry_key` (query or X-Sentry-Auth)",
         )),
         Some(key) if key != target.public_key => Err(problem(
             StatusCode::UNAUTHORIZED,
-            "invalid_key",
+            ProblemKind::InvalidKey,
             "the key does not belong to this project's DSN",
         )),
         Some(_) => Ok(()),
@@ -116,17 +117,17 @@ fn decoded_body(req: &Request, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     decode(encoding, body, MAX_DECODED_BYTES).map_err(|error| match error {
         BodyError::TooLarge(max) => problem(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ProblemKind::PayloadTooLarge,
             format!("the body is over {max} bytes once decompressed"),
         ),
         BodyError::UnsupportedEncoding(name) => problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_encoding",
+            ProblemKind::UnsupportedEncoding,
             format!("Content-Encoding {name:?} is not supported (use gzip, deflate or br)"),
         ),
         BodyError::Corrupt(reason) => problem(
             StatusCode::BAD_REQUEST,
-            "unreadable_body",
+            ProblemKind::UnreadableBody,
             format!("the body is not valid for its Content-Encoding: {reason}"),
         ),
     })
@@ -136,12 +137,12 @@ fn parse_event(payload: &[u8], envelope_event_id: Option<&Value>) -> Result<Even
     if payload.len() > MAX_EVENT_BYTES {
         return Err(problem(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ProblemKind::PayloadTooLarge,
             format!("an event is over {MAX_EVENT_BYTES} bytes"),
         ));
     }
     event::normalize(payload, envelope_event_id, Utc::now())
-        .map_err(|error| problem(StatusCode::BAD_REQUEST, "invalid_event", error.0))
+        .map_err(|error| problem(StatusCode::BAD_REQUEST, ProblemKind::InvalidEvent, error.0))
 }
 
 /// What the user agent says about the sender's browser (the browser SDK sends no browser or
@@ -175,7 +176,7 @@ fn agent_device(state: &AppState, req: &Request, event: &Event) -> Option<Device
 fn rate_limited(retry_after: u64) -> Response {
     let mut response = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "too_many_requests",
+        ProblemKind::TooManyRequests,
         "this project's error events per minute are used up; the SDK will retry later",
     )
     .into_response();
@@ -206,7 +207,7 @@ async fn store(
             // The project was deleted after its DSN was looked up (and cached).
             RecordError::UnknownProject => problem(
                 StatusCode::NOT_FOUND,
-                "unknown_project",
+                ProblemKind::UnknownProject,
                 "the project was deleted",
             ),
             RecordError::Db(error) => ApiError::from(error),
@@ -280,13 +281,18 @@ pub async fn envelope_endpoint(
     let raw = body.into_vec().await.map_err(|error| {
         problem(
             StatusCode::BAD_REQUEST,
-            "unreadable_body",
+            ProblemKind::UnreadableBody,
             format!("could not read the body: {error}"),
         )
     })?;
     let decoded = decoded_body(req, &raw)?;
-    let Envelope { header, items } = envelope::parse(&decoded)
-        .map_err(|error| problem(StatusCode::BAD_REQUEST, "invalid_envelope", error.0))?;
+    let Envelope { header, items } = envelope::parse(&decoded).map_err(|error| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            ProblemKind::InvalidEnvelope,
+            error.0,
+        )
+    })?;
     if sent_key.is_none() {
         let from_dsn = header
             .get("dsn")
@@ -297,7 +303,7 @@ pub async fn envelope_endpoint(
             Some(_) => {
                 return Err(problem(
                     StatusCode::UNAUTHORIZED,
-                    "invalid_key",
+                    ProblemKind::InvalidKey,
                     "the envelope's DSN names another project",
                 )
                 .into());
@@ -333,7 +339,7 @@ pub async fn store_endpoint(
     let raw = body.into_vec().await.map_err(|error| {
         problem(
             StatusCode::BAD_REQUEST,
-            "unreadable_body",
+            ProblemKind::UnreadableBody,
             format!("could not read the body: {error}"),
         )
     })?;

@@ -7,6 +7,7 @@
 //! used for the country and dropped, as for events; bots are dropped by user agent.
 
 use std::net::{IpAddr, Ipv4Addr};
+use tenant::problem::ProblemKind;
 
 use poem::Request;
 use poem::web::Data;
@@ -146,7 +147,7 @@ pub struct VitalsSummary {
 }
 
 fn bad(detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_vitals", detail)
+    ApiError::bad_request(ProblemKind::InvalidVitals, detail)
 }
 
 fn row_out(metric: VitalMetric, row: web_vitals::VitalsRow) -> VitalsRowOut {
@@ -188,7 +189,10 @@ impl VitalsApi {
         let value: Value = match body {
             VitalsBody::Json(Json(value)) => value,
             VitalsBody::Text(PlainText(text)) => serde_json::from_str(&text).map_err(|e| {
-                ApiError::bad_request("invalid_json", format!("the body is not JSON: {e}"))
+                ApiError::bad_request(
+                    ProblemKind::InvalidJson,
+                    format!("the body is not JSON: {e}"),
+                )
             })?,
         };
         let domain = value
@@ -197,7 +201,7 @@ impl VitalsApi {
             .ok_or_else(|| bad("`d` (the site's domain) is required"))?;
         let domain = tenant::hostname::normalize(domain).ok_or_else(|| {
             ApiError::bad_request(
-                "invalid_domain",
+                ProblemKind::InvalidDomain,
                 "`d` must be a host name such as example.com (at most 253 bytes)",
             )
         })?;
@@ -224,7 +228,10 @@ impl VitalsApi {
             })));
         };
         let target = state.ingest.router.route(&domain).await?.ok_or_else(|| {
-            ApiError::bad_request("unknown_domain", "no project collects for this domain")
+            ApiError::bad_request(
+                ProblemKind::UnknownDomain,
+                "no project collects for this domain",
+            )
         })?;
         let ip =
             client_ip(req, &state.trusted_proxies).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));

@@ -87,3 +87,43 @@ async fn the_server_takes_what_the_spec_allows_and_names_allowed_methods() {
     assert_eq!(resp.0.status().as_u16(), 405);
     assert_eq!(resp.0.headers().get("allow").unwrap(), "DELETE, GET, PATCH");
 }
+
+/// `docs/api-design.md` names every problem kind the code has (`tenant::problem::ProblemKind`),
+/// and every kind its error list names exists.
+#[test]
+fn the_documented_problem_kinds_are_the_codes() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api-design.md"),
+    )
+    .unwrap();
+    let kinds: Vec<&str> = tenant::problem::ProblemKind::ALL
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect();
+    let undocumented: Vec<&&str> = kinds
+        .iter()
+        .filter(|kind| !doc.contains(&format!("`{kind}`")))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "not in docs/api-design.md: {undocumented:?}"
+    );
+    // The errors bullet's list, read back: each must be a kind of the code.
+    let list = doc
+        .split("current kinds:")
+        .nth(1)
+        .and_then(|rest| rest.split("\n- ").next())
+        .unwrap();
+    let listed: Vec<&str> = list
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|word| word.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .collect();
+    assert!(listed.len() > 20, "the list was not found: {listed:?}");
+    let unknown: Vec<&&str> = listed.iter().filter(|word| !kinds.contains(word)).collect();
+    assert!(
+        unknown.is_empty(),
+        "documented but not in the code: {unknown:?}"
+    );
+}

@@ -2,6 +2,7 @@
 //! `referrer`/`r`, `props`/`p`, `revenue`/`$`, `interactive`/`i`), validated field by field so
 //! one bad event in a batch is refused with its reason while the others are kept.
 
+use crate::problem::ProblemKind;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 use url::Url;
@@ -46,13 +47,13 @@ pub struct EventIn {
 
 pub use crate::problem::Invalid;
 
-fn invalid(kind: &'static str, detail: impl Into<String>) -> Invalid {
+fn invalid(kind: ProblemKind, detail: impl Into<String>) -> Invalid {
     Invalid::new(kind, detail)
 }
 
 /// PostgreSQL cannot store U+0000 in text or jsonb: a string carrying it is refused here, with
 /// the field named, before the event is queued (where it would fail its whole batch).
-fn refuse_nul(kind: &'static str, what: &str, text: &str) -> Result<(), Invalid> {
+fn refuse_nul(kind: ProblemKind, what: &str, text: &str) -> Result<(), Invalid> {
     if text.contains('\0') {
         return Err(invalid(
             kind,
@@ -76,11 +77,12 @@ fn required_string<'a>(
 ) -> Result<&'a str, Invalid> {
     match field(event, long, short) {
         Some(Value::String(text)) if !text.trim().is_empty() => Ok(text.trim()),
-        Some(Value::String(_)) | None => {
-            Err(invalid("missing_field", format!("`{long}` is required")))
-        }
+        Some(Value::String(_)) | None => Err(invalid(
+            ProblemKind::MissingField,
+            format!("`{long}` is required"),
+        )),
         Some(_) => Err(invalid(
-            "invalid_field",
+            ProblemKind::InvalidField,
             format!("`{long}` must be a string"),
         )),
     }
@@ -93,22 +95,32 @@ fn parse_props(value: Option<&Value>) -> Result<Map<String, Value>, Invalid> {
         // The tracker may send props as a JSON-encoded string.
         Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => map,
-            _ => return Err(invalid("invalid_props", "`props` must be an object")),
+            _ => {
+                return Err(invalid(
+                    ProblemKind::InvalidProps,
+                    "`props` must be an object",
+                ));
+            }
         },
-        Some(_) => return Err(invalid("invalid_props", "`props` must be an object")),
+        Some(_) => {
+            return Err(invalid(
+                ProblemKind::InvalidProps,
+                "`props` must be an object",
+            ));
+        }
     };
     if props.len() > MAX_PROPS {
         return Err(invalid(
-            "invalid_props",
+            ProblemKind::InvalidProps,
             format!("at most {MAX_PROPS} props per event"),
         ));
     }
     let mut out = Map::new();
     for (key, value) in props {
-        refuse_nul("invalid_props", "a prop key", &key)?;
+        refuse_nul(ProblemKind::InvalidProps, "a prop key", &key)?;
         if key.is_empty() || key.chars().count() > MAX_PROP_KEY {
             return Err(invalid(
-                "invalid_props",
+                ProblemKind::InvalidProps,
                 format!("prop keys must have 1 to {MAX_PROP_KEY} characters"),
             ));
         }
@@ -119,15 +131,15 @@ fn parse_props(value: Option<&Value>) -> Result<Map<String, Value>, Invalid> {
             Value::Null => continue,
             _ => {
                 return Err(invalid(
-                    "invalid_props",
+                    ProblemKind::InvalidProps,
                     format!("prop {key:?} must be a string, number or boolean"),
                 ));
             }
         };
-        refuse_nul("invalid_props", &format!("prop {key:?}"), &text)?;
+        refuse_nul(ProblemKind::InvalidProps, &format!("prop {key:?}"), &text)?;
         if text.chars().count() > MAX_PROP_VALUE {
             return Err(invalid(
-                "invalid_props",
+                ProblemKind::InvalidProps,
                 format!("prop {key:?} is longer than {MAX_PROP_VALUE} characters"),
             ));
         }
@@ -142,7 +154,7 @@ fn parse_revenue(value: Option<&Value>) -> Result<Option<(String, String)>, Inva
     };
     let bad = || {
         invalid(
-            "invalid_revenue",
+            ProblemKind::InvalidRevenue,
             "`revenue` must be {\"amount\": number, \"currency\": \"EUR\"}",
         )
     };
@@ -161,7 +173,7 @@ fn parse_revenue(value: Option<&Value>) -> Result<Option<(String, String)>, Inva
         && fraction.chars().all(|c| c.is_ascii_digit());
     if !valid_amount {
         return Err(invalid(
-            "invalid_revenue",
+            ProblemKind::InvalidRevenue,
             "revenue amount must be a decimal with at most 14 digits and 4 decimals",
         ));
     }
@@ -172,7 +184,7 @@ fn parse_revenue(value: Option<&Value>) -> Result<Option<(String, String)>, Inva
         .filter(|code| code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()))
         .ok_or_else(|| {
             invalid(
-                "invalid_revenue",
+                ProblemKind::InvalidRevenue,
                 "revenue currency must be an ISO 4217 code",
             )
         })?;
@@ -183,34 +195,39 @@ fn parse_revenue(value: Option<&Value>) -> Result<Option<(String, String)>, Inva
 pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
     let event = value
         .as_object()
-        .ok_or_else(|| invalid("invalid_event", "an event must be a JSON object"))?;
+        .ok_or_else(|| invalid(ProblemKind::InvalidEvent, "an event must be a JSON object"))?;
     let name = required_string(event, "name", "n")?;
-    refuse_nul("invalid_field", "`name`", name)?;
+    refuse_nul(ProblemKind::InvalidField, "`name`", name)?;
     if name.chars().count() > MAX_NAME {
         return Err(invalid(
-            "invalid_field",
+            ProblemKind::InvalidField,
             format!("`name` is longer than {MAX_NAME} characters"),
         ));
     }
     let raw_url = required_string(event, "url", "u")?;
-    refuse_nul("invalid_url", "`url`", raw_url)?;
+    refuse_nul(ProblemKind::InvalidUrl, "`url`", raw_url)?;
     if raw_url.len() > MAX_URL {
         return Err(invalid(
-            "invalid_url",
+            ProblemKind::InvalidUrl,
             format!("`url` is longer than {MAX_URL} bytes"),
         ));
     }
     let url = Url::parse(raw_url)
         .ok()
         .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
-        .ok_or_else(|| invalid("invalid_url", "`url` must be an absolute http(s) URL"))?;
+        .ok_or_else(|| {
+            invalid(
+                ProblemKind::InvalidUrl,
+                "`url` must be an absolute http(s) URL",
+            )
+        })?;
     let named: Vec<&str> = required_string(event, "domain", "d")?
         .split(',')
         .filter(|domain| !domain.trim().is_empty())
         .collect();
     if named.is_empty() || named.len() > MAX_DOMAINS {
         return Err(invalid(
-            "invalid_field",
+            ProblemKind::InvalidField,
             format!("`domain` must name 1 to {MAX_DOMAINS} sites"),
         ));
     }
@@ -219,7 +236,7 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
         .map(|domain| {
             crate::hostname::normalize(domain).ok_or_else(|| {
                 invalid(
-                    "invalid_domain",
+                    ProblemKind::InvalidDomain,
                     "`domain` must be host names such as example.com (at most 253 bytes)",
                 )
             })
@@ -228,12 +245,12 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
     let referrer = match field(event, "referrer", "r") {
         None => None,
         Some(Value::String(text)) if text.len() <= MAX_URL => {
-            refuse_nul("invalid_field", "`referrer`", text)?;
+            refuse_nul(ProblemKind::InvalidField, "`referrer`", text)?;
             Some(text.trim().to_owned()).filter(|text| !text.is_empty())
         }
         Some(_) => {
             return Err(invalid(
-                "invalid_field",
+                ProblemKind::InvalidField,
                 format!("`referrer` must be a string of at most {MAX_URL} bytes"),
             ));
         }
@@ -243,13 +260,23 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
     let interactive = match field(event, "interactive", "i") {
         None => true,
         Some(Value::Bool(flag)) => *flag,
-        Some(_) => return Err(invalid("invalid_field", "`interactive` must be a boolean")),
+        Some(_) => {
+            return Err(invalid(
+                ProblemKind::InvalidField,
+                "`interactive` must be a boolean",
+            ));
+        }
     };
     let hash_mode = match field(event, "hashMode", "h") {
         None => false,
         Some(Value::Bool(flag)) => *flag,
         Some(Value::Number(number)) => number.as_u64() == Some(1),
-        Some(_) => return Err(invalid("invalid_field", "`h` must be 1 or a boolean")),
+        Some(_) => {
+            return Err(invalid(
+                ProblemKind::InvalidField,
+                "`h` must be 1 or a boolean",
+            ));
+        }
     };
     let timestamp = match field(event, "timestamp", "ts") {
         None => None,
@@ -258,7 +285,7 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
                 .map(|at| at.with_timezone(&Utc))
                 .map_err(|_| {
                     invalid(
-                        "invalid_timestamp",
+                        ProblemKind::InvalidTimestamp,
                         "`timestamp` must be RFC 3339 (2026-11-22T10:00:00Z) or Unix seconds",
                     )
                 })?,
@@ -268,11 +295,16 @@ pub fn parse_event(value: &Value) -> Result<EventIn, Invalid> {
                 .as_f64()
                 .filter(|secs| secs.is_finite() && secs.abs() < 1e11)
                 .and_then(|secs| DateTime::from_timestamp_millis((secs * 1000.0) as i64))
-                .ok_or_else(|| invalid("invalid_timestamp", "`timestamp` is not a valid time"))?,
+                .ok_or_else(|| {
+                    invalid(
+                        ProblemKind::InvalidTimestamp,
+                        "`timestamp` is not a valid time",
+                    )
+                })?,
         ),
         Some(_) => {
             return Err(invalid(
-                "invalid_timestamp",
+                ProblemKind::InvalidTimestamp,
                 "`timestamp` must be RFC 3339 or Unix seconds",
             ));
         }
@@ -307,7 +339,7 @@ pub fn check_timestamp(event: &EventIn, now: DateTime<Utc>) -> Result<DateTime<U
     let skew = Duration::minutes(i64::from(crate::stats::rollups::MAX_EVENT_SKEW_MINUTES));
     if at > now + skew {
         return Err(invalid(
-            "invalid_timestamp",
+            ProblemKind::InvalidTimestamp,
             format!(
                 "`timestamp` is more than {} minutes in the future",
                 skew.num_minutes()
@@ -316,7 +348,7 @@ pub fn check_timestamp(event: &EventIn, now: DateTime<Utc>) -> Result<DateTime<U
     }
     if at < now - skew {
         return Err(invalid(
-            "invalid_timestamp",
+            ProblemKind::InvalidTimestamp,
             format!(
                 "`timestamp` is more than {} minutes in the past; Beacon records events as they happen",
                 skew.num_minutes()

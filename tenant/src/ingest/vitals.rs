@@ -2,6 +2,7 @@
 //! itself rather than trusting the sender), and the validation of one sample of the tracker's
 //! extension (`/js/vitals.js`). Samples carry no visitor id: a vital describes a page load.
 
+use crate::problem::ProblemKind;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -85,7 +86,7 @@ impl Vital {
 }
 
 fn invalid(detail: impl Into<String>) -> Invalid {
-    Invalid::new("invalid_vitals", detail)
+    Invalid::new(ProblemKind::InvalidVitals, detail)
 }
 
 /// The stored row of one sample (`{"n": "LCP", "v": 1234, "t": "navigate", "a": {…}}`) for a

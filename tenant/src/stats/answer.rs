@@ -5,6 +5,7 @@
 //! and, when asked, the previous period, and shapes Plausible's v2 response (`results`, `meta`,
 //! `query`), all on the caller's connection: one tenant-scoped transaction.
 
+use crate::problem::ProblemKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
@@ -207,7 +208,7 @@ fn revenue_currencies(
     let distinct: BTreeSet<&String> = currencies.values().collect();
     if distinct.len() > 1 && !request.dimensions.contains(&Dimension::Goal) {
         return Err(Invalid::new(
-            "mixed_currencies",
+            ProblemKind::MixedCurrencies,
             format!(
                 "the selected revenue goals use several currencies ({}): filter by one goal or group by event:goal",
                 distinct.into_iter().cloned().collect::<Vec<_>>().join(", ")

@@ -1,6 +1,7 @@
 //! Parsing a Stats API v2 request body (Plausible's documented shape) into a query, with a
 //! clear refusal ([`Invalid`], a 400 in the API) for every field that is wrong.
 
+use crate::problem::ProblemKind;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde_json::Value;
 
@@ -66,7 +67,7 @@ impl DateRange {
     }
 }
 
-fn bad(kind: &'static str, detail: impl Into<String>) -> Invalid {
+fn bad(kind: ProblemKind, detail: impl Into<String>) -> Invalid {
     Invalid::new(kind, detail)
 }
 
@@ -84,42 +85,54 @@ fn parse_metric(name: &str) -> Result<Metric, Invalid> {
         "average_revenue" => Metric::AverageRevenue,
         "group_conversion_rate" | "percentage" => {
             return Err(bad(
-                "unsupported_metric",
+                ProblemKind::UnsupportedMetric,
                 format!("the metric {name:?} is not available"),
             ));
         }
-        other => return Err(bad("invalid_metric", format!("unknown metric {other:?}"))),
+        other => {
+            return Err(bad(
+                ProblemKind::InvalidMetric,
+                format!("unknown metric {other:?}"),
+            ));
+        }
     })
 }
 
 fn parse_dimension(name: &str) -> Result<Dimension, Invalid> {
-    Dimension::parse(name)
-        .ok_or_else(|| bad("invalid_dimension", format!("unknown dimension {name:?}")))
+    Dimension::parse(name).ok_or_else(|| {
+        bad(
+            ProblemKind::InvalidDimension,
+            format!("unknown dimension {name:?}"),
+        )
+    })
 }
 
 fn parse_date(value: &Value) -> Result<NaiveDate, Invalid> {
     value
         .as_str()
         .and_then(|text| NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").ok())
-        .ok_or_else(|| bad("invalid_date_range", "dates must be YYYY-MM-DD"))
+        .ok_or_else(|| bad(ProblemKind::InvalidDateRange, "dates must be YYYY-MM-DD"))
 }
 
 /// Parses a `date_range` value (a name such as `7d`, or `[from, to]`).
 pub fn parse_date_range(value: Option<&Value>) -> Result<DateRange, Invalid> {
     let Some(value) = value else {
-        return Err(bad("invalid_date_range", "`date_range` is required"));
+        return Err(bad(
+            ProblemKind::InvalidDateRange,
+            "`date_range` is required",
+        ));
     };
     if let Some(pair) = value.as_array() {
         let [from, to] = pair.as_slice() else {
             return Err(bad(
-                "invalid_date_range",
+                ProblemKind::InvalidDateRange,
                 "a custom `date_range` is [from, to]",
             ));
         };
         let (from, to) = (parse_date(from)?, parse_date(to)?);
         if from > to || (to - from).num_days() > 3660 {
             return Err(bad(
-                "invalid_date_range",
+                ProblemKind::InvalidDateRange,
                 "`date_range` must run forwards, at most ten years",
             ));
         }
@@ -138,7 +151,7 @@ pub fn parse_date_range(value: Option<&Value>) -> Result<DateRange, Invalid> {
         "all" => DateRange::All,
         other => {
             return Err(bad(
-                "invalid_date_range",
+                ProblemKind::InvalidDateRange,
                 format!(
                     "unknown date_range {other:?}: use day, 7d, 30d, month, 6mo, 12mo, all or [from, to]"
                 ),
@@ -176,7 +189,7 @@ struct FilterBudget {
 }
 
 fn parse_filter(value: &Value, depth: usize, budget: &mut FilterBudget) -> Result<Filter, Invalid> {
-    let invalid = |detail: &str| bad("invalid_filter", detail.to_owned());
+    let invalid = |detail: &str| bad(ProblemKind::InvalidFilter, detail.to_owned());
     if depth > MAX_FILTER_DEPTH {
         return Err(invalid(&format!(
             "filters nest at most {MAX_FILTER_DEPTH} levels deep"
@@ -259,22 +272,30 @@ fn parse_filter(value: &Value, depth: usize, budget: &mut FilterBudget) -> Resul
 
 /// Parses and validates the body.
 pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| bad("invalid_request", "the body must be a JSON object"))?;
+    let object = body.as_object().ok_or_else(|| {
+        bad(
+            ProblemKind::InvalidRequest,
+            "the body must be a JSON object",
+        )
+    })?;
     let site_id = object
         .get("site_id")
         .and_then(Value::as_str)
         .map(|s| s.trim().to_lowercase())
         .filter(|s| !s.is_empty() && s.len() <= 253)
-        .ok_or_else(|| bad("invalid_site", "`site_id` (the site's domain) is required"))?;
+        .ok_or_else(|| {
+            bad(
+                ProblemKind::InvalidSite,
+                "`site_id` (the site's domain) is required",
+            )
+        })?;
     let metric_names: Vec<String> = object
         .get("metrics")
         .and_then(Value::as_array)
         .filter(|list| !list.is_empty() && list.len() <= 10)
         .ok_or_else(|| {
             bad(
-                "invalid_metric",
+                ProblemKind::InvalidMetric,
                 "`metrics` is a list of 1 to 10 metric names",
             )
         })?
@@ -282,7 +303,7 @@ pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
         .map(|m| {
             m.as_str()
                 .map(str::to_owned)
-                .ok_or_else(|| bad("invalid_metric", "metric names are strings"))
+                .ok_or_else(|| bad(ProblemKind::InvalidMetric, "metric names are strings"))
         })
         .collect::<Result<_, _>>()?;
     let metrics = metric_names
@@ -294,14 +315,14 @@ pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
         Some(Value::Array(list)) if list.len() <= 5 => list
             .iter()
             .map(|d| {
-                d.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| bad("invalid_dimension", "dimension names are strings"))
+                d.as_str().map(str::to_owned).ok_or_else(|| {
+                    bad(ProblemKind::InvalidDimension, "dimension names are strings")
+                })
             })
             .collect::<Result<_, _>>()?,
         Some(_) => {
             return Err(bad(
-                "invalid_dimension",
+                ProblemKind::InvalidDimension,
                 "`dimensions` is a list of at most 5 names",
             ));
         }
@@ -322,7 +343,7 @@ pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
         }
         Some(_) => {
             return Err(bad(
-                "invalid_filter",
+                ProblemKind::InvalidFilter,
                 "`filters` is a list of at most 30 filters",
             ));
         }
@@ -334,7 +355,7 @@ pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
             .map(|item| {
                 let pair = item.as_array().filter(|p| p.len() == 2).ok_or_else(|| {
                     bad(
-                        "invalid_order_by",
+                        ProblemKind::InvalidOrderBy,
                         "order_by items are [name, \"asc\"|\"desc\"]",
                     )
                 })?;
@@ -342,7 +363,12 @@ pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
                 let descending = match pair[1].as_str() {
                     Some("desc") => true,
                     Some("asc") => false,
-                    _ => return Err(bad("invalid_order_by", "direction is \"asc\" or \"desc\"")),
+                    _ => {
+                        return Err(bad(
+                            ProblemKind::InvalidOrderBy,
+                            "direction is \"asc\" or \"desc\"",
+                        ));
+                    }
                 };
                 let key = if let Some(i) = dimension_names.iter().position(|d| d == name) {
                     OrderKey::Dimension(i)
@@ -350,14 +376,14 @@ pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
                     OrderKey::Metric(metrics[i])
                 } else {
                     return Err(bad(
-                        "invalid_order_by",
+                        ProblemKind::InvalidOrderBy,
                         format!("{name:?} is neither a requested metric nor dimension"),
                     ));
                 };
                 Ok((key, descending))
             })
             .collect::<Result<_, _>>()?,
-        Some(_) => return Err(bad("invalid_order_by", "`order_by` is a list")),
+        Some(_) => return Err(bad(ProblemKind::InvalidOrderBy, "`order_by` is a list")),
     };
     let pagination = object.get("pagination");
     let limit = match pagination.and_then(|p| p.get("limit")) {
@@ -365,21 +391,21 @@ pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
         Some(v) => v
             .as_i64()
             .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| bad("invalid_pagination", "limit is 1 to 10,000"))?,
+            .ok_or_else(|| bad(ProblemKind::InvalidPagination, "limit is 1 to 10,000"))?,
     };
     let offset = match pagination.and_then(|p| p.get("offset")) {
         None => 0,
         Some(v) => v
             .as_i64()
             .filter(|n| *n >= 0)
-            .ok_or_else(|| bad("invalid_pagination", "offset is 0 or more"))?,
+            .ok_or_else(|| bad(ProblemKind::InvalidPagination, "offset is 0 or more"))?,
     };
     let compare_previous = match object.get("include").and_then(|i| i.get("comparisons")) {
         None | Some(Value::Null) => false,
         Some(c) if c.get("mode").and_then(Value::as_str) == Some("previous_period") => true,
         Some(_) => {
             return Err(bad(
-                "invalid_include",
+                ProblemKind::InvalidInclude,
                 "comparisons support {\"mode\": \"previous_period\"}",
             ));
         }
@@ -391,7 +417,7 @@ pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
             });
             if nested {
                 return Err(bad(
-                    "invalid_filter",
+                    ProblemKind::InvalidFilter,
                     "`event:goal` filters go at the top level, not inside and/or/not",
                 ));
             }
@@ -413,7 +439,7 @@ pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
         && !(by_goal || goal_filter)
     {
         return Err(bad(
-            "invalid_metric",
+            ProblemKind::InvalidMetric,
             format!("{metric:?} needs an `event:goal` filter or dimension"),
         ));
     }
