@@ -4,9 +4,6 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use tenant::diesel_async::{
-    AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
-};
 use tenant::embedded::{Cluster, ClusterHealth, Origin, Supervisor};
 
 use crate::config::DatabaseArgs;
@@ -91,35 +88,12 @@ pub async fn open(args: &DatabaseArgs) -> anyhow::Result<Database> {
             "the postgres user cannot reach the data directory; the cluster lives elsewhere"
         );
     }
-    create_database_if_missing(&cluster).await?;
+    cluster.ensure_database(EMBEDDED_DATABASE).await?;
     Ok(Database {
         owner_url: cluster.url(EMBEDDED_DATABASE),
         cluster: Some(Arc::new(cluster)),
         supervisor: None,
     })
-}
-
-#[derive(tenant::diesel::QueryableByName)]
-struct Found {
-    #[diesel(sql_type = tenant::diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-async fn create_database_if_missing(cluster: &Cluster) -> anyhow::Result<()> {
-    let mut conn = AsyncPgConnection::establish(&cluster.url("postgres"))
-        .await
-        .context("connecting to the embedded PostgreSQL")?;
-    let found: Found = tenant::diesel::sql_query(format!(
-        "SELECT count(*) AS n FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}'"
-    ))
-    .get_result(&mut conn)
-    .await?;
-    if found.n == 0 {
-        conn.batch_execute(&format!("CREATE DATABASE {EMBEDDED_DATABASE}"))
-            .await
-            .context("creating the beacon database")?;
-    }
-    Ok(())
 }
 
 /// Applies Beacon's migrations and installs the job queue, as the owner.

@@ -29,6 +29,23 @@ pub async fn run(url: &str) -> anyhow::Result<Vec<String>> {
     .context("migration task")?
 }
 
+/// Whether every embedded migration is applied in the database `conn` reaches (readiness).
+pub async fn is_current(conn: &mut AsyncPgConnection) -> anyhow::Result<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let applied: Vec<Version> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations"),
+        conn,
+    )
+    .await?;
+    Ok(embedded_versions()?
+        .iter()
+        .all(|wanted| applied.iter().any(|row| &row.version == wanted)))
+}
+
 /// Versions of every embedded migration, oldest first (for readiness checks).
 pub fn embedded_versions() -> anyhow::Result<Vec<String>> {
     let migrations = MigrationSource::<Pg>::migrations(&MIGRATIONS)

@@ -5,9 +5,6 @@ use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, OpenApi};
 use tenant::DbError;
-use tenant::diesel::QueryableByName;
-use tenant::diesel::sql_types::Text;
-use tenant::diesel_async::RunQueryDsl;
 
 use crate::error::{ApiError, ApiResult};
 use crate::health::Readiness;
@@ -22,12 +19,6 @@ enum ReadyResponse {
     /// Not ready; see which check failed.
     #[oai(status = 503)]
     NotReady(Json<Readiness>),
-}
-
-#[derive(QueryableByName)]
-struct Version {
-    #[diesel(sql_type = Text)]
-    version: String,
 }
 
 /// Operations endpoints.
@@ -47,23 +38,12 @@ impl OpsApi {
     /// is not ready.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
-        let applied = state
+        let current = state
             .db
-            .unscoped(async |conn| {
-                let rows: Vec<Version> =
-                    tenant::diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
-                        .load(conn)
-                        .await?;
-                Ok::<_, DbError>(rows.into_iter().map(|row| row.version).collect::<Vec<_>>())
-            })
+            .unscoped(async |conn| tenant::migrate::is_current(conn).await)
             .await;
-        let mut report = match applied {
-            Ok(applied) => state.health.readiness(
-                true,
-                tenant::migrate::embedded_versions()
-                    .map(|wanted| wanted.iter().all(|v| applied.contains(v)))
-                    .unwrap_or(false),
-            ),
+        let mut report = match current {
+            Ok(current) => state.health.readiness(true, current),
             Err(_) => state.health.readiness(false, false),
         };
         report.missing_optional = crate::health::missing_optional(&state.ingest.geo);

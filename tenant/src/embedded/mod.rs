@@ -149,6 +149,36 @@ impl Cluster {
         )
     }
 
+    /// Creates the database `name` (a plain identifier) unless the cluster has it.
+    pub async fn ensure_database(&self, name: &str) -> anyhow::Result<()> {
+        use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+
+        #[derive(diesel::QueryableByName)]
+        struct Found {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        anyhow::ensure!(
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "not a plain database name: {name:?}"
+        );
+        let mut conn = AsyncPgConnection::establish(&self.url("postgres"))
+            .await
+            .context("connecting to the embedded PostgreSQL")?;
+        let found: Found = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+                .bind::<diesel::sql_types::Text, _>(name),
+            &mut conn,
+        )
+        .await?;
+        if found.n == 0 {
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .with_context(|| format!("creating the {name} database"))?;
+        }
+        Ok(())
+    }
+
     /// How this process came by the running cluster.
     pub fn origin(&self) -> Origin {
         self.origin
