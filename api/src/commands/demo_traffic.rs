@@ -464,7 +464,8 @@ async fn errors(
                     ]}
                 }]},
                 "request": {"url": format!("https://{domain}/pricing")},
-                "tags": {"demo": "synthetic"}
+                "tags": {"demo": "synthetic"},
+                "user": {"id": format!("demo-user-{}", rng.random_range(0..40))}
             });
             let bytes = serde_json::to_vec(&payload)?;
             let event = tenant::errors::event::normalize(&bytes, None, at)

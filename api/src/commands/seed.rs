@@ -100,14 +100,15 @@ pub async fn ensure_demo(
             let project = match existing {
                 Some(project) => project,
                 None => {
-                    projects::create(
-                        conn,
-                        org_id,
-                        "Demo site",
-                        "UTC",
-                        std::slice::from_ref(&domain),
-                    )
-                    .await?
+                    // The built-in demo project gets synthetic traffic (`demo_traffic`): its
+                    // name says so wherever it is shown.
+                    let name = if domain == DEMO_DOMAIN {
+                        "Demo site (synthetic traffic)"
+                    } else {
+                        "Demo site"
+                    };
+                    projects::create(conn, org_id, name, "UTC", std::slice::from_ref(&domain))
+                        .await?
                 }
             };
             let scopes = ["admin", "ingest", "read", "write"].map(String::from);
