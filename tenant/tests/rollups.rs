@@ -176,9 +176,15 @@ async fn rollups_answer_like_raw_events() {
     let project_id = db
         .db
         .scoped(org, async |conn| {
-            organizations::create(conn, org_id, "Rollups").await?;
-            let project =
-                projects::create(conn, org_id, "Site", "UTC", &["roll.example".to_owned()]).await?;
+            organizations::create(conn, tenant::OrgId::from_uuid(org_id), "Rollups").await?;
+            let project = projects::create(
+                conn,
+                tenant::OrgId::from_uuid(org_id),
+                "Site",
+                "UTC",
+                &["roll.example".to_owned()],
+            )
+            .await?;
             Ok::<_, DbError>(project.project.project_id)
         })
         .await

@@ -156,19 +156,35 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         .unwrap();
     db.db
         .scoped(org, async |conn| {
-            organizations::create(conn, org_id, "A").await?;
-            memberships::upsert(conn, org_id, user.id, Role::Owner).await?;
+            organizations::create(conn, tenant::OrgId::from_uuid(org_id), "A").await?;
+            memberships::upsert(conn, tenant::OrgId::from_uuid(org_id), user.id, Role::Owner)
+                .await?;
             invitations::create(
                 conn,
-                org_id,
+                tenant::OrgId::from_uuid(org_id),
                 "b@example.com",
                 "viewer",
                 user.id,
                 chrono::Duration::days(1),
             )
             .await?;
-            projects::create(conn, org_id, "Site", "UTC", &["a.example".to_owned()]).await?;
-            api_keys::create(conn, org_id, "k", &["read".to_owned()], None, None).await?;
+            projects::create(
+                conn,
+                tenant::OrgId::from_uuid(org_id),
+                "Site",
+                "UTC",
+                &["a.example".to_owned()],
+            )
+            .await?;
+            api_keys::create(
+                conn,
+                tenant::OrgId::from_uuid(org_id),
+                "k",
+                &["read".to_owned()],
+                None,
+                None,
+            )
+            .await?;
             Ok::<_, DbError>(())
         })
         .await
@@ -177,7 +193,7 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         .db
         .scoped(org, async |conn| {
             Ok::<_, DbError>(
-                projects::list(conn, org_id, None, None, 1).await?[0]
+                projects::list(conn, tenant::OrgId::from_uuid(org_id), None, None, 1).await?[0]
                     .project
                     .project_id,
             )
@@ -190,8 +206,8 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
             for name in ["Signup", "Purchase"] {
                 let goal = tenant::tables::goals::create(
                     conn,
-                    org_id,
-                    project_id,
+                    tenant::OrgId::from_uuid(org_id),
+                    tenant::ProjectId::from_uuid(project_id),
                     name,
                     &tenant::tables::goals::Matcher::Event(name.into()),
                     None,
@@ -199,12 +215,18 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                 .await?;
                 goal_ids.push(goal.goal_id);
             }
-            tenant::tables::funnels::create(conn, org_id, project_id, "Flow", &goal_ids)
-                .await
-                .map_err(|error| match error {
-                    tenant::tables::funnels::CreateError::Db(error) => DbError::from(error),
-                    other => panic!("{other}"),
-                })?;
+            tenant::tables::funnels::create(
+                conn,
+                tenant::OrgId::from_uuid(org_id),
+                tenant::ProjectId::from_uuid(project_id),
+                "Flow",
+                &goal_ids,
+            )
+            .await
+            .map_err(|error| match error {
+                tenant::tables::funnels::CreateError::Db(error) => DbError::from(error),
+                other => panic!("{other}"),
+            })?;
             tenant::tables::error_issues::record(
                 conn,
                 &tenant::tables::error_issues::NewErrorEvent {
@@ -224,8 +246,15 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                 },
             )
             .await?;
-            tenant::tables::release_files::put(conn, org_id, project_id, "1.0", "~/app.js", b"x")
-                .await?;
+            tenant::tables::release_files::put(
+                conn,
+                tenant::OrgId::from_uuid(org_id),
+                tenant::ProjectId::from_uuid(project_id),
+                "1.0",
+                "~/app.js",
+                b"x",
+            )
+            .await?;
             tenant::tables::web_vitals::insert(
                 conn,
                 &[tenant::tables::web_vitals::NewVital {
@@ -383,7 +412,11 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
     let refused = db
         .db
         .scoped(other, async |c| {
-            Ok::<_, DbError>(organizations::create(c, fresh, "Hijack").await.map(drop)?)
+            Ok::<_, DbError>(
+                organizations::create(c, tenant::OrgId::from_uuid(fresh), "Hijack")
+                    .await
+                    .map(drop)?,
+            )
         })
         .await;
     assert_refused_by_policy(refused, "organizations");
@@ -392,9 +425,15 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         .scoped(other, async |c| {
             let domains = ["hijack.example".to_owned()];
             Ok::<_, DbError>(
-                projects::create(c, org_id, "Hijack", "UTC", &domains)
-                    .await
-                    .map(drop)?,
+                projects::create(
+                    c,
+                    tenant::OrgId::from_uuid(org_id),
+                    "Hijack",
+                    "UTC",
+                    &domains,
+                )
+                .await
+                .map(drop)?,
             )
         })
         .await;

@@ -62,16 +62,38 @@ async fn at_most_twenty_files_are_looked_up_per_event() {
     let project_id: Uuid = db
         .db
         .scoped(org, async |conn| {
-            organizations::create(conn, org_id, "Maps").await?;
-            let project =
-                projects::create(conn, org_id, "Shop", "UTC", &["shop.example".to_owned()]).await?;
+            organizations::create(conn, tenant::OrgId::from_uuid(org_id), "Maps").await?;
+            let project = projects::create(
+                conn,
+                tenant::OrgId::from_uuid(org_id),
+                "Shop",
+                "UTC",
+                &["shop.example".to_owned()],
+            )
+            .await?;
             let project_id = project.project.project_id;
             for file in 1..=25 {
                 let (minified, map) = build(file);
                 let name = format!("~/static/f{file}.min.js");
-                release_files::put(conn, org_id, project_id, RELEASE, &name, &minified).await?;
+                release_files::put(
+                    conn,
+                    tenant::OrgId::from_uuid(org_id),
+                    tenant::ProjectId::from_uuid(project_id),
+                    RELEASE,
+                    &name,
+                    &minified,
+                )
+                .await?;
                 let map_name = format!("{name}.map");
-                release_files::put(conn, org_id, project_id, RELEASE, &map_name, &map).await?;
+                release_files::put(
+                    conn,
+                    tenant::OrgId::from_uuid(org_id),
+                    tenant::ProjectId::from_uuid(project_id),
+                    RELEASE,
+                    &map_name,
+                    &map,
+                )
+                .await?;
             }
             Ok::<_, DbError>(project_id)
         })

@@ -23,7 +23,13 @@ pub async fn answer(
     now: DateTime<Utc>,
 ) -> Result<Option<Value>, StatsError> {
     db.scoped(org, async |conn| {
-        let Some(found) = projects::find(conn, org.uuid(), project.uuid()).await? else {
+        let Some(found) = projects::find(
+            conn,
+            tenant::OrgId::from_uuid(org.uuid()),
+            tenant::ProjectId::from_uuid(project.uuid()),
+        )
+        .await?
+        else {
             return Ok(None);
         };
         let answer = tenant::stats::answer(conn, &found.project, request, filters, now).await?;

@@ -163,7 +163,12 @@ impl Auth {
                     .db
                     .scoped(org, async |conn| {
                         Ok::<_, DbError>(
-                            tenant::tables::memberships::role_of(conn, org_id, user).await?,
+                            tenant::tables::memberships::role_of(
+                                conn,
+                                tenant::OrgId::from_uuid(org_id),
+                                user,
+                            )
+                            .await?,
                         )
                     })
                     .await?
@@ -310,9 +315,10 @@ impl Credentials {
     pub async fn resolve_on(&self, conn: &mut AsyncPgConnection) -> ApiResult<Caller> {
         match self {
             Self::Key { org, secret } => {
-                let key = api_keys::authenticate(conn, org.uuid(), secret)
-                    .await?
-                    .ok_or_else(invalid_key)?;
+                let key =
+                    api_keys::authenticate(conn, tenant::OrgId::from_uuid(org.uuid()), secret)
+                        .await?
+                        .ok_or_else(invalid_key)?;
                 Ok(Caller::Key {
                     org: *org,
                     key_id: key.key_id,

@@ -196,7 +196,10 @@ pub async fn generate(
     let org = OrgId::from_uuid(target.org_id);
     let has_events = db
         .scoped(org, async |conn| {
-            Ok::<_, DbError>(events::any_for_project(conn, target.project_id).await?)
+            Ok::<_, DbError>(
+                events::any_for_project(conn, tenant::ProjectId::from_uuid(target.project_id))
+                    .await?,
+            )
         })
         .await?;
     if has_events {
@@ -266,8 +269,8 @@ async fn create_goals(db: &Db, target: &Target) -> anyhow::Result<()> {
         let (org, project) = (target.org_id, target.project_id);
         goals::create(
             conn,
-            org,
-            project,
+            tenant::OrgId::from_uuid(org),
+            tenant::ProjectId::from_uuid(project),
             "Signup",
             &Matcher::Event("Signup".into()),
             None,
@@ -275,8 +278,8 @@ async fn create_goals(db: &Db, target: &Target) -> anyhow::Result<()> {
         .await?;
         goals::create(
             conn,
-            org,
-            project,
+            tenant::OrgId::from_uuid(org),
+            tenant::ProjectId::from_uuid(project),
             "Purchase",
             &Matcher::Event("Purchase".into()),
             Some("EUR"),
@@ -284,8 +287,8 @@ async fn create_goals(db: &Db, target: &Target) -> anyhow::Result<()> {
         .await?;
         goals::create(
             conn,
-            org,
-            project,
+            tenant::OrgId::from_uuid(org),
+            tenant::ProjectId::from_uuid(project),
             "Visit /pricing",
             &Matcher::Page("/pricing".into()),
             None,

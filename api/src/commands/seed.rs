@@ -90,10 +90,12 @@ pub async fn ensure_demo(
     let (project, api_key) = db
         .scoped(org, async |conn| {
             if created {
-                organizations::create(conn, org_id, "Demo organization").await?;
-                memberships::upsert(conn, org_id, user.id, Role::Owner).await?;
+                organizations::create(conn, tenant::OrgId::from_uuid(org_id), "Demo organization")
+                    .await?;
+                memberships::upsert(conn, tenant::OrgId::from_uuid(org_id), user.id, Role::Owner)
+                    .await?;
             }
-            let existing = projects::list(conn, org_id, None, None, 200)
+            let existing = projects::list(conn, tenant::OrgId::from_uuid(org_id), None, None, 200)
                 .await?
                 .into_iter()
                 .find(|p| p.domains.contains(&domain));
@@ -107,14 +109,20 @@ pub async fn ensure_demo(
                     } else {
                         "Demo site"
                     };
-                    projects::create(conn, org_id, name, "UTC", std::slice::from_ref(&domain))
-                        .await?
+                    projects::create(
+                        conn,
+                        tenant::OrgId::from_uuid(org_id),
+                        name,
+                        "UTC",
+                        std::slice::from_ref(&domain),
+                    )
+                    .await?
                 }
             };
             let scopes = ["admin", "ingest", "read", "write"].map(String::from);
             let (_, secret) = api_keys::create(
                 conn,
-                org_id,
+                tenant::OrgId::from_uuid(org_id),
                 "demo (beacon seed)",
                 &scopes,
                 None,

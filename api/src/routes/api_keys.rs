@@ -5,6 +5,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 use tenant::DbError;
+use tenant::ProjectId;
 use tenant::problem::ProblemKind;
 use tenant::tables::api_keys::{self, ApiKey};
 use tenant::tables::projects;
@@ -113,15 +114,16 @@ impl ApiKeysApi {
     )]
     async fn list(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
         scope: OrgScope<Admin>,
     ) -> ApiResult<Json<Page<ApiKeyOut>>> {
+        let org_id = scope.org();
         let after = parse_cursor(cursor.as_deref())?;
         let rows = scope
             .run(async |conn| {
-                Ok::<_, DbError>(api_keys::list(conn, *org_id, after, fetch_size(*limit)).await?)
+                Ok::<_, DbError>(api_keys::list(conn, org_id, after, fetch_size(*limit)).await?)
             })
             .await?;
         Ok(Json(Page::of(rows, *limit, |k| k.key_id, key_out)))
@@ -136,10 +138,11 @@ impl ApiKeysApi {
     )]
     async fn create(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         body: Json<ApiKeyIn>,
         scope: OrgScope<Admin>,
     ) -> ApiResult<Created<ApiKeyCreated>> {
+        let org_id = scope.org();
         let access = scope.access.clone();
         // A key minting keys could widen its own scopes or project limits.
         scope.caller.user()?;
@@ -153,7 +156,10 @@ impl ApiKeysApi {
             .run(async |conn| {
                 if let Some(ids) = &project_ids {
                     for id in ids {
-                        if projects::find(conn, *org_id, *id).await?.is_none() {
+                        if projects::find(conn, org_id, ProjectId::from_uuid(*id))
+                            .await?
+                            .is_none()
+                        {
                             return Err(ApiError::invalid(
                                 ProblemKind::UnknownProject,
                                 format!("project {id} does not exist in this organization"),
@@ -163,7 +169,7 @@ impl ApiKeysApi {
                 }
                 Ok(api_keys::create(
                     conn,
-                    *org_id,
+                    org_id,
                     &name,
                     &scopes,
                     project_ids.as_deref(),
@@ -186,12 +192,13 @@ impl ApiKeysApi {
     )]
     async fn revoke(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         key_id: Path<Uuid>,
         scope: OrgScope<Admin>,
     ) -> ApiResult<NoContent> {
+        let org_id = scope.org();
         let revoked = scope
-            .run(async |conn| Ok::<_, DbError>(api_keys::revoke(conn, *org_id, *key_id).await?))
+            .run(async |conn| Ok::<_, DbError>(api_keys::revoke(conn, org_id, *key_id).await?))
             .await?;
         if !revoked {
             return Err(ApiError::not_found("API key"));

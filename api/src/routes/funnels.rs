@@ -149,13 +149,15 @@ impl FunnelsApi {
     )]
     async fn list(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<Vec<FunnelOut>>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let list = scope
             .run(async |conn| {
-                Ok::<_, DbError>(funnels::list(conn, *org_id, *project_id, None).await?)
+                Ok::<_, DbError>(funnels::list(conn, org_id, project_id, None).await?)
             })
             .await?;
         Ok(Json(list.into_iter().map(funnel_out).collect()))
@@ -169,11 +171,13 @@ impl FunnelsApi {
     )]
     async fn create(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         body: Json<FunnelIn>,
         scope: ProjectScope<Member>,
     ) -> ApiResult<Created<FunnelOut>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let name = crate::routes::orgs::clean_name(&body.name)?;
         if !(MIN_STEPS..=MAX_STEPS).contains(&body.steps.len()) {
             return Err(ApiError::invalid(
@@ -194,7 +198,7 @@ impl FunnelsApi {
         }
         let funnel = scope
             .run(async |conn| {
-                match funnels::create(conn, *org_id, *project_id, &name, &body.steps).await {
+                match funnels::create(conn, org_id, project_id, &name, &body.steps).await {
                     Ok(funnel) => Ok(funnel),
                     Err(CreateError::UnknownGoal(goal)) => Err(ApiError::invalid(
                         ProblemKind::InvalidFunnel,
@@ -221,14 +225,16 @@ impl FunnelsApi {
     )]
     async fn delete(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         funnel_id: Path<Uuid>,
         scope: ProjectScope<Member>,
     ) -> ApiResult<NoContent> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let deleted = scope
             .run(async |conn| {
-                Ok::<_, DbError>(funnels::delete(conn, *org_id, *project_id, *funnel_id).await?)
+                Ok::<_, DbError>(funnels::delete(conn, org_id, project_id, *funnel_id).await?)
             })
             .await?;
         if !deleted {
@@ -248,18 +254,20 @@ impl FunnelsApi {
     async fn report(
         &self,
         state: Data<&AppState>,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         funnel_id: Path<Uuid>,
         period: Query<Option<String>>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<FunnelReport>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let project = scope.project.clone();
         let range = tenant::stats::request::parse_period(period.as_deref())?;
         let timezone = project.timezone.clone();
         let (funnel, from, to, progress) = scope
             .run(async |conn| {
-                let funnel = funnels::list(conn, *org_id, *project_id, Some(*funnel_id))
+                let funnel = funnels::list(conn, org_id, project_id, Some(*funnel_id))
                     .await?
                     .into_iter()
                     .next()
@@ -271,7 +279,7 @@ impl FunnelsApi {
                     from,
                     to,
                 };
-                let progress = funnels::progress(conn, *org_id, &funnel, &days).await?;
+                let progress = funnels::progress(conn, org_id, &funnel, &days).await?;
                 Ok::<_, ApiError>((funnel, from, to, progress))
             })
             .await?;

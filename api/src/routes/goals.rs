@@ -113,12 +113,14 @@ impl GoalsApi {
     )]
     async fn list(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<Vec<GoalOut>>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let goals = scope
-            .run(async |conn| Ok::<_, DbError>(goals::list(conn, *org_id, *project_id).await?))
+            .run(async |conn| Ok::<_, DbError>(goals::list(conn, org_id, project_id).await?))
             .await?;
         Ok(Json(goals.into_iter().map(goal_out).collect()))
     }
@@ -131,11 +133,13 @@ impl GoalsApi {
     )]
     async fn create(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         body: Json<GoalIn>,
         scope: ProjectScope<Member>,
     ) -> ApiResult<Created<GoalOut>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let matcher = match (
             clean(body.event_name.as_deref()),
             clean(body.page_path.as_deref()),
@@ -184,8 +188,8 @@ impl GoalsApi {
             .run(async |conn| {
                 match goals::create(
                     conn,
-                    *org_id,
-                    *project_id,
+                    org_id,
+                    project_id,
                     &name,
                     &matcher,
                     currency.as_deref(),
@@ -211,11 +215,13 @@ impl GoalsApi {
     )]
     async fn delete(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         goal_id: Path<Uuid>,
         scope: ProjectScope<Member>,
     ) -> ApiResult<NoContent> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let deleted = scope
             .run(async |conn| {
                 let in_use = |names: &[String]| {
@@ -231,12 +237,12 @@ impl GoalsApi {
                         },
                     )
                 };
-                let funnels = funnels::names_using_goal(conn, *org_id, *goal_id).await?;
+                let funnels = funnels::names_using_goal(conn, org_id, *goal_id).await?;
                 if !funnels.is_empty() {
                     return Err(in_use(&funnels));
                 }
                 // A funnel created meanwhile still cannot lose its step: the key refuses.
-                match goals::delete(conn, *org_id, *project_id, *goal_id).await {
+                match goals::delete(conn, org_id, project_id, *goal_id).await {
                     Err(error) if is_foreign_key_violation(&error) => Err(in_use(&[])),
                     other => Ok(other?),
                 }
@@ -259,10 +265,11 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         #[oai(name = "org_id")] _org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         period: Query<Option<String>>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<ConversionsOut>> {
+        let project_id = scope.project_id();
         let project = scope.project.clone();
         let range = tenant::stats::request::parse_period(period.as_deref())?;
         let timezone = project.timezone.clone();
@@ -270,7 +277,7 @@ impl GoalsApi {
             .run(async |conn| {
                 let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
                 let (from, to) = range.resolve(today, project.created_at.date_naive());
-                let rows = goals::conversions(conn, *project_id, &timezone, from, to).await?;
+                let rows = goals::conversions(conn, project_id, &timezone, from, to).await?;
                 Ok::<_, DbError>((from, to, rows))
             })
             .await?;

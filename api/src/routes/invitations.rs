@@ -86,16 +86,17 @@ impl InvitationsApi {
     )]
     async fn list(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
         scope: OrgScope<Admin>,
     ) -> ApiResult<Json<Page<InvitationOut>>> {
+        let org_id = scope.org();
         let after = parse_cursor(cursor.as_deref())?;
         let rows = scope
             .run(async |conn| {
                 Ok::<_, DbError>(
-                    invitations::list_pending(conn, *org_id, after, fetch_size(*limit)).await?,
+                    invitations::list_pending(conn, org_id, after, fetch_size(*limit)).await?,
                 )
             })
             .await?;
@@ -115,10 +116,11 @@ impl InvitationsApi {
     )]
     async fn create(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         body: Json<InvitationIn>,
         scope: OrgScope<Admin>,
     ) -> ApiResult<Created<InvitationOut>> {
+        let org_id = scope.org();
         let access = scope.access.clone();
         let inviter = scope.caller.user()?;
         let role = Role::from(body.role);
@@ -128,7 +130,7 @@ impl InvitationsApi {
             .run(async |conn| {
                 let invitation = invitations::create(
                     conn,
-                    *org_id,
+                    org_id,
                     &email,
                     role.as_str(),
                     inviter.uuid(),
@@ -138,7 +140,7 @@ impl InvitationsApi {
                 worker::queue::enqueue(
                     conn,
                     &Job::SendInvitation(SendInvitation {
-                        org_id: *org_id,
+                        org_id: org_id.uuid(),
                         invitation_id: invitation.invitation_id,
                     }),
                 )
@@ -157,13 +159,14 @@ impl InvitationsApi {
     )]
     async fn revoke(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         invitation_id: Path<Uuid>,
         scope: OrgScope<Admin>,
     ) -> ApiResult<NoContent> {
+        let org_id = scope.org();
         let deleted = scope
             .run(async |conn| {
-                Ok::<_, DbError>(invitations::delete(conn, *org_id, *invitation_id).await?)
+                Ok::<_, DbError>(invitations::delete(conn, org_id, *invitation_id).await?)
             })
             .await?;
         if !deleted {
@@ -205,9 +208,10 @@ impl AcceptInvitationApi {
         let (org, role) = state
             .db
             .scoped(OrgId::from_uuid(org_id), async |conn| {
-                let invitation = invitations::lock_by_token(conn, org_id, &secret)
-                    .await?
-                    .ok_or_else(invalid)?;
+                let invitation =
+                    invitations::lock_by_token(conn, OrgId::from_uuid(org_id), &secret)
+                        .await?
+                        .ok_or_else(invalid)?;
                 if invitation.accepted_at.is_some() {
                     return Err(ApiError::new(
                         poem::http::StatusCode::GONE,
@@ -229,17 +233,24 @@ impl AcceptInvitationApi {
                     ));
                 }
                 let invited = Role::parse(&invitation.role).unwrap_or(Role::Viewer);
-                let existing = memberships::role_of(conn, org_id, user_id).await?;
+                let existing =
+                    memberships::role_of(conn, OrgId::from_uuid(org_id), user_id).await?;
                 let role = existing.map_or(invited, |current| current.max(invited));
-                memberships::upsert(conn, org_id, user_id, role).await?;
-                if !invitations::mark_accepted(conn, org_id, invitation.invitation_id).await? {
+                memberships::upsert(conn, OrgId::from_uuid(org_id), user_id, role).await?;
+                if !invitations::mark_accepted(
+                    conn,
+                    OrgId::from_uuid(org_id),
+                    invitation.invitation_id,
+                )
+                .await?
+                {
                     return Err(ApiError::new(
                         poem::http::StatusCode::GONE,
                         ProblemKind::TokenUsed,
                         "this invitation has already been accepted",
                     ));
                 }
-                let org = organizations::get(conn, org_id)
+                let org = organizations::get(conn, OrgId::from_uuid(org_id))
                     .await?
                     .ok_or_else(|| ApiError::not_found("organization"))?;
                 Ok((org, role))

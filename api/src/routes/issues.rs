@@ -331,8 +331,8 @@ impl IssuesApi {
     #[allow(clippy::too_many_arguments)] // one per path and query parameter
     async fn list(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         status: Query<Option<IssueStatusDto>>,
         environment: Query<Option<String>>,
         release: Query<Option<String>>,
@@ -342,6 +342,8 @@ impl IssuesApi {
         cursor: Query<Option<String>>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<Page<IssueOut>>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let limit = tenant::tables::page_size(*limit);
         let offset = page_offset(cursor.as_deref())?;
         let filter = IssueFilter {
@@ -359,16 +361,8 @@ impl IssuesApi {
         let rows = scope
             .run(async |conn| {
                 Ok::<_, DbError>(
-                    error_issues::list(
-                        conn,
-                        *org_id,
-                        *project_id,
-                        &filter,
-                        sort,
-                        limit + 1,
-                        offset,
-                    )
-                    .await?,
+                    error_issues::list(conn, org_id, project_id, &filter, sort, limit + 1, offset)
+                        .await?,
                 )
             })
             .await?;
@@ -403,19 +397,21 @@ impl IssuesApi {
     )]
     async fn get(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         issue_id: Path<Uuid>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<IssueDetail>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let (issue, users, breakdown, latest) = scope
             .run(async |conn| {
-                let issue = error_issues::find(conn, *org_id, *project_id, *issue_id)
+                let issue = error_issues::find(conn, org_id, project_id, *issue_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("issue"))?;
-                let users = error_issues::users(conn, *org_id, *issue_id).await?;
-                let breakdown = error_issues::breakdown(conn, *org_id, *issue_id).await?;
-                let latest = error_issues::events(conn, *org_id, *issue_id, None, 1).await?;
+                let users = error_issues::users(conn, org_id, *issue_id).await?;
+                let breakdown = error_issues::breakdown(conn, org_id, *issue_id).await?;
+                let latest = error_issues::events(conn, org_id, *issue_id, None, 1).await?;
                 Ok::<_, ApiError>((issue, users, breakdown, latest))
             })
             .await?;
@@ -457,21 +453,23 @@ impl IssuesApi {
     #[allow(clippy::too_many_arguments)] // one per path and query parameter
     async fn events(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         issue_id: Path<Uuid>,
         limit: Query<Option<i64>>,
         cursor: Query<Option<String>>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<Page<ErrorEventOut>>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let before = event_cursor(cursor.as_deref())?;
         let events = scope
             .run(async |conn| {
-                error_issues::find(conn, *org_id, *project_id, *issue_id)
+                error_issues::find(conn, org_id, project_id, *issue_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("issue"))?;
                 Ok::<_, ApiError>(
-                    error_issues::events(conn, *org_id, *issue_id, before, fetch_size(*limit))
+                    error_issues::events(conn, org_id, *issue_id, before, fetch_size(*limit))
                         .await?,
                 )
             })
@@ -492,12 +490,14 @@ impl IssuesApi {
     )]
     async fn update(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         issue_id: Path<Uuid>,
         body: Json<IssuePatch>,
         scope: ProjectScope<Member>,
     ) -> ApiResult<Json<IssueOut>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let status = match (body.status, body.in_next_release) {
             (IssueStatusDto::Resolved, true) => NewStatus::ResolvedInNextRelease,
             (IssueStatusDto::Resolved, false) => NewStatus::Resolved,
@@ -512,14 +512,13 @@ impl IssuesApi {
         };
         let (issue, users) = scope
             .run(async |conn| {
-                if !error_issues::set_status(conn, *org_id, *project_id, *issue_id, &status).await?
-                {
+                if !error_issues::set_status(conn, org_id, project_id, *issue_id, &status).await? {
                     return Err(ApiError::not_found("issue"));
                 }
-                let issue = error_issues::find(conn, *org_id, *project_id, *issue_id)
+                let issue = error_issues::find(conn, org_id, project_id, *issue_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("issue"))?;
-                let users = error_issues::users(conn, *org_id, *issue_id).await?;
+                let users = error_issues::users(conn, org_id, *issue_id).await?;
                 Ok::<_, ApiError>((issue, users))
             })
             .await?;

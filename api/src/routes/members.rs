@@ -102,15 +102,16 @@ impl MembersApi {
     )]
     async fn list(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
         scope: OrgScope<Viewer>,
     ) -> ApiResult<Json<Page<MemberOut>>> {
+        let org_id = scope.org();
         let after = parse_cursor(cursor.as_deref())?;
         let rows = scope
             .run(async |conn| {
-                Ok::<_, DbError>(memberships::list(conn, *org_id, after, fetch_size(*limit)).await?)
+                Ok::<_, DbError>(memberships::list(conn, org_id, after, fetch_size(*limit)).await?)
             })
             .await?;
         Ok(Json(Page::of(rows, *limit, |m| m.user_id, member_out)))
@@ -124,26 +125,27 @@ impl MembersApi {
     )]
     async fn update(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         user_id: Path<Uuid>,
         body: Json<MemberPatch>,
         scope: OrgScope<Admin>,
     ) -> ApiResult<Json<MemberOut>> {
+        let org_id = scope.org();
         let access = scope.access.clone();
         let new_role = Role::from(body.role);
         let member = scope
             .run(async |conn| {
                 // Owners first, then the member: every change locks in the same order.
-                let owners = memberships::lock_and_count_owners(conn, *org_id).await?;
-                let current = memberships::lock_role(conn, *org_id, *user_id)
+                let owners = memberships::lock_and_count_owners(conn, org_id).await?;
+                let current = memberships::lock_role(conn, org_id, *user_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("member"))?;
                 check_owner_rights(&access, current == Role::Owner || new_role == Role::Owner)?;
                 if current == Role::Owner && new_role != Role::Owner && owners <= 1 {
                     return Err(last_owner());
                 }
-                memberships::set_role(conn, *org_id, *user_id, new_role).await?;
-                memberships::find(conn, *org_id, *user_id)
+                memberships::set_role(conn, org_id, *user_id, new_role).await?;
+                memberships::find(conn, org_id, *user_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("member"))
             })
@@ -159,10 +161,11 @@ impl MembersApi {
     )]
     async fn remove(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         user_id: Path<Uuid>,
         scope: OrgScope<Viewer>,
     ) -> ApiResult<NoContent> {
+        let org_id = scope.org();
         // Anyone may leave; removing someone else takes an admin.
         let access = scope.access.clone();
         let is_self = access.user_id.map(|u| u.uuid()) == Some(*user_id);
@@ -171,8 +174,8 @@ impl MembersApi {
         }
         scope
             .run(async |conn| {
-                let owners = memberships::lock_and_count_owners(conn, *org_id).await?;
-                let current = memberships::lock_role(conn, *org_id, *user_id)
+                let owners = memberships::lock_and_count_owners(conn, org_id).await?;
+                let current = memberships::lock_role(conn, org_id, *user_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("member"))?;
                 if !is_self {
@@ -181,7 +184,7 @@ impl MembersApi {
                 if current == Role::Owner && owners <= 1 {
                     return Err(last_owner());
                 }
-                memberships::remove(conn, *org_id, *user_id).await?;
+                memberships::remove(conn, org_id, *user_id).await?;
                 Ok(())
             })
             .await?;

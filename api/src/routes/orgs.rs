@@ -104,7 +104,7 @@ impl OrgsApi {
                 let org = state
                     .db
                     .scoped(*org, async |conn| {
-                        Ok::<_, DbError>(organizations::get(conn, org_id).await?)
+                        Ok::<_, DbError>(organizations::get(conn, OrgId::from_uuid(org_id)).await?)
                     })
                     .await?;
                 org.filter(|org| after.is_none_or(|after| org.org_id > after))
@@ -135,8 +135,9 @@ impl OrgsApi {
         let created = state
             .db
             .scoped(org, async |conn| {
-                let created = organizations::create(conn, org_id, &name).await?;
-                memberships::upsert(conn, org_id, user.uuid(), Role::Owner).await?;
+                let created = organizations::create(conn, OrgId::from_uuid(org_id), &name).await?;
+                memberships::upsert(conn, OrgId::from_uuid(org_id), user.uuid(), Role::Owner)
+                    .await?;
                 Ok::<_, DbError>(created)
             })
             .await?;
@@ -150,12 +151,13 @@ impl OrgsApi {
     #[oai(path = "/:org_id", method = "get", operation_id = "get_organization")]
     async fn get(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         scope: OrgScope<Viewer>,
     ) -> ApiResult<Json<OrganizationOut>> {
+        let org_id = scope.org();
         let access = scope.access.clone();
         let org = scope
-            .run(async |conn| Ok::<_, DbError>(organizations::get(conn, *org_id).await?))
+            .run(async |conn| Ok::<_, DbError>(organizations::get(conn, org_id).await?))
             .await?
             .ok_or_else(|| ApiError::not_found("organization"))?;
         Ok(Json(org_out(org, access.role.as_str())))
@@ -169,14 +171,15 @@ impl OrgsApi {
     )]
     async fn rename(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         body: Json<OrganizationIn>,
         scope: OrgScope<Admin>,
     ) -> ApiResult<Json<OrganizationOut>> {
+        let org_id = scope.org();
         let access = scope.access.clone();
         let name = clean_name(&body.name)?;
         let org = scope
-            .run(async |conn| Ok::<_, DbError>(organizations::rename(conn, *org_id, &name).await?))
+            .run(async |conn| Ok::<_, DbError>(organizations::rename(conn, org_id, &name).await?))
             .await?
             .ok_or_else(|| ApiError::not_found("organization"))?;
         Ok(Json(org_out(org, access.role.as_str())))
@@ -190,14 +193,15 @@ impl OrgsApi {
     )]
     async fn delete(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         body: Json<DeleteOrganizationIn>,
         scope: OrgScope<Owner>,
     ) -> ApiResult<NoContent> {
+        let org_id = scope.org();
         let confirm = body.confirm_name.clone();
         scope
             .run(async |conn| {
-                let org = organizations::get(conn, *org_id)
+                let org = organizations::get(conn, org_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("organization"))?;
                 if org.name != confirm {
@@ -206,7 +210,7 @@ impl OrgsApi {
                         "confirm_name must equal the organization's name exactly",
                     ));
                 }
-                organizations::delete(conn, *org_id).await?;
+                organizations::delete(conn, org_id).await?;
                 Ok(())
             })
             .await?;

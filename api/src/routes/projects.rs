@@ -5,6 +5,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
+use tenant::ProjectId;
 use tenant::problem::ProblemKind;
 use tenant::tables::is_unique_violation;
 use tenant::tables::projects::{self, ProjectWithDomains};
@@ -194,18 +195,19 @@ impl ProjectsApi {
     )]
     async fn list(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         cursor: Query<Option<String>>,
         limit: Query<Option<i64>>,
         scope: OrgScope<Viewer>,
     ) -> ApiResult<Json<Page<ProjectOut>>> {
+        let org_id = scope.org();
         let access = scope.access.clone();
         let after = parse_cursor(cursor.as_deref())?;
         let only = access.project_ids.clone();
         let rows = scope
             .run(async |conn| {
                 Ok::<_, DbError>(
-                    projects::list(conn, *org_id, only.as_deref(), after, fetch_size(*limit))
+                    projects::list(conn, org_id, only.as_deref(), after, fetch_size(*limit))
                         .await?,
                 )
             })
@@ -226,10 +228,11 @@ impl ProjectsApi {
     )]
     async fn create(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         body: Json<ProjectIn>,
         scope: OrgScope<Member>,
     ) -> ApiResult<Created<ProjectOut>> {
+        let org_id = scope.org();
         let access = scope.access.clone();
         if access.project_ids.is_some() {
             return Err(ApiError::forbidden(
@@ -242,7 +245,7 @@ impl ProjectsApi {
         let project = scope
             .run(async |conn| {
                 check_timezone(conn, &timezone).await?;
-                match projects::create(conn, *org_id, &name, &timezone, &domains).await {
+                match projects::create(conn, org_id, &name, &timezone, &domains).await {
                     Err(error) if is_unique_violation(&error) => Err(domain_taken()),
                     other => Ok(other?),
                 }
@@ -259,16 +262,21 @@ impl ProjectsApi {
     )]
     async fn get(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         scope: OrgScope<Viewer>,
     ) -> ApiResult<Json<ProjectOut>> {
+        let org_id = scope.org();
         let access = scope.access.clone();
         if !access.can_see_project(*project_id) {
             return Err(ApiError::not_found("project"));
         }
         let project = scope
-            .run(async |conn| Ok::<_, DbError>(projects::find(conn, *org_id, *project_id).await?))
+            .run(async |conn| {
+                Ok::<_, DbError>(
+                    projects::find(conn, org_id, ProjectId::from_uuid(*project_id)).await?,
+                )
+            })
             .await?
             .ok_or_else(|| ApiError::not_found("project"))?;
         Ok(Json(project_out(project)))
@@ -283,11 +291,13 @@ impl ProjectsApi {
     )]
     async fn update(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         body: Json<ProjectPatch>,
         scope: ProjectScope<Member>,
     ) -> ApiResult<Json<ProjectOut>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         // Retention deletes data and the salt rotation decides how much visitors can be
         // linked: admins only. Name, domains and time zone: members.
         // What personal data error events keep, and how many are taken: admins too.
@@ -319,16 +329,16 @@ impl ProjectsApi {
                     scrub_fields: scrub_fields.clone(),
                     error_events_per_minute: body.error_events_per_minute,
                 };
-                if !projects::update(conn, *org_id, *project_id, &changes).await? {
+                if !projects::update(conn, org_id, project_id, &changes).await? {
                     return Err(ApiError::not_found("project"));
                 }
                 if let Some(domains) = &domains {
-                    match projects::replace_domains(conn, *org_id, *project_id, domains).await {
+                    match projects::replace_domains(conn, org_id, project_id, domains).await {
                         Err(error) if is_unique_violation(&error) => return Err(domain_taken()),
                         other => drop(other?),
                     }
                 }
-                projects::find(conn, *org_id, *project_id)
+                projects::find(conn, org_id, project_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("project"))
             })
@@ -344,16 +354,21 @@ impl ProjectsApi {
     )]
     async fn delete(
         &self,
-        org_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
         project_id: Path<Uuid>,
         scope: OrgScope<Admin>,
     ) -> ApiResult<NoContent> {
+        let org_id = scope.org();
         let access = scope.access.clone();
         if !access.can_see_project(*project_id) {
             return Err(ApiError::not_found("project"));
         }
         let deleted = scope
-            .run(async |conn| Ok::<_, DbError>(projects::delete(conn, *org_id, *project_id).await?))
+            .run(async |conn| {
+                Ok::<_, DbError>(
+                    projects::delete(conn, org_id, ProjectId::from_uuid(*project_id)).await?,
+                )
+            })
             .await?;
         if !deleted {
             return Err(ApiError::not_found("project"));

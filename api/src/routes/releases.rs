@@ -76,13 +76,15 @@ impl ReleasesApi {
     #[allow(clippy::too_many_arguments)] // one per path and query parameter
     async fn put(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         release: Path<String>,
         name: Query<String>,
         body: Binary<Vec<u8>>,
         scope: ProjectScope<Member>,
     ) -> ApiResult<Created<ReleaseFileOut>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         check_release(&release)?;
         check_name(&name)?;
         if body.is_empty() {
@@ -93,9 +95,9 @@ impl ReleasesApi {
         }
         let file = scope
             .run(async |conn| {
-                release_files::put(conn, *org_id, *project_id, &release, &name, &body).await?;
+                release_files::put(conn, org_id, project_id, &release, &name, &body).await?;
                 Ok::<_, DbError>(
-                    release_files::list(conn, *org_id, *project_id, &release)
+                    release_files::list(conn, org_id, project_id, &release)
                         .await?
                         .into_iter()
                         .find(|f| f.name == *name),
@@ -118,14 +120,16 @@ impl ReleasesApi {
     )]
     async fn list(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         release: Path<String>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<Vec<ReleaseFileOut>>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let files = scope
             .run(async |conn| {
-                Ok::<_, DbError>(release_files::list(conn, *org_id, *project_id, &release).await?)
+                Ok::<_, DbError>(release_files::list(conn, org_id, project_id, &release).await?)
             })
             .await?;
         Ok(Json(
@@ -148,16 +152,18 @@ impl ReleasesApi {
     )]
     async fn delete(
         &self,
-        org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         release: Path<String>,
         name: Query<String>,
         scope: ProjectScope<Member>,
     ) -> ApiResult<NoContent> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
         let deleted = scope
             .run(async |conn| {
                 Ok::<_, DbError>(
-                    release_files::delete(conn, *org_id, *project_id, &release, &name).await?,
+                    release_files::delete(conn, org_id, project_id, &release, &name).await?,
                 )
             })
             .await?;

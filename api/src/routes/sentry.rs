@@ -12,6 +12,7 @@ use poem::http::{HeaderMap, StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::{Value, json};
+use tenant::OrgId;
 use tenant::errors::envelope::{self, Envelope};
 use tenant::errors::event::{self, Event};
 use tenant::errors::record::{self, RecordError};
@@ -196,7 +197,7 @@ async fn store(
     target: &DsnTarget,
     events: Vec<(Event, Option<Device>)>,
 ) -> Result<(), ApiError> {
-    let org = tenant::OrgId::from_uuid(target.org_id);
+    let org = OrgId::from_uuid(target.org_id);
     state
         .db
         .scoped(org, async |conn| {

@@ -51,7 +51,9 @@ async fn find_project(
         let project = state
             .db
             .scoped(access.org, async |conn| {
-                Ok::<_, DbError>(projects::find_by_domain(conn, org_id, site_id).await?)
+                Ok::<_, DbError>(
+                    projects::find_by_domain(conn, OrgId::from_uuid(org_id), site_id).await?,
+                )
             })
             .await?;
         if let Some(project) = project.filter(|p| access.can_see_project(p.project_id)) {

@@ -7,6 +7,7 @@
 //! used for the country and dropped, as for events; bots are dropped by user agent.
 
 use std::net::{IpAddr, Ipv4Addr};
+use tenant::OrgId;
 use tenant::problem::ProblemKind;
 
 use poem::Request;
@@ -244,7 +245,7 @@ impl VitalsApi {
                     .map_err(ApiError::from)?,
             );
         }
-        let org = tenant::OrgId::from_uuid(target.org_id);
+        let org = OrgId::from_uuid(target.org_id);
         let accepted = state
             .db
             .scoped(org, async |conn| {
@@ -271,12 +272,13 @@ impl VitalsApi {
         &self,
         state: Data<&AppState>,
         #[oai(name = "org_id")] _org_id: Path<Uuid>,
-        project_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
         metric: Query<VitalMetric>,
         group: Query<Option<VitalsGroupDto>>,
         period: Query<Option<String>>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<VitalsSummary>> {
+        let project_id = scope.project_id();
         let project = scope.project.clone();
         let range = tenant::stats::request::parse_period(period.as_deref())?;
         let group = match group.unwrap_or_default() {
@@ -295,7 +297,7 @@ impl VitalsApi {
                 let (from, to) = range.resolve(today, first_day);
                 let rows = web_vitals::summary(
                     conn,
-                    *project_id,
+                    project_id,
                     &timezone,
                     vital.name(),
                     from,
@@ -306,7 +308,7 @@ impl VitalsApi {
                 .await?;
                 let total = web_vitals::summary(
                     conn,
-                    *project_id,
+                    project_id,
                     &timezone,
                     vital.name(),
                     from,

@@ -223,9 +223,12 @@ async fn salts_rotate_after_their_period_and_go_48_hours_after_replacement() {
     )
     .unwrap();
     let mut conn = ingest.conn().await.unwrap();
-    let current = tenant::tables::project_salts::current(&mut conn, site.project)
-        .await
-        .unwrap();
+    let current = tenant::tables::project_salts::current(
+        &mut conn,
+        tenant::ProjectId::from_uuid(site.project),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         current,
         Some(second.salt.clone()),

@@ -275,7 +275,13 @@ impl TestApp {
             .db
             .scoped(tenant::OrgId::from_uuid(org), async |conn| {
                 Ok::<_, tenant::DbError>(
-                    tenant::tables::memberships::upsert(conn, org, user.user_id, role).await?,
+                    tenant::tables::memberships::upsert(
+                        conn,
+                        tenant::OrgId::from_uuid(org),
+                        user.user_id,
+                        role,
+                    )
+                    .await?,
                 )
             })
             .await

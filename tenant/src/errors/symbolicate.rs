@@ -160,9 +160,14 @@ impl SourceMaps {
         release: &str,
         file_url: &str,
     ) -> diesel::QueryResult<Option<Resolved>> {
-        let Some((name, _, minified)) =
-            release_files::find_first(conn, org_id, project_id, release, &candidates(file_url))
-                .await?
+        let Some((name, _, minified)) = release_files::find_first(
+            conn,
+            crate::OrgId::from_uuid(org_id),
+            crate::ProjectId::from_uuid(project_id),
+            release,
+            &candidates(file_url),
+        )
+        .await?
         else {
             return Ok(None);
         };
@@ -179,8 +184,14 @@ impl SourceMaps {
         if name.starts_with('~') {
             map_names.push(format!("{name}.map"));
         }
-        let Some((_, _, map_bytes)) =
-            release_files::find_first(conn, org_id, project_id, release, &map_names).await?
+        let Some((_, _, map_bytes)) = release_files::find_first(
+            conn,
+            crate::OrgId::from_uuid(org_id),
+            crate::ProjectId::from_uuid(project_id),
+            release,
+            &map_names,
+        )
+        .await?
         else {
             return Ok(None);
         };

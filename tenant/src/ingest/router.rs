@@ -123,9 +123,10 @@ impl Router {
             Some(salt) => salt,
             None => {
                 let mut conn = self.db.conn().await?;
-                let salt = project_salts::current(&mut conn, project_id)
-                    .await?
-                    .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok());
+                let salt =
+                    project_salts::current(&mut conn, crate::ProjectId::from_uuid(project_id))
+                        .await?
+                        .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok());
                 self.salts.insert(project_id, salt, ttl(&salt));
                 salt
             }

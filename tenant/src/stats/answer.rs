@@ -54,7 +54,12 @@ pub async fn answer(
         .any(|m| matches!(m, Metric::TotalRevenue | Metric::AverageRevenue));
     let today = realtime::today(conn, &timezone, now).await?;
     let goals = if wants_revenue {
-        goals::list(conn, project.org_id, project.project_id).await?
+        goals::list(
+            conn,
+            crate::OrgId::from_uuid(project.org_id),
+            crate::ProjectId::from_uuid(project.project_id),
+        )
+        .await?
     } else {
         Vec::new()
     };

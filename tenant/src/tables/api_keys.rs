@@ -8,6 +8,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::OrgId;
+
 use crate::schema::api_keys;
 use crate::secrets::{new_token, token_hash};
 
@@ -48,14 +50,14 @@ pub fn parse(key: &str) -> Option<(Uuid, &str)> {
 /// Creates a key; returns it with the full secret key string, which is never stored.
 pub async fn create(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     name: &str,
     scopes: &[String],
     project_ids: Option<&[Uuid]>,
     created_by: Option<Uuid>,
 ) -> QueryResult<(ApiKey, String)> {
     let secret = new_token();
-    let full = format!("bk_{}_{}", org_id.simple(), secret);
+    let full = format!("bk_{}_{}", org_id.uuid().simple(), secret);
     let key = diesel::insert_into(api_keys::table)
         .values((
             api_keys::org_id.eq(org_id),
@@ -76,7 +78,7 @@ pub async fn create(
 /// The unrevoked key of the scope's organization with this secret, marking it used.
 pub async fn authenticate(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     secret: &str,
 ) -> QueryResult<Option<ApiKey>> {
     diesel::update(
@@ -95,7 +97,7 @@ pub async fn authenticate(
 /// Keys ordered by id, after `after` (revoked ones included, marked).
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<ApiKey>> {
@@ -114,7 +116,7 @@ pub async fn list(
 /// One key.
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     key_id: Uuid,
 ) -> QueryResult<Option<ApiKey>> {
     api_keys::table
@@ -126,7 +128,11 @@ pub async fn find(
 }
 
 /// Revokes a key (idempotent); `false` when there is no such key.
-pub async fn revoke(conn: &mut AsyncPgConnection, org_id: Uuid, key_id: Uuid) -> QueryResult<bool> {
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    key_id: Uuid,
+) -> QueryResult<bool> {
     diesel::update(api_keys::table.find((org_id, key_id)))
         .set(api_keys::revoked_at.eq(Some(Utc::now())))
         .execute(conn)

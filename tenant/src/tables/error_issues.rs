@@ -11,6 +11,8 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::{OrgId, ProjectId};
+
 use crate::schema::{error_events, error_issues};
 
 /// An issue.
@@ -259,8 +261,8 @@ pub struct IssueRow {
 /// Issues of a project, filtered and sorted, `limit` from `offset`.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     filter: &IssueFilter,
     sort: IssueSort,
     limit: i64,
@@ -319,8 +321,8 @@ fn escape_like(text: &str) -> String {
 /// One issue of a project.
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     issue_id: Uuid,
 ) -> QueryResult<Option<Issue>> {
     error_issues::table
@@ -353,7 +355,7 @@ pub struct ValueCount {
 /// (the top 10 values of each, from the latest 10,000 events).
 pub async fn breakdown(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     issue_id: Uuid,
 ) -> QueryResult<Vec<ValueCount>> {
     diesel::sql_query(
@@ -376,7 +378,11 @@ pub async fn breakdown(
 }
 
 /// Distinct affected users of an issue.
-pub async fn users(conn: &mut AsyncPgConnection, org_id: Uuid, issue_id: Uuid) -> QueryResult<i64> {
+pub async fn users(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    issue_id: Uuid,
+) -> QueryResult<i64> {
     error_events::table
         .filter(error_events::org_id.eq(org_id))
         .filter(error_events::issue_id.eq(issue_id))
@@ -408,7 +414,7 @@ pub struct StoredEvent {
 /// Events of an issue, newest first, before `(before_ts, before_id)` when paging.
 pub async fn events(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     issue_id: Uuid,
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
@@ -446,8 +452,8 @@ pub enum NewStatus {
 /// Changes an issue's state; false when it does not exist in the project.
 pub async fn set_status(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     issue_id: Uuid,
     status: &NewStatus,
 ) -> QueryResult<bool> {

@@ -8,6 +8,8 @@ use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Timestamptz,
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::ProjectId;
+
 /// An event ready to store: enriched, with no IP address and no user agent string.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
@@ -126,7 +128,7 @@ pub async fn insert_batch(
 /// Whether `project_id` has any event (in the caller's organization scope).
 pub async fn any_for_project(
     conn: &mut AsyncPgConnection,
-    project_id: Uuid,
+    project_id: ProjectId,
 ) -> diesel::QueryResult<bool> {
     use crate::schema::events::dsl;
     use diesel::{ExpressionMethods, QueryDsl};

@@ -11,6 +11,8 @@ use diesel::sql_types::{Array, BigInt, Integer, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::{OrgId, ProjectId};
+
 use crate::schema::{funnel_steps, funnels, goals};
 use crate::stats::DayRange;
 
@@ -49,8 +51,8 @@ pub enum CreateError {
 /// duplicates); every goal must belong to `project_id`.
 pub async fn create(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     name: &str,
     goal_ids: &[Uuid],
 ) -> Result<Funnel, CreateError> {
@@ -99,7 +101,7 @@ pub async fn create(
         .await?;
     Ok(Funnel {
         funnel_id,
-        project_id,
+        project_id: project_id.uuid(),
         name: name.to_owned(),
         steps,
         created_at,
@@ -109,8 +111,8 @@ pub async fn create(
 /// Funnels of a project (or the one `funnel_id`), by name.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     funnel_id: Option<Uuid>,
 ) -> QueryResult<Vec<Funnel>> {
     let mut query = funnels::table
@@ -142,7 +144,7 @@ pub async fn list(
         .into_iter()
         .map(|(funnel_id, name, created_at)| Funnel {
             funnel_id,
-            project_id,
+            project_id: project_id.uuid(),
             name,
             steps: steps
                 .iter()
@@ -157,8 +159,8 @@ pub async fn list(
 /// Deletes a funnel of a project.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     funnel_id: Uuid,
 ) -> QueryResult<bool> {
     diesel::delete(
@@ -174,7 +176,7 @@ pub async fn delete(
 /// The funnel names that use a goal.
 pub async fn names_using_goal(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     goal_id: Uuid,
 ) -> QueryResult<Vec<String>> {
     funnels::table
@@ -227,7 +229,7 @@ pub fn steps_reached(codes: &[i32]) -> usize {
 /// Evaluates `funnel` over `range`.
 pub async fn progress(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     funnel: &Funnel,
     range: &DayRange<'_>,
 ) -> QueryResult<Progress> {

@@ -6,6 +6,8 @@ use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::{OrgId, ProjectId};
+
 use crate::schema::goals;
 
 /// A goal.
@@ -65,8 +67,8 @@ pub fn page_regex(pattern: &str) -> String {
 /// Creates a goal; a duplicate name in the project is a unique violation.
 pub async fn create(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     name: &str,
     matcher: &Matcher,
     currency: Option<&str>,
@@ -94,8 +96,8 @@ pub async fn create(
 /// Goals of a project, by name.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
 ) -> QueryResult<Vec<Goal>> {
     goals::table
         .filter(goals::org_id.eq(org_id))
@@ -109,8 +111,8 @@ pub async fn list(
 /// Deletes a goal of a project.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     goal_id: Uuid,
 ) -> QueryResult<bool> {
     diesel::delete(
@@ -149,7 +151,7 @@ pub struct Conversions {
 /// Conversions of every goal of a project between two days (inclusive) in `timezone`.
 pub async fn conversions(
     conn: &mut AsyncPgConnection,
-    project_id: Uuid,
+    project_id: ProjectId,
     timezone: &str,
     from: NaiveDate,
     to: NaiveDate,

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::OrgId;
+
 use crate::schema::invitations;
 use crate::secrets::{new_token, token_hash};
 
@@ -33,7 +35,7 @@ pub struct Invitation {
 /// Records an invitation; the token is made later by the job that e-mails it.
 pub async fn create(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     email: &str,
     role: &str,
     invited_by: Uuid,
@@ -56,7 +58,7 @@ pub async fn create(
 /// One invitation.
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     invitation_id: Uuid,
 ) -> QueryResult<Option<Invitation>> {
     invitations::table
@@ -71,7 +73,7 @@ pub async fn find(
 /// it; `None` when the invitation is gone, accepted or expired.
 pub async fn issue_token(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     invitation_id: Uuid,
 ) -> QueryResult<Option<String>> {
     let token = new_token();
@@ -91,7 +93,7 @@ pub async fn issue_token(
 /// ends, so concurrent accepts and revocations of it are serialized.
 pub async fn lock_by_token(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     token: &str,
 ) -> QueryResult<Option<Invitation>> {
     invitations::table
@@ -107,7 +109,7 @@ pub async fn lock_by_token(
 /// Marks an invitation accepted, once.
 pub async fn mark_accepted(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     invitation_id: Uuid,
 ) -> QueryResult<bool> {
     diesel::update(
@@ -124,7 +126,7 @@ pub async fn mark_accepted(
 /// Pending (not accepted) invitations ordered by id, after `after`.
 pub async fn list_pending(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<Invitation>> {
@@ -144,7 +146,7 @@ pub async fn list_pending(
 /// Withdraws an invitation.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     invitation_id: Uuid,
 ) -> QueryResult<bool> {
     diesel::delete(invitations::table.find((org_id, invitation_id)))

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::OrgId;
+
 use crate::schema::{memberships, users};
 
 /// A member's role. Ordered by power: `Viewer < Member < Admin < Owner`.
@@ -59,7 +61,7 @@ pub struct Member {
 /// Adds `user_id` to the scope's organization, or changes the role if already a member.
 pub async fn upsert(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     user_id: Uuid,
     role: Role,
 ) -> QueryResult<()> {
@@ -80,7 +82,7 @@ pub async fn upsert(
 /// The role of `user_id` in the scope's organization, if a member.
 pub async fn role_of(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     user_id: Uuid,
 ) -> QueryResult<Option<Role>> {
     let role: Option<String> = memberships::table
@@ -96,7 +98,7 @@ pub async fn role_of(
 /// change and a removal of the same member cannot interleave).
 pub async fn lock_role(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     user_id: Uuid,
 ) -> QueryResult<Option<Role>> {
     let role: Option<String> = memberships::table
@@ -112,7 +114,7 @@ pub async fn lock_role(
 /// Changes an existing member's role; `false` when they are not a member.
 pub async fn set_role(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     user_id: Uuid,
     role: Role,
 ) -> QueryResult<bool> {
@@ -126,7 +128,7 @@ pub async fn set_role(
 /// One member.
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     user_id: Uuid,
 ) -> QueryResult<Option<Member>> {
     memberships::table
@@ -147,7 +149,7 @@ pub async fn find(
 /// Members ordered by user id, after `after`.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<Member>> {
@@ -172,7 +174,7 @@ pub async fn list(
 /// Removes a member.
 pub async fn remove(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     user_id: Uuid,
 ) -> QueryResult<bool> {
     diesel::delete(memberships::table.find((org_id, user_id)))
@@ -185,7 +187,7 @@ pub async fn remove(
 /// alike), so two concurrent demotions cannot both see "another owner remains".
 pub async fn lock_and_count_owners(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
 ) -> QueryResult<usize> {
     let owners: Vec<Uuid> = memberships::table
         .filter(memberships::org_id.eq(org_id))

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::OrgId;
+
 use crate::schema::{events, funnels, memberships, organizations};
 
 /// An organization.
@@ -22,7 +24,7 @@ pub struct Organization {
 /// Inserts the organization of the current scope (the scope's id must equal `org_id`).
 pub async fn create(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     name: &str,
 ) -> QueryResult<Organization> {
     diesel::insert_into(organizations::table)
@@ -36,7 +38,7 @@ pub async fn create(
 }
 
 /// The organization of the current scope.
-pub async fn get(conn: &mut AsyncPgConnection, org_id: Uuid) -> QueryResult<Option<Organization>> {
+pub async fn get(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryResult<Option<Organization>> {
     organizations::table
         .find(org_id)
         .select(Organization::as_select())
@@ -48,7 +50,7 @@ pub async fn get(conn: &mut AsyncPgConnection, org_id: Uuid) -> QueryResult<Opti
 /// Renames the organization.
 pub async fn rename(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     name: &str,
 ) -> QueryResult<Option<Organization>> {
     diesel::update(organizations::table.find(org_id))
@@ -62,7 +64,7 @@ pub async fn rename(
 /// Deletes an organization and everything in it; false when it does not exist. As for a
 /// project ([`crate::tables::projects::delete`]): funnels first (their steps hold goals the
 /// cascade would reach first), events last (they have no foreign key).
-pub async fn delete(conn: &mut AsyncPgConnection, org_id: Uuid) -> QueryResult<bool> {
+pub async fn delete(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryResult<bool> {
     diesel::delete(funnels::table.filter(funnels::org_id.eq(org_id)))
         .execute(conn)
         .await?;

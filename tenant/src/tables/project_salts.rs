@@ -12,6 +12,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rand::RngCore;
 use uuid::Uuid;
 
+use crate::{OrgId, ProjectId};
+
 use crate::schema::project_salts;
 
 /// Hours a replaced salt is kept.
@@ -25,7 +27,11 @@ pub fn random_salt() -> Vec<u8> {
 }
 
 /// Adds a salt for a project (in its tenant scope; used when the project is created).
-pub async fn add(conn: &mut AsyncPgConnection, org_id: Uuid, project_id: Uuid) -> QueryResult<()> {
+pub async fn add(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    project_id: ProjectId,
+) -> QueryResult<()> {
     diesel::insert_into(project_salts::table)
         .values((
             project_salts::org_id.eq(org_id),
@@ -46,7 +52,7 @@ struct CurrentSalt {
 /// The salt a project uses now (as `beacon_ingest`).
 pub async fn current(
     conn: &mut AsyncPgConnection,
-    project_id: Uuid,
+    project_id: ProjectId,
 ) -> QueryResult<Option<Vec<u8>>> {
     let row: Option<CurrentSalt> = diesel::sql_query(
         "SELECT salt FROM project_salts WHERE project_id = $1 ORDER BY created_at DESC LIMIT 1",

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::{OrgId, ProjectId};
+
 use crate::schema::{events, funnels, project_domains, projects};
 
 /// A project.
@@ -78,7 +80,7 @@ pub struct ProjectWithDomains {
 /// Creates a project with its domains. A domain already used anywhere is a unique violation.
 pub async fn create(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     name: &str,
     timezone: &str,
     domains: &[String],
@@ -94,16 +96,27 @@ pub async fn create(
         .returning(Project::as_returning())
         .get_result(conn)
         .await?;
-    let domains = replace_domains(conn, org_id, project.project_id, domains).await?;
-    crate::tables::project_salts::add(conn, org_id, project.project_id).await?;
+    let domains = replace_domains(
+        conn,
+        org_id,
+        crate::ProjectId::from_uuid(project.project_id),
+        domains,
+    )
+    .await?;
+    crate::tables::project_salts::add(
+        conn,
+        org_id,
+        crate::ProjectId::from_uuid(project.project_id),
+    )
+    .await?;
     Ok(ProjectWithDomains { project, domains })
 }
 
 /// Sets a project's domains to exactly `domains`.
 pub async fn replace_domains(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     domains: &[String],
 ) -> QueryResult<Vec<String>> {
     diesel::delete(
@@ -135,8 +148,8 @@ pub async fn replace_domains(
 /// One project with its domains.
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
 ) -> QueryResult<Option<ProjectWithDomains>> {
     let project: Option<Project> = projects::table
         .find((org_id, project_id))
@@ -154,7 +167,7 @@ pub async fn find(
 /// projects).
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     only: Option<&[Uuid]>,
     after: Option<Uuid>,
     limit: i64,
@@ -202,8 +215,8 @@ async fn with_domains(
 /// Applies `changes`; false when the project does not exist.
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     changes: &ProjectChanges,
 ) -> QueryResult<bool> {
     let target = projects::table.find((org_id, project_id));
@@ -225,8 +238,8 @@ pub async fn update(
 /// delete only events whose project is gone (migration `project_deletion`).
 pub async fn delete(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
 ) -> QueryResult<bool> {
     diesel::delete(
         funnels::table
@@ -299,7 +312,7 @@ pub async fn route_ingest_id(
 /// The project of the scope's organization that collects for `domain`.
 pub async fn find_by_domain(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
+    org_id: OrgId,
     domain: &str,
 ) -> QueryResult<Option<Project>> {
     projects::table

@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
+
+use crate::{OrgId, ProjectId};
 
 use crate::schema::release_files;
 
@@ -25,8 +26,8 @@ pub struct ReleaseFileInfo {
 /// Stores (or replaces) a file of a release; returns its SHA-256.
 pub async fn put(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     release: &str,
     name: &str,
     body: &[u8],
@@ -61,8 +62,8 @@ pub async fn put(
 /// The files of a release, by name.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     release: &str,
 ) -> QueryResult<Vec<ReleaseFileInfo>> {
     release_files::table
@@ -78,8 +79,8 @@ pub async fn list(
 /// The first of `names` that the release has: `(name, sha256, body)`.
 pub async fn find_first(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     release: &str,
     names: &[String],
 ) -> QueryResult<Option<(String, String, Vec<u8>)>> {
@@ -103,8 +104,8 @@ pub async fn find_first(
 /// Deletes a file; false when there was none.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
-    org_id: Uuid,
-    project_id: Uuid,
+    org_id: OrgId,
+    project_id: ProjectId,
     release: &str,
     name: &str,
 ) -> QueryResult<bool> {

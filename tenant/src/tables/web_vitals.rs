@@ -7,6 +7,8 @@ use diesel::sql_types::{BigInt, Date, Double, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::ProjectId;
+
 use crate::schema::web_vitals;
 
 /// A sample to store.
@@ -96,7 +98,7 @@ pub struct VitalsRow {
 #[allow(clippy::too_many_arguments)] // the query's parameters
 pub async fn summary(
     conn: &mut AsyncPgConnection,
-    project_id: Uuid,
+    project_id: ProjectId,
     timezone: &str,
     metric: &str,
     from: NaiveDate,

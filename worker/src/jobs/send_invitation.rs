@@ -31,13 +31,19 @@ impl SendInvitation {
         let issued = ctx
             .db
             .scoped(OrgId::from_uuid(org_id), async |conn| {
-                let Some(invitation) = invitations::find(conn, org_id, invitation_id).await? else {
+                let Some(invitation) =
+                    invitations::find(conn, tenant::OrgId::from_uuid(org_id), invitation_id)
+                        .await?
+                else {
                     return Ok::<_, DbError>(None);
                 };
-                let Some(org) = organizations::get(conn, org_id).await? else {
+                let Some(org) = organizations::get(conn, tenant::OrgId::from_uuid(org_id)).await?
+                else {
                     return Ok(None);
                 };
-                let Some(token) = invitations::issue_token(conn, org_id, invitation_id).await?
+                let Some(token) =
+                    invitations::issue_token(conn, tenant::OrgId::from_uuid(org_id), invitation_id)
+                        .await?
                 else {
                     return Ok(None);
                 };
