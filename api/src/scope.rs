@@ -156,14 +156,7 @@ async fn open(req: &Request, need: Need) -> ApiResult<(OrgAccess, Caller, Scoped
     let mut tx = state.db.begin_scoped(org).await?;
     let caller = credentials.resolve_on(tx.conn()?).await?;
     let member_role = match &caller {
-        Caller::User { user_id } => {
-            memberships::role_of(
-                tx.conn()?,
-                tenant::OrgId::from_uuid(org.uuid()),
-                user_id.uuid(),
-            )
-            .await?
-        }
+        Caller::User { user_id } => memberships::role_of(tx.conn()?, org, *user_id).await?,
         Caller::Key { .. } => None,
     };
     let access = caller.access(org, need, member_role)?;
@@ -223,15 +216,11 @@ impl<'a, R: Requirement> ApiExtractor<'a> for ProjectScope<R> {
             return Err(ApiError::not_found("project").into());
         }
         let conn = tx.conn().map_err(ApiError::from)?;
-        let project = projects::find(
-            conn,
-            tenant::OrgId::from_uuid(access.org.uuid()),
-            tenant::ProjectId::from_uuid(project_id),
-        )
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(|| ApiError::not_found("project"))?
-        .project;
+        let project = projects::find(conn, access.org, tenant::ProjectId::from_uuid(project_id))
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("project"))?
+            .project;
         Ok(Self {
             access,
             caller,

@@ -157,8 +157,13 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
     db.db
         .scoped(org, async |conn| {
             organizations::create(conn, tenant::OrgId::from_uuid(org_id), "A").await?;
-            memberships::upsert(conn, tenant::OrgId::from_uuid(org_id), user.id, Role::Owner)
-                .await?;
+            memberships::upsert(
+                conn,
+                tenant::OrgId::from_uuid(org_id),
+                tenant::UserId::from_uuid(user.id),
+                Role::Owner,
+            )
+            .await?;
             invitations::create(
                 conn,
                 tenant::OrgId::from_uuid(org_id),

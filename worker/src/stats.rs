@@ -23,13 +23,7 @@ pub async fn answer(
     now: DateTime<Utc>,
 ) -> Result<Option<Value>, StatsError> {
     db.scoped(org, async |conn| {
-        let Some(found) = projects::find(
-            conn,
-            tenant::OrgId::from_uuid(org.uuid()),
-            tenant::ProjectId::from_uuid(project.uuid()),
-        )
-        .await?
-        else {
+        let Some(found) = projects::find(conn, org, project).await? else {
             return Ok(None);
         };
         let answer = tenant::stats::answer(conn, &found.project, request, filters, now).await?;

@@ -166,7 +166,7 @@ impl Auth {
                             tenant::tables::memberships::role_of(
                                 conn,
                                 tenant::OrgId::from_uuid(org_id),
-                                user,
+                                tenant::UserId::from_uuid(user),
                             )
                             .await?,
                         )
@@ -315,10 +315,9 @@ impl Credentials {
     pub async fn resolve_on(&self, conn: &mut AsyncPgConnection) -> ApiResult<Caller> {
         match self {
             Self::Key { org, secret } => {
-                let key =
-                    api_keys::authenticate(conn, tenant::OrgId::from_uuid(org.uuid()), secret)
-                        .await?
-                        .ok_or_else(invalid_key)?;
+                let key = api_keys::authenticate(conn, *org, secret)
+                    .await?
+                    .ok_or_else(invalid_key)?;
                 Ok(Caller::Key {
                     org: *org,
                     key_id: key.key_id,

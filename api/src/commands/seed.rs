@@ -78,7 +78,10 @@ pub async fn ensure_demo(
     let user_id = UserId::from_uuid(user.id);
     let owned = db
         .user_scoped(user_id, async |conn| {
-            Ok::<_, DbError>(organizations::list_for_user(conn, user.id, None, 200).await?)
+            Ok::<_, DbError>(
+                organizations::list_for_user(conn, tenant::UserId::from_uuid(user.id), None, 200)
+                    .await?,
+            )
         })
         .await?
         .into_iter()
@@ -92,8 +95,13 @@ pub async fn ensure_demo(
             if created {
                 organizations::create(conn, tenant::OrgId::from_uuid(org_id), "Demo organization")
                     .await?;
-                memberships::upsert(conn, tenant::OrgId::from_uuid(org_id), user.id, Role::Owner)
-                    .await?;
+                memberships::upsert(
+                    conn,
+                    tenant::OrgId::from_uuid(org_id),
+                    tenant::UserId::from_uuid(user.id),
+                    Role::Owner,
+                )
+                .await?;
             }
             let existing = projects::list(conn, tenant::OrgId::from_uuid(org_id), None, None, 200)
                 .await?

@@ -367,7 +367,12 @@ impl AuthApi {
             .db
             .unscoped(async |conn| {
                 Ok::<_, DbError>(
-                    user_sessions::create(conn, user_id, Duration::days(SESSION_DAYS)).await?,
+                    user_sessions::create(
+                        conn,
+                        tenant::UserId::from_uuid(user_id),
+                        Duration::days(SESSION_DAYS),
+                    )
+                    .await?,
                 )
             })
             .await?;
@@ -458,10 +463,19 @@ impl AuthApi {
                 match user_tokens::consume(conn, &token, Purpose::ResetPassword).await? {
                     Consumed::Ok(user_id) => {
                         users::set_password_hash(conn, user_id, &hash).await?;
-                        user_tokens::revoke_all(conn, user_id, Purpose::ResetPassword).await?;
+                        user_tokens::revoke_all(
+                            conn,
+                            tenant::UserId::from_uuid(user_id),
+                            Purpose::ResetPassword,
+                        )
+                        .await?;
                         // The link proves control of the address.
                         users::mark_verified(conn, user_id).await?;
-                        user_sessions::delete_all_for_user(conn, user_id).await?;
+                        user_sessions::delete_all_for_user(
+                            conn,
+                            tenant::UserId::from_uuid(user_id),
+                        )
+                        .await?;
                         Ok(())
                     }
                     other => Err(token_problem(other, "password reset")),

@@ -233,10 +233,20 @@ impl AcceptInvitationApi {
                     ));
                 }
                 let invited = Role::parse(&invitation.role).unwrap_or(Role::Viewer);
-                let existing =
-                    memberships::role_of(conn, OrgId::from_uuid(org_id), user_id).await?;
+                let existing = memberships::role_of(
+                    conn,
+                    OrgId::from_uuid(org_id),
+                    tenant::UserId::from_uuid(user_id),
+                )
+                .await?;
                 let role = existing.map_or(invited, |current| current.max(invited));
-                memberships::upsert(conn, OrgId::from_uuid(org_id), user_id, role).await?;
+                memberships::upsert(
+                    conn,
+                    OrgId::from_uuid(org_id),
+                    tenant::UserId::from_uuid(user_id),
+                    role,
+                )
+                .await?;
                 if !invitations::mark_accepted(
                     conn,
                     OrgId::from_uuid(org_id),

@@ -137,15 +137,17 @@ impl MembersApi {
             .run(async |conn| {
                 // Owners first, then the member: every change locks in the same order.
                 let owners = memberships::lock_and_count_owners(conn, org_id).await?;
-                let current = memberships::lock_role(conn, org_id, *user_id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("member"))?;
+                let current =
+                    memberships::lock_role(conn, org_id, tenant::UserId::from_uuid(*user_id))
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("member"))?;
                 check_owner_rights(&access, current == Role::Owner || new_role == Role::Owner)?;
                 if current == Role::Owner && new_role != Role::Owner && owners <= 1 {
                     return Err(last_owner());
                 }
-                memberships::set_role(conn, org_id, *user_id, new_role).await?;
-                memberships::find(conn, org_id, *user_id)
+                memberships::set_role(conn, org_id, tenant::UserId::from_uuid(*user_id), new_role)
+                    .await?;
+                memberships::find(conn, org_id, tenant::UserId::from_uuid(*user_id))
                     .await?
                     .ok_or_else(|| ApiError::not_found("member"))
             })
@@ -175,16 +177,17 @@ impl MembersApi {
         scope
             .run(async |conn| {
                 let owners = memberships::lock_and_count_owners(conn, org_id).await?;
-                let current = memberships::lock_role(conn, org_id, *user_id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("member"))?;
+                let current =
+                    memberships::lock_role(conn, org_id, tenant::UserId::from_uuid(*user_id))
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("member"))?;
                 if !is_self {
                     check_owner_rights(&access, current == Role::Owner)?;
                 }
                 if current == Role::Owner && owners <= 1 {
                     return Err(last_owner());
                 }
-                memberships::remove(conn, org_id, *user_id).await?;
+                memberships::remove(conn, org_id, tenant::UserId::from_uuid(*user_id)).await?;
                 Ok(())
             })
             .await?;

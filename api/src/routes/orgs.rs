@@ -92,8 +92,13 @@ impl OrgsApi {
                     .db
                     .user_scoped(*user_id, async |conn| {
                         Ok::<_, DbError>(
-                            organizations::list_for_user(conn, user, after, fetch_size(*limit))
-                                .await?,
+                            organizations::list_for_user(
+                                conn,
+                                tenant::UserId::from_uuid(user),
+                                after,
+                                fetch_size(*limit),
+                            )
+                            .await?,
                         )
                     })
                     .await?
@@ -136,8 +141,7 @@ impl OrgsApi {
             .db
             .scoped(org, async |conn| {
                 let created = organizations::create(conn, OrgId::from_uuid(org_id), &name).await?;
-                memberships::upsert(conn, OrgId::from_uuid(org_id), user.uuid(), Role::Owner)
-                    .await?;
+                memberships::upsert(conn, OrgId::from_uuid(org_id), user, Role::Owner).await?;
                 Ok::<_, DbError>(created)
             })
             .await?;

@@ -36,9 +36,7 @@ async fn find_project(
             state
                 .db
                 .user_scoped(user, async |conn| {
-                    Ok::<_, DbError>(
-                        organizations::list_for_user(conn, user.uuid(), None, 200).await?,
-                    )
+                    Ok::<_, DbError>(organizations::list_for_user(conn, user, None, 200).await?)
                 })
                 .await?
                 .into_iter()

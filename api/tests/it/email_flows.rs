@@ -115,7 +115,7 @@ async fn expired_tokens_are_refused() {
     let mut conn = app.state.db.conn().await.unwrap();
     let token = tenant::tables::user_tokens::issue(
         &mut conn,
-        session.user_id,
+        tenant::UserId::from_uuid(session.user_id),
         tenant::tables::user_tokens::Purpose::ResetPassword,
         chrono::Duration::seconds(-1),
     )

@@ -278,7 +278,7 @@ impl TestApp {
                     tenant::tables::memberships::upsert(
                         conn,
                         tenant::OrgId::from_uuid(org),
-                        user.user_id,
+                        tenant::UserId::from_uuid(user.user_id),
                         role,
                     )
                     .await?,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::OrgId;
+use crate::{OrgId, UserId};
 
 use crate::schema::{memberships, users};
 
@@ -62,7 +62,7 @@ pub struct Member {
 pub async fn upsert(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
-    user_id: Uuid,
+    user_id: UserId,
     role: Role,
 ) -> QueryResult<()> {
     diesel::insert_into(memberships::table)
@@ -83,7 +83,7 @@ pub async fn upsert(
 pub async fn role_of(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> QueryResult<Option<Role>> {
     let role: Option<String> = memberships::table
         .find((org_id, user_id))
@@ -99,7 +99,7 @@ pub async fn role_of(
 pub async fn lock_role(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> QueryResult<Option<Role>> {
     let role: Option<String> = memberships::table
         .find((org_id, user_id))
@@ -115,7 +115,7 @@ pub async fn lock_role(
 pub async fn set_role(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
-    user_id: Uuid,
+    user_id: UserId,
     role: Role,
 ) -> QueryResult<bool> {
     diesel::update(memberships::table.find((org_id, user_id)))
@@ -129,7 +129,7 @@ pub async fn set_role(
 pub async fn find(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> QueryResult<Option<Member>> {
     memberships::table
         .inner_join(users::table)
@@ -175,7 +175,7 @@ pub async fn list(
 pub async fn remove(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> QueryResult<bool> {
     diesel::delete(memberships::table.find((org_id, user_id)))
         .execute(conn)

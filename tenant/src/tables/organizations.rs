@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::OrgId;
+use crate::{OrgId, UserId};
 
 use crate::schema::{events, funnels, memberships, organizations};
 
@@ -83,7 +83,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryResult<
 /// In a user scope: the user's organizations with their role, ordered by id, after `after`.
 pub async fn list_for_user(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<(Organization, String)>> {

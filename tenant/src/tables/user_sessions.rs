@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::UserId;
+
 use crate::schema::user_sessions;
 use crate::secrets::{new_token, token_hash};
 
@@ -34,7 +36,7 @@ pub struct NewSession {
 /// Opens a session for `user_id` lasting `ttl`.
 pub async fn create(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     ttl: Duration,
 ) -> QueryResult<NewSession> {
     let session = NewSession {
@@ -77,7 +79,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, token: &str) -> QueryResult<()
 }
 
 /// Ends every session of a user (after a password reset).
-pub async fn delete_all_for_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<()> {
+pub async fn delete_all_for_user(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<()> {
     diesel::delete(user_sessions::table.filter(user_sessions::user_id.eq(user_id)))
         .execute(conn)
         .await

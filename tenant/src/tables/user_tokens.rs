@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::UserId;
+
 use crate::schema::user_tokens;
 use crate::secrets::{new_token, token_hash};
 
@@ -43,7 +45,7 @@ pub enum Consumed {
 /// Issues a token for `user_id`, valid for `ttl`; returns the secret to e-mail.
 pub async fn issue(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     purpose: Purpose,
     ttl: Duration,
 ) -> QueryResult<String> {
@@ -101,7 +103,7 @@ pub async fn consume(
 /// other reset links must stop working).
 pub async fn revoke_all(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     purpose: Purpose,
 ) -> QueryResult<()> {
     diesel::update(

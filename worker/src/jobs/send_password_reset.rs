@@ -30,7 +30,7 @@ impl SendPasswordReset {
                 };
                 let token = user_tokens::issue(
                     conn,
-                    user_id,
+                    tenant::UserId::from_uuid(user_id),
                     user_tokens::Purpose::ResetPassword,
                     chrono::Duration::hours(TTL_HOURS),
                 )

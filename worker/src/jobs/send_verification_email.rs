@@ -35,7 +35,7 @@ impl SendVerificationEmail {
                 }
                 let token = user_tokens::issue(
                     conn,
-                    user_id,
+                    tenant::UserId::from_uuid(user_id),
                     user_tokens::Purpose::VerifyEmail,
                     chrono::Duration::hours(TTL_HOURS),
                 )
