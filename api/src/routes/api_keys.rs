@@ -16,6 +16,7 @@ use crate::routes::ApiTags;
 use crate::routes::orgs::clean_name;
 use crate::routes::pagination::{Page, fetch_size, parse_cursor};
 use crate::routes::responses::{Created, NoContent};
+use crate::routes::text::Text;
 use crate::scope::{Admin, OrgScope};
 
 /// What a key may do.
@@ -48,7 +49,7 @@ impl ScopeDto {
 pub struct ApiKeyIn {
     /// Name, to recognise it later.
     #[oai(validator(min_length = 1, max_length = 100))]
-    pub name: String,
+    pub name: Text,
     /// Scopes; at least one.
     #[oai(validator(min_items = 1, max_items = 4))]
     pub scopes: Vec<ScopeDto>,

@@ -22,6 +22,7 @@ use crate::auth::{Auth, session_cookie};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::{Created, NoContent};
+use crate::routes::text::Text;
 use crate::state::AppState;
 
 /// How long a session lasts.
@@ -32,10 +33,10 @@ const SESSION_DAYS: i64 = 30;
 pub struct CredentialsIn {
     /// E-mail address.
     #[oai(validator(max_length = 254))]
-    pub email: String,
+    pub email: Text,
     /// Password, 8 to 128 characters.
     #[oai(validator(max_length = 128))]
-    pub password: String,
+    pub password: Text,
 }
 
 /// A token from an e-mailed link.
@@ -43,7 +44,7 @@ pub struct CredentialsIn {
 pub struct TokenIn {
     /// The token.
     #[oai(validator(max_length = 200))]
-    pub token: String,
+    pub token: Text,
 }
 
 /// An e-mail address.
@@ -51,7 +52,7 @@ pub struct TokenIn {
 pub struct EmailIn {
     /// E-mail address.
     #[oai(validator(max_length = 254))]
-    pub email: String,
+    pub email: Text,
 }
 
 /// A new password with its reset token.
@@ -59,10 +60,10 @@ pub struct EmailIn {
 pub struct PasswordResetIn {
     /// Token from the reset e-mail.
     #[oai(validator(max_length = 200))]
-    pub token: String,
+    pub token: Text,
     /// New password, 8 to 128 characters.
     #[oai(validator(max_length = 128))]
-    pub password: String,
+    pub password: Text,
 }
 
 /// A user.

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::{Created, NoContent};
+use crate::routes::text::Text;
 use crate::scope::{Member, ProjectScope, Viewer};
 use crate::state::AppState;
 
@@ -24,7 +25,7 @@ use crate::state::AppState;
 pub struct FunnelIn {
     /// Name, unique in the project.
     #[oai(validator(min_length = 1, max_length = 120))]
-    pub name: String,
+    pub name: Text,
     /// Goal ids of the steps, in order: 2 to 8 different goals of the project.
     pub steps: Vec<Uuid>,
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::{Created, NoContent};
+use crate::routes::text::Text;
 use crate::scope::{Member, ProjectScope, Viewer};
 use crate::state::AppState;
 
@@ -24,16 +25,16 @@ use crate::state::AppState;
 pub struct GoalIn {
     /// Display name; defaults to the event name or path.
     #[oai(validator(max_length = 120))]
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// Custom event name to count.
     #[oai(validator(max_length = 120))]
-    pub event_name: Option<String>,
+    pub event_name: Option<Text>,
     /// Path pattern of pageviews to count, e.g. `/signup/thanks` or `/blog/*`.
     #[oai(validator(max_length = 2000))]
-    pub page_path: Option<String>,
+    pub page_path: Option<Text>,
     /// For revenue goals: the ISO 4217 currency to sum.
     #[oai(validator(max_length = 3))]
-    pub currency: Option<String>,
+    pub currency: Option<Text>,
 }
 
 /// A goal.

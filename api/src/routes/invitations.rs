@@ -23,6 +23,7 @@ use crate::routes::members::{RoleDto, check_owner_rights};
 use crate::routes::orgs::OrganizationOut;
 use crate::routes::pagination::{Page, fetch_size, parse_cursor};
 use crate::routes::responses::{Created, NoContent};
+use crate::routes::text::Text;
 use crate::scope::{Admin, OrgScope};
 use crate::state::AppState;
 
@@ -34,7 +35,7 @@ pub const INVITATION_DAYS: i64 = 7;
 pub struct InvitationIn {
     /// Address to invite.
     #[oai(validator(max_length = 254))]
-    pub email: String,
+    pub email: Text,
     /// Role granted on acceptance.
     pub role: RoleDto,
 }
@@ -59,7 +60,7 @@ pub struct InvitationOut {
 pub struct AcceptInvitationIn {
     /// Token (`<org>.<secret>`).
     #[oai(validator(max_length = 200))]
-    pub token: String,
+    pub token: Text,
 }
 
 fn invitation_out(invitation: Invitation) -> InvitationOut {

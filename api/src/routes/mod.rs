@@ -20,6 +20,7 @@ pub mod responses;
 pub mod sentry;
 pub mod stats;
 pub mod stats_contract;
+pub mod text;
 pub mod vitals;
 
 use poem_openapi::Tags;

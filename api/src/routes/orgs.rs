@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::pagination::{Page, fetch_size, parse_cursor};
 use crate::routes::responses::{Created, NoContent};
+use crate::routes::text::Text;
 use crate::scope::{Admin, OrgScope, Owner, Viewer};
 use crate::state::AppState;
 
@@ -24,7 +25,7 @@ use crate::state::AppState;
 pub struct OrganizationIn {
     /// Name, 1 to 100 characters.
     #[oai(validator(min_length = 1, max_length = 100))]
-    pub name: String,
+    pub name: Text,
 }
 
 /// Confirmation for deleting an organization.
@@ -32,7 +33,7 @@ pub struct OrganizationIn {
 pub struct DeleteOrganizationIn {
     /// The organization's exact name, typed again.
     #[oai(validator(max_length = 100))]
-    pub confirm_name: String,
+    pub confirm_name: Text,
 }
 
 /// An organization, with the caller's role in it.
@@ -208,7 +209,7 @@ impl OrgsApi {
                 let org = organizations::get(conn, org_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("organization"))?;
-                if org.name != confirm {
+                if org.name != *confirm {
                     return Err(ApiError::invalid(
                         ProblemKind::ConfirmationMismatch,
                         "confirm_name must equal the organization's name exactly",

@@ -17,6 +17,7 @@ use crate::routes::ApiTags;
 use crate::routes::orgs::clean_name;
 use crate::routes::pagination::{Page, fetch_size, parse_cursor};
 use crate::routes::responses::{Created, NoContent};
+use crate::routes::text::Text;
 use crate::scope::{Admin, Member, OrgScope, ProjectScope, Viewer};
 
 /// Most domains one project may have.
@@ -27,17 +28,17 @@ pub const MAX_DOMAINS: usize = 20;
 pub struct ProjectIn {
     /// Name, 1 to 100 characters.
     #[oai(validator(min_length = 1, max_length = 100))]
-    pub name: String,
+    pub name: Text,
     /// Domains (host names) it collects for; at least one.
     #[oai(validator(min_items = 1, max_items = 20))]
-    pub domains: Vec<String>,
+    pub domains: Vec<Text>,
     /// IANA time zone for the dashboards, e.g. `Europe/Berlin`. Default `UTC`.
     #[oai(default = "default_timezone", validator(max_length = 64))]
-    pub timezone: String,
+    pub timezone: Text,
 }
 
-fn default_timezone() -> String {
-    "UTC".to_owned()
+fn default_timezone() -> Text {
+    Text("UTC".to_owned())
 }
 
 /// Changes to a project; absent fields stay as they are.
@@ -45,13 +46,13 @@ fn default_timezone() -> String {
 pub struct ProjectPatch {
     /// New name.
     #[oai(validator(min_length = 1, max_length = 100))]
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// New set of domains (replaces the old set).
     #[oai(validator(min_items = 1, max_items = 20))]
-    pub domains: Option<Vec<String>>,
+    pub domains: Option<Vec<Text>>,
     /// New time zone.
     #[oai(validator(max_length = 64))]
-    pub timezone: Option<String>,
+    pub timezone: Option<Text>,
     /// Hours one visitor-id salt is used before a new random one replaces it (1 to 720).
     /// Longer periods recognize returning visitors for longer (retention cohorts need weeks);
     /// shorter ones are more private.
@@ -63,7 +64,7 @@ pub struct ProjectPatch {
     /// Extra key names whose values are removed from error events before they are stored,
     /// on top of the built-in rules (replaces the list; at most 50, each 1 to 64 characters).
     #[oai(validator(max_items = 50))]
-    pub scrub_fields: Option<Vec<String>>,
+    pub scrub_fields: Option<Vec<Text>>,
     /// Error events accepted per minute (1 to 10,000,000); beyond it SDKs are told to back off.
     #[oai(validator(minimum(value = "1"), maximum(value = "10000000")))]
     pub error_events_per_minute: Option<i32>,
@@ -117,7 +118,7 @@ fn project_out(p: ProjectWithDomains) -> ProjectOut {
 }
 
 /// Trims scrub field names; each must have 1 to 64 characters.
-fn clean_scrub_fields(fields: &[String]) -> ApiResult<Vec<String>> {
+fn clean_scrub_fields(fields: &[Text]) -> ApiResult<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for field in fields {
         let field = field.trim();
@@ -135,9 +136,10 @@ fn clean_scrub_fields(fields: &[String]) -> ApiResult<Vec<String>> {
 }
 
 /// Normalizes domains: lower-case host names, no scheme, path or port; no duplicates.
-pub fn clean_domains(domains: &[String]) -> ApiResult<Vec<String>> {
+pub fn clean_domains(domains: &[impl AsRef<str>]) -> ApiResult<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for raw in domains {
+        let raw = raw.as_ref();
         let Some(domain) = tenant::hostname::normalize(raw) else {
             return Err(ApiError::invalid(
                 ProblemKind::InvalidDomain,

@@ -1,7 +1,7 @@
 //! The OpenAPI contract: served, and complete. That the checked-in `openapi/openapi.json` is
 //! current is checked with the other generated files by `scripts/check-generated`.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{As, TestApp};
 
@@ -72,6 +72,21 @@ async fn the_server_takes_what_the_spec_allows_and_names_allowed_methods() {
         .json(&owner, "GET", "/api/v1/orgs?cursor=nonsense", None)
         .await;
     assert_eq!(status, 400);
+
+    // A string field takes only a JSON string (poem-openapi's own `String` took `false`).
+    let rename = format!("/api/v1/orgs/{org}");
+    let (status, body) = app
+        .json(&owner, "PATCH", &rename, Some(json!({"name": false})))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = app
+        .json(&owner, "PATCH", &rename, Some(json!({"name": "Renamed"})))
+        .await;
+    assert_eq!(
+        (status, body["name"].clone()),
+        (200, json!("Renamed")),
+        "{body}"
+    );
 
     let resp = app.call(&owner, "PUT", "/api/v1/orgs", None).await;
     assert_eq!(resp.0.status().as_u16(), 405);
