@@ -28,6 +28,31 @@ impl DataDir {
     }
 }
 
+/// A running `beacon serve`, killed (and reaped) when dropped, so a test that fails before it
+/// stops its server does not leave the process running.
+pub(crate) struct Served(pub Child);
+
+impl std::ops::Deref for Served {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Drop for DataDir {
     fn drop(&mut self) {
         let pid_file = self.0.join("postgres/postmaster.pid");
@@ -72,21 +97,22 @@ pub(crate) fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-pub(crate) fn serve(data: &Path, port: u16) -> (Child, Duration) {
+pub(crate) fn serve(data: &Path, port: u16) -> (Served, Duration) {
     serve_with(data, port, &[])
 }
 
 /// Starts `beacon serve` with extra environment variables and waits until it is ready.
-#[allow(clippy::zombie_processes)] // the caller waits for the child
-pub(crate) fn serve_with(data: &Path, port: u16, env: &[(&str, &str)]) -> (Child, Duration) {
+pub(crate) fn serve_with(data: &Path, port: u16, env: &[(&str, &str)]) -> (Served, Duration) {
     let started = Instant::now();
-    let child = beacon(data)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Served(
+        beacon(data)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = started + Duration::from_secs(120);
     loop {
         if let Some((200, _)) = get(port, "/readyz") {
@@ -219,7 +245,7 @@ fn process_runs(pid: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn terminate(mut server: Child) {
+fn terminate(mut server: Served) {
     Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()

@@ -44,21 +44,23 @@ pub(crate) fn post_event(
     Some(status)
 }
 
-pub(crate) fn start(data: &Path, port: u16, log: &Path) -> std::process::Child {
-    let child = beacon(data)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("BEACON_TRUSTED_PROXIES", "127.0.0.1")
-        .env("BEACON_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)
-                .unwrap(),
-        )
-        .spawn()
-        .unwrap();
+pub(crate) fn start(data: &Path, port: u16, log: &Path) -> crate::cli::Served {
+    let child = crate::cli::Served(
+        beacon(data)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("BEACON_TRUSTED_PROXIES", "127.0.0.1")
+            .env("BEACON_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .unwrap(),
+            )
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     while get(port, "/readyz").map(|(status, _)| status) != Some(200) {
         assert!(

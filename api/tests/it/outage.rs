@@ -32,16 +32,6 @@ struct Id {
     id: uuid::Uuid,
 }
 
-/// The server process, killed if the test fails before stopping it.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn readiness(port: u16) -> Option<(u16, Value)> {
     let (status, body) = get(port, "/readyz")?;
     Some((status, serde_json::from_str(&body).ok()?))
@@ -64,7 +54,7 @@ async fn a_killed_postmaster_is_restarted_under_load_losing_nothing_and_jobs_res
     let data = DataDir::new();
     let log = data.0.join("beacon.log");
     let port = free_port();
-    let mut server = Server(start(&data.0, port, &log));
+    let mut server = start(&data.0, port, &log);
     seed(
         &data.0,
         &[
