@@ -68,8 +68,9 @@ async fn handle<E: Endpoint>(
     let request_id = request_id_of(&req);
     let method = req.method().clone();
     let span = tracing::info_span!("request", request_id = %request_id);
-    let request_path = req.uri().path().to_owned();
-    let path = request_path.as_str();
+    // The URI outlives the request (kept for a 405's `Allow`); cloning it shares its bytes.
+    let uri = req.uri().clone();
+    let path = uri.path();
     let error_ingest = is_error_ingest(path);
     let cross_origin = path == INGEST_PATH || path == VITALS_PATH || error_ingest;
     // Error envelopes carry stack traces and breadcrumbs: a larger limit of their own (and a
@@ -110,7 +111,7 @@ async fn handle<E: Endpoint>(
     let status = response.status();
     if status == StatusCode::METHOD_NOT_ALLOWED
         && !response.headers().contains_key(poem::http::header::ALLOW)
-        && let Some(allow) = crate::spec::allowed_methods(&request_path)
+        && let Some(allow) = crate::spec::allowed_methods(path)
         && let Ok(value) = HeaderValue::from_str(&allow)
     {
         response

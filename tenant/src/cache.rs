@@ -68,8 +68,13 @@ where
         Self { inner }
     }
 
-    /// The value for `key`, while its time to live lasts.
-    pub fn get(&self, key: &K) -> Option<V> {
+    /// The value for `key` (or a borrowed form of it, so a hit allocates nothing), while its
+    /// time to live lasts.
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.inner.get(key).map(|timed| timed.value)
     }
 

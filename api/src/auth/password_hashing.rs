@@ -28,7 +28,7 @@ pub struct PasswordHashing {
     queue: usize,
     max_wait: Duration,
     /// Work for the hashing threads (they stop when this is dropped).
-    work: Mutex<mpsc::Sender<Work>>,
+    work: mpsc::Sender<Work>,
 }
 
 impl PasswordHashing {
@@ -63,7 +63,7 @@ impl PasswordHashing {
             waiting: AtomicUsize::new(0),
             queue,
             max_wait,
-            work: Mutex::new(sender),
+            work: sender,
         }
     }
 
@@ -95,8 +95,6 @@ impl PasswordHashing {
             drop(permit);
         });
         self.work
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
             .send(job)
             .map_err(|_| ApiError::internal("the password-hashing threads are gone"))?;
         result

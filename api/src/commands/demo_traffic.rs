@@ -12,7 +12,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::Context;
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Datelike, Duration, DurationRound, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -215,7 +215,7 @@ pub async fn generate(
     let mut samples = Vec::new();
     for day in 0..DAYS {
         let midnight = first_day + Duration::days(day);
-        let weekday = midnight.date_naive().weekday_index();
+        let weekday = midnight.date_naive().weekday().num_days_from_monday();
         for _ in 0..visits_on(&mut rng, day, weekday) {
             // Daytime in Europe and the Americas is busiest.
             let hour = (8 + rng.random_range(0..14) + rng.random_range(0..4)) % 24;
@@ -254,23 +254,16 @@ pub async fn generate(
     Ok(Some(made))
 }
 
-trait WeekdayIndex {
-    fn weekday_index(&self) -> u32;
-}
-
-impl WeekdayIndex for chrono::NaiveDate {
-    fn weekday_index(&self) -> u32 {
-        chrono::Datelike::weekday(self).num_days_from_monday()
-    }
-}
-
 async fn create_goals(db: &Db, target: &Target) -> anyhow::Result<()> {
     db.scoped(OrgId::from_uuid(target.org_id), async |conn| {
-        let (org, project) = (target.org_id, target.project_id);
+        let (org, project) = (
+            OrgId::from_uuid(target.org_id),
+            tenant::ProjectId::from_uuid(target.project_id),
+        );
         goals::create(
             conn,
-            tenant::OrgId::from_uuid(org),
-            tenant::ProjectId::from_uuid(project),
+            org,
+            project,
             "Signup",
             &Matcher::Event("Signup".into()),
             None,
@@ -278,8 +271,8 @@ async fn create_goals(db: &Db, target: &Target) -> anyhow::Result<()> {
         .await?;
         goals::create(
             conn,
-            tenant::OrgId::from_uuid(org),
-            tenant::ProjectId::from_uuid(project),
+            org,
+            project,
             "Purchase",
             &Matcher::Event("Purchase".into()),
             Some("EUR"),
@@ -287,8 +280,8 @@ async fn create_goals(db: &Db, target: &Target) -> anyhow::Result<()> {
         .await?;
         goals::create(
             conn,
-            tenant::OrgId::from_uuid(org),
-            tenant::ProjectId::from_uuid(project),
+            org,
+            project,
             "Visit /pricing",
             &Matcher::Page("/pricing".into()),
             None,

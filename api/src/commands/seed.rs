@@ -78,10 +78,7 @@ pub async fn ensure_demo(
     let user_id = UserId::from_uuid(user.id);
     let owned = db
         .user_scoped(user_id, async |conn| {
-            Ok::<_, DbError>(
-                organizations::list_for_user(conn, tenant::UserId::from_uuid(user.id), None, 200)
-                    .await?,
-            )
+            Ok::<_, DbError>(organizations::list_for_user(conn, user_id, None, 200).await?)
         })
         .await?
         .into_iter()
@@ -93,17 +90,10 @@ pub async fn ensure_demo(
     let (project, api_key) = db
         .scoped(org, async |conn| {
             if created {
-                organizations::create(conn, tenant::OrgId::from_uuid(org_id), "Demo organization")
-                    .await?;
-                memberships::upsert(
-                    conn,
-                    tenant::OrgId::from_uuid(org_id),
-                    tenant::UserId::from_uuid(user.id),
-                    Role::Owner,
-                )
-                .await?;
+                organizations::create(conn, org, "Demo organization").await?;
+                memberships::upsert(conn, org, user_id, Role::Owner).await?;
             }
-            let existing = projects::list(conn, tenant::OrgId::from_uuid(org_id), None, None, 200)
+            let existing = projects::list(conn, org, None, None, 200)
                 .await?
                 .into_iter()
                 .find(|p| p.domains.contains(&domain));
@@ -117,20 +107,13 @@ pub async fn ensure_demo(
                     } else {
                         "Demo site"
                     };
-                    projects::create(
-                        conn,
-                        tenant::OrgId::from_uuid(org_id),
-                        name,
-                        "UTC",
-                        std::slice::from_ref(&domain),
-                    )
-                    .await?
+                    projects::create(conn, org, name, "UTC", std::slice::from_ref(&domain)).await?
                 }
             };
             let scopes = ["admin", "ingest", "read", "write"].map(String::from);
             let (_, secret) = api_keys::create(
                 conn,
-                tenant::OrgId::from_uuid(org_id),
+                org,
                 "demo (beacon seed)",
                 &scopes,
                 None,

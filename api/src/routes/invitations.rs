@@ -191,7 +191,7 @@ impl AcceptInvitationApi {
         auth: Auth,
         body: Json<AcceptInvitationIn>,
     ) -> ApiResult<Json<OrganizationOut>> {
-        let user_id = auth.user()?.uuid();
+        let user_id = auth.user()?;
         let invalid = || {
             ApiError::bad_request(
                 ProblemKind::TokenInvalid,
@@ -199,20 +199,19 @@ impl AcceptInvitationApi {
             )
         };
         let (org_part, secret) = body.token.split_once('.').ok_or_else(invalid)?;
-        let org_id = Uuid::try_parse(org_part).map_err(|_| invalid())?;
+        let org_id = OrgId::from_uuid(Uuid::try_parse(org_part).map_err(|_| invalid())?);
         let secret = secret.to_owned();
         let user = state
             .db
-            .unscoped(async |conn| Ok::<_, DbError>(users::find(conn, user_id).await?))
+            .unscoped(async |conn| Ok::<_, DbError>(users::find(conn, user_id.uuid()).await?))
             .await?
             .ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
         let (org, role) = state
             .db
-            .scoped(OrgId::from_uuid(org_id), async |conn| {
-                let invitation =
-                    invitations::lock_by_token(conn, OrgId::from_uuid(org_id), &secret)
-                        .await?
-                        .ok_or_else(invalid)?;
+            .scoped(org_id, async |conn| {
+                let invitation = invitations::lock_by_token(conn, org_id, &secret)
+                    .await?
+                    .ok_or_else(invalid)?;
                 if invitation.accepted_at.is_some() {
                     return Err(ApiError::new(
                         poem::http::StatusCode::GONE,
@@ -234,34 +233,17 @@ impl AcceptInvitationApi {
                     ));
                 }
                 let invited = Role::parse(&invitation.role).unwrap_or(Role::Viewer);
-                let existing = memberships::role_of(
-                    conn,
-                    OrgId::from_uuid(org_id),
-                    tenant::UserId::from_uuid(user_id),
-                )
-                .await?;
+                let existing = memberships::role_of(conn, org_id, user_id).await?;
                 let role = existing.map_or(invited, |current| current.max(invited));
-                memberships::upsert(
-                    conn,
-                    OrgId::from_uuid(org_id),
-                    tenant::UserId::from_uuid(user_id),
-                    role,
-                )
-                .await?;
-                if !invitations::mark_accepted(
-                    conn,
-                    OrgId::from_uuid(org_id),
-                    invitation.invitation_id,
-                )
-                .await?
-                {
+                memberships::upsert(conn, org_id, user_id, role).await?;
+                if !invitations::mark_accepted(conn, org_id, invitation.invitation_id).await? {
                     return Err(ApiError::new(
                         poem::http::StatusCode::GONE,
                         ProblemKind::TokenUsed,
                         "this invitation has already been accepted",
                     ));
                 }
-                let org = organizations::get(conn, OrgId::from_uuid(org_id))
+                let org = organizations::get(conn, org_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("organization"))?;
                 Ok((org, role))

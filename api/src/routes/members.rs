@@ -6,6 +6,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 use tenant::DbError;
+use tenant::UserId;
 use tenant::problem::ProblemKind;
 use tenant::tables::memberships::{self, Member, Role};
 use uuid::Uuid;
@@ -131,23 +132,22 @@ impl MembersApi {
         scope: OrgScope<Admin>,
     ) -> ApiResult<Json<MemberOut>> {
         let org_id = scope.org();
+        let user_id = UserId::from_uuid(*user_id);
         let access = scope.access.clone();
         let new_role = Role::from(body.role);
         let member = scope
             .run(async |conn| {
                 // Owners first, then the member: every change locks in the same order.
                 let owners = memberships::lock_and_count_owners(conn, org_id).await?;
-                let current =
-                    memberships::lock_role(conn, org_id, tenant::UserId::from_uuid(*user_id))
-                        .await?
-                        .ok_or_else(|| ApiError::not_found("member"))?;
+                let current = memberships::lock_role(conn, org_id, user_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("member"))?;
                 check_owner_rights(&access, current == Role::Owner || new_role == Role::Owner)?;
                 if current == Role::Owner && new_role != Role::Owner && owners <= 1 {
                     return Err(last_owner());
                 }
-                memberships::set_role(conn, org_id, tenant::UserId::from_uuid(*user_id), new_role)
-                    .await?;
-                memberships::find(conn, org_id, tenant::UserId::from_uuid(*user_id))
+                memberships::set_role(conn, org_id, user_id, new_role).await?;
+                memberships::find(conn, org_id, user_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("member"))
             })
@@ -170,24 +170,24 @@ impl MembersApi {
         let org_id = scope.org();
         // Anyone may leave; removing someone else takes an admin.
         let access = scope.access.clone();
-        let is_self = access.user_id.map(|u| u.uuid()) == Some(*user_id);
+        let user_id = UserId::from_uuid(*user_id);
+        let is_self = access.user_id == Some(user_id);
         if !is_self {
             access.require(Need::Admin)?;
         }
         scope
             .run(async |conn| {
                 let owners = memberships::lock_and_count_owners(conn, org_id).await?;
-                let current =
-                    memberships::lock_role(conn, org_id, tenant::UserId::from_uuid(*user_id))
-                        .await?
-                        .ok_or_else(|| ApiError::not_found("member"))?;
+                let current = memberships::lock_role(conn, org_id, user_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("member"))?;
                 if !is_self {
                     check_owner_rights(&access, current == Role::Owner)?;
                 }
                 if current == Role::Owner && owners <= 1 {
                     return Err(last_owner());
                 }
-                memberships::remove(conn, org_id, tenant::UserId::from_uuid(*user_id)).await?;
+                memberships::remove(conn, org_id, user_id).await?;
                 Ok(())
             })
             .await?;

@@ -193,24 +193,12 @@ fn embedded_postgres_seed_kill_and_restart() {
         .status()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let (mut server, _) = serve(&data.0, port);
+    let (server, _) = serve(&data.0, port);
     let again = seed(&data.0, &[]);
     assert_eq!(first["org_id"], again["org_id"], "data survived the crash");
 
     // SIGTERM: drains, exits 0, and stops the PostgreSQL it started.
-    Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "beacon did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(status.success(), "{status}");
+    terminate(server);
     assert!(
         postmaster_pid(&data.0).is_none(),
         "the embedded PostgreSQL was left running"
@@ -245,6 +233,7 @@ fn process_runs(pid: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Sends SIGTERM and waits (at most a minute) for `server` to exit successfully.
 fn terminate(mut server: Served) {
     Command::new("kill")
         .args(["-TERM", &server.id().to_string()])

@@ -145,7 +145,13 @@ impl SourceMaps {
             return Ok(resolved);
         }
         let resolved = self
-            .fetch(conn, org_id, project_id, release, file_url)
+            .fetch(
+                conn,
+                crate::OrgId::from_uuid(org_id),
+                crate::ProjectId::from_uuid(project_id),
+                release,
+                file_url,
+            )
             .await?
             .map(Arc::new);
         self.cache.insert(key, resolved.clone(), TTL);
@@ -155,19 +161,14 @@ impl SourceMaps {
     async fn fetch(
         &self,
         conn: &mut AsyncPgConnection,
-        org_id: Uuid,
-        project_id: Uuid,
+        org_id: crate::OrgId,
+        project_id: crate::ProjectId,
         release: &str,
         file_url: &str,
     ) -> diesel::QueryResult<Option<Resolved>> {
-        let Some((name, _, minified)) = release_files::find_first(
-            conn,
-            crate::OrgId::from_uuid(org_id),
-            crate::ProjectId::from_uuid(project_id),
-            release,
-            &candidates(file_url),
-        )
-        .await?
+        let Some((name, _, minified)) =
+            release_files::find_first(conn, org_id, project_id, release, &candidates(file_url))
+                .await?
         else {
             return Ok(None);
         };
@@ -184,14 +185,8 @@ impl SourceMaps {
         if name.starts_with('~') {
             map_names.push(format!("{name}.map"));
         }
-        let Some((_, _, map_bytes)) = release_files::find_first(
-            conn,
-            crate::OrgId::from_uuid(org_id),
-            crate::ProjectId::from_uuid(project_id),
-            release,
-            &map_names,
-        )
-        .await?
+        let Some((_, _, map_bytes)) =
+            release_files::find_first(conn, org_id, project_id, release, &map_names).await?
         else {
             return Ok(None);
         };

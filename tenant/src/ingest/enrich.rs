@@ -117,12 +117,12 @@ impl Default for AgentCache {
 impl AgentCache {
     /// Classifies `user_agent`, remembering the answer.
     pub fn classify(&self, user_agent: &str) -> Agent {
-        let key = user_agent.to_owned();
-        if let Some(agent) = self.seen.get(&key) {
+        if let Some(agent) = self.seen.get(user_agent) {
             return agent;
         }
         let agent = classify(user_agent);
-        self.seen.insert(key, agent.clone(), AGENT_TTL);
+        self.seen
+            .insert(user_agent.to_owned(), agent.clone(), AGENT_TTL);
         agent
     }
 }

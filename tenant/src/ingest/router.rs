@@ -103,16 +103,16 @@ impl Router {
 
     /// The target for `domain`, if a project collects for it.
     pub async fn route(&self, domain: &str) -> Result<Option<Target>, DbError> {
-        let key = domain.strip_prefix("www.").unwrap_or(domain).to_owned();
-        let route = match self.domains.get(&key) {
+        let key = domain.strip_prefix("www.").unwrap_or(domain);
+        let route = match self.domains.get(key) {
             Some(route) => route,
             None => {
                 let mut conn = self.db.conn().await?;
-                let mut route = projects::route_domain(&mut conn, &key).await?;
+                let mut route = projects::route_domain(&mut conn, key).await?;
                 if route.is_none() && key != domain {
                     route = projects::route_domain(&mut conn, domain).await?;
                 }
-                self.domains.insert(key, route, ttl(&route));
+                self.domains.insert(key.to_owned(), route, ttl(&route));
                 route
             }
         };
