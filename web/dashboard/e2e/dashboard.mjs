@@ -283,7 +283,12 @@ try {
   await page.emulateMedia({ colorScheme: "light" });
   report.horizontalOverflowAt375 = await (async () => {
     await page.setViewportSize({ width: 375, height: 800 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    // The chart re-lays itself out after a resize (a ResizeObserver): wait for the layout to
+    // settle rather than read it in the same frame; an overflow that stays 3 s is reported.
+    const overflow = await page
+      .waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth, null, { timeout: 3000 })
+      .then(() => false)
+      .catch(() => true);
     await page.setViewportSize({ width: 1280, height: 900 });
     return overflow;
   })();
