@@ -7,6 +7,7 @@ use crate::middleware;
 use crate::routes::admin::AdminApi;
 use crate::routes::api_keys::ApiKeysApi;
 use crate::routes::auth::AuthApi;
+use crate::routes::billing::BillingApi;
 use crate::routes::events::IngestApi;
 use crate::routes::funnels::FunnelsApi;
 use crate::routes::goals::GoalsApi;
@@ -34,7 +35,7 @@ type Apis = (
         GoalsApi,
         FunnelsApi,
     ),
-    (IssuesApi, ReleasesApi, VitalsApi),
+    (IssuesApi, ReleasesApi, VitalsApi, BillingApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

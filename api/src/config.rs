@@ -48,6 +48,45 @@ pub struct MailArgs {
     pub public_url: Option<String>,
 }
 
+/// Billing through Stripe. Without a secret key there is none: every organization has
+/// everything, unlimited (self-hosting).
+#[derive(Debug, Clone, Default, Args)]
+pub struct BillingArgs {
+    /// Stripe secret key (`sk_live_…`, `sk_test_…`, or a restricted `rk_…`). Unset: no billing.
+    #[arg(long, env = "BEACON_STRIPE_SECRET_KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+
+    /// Signing secret of the webhook endpoint (`whsec_…`); two, comma-separated, while rolling
+    /// the secret over. Required with a secret key.
+    #[arg(
+        long,
+        env = "BEACON_STRIPE_WEBHOOK_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub stripe_webhook_secret: Vec<String>,
+
+    /// Stripe's API base URL (tests point it at a fake Stripe).
+    #[arg(long, env = "BEACON_STRIPE_API_BASE")]
+    pub stripe_api_base: Option<String>,
+}
+
+impl BillingArgs {
+    /// The billing crate's settings.
+    pub fn config(&self) -> billing::BillingConfig {
+        billing::BillingConfig {
+            secret_key: self.stripe_secret_key.clone(),
+            webhook_secrets: self
+                .stripe_webhook_secret
+                .iter()
+                .map(|secret| secret.trim().to_string())
+                .filter(|secret| !secret.is_empty())
+                .collect(),
+            api_base: self.stripe_api_base.clone(),
+        }
+    }
+}
+
 /// HTTP server settings.
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
@@ -118,6 +157,10 @@ pub struct ServerArgs {
     /// Do not run the job workers in this process (run `beacon worker` separately).
     #[arg(long, env = "BEACON_NO_WORKER", default_value_t = false)]
     pub no_worker: bool,
+
+    /// Billing (Stripe).
+    #[command(flatten)]
+    pub billing: BillingArgs,
 }
 
 impl ServerArgs {

@@ -145,6 +145,34 @@ impl From<tenant::problem::Invalid> for ApiError {
     }
 }
 
+impl From<billing::Refusal> for ApiError {
+    /// A plan gate's refusal: 402 Payment Required, naming the plan that allows it.
+    fn from(refusal: billing::Refusal) -> Self {
+        Self::new(StatusCode::PAYMENT_REQUIRED, refusal.kind, refusal.detail)
+    }
+}
+
+impl From<billing::gates::GateError> for ApiError {
+    fn from(error: billing::gates::GateError) -> Self {
+        match error {
+            billing::gates::GateError::Refused(refusal) => refusal.into(),
+            billing::gates::GateError::Db(error) => error.into(),
+        }
+    }
+}
+
+impl From<billing::stripe::StripeFailure> for ApiError {
+    /// Stripe failed or could not be reached: 502, the cause in the log only.
+    fn from(failure: billing::stripe::StripeFailure) -> Self {
+        tracing::error!(error = %failure, "a call to Stripe failed");
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            ProblemKind::PaymentProviderError,
+            "the payment provider could not be reached or refused the request; try again shortly",
+        )
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         match error {
@@ -234,6 +262,10 @@ const STATUSES: &[(u16, &str)] = &[
         "Malformed request (bad JSON, unknown field value, bad parameter).",
     ),
     (401, "Missing, invalid or revoked credentials."),
+    (
+        402,
+        "The organization's plan does not include this, or its limit is reached.",
+    ),
     (403, "Authenticated but not allowed (role, scope, CSRF)."),
     (
         404,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use api::commands;
-use api::config::{DatabaseArgs, MailArgs, ServerArgs};
+use api::config::{BillingArgs, DatabaseArgs, MailArgs, ServerArgs};
 use clap::{Parser, Subcommand};
 use tenant::Db;
 use tenant::db::PoolConfig;
@@ -41,6 +41,8 @@ enum Command {
         database: DatabaseArgs,
         #[command(flatten)]
         mail: MailArgs,
+        #[command(flatten)]
+        billing: BillingArgs,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -142,7 +144,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sourcemaps {
             command: SourcemapsCommand::Upload(args),
         } => commands::sourcemaps::upload(&args).await,
-        Command::Worker { database, mail } => {
+        Command::Worker {
+            database,
+            mail,
+            billing,
+        } => {
+            let billing = std::sync::Arc::new(billing::Billing::new(&billing.config())?);
             let mut db_handle = api::database::open_and_migrate(&database).await?;
             db_handle.supervise();
             let db = Db::connect(&db_handle.owner_url, &PoolConfig::default())?;
@@ -150,9 +157,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::worker::run(
                 &db_handle.owner_url,
                 db,
-                &database,
-                &mail,
-                public_url,
+                commands::worker::JobSettings {
+                    database: &database,
+                    mail: &mail,
+                    public_url,
+                    billing,
+                },
                 Default::default(),
                 commands::serve::wait_for_signal(),
             )
@@ -204,7 +214,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tenant::AppRole::Ingest,
                 &PoolConfig::default(),
             )?;
-            let ingest = api::state::ingest(ingest_db, &api::config::ServerArgs::from_env()?)?;
+            let ingest =
+                api::state::ingest(ingest_db, &api::config::ServerArgs::from_env()?, false)?;
             let traffic =
                 commands::demo_traffic::for_demo(&db_handle.owner_url, &db, &ingest, &seeded).await;
             ingest.writer.shutdown().await;

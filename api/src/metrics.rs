@@ -12,6 +12,33 @@ use prometheus::{
 use tenant::PoolStatus;
 use tenant::secrets::token_hash;
 
+/// What became of a Stripe webhook event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// Its subscription was read again and stored.
+    Applied,
+    /// Applied before (a redelivery).
+    Duplicate,
+    /// A type Beacon does not act on.
+    Ignored,
+    /// No Beacon organization is named by it (or it names another customer).
+    Unmatched,
+    /// Its signature did not verify.
+    Refused,
+}
+
+impl WebhookOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Duplicate => "duplicate",
+            Self::Ignored => "ignored",
+            Self::Unmatched => "unmatched",
+            Self::Refused => "refused",
+        }
+    }
+}
+
 /// The bearer token `/metrics` requires. Kept as its SHA-256, so the state holds no secret
 /// and comparing takes the same time however much of a guess is right.
 #[derive(Clone)]
@@ -82,6 +109,7 @@ pub struct Metrics {
     job_queue_depth: IntGauge,
     ingest_queue_depth: IntGauge,
     envelope_items: IntCounterVec,
+    stripe_webhooks: IntCounterVec,
     worker: Part,
     embedded_postgres: Part,
 }
@@ -134,6 +162,15 @@ impl Metrics {
             &["type", "outcome"],
         )?;
         registry.register(Box::new(envelope_items.clone()))?;
+        let stripe_webhooks = IntCounterVec::new(
+            Opts::new(
+                "beacon_stripe_webhooks_total",
+                "Stripe webhook events by outcome (applied, duplicate, ignored, unmatched, \
+                 refused).",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(stripe_webhooks.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -144,6 +181,7 @@ impl Metrics {
             job_queue_depth,
             ingest_queue_depth,
             envelope_items,
+            stripe_webhooks,
             worker: Part::new("beacon_worker", "the in-process job worker")?,
             embedded_postgres: Part::new(
                 "beacon_embedded_postgres",
@@ -186,6 +224,13 @@ impl Metrics {
         let kind = if KNOWN.contains(&kind) { kind } else { "other" };
         self.envelope_items
             .with_label_values(&[kind, outcome])
+            .inc();
+    }
+
+    /// Counts a Stripe webhook event by what became of it.
+    pub fn stripe_webhook(&self, outcome: WebhookOutcome) {
+        self.stripe_webhooks
+            .with_label_values(&[outcome.as_str()])
             .inc();
     }
 

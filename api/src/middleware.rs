@@ -77,6 +77,9 @@ async fn handle<E: Endpoint>(
     // cap again after decompression, in the handler).
     let max_body = if error_ingest {
         crate::routes::sentry::MAX_WIRE_BYTES
+    } else if path == crate::routes::billing::WEBHOOK_PATH {
+        // Stripe's events carry whole objects (an invoice with its lines).
+        crate::routes::billing::MAX_WEBHOOK_BYTES
     } else if req.method() == Method::PUT
         && path.contains("/releases/")
         && path.ends_with("/files")

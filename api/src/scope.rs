@@ -19,10 +19,12 @@
 use std::marker::PhantomData;
 use tenant::problem::ProblemKind;
 
+use billing::Entitlements;
 use poem::Request;
 use poem_openapi::registry::Registry;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use tenant::diesel_async::AsyncPgConnection;
+use tenant::tables::billing as billing_rows;
 use tenant::tables::{memberships, projects};
 use tenant::{Actor, DbError, OrgId, ProjectId, ScopeFn, ScopedTransaction};
 use uuid::Uuid;
@@ -66,6 +68,8 @@ pub struct OrgScope<R: Requirement> {
     pub access: OrgAccess,
     /// The caller.
     pub caller: Caller,
+    /// What the organization's plan allows now (every gate reads this).
+    pub entitlements: Entitlements,
     tx: ScopedTransaction,
     need: PhantomData<R>,
 }
@@ -76,6 +80,8 @@ pub struct ProjectScope<R: Requirement> {
     pub access: OrgAccess,
     /// The caller.
     pub caller: Caller,
+    /// What the organization's plan allows now (every gate reads this).
+    pub entitlements: Entitlements,
     /// The project (with its settings).
     pub project: projects::Project,
     tx: ScopedTransaction,
@@ -140,9 +146,17 @@ fn path_uuid(req: &Request, segment: &str, name: &str) -> ApiResult<Uuid> {
         })
 }
 
+/// What [`open`] resolves.
+struct Opened {
+    access: OrgAccess,
+    caller: Caller,
+    entitlements: Entitlements,
+    tx: ScopedTransaction,
+}
+
 /// Opens the transaction for the path's organization, resolves the caller in it, checks
-/// `need` and records the actor.
-async fn open(req: &Request, need: Need) -> ApiResult<(OrgAccess, Caller, ScopedTransaction)> {
+/// `need`, records the actor and reads the organization's entitlements.
+async fn open(req: &Request, need: Need) -> ApiResult<Opened> {
     let state = state_of(req)?;
     let org = OrgId::from_uuid(path_uuid(req, "orgs", "org_id")?);
     let credentials = Credentials::of(req)?;
@@ -161,7 +175,46 @@ async fn open(req: &Request, need: Need) -> ApiResult<(OrgAccess, Caller, Scoped
     };
     let access = caller.access(org, need, member_role)?;
     tx.act_as(&caller.actor()).await?;
-    Ok((access, caller, tx))
+    let entitlements = state
+        .billing
+        .entitlements(tx.conn()?, org, state.clock.now())
+        .await?;
+    Ok(Opened {
+        access,
+        caller,
+        entitlements,
+        tx,
+    })
+}
+
+/// Refuses a write to a project beyond the plan's project limit: after a downgrade the newest
+/// projects past the limit are read-only until the plan grows or projects are deleted
+/// (deleting a project takes an `OrgScope`, so the excess can always be resolved).
+async fn check_project_writable(
+    need: Need,
+    tx: &mut ScopedTransaction,
+    entitlements: &Entitlements,
+    project: &projects::Project,
+) -> ApiResult<()> {
+    let Some(limit) = entitlements.project_limit() else {
+        return Ok(());
+    };
+    if need == Need::Read {
+        return Ok(());
+    }
+    let org = OrgId::from_uuid(project.org_id);
+    let position = billing_rows::project_position(tx.conn()?, org, project).await?;
+    if position < limit {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        poem::http::StatusCode::PAYMENT_REQUIRED,
+        ProblemKind::PlanLimitReached,
+        format!(
+            "this project is read-only: the organization's plan allows {limit} projects and this \
+             one is past them; upgrade the plan or delete projects"
+        ),
+    ))
 }
 
 impl<'a, R: Requirement> ApiExtractor<'a> for OrgScope<R> {
@@ -182,10 +235,16 @@ impl<'a, R: Requirement> ApiExtractor<'a> for OrgScope<R> {
         _body: &mut poem::RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let (access, caller, tx) = open(req, R::NEED).await?;
+        let Opened {
+            access,
+            caller,
+            entitlements,
+            tx,
+        } = open(req, R::NEED).await?;
         Ok(Self {
             access,
             caller,
+            entitlements,
             tx,
             need: PhantomData,
         })
@@ -211,7 +270,12 @@ impl<'a, R: Requirement> ApiExtractor<'a> for ProjectScope<R> {
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         let project_id = path_uuid(req, "projects", "project_id")?;
-        let (access, caller, mut tx) = open(req, R::NEED).await?;
+        let Opened {
+            access,
+            caller,
+            entitlements,
+            mut tx,
+        } = open(req, R::NEED).await?;
         if !access.can_see_project(project_id) {
             return Err(ApiError::not_found("project").into());
         }
@@ -221,9 +285,11 @@ impl<'a, R: Requirement> ApiExtractor<'a> for ProjectScope<R> {
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("project"))?
             .project;
+        check_project_writable(R::NEED, &mut tx, &entitlements, &project).await?;
         Ok(Self {
             access,
             caller,
+            entitlements,
             project,
             tx,
             need: PhantomData,

@@ -5,9 +5,11 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use billing::Billing;
 use tenant::ingest::Ingest;
 use tenant::ingest::enrich::AgentCache;
 use tenant::ingest::geo::Geo;
+use tenant::ingest::quota::QuotaGate;
 use tenant::ingest::referrers::ReferrerList;
 use tenant::ingest::router::Router;
 use tenant::ingest::writer::Writer;
@@ -44,13 +46,24 @@ pub struct AppState {
     pub health: Health,
     /// "Now" for the stats' relative dates, realtime and ingest time stamps (tests set it).
     pub clock: Clock,
+    /// Plans, entitlements and Stripe (disabled without a Stripe key).
+    pub billing: Arc<Billing>,
+    /// Base URL of the web app (`BEACON_PUBLIC_URL`, or the listen address), where Stripe sends
+    /// the browser back after Checkout; none: taken from the request's `Origin`.
+    pub public_url: Option<String>,
 }
 
 /// Ingestion for `server`'s settings, over `ingest_db` (an ingest-role pool): the writer, the
-/// router, and the GeoIP database and referrer list named (or their defaults).
-pub fn ingest(ingest_db: Db, server: &ServerArgs) -> anyhow::Result<Ingest> {
+/// router, the GeoIP database and referrer list named (or their defaults), and the quota gate
+/// (refreshed only when `billing` is on: without billing nothing is ever over quota).
+pub fn ingest(ingest_db: Db, server: &ServerArgs, billing: bool) -> anyhow::Result<Ingest> {
     Ok(Ingest {
         writer: Writer::start(ingest_db.clone(), server.writer()),
+        quotas: if billing {
+            QuotaGate::start(ingest_db.clone())
+        } else {
+            Default::default()
+        },
         router: Router::new(ingest_db),
         agents: AgentCache::default(),
         geo: match &server.geoip_db {
@@ -78,7 +91,8 @@ impl AppState {
         health: Health,
         clock: Clock,
     ) -> anyhow::Result<Self> {
-        let ingest = Arc::new(ingest(ingest_db, server)?);
+        let billing = Arc::new(Billing::new(&server.billing.config())?);
+        let ingest = Arc::new(ingest(ingest_db, server, billing.is_enabled())?);
         Ok(Self {
             ingest,
             db,
@@ -104,6 +118,8 @@ impl AppState {
             ),
             health,
             clock,
+            billing,
+            public_url: None,
         })
     }
 }

@@ -102,6 +102,15 @@ where
         out.unwrap_or_default()
     }
 
+    /// Forgets `key` (its next read goes to the source).
+    pub fn invalidate<Q>(&self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner.invalidate(key);
+    }
+
     /// Bytes held, as weighed (after pending maintenance).
     pub fn weighted_size(&self) -> u64 {
         self.inner.run_pending_tasks();

@@ -93,6 +93,13 @@ kinds! {
     UnsupportedEncoding => "unsupported_encoding",
     MissingKey => "missing_key",
     InvalidKey => "invalid_key",
+    PlanRequired => "plan_required",
+    PlanLimitReached => "plan_limit_reached",
+    QuotaExceeded => "quota_exceeded",
+    BillingNotConfigured => "billing_not_configured",
+    InvalidPlan => "invalid_plan",
+    InvalidSignature => "invalid_signature",
+    PaymentProviderError => "payment_provider_error",
 }
 
 impl std::fmt::Display for ProblemKind {

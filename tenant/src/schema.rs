@@ -303,6 +303,80 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Each organization's Stripe customer and subscription, as last read from Stripe.
+    org_billing (org_id) {
+        org_id -> Uuid,
+        stripe_customer_id -> Nullable<Text>,
+        stripe_subscription_id -> Nullable<Text>,
+        plan -> Text,
+        billing_interval -> Nullable<Text>,
+        status -> Text,
+        current_period_start -> Nullable<Timestamptz>,
+        current_period_end -> Nullable<Timestamptz>,
+        trial_end -> Nullable<Timestamptz>,
+        cancel_at_period_end -> Bool,
+        past_due_since -> Nullable<Timestamptz>,
+        trial_used -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Stripe webhook events applied (each once).
+    stripe_events (org_id, event_id) {
+        org_id -> Uuid,
+        event_id -> Text,
+        event_type -> Text,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Stored events per product and UTC day.
+    usage_daily (org_id, product, day) {
+        org_id -> Uuid,
+        product -> Text,
+        day -> Date,
+        quantity -> Int8,
+        reported_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// Usage against quota in the current period, per product.
+    quota_state (org_id, product) {
+        org_id -> Uuid,
+        product -> Text,
+        period_start -> Date,
+        used -> Int8,
+        quota -> Nullable<Int8>,
+        over_since -> Nullable<Timestamptz>,
+        blocked -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Billing e-mails sent, once per kind and period.
+    billing_notices (org_id, kind, period_start) {
+        org_id -> Uuid,
+        kind -> Text,
+        period_start -> Date,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Events refused over quota per product and UTC day.
+    dropped_daily (org_id, product, day) {
+        org_id -> Uuid,
+        product -> Text,
+        day -> Date,
+        dropped -> Int8,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -326,4 +400,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     error_events,
     release_files,
     web_vitals,
+    org_billing,
+    stripe_events,
+    usage_daily,
+    quota_state,
+    billing_notices,
+    dropped_daily,
 );

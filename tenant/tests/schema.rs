@@ -332,6 +332,68 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         .await
         .unwrap();
     assert!(built.is_some());
+    // Billing: the subscription and its bookkeeping in the scope, the daily count as the
+    // sweeper, the drops as ingestion.
+    {
+        use tenant::tables::{billing, usage};
+        let today = chrono::Utc::now().date_naive();
+        db.db
+            .scoped(org, async |conn| {
+                billing::save(
+                    conn,
+                    &billing::OrgBilling {
+                        org_id: org,
+                        stripe_customer_id: Some("cus_1".into()),
+                        stripe_subscription_id: None,
+                        plan: "free".into(),
+                        billing_interval: None,
+                        status: "none".into(),
+                        current_period_start: None,
+                        current_period_end: None,
+                        trial_end: None,
+                        cancel_at_period_end: false,
+                        past_due_since: None,
+                        trial_used: false,
+                    },
+                )
+                .await?;
+                billing::record_event(conn, org, "evt_1", "invoice.paid").await?;
+                billing::claim_notice(conn, org, "payment_failed", today).await?;
+                usage::save_quota_state(
+                    conn,
+                    &usage::QuotaState {
+                        org_id: org,
+                        product: "events".into(),
+                        period_start: today,
+                        used: 1,
+                        quota: None,
+                        over_since: None,
+                        blocked: true,
+                    },
+                )
+                .await?;
+                Ok::<_, DbError>(())
+            })
+            .await
+            .unwrap();
+        let counted = sweeper
+            .unscoped(async |conn| Ok::<_, DbError>(usage::count_day(conn, today).await?))
+            .await
+            .unwrap();
+        assert_eq!(
+            counted, 2,
+            "the sweeper counts the event and the error event"
+        );
+        usage::add_dropped(&mut ingest_conn, org, usage::Product::Events, today, 1)
+            .await
+            .unwrap();
+        let blocked = usage::blocked(&mut ingest_conn).await.unwrap();
+        assert_eq!(
+            blocked,
+            vec![(org, usage::Product::Events)],
+            "ingestion reads blocks"
+        );
+    }
     // The ingest role cannot write an event for a project of another organization.
     let forged = tenant::tables::events::NewEvent {
         org_id: OrgId::generate().uuid(),
@@ -579,6 +641,12 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(error_events::table.select(error_events::all_columns)),
         declared(release_files::table.select(release_files::all_columns)),
         declared(web_vitals::table.select(web_vitals::all_columns)),
+        declared(org_billing::table.select(org_billing::all_columns)),
+        declared(stripe_events::table.select(stripe_events::all_columns)),
+        declared(usage_daily::table.select(usage_daily::all_columns)),
+        declared(quota_state::table.select(quota_state::all_columns)),
+        declared(billing_notices::table.select(billing_notices::all_columns)),
+        declared(dropped_daily::table.select(dropped_daily::all_columns)),
     ]
     .concat();
     in_db.sort();

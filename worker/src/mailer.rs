@@ -59,6 +59,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/invitation.html"),
     ),
     (
+        "billing_notice.html",
+        include_str!("../templates/billing_notice.html"),
+    ),
+    (
+        "billing_notice.txt",
+        include_str!("../templates/billing_notice.txt"),
+    ),
+    (
         "invitation.txt",
         include_str!("../templates/invitation.txt"),
     ),

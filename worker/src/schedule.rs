@@ -13,10 +13,12 @@ use crate::jobs::Job;
 pub const ROLLUP_EVERY: Duration = Duration::from_secs(300);
 
 /// Enqueues the periodic jobs at start, on every tick and whenever `wake` is notified: salt
-/// rotation and event maintenance once per hour, rollups once per five minutes, each once
+/// rotation, event maintenance and usage metering once per hour, rollups once per five minutes, each once
 /// across all workers (an idempotency key per period).
 pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
-    use crate::jobs::{MaintainEventsAllTenants, RollupAllTenants, RotateSaltsAllTenants};
+    use crate::jobs::{
+        MaintainEventsAllTenants, MeterUsageAllTenants, RollupAllTenants, RotateSaltsAllTenants,
+    };
     let mut tick = tokio::time::interval(ROLLUP_EVERY);
     loop {
         tokio::select! {
@@ -38,6 +40,10 @@ pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
             (
                 Job::RollupAllTenants(RollupAllTenants {}),
                 format!("rollup:{slot}"),
+            ),
+            (
+                Job::MeterUsageAllTenants(MeterUsageAllTenants {}),
+                format!("meter_usage:{hour}"),
             ),
         ];
         let result: Result<(), tenant::DbError> = db

@@ -49,7 +49,7 @@ pub async fn run(
             ..PoolConfig::default()
         },
     )?;
-    let state = AppState::assemble(
+    let mut state = AppState::assemble(
         db.clone(),
         ingest_db,
         server,
@@ -67,6 +67,7 @@ pub async fn run(
         .and_then(|addr| addr.as_socket_addr().copied())
         .unwrap_or(server.listen);
     let public_url = mail.public_url(local);
+    state.public_url = Some(public_url.clone());
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -75,20 +76,24 @@ pub async fn run(
     });
     let workers = health.worker.clone().map(|worker_health| {
         let owner_url = database.owner_url.clone();
-        let (db, db_args, mail, public_url) = (
+        let (db, db_args, mail, public_url, billing) = (
             db.clone(),
             db_args.clone(),
             mail.clone(),
             public_url.clone(),
+            state.billing.clone(),
         );
         let stop = stopped(stop_rx.clone());
         tokio::spawn(async move {
             crate::commands::worker::run(
                 &owner_url,
                 db,
-                &db_args,
-                &mail,
-                public_url,
+                crate::commands::worker::JobSettings {
+                    database: &db_args,
+                    mail: &mail,
+                    public_url,
+                    billing,
+                },
                 worker_health,
                 stop,
             )

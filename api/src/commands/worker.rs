@@ -8,17 +8,33 @@ use worker::{JobContext, MailConfig, Mailer, WorkerHealth};
 
 use crate::config::{DatabaseArgs, MailArgs};
 
+/// What the jobs are built from besides the database connection.
+pub struct JobSettings<'a> {
+    /// Where the mail outbox is (the data directory).
+    pub database: &'a DatabaseArgs,
+    /// How e-mail is sent.
+    pub mail: &'a MailArgs,
+    /// Base URL of the web app, for links in e-mails.
+    pub public_url: String,
+    /// Plans and Stripe.
+    pub billing: Arc<billing::Billing>,
+}
+
 /// Builds the job context and runs the workers until `shutdown`, keeping `health` up to date
 /// (they reconnect by themselves when the database goes away).
 pub async fn run(
     owner_url: &str,
     db: Db,
-    database: &DatabaseArgs,
-    mail: &MailArgs,
-    public_url: String,
+    settings: JobSettings<'_>,
     health: Arc<WorkerHealth>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let JobSettings {
+        database,
+        mail,
+        public_url,
+        billing,
+    } = settings;
     let mailer = Mailer::new(&MailConfig {
         smtp_url: mail.smtp_url.clone(),
         outbox: database.data_dir.join("mail"),
@@ -38,6 +54,7 @@ pub async fn run(
         sweeper,
         mailer: Arc::new(mailer),
         public_url,
+        billing,
         clock: tenant::Clock::system(),
     };
     worker::run_until(owner_url, ctx, health, shutdown).await

@@ -15,10 +15,12 @@ use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
 use serde_json::Value;
+use tenant::OrgId;
 use tenant::ingest::Visitor;
 use tenant::ingest::enrich::Agent;
 use tenant::ingest::payload;
 use tenant::ingest::writer::WriteError;
+use tenant::tables::usage::Product;
 
 use crate::auth::client_ip::client_ip;
 use crate::error::{ApiError, ApiResult};
@@ -61,6 +63,9 @@ pub struct IngestReport {
     pub dropped: u32,
     /// Events refused, with reasons.
     pub rejected: Vec<Rejection>,
+    /// Events not stored because the organization is over its events quota past the grace
+    /// period (answered 202 so trackers do not retry; the dashboard shows the count).
+    pub over_quota: u32,
 }
 
 #[derive(ApiResponse)]
@@ -116,6 +121,7 @@ impl IngestApi {
                     accepted: 0,
                     dropped: items.len() as u32,
                     rejected: vec![],
+                    over_quota: 0,
                 })));
             }
             Agent::Human(device) => device,
@@ -132,6 +138,7 @@ impl IngestApi {
         let mut events = Vec::new();
         let mut rejected = Vec::new();
         let mut first_refusal: Option<ProblemKind> = None;
+        let mut over_quota = 0;
         for (index, item) in items.iter().enumerate() {
             let mut reject = |kind: ProblemKind, detail: String| {
                 first_refusal.get_or_insert(kind);
@@ -156,6 +163,14 @@ impl IngestApi {
                     continue;
                 };
                 routed += 1;
+                let org = OrgId::from_uuid(target.org_id);
+                if !ingest.quotas.admits(org, Product::Events) {
+                    ingest
+                        .quotas
+                        .count_dropped(org, Product::Events, now.date_naive(), 1);
+                    over_quota += 1;
+                    continue;
+                }
                 events.push(ingest.event_row(&event, &target, &visitor, ts));
             }
             if routed == 0 {
@@ -164,6 +179,14 @@ impl IngestApi {
                     format!("no project collects for {}", event.domains.join(", ")),
                 ));
             }
+        }
+        if events.is_empty() && over_quota > 0 {
+            return Ok(EventResponse::Accepted(Json(IngestReport {
+                accepted: 0,
+                dropped: 0,
+                rejected,
+                over_quota,
+            })));
         }
         if events.is_empty() {
             let first = rejected
@@ -197,6 +220,7 @@ impl IngestApi {
             accepted,
             dropped: 0,
             rejected,
+            over_quota,
         })))
     }
 }

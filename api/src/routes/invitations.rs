@@ -16,6 +16,9 @@ use worker::Job;
 use worker::jobs::SendInvitation;
 
 use crate::auth::Auth;
+use billing::Limit;
+use billing::gates;
+
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::auth::normalize_email;
@@ -127,8 +130,10 @@ impl InvitationsApi {
         let role = Role::from(body.role);
         check_owner_rights(&access, role == Role::Owner)?;
         let email = normalize_email(&body.email)?;
+        let entitlements = scope.entitlements.clone();
         let invitation = scope
             .run(async |conn| {
+                gates::ensure_room(conn, org_id, &entitlements, Limit::Seats).await?;
                 let invitation = invitations::create(
                     conn,
                     org_id,
@@ -146,7 +151,7 @@ impl InvitationsApi {
                     }),
                 )
                 .await?;
-                Ok::<_, DbError>(invitation)
+                Ok::<_, ApiError>(invitation)
             })
             .await?;
         Ok(Created::Created(Json(invitation_out(invitation))))

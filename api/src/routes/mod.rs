@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod billing;
 pub mod events;
 pub mod funnels;
 pub mod goals;
@@ -44,6 +45,8 @@ pub enum ApiTags {
     Stats,
     /// JS errors: issues, events, release files for source maps.
     Errors,
+    /// Plans, usage, Stripe Checkout, the Customer Portal and Stripe's webhook.
+    Billing,
     /// Instance operation: jobs.
     Admin,
     /// Health, readiness and metrics.

@@ -12,6 +12,9 @@ use tenant::tables::projects::{self, ProjectWithDomains};
 use uuid::Uuid;
 
 use crate::auth::Need;
+use billing::Limit;
+use billing::gates;
+
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::orgs::clean_name;
@@ -244,9 +247,11 @@ impl ProjectsApi {
         let name = clean_name(&body.name)?;
         let domains = clean_domains(&body.domains)?;
         let timezone = body.timezone.trim().to_owned();
+        let entitlements = scope.entitlements.clone();
         let project = scope
             .run(async |conn| {
                 check_timezone(conn, &timezone).await?;
+                gates::ensure_room(conn, org_id, &entitlements, Limit::Projects).await?;
                 match projects::create(conn, org_id, &name, &timezone, &domains).await {
                     Err(error) if is_unique_violation(&error) => Err(domain_taken()),
                     other => Ok(other?),

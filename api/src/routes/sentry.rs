@@ -20,6 +20,7 @@ use tenant::ingest::body::{BodyError, decode};
 use tenant::ingest::enrich::{Agent, Device};
 use tenant::ingest::router::DsnTarget;
 use tenant::problem::ProblemKind;
+use tenant::tables::usage::Product;
 
 use crate::auth::throttle::Limit;
 use crate::error::ApiError;
@@ -191,6 +192,32 @@ fn rate_limited(retry_after: u64) -> Response {
     response
 }
 
+/// Seconds an SDK is told to wait when its organization is over its error quota (the quota
+/// lifts with a new billing period or a plan change, not in seconds).
+const OVER_QUOTA_RETRY_SECONDS: u64 = 300;
+
+/// Over the organization's error quota past the grace period: Sentry's answer for an exhausted
+/// quota, naming the `error` category only (other products are unaffected).
+fn over_quota() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        ProblemKind::QuotaExceeded,
+        "this organization's error event quota is used up; events are not stored until the plan \
+         or the billing period changes",
+    )
+    .into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = OVER_QUOTA_RETRY_SECONDS.to_string().parse() {
+        headers.insert(header::RETRY_AFTER, value);
+    }
+    if let Ok(value) =
+        format!("{OVER_QUOTA_RETRY_SECONDS}:error:organization:usage_exceeded").parse()
+    {
+        headers.insert("x-sentry-rate-limits", value);
+    }
+    response
+}
+
 /// Stores `events` for `target` in one transaction.
 async fn store(
     state: &AppState,
@@ -223,6 +250,18 @@ async fn accept(
     events: Vec<Event>,
     first_id: Option<uuid::Uuid>,
 ) -> Result<Response, ApiError> {
+    let org = OrgId::from_uuid(target.org_id);
+    if !events.is_empty() && !state.ingest.quotas.admits(org, Product::Errors) {
+        let day = state.clock.now().date_naive();
+        state
+            .ingest
+            .quotas
+            .count_dropped(org, Product::Errors, day, events.len() as i64);
+        for _ in &events {
+            state.metrics.envelope_item("event", "over_quota");
+        }
+        return Ok(over_quota());
+    }
     if !events.is_empty() {
         let limit = Limit {
             name: "error-events",

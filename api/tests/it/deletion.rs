@@ -17,6 +17,12 @@ use crate::support::{As, TenantRows, TestApp};
 /// The tenant tables `populate` (and the organization set-up) fill.
 const POPULATED: &[&str] = &[
     "api_keys",
+    "billing_notices",
+    "dropped_daily",
+    "org_billing",
+    "quota_state",
+    "stripe_events",
+    "usage_daily",
     "error_events",
     "error_issues",
     "events",
@@ -134,6 +140,69 @@ async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -> Uuid {
     id
 }
 
+/// A row in every billing table of `org`, written by the functions billing writes them with:
+/// the subscription and webhook bookkeeping in the organization's scope, the daily count as
+/// the usage job's role, the drops as ingestion's.
+async fn populate_billing(app: &TestApp, org: Uuid) {
+    use tenant::tables::{billing, usage};
+    let org = tenant::OrgId::from_uuid(org);
+    let today = chrono::Utc::now().date_naive();
+    app.state
+        .db
+        .scoped(org, async |conn| {
+            billing::save(
+                conn,
+                &billing::OrgBilling {
+                    org_id: org,
+                    stripe_customer_id: Some(format!("cus_{}", org.uuid().simple())),
+                    stripe_subscription_id: Some("sub_1".into()),
+                    plan: "team".into(),
+                    billing_interval: Some("month".into()),
+                    status: "active".into(),
+                    current_period_start: None,
+                    current_period_end: None,
+                    trial_end: None,
+                    cancel_at_period_end: false,
+                    past_due_since: None,
+                    trial_used: true,
+                },
+            )
+            .await?;
+            billing::record_event(conn, org, "evt_1", "invoice.paid").await?;
+            billing::claim_notice(conn, org, "quota_80:events", today).await?;
+            usage::save_quota_state(
+                conn,
+                &usage::QuotaState {
+                    org_id: org,
+                    product: "events".into(),
+                    period_start: today,
+                    used: 2,
+                    quota: Some(10),
+                    over_since: None,
+                    blocked: false,
+                },
+            )
+            .await?;
+            Ok::<_, tenant::DbError>(())
+        })
+        .await
+        .unwrap();
+    for role in [tenant::AppRole::Sweeper, tenant::AppRole::Ingest] {
+        let db = tenant::Db::connect_as(&app.test_db.owner_url, role, &Default::default()).unwrap();
+        db.unscoped(async |conn| {
+            match role {
+                tenant::AppRole::Sweeper => {
+                    usage::count_day(conn, today).await?;
+                }
+                _ => usage::add_dropped(conn, org, usage::Product::Events, today, 1).await?,
+            }
+            Ok::<_, tenant::DbError>(())
+        })
+        .await
+        .unwrap();
+    }
+}
+
 #[derive(QueryableByName, Debug)]
 struct ForeignKey {
     #[diesel(sql_type = Text)]
@@ -240,10 +309,12 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
     app.api_key(&who, org, &["read"]).await;
     let doomed = populate(&app, &who, org, "doomed.example").await;
     let kept = populate(&app, &who, org, "kept.example").await;
+    populate_billing(&app, org).await;
     // A second organization, which nothing here may touch.
     let other_owner = app.user("owner@other.example").await;
     let other_org = app.org(&other_owner, "Beta").await;
     populate(&app, &As::User(other_owner), other_org, "other.example").await;
+    populate_billing(&app, other_org).await;
 
     let before = app.tenant_rows(org).await;
     let other_before = app.tenant_rows(other_org).await;
@@ -272,7 +343,18 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
         .collect();
     // Both projects have rows in the same tables: every table but the organization's own.
     for (table, (doomed_rows, kept_rows)) in &per_project {
-        let org_level = ["organizations", "memberships", "invitations", "api_keys"];
+        let org_level = [
+            "organizations",
+            "memberships",
+            "invitations",
+            "api_keys",
+            "org_billing",
+            "stripe_events",
+            "usage_daily",
+            "quota_state",
+            "billing_notices",
+            "dropped_daily",
+        ];
         assert_eq!(
             *doomed_rows > 0 && *kept_rows > 0,
             !org_level.contains(&table.as_str()),

@@ -167,6 +167,14 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             Some(json!({"name": "spy", "scopes": ["admin"]})),
         ),
         ("DELETE", format!("/api/v1/orgs/{org}/api-keys/{k}"), None),
+        ("GET", format!("/api/v1/orgs/{org}/billing"), None),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/billing/checkout"),
+            Some(json!({"plan": "team", "interval": "month"})),
+        ),
+        ("POST", format!("/api/v1/orgs/{org}/billing/portal"), None),
+        ("GET", format!("/api/v1/orgs/{org}/billing/invoices"), None),
     ]
 }
 

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod accounts;
+mod billing;
 mod cli;
 mod conversions;
 mod dashboard;
@@ -9,6 +10,7 @@ mod deletion;
 mod durability;
 mod email_flows;
 mod errors;
+mod fake_stripe;
 mod ingest;
 mod isolation;
 mod jobs;

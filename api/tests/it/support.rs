@@ -566,6 +566,7 @@ pub fn job_context(app: &TestApp, smtp_url: Option<&str>) -> worker::JobContext 
         mailer: Arc::new(mailer),
         public_url: "http://beacon.test".into(),
         clock: app.state.clock.clone(),
+        billing: app.state.billing.clone(),
     }
 }
 

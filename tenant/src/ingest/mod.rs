@@ -8,6 +8,7 @@ pub mod body;
 pub mod enrich;
 pub mod geo;
 pub mod payload;
+pub mod quota;
 pub mod referrers;
 pub mod router;
 pub mod vitals;
@@ -43,6 +44,8 @@ pub struct Ingest {
     pub referrers: referrers::ReferrerList,
     /// Parsed source maps of error events' releases.
     pub source_maps: SourceMaps,
+    /// Organizations over a product's quota past the grace period.
+    pub quotas: std::sync::Arc<quota::QuotaGate>,
 }
 
 /// Who sent an event, as far as Beacon may know it: used for enrichment, never stored as such.

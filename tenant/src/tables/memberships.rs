@@ -199,3 +199,15 @@ pub async fn lock_and_count_owners(
         .await?;
     Ok(owners.len())
 }
+
+/// The e-mail addresses of the organization's owners (for billing notices).
+pub async fn owner_emails(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryResult<Vec<String>> {
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::role.eq(Role::Owner.as_str()))
+        .select(users::email)
+        .order(users::email)
+        .load(conn)
+        .await
+}

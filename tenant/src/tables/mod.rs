@@ -4,6 +4,7 @@
 //! scope (one transaction).
 
 pub mod api_keys;
+pub mod billing;
 pub mod error_issues;
 pub mod events;
 pub mod funnels;
@@ -14,6 +15,7 @@ pub mod organizations;
 pub mod project_salts;
 pub mod projects;
 pub mod release_files;
+pub mod usage;
 pub mod user_sessions;
 pub mod user_tokens;
 pub mod users;

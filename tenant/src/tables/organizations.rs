@@ -47,6 +47,19 @@ pub async fn get(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryResult<Opt
         .optional()
 }
 
+/// Locks the organization's row until the transaction ends (serializes counted changes, such
+/// as the plan gates' "one more project").
+pub async fn lock(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryResult<()> {
+    organizations::table
+        .find(org_id)
+        .select(organizations::org_id)
+        .for_update()
+        .first::<Uuid>(conn)
+        .await
+        .optional()
+        .map(drop)
+}
+
 /// Renames the organization.
 pub async fn rename(
     conn: &mut AsyncPgConnection,

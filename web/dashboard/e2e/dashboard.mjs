@@ -16,11 +16,12 @@
 // Hosts are mapped inside Chromium only: Beacon is http://beacon.test:<port> (its public
 // URL, so e-mailed links point there) and the shop is http://shop.example:<port>.
 
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { linkFromMail as linkFromMailIn, joinBeacon as signUpAndIn } from "./lib.mjs";
 
 const [beaconPort, maildir, shots] = process.argv.slice(2);
 if (!beaconPort || !maildir || !shots) {
@@ -126,29 +127,7 @@ async function countGuarded(p, projectUrl, { present, onDashboard }) {
 }
 
 /** The first link in an e-mail to `to` whose URL contains `path`, once it has arrived. */
-async function linkFromMail(to, path) {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    for (const sub of ["new", "cur"]) {
-      let names = [];
-      try {
-        names = readdirSync(join(maildir, sub));
-      } catch {
-        continue;
-      }
-      for (const name of names) {
-        const raw = readFileSync(join(maildir, sub, name), "utf8")
-          .replace(/=\r?\n/g, "")
-          .replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
-        if (!raw.includes(`To: ${to}`)) continue;
-        const match = raw.match(new RegExp(`https?://[^\\s"<>]*${path}\\?token=[A-Za-z0-9._-]+`));
-        if (match) return match[0];
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`no e-mail to ${to} with a ${path} link within 60 s`);
-}
+const linkFromMail = (to, path) => linkFromMailIn(maildir, to, path);
 
 // The shop: one page with the real tracker and a custom event.
 const shop = http.createServer((_req, res) => {
@@ -168,21 +147,8 @@ const browser = await chromium.launch({
 });
 
 /** Signs up, verifies by e-mail and signs in; ends signed in. */
-async function joinBeacon(page, email, startUrl) {
-  await page.goto(startUrl ?? `${beacon}/signup`);
-  if (startUrl) await page.getByRole("link", { name: "Create an account" }).click();
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.getByText("Check your inbox").waitFor();
-  await page.goto(await linkFromMail(email, "/verify-email"));
-  await page.getByText("Your address is verified.").waitFor();
-  await page.getByRole("link", { name: "Sign in" }).click();
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => url.pathname !== "/login");
-}
+const joinBeacon = (page, email, startUrl) =>
+  signUpAndIn(page, { maildir, email, password: PASSWORD, signupUrl: `${beacon}/signup`, startUrl });
 
 /** WCAG 2 A/AA violations axe-core finds on the page as it is (contrast, labels, names…). */
 async function audit(page, name) {

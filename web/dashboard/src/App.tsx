@@ -6,6 +6,7 @@ import { OrgsProvider } from "./lib/orgs";
 import { matchPath, useRouter } from "./lib/router";
 import { useSession } from "./lib/session";
 import { AcceptInvitationPage, LoginPage, ResetPasswordPage, SignupPage, VerifyEmailPage } from "./pages/AuthPages";
+import { BillingPage } from "./pages/billing/BillingPage";
 import { DashboardPage } from "./pages/dashboard/DashboardPage";
 import { IssuePage } from "./pages/errors/IssuePage";
 import { IssuesPage } from "./pages/errors/IssuesPage";
@@ -46,6 +47,7 @@ const SIGNED_IN: [string, Screen][] = [
   ["/orgs/:org", (p) => <ProjectsPage orgId={p.org} />],
   ["/orgs/:org/members", (p) => <MembersPage orgId={p.org} />],
   ["/orgs/:org/api-keys", (p) => <ApiKeysPage orgId={p.org} />],
+  ["/orgs/:org/billing", (p) => <BillingPage orgId={p.org} />],
   ...PROJECT_SCREENS.map(([suffix, screen]): [string, Screen] => [
     `/orgs/:org/projects/:project${suffix}`,
     (p) => (

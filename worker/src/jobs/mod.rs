@@ -9,15 +9,19 @@ use tenant::{Clock, Db};
 use crate::mailer::Mailer;
 
 pub mod maintain_events_all_tenants;
+pub mod meter_usage_all_tenants;
 pub mod rollup_all_tenants;
 pub mod rotate_salts_all_tenants;
+pub mod send_billing_notice;
 pub mod send_invitation;
 pub mod send_password_reset;
 pub mod send_verification_email;
 
 pub use maintain_events_all_tenants::MaintainEventsAllTenants;
+pub use meter_usage_all_tenants::MeterUsageAllTenants;
 pub use rollup_all_tenants::RollupAllTenants;
 pub use rotate_salts_all_tenants::RotateSaltsAllTenants;
+pub use send_billing_notice::SendBillingNotice;
 pub use send_invitation::SendInvitation;
 pub use send_password_reset::SendPasswordReset;
 pub use send_verification_email::SendVerificationEmail;
@@ -36,6 +40,8 @@ pub struct JobContext {
     pub public_url: String,
     /// "Now" for the jobs that depend on it (salt rotation, rollups, retention); tests set it.
     pub clock: Clock,
+    /// Plans, entitlements and Stripe (disabled without a Stripe key).
+    pub billing: Arc<billing::Billing>,
 }
 
 /// A queued job.
@@ -54,6 +60,10 @@ pub enum Job {
     MaintainEventsAllTenants(MaintainEventsAllTenants),
     /// Hourly rollups.
     RollupAllTenants(RollupAllTenants),
+    /// Usage per product, quotas, Stripe meter events.
+    MeterUsageAllTenants(MeterUsageAllTenants),
+    /// E-mail the owners about billing.
+    SendBillingNotice(SendBillingNotice),
 }
 
 impl Job {
@@ -66,6 +76,8 @@ impl Job {
             Self::RotateSaltsAllTenants(job) => job.run(ctx).await,
             Self::MaintainEventsAllTenants(job) => job.run(ctx).await,
             Self::RollupAllTenants(job) => job.run(ctx).await,
+            Self::MeterUsageAllTenants(job) => job.run(ctx).await,
+            Self::SendBillingNotice(job) => job.run(ctx).await,
         }
     }
 }

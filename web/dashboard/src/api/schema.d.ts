@@ -4,6 +4,29 @@
  */
 
 export interface paths {
+    "/api/billing/stripe/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe's webhook. Verifies `Stripe-Signature` (HMAC-SHA256 of `t.body`, any `v1`, 300 s
+         *     tolerance, either configured secret) and refuses a bad or stale one with 400, storing
+         *     nothing. Each event is applied once; subscription and invoice events make Beacon read
+         *     the subscription again from Stripe and store its state now (events arrive out of
+         *     order). Types Beacon does not act on are answered 200 and counted.
+         */
+        post: operations["stripe_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/event": {
         parameters: {
             query?: never;
@@ -285,6 +308,84 @@ export interface paths {
         post?: never;
         /** Revoke a key (admins). */
         delete: operations["revoke_api_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's plan, status, period, entitlements, usage per product this period and
+         *     what is over its limits. Without billing configured: the self-hosted plan, unlimited.
+         */
+        get: operations["get_billing"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/billing/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start buying a plan: creates the organization's Stripe customer once, then a Checkout
+         *     Session in subscription mode (a 14-day trial without a card for the organization's
+         *     first subscription); answers its URL. Owners only.
+         */
+        post: operations["create_checkout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/billing/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's latest invoices, read from Stripe. Owners only. */
+        get: operations["list_invoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/billing/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A Stripe Customer Portal session (payment methods, plan changes, cancellation,
+         *     invoices); answers its URL. Owners only, after a first checkout.
+         */
+        post: operations["create_billing_portal"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -833,6 +934,80 @@ export interface components {
             scopes: string[];
         };
         /**
+         * BillingOut
+         * @description The organization's billing.
+         */
+        BillingOut: {
+            /** @description The caller may change the plan (owners, when billing is configured). */
+            can_manage: boolean;
+            /** @description The subscription ends with the period. */
+            cancel_at_period_end: boolean;
+            /**
+             * @description Billing is configured on this instance (false: self-hosted, everything unlimited, no
+             *     billing screens).
+             */
+            enabled: boolean;
+            /** @description What the organization has now. */
+            entitlements: components["schemas"]["GrantsOut"] & unknown;
+            /**
+             * Format: date-time
+             * @description While past due: when the organization becomes restricted.
+             */
+            grace_ends_at?: string | null;
+            /** @description `month` or `year`. */
+            interval?: string | null;
+            /** @description What is in use beyond the plan's limits. */
+            over: components["schemas"]["OverLimitOut"][];
+            /**
+             * Format: date-time
+             * @description Payment has been failing since.
+             */
+            past_due_since?: string | null;
+            /**
+             * Format: naive-date
+             * @description Last day of the billing period.
+             */
+            period_end: string;
+            /**
+             * Format: naive-date
+             * @description Start of the billing period (UTC day; calendar month without a subscription).
+             */
+            period_start: string;
+            /** @description `self_hosted`, `free`, `team`, `business`, `enterprise`. */
+            plan: string;
+            /** @description The plan's display name. */
+            plan_name: string;
+            /** @description The plans on sale (empty without billing). */
+            plans: components["schemas"]["PlanOut"][];
+            /**
+             * @description Payment failed for longer than the grace period: features above Free are off (data
+             *     stays readable, ingestion continues) until paid.
+             */
+            restricted: boolean;
+            /**
+             * @description `self_hosted`, `free` (no subscription), or Stripe's subscription status: `trialing`,
+             *     `active`, `past_due`, `canceled`, `unpaid`, `incomplete`, `paused`.
+             */
+            status: string;
+            /**
+             * Format: date-time
+             * @description End of the trial.
+             */
+            trial_end?: string | null;
+            /** @description Usage per product this period. */
+            usage: components["schemas"]["UsageOut"][];
+        };
+        /**
+         * CheckoutIn
+         * @description What to buy.
+         */
+        CheckoutIn: {
+            /** @description Monthly or yearly. */
+            interval: components["schemas"]["IntervalDto"] & unknown;
+            /** @description The plan. */
+            plan: components["schemas"]["PaidPlanDto"] & unknown;
+        };
+        /**
          * Cohort
          * @description One cohort: the visitors first seen in a week.
          */
@@ -1144,6 +1319,47 @@ export interface components {
             page_path?: string | null;
         };
         /**
+         * GrantsOut
+         * @description What a plan grants (absent numbers: unlimited).
+         */
+        GrantsOut: {
+            /**
+             * Format: int64
+             * @description Error events per month.
+             */
+            errors_per_month?: number | null;
+            /**
+             * Format: int64
+             * @description Pageviews and custom events per month.
+             */
+            events_per_month?: number | null;
+            /**
+             * @description Features included (`sso`, `scim`, `audit_log`, `custom_dashboards`, `shared_links`,
+             *     `alerts`, `ai_summaries`, `reports`).
+             */
+            features: string[];
+            /**
+             * Format: int64
+             * @description Projects.
+             */
+            projects?: number | null;
+            /**
+             * Format: int64
+             * @description Session replays per month.
+             */
+            replays_per_month?: number | null;
+            /**
+             * Format: int32
+             * @description Longest data retention, in days.
+             */
+            retention_days?: number | null;
+            /**
+             * Format: int64
+             * @description Seats (members plus pending invitations).
+             */
+            seats?: number | null;
+        };
+        /**
          * IngestReport
          * @description What happened to the events of a request.
          */
@@ -1158,9 +1374,20 @@ export interface components {
              * @description Events dropped on purpose (bots, automation).
              */
             dropped: number;
+            /**
+             * Format: uint32
+             * @description Events not stored because the organization is over its events quota past the grace
+             *     period (answered 202 so trackers do not retry; the dashboard shows the count).
+             */
+            over_quota: number;
             /** @description Events refused, with reasons. */
             rejected: components["schemas"]["Rejection"][];
         };
+        /**
+         * @description A paid plan's billing interval.
+         * @enum {string}
+         */
+        IntervalDto: "month" | "year";
         /**
          * InvitationIn
          * @description A new invitation.
@@ -1195,6 +1422,47 @@ export interface components {
             id: string;
             /** @description Role granted on acceptance. */
             role: string;
+        };
+        /**
+         * InvoiceOut
+         * @description An invoice.
+         */
+        InvoiceOut: {
+            /**
+             * Format: int64
+             * @description Amount due, in the currency's smallest unit.
+             */
+            amount_due: number;
+            /**
+             * Format: int64
+             * @description Amount paid, in the currency's smallest unit.
+             */
+            amount_paid: number;
+            /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            created_at?: string | null;
+            /** @description Three-letter currency code. */
+            currency: string;
+            /** @description Stripe's page for it. */
+            hosted_invoice_url?: string | null;
+            /** @description Stripe's id (`in_…`). */
+            id: string;
+            /** @description Its PDF. */
+            invoice_pdf?: string | null;
+            /** @description Invoice number. */
+            number?: string | null;
+            /** @description `draft`, `open`, `paid`, `uncollectible`, `void`. */
+            status?: string | null;
+        };
+        /**
+         * InvoicesOut
+         * @description The customer's latest invoices.
+         */
+        InvoicesOut: {
+            /** @description Newest first (at most 24). */
+            items: components["schemas"]["InvoiceOut"][];
         };
         /**
          * IssueDetail
@@ -1400,6 +1668,25 @@ export interface components {
             role: string;
         };
         /**
+         * OverLimitOut
+         * @description Something in use beyond what the plan allows (after a downgrade): nothing is deleted, the
+         *     excess is read-only (projects) or cannot grow (seats) until resolved.
+         */
+        OverLimitOut: {
+            /**
+             * Format: int64
+             * @description The plan's limit.
+             */
+            limit: number;
+            /**
+             * Format: int64
+             * @description In use.
+             */
+            used: number;
+            /** @description `projects` or `seats`. */
+            what: string;
+        };
+        /**
          * Page_ApiKeyOut
          * @description A page of a list: every list operation answers with one (`items`, and `next_cursor`, to pass
          *     back as `?cursor=` for the next page; `null` on the last page).
@@ -1488,6 +1775,11 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
+         * @description A paid plan.
+         * @enum {string}
+         */
+        PaidPlanDto: "team" | "business" | "enterprise";
+        /**
          * PasswordResetIn
          * @description A new password with its reset token.
          */
@@ -1496,6 +1788,28 @@ export interface components {
             password: string;
             /** @description Token from the reset e-mail. */
             token: string;
+        };
+        /**
+         * PlanOut
+         * @description A plan on sale.
+         */
+        PlanOut: {
+            /** @description What it grants. */
+            grants: components["schemas"]["GrantsOut"] & unknown;
+            /** @description `free`, `team`, `business`, `enterprise`. */
+            id: string;
+            /**
+             * Format: int64
+             * @description US cents per month, billed monthly.
+             */
+            month_cents?: number | null;
+            /** @description Display name. */
+            name: string;
+            /**
+             * Format: int64
+             * @description US cents per year, billed yearly.
+             */
+            year_cents?: number | null;
         };
         /**
          * Problem
@@ -1653,6 +1967,14 @@ export interface components {
              * @description The window, in minutes.
              */
             window_minutes: number;
+        };
+        /**
+         * RedirectOut
+         * @description Where to send the browser.
+         */
+        RedirectOut: {
+            /** @description A Stripe page (Checkout or the Customer Portal). */
+            url: string;
         };
         /**
          * Rejection
@@ -1919,6 +2241,41 @@ export interface components {
             token: string;
         };
         /**
+         * UsageOut
+         * @description One product's usage this period.
+         */
+        UsageOut: {
+            /** @description New events of this product are dropped now. */
+            blocked: boolean;
+            /**
+             * Format: int64
+             * @description Refused this period because the quota was used up (not stored).
+             */
+            dropped: number;
+            /**
+             * Format: date-time
+             * @description Over quota since; new events are stored for a grace period of 7 days from here.
+             */
+            over_since?: string | null;
+            /** @description `events` (pageviews and custom events), `errors`, `replays`. */
+            product: string;
+            /**
+             * Format: int64
+             * @description Usage at the end of the period at this period's daily rate so far.
+             */
+            projected: number;
+            /**
+             * Format: int64
+             * @description Monthly quota (absent: unlimited).
+             */
+            quota?: number | null;
+            /**
+             * Format: int64
+             * @description Stored this period.
+             */
+            used: number;
+        };
+        /**
          * UserOut
          * @description A user.
          */
@@ -2049,6 +2406,19 @@ export interface components {
             total?: (components["schemas"]["VitalsRowOut"] & unknown) | null;
         };
         /**
+         * WebhookOut
+         * @description What the webhook did.
+         */
+        WebhookOut: {
+            /**
+             * @description `applied`, `duplicate` (seen before), `ignored` (a type Beacon does not act on) or
+             *     `unmatched` (no Beacon organization).
+             */
+            outcome: string;
+            /** @description Always true: Stripe stops redelivering. */
+            received: boolean;
+        };
+        /**
          * WorkerReadiness
          * @description The job workers in the readiness report.
          */
@@ -2080,6 +2450,138 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    stripe_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The webhook's request body. */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     send_event: {
         parameters: {
             query?: never;
@@ -2118,6 +2620,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2239,6 +2750,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2370,6 +2890,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -2488,6 +3017,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -2599,6 +3137,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2727,6 +3274,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -2841,6 +3397,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2969,6 +3534,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -3080,6 +3654,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3210,6 +3793,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -3324,6 +3916,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3453,6 +4054,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -3567,6 +4177,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3697,6 +4316,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -3810,6 +4438,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3933,6 +4570,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4064,6 +4710,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -4180,6 +4835,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4312,6 +4976,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -4425,6 +5098,535 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_billing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["BillingOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_checkout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CheckoutIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RedirectOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_invoices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["InvoicesOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_billing_portal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RedirectOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4548,6 +5750,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4680,6 +5891,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -4793,6 +6013,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4923,6 +6152,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -5036,6 +6274,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5168,6 +6415,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -5284,6 +6540,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5416,6 +6681,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -5537,6 +6811,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -5650,6 +6933,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5782,6 +7074,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -5896,6 +7197,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6029,6 +7339,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -6143,6 +7462,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6274,6 +7602,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -6388,6 +7725,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6521,6 +7867,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -6644,6 +7999,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -6758,6 +8122,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6894,6 +8267,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -7009,6 +8391,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7142,6 +8533,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -7260,6 +8660,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7388,6 +8797,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -7502,6 +8920,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7624,6 +9051,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7760,6 +9196,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -7883,6 +9328,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -7999,6 +9453,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8131,6 +9594,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Authenticated but not allowed (role, scope, CSRF). */
             403: {
                 headers: {
@@ -8247,6 +9719,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8375,6 +9856,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8512,6 +10002,15 @@ export interface operations {
             };
             /** @description Missing, invalid or revoked credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,7 @@
 // The frame around every signed-in screen: brand, organization switcher, navigation, theme
 // and account controls. Collapses to two rows on a phone.
 import { type ReactNode, useState } from "react";
+import { billingBanners, useBilling } from "../lib/billing";
 import { useOrgs } from "../lib/orgs";
 import { canAdmin } from "../lib/roles";
 import { Link, useRouter } from "../lib/router";
@@ -55,14 +56,17 @@ function OrgSwitcher({ orgId }: { orgId?: string }) {
 export function Layout({ orgId, children }: { orgId?: string; children: ReactNode }) {
   const { user, signOut } = useSession();
   const org = useOrgs().data?.find((o) => o.id === orgId);
+  const billing = useBilling(org?.id);
   const { path } = useRouter();
   const nav = org
     ? [
         { to: `/orgs/${org.id}`, label: "Projects" },
         { to: `/orgs/${org.id}/members`, label: "Members" },
         ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/api-keys`, label: "API keys" }] : []),
+        ...(billing?.can_manage ? [{ to: `/orgs/${org.id}/billing`, label: "Billing" }] : []),
       ]
     : [];
+  const banners = billing ? billingBanners(billing) : [];
   return (
     <>
       <a className="skip-link" href="#main">
@@ -89,6 +93,11 @@ export function Layout({ orgId, children }: { orgId?: string; children: ReactNod
         </div>
       </header>
       <main id="main" className="content">
+        {banners.map((banner) => (
+          <p key={banner.text} className={`banner banner-${banner.tone}`} role="status">
+            {banner.text}
+          </p>
+        ))}
         {children}
       </main>
     </>

@@ -3,6 +3,7 @@
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from "react";
 import { ApiProblem, api, unwrap } from "../api/client";
 import { Button, ErrorNote, Field, Loading, useAction } from "../components/ui";
+import { CHOSEN_PLAN_KEY } from "../lib/billing";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
 
@@ -131,6 +132,9 @@ export function SignupPage() {
   const action = useAction(async () => {
     await unwrap(api.POST("/api/v1/auth/signup", { body: { email, password } }));
     rememberNext(next);
+    // Signing up from a plan on the pricing page: offered again once the organization exists.
+    const plan = search.get("plan");
+    if (plan) localStorage.setItem(CHOSEN_PLAN_KEY, plan);
     setDone(true);
   });
   if (done) {

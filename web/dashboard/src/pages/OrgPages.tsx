@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import { api, unwrap } from "../api/client";
 import { Layout } from "../components/Layout";
 import { Button, Card, Empty, ErrorNote, Field, Loading, useAction } from "../components/ui";
+import { CHOSEN_PLAN_KEY } from "../lib/billing";
 import { useOrg, useOrgs } from "../lib/orgs";
 import { canWrite } from "../lib/roles";
 import { Link, useRouter } from "../lib/router";
@@ -42,7 +43,8 @@ export function CreateOrgPage({ first }: { first?: boolean }) {
   const action = useAction(async () => {
     const org = await unwrap(api.POST("/api/v1/orgs", { body: { name } }));
     orgs.reload();
-    navigate(`/orgs/${org.id}`);
+    const plan = localStorage.getItem(CHOSEN_PLAN_KEY);
+    navigate(plan ? `/orgs/${org.id}/billing?plan=${encodeURIComponent(plan)}` : `/orgs/${org.id}`);
   });
   return (
     <Layout>

@@ -1,0 +1,50 @@
+// What the browser journeys share: reading links out of e-mails in a real SMTP server's
+// maildir, and joining Beacon (sign up, verify by e-mail, sign in) as a new user would.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** The first link in an e-mail to `to` in `maildir` whose URL contains `path`, once it has arrived. */
+export async function linkFromMail(maildir, to, path) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    for (const sub of ["new", "cur"]) {
+      let names = [];
+      try {
+        names = readdirSync(join(maildir, sub));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const raw = readFileSync(join(maildir, sub, name), "utf8")
+          .replace(/=\r?\n/g, "")
+          .replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+        if (!raw.includes(`To: ${to}`)) continue;
+        const match = raw.match(new RegExp(`https?://[^\\s"<>]*${path}\\?token=[A-Za-z0-9._-]+`));
+        if (match) return match[0];
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no e-mail to ${to} with a ${path} link within 60 s`);
+}
+
+/**
+ * Signs up at `signupUrl` (or, from an invitation page `startUrl`, through its "Create an
+ * account" link), verifies by e-mail and signs in; ends signed in.
+ */
+export async function joinBeacon(page, { maildir, email, password, signupUrl, startUrl }) {
+  await page.goto(startUrl ?? signupUrl);
+  if (startUrl) await page.getByRole("link", { name: "Create an account" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByText("Check your inbox").waitFor();
+  await page.goto(await linkFromMail(maildir, email, "/verify-email"));
+  await page.getByText("Your address is verified.").waitFor();
+  await page.getByRole("link", { name: "Sign in" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => url.pathname !== "/login");
+}
