@@ -149,6 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             mail,
             billing,
         } => {
+            // Built (and its settings checked) before the database is opened.
             let billing = std::sync::Arc::new(billing::Billing::new(&billing.config())?);
             let mut db_handle = api::database::open_and_migrate(&database).await?;
             db_handle.supervise();

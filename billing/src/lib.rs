@@ -37,6 +37,24 @@ pub struct BillingConfig {
     pub api_base: Option<String>,
 }
 
+impl BillingConfig {
+    /// Refuses settings that cannot work: a secret key without a webhook secret (the
+    /// subscription would never follow Stripe). Checked before anything starts.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let keyed = self
+            .secret_key
+            .as_deref()
+            .is_some_and(|key| !key.is_empty());
+        if keyed && self.webhook_secrets.is_empty() {
+            anyhow::bail!(
+                "BEACON_STRIPE_SECRET_KEY is set but BEACON_STRIPE_WEBHOOK_SECRET is not: set the \
+                 webhook endpoint's signing secret (whsec_…) too"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// How long an organization's subscription row is remembered before it is read again (a
 /// webhook that changes it forgets it at once in this process).
 const ROW_TTL: Duration = Duration::from_secs(30);
@@ -55,17 +73,10 @@ impl Billing {
     /// Billing as configured. Fails when a secret key is given without a webhook secret (the
     /// subscription would never follow Stripe) or the client cannot be built.
     pub fn new(config: &BillingConfig) -> anyhow::Result<Self> {
+        config.check()?;
         let stripe = match config.secret_key.as_deref().filter(|key| !key.is_empty()) {
             None => None,
-            Some(key) => {
-                if config.webhook_secrets.is_empty() {
-                    anyhow::bail!(
-                        "BEACON_STRIPE_SECRET_KEY is set but BEACON_STRIPE_WEBHOOK_SECRET is not: \
-                         set the webhook endpoint's signing secret (whsec_…) too"
-                    );
-                }
-                Some(stripe::Stripe::new(key, config.api_base.as_deref())?)
-            }
+            Some(key) => Some(stripe::Stripe::new(key, config.api_base.as_deref())?),
         };
         Ok(Self {
             stripe,

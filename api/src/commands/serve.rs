@@ -29,6 +29,7 @@ pub async fn run(
     mail: &MailArgs,
     demo: bool,
 ) -> anyhow::Result<()> {
+    server.billing.config().check()?;
     let mut database = database::open_and_migrate(db_args).await?;
     let health = Health {
         worker: (!server.no_worker).then(|| Arc::new(WorkerHealth::default())),

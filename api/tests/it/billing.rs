@@ -594,6 +594,12 @@ async fn past_due_keeps_the_plan_for_seven_days_mails_the_owners_then_restricts(
     stripe
         .post(
             &format!("/_fake/subscriptions/{subscription}"),
+            json!({"send": "customer.subscription.trial_will_end"}),
+        )
+        .await;
+    stripe
+        .post(
+            &format!("/_fake/subscriptions/{subscription}"),
             json!({"status": "past_due", "send": "invoice.payment_failed"}),
         )
         .await;

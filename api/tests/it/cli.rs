@@ -366,3 +366,28 @@ fn errors_are_one_line_without_a_backtrace() {
     assert!(lines[0].starts_with("error: BEACON_PG_BIN="), "{stderr}");
     assert!(!stderr.to_lowercase().contains("backtrace"), "{stderr}");
 }
+
+#[test]
+fn a_stripe_key_without_a_webhook_secret_stops_serve_and_worker_before_anything_starts() {
+    for command in ["serve", "worker"] {
+        let data = DataDir::new();
+        let output = beacon(&data.0)
+            .env("BEACON_STRIPE_SECRET_KEY", "sk_test_x")
+            .env_remove("BEACON_STRIPE_WEBHOOK_SECRET")
+            .arg(command)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(
+                "error: BEACON_STRIPE_SECRET_KEY is set but BEACON_STRIPE_WEBHOOK_SECRET is not"
+            ),
+            "{command}: {stderr}"
+        );
+        assert!(
+            !data.0.join("postgres").exists(),
+            "{command} started PostgreSQL before refusing"
+        );
+    }
+}
