@@ -205,6 +205,31 @@ impl Entitlements {
         })
     }
 
+    /// Refuses a data retention longer than the plan keeps, naming the plan that keeps it.
+    pub fn check_retention(&self, days: i32) -> Result<(), Refusal> {
+        let Some(max) = self.grants.retention_days else {
+            return Ok(());
+        };
+        if days <= max {
+            return Ok(());
+        }
+        let next = plans::PLANS
+            .iter()
+            .find(|plan| plan.grants.retention_days.is_none_or(|more| more >= days));
+        let upgrade = match next {
+            Some(plan) => format!("; the {} plan keeps it", plan.name),
+            None => String::new(),
+        };
+        Err(Refusal {
+            kind: ProblemKind::PlanLimitReached,
+            detail: format!(
+                "the {} plan keeps data for at most {max} days, not {days}{upgrade}",
+                plans::plan(self.plan).name
+            ),
+            plan: next.map(|plan| plan.id),
+        })
+    }
+
     /// The projects a plan allows (none: unlimited).
     pub fn project_limit(&self) -> Option<i64> {
         self.grants.projects
@@ -286,6 +311,20 @@ mod tests {
                 .check_limit(Limit::Seats, 10_000, 1)
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn retention_is_capped_by_the_plan_and_names_the_plan_that_keeps_more() {
+        let free = Entitlements::from_billing(None, Utc::now());
+        assert!(free.check_retention(180).is_ok());
+        let refusal = free.check_retention(365).unwrap_err();
+        assert_eq!(refusal.plan, Some(PlanId::Team));
+        assert!(
+            refusal.detail.contains("at most 180 days"),
+            "{}",
+            refusal.detail
+        );
+        assert!(Entitlements::self_hosted().check_retention(3650).is_ok());
     }
 
     #[test]

@@ -315,6 +315,9 @@ impl ProjectsApi {
         {
             scope.access.require(Need::Admin)?;
         }
+        if let Some(days) = body.retention_days {
+            scope.entitlements.check_retention(days)?;
+        }
         let name = body.name.as_deref().map(clean_name).transpose()?;
         let domains = body.domains.as_deref().map(clean_domains).transpose()?;
         let timezone = body.timezone.as_deref().map(|tz| tz.trim().to_owned());

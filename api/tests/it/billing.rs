@@ -486,6 +486,31 @@ async fn plan_limits_refuse_the_next_project_and_seat_and_a_downgrade_makes_the_
         "plan_limit_reached",
     )
     .await;
+    // Retention: Free keeps 180 days.
+    let retention = |days: i64| {
+        let path = format!(
+            "/api/v1/orgs/{}/projects/{}",
+            org.id,
+            org.project["id"].as_str().unwrap()
+        );
+        let app = &app;
+        let owner = org.owner.clone();
+        async move {
+            app.call(
+                &owner,
+                "PATCH",
+                &path,
+                Some(json!({"retention_days": days})),
+            )
+            .await
+        }
+    };
+    assert_eq!(retention(180).await.0.status(), 200);
+    let problem = assert_problem(retention(365).await, 402, "plan_limit_reached").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Team"),
+        "{problem}"
+    );
 
     // Team: room for more.
     let subscription = subscribe(&app, &stripe, &org, "team").await;
@@ -494,6 +519,7 @@ async fn plan_limits_refuse_the_next_project_and_seat_and_a_downgrade_makes_the_
             .await;
     }
     assert_eq!(invite("third@limits.example").await.0.status(), 201);
+    assert_eq!(retention(365).await.0.status(), 200);
 
     // Canceled: back to Free. Nothing is deleted; what is over is said, and projects past
     // the first two are read-only (but can be deleted).
