@@ -639,9 +639,22 @@ async fn past_due_keeps_the_plan_for_seven_days_mails_the_owners_then_restricts(
     let grace: DateTime<Utc> = body["grace_ends_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(grace - since, Duration::days(7));
     let workers = crate::support::Workers::start(&app, &smtp);
-    let mail = smtp.wait_for("owner@dunning.example", "payment").await;
+    // Two e-mails, in either order: each found by its subject.
+    let mail = smtp
+        .wait_for(
+            "owner@dunning.example",
+            "Subject: Payment failed for dunning.example",
+        )
+        .await;
+    assert!(mail.contains("Everything keeps working until"), "{mail}");
+    let mail = smtp
+        .wait_for(
+            "owner@dunning.example",
+            "Subject: Your Beacon trial for dunning.example ends soon",
+        )
+        .await;
     assert!(
-        mail.contains("Payment failed for dunning.example"),
+        mail.contains("The Business trial of dunning.example ends on"),
         "{mail}"
     );
     workers.stop().await;
