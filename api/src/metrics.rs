@@ -28,7 +28,8 @@ pub enum WebhookOutcome {
 }
 
 impl WebhookOutcome {
-    fn as_str(self) -> &'static str {
+    /// Its name in the metric and in the webhook's answer.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Applied => "applied",
             Self::Duplicate => "duplicate",

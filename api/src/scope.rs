@@ -196,7 +196,7 @@ async fn check_project_writable(
     entitlements: &Entitlements,
     project: &projects::Project,
 ) -> ApiResult<()> {
-    let Some(limit) = entitlements.project_limit() else {
+    let Some(limit) = entitlements.limit(billing::Limit::Projects) else {
         return Ok(());
     };
     if need == Need::Read {

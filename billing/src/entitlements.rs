@@ -230,11 +230,6 @@ impl Entitlements {
         })
     }
 
-    /// The projects a plan allows (none: unlimited).
-    pub fn project_limit(&self) -> Option<i64> {
-        self.grants.projects
-    }
-
     /// How many of `limit` the plan allows (none: unlimited).
     pub fn limit(&self, limit: Limit) -> Option<i64> {
         limit.of(&self.grants)

@@ -20,8 +20,8 @@ use billing::plans::{self, Grants, Plan};
 use billing::stripe::CheckoutRequest;
 use billing::sync::{self, Applied};
 use billing::webhook::{self, Action, Event};
-use billing::{Entitlements, Interval, PlanId};
-use worker::jobs::{Job, SendBillingNotice};
+use billing::{Entitlements, Interval, Limit, PlanId};
+use worker::jobs::SendBillingNotice;
 
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::WebhookOutcome;
@@ -355,22 +355,19 @@ async fn billing_out(
         Vec::new()
     };
     let mut over = Vec::new();
-    for (what, limit, used) in [
-        (
-            "projects",
-            entitlements.grants.projects,
-            rows::projects_used(conn, org).await?,
-        ),
-        (
-            "seats",
-            entitlements.grants.seats,
-            rows::seats_used(conn, org).await?,
-        ),
-    ] {
-        if let Some(limit) = limit.filter(|limit| used > *limit) {
+    for (limit, what) in [(Limit::Projects, "projects"), (Limit::Seats, "seats")] {
+        // Counted only under a limit (never for self-hosting).
+        let Some(max) = entitlements.limit(limit) else {
+            continue;
+        };
+        let used = match limit {
+            Limit::Projects => rows::projects_used(conn, org).await?,
+            Limit::Seats => rows::seats_used(conn, org).await?,
+        };
+        if used > max {
             over.push(OverLimitOut {
                 what: what.to_string(),
-                limit,
+                limit: max,
                 used,
             });
         }
@@ -530,13 +527,7 @@ impl BillingApi {
         let org = scope.org();
         let base = app_url(&state, req)?;
         let customer = scope
-            .run(async |conn| {
-                Ok::<_, DbError>(
-                    rows::get(conn, org, false)
-                        .await?
-                        .and_then(|row| row.stripe_customer_id),
-                )
-            })
+            .run(async |conn| Ok::<_, DbError>(rows::customer_id(conn, org).await?))
             .await?
             .ok_or_else(|| {
                 ApiError::new(
@@ -566,13 +557,7 @@ impl BillingApi {
         let stripe = state.billing.stripe().ok_or_else(disabled)?.clone();
         let org = scope.org();
         let customer = scope
-            .run(async |conn| {
-                Ok::<_, DbError>(
-                    rows::get(conn, org, false)
-                        .await?
-                        .and_then(|row| row.stripe_customer_id),
-                )
-            })
+            .run(async |conn| Ok::<_, DbError>(rows::customer_id(conn, org).await?))
             .await?;
         let Some(customer) = customer else {
             return Ok(Json(InvoicesOut { items: Vec::new() }));
@@ -656,13 +641,7 @@ impl BillingApi {
         }
         Ok(Json(WebhookOut {
             received: true,
-            outcome: match outcome {
-                WebhookOutcome::Applied => "applied",
-                WebhookOutcome::Duplicate => "duplicate",
-                WebhookOutcome::Ignored => "ignored",
-                WebhookOutcome::Unmatched | WebhookOutcome::Refused => "unmatched",
-            }
-            .to_string(),
+            outcome: outcome.as_str().to_string(),
         }))
     }
 }
@@ -687,27 +666,12 @@ async fn apply(
                 Applied::CustomerMismatch => Ok(WebhookOutcome::Unmatched),
                 Applied::Superseded => Ok(WebhookOutcome::Applied),
                 Applied::Saved { row, notice } => {
-                    if let Some(notice) = notice {
-                        worker::queue::enqueue(
-                            conn,
-                            &Job::SendBillingNotice(SendBillingNotice {
-                                org_id: org.uuid(),
-                                kind: notice.kind,
-                            }),
-                        )
-                        .await?;
-                    }
+                    // The e-mail the change calls for, and those of the quotas settled again
+                    // under the new plan.
                     let entitlements = Entitlements::from_billing(Some(&row), now);
-                    for notice in metering::settle(conn, org, &entitlements, now).await? {
-                        worker::queue::enqueue(
-                            conn,
-                            &Job::SendBillingNotice(SendBillingNotice {
-                                org_id: org.uuid(),
-                                kind: notice.kind,
-                            }),
-                        )
+                    let settled = metering::settle(conn, org, &entitlements, now).await?;
+                    SendBillingNotice::enqueue_all(conn, org, notice.into_iter().chain(settled))
                         .await?;
-                    }
                     Ok(WebhookOutcome::Applied)
                 }
             }

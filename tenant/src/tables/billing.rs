@@ -61,6 +61,16 @@ pub async fn get(
     }
 }
 
+/// The organization's Stripe customer, once it has one.
+pub async fn customer_id(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+) -> QueryResult<Option<String>> {
+    Ok(get(conn, org_id, false)
+        .await?
+        .and_then(|row| row.stripe_customer_id))
+}
+
 /// Inserts or replaces the organization's billing row.
 pub async fn save(conn: &mut AsyncPgConnection, row: &OrgBilling) -> QueryResult<()> {
     diesel::insert_into(org_billing::table)

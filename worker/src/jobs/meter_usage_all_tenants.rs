@@ -12,7 +12,7 @@ use tenant::tables::organizations;
 use tenant::tables::usage::{self, Product};
 use tenant::{DbError, OrgId};
 
-use super::{Job, JobContext, SendBillingNotice};
+use super::{JobContext, SendBillingNotice};
 
 /// Days counted again on every run (today and the two before).
 pub const RECOUNT_DAYS: i64 = 3;
@@ -75,19 +75,9 @@ pub async fn settle_and_report(
                 return Ok::<_, DbError>(None);
             }
             let entitlements = billing.entitlements(conn, org, now).await?;
-            for notice in billing::metering::settle(conn, org, &entitlements, now).await? {
-                crate::queue::enqueue(
-                    conn,
-                    &Job::SendBillingNotice(SendBillingNotice {
-                        org_id: org.uuid(),
-                        kind: notice.kind,
-                    }),
-                )
-                .await?;
-            }
-            let customer = rows::get(conn, org, false)
-                .await?
-                .and_then(|row| row.stripe_customer_id);
+            let notices = billing::metering::settle(conn, org, &entitlements, now).await?;
+            SendBillingNotice::enqueue_all(conn, org, notices).await?;
+            let customer = rows::customer_id(conn, org).await?;
             let due = billing::metering::due_reports(conn, org, now).await?;
             Ok(Some((customer, due)))
         })

@@ -50,6 +50,23 @@ fn number(value: i64) -> String {
 }
 
 impl SendBillingNotice {
+    /// Enqueues the e-mails billing decided on for `org`, on the connection of the write that
+    /// decided them (so they go out exactly when it commits).
+    pub async fn enqueue_all(
+        conn: &mut tenant::diesel_async::AsyncPgConnection,
+        org: OrgId,
+        notices: impl IntoIterator<Item = billing::Notice>,
+    ) -> Result<(), DbError> {
+        for notice in notices {
+            let job = super::Job::SendBillingNotice(Self {
+                org_id: org.uuid(),
+                kind: notice.kind,
+            });
+            crate::queue::enqueue(conn, &job).await?;
+        }
+        Ok(())
+    }
+
     /// Sends the e-mail to every owner; succeeds without sending when the organization is gone
     /// or the kind is unknown.
     pub async fn run(self, ctx: &JobContext) -> anyhow::Result<()> {
