@@ -6,6 +6,7 @@ use poem_openapi::OpenApiService;
 use crate::middleware;
 use crate::routes::admin::AdminApi;
 use crate::routes::api_keys::ApiKeysApi;
+use crate::routes::audit::AuditApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::billing::BillingApi;
 use crate::routes::events::IngestApi;
@@ -35,7 +36,7 @@ type Apis = (
         GoalsApi,
         FunnelsApi,
     ),
-    (IssuesApi, ReleasesApi, VitalsApi, BillingApi),
+    (IssuesApi, ReleasesApi, VitalsApi, BillingApi, AuditApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -46,6 +46,11 @@ pub struct MailArgs {
     /// Base URL of the web app, used in e-mailed links. Default: `http://<listen>`.
     #[arg(long, env = "BEACON_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// PEM file of certificates trusted, besides the system's roots, by what the jobs send
+    /// over HTTPS (audit streams): a private CA in front of a SIEM.
+    #[arg(long, env = "BEACON_EXTRA_CA_CERTS")]
+    pub extra_ca_certs: Option<std::path::PathBuf>,
 }
 
 /// Billing through Stripe. Without a secret key there is none: every organization has
@@ -101,6 +106,11 @@ pub struct ServerArgs {
     /// Mark session cookies `Secure` even without seeing TLS (set when behind a TLS proxy).
     #[arg(long, env = "BEACON_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Key that signs audit-log checkpoints (at least 32 characters; keep it outside the
+    /// database). Without it, audit records are never pruned and checkpoints cannot be checked.
+    #[arg(long, env = "BEACON_AUDIT_KEY", hide_env_values = true)]
+    pub audit_key: Option<String>,
 
     /// Comma-separated e-mails of instance operators, who may use `/api/v1/admin/*`.
     #[arg(
@@ -193,5 +203,23 @@ impl MailArgs {
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_owned()
+    }
+}
+
+/// The audit checkpoint key of `setting` (`BEACON_AUDIT_KEY`): none when unset, an error when
+/// too short to be a key.
+pub fn audit_key(
+    setting: Option<&str>,
+) -> anyhow::Result<Option<tenant::audit::checkpoint::CheckpointKey>> {
+    match setting.map(str::trim).filter(|key| !key.is_empty()) {
+        None => Ok(None),
+        Some(key) => tenant::audit::checkpoint::CheckpointKey::new(key.as_bytes().to_vec())
+            .map(Some)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "BEACON_AUDIT_KEY must be at least {} characters",
+                    tenant::audit::checkpoint::MIN_KEY_BYTES
+                )
+            }),
     }
 }

@@ -43,6 +43,9 @@ enum Command {
         mail: MailArgs,
         #[command(flatten)]
         billing: BillingArgs,
+        /// Key that signs audit-log checkpoints (see `beacon serve --help`).
+        #[arg(long, env = "BEACON_AUDIT_KEY", hide_env_values = true)]
+        audit_key: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -54,6 +57,11 @@ enum Command {
     Rollup {
         #[command(flatten)]
         database: DatabaseArgs,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Source maps for JS error stack traces.
     Sourcemaps {
@@ -85,6 +93,22 @@ enum Command {
         /// Demo project's domain.
         #[arg(long, default_value = commands::seed::DEMO_DOMAIN)]
         domain: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check organizations' audit hash chains; prints one line each and exits 1 when one is
+    /// broken.
+    Verify {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Only this organization (default: every organization with audit records).
+        #[arg(long)]
+        org: Option<uuid::Uuid>,
+        /// The key checkpoints are signed with, to check them too.
+        #[arg(long, env = "BEACON_AUDIT_KEY", hide_env_values = true)]
+        audit_key: Option<String>,
     },
 }
 
@@ -148,9 +172,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database,
             mail,
             billing,
+            audit_key,
         } => {
             // Built (and its settings checked) before the database is opened.
             let billing = std::sync::Arc::new(billing::Billing::new(&billing.config())?);
+            let audit_key = api::config::audit_key(audit_key.as_deref())?;
             let mut db_handle = api::database::open_and_migrate(&database).await?;
             db_handle.supervise();
             let db = Db::connect(&db_handle.owner_url, &PoolConfig::default())?;
@@ -163,12 +189,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     mail: &mail,
                     public_url,
                     billing,
+                    audit_key,
                 },
                 Default::default(),
                 commands::serve::wait_for_signal(),
             )
             .await?;
             db_handle.shutdown()
+        }
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    database,
+                    org,
+                    audit_key,
+                },
+        } => {
+            let key = api::config::audit_key(audit_key.as_deref())?;
+            let db_handle = api::database::open_and_migrate(&database).await?;
+            let checked = commands::audit::verify(&db_handle.owner_url, org, key.as_ref()).await?;
+            for check in &checked {
+                println!("{}", check.line);
+            }
+            let broken = checked.iter().filter(|c| !c.intact).count();
+            db_handle.shutdown()?;
+            if broken > 0 {
+                anyhow::bail!("{broken} audit chain(s) broken");
+            }
+            if checked.is_empty() {
+                println!("no audit records yet");
+            }
+            Ok(())
         }
         Command::Migrate { database } => {
             let db_handle = api::database::open_and_migrate(&database).await?;

@@ -43,6 +43,10 @@ impl<E: Endpoint> Endpoint for Plumbing<E> {
     }
 }
 
+/// The request's id, in the request's extensions for whatever records it (audit records).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 fn request_id_of(req: &Request) -> String {
     req.headers()
         .get(REQUEST_ID)
@@ -91,6 +95,7 @@ async fn handle<E: Endpoint>(
     } else {
         max_body
     };
+    req.extensions_mut().insert(RequestId(request_id.clone()));
     if cross_origin && req.method() == Method::OPTIONS {
         return Ok(nosniff(with_cors(
             Response::builder().status(StatusCode::NO_CONTENT).finish(),

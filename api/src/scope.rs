@@ -23,6 +23,7 @@ use billing::Entitlements;
 use poem::Request;
 use poem_openapi::registry::Registry;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+use tenant::audit::RequestContext;
 use tenant::diesel_async::AsyncPgConnection;
 use tenant::tables::billing as billing_rows;
 use tenant::tables::{memberships, projects};
@@ -146,6 +147,20 @@ fn path_uuid(req: &Request, segment: &str, name: &str) -> ApiResult<Uuid> {
         })
 }
 
+/// What a request adds to the audit records written in its transaction: its id, the client's
+/// IP (as the throttle sees it) and user agent.
+pub fn request_context(req: &Request, state: &crate::state::AppState) -> RequestContext {
+    RequestContext::new(
+        req.extensions()
+            .get::<crate::middleware::RequestId>()
+            .map(|id| id.0.clone()),
+        crate::auth::client_ip::client_ip(req, &state.trusted_proxies).map(|ip| ip.to_string()),
+        req.headers()
+            .get(poem::http::header::USER_AGENT)
+            .and_then(|value| value.to_str().ok()),
+    )
+}
+
 /// What [`open`] resolves.
 struct Opened {
     access: OrgAccess,
@@ -174,7 +189,8 @@ async fn open(req: &Request, need: Need) -> ApiResult<Opened> {
         Caller::Key { .. } => None,
     };
     let access = caller.access(org, need, member_role)?;
-    tx.act_as(&caller.actor()).await?;
+    tx.act_as(&caller.actor(), &request_context(req, state))
+        .await?;
     let entitlements = state
         .billing
         .entitlements(tx.conn()?, org, state.clock.now())

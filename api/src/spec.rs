@@ -52,6 +52,13 @@ fn constraints() -> Vec<(String, &'static str, Value)> {
         (schema("StatsQuery", "metrics"), "minItems", Value::from(1)),
         (schema("StatsQuery", "metrics"), "maxItems", Value::from(10)),
     ];
+    // The audit export answers CSV or JSON Lines by its `format`; poem-openapi keeps only one
+    // content type per status.
+    out.push((
+        "/paths/~1api~1v1~1orgs~1{org_id}~1audit-log~1export/get/responses/200/content".to_owned(),
+        "text/csv; charset=utf-8",
+        serde_json::json!({"schema": {"type": "string", "format": "binary"}}),
+    ));
     for name in ["ProjectIn", "ProjectPatch"] {
         let items = format!("{}/items", schema(name, "domains"));
         out.push((items.clone(), "pattern", Value::from(HOST_NAME)));

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use billing::Billing;
+use tenant::audit::checkpoint::CheckpointKey;
 use tenant::ingest::Ingest;
 use tenant::ingest::enrich::AgentCache;
 use tenant::ingest::geo::Geo;
@@ -51,6 +52,8 @@ pub struct AppState {
     /// Base URL of the web app (`BEACON_PUBLIC_URL`, or the listen address), where Stripe sends
     /// the browser back after Checkout; none: taken from the request's `Origin`.
     pub public_url: Option<String>,
+    /// Signs and checks audit checkpoints (`BEACON_AUDIT_KEY`); none: checkpoints unchecked.
+    pub audit_key: Option<CheckpointKey>,
 }
 
 /// Ingestion for `server`'s settings, over `ingest_db` (an ingest-role pool): the writer, the
@@ -120,6 +123,7 @@ impl AppState {
             clock,
             billing,
             public_url: None,
+            audit_key: crate::config::audit_key(server.audit_key.as_deref())?,
         })
     }
 }

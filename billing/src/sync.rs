@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use tenant::OrgId;
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::tables::billing::{self as rows, OrgBilling};
 
 use crate::Notice;
@@ -104,6 +105,23 @@ pub async fn apply(
         trial_used: true,
     };
     rows::save(conn, &row).await?;
+    let audited = |row: Option<&OrgBilling>| {
+        serde_json::json!({
+            "plan": row.map(|r| r.plan.as_str()),
+            "billing_interval": row.and_then(|r| r.billing_interval.as_deref()),
+            "status": row.map(|r| r.status.as_str()),
+            "cancel_at_period_end": row.map(|r| r.cancel_at_period_end),
+        })
+    };
+    let changes = Changes::diff(&audited(current.as_ref()), &audited(Some(&row)));
+    if !changes.is_empty() {
+        let entry = Entry::new(Action::BillingPlanChanged, org).with(changes.set(
+            "stripe_event",
+            serde_json::Value::Null,
+            event.id.clone().into(),
+        ));
+        audit::record(conn, org, entry).await?;
+    }
     let kind = if subscription.status == "past_due" && !was_past_due {
         Some("payment_failed")
     } else if event.kind == "customer.subscription.trial_will_end" {

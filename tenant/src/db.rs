@@ -19,6 +19,7 @@ use diesel_async::{
 use futures::FutureExt;
 
 use crate::actor::Actor;
+use crate::audit::RequestContext;
 use crate::ids::{OrgId, UserId};
 
 /// A pooled connection, already switched to the application role.
@@ -191,6 +192,34 @@ impl Db {
         self.begin("app.org_id", &org.to_string()).await
     }
 
+    /// Runs `f` in a transaction scoped to `org` on behalf of `actor` (a job or a sign-in
+    /// outside a request's scope), so the audit records it writes name who acted.
+    pub async fn scoped_as<T, E, F>(&self, org: OrgId, actor: &Actor, f: F) -> Result<T, E>
+    where
+        F: for<'r> ScopeFn<&'r mut AsyncPgConnection, Result<T, E>, Fut: Send> + Send,
+        E: From<DbError>,
+    {
+        self.scoped_as_for(org, actor, &RequestContext::default(), f)
+            .await
+    }
+
+    /// As [`Db::scoped_as`], with the request's context (sign-ins record the client's).
+    pub async fn scoped_as_for<T, E, F>(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        request: &RequestContext,
+        f: F,
+    ) -> Result<T, E>
+    where
+        F: for<'r> ScopeFn<&'r mut AsyncPgConnection, Result<T, E>, Fut: Send> + Send,
+        E: From<DbError>,
+    {
+        let mut tx = self.begin_scoped(org).await?;
+        tx.act_as(actor, request).await?;
+        tx.run(f).await
+    }
+
     /// Runs `f` in a transaction scoped to a signed-in user: it sees that user's memberships and
     /// their organizations' rows in `organizations`, nothing else of any tenant.
     pub async fn user_scoped<T, E, F>(&self, user: UserId, f: F) -> Result<T, E>
@@ -232,6 +261,27 @@ impl Db {
     }
 }
 
+/// Sets the actor and request context of the open transaction (see
+/// [`ScopedTransaction::act_as`]); absent context values are set to the empty string, which
+/// audit records read as none.
+pub async fn act_as(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    request: &RequestContext,
+) -> Result<(), diesel::result::Error> {
+    diesel::sql_query(
+        "SELECT set_config('app.actor', $1, true), set_config('app.request_id', $2, true), \
+         set_config('app.client_ip', $3, true), set_config('app.user_agent', $4, true)",
+    )
+    .bind::<Text, _>(actor.setting())
+    .bind::<Text, _>(request.request_id.as_deref().unwrap_or(""))
+    .bind::<Text, _>(request.client_ip.as_deref().unwrap_or(""))
+    .bind::<Text, _>(request.user_agent.as_deref().unwrap_or(""))
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 /// Sets a transaction-local setting (`set_config(…, true)`: gone at commit or rollback).
 async fn set_local(
     conn: &mut AsyncPgConnection,
@@ -260,9 +310,10 @@ impl ScopedTransaction {
             .ok_or_else(|| DbError::Pool("the transaction is already finished".into()))
     }
 
-    /// Records who acts in this transaction (`app.actor`).
-    pub async fn act_as(&mut self, actor: &Actor) -> Result<(), DbError> {
-        set_local(self.conn()?, "app.actor", &actor.setting()).await?;
+    /// Records who acts in this transaction (`app.actor`) and the request's context for its
+    /// audit records (`app.request_id`, `app.client_ip`, `app.user_agent`), in one statement.
+    pub async fn act_as(&mut self, actor: &Actor, request: &RequestContext) -> Result<(), DbError> {
+        act_as(self.conn()?, actor, request).await?;
         Ok(())
     }
 

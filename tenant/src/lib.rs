@@ -6,6 +6,7 @@
 //! build on this crate.
 
 pub mod actor;
+pub mod audit;
 pub mod backoff;
 pub mod cache;
 pub mod clock;

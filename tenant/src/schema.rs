@@ -377,6 +377,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Tamper-evident audit records, a hash chain per organization (insert and select only).
+    audit_log (org_id, seq) {
+        org_id -> Uuid,
+        seq -> Int8,
+        recorded_at -> Timestamptz,
+        actor -> Text,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<Text>,
+        changes -> Jsonb,
+        request_id -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        prev_hash -> Bytea,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    /// The newest record of each organization's audit chain.
+    audit_heads (org_id) {
+        org_id -> Uuid,
+        seq -> Int8,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    /// Signed checkpoints left by audit retention.
+    audit_checkpoints (org_id, seq) {
+        org_id -> Uuid,
+        seq -> Int8,
+        hash -> Bytea,
+        recorded_at -> Timestamptz,
+        signature -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Where an organization's audit records are streamed, and how far delivery got.
+    audit_streams (org_id) {
+        org_id -> Uuid,
+        url -> Text,
+        secret -> Text,
+        enabled -> Bool,
+        delivered_seq -> Int8,
+        failures -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_attempt_at -> Nullable<Timestamptz>,
+        last_success_at -> Nullable<Timestamptz>,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -406,4 +465,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     quota_state,
     billing_notices,
     dropped_daily,
+    audit_log,
+    audit_heads,
+    audit_checkpoints,
+    audit_streams,
 );

@@ -394,6 +394,32 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
             "ingestion reads blocks"
         );
     }
+    {
+        // The audit tables: two records (one pruned into a checkpoint, one kept) and a stream.
+        use tenant::audit::{self, Action, Entry, checkpoint::CheckpointKey};
+        use tenant::tables::{audit_log, audit_streams};
+        let key = CheckpointKey::new(vec![7; 32]).unwrap();
+        db.db
+            .scoped_as(org, &tenant::Actor::System("schema_test"), async |conn| {
+                audit::record(conn, org, Entry::new(Action::OrganizationRenamed, org)).await?;
+                audit::record(conn, org, Entry::new(Action::OrganizationRenamed, org)).await?;
+                let first = audit_log::chain_after(conn, org, 0, 1).await?.remove(0);
+                let signature = key.sign(org, first.seq, &first.hash, first.recorded_at);
+                audit_log::prune(conn, first.seq, &signature).await?;
+                audit_streams::upsert(
+                    conn,
+                    org,
+                    "https://siem.example/",
+                    true,
+                    &audit_streams::new_secret(),
+                    0,
+                )
+                .await?;
+                Ok::<_, DbError>(())
+            })
+            .await
+            .unwrap();
+    }
     // The ingest role cannot write an event for a project of another organization.
     let forged = tenant::tables::events::NewEvent {
         org_id: OrgId::generate().uuid(),
@@ -647,6 +673,10 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(quota_state::table.select(quota_state::all_columns)),
         declared(billing_notices::table.select(billing_notices::all_columns)),
         declared(dropped_daily::table.select(dropped_daily::all_columns)),
+        declared(audit_log::table.select(audit_log::all_columns)),
+        declared(audit_heads::table.select(audit_heads::all_columns)),
+        declared(audit_checkpoints::table.select(audit_checkpoints::all_columns)),
+        declared(audit_streams::table.select(audit_streams::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -68,6 +68,12 @@ pub async fn run_until(
         ctx.db.clone(),
         wake_scheduler.clone(),
     ));
+    let streams = tokio::spawn(crate::audit_stream::run(
+        ctx.db.clone(),
+        ctx.sweeper.clone(),
+        ctx.audit_stream.clone(),
+        ctx.clock.clone(),
+    ));
     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
     let mut failed_worker: Option<String> = None;
     'workers: loop {
@@ -106,6 +112,7 @@ pub async fn run_until(
         );
     }
     scheduler.abort();
+    streams.abort();
     pool.close().await;
     health.set(WorkerState::Stopped);
     Ok(())

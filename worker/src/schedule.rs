@@ -17,7 +17,8 @@ pub const ROLLUP_EVERY: Duration = Duration::from_secs(300);
 /// across all workers (an idempotency key per period).
 pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
     use crate::jobs::{
-        MaintainEventsAllTenants, MeterUsageAllTenants, RollupAllTenants, RotateSaltsAllTenants,
+        MaintainEventsAllTenants, MeterUsageAllTenants, PruneAuditAllTenants, RollupAllTenants,
+        RotateSaltsAllTenants,
     };
     let mut tick = tokio::time::interval(ROLLUP_EVERY);
     loop {
@@ -44,6 +45,10 @@ pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
             (
                 Job::MeterUsageAllTenants(MeterUsageAllTenants {}),
                 format!("meter_usage:{hour}"),
+            ),
+            (
+                Job::PruneAuditAllTenants(PruneAuditAllTenants {}),
+                format!("prune_audit:{hour}"),
             ),
         ];
         let result: Result<(), tenant::DbError> = db

@@ -1,5 +1,6 @@
 //! The `beacon` subcommands.
 
+pub mod audit;
 pub mod demo_traffic;
 pub mod openapi;
 pub mod seed;

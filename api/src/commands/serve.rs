@@ -30,6 +30,7 @@ pub async fn run(
     demo: bool,
 ) -> anyhow::Result<()> {
     server.billing.config().check()?;
+    crate::config::audit_key(server.audit_key.as_deref())?;
     let mut database = database::open_and_migrate(db_args).await?;
     let health = Health {
         worker: (!server.no_worker).then(|| Arc::new(WorkerHealth::default())),
@@ -84,6 +85,7 @@ pub async fn run(
             public_url.clone(),
             state.billing.clone(),
         );
+        let audit_key = state.audit_key.clone();
         let stop = stopped(stop_rx.clone());
         tokio::spawn(async move {
             crate::commands::worker::run(
@@ -94,6 +96,7 @@ pub async fn run(
                     mail: &mail,
                     public_url,
                     billing,
+                    audit_key,
                 },
                 worker_health,
                 stop,

@@ -18,6 +18,8 @@ pub struct JobSettings<'a> {
     pub public_url: String,
     /// Plans and Stripe.
     pub billing: Arc<billing::Billing>,
+    /// Signs audit checkpoints (`BEACON_AUDIT_KEY`).
+    pub audit_key: Option<tenant::audit::checkpoint::CheckpointKey>,
 }
 
 /// Builds the job context and runs the workers until `shutdown`, keeping `health` up to date
@@ -34,6 +36,7 @@ pub async fn run(
         mail,
         public_url,
         billing,
+        audit_key,
     } = settings;
     let mailer = Mailer::new(&MailConfig {
         smtp_url: mail.smtp_url.clone(),
@@ -49,9 +52,12 @@ pub async fn run(
             ..Default::default()
         },
     )?;
+    let audit_stream = worker::audit_stream::StreamClient::new(mail.extra_ca_certs.as_deref())?;
     let ctx = JobContext {
         db,
         sweeper,
+        audit_stream,
+        audit_key,
         mailer: Arc::new(mailer),
         public_url,
         billing,

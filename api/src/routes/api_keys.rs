@@ -4,8 +4,10 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
+use serde_json::json;
 use tenant::DbError;
 use tenant::ProjectId;
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::api_keys::{self, ApiKey};
 use tenant::tables::projects;
@@ -168,7 +170,7 @@ impl ApiKeysApi {
                         }
                     }
                 }
-                Ok(api_keys::create(
+                let (key, secret) = api_keys::create(
                     conn,
                     org_id,
                     &name,
@@ -176,7 +178,21 @@ impl ApiKeysApi {
                     project_ids.as_deref(),
                     creator,
                 )
-                .await?)
+                .await?;
+                let changes = Changes::created(json!({
+                    "name": key.name,
+                    "prefix": key.prefix,
+                    "scopes": key.scopes,
+                    "project_ids": key.project_ids,
+                }))
+                .secret("secret");
+                audit::record(
+                    conn,
+                    org_id,
+                    Entry::new(Action::ApiKeyCreated, key.key_id).with(changes),
+                )
+                .await?;
+                Ok((key, secret))
             })
             .await?;
         Ok(Created::Created(Json(ApiKeyCreated {
@@ -199,7 +215,13 @@ impl ApiKeysApi {
     ) -> ApiResult<NoContent> {
         let org_id = scope.org();
         let revoked = scope
-            .run(async |conn| Ok::<_, DbError>(api_keys::revoke(conn, org_id, *key_id).await?))
+            .run(async |conn| {
+                let revoked = api_keys::revoke(conn, org_id, *key_id).await?;
+                if revoked {
+                    audit::record(conn, org_id, Entry::new(Action::ApiKeyRevoked, *key_id)).await?;
+                }
+                Ok::<_, DbError>(revoked)
+            })
             .await?;
         if !revoked {
             return Err(ApiError::not_found("API key"));

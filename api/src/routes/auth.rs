@@ -5,11 +5,13 @@ use poem::Request;
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use tenant::DbError;
+use tenant::audit::{self, Action, Entry, RequestContext};
 use tenant::problem::ProblemKind;
 use tenant::secrets::{hash_password, token_hash, verify_password};
+use tenant::tables::organizations;
 use tenant::tables::user_tokens::{Consumed, Purpose};
 use tenant::tables::{user_sessions, user_tokens, users};
+use tenant::{Actor, DbError, OrgId, UserId};
 use uuid::Uuid;
 use worker::Job;
 use worker::jobs::{SendPasswordReset, SendVerificationEmail};
@@ -23,6 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::{Created, NoContent};
 use crate::routes::text::Text;
+use crate::scope::request_context;
 use crate::state::AppState;
 
 /// How long a session lasts.
@@ -352,8 +355,16 @@ impl AuthApi {
                 }
             })
             .await?;
+        let known = user.as_ref().map(|user| user.id);
         let Some(user) = user.filter(|_| matches) else {
             attempt.failed();
+            if let Some(user_id) = known {
+                let context = request_context(req, &state);
+                let user_id = tenant::UserId::from_uuid(user_id);
+                let actor = Actor::System("sign_in");
+                record_for_members(&state, &context, user_id, &actor, Action::UserSignInFailed)
+                    .await?;
+            }
             return Err(ApiError::unauthorized("wrong e-mail or password"));
         };
         attempt.succeeded();
@@ -377,6 +388,10 @@ impl AuthApi {
                 )
             })
             .await?;
+        let user_id = tenant::UserId::from_uuid(user_id);
+        let context = request_context(req, &state);
+        let actor = Actor::User(user_id);
+        record_for_members(&state, &context, user_id, &actor, Action::UserSignedIn).await?;
         let secure = session_cookie::is_tls(req, state.secure_cookies);
         let cookie = session_cookie::set(&session.token, SESSION_DAYS * 86_400, secure);
         Ok(LoginResponse::Ok(
@@ -396,12 +411,15 @@ impl AuthApi {
         req: &Request,
         auth: Auth,
     ) -> ApiResult<LogoutResponse> {
-        auth.user()?;
+        let user_id = auth.user()?;
         if let Some(token) = session_cookie::read(req) {
             state
                 .db
                 .unscoped(async |conn| Ok::<_, DbError>(user_sessions::delete(conn, &token).await?))
                 .await?;
+            let context = request_context(req, &state);
+            let actor = Actor::User(user_id);
+            record_for_members(&state, &context, user_id, &actor, Action::UserSignedOut).await?;
         }
         let secure = session_cookie::is_tls(req, state.secure_cookies);
         Ok(LogoutResponse::NoContent(session_cookie::clear(secure)))
@@ -448,6 +466,7 @@ impl AuthApi {
     async fn confirm_password_reset(
         &self,
         state: Data<&AppState>,
+        req: &Request,
         body: Json<PasswordResetIn>,
     ) -> ApiResult<NoContent> {
         check_password(&body.password)?;
@@ -458,7 +477,7 @@ impl AuthApi {
             .await?
             .map_err(ApiError::internal)?;
         let token = body.token.clone();
-        state
+        let user_id = state
             .db
             .unscoped(async |conn| {
                 match user_tokens::consume(conn, &token, Purpose::ResetPassword).await? {
@@ -477,12 +496,15 @@ impl AuthApi {
                             tenant::UserId::from_uuid(user_id),
                         )
                         .await?;
-                        Ok(())
+                        Ok(tenant::UserId::from_uuid(user_id))
                     }
                     other => Err(token_problem(other, "password reset")),
                 }
             })
             .await?;
+        let context = request_context(req, &state);
+        let actor = Actor::User(user_id);
+        record_for_members(&state, &context, user_id, &actor, Action::UserPasswordReset).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -526,3 +548,40 @@ impl AuthApi {
 /// An argon2id hash of a random string, verified against when the account does not exist.
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| hash_password(&tenant::secrets::new_token()).unwrap_or_default());
+
+/// Records `action` about `user` in the audit log of every organization they are a member of
+/// (sign-ins, sign-outs and password resets belong to no one organization). Each record is
+/// written in that organization's own scope, after the change it records.
+async fn record_for_members(
+    state: &AppState,
+    context: &RequestContext,
+    user: UserId,
+    actor: &Actor,
+    action: Action,
+) -> ApiResult<()> {
+    let mut after = None;
+    loop {
+        let page = state
+            .db
+            .user_scoped(user, async |conn| {
+                Ok::<_, DbError>(
+                    organizations::list_for_user(conn, user, after, tenant::tables::MAX_PAGE)
+                        .await?,
+                )
+            })
+            .await?;
+        for (org, _) in &page {
+            let org = OrgId::from_uuid(org.org_id);
+            state
+                .db
+                .scoped_as_for(org, actor, context, async |conn| {
+                    Ok::<_, DbError>(audit::record(conn, org, Entry::new(action, user)).await?)
+                })
+                .await?;
+        }
+        if (page.len() as i64) < tenant::tables::MAX_PAGE {
+            return Ok(());
+        }
+        after = page.last().map(|(org, _)| org.org_id);
+    }
+}

@@ -8,10 +8,11 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::{Json, ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::{ApiRequest, Enum, Object, OpenApi};
+use tenant::audit::{self, Action as AuditAction, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::billing as rows;
 use tenant::tables::organizations;
-use tenant::{DbError, OrgId};
+use tenant::{Actor, DbError, OrgId};
 use uuid::Uuid;
 
 use billing::entitlements::DUNNING_GRACE;
@@ -502,6 +503,15 @@ impl BillingApi {
                         cancel_url: &format!("{base}/orgs/{org}/billing?checkout=canceled"),
                     })
                     .await?;
+                let changes = Changes::default()
+                    .set("plan", serde_json::Value::Null, plan.id.as_str().into())
+                    .set(
+                        "billing_interval",
+                        serde_json::Value::Null,
+                        interval.as_str().into(),
+                    );
+                let entry = Entry::new(AuditAction::BillingCheckoutStarted, org).with(changes);
+                audit::record(conn, org, entry).await?;
                 Ok::<_, ApiError>(url)
             })
             .await?;
@@ -526,18 +536,21 @@ impl BillingApi {
         let stripe = state.billing.stripe().ok_or_else(disabled)?.clone();
         let org = scope.org();
         let base = app_url(&state, req)?;
-        let customer = scope
-            .run(async |conn| Ok::<_, DbError>(rows::customer_id(conn, org).await?))
-            .await?
-            .ok_or_else(|| {
-                ApiError::new(
-                    poem::http::StatusCode::CONFLICT,
-                    ProblemKind::Conflict,
-                    "the organization has no Stripe customer yet: choose a plan first",
-                )
-            })?;
-        let url = stripe
-            .create_portal(&customer, &format!("{base}/orgs/{org}/billing"))
+        let url = scope
+            .run(async |conn| {
+                let customer = rows::customer_id(conn, org).await?.ok_or_else(|| {
+                    ApiError::new(
+                        poem::http::StatusCode::CONFLICT,
+                        ProblemKind::Conflict,
+                        "the organization has no Stripe customer yet: choose a plan first",
+                    )
+                })?;
+                let url = stripe
+                    .create_portal(&customer, &format!("{base}/orgs/{org}/billing"))
+                    .await?;
+                audit::record(conn, org, Entry::new(AuditAction::BillingPortalOpened, org)).await?;
+                Ok::<_, ApiError>(url)
+            })
             .await?;
         Ok(Json(RedirectOut { url }))
     }
@@ -657,7 +670,7 @@ async fn apply(
 ) -> ApiResult<WebhookOutcome> {
     let outcome = state
         .db
-        .scoped(org, async |conn| {
+        .scoped_as(org, &Actor::System("stripe_webhook"), async |conn| {
             if organizations::get(conn, org).await?.is_none() {
                 return Ok::<_, DbError>(WebhookOutcome::Unmatched);
             }

@@ -6,7 +6,9 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
+use serde_json::json;
 use tenant::DbError;
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::stats::DayRange;
 use tenant::tables::funnels::{self, CreateError, Funnel, MAX_STEPS, MIN_STEPS};
@@ -200,7 +202,17 @@ impl FunnelsApi {
         let funnel = scope
             .run(async |conn| {
                 match funnels::create(conn, org_id, project_id, &name, &body.steps).await {
-                    Ok(funnel) => Ok(funnel),
+                    Ok(funnel) => {
+                        let entry = Entry::new(Action::FunnelCreated, funnel.funnel_id).with(
+                            Changes::created(json!({
+                                "project_id": funnel.project_id,
+                                "name": funnel.name,
+                                "steps": funnel.steps.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+                            })),
+                        );
+                        audit::record(conn, org_id, entry).await?;
+                        Ok(funnel)
+                    }
                     Err(CreateError::UnknownGoal(goal)) => Err(ApiError::invalid(
                         ProblemKind::InvalidFunnel,
                         format!("{goal} is not a goal of this project"),
@@ -235,7 +247,13 @@ impl FunnelsApi {
         let project_id = scope.project_id();
         let deleted = scope
             .run(async |conn| {
-                Ok::<_, DbError>(funnels::delete(conn, org_id, project_id, *funnel_id).await?)
+                let deleted = funnels::delete(conn, org_id, project_id, *funnel_id).await?;
+                if deleted {
+                    let entry = Entry::new(Action::FunnelDeleted, *funnel_id)
+                        .with(Changes::deleted(json!({ "project_id": project_id })));
+                    audit::record(conn, org_id, entry).await?;
+                }
+                Ok::<_, DbError>(deleted)
             })
             .await?;
         if !deleted {

@@ -6,7 +6,9 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
+use serde_json::json;
 use tenant::DbError;
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::funnels;
 use tenant::tables::goals::{self, Goal, Matcher};
@@ -201,7 +203,13 @@ impl GoalsApi {
                         ProblemKind::GoalExists,
                         "the project already has a goal with this name",
                     )),
-                    other => Ok(other?),
+                    Err(error) => Err(error.into()),
+                    Ok(goal) => {
+                        let entry = Entry::new(Action::GoalCreated, goal.goal_id)
+                            .with(Changes::created(audited_fields(&goal)));
+                        audit::record(conn, org_id, entry).await?;
+                        Ok(goal)
+                    }
                 }
             })
             .await?;
@@ -242,11 +250,21 @@ impl GoalsApi {
                 if !funnels.is_empty() {
                     return Err(in_use(&funnels));
                 }
+                let before = goals::list(conn, org_id, project_id)
+                    .await?
+                    .into_iter()
+                    .find(|goal| goal.goal_id == *goal_id);
                 // A funnel created meanwhile still cannot lose its step: the key refuses.
-                match goals::delete(conn, org_id, project_id, *goal_id).await {
-                    Err(error) if is_foreign_key_violation(&error) => Err(in_use(&[])),
-                    other => Ok(other?),
+                let deleted = match goals::delete(conn, org_id, project_id, *goal_id).await {
+                    Err(error) if is_foreign_key_violation(&error) => return Err(in_use(&[])),
+                    other => other?,
+                };
+                if let Some(goal) = before.filter(|_| deleted) {
+                    let entry = Entry::new(Action::GoalDeleted, goal.goal_id)
+                        .with(Changes::deleted(audited_fields(&goal)));
+                    audit::record(conn, org_id, entry).await?;
                 }
+                Ok(deleted)
             })
             .await?;
         if !deleted {
@@ -303,4 +321,15 @@ impl GoalsApi {
                 .collect(),
         }))
     }
+}
+
+/// A goal's fields as its audit records show them.
+fn audited_fields(goal: &Goal) -> serde_json::Value {
+    json!({
+        "project_id": goal.project_id,
+        "name": goal.name,
+        "event_name": goal.event_name,
+        "page_pattern": goal.page_pattern,
+        "currency": goal.currency,
+    })
 }

@@ -2,15 +2,18 @@
 //! signed in with that address.
 
 use chrono::{DateTime, Duration, Utc};
+use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
+use serde_json::json;
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::invitations::{self, Invitation};
 use tenant::tables::memberships::{self, Role};
 use tenant::tables::{organizations, users};
-use tenant::{DbError, OrgId};
+use tenant::{Actor, DbError, OrgId};
 use uuid::Uuid;
 use worker::Job;
 use worker::jobs::SendInvitation;
@@ -27,7 +30,7 @@ use crate::routes::orgs::OrganizationOut;
 use crate::routes::pagination::{Page, fetch_size, parse_cursor};
 use crate::routes::responses::{Created, NoContent};
 use crate::routes::text::Text;
-use crate::scope::{Admin, OrgScope};
+use crate::scope::{Admin, OrgScope, request_context};
 use crate::state::AppState;
 
 /// Days an invitation stays valid.
@@ -151,6 +154,14 @@ impl InvitationsApi {
                     }),
                 )
                 .await?;
+                let changes = Changes::created(json!({
+                    "email": invitation.email,
+                    "role": invitation.role,
+                    "expires_at": invitation.expires_at,
+                }));
+                let entry =
+                    Entry::new(Action::InvitationCreated, invitation.invitation_id).with(changes);
+                audit::record(conn, org_id, entry).await?;
                 Ok::<_, ApiError>(invitation)
             })
             .await?;
@@ -172,7 +183,12 @@ impl InvitationsApi {
         let org_id = scope.org();
         let deleted = scope
             .run(async |conn| {
-                Ok::<_, DbError>(invitations::delete(conn, org_id, *invitation_id).await?)
+                let deleted = invitations::delete(conn, org_id, *invitation_id).await?;
+                if deleted {
+                    let entry = Entry::new(Action::InvitationRevoked, *invitation_id);
+                    audit::record(conn, org_id, entry).await?;
+                }
+                Ok::<_, DbError>(deleted)
             })
             .await?;
         if !deleted {
@@ -193,10 +209,12 @@ impl AcceptInvitationApi {
     async fn accept(
         &self,
         state: Data<&AppState>,
+        req: &Request,
         auth: Auth,
         body: Json<AcceptInvitationIn>,
     ) -> ApiResult<Json<OrganizationOut>> {
         let user_id = auth.user()?;
+        let context = request_context(req, &state);
         let invalid = || {
             ApiError::bad_request(
                 ProblemKind::TokenInvalid,
@@ -213,7 +231,7 @@ impl AcceptInvitationApi {
             .ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
         let (org, role) = state
             .db
-            .scoped(org_id, async |conn| {
+            .scoped_as_for(org_id, &Actor::User(user_id), &context, async |conn| {
                 let invitation = invitations::lock_by_token(conn, org_id, &secret)
                     .await?
                     .ok_or_else(invalid)?;
@@ -251,6 +269,19 @@ impl AcceptInvitationApi {
                 let org = organizations::get(conn, org_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("organization"))?;
+                let changes = Changes::default()
+                    .set(
+                        "role",
+                        json!(existing.map(Role::as_str)),
+                        json!(role.as_str()),
+                    )
+                    .set(
+                        "invitation_id",
+                        json!(null),
+                        json!(invitation.invitation_id),
+                    );
+                let entry = Entry::new(Action::MemberJoined, user_id).with(changes);
+                audit::record(conn, org_id, entry).await?;
                 Ok((org, role))
             })
             .await?;

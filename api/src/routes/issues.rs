@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
+use serde_json::json;
 use tenant::DbError;
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::errors::event::{Exception, Frame};
 use tenant::problem::ProblemKind;
 use tenant::tables::error_issues::{self, IssueFilter, IssueSort, NewStatus};
@@ -512,12 +514,28 @@ impl IssuesApi {
         };
         let (issue, users) = scope
             .run(async |conn| {
+                let before = error_issues::find(conn, org_id, project_id, *issue_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("issue"))?;
                 if !error_issues::set_status(conn, org_id, project_id, *issue_id, &status).await? {
                     return Err(ApiError::not_found("issue"));
                 }
                 let issue = error_issues::find(conn, org_id, project_id, *issue_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("issue"))?;
+                let fields = |issue: &error_issues::Issue| {
+                    json!({
+                        "status": issue.status,
+                        "resolved_in_release": issue.resolved_in_release,
+                    })
+                };
+                let changes = Changes::diff(&fields(&before), &fields(&issue)).set(
+                    "project_id",
+                    json!(project_id),
+                    json!(project_id),
+                );
+                let entry = Entry::new(Action::IssueUpdated, issue.issue_id).with(changes);
+                audit::record(conn, org_id, entry).await?;
                 let users = error_issues::users(conn, org_id, *issue_id).await?;
                 Ok::<_, ApiError>((issue, users))
             })

@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
+use serde_json::json;
 use tenant::DbError;
 use tenant::UserId;
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::memberships::{self, Member, Role};
 use uuid::Uuid;
@@ -147,6 +149,15 @@ impl MembersApi {
                     return Err(last_owner());
                 }
                 memberships::set_role(conn, org_id, user_id, new_role).await?;
+                if current != new_role {
+                    let changes = Changes::default().set(
+                        "role",
+                        json!(current.as_str()),
+                        json!(new_role.as_str()),
+                    );
+                    let entry = Entry::new(Action::MemberRoleChanged, user_id).with(changes);
+                    audit::record(conn, org_id, entry).await?;
+                }
                 memberships::find(conn, org_id, user_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("member"))
@@ -188,6 +199,9 @@ impl MembersApi {
                     return Err(last_owner());
                 }
                 memberships::remove(conn, org_id, user_id).await?;
+                let changes = Changes::deleted(json!({ "role": current.as_str() }));
+                let entry = Entry::new(Action::MemberRemoved, user_id).with(changes);
+                audit::record(conn, org_id, entry).await?;
                 Ok(())
             })
             .await?;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod events;
@@ -47,6 +48,8 @@ pub enum ApiTags {
     Errors,
     /// Plans, usage, Stripe Checkout, the Customer Portal and Stripe's webhook.
     Billing,
+    /// The audit log: records, verification, export and streaming.
+    Audit,
     /// Instance operation: jobs.
     Admin,
     /// Health, readiness and metrics.

@@ -1,14 +1,17 @@
 //! Organizations: list, create, read, rename, delete with confirmation.
 
 use chrono::{DateTime, Utc};
+use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
+use serde_json::json;
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::memberships::{self, Role};
 use tenant::tables::organizations::{self, Organization};
-use tenant::{DbError, OrgId};
+use tenant::{Actor, DbError, OrgId};
 use uuid::Uuid;
 
 use crate::auth::{Auth, Caller, Need};
@@ -17,7 +20,7 @@ use crate::routes::ApiTags;
 use crate::routes::pagination::{Page, fetch_size, parse_cursor};
 use crate::routes::responses::{Created, NoContent};
 use crate::routes::text::Text;
-use crate::scope::{Admin, OrgScope, Owner, Viewer};
+use crate::scope::{Admin, OrgScope, Owner, Viewer, request_context};
 use crate::state::AppState;
 
 /// A new organization.
@@ -131,6 +134,7 @@ impl OrgsApi {
     async fn create(
         &self,
         state: Data<&AppState>,
+        req: &Request,
         auth: Auth,
         body: Json<OrganizationIn>,
     ) -> ApiResult<Created<OrganizationOut>> {
@@ -138,11 +142,15 @@ impl OrgsApi {
         let name = clean_name(&body.name)?;
         let org = OrgId::generate();
         let org_id = org.uuid();
+        let context = request_context(req, &state);
         let created = state
             .db
-            .scoped(org, async |conn| {
+            .scoped_as_for(org, &Actor::User(user), &context, async |conn| {
                 let created = organizations::create(conn, OrgId::from_uuid(org_id), &name).await?;
                 memberships::upsert(conn, OrgId::from_uuid(org_id), user, Role::Owner).await?;
+                let entry = Entry::new(Action::OrganizationCreated, org_id)
+                    .with(Changes::created(json!({ "name": created.name })));
+                audit::record(conn, org, entry).await?;
                 Ok::<_, DbError>(created)
             })
             .await?;
@@ -184,7 +192,18 @@ impl OrgsApi {
         let access = scope.access.clone();
         let name = clean_name(&body.name)?;
         let org = scope
-            .run(async |conn| Ok::<_, DbError>(organizations::rename(conn, org_id, &name).await?))
+            .run(async |conn| {
+                let Some(before) = organizations::get(conn, org_id).await? else {
+                    return Ok(None);
+                };
+                let renamed = organizations::rename(conn, org_id, &name).await?;
+                if before.name != name {
+                    let entry = Entry::new(Action::OrganizationRenamed, org_id)
+                        .with(Changes::default().set("name", json!(before.name), json!(name)));
+                    audit::record(conn, org_id, entry).await?;
+                }
+                Ok::<_, DbError>(renamed)
+            })
             .await?
             .ok_or_else(|| ApiError::not_found("organization"))?;
         Ok(Json(org_out(org, access.role.as_str())))

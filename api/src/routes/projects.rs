@@ -4,8 +4,10 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
+use serde_json::json;
 use tenant::DbError;
 use tenant::ProjectId;
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::is_unique_violation;
 use tenant::tables::projects::{self, ProjectWithDomains};
@@ -118,6 +120,19 @@ fn project_out(p: ProjectWithDomains) -> ProjectOut {
         error_events_per_minute: p.project.error_events_per_minute,
         created_at: p.project.created_at,
     }
+}
+
+/// A project's fields as its audit records show them (before and after a change).
+fn audited_fields(p: &ProjectWithDomains) -> serde_json::Value {
+    json!({
+        "name": p.project.name,
+        "domains": p.domains,
+        "timezone": p.project.timezone,
+        "salt_rotation_hours": p.project.salt_rotation_hours,
+        "retention_days": p.project.retention_days,
+        "scrub_fields": p.project.scrub_fields,
+        "error_events_per_minute": p.project.error_events_per_minute,
+    })
 }
 
 /// Trims scrub field names; each must have 1 to 64 characters.
@@ -252,10 +267,15 @@ impl ProjectsApi {
             .run(async |conn| {
                 check_timezone(conn, &timezone).await?;
                 gates::ensure_room(conn, org_id, &entitlements, Limit::Projects).await?;
-                match projects::create(conn, org_id, &name, &timezone, &domains).await {
-                    Err(error) if is_unique_violation(&error) => Err(domain_taken()),
-                    other => Ok(other?),
-                }
+                let project = match projects::create(conn, org_id, &name, &timezone, &domains).await
+                {
+                    Err(error) if is_unique_violation(&error) => return Err(domain_taken()),
+                    other => other?,
+                };
+                let entry = Entry::new(Action::ProjectCreated, project.project.project_id)
+                    .with(Changes::created(audited_fields(&project)));
+                audit::record(conn, org_id, entry).await?;
+                Ok(project)
             })
             .await?;
         Ok(Created::Created(Json(project_out(project))))
@@ -331,6 +351,9 @@ impl ProjectsApi {
                 if let Some(tz) = &timezone {
                     check_timezone(conn, tz).await?;
                 }
+                let before = projects::find(conn, org_id, project_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("project"))?;
                 let changes = projects::ProjectChanges {
                     name: name.clone(),
                     timezone: timezone.clone(),
@@ -348,9 +371,15 @@ impl ProjectsApi {
                         other => drop(other?),
                     }
                 }
-                projects::find(conn, org_id, project_id)
+                let after = projects::find(conn, org_id, project_id)
                     .await?
-                    .ok_or_else(|| ApiError::not_found("project"))
+                    .ok_or_else(|| ApiError::not_found("project"))?;
+                let changes = Changes::diff(&audited_fields(&before), &audited_fields(&after));
+                if !changes.is_empty() {
+                    let entry = Entry::new(Action::ProjectUpdated, project_id).with(changes);
+                    audit::record(conn, org_id, entry).await?;
+                }
+                Ok(after)
             })
             .await?;
         Ok(Json(project_out(project)))
@@ -375,9 +404,17 @@ impl ProjectsApi {
         }
         let deleted = scope
             .run(async |conn| {
-                Ok::<_, DbError>(
-                    projects::delete(conn, org_id, ProjectId::from_uuid(*project_id)).await?,
-                )
+                let project_id = ProjectId::from_uuid(*project_id);
+                let Some(before) = projects::find(conn, org_id, project_id).await? else {
+                    return Ok(false);
+                };
+                let deleted = projects::delete(conn, org_id, project_id).await?;
+                if deleted {
+                    let entry = Entry::new(Action::ProjectDeleted, project_id)
+                        .with(Changes::deleted(audited_fields(&before)));
+                    audit::record(conn, org_id, entry).await?;
+                }
+                Ok::<_, DbError>(deleted)
             })
             .await?;
         if !deleted {

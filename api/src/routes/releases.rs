@@ -12,7 +12,10 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{Object, OpenApi};
+use serde_json::json;
 use tenant::DbError;
+use tenant::ProjectId;
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::release_files;
 use uuid::Uuid;
@@ -95,13 +98,29 @@ impl ReleasesApi {
         }
         let file = scope
             .run(async |conn| {
+                let find = async |conn: &mut _| {
+                    Ok::<_, DbError>(
+                        release_files::list(conn, org_id, project_id, &release)
+                            .await?
+                            .into_iter()
+                            .find(|f| f.name == *name),
+                    )
+                };
+                let before = find(&mut *conn).await?;
                 release_files::put(conn, org_id, project_id, &release, &name, &body).await?;
-                Ok::<_, DbError>(
-                    release_files::list(conn, org_id, project_id, &release)
-                        .await?
-                        .into_iter()
-                        .find(|f| f.name == *name),
+                let after = find(&mut *conn).await?;
+                let changes = Changes::default().set(
+                    "sha256",
+                    json!(before.map(|f| f.sha256)),
+                    json!(after.as_ref().map(|f| &f.sha256)),
+                );
+                let entry = Entry::new(
+                    Action::ReleaseFileUploaded,
+                    release_file_target(project_id, &release, &name),
                 )
+                .with(changes);
+                audit::record(conn, org_id, entry).await?;
+                Ok::<_, DbError>(after)
             })
             .await?
             .ok_or_else(|| ApiError::internal("the stored file was not found"))?;
@@ -162,9 +181,16 @@ impl ReleasesApi {
         let project_id = scope.project_id();
         let deleted = scope
             .run(async |conn| {
-                Ok::<_, DbError>(
-                    release_files::delete(conn, org_id, project_id, &release, &name).await?,
-                )
+                let deleted =
+                    release_files::delete(conn, org_id, project_id, &release, &name).await?;
+                if deleted {
+                    let entry = Entry::new(
+                        Action::ReleaseFileDeleted,
+                        release_file_target(project_id, &release, &name),
+                    );
+                    audit::record(conn, org_id, entry).await?;
+                }
+                Ok::<_, DbError>(deleted)
             })
             .await?;
         if !deleted {
@@ -172,4 +198,9 @@ impl ReleasesApi {
         }
         Ok(NoContent::NoContent)
     }
+}
+
+/// A release file's id in audit records: `<project>/<release>/<name>`.
+fn release_file_target(project: ProjectId, release: &str, name: &str) -> String {
+    format!("{project}/{release}/{name}")
 }

@@ -14,9 +14,16 @@ use uuid::Uuid;
 
 use crate::support::{As, TenantRows, TestApp};
 
+/// Tables that record the deletion itself (the audit chain and its head), so they change.
+const JOURNALS: &[&str] = &["audit_log", "audit_heads"];
+
 /// The tenant tables `populate` (and the organization set-up) fill.
 const POPULATED: &[&str] = &[
     "api_keys",
+    "audit_checkpoints",
+    "audit_heads",
+    "audit_log",
+    "audit_streams",
     "billing_notices",
     "dropped_daily",
     "org_billing",
@@ -143,6 +150,32 @@ async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -> Uuid {
 /// A row in every billing table of `org`, written by the functions billing writes them with:
 /// the subscription and webhook bookkeeping in the organization's scope, the daily count as
 /// the usage job's role, the drops as ingestion's.
+/// An audit stream and a checkpoint (the organization's writes made its records and head).
+async fn populate_audit(app: &TestApp, org: Uuid) {
+    use tenant::tables::{audit_log, audit_streams};
+    let org = tenant::OrgId::from_uuid(org);
+    let key = tenant::audit::checkpoint::CheckpointKey::new(vec![7; 32]).unwrap();
+    app.state
+        .db
+        .scoped(org, async |conn| {
+            let first = audit_log::chain_after(conn, org, 0, 1).await?.remove(0);
+            let signature = key.sign(org, first.seq, &first.hash, first.recorded_at);
+            audit_log::prune(conn, first.seq, &signature).await?;
+            audit_streams::upsert(
+                conn,
+                org,
+                "https://siem.example/",
+                true,
+                &audit_streams::new_secret(),
+                0,
+            )
+            .await?;
+            Ok::<_, tenant::DbError>(())
+        })
+        .await
+        .unwrap();
+}
+
 async fn populate_billing(app: &TestApp, org: Uuid) {
     use tenant::tables::{billing, usage};
     let org = tenant::OrgId::from_uuid(org);
@@ -285,6 +318,15 @@ fn assert_removed(before: &TenantRows, gone: &TenantRows, after: &TenantRows, wh
         assert!(left.is_empty(), "{what}: rows left in {table}: {left:?}");
         let expected: Vec<&Value> = rows.iter().filter(|r| !gone[table].contains(r)).collect();
         let kept: Vec<&Value> = after[table].iter().collect();
+        if JOURNALS.contains(&table.as_str()) {
+            // The deletion is itself recorded: the chain grows, its older records stay.
+            let unchanged = expected.iter().filter(|r| kept.contains(r)).count();
+            let lost = expected.len() - unchanged;
+            if table == "audit_log" {
+                assert_eq!(lost, 0, "{what}: audit records of {table} were lost");
+            }
+            continue;
+        }
         assert_eq!(kept, expected, "{what}: other rows of {table} changed");
     }
 }
@@ -310,11 +352,13 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
     let doomed = populate(&app, &who, org, "doomed.example").await;
     let kept = populate(&app, &who, org, "kept.example").await;
     populate_billing(&app, org).await;
+    populate_audit(&app, org).await;
     // A second organization, which nothing here may touch.
     let other_owner = app.user("owner@other.example").await;
     let other_org = app.org(&other_owner, "Beta").await;
     populate(&app, &As::User(other_owner), other_org, "other.example").await;
     populate_billing(&app, other_org).await;
+    populate_audit(&app, other_org).await;
 
     let before = app.tenant_rows(org).await;
     let other_before = app.tenant_rows(other_org).await;
@@ -354,6 +398,10 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
             "quota_state",
             "billing_notices",
             "dropped_daily",
+            "audit_log",
+            "audit_heads",
+            "audit_checkpoints",
+            "audit_streams",
         ];
         assert_eq!(
             *doomed_rows > 0 && *kept_rows > 0,

@@ -175,6 +175,24 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
         ),
         ("POST", format!("/api/v1/orgs/{org}/billing/portal"), None),
         ("GET", format!("/api/v1/orgs/{org}/billing/invoices"), None),
+        ("GET", format!("/api/v1/orgs/{org}/audit-log"), None),
+        ("GET", format!("/api/v1/orgs/{org}/audit-log/verify"), None),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/audit-log/export?format=jsonl"),
+            None,
+        ),
+        ("GET", format!("/api/v1/orgs/{org}/audit-log/stream"), None),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/audit-log/stream"),
+            Some(json!({"url": "https://spy.example/in"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/audit-log/stream"),
+            None,
+        ),
     ]
 }
 
@@ -186,7 +204,7 @@ async fn send(
     path: &str,
     body: Option<Value>,
 ) -> poem::test::TestResponse {
-    if method != "PUT" {
+    if method != "PUT" || body.is_some() {
         return app.call(caller, method, path, body).await;
     }
     let mut req = app

@@ -4,6 +4,8 @@
 //! scope (one transaction).
 
 pub mod api_keys;
+pub mod audit_log;
+pub mod audit_streams;
 pub mod billing;
 pub mod error_issues;
 pub mod events;

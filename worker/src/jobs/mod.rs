@@ -10,6 +10,7 @@ use crate::mailer::Mailer;
 
 pub mod maintain_events_all_tenants;
 pub mod meter_usage_all_tenants;
+pub mod prune_audit_all_tenants;
 pub mod rollup_all_tenants;
 pub mod rotate_salts_all_tenants;
 pub mod send_billing_notice;
@@ -19,6 +20,7 @@ pub mod send_verification_email;
 
 pub use maintain_events_all_tenants::MaintainEventsAllTenants;
 pub use meter_usage_all_tenants::MeterUsageAllTenants;
+pub use prune_audit_all_tenants::PruneAuditAllTenants;
 pub use rollup_all_tenants::RollupAllTenants;
 pub use rotate_salts_all_tenants::RotateSaltsAllTenants;
 pub use send_billing_notice::SendBillingNotice;
@@ -42,6 +44,10 @@ pub struct JobContext {
     pub clock: Clock,
     /// Plans, entitlements and Stripe (disabled without a Stripe key).
     pub billing: Arc<billing::Billing>,
+    /// The HTTPS client audit streams are delivered with.
+    pub audit_stream: crate::audit_stream::StreamClient,
+    /// Signs audit checkpoints (`BEACON_AUDIT_KEY`); none: audit records are not pruned.
+    pub audit_key: Option<tenant::audit::checkpoint::CheckpointKey>,
 }
 
 /// A queued job.
@@ -64,6 +70,8 @@ pub enum Job {
     MeterUsageAllTenants(MeterUsageAllTenants),
     /// E-mail the owners about billing.
     SendBillingNotice(SendBillingNotice),
+    /// Audit retention (signed checkpoints).
+    PruneAuditAllTenants(PruneAuditAllTenants),
 }
 
 impl Job {
@@ -78,6 +86,7 @@ impl Job {
             Self::RollupAllTenants(job) => job.run(ctx).await,
             Self::MeterUsageAllTenants(job) => job.run(ctx).await,
             Self::SendBillingNotice(job) => job.run(ctx).await,
+            Self::PruneAuditAllTenants(job) => job.run(ctx).await,
         }
     }
 }

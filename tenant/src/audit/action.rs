@@ -1,0 +1,113 @@
+//! The catalogue of audited actions: stable dotted names (`api_key.created`), each with the
+//! type of its target. Names are a contract with SIEMs and exports: add, never rename.
+
+macro_rules! actions {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal on $target:literal,)*) => {
+        /// Something that happened to an organization's data or access.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Action {
+            /// Every action, in catalogue order.
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The stable name (`api_key.created`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)*
+                }
+            }
+
+            /// The type of the target this action is about (`api_key`).
+            pub fn target_type(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $target,)*
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    /// An organization was created (its first owner is the actor).
+    OrganizationCreated => "organization.created" on "organization",
+    /// An organization was renamed.
+    OrganizationRenamed => "organization.renamed" on "organization",
+    /// A member's role changed.
+    MemberRoleChanged => "member.role_changed" on "user",
+    /// A member was removed (or left).
+    MemberRemoved => "member.removed" on "user",
+    /// Someone joined by accepting an invitation.
+    MemberJoined => "member.joined" on "user",
+    /// An invitation was sent.
+    InvitationCreated => "invitation.created" on "invitation",
+    /// An invitation was revoked.
+    InvitationRevoked => "invitation.revoked" on "invitation",
+    /// An API key was created.
+    ApiKeyCreated => "api_key.created" on "api_key",
+    /// An API key was revoked.
+    ApiKeyRevoked => "api_key.revoked" on "api_key",
+    /// A project was created.
+    ProjectCreated => "project.created" on "project",
+    /// A project's name, domains or settings changed.
+    ProjectUpdated => "project.updated" on "project",
+    /// A project and its data were deleted.
+    ProjectDeleted => "project.deleted" on "project",
+    /// A goal was created.
+    GoalCreated => "goal.created" on "goal",
+    /// A goal was deleted.
+    GoalDeleted => "goal.deleted" on "goal",
+    /// A funnel was created.
+    FunnelCreated => "funnel.created" on "funnel",
+    /// A funnel was deleted.
+    FunnelDeleted => "funnel.deleted" on "funnel",
+    /// An error issue's state or assignment changed.
+    IssueUpdated => "issue.updated" on "issue",
+    /// A release file (source map or script) was uploaded or replaced.
+    ReleaseFileUploaded => "release_file.uploaded" on "release_file",
+    /// A release file was deleted.
+    ReleaseFileDeleted => "release_file.deleted" on "release_file",
+    /// An owner started a Stripe Checkout for a plan.
+    BillingCheckoutStarted => "billing.checkout_started" on "organization",
+    /// An owner opened the Stripe Customer Portal.
+    BillingPortalOpened => "billing.portal_opened" on "organization",
+    /// The subscription changed at Stripe (plan, interval or status).
+    BillingPlanChanged => "billing.plan_changed" on "organization",
+    /// The audit stream was set up or changed.
+    AuditStreamConfigured => "audit_stream.configured" on "audit_stream",
+    /// The audit stream was removed.
+    AuditStreamDeleted => "audit_stream.deleted" on "audit_stream",
+    /// The audit stream was turned off after failing persistently.
+    AuditStreamDisabled => "audit_stream.disabled" on "audit_stream",
+    /// Audit records were exported.
+    AuditLogExported => "audit_log.exported" on "audit_log",
+    /// Old audit records were removed by retention, leaving a checkpoint.
+    AuditLogPruned => "audit_log.pruned" on "audit_log",
+    /// A member signed in with a password.
+    UserSignedIn => "user.signed_in" on "user",
+    /// A sign-in with a member's e-mail failed.
+    UserSignInFailed => "user.sign_in_failed" on "user",
+    /// A member signed out (their session was revoked).
+    UserSignedOut => "user.signed_out" on "user",
+    /// A member reset their password (all their sessions were revoked).
+    UserPasswordReset => "user.password_reset" on "user",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_dotted() {
+        let mut names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        for name in &names {
+            let (kind, verb) = name.split_once('.').unwrap();
+            assert!(!kind.is_empty() && !verb.is_empty(), "{name}");
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Action::ALL.len());
+    }
+}
