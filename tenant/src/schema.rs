@@ -43,6 +43,19 @@ diesel::table! {
         org_id -> Uuid,
         name -> Text,
         created_at -> Timestamptz,
+        erase_after -> Nullable<Timestamptz>,
+        erasure_requested_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    /// Erased organizations and their audit chain's final checkpoint (global).
+    erased_organizations (org_id) {
+        org_id -> Uuid,
+        erased_at -> Timestamptz,
+        audit_seq -> Int8,
+        audit_hash -> Bytea,
+        signature -> Nullable<Bytea>,
     }
 }
 
@@ -469,4 +482,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_heads,
     audit_checkpoints,
     audit_streams,
+    erased_organizations,
 );

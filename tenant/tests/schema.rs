@@ -17,6 +17,7 @@ const GLOBAL_TABLES: &[&str] = &[
     "users",
     "user_sessions",
     "user_tokens",
+    "erased_organizations",
 ];
 
 #[derive(QueryableByName, Debug)]
@@ -677,6 +678,7 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(audit_heads::table.select(audit_heads::all_columns)),
         declared(audit_checkpoints::table.select(audit_checkpoints::all_columns)),
         declared(audit_streams::table.select(audit_streams::all_columns)),
+        declared(erased_organizations::table.select(erased_organizations::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -17,8 +17,8 @@ pub const ROLLUP_EVERY: Duration = Duration::from_secs(300);
 /// across all workers (an idempotency key per period).
 pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
     use crate::jobs::{
-        MaintainEventsAllTenants, MeterUsageAllTenants, PruneAuditAllTenants, RollupAllTenants,
-        RotateSaltsAllTenants,
+        EraseOrganizations, MaintainEventsAllTenants, MeterUsageAllTenants, PruneAuditAllTenants,
+        RollupAllTenants, RotateSaltsAllTenants,
     };
     let mut tick = tokio::time::interval(ROLLUP_EVERY);
     loop {
@@ -49,6 +49,10 @@ pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
             (
                 Job::PruneAuditAllTenants(PruneAuditAllTenants {}),
                 format!("prune_audit:{hour}"),
+            ),
+            (
+                Job::EraseOrganizations(EraseOrganizations {}),
+                format!("erase_organizations:{hour}"),
             ),
         ];
         let result: Result<(), tenant::DbError> = db

@@ -26,7 +26,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::auth::normalize_email;
 use crate::routes::members::{RoleDto, check_owner_rights};
-use crate::routes::orgs::OrganizationOut;
+use crate::routes::orgs::{OrganizationOut, org_out};
 use crate::routes::pagination::{Page, fetch_size, parse_cursor};
 use crate::routes::responses::{Created, NoContent};
 use crate::routes::text::Text;
@@ -285,11 +285,6 @@ impl AcceptInvitationApi {
                 Ok((org, role))
             })
             .await?;
-        Ok(Json(OrganizationOut {
-            id: org.org_id,
-            name: org.name,
-            role: role.as_str().to_owned(),
-            created_at: org.created_at,
-        }))
+        Ok(Json(org_out(org, role.as_str())))
     }
 }

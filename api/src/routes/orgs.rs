@@ -5,7 +5,7 @@ use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::json;
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
@@ -18,7 +18,7 @@ use crate::auth::{Auth, Caller, Need};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::pagination::{Page, fetch_size, parse_cursor};
-use crate::routes::responses::{Created, NoContent};
+use crate::routes::responses::Created;
 use crate::routes::text::Text;
 use crate::scope::{Admin, OrgScope, Owner, Viewer, request_context};
 use crate::state::AppState;
@@ -50,6 +50,9 @@ pub struct OrganizationOut {
     pub role: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Erasure requested: every row of the organization is deleted after this time unless an
+    /// owner cancels (`POST …/erasure/cancel`).
+    pub erase_after: Option<DateTime<Utc>>,
 }
 
 /// Trims and checks a display name.
@@ -64,12 +67,14 @@ pub fn clean_name(name: &str) -> ApiResult<String> {
     Ok(name.to_owned())
 }
 
-fn org_out(org: Organization, role: &str) -> OrganizationOut {
+/// An organization as the API answers it, with the caller's `role`.
+pub fn org_out(org: Organization, role: &str) -> OrganizationOut {
     OrganizationOut {
         id: org.org_id,
         name: org.name,
         role: role.to_owned(),
         created_at: org.created_at,
+        erase_after: org.erase_after,
     }
 }
 
@@ -209,7 +214,10 @@ impl OrgsApi {
         Ok(Json(org_out(org, access.role.as_str())))
     }
 
-    /// Delete an organization and everything in it (owners; the name must be confirmed).
+    /// Erase an organization and everything in it (owners; the name must be confirmed):
+    /// the erasure happens after a seven-day window in which an owner can cancel it
+    /// (`POST …/erasure/cancel`); then every row of the organization is deleted, and only its id
+    /// and its audit chain's final checkpoint remain.
     #[oai(
         path = "/:org_id",
         method = "delete",
@@ -217,13 +225,17 @@ impl OrgsApi {
     )]
     async fn delete(
         &self,
+        state: Data<&AppState>,
         #[oai(name = "org_id")] _org_id: Path<Uuid>,
         body: Json<DeleteOrganizationIn>,
         scope: OrgScope<Owner>,
-    ) -> ApiResult<NoContent> {
+    ) -> ApiResult<ErasureResponse> {
         let org_id = scope.org();
+        let user = scope.caller.user()?;
+        let role = scope.access.role;
         let confirm = body.confirm_name.clone();
-        scope
+        let erase_after = state.clock.now() + chrono::Duration::days(ERASURE_UNDO_DAYS);
+        let org = scope
             .run(async |conn| {
                 let org = organizations::get(conn, org_id)
                     .await?
@@ -234,10 +246,63 @@ impl OrgsApi {
                         "confirm_name must equal the organization's name exactly",
                     ));
                 }
-                organizations::delete(conn, org_id).await?;
-                Ok(())
+                if org.erase_after.is_some() {
+                    return Ok(org);
+                }
+                let org = organizations::request_erasure(conn, org_id, erase_after, user)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("organization"))?;
+                let entry = Entry::new(Action::OrganizationErasureRequested, org_id).with(
+                    Changes::default().set("erase_after", json!(null), json!(org.erase_after)),
+                );
+                audit::record(conn, org_id, entry).await?;
+                Ok(org)
             })
             .await?;
-        Ok(NoContent::NoContent)
+        Ok(ErasureResponse::Accepted(Json(org_out(org, role.as_str()))))
     }
+
+    /// Cancel a pending erasure (owners).
+    #[oai(
+        path = "/:org_id/erasure/cancel",
+        method = "post",
+        operation_id = "cancel_organization_erasure"
+    )]
+    async fn cancel_erasure(
+        &self,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        scope: OrgScope<Owner>,
+    ) -> ApiResult<Json<OrganizationOut>> {
+        let org_id = scope.org();
+        let role = scope.access.role;
+        let org = scope
+            .run(async |conn| {
+                let Some(before) = organizations::get(conn, org_id).await? else {
+                    return Err(ApiError::not_found("organization"));
+                };
+                let org = organizations::cancel_erasure(conn, org_id)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::conflict(ProblemKind::Conflict, "no erasure is pending")
+                    })?;
+                let entry = Entry::new(Action::OrganizationErasureCancelled, org_id).with(
+                    Changes::default().set("erase_after", json!(before.erase_after), json!(null)),
+                );
+                audit::record(conn, org_id, entry).await?;
+                Ok(org)
+            })
+            .await?;
+        Ok(Json(org_out(org, role.as_str())))
+    }
+}
+
+/// Days between an erasure request and the erasure (an owner can cancel in between).
+pub const ERASURE_UNDO_DAYS: i64 = 7;
+
+/// An erasure request's answer.
+#[derive(ApiResponse)]
+pub enum ErasureResponse {
+    /// The erasure is scheduled: `erase_after` says when.
+    #[oai(status = 202)]
+    Accepted(Json<OrganizationOut>),
 }

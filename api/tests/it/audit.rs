@@ -492,6 +492,25 @@ async fn every_write_is_audited_once_with_its_actor() {
         (&json!("192.0.2.7"), &json!("AuditTest/1.0"))
     );
     seen += 1;
+    // Erasure: asked for, then cancelled, both recorded.
+    step!(
+        "delete_organization",
+        who,
+        "DELETE",
+        o.clone(),
+        Some(json!({"confirm_name": "With context"})),
+        "organization.erasure_requested",
+        user_actor(&owner)
+    );
+    step!(
+        "cancel_organization_erasure",
+        who,
+        "POST",
+        format!("{o}/erasure/cancel"),
+        None,
+        "organization.erasure_cancelled",
+        user_actor(&owner)
+    );
     // A refused write leaves nothing.
     let (status, _) = app
         .json(

@@ -431,12 +431,49 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
             Some(json!({"confirm_name": "Alpha"})),
         )
         .await;
-    assert_eq!(status, 204, "deleting the organization: {body}");
+    assert_eq!(status, 202, "asking for the organization's erasure: {body}");
+    let ctx = crate::support::job_context(&app, None);
+    // Within the undo window nothing goes (the positive control of the check below).
+    app.set_now(chrono::Utc::now() + chrono::Duration::days(6));
+    worker::jobs::EraseOrganizations {}.run(&ctx).await.unwrap();
+    let pending = app.tenant_rows(org).await;
+    assert!(!pending["organizations"].is_empty() && !pending["audit_log"].is_empty());
+    // After it, every row of every tenant table the catalog lists is gone.
+    app.set_now(chrono::Utc::now() + chrono::Duration::days(8));
+    worker::jobs::EraseOrganizations {}.run(&ctx).await.unwrap();
     for (table, rows) in app.tenant_rows(org).await {
         assert!(
             rows.is_empty(),
-            "organization deleted: rows left in {table}: {rows:?}"
+            "organization erased: rows left in {table}: {rows:?}"
         );
     }
     assert_eq!(app.tenant_rows(other_org).await, other_before);
+    // What is left: the id, the time and the audit chain's last record, signed when a key is
+    // set (no key here).
+    #[derive(tenant::diesel::QueryableByName, Debug)]
+    struct Left {
+        #[diesel(sql_type = tenant::diesel::sql_types::Text)]
+        row: String,
+    }
+    let mut conn = app.owner_conn().await;
+    let left: Vec<Left> = tenant::diesel::sql_query(format!(
+        "SELECT (to_jsonb(e) - 'erased_at')::text AS row FROM erased_organizations e WHERE org_id = '{org}'"
+    ))
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    let row: Value = serde_json::from_str(&left[0].row).unwrap();
+    let mut keys: Vec<&str> = row
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["audit_hash", "audit_seq", "org_id", "signature"]);
+    assert!(
+        row["audit_seq"].as_i64().unwrap() > 5,
+        "the chain's end: {row}"
+    );
 }

@@ -37,6 +37,7 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             format!("/api/v1/orgs/{org}"),
             Some(json!({"confirm_name": "Alpha"})),
         ),
+        ("POST", format!("/api/v1/orgs/{org}/erasure/cancel"), None),
         ("GET", format!("/api/v1/orgs/{org}/members"), None),
         (
             "PATCH",

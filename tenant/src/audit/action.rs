@@ -35,6 +35,10 @@ actions! {
     OrganizationCreated => "organization.created" on "organization",
     /// An organization was renamed.
     OrganizationRenamed => "organization.renamed" on "organization",
+    /// An owner asked for the organization's erasure (in seven days).
+    OrganizationErasureRequested => "organization.erasure_requested" on "organization",
+    /// An owner cancelled a pending erasure.
+    OrganizationErasureCancelled => "organization.erasure_cancelled" on "organization",
     /// A member's role changed.
     MemberRoleChanged => "member.role_changed" on "user",
     /// A member was removed (or left).

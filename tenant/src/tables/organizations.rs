@@ -19,6 +19,8 @@ pub struct Organization {
     pub name: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Erasure requested: erased after this time unless an owner cancels.
+    pub erase_after: Option<DateTime<Utc>>,
 }
 
 /// Inserts the organization of the current scope (the scope's id must equal `org_id`).
@@ -91,6 +93,80 @@ pub async fn delete(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryResult<
             .await?;
     }
     Ok(deleted)
+}
+
+/// Asks for the organization's erasure after `erase_after` (by `by`); answers the organization.
+pub async fn request_erasure(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    erase_after: DateTime<Utc>,
+    by: UserId,
+) -> QueryResult<Option<Organization>> {
+    diesel::update(organizations::table.find(org_id))
+        .set((
+            organizations::erase_after.eq(erase_after),
+            organizations::erasure_requested_by.eq(by),
+        ))
+        .returning(Organization::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// Cancels a requested erasure; answers the organization when one was pending.
+pub async fn cancel_erasure(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+) -> QueryResult<Option<Organization>> {
+    diesel::update(
+        organizations::table
+            .find(org_id)
+            .filter(organizations::erase_after.is_not_null()),
+    )
+    .set((
+        organizations::erase_after.eq(None::<DateTime<Utc>>),
+        organizations::erasure_requested_by.eq(None::<Uuid>),
+    ))
+    .returning(Organization::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Organizations whose erasure is due at `now` (the erasure job, on the sweeper's connection,
+/// which sees only organizations pending erasure and only these columns).
+pub async fn due_for_erasure(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<OrgId>> {
+    organizations::table
+        .filter(organizations::erase_after.le(now))
+        .select(organizations::org_id)
+        .load::<Uuid>(conn)
+        .await
+        .map(|ids| ids.into_iter().map(OrgId::from_uuid).collect())
+}
+
+/// Records an erased organization's id and its audit chain's last record (signed or not).
+pub async fn record_erased(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    audit_seq: i64,
+    audit_hash: &[u8],
+    signature: Option<&[u8]>,
+) -> QueryResult<()> {
+    use crate::schema::erased_organizations;
+    diesel::insert_into(erased_organizations::table)
+        .values((
+            erased_organizations::org_id.eq(org_id),
+            erased_organizations::audit_seq.eq(audit_seq),
+            erased_organizations::audit_hash.eq(audit_hash),
+            erased_organizations::signature.eq(signature),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// In a user scope: the user's organizations with their role, ordered by id, after `after`.

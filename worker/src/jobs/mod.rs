@@ -8,6 +8,7 @@ use tenant::{Clock, Db};
 
 use crate::mailer::Mailer;
 
+pub mod erase_organizations;
 pub mod maintain_events_all_tenants;
 pub mod meter_usage_all_tenants;
 pub mod prune_audit_all_tenants;
@@ -18,6 +19,7 @@ pub mod send_invitation;
 pub mod send_password_reset;
 pub mod send_verification_email;
 
+pub use erase_organizations::EraseOrganizations;
 pub use maintain_events_all_tenants::MaintainEventsAllTenants;
 pub use meter_usage_all_tenants::MeterUsageAllTenants;
 pub use prune_audit_all_tenants::PruneAuditAllTenants;
@@ -72,6 +74,8 @@ pub enum Job {
     SendBillingNotice(SendBillingNotice),
     /// Audit retention (signed checkpoints).
     PruneAuditAllTenants(PruneAuditAllTenants),
+    /// Organizations whose erasure is due.
+    EraseOrganizations(EraseOrganizations),
 }
 
 impl Job {
@@ -87,6 +91,7 @@ impl Job {
             Self::MeterUsageAllTenants(job) => job.run(ctx).await,
             Self::SendBillingNotice(job) => job.run(ctx).await,
             Self::PruneAuditAllTenants(job) => job.run(ctx).await,
+            Self::EraseOrganizations(job) => job.run(ctx).await,
         }
     }
 }

@@ -1,0 +1,81 @@
+//! Hourly: erases the organizations whose seven-day undo window has passed. Each is deleted in
+//! its own scope by `organizations::delete` (every tenant table reaches the organization by a
+//! cascading key, events by an explicit delete), and its audit chain is reduced to one row in
+//! the global `erased_organizations`: the chain's last sequence number and hash, signed with
+//! `BEACON_AUDIT_KEY` when set. Due organizations are found as `beacon_sweeper`, which sees
+//! only the id and erasure time of organizations pending erasure.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tenant::audit::chain::GENESIS;
+use tenant::audit::checkpoint::CheckpointKey;
+use tenant::tables::{audit_log, organizations};
+use tenant::{Actor, Db, DbError, OrgId};
+
+use super::JobContext;
+
+/// Payload (no ids: it covers every tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EraseOrganizations {}
+
+impl EraseOrganizations {
+    /// Erases every organization due; one that fails is logged and retried next run.
+    pub async fn run(self, ctx: &JobContext) -> anyhow::Result<()> {
+        let now = ctx.clock.now();
+        let due = ctx
+            .sweeper
+            .unscoped(async |conn| {
+                Ok::<_, DbError>(organizations::due_for_erasure(conn, now).await?)
+            })
+            .await?;
+        for org in due {
+            match erase(&ctx.db, ctx.audit_key.as_ref(), org, now).await {
+                Ok(true) => tracing::info!(org_id = %org, "organization erased"),
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(org_id = %org, error = %error, "erasing an organization failed; retried next run");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Erases `org` when its erasure is still requested and due at `now` (an owner may have
+/// cancelled since it was listed); answers whether it was erased.
+pub async fn erase(
+    db: &Db,
+    key: Option<&CheckpointKey>,
+    org: OrgId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    db.scoped_as(org, &Actor::System("erasure"), async |conn| {
+        organizations::lock(conn, org).await?;
+        let Some(found) = organizations::get(conn, org).await? else {
+            return Ok(false);
+        };
+        if found.erase_after.is_none_or(|after| after > now) {
+            return Ok(false);
+        }
+        let (seq, hash, at) = match audit_log::head(conn, org).await? {
+            Some(head) if head.seq > 0 => {
+                let last = audit_log::chain_after(conn, org, head.seq - 1, 1).await?;
+                let at = last.first().map_or(now, |record| record.recorded_at);
+                (head.seq, head.hash, at)
+            }
+            _ => (0, GENESIS.to_vec(), now),
+        };
+        let signature = key.map(|key| key.sign(org, seq, &hash, at));
+        organizations::record_erased(
+            conn,
+            org,
+            seq,
+            &hash,
+            signature.as_ref().map(|s| s.as_slice()),
+        )
+        .await?;
+        organizations::delete(conn, org).await?;
+        Ok(true)
+    })
+    .await
+}
