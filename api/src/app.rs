@@ -10,6 +10,7 @@ use crate::routes::audit::AuditApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::billing::BillingApi;
 use crate::routes::events::IngestApi;
+use crate::routes::exports::ExportsApi;
 use crate::routes::funnels::FunnelsApi;
 use crate::routes::goals::GoalsApi;
 use crate::routes::invitations::{AcceptInvitationApi, InvitationsApi};
@@ -36,7 +37,14 @@ type Apis = (
         GoalsApi,
         FunnelsApi,
     ),
-    (IssuesApi, ReleasesApi, VitalsApi, BillingApi, AuditApi),
+    (
+        IssuesApi,
+        ReleasesApi,
+        VitalsApi,
+        BillingApi,
+        AuditApi,
+        ExportsApi,
+    ),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

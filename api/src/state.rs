@@ -52,6 +52,9 @@ pub struct AppState {
     /// Base URL of the web app (`BEACON_PUBLIC_URL`, or the listen address), where Stripe sends
     /// the browser back after Checkout; none: taken from the request's `Origin`.
     pub public_url: Option<String>,
+    /// Where organization exports are written by the workers and read for download
+    /// (`<data>/exports`; a scratch directory until the data directory is known).
+    pub exports_dir: std::path::PathBuf,
     /// Signs and checks audit checkpoints (`BEACON_AUDIT_KEY`); none: checkpoints unchecked.
     pub audit_key: Option<CheckpointKey>,
 }
@@ -123,6 +126,7 @@ impl AppState {
             clock,
             billing,
             public_url: None,
+            exports_dir: std::env::temp_dir().join("beacon-exports"),
             audit_key: crate::config::audit_key(server.audit_key.as_deref())?,
         })
     }

@@ -449,6 +449,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Requested data exports of an organization.
+    org_exports (org_id, export_id) {
+        org_id -> Uuid,
+        export_id -> Uuid,
+        requested_by -> Uuid,
+        status -> Text,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+        size_bytes -> Nullable<Int8>,
+        token_hash -> Nullable<Bytea>,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -483,4 +499,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_checkpoints,
     audit_streams,
     erased_organizations,
+    org_exports,
 );

@@ -70,6 +70,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "invitation.txt",
         include_str!("../templates/invitation.txt"),
     ),
+    (
+        "export_ready.html",
+        include_str!("../templates/export_ready.html"),
+    ),
+    (
+        "export_ready.txt",
+        include_str!("../templates/export_ready.txt"),
+    ),
 ];
 
 impl Mailer {

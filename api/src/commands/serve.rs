@@ -70,6 +70,7 @@ pub async fn run(
         .unwrap_or(server.listen);
     let public_url = mail.public_url(local);
     state.public_url = Some(public_url.clone());
+    state.exports_dir = db_args.data_dir.join("exports");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {

@@ -57,6 +57,7 @@ pub async fn run(
         db,
         sweeper,
         audit_stream,
+        exports_dir: database.data_dir.join("exports"),
         audit_key,
         mailer: Arc::new(mailer),
         public_url,

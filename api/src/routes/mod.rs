@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod events;
+pub mod exports;
 pub mod funnels;
 pub mod goals;
 pub mod invitations;

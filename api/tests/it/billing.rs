@@ -281,6 +281,50 @@ async fn checkout_creates_one_customer_and_a_trial_and_the_webhook_sets_the_plan
         .await;
     assert_eq!(status, 200, "{portal}");
     assert!(portal["url"].as_str().unwrap().contains("/portal/"));
+    // Checkouts, the plan Stripe set and the portal are in the audit log with their actors
+    // (read from the table: the audit log's API is a Business feature, refused on Team).
+    let resp = app
+        .call(
+            &org.owner,
+            "GET",
+            &format!("/api/v1/orgs/{}/audit-log", org.id),
+            None,
+        )
+        .await;
+    crate::support::assert_problem(resp, 402, "plan_required").await;
+    let scoped = tenant::OrgId::from_uuid(org.id);
+    let filter = tenant::tables::audit_log::Filter {
+        action: Some("billing.".into()),
+        ..Default::default()
+    };
+    let records = app
+        .state
+        .db
+        .scoped(scoped, async |conn| {
+            Ok::<_, tenant::DbError>(
+                tenant::tables::audit_log::list(conn, scoped, &filter, None, 50).await?,
+            )
+        })
+        .await
+        .unwrap();
+    let count = |action: &str, actor_kind: &str| {
+        records
+            .iter()
+            .filter(|r| r.action == action && r.actor.starts_with(actor_kind))
+            .count()
+    };
+    assert_eq!(count("billing.checkout_started", "user:"), 2);
+    assert_eq!(count("billing.portal_opened", "user:"), 1);
+    let changed = records
+        .iter()
+        .find(|r| r.action == "billing.plan_changed")
+        .expect("the webhook's plan change is recorded");
+    assert_eq!(changed.actor, "system:stripe_webhook");
+    assert_eq!(
+        changed.changes["plan"]["after"], "team",
+        "{:?}",
+        changed.changes
+    );
 
     // The trial is for the first subscription only.
     checkout(&app, &org, "business").await;

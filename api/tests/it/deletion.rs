@@ -53,7 +53,7 @@ const FIREFOX: &str =
 
 /// A project with a row in every project-level table, each written the way Beacon writes it:
 /// the API, the public ingestion endpoints, and the rollup step (as the rollup job's role).
-async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -> Uuid {
+pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -> Uuid {
     let project = app.project(who, org, domain).await;
     let id: Uuid = project["id"].as_str().unwrap().parse().unwrap();
     let base = format!("/api/v1/orgs/{org}/projects/{id}");
@@ -151,7 +151,7 @@ async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -> Uuid {
 /// the subscription and webhook bookkeeping in the organization's scope, the daily count as
 /// the usage job's role, the drops as ingestion's.
 /// An audit stream and a checkpoint (the organization's writes made its records and head).
-async fn populate_audit(app: &TestApp, org: Uuid) {
+pub(crate) async fn populate_audit(app: &TestApp, org: Uuid) {
     use tenant::tables::{audit_log, audit_streams};
     let org = tenant::OrgId::from_uuid(org);
     let key = tenant::audit::checkpoint::CheckpointKey::new(vec![7; 32]).unwrap();
@@ -176,7 +176,7 @@ async fn populate_audit(app: &TestApp, org: Uuid) {
         .unwrap();
 }
 
-async fn populate_billing(app: &TestApp, org: Uuid) {
+pub(crate) async fn populate_billing(app: &TestApp, org: Uuid) {
     use tenant::tables::{billing, usage};
     let org = tenant::OrgId::from_uuid(org);
     let today = chrono::Utc::now().date_naive();

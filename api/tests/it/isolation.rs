@@ -38,6 +38,8 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             Some(json!({"confirm_name": "Alpha"})),
         ),
         ("POST", format!("/api/v1/orgs/{org}/erasure/cancel"), None),
+        ("GET", format!("/api/v1/orgs/{org}/exports"), None),
+        ("POST", format!("/api/v1/orgs/{org}/exports"), None),
         ("GET", format!("/api/v1/orgs/{org}/members"), None),
         (
             "PATCH",

@@ -11,6 +11,7 @@ mod deletion;
 mod durability;
 mod email_flows;
 mod errors;
+mod exports;
 mod fake_stripe;
 mod ingest;
 mod isolation;

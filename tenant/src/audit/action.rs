@@ -39,6 +39,12 @@ actions! {
     OrganizationErasureRequested => "organization.erasure_requested" on "organization",
     /// An owner cancelled a pending erasure.
     OrganizationErasureCancelled => "organization.erasure_cancelled" on "organization",
+    /// An owner asked for a full export of the organization's data.
+    OrganizationExportRequested => "organization.export_requested" on "export",
+    /// The export was written and its link e-mailed.
+    OrganizationExportReady => "organization.export_ready" on "export",
+    /// The export was downloaded with its link.
+    OrganizationExportDownloaded => "organization.export_downloaded" on "export",
     /// A member's role changed.
     MemberRoleChanged => "member.role_changed" on "user",
     /// A member was removed (or left).

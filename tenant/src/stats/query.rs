@@ -122,6 +122,37 @@ impl Dimension {
         })
     }
 
+    /// The Stats API name of a dimension without a parameter (the inverse of [`Self::parse`]);
+    /// `None` for `event:props:*`.
+    pub fn name(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Page => "event:page",
+            Self::Name => "event:name",
+            Self::Goal => "event:goal",
+            Self::Hostname => "event:hostname",
+            Self::EntryPage => "visit:entry_page",
+            Self::ExitPage => "visit:exit_page",
+            Self::Source => "visit:source",
+            Self::Referrer => "visit:referrer",
+            Self::UtmSource => "visit:utm_source",
+            Self::UtmMedium => "visit:utm_medium",
+            Self::UtmCampaign => "visit:utm_campaign",
+            Self::UtmContent => "visit:utm_content",
+            Self::UtmTerm => "visit:utm_term",
+            Self::Country => "visit:country",
+            Self::Region => "visit:region",
+            Self::City => "visit:city",
+            Self::Device => "visit:device",
+            Self::Browser => "visit:browser",
+            Self::Os => "visit:os",
+            Self::Hour => "time:hour",
+            Self::Day => "time:day",
+            Self::Week => "time:week",
+            Self::Month => "time:month",
+            Self::Prop(_) => return None,
+        })
+    }
+
     /// Whether this is a `time:*` dimension (not filterable).
     pub fn is_time(&self) -> bool {
         matches!(self, Self::Hour | Self::Day | Self::Week | Self::Month)

@@ -59,6 +59,17 @@ pub const SETTLE_MARGIN_MINUTES: i32 = 2;
 /// Most hours one build step covers (the first build of a project with history takes several).
 const CHUNK_HOURS: i64 = 24;
 
+/// The Stats API name of a rollup kind's dimension (`event:page`); `total` for kind 0.
+pub fn kind_name(kind: i16) -> Option<&'static str> {
+    if kind == 0 {
+        return Some("total");
+    }
+    KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .and_then(|(_, dimension)| dimension.name())
+}
+
 fn kind_of(dimension: &Dimension) -> Option<i16> {
     KINDS
         .iter()
@@ -328,4 +339,19 @@ pub async fn advance(
     .execute(conn)
     .await?;
     Ok(Some((from, to)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_the_name_its_dimension_parses_from() {
+        assert_eq!(kind_name(0), Some("total"));
+        for (kind, dimension) in &KINDS {
+            let name = kind_name(*kind).unwrap();
+            assert_eq!(Dimension::parse(name).as_ref(), Some(dimension), "{name}");
+        }
+        assert_eq!(kind_name(99), None);
+    }
 }

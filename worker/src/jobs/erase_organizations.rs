@@ -3,7 +3,8 @@
 //! cascading key, events by an explicit delete), and its audit chain is reduced to one row in
 //! the global `erased_organizations`: the chain's last sequence number and hash, signed with
 //! `BEACON_AUDIT_KEY` when set. Due organizations are found as `beacon_sweeper`, which sees
-//! only the id and erasure time of organizations pending erasure.
+//! only the id and erasure time of organizations pending erasure. The organization's export
+//! archives go too, and every organization's archives older than their link.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,9 +29,17 @@ impl EraseOrganizations {
                 Ok::<_, DbError>(organizations::due_for_erasure(conn, now).await?)
             })
             .await?;
+        let removed = super::export_organization::remove_expired(&ctx.exports_dir, now);
+        if removed > 0 {
+            tracing::info!(removed, "expired export archives removed");
+        }
         for org in due {
             match erase(&ctx.db, ctx.audit_key.as_ref(), org, now).await {
-                Ok(true) => tracing::info!(org_id = %org, "organization erased"),
+                Ok(true) => {
+                    let archives = ctx.exports_dir.join(org.uuid().simple().to_string());
+                    let _ = std::fs::remove_dir_all(archives);
+                    tracing::info!(org_id = %org, "organization erased");
+                }
                 Ok(false) => {}
                 Err(error) => {
                     tracing::warn!(org_id = %org, error = %error, "erasing an organization failed; retried next run");

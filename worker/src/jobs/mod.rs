@@ -9,6 +9,7 @@ use tenant::{Clock, Db};
 use crate::mailer::Mailer;
 
 pub mod erase_organizations;
+pub mod export_organization;
 pub mod maintain_events_all_tenants;
 pub mod meter_usage_all_tenants;
 pub mod prune_audit_all_tenants;
@@ -20,6 +21,7 @@ pub mod send_password_reset;
 pub mod send_verification_email;
 
 pub use erase_organizations::EraseOrganizations;
+pub use export_organization::ExportOrganization;
 pub use maintain_events_all_tenants::MaintainEventsAllTenants;
 pub use meter_usage_all_tenants::MeterUsageAllTenants;
 pub use prune_audit_all_tenants::PruneAuditAllTenants;
@@ -48,6 +50,8 @@ pub struct JobContext {
     pub billing: Arc<billing::Billing>,
     /// The HTTPS client audit streams are delivered with.
     pub audit_stream: crate::audit_stream::StreamClient,
+    /// Where organization exports are written (`<data>/exports`).
+    pub exports_dir: std::path::PathBuf,
     /// Signs audit checkpoints (`BEACON_AUDIT_KEY`); none: audit records are not pruned.
     pub audit_key: Option<tenant::audit::checkpoint::CheckpointKey>,
 }
@@ -76,6 +80,8 @@ pub enum Job {
     PruneAuditAllTenants(PruneAuditAllTenants),
     /// Organizations whose erasure is due.
     EraseOrganizations(EraseOrganizations),
+    /// Write an organization's data export and e-mail its link.
+    ExportOrganization(ExportOrganization),
 }
 
 impl Job {
@@ -92,6 +98,7 @@ impl Job {
             Self::SendBillingNotice(job) => job.run(ctx).await,
             Self::PruneAuditAllTenants(job) => job.run(ctx).await,
             Self::EraseOrganizations(job) => job.run(ctx).await,
+            Self::ExportOrganization(job) => job.run(ctx).await,
         }
     }
 }
