@@ -4,6 +4,7 @@ use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::OpenApiService;
 
 use crate::middleware;
+use crate::routes::account::AccountApi;
 use crate::routes::admin::AdminApi;
 use crate::routes::api_keys::ApiKeysApi;
 use crate::routes::audit::AuditApi;
@@ -44,6 +45,7 @@ type Apis = (
         BillingApi,
         AuditApi,
         ExportsApi,
+        AccountApi,
     ),
 );
 

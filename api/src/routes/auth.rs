@@ -155,7 +155,8 @@ fn token_problem(consumed: Consumed, what: &str) -> ApiError {
     }
 }
 
-fn user_out(user: &users::User) -> UserOut {
+/// A user as the API answers it.
+pub fn user_out(user: &users::User) -> UserOut {
     UserOut {
         id: user.id,
         email: user.email.clone(),

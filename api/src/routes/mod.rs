@@ -1,6 +1,7 @@
 //! The HTTP API, one file per resource. Paths nest by organization:
 //! `/api/v1/orgs/{org_id}/projects/{project_id}`.
 
+pub mod account;
 pub mod admin;
 pub mod api_keys;
 pub mod audit;

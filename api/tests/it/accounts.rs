@@ -498,3 +498,92 @@ async fn logins_beyond_the_hashing_bound_get_503_with_retry_after() {
     assert!(served >= 3, "{served} served, {refused} refused");
     assert!(refused >= 20, "{served} served, {refused} refused");
 }
+
+#[tokio::test]
+async fn a_user_exports_their_data_and_deletes_the_account_unless_last_owner() {
+    use tenant::tables::memberships::Role;
+    let app = TestApp::new().await;
+    let leaver = app.user("leaver@account.example").await;
+    let other = app.user("other@account.example").await;
+    let me = As::User(leaver.clone());
+    let org = app.org(&leaver, "Shared").await;
+
+    let (status, export) = app.json(&me, "GET", "/api/v1/auth/me/export", None).await;
+    assert_eq!(status, 200, "{export}");
+    assert_eq!(export["user"]["email"], "leaver@account.example");
+    assert_eq!(export["memberships"][0]["org_name"], "Shared");
+    assert_eq!(export["memberships"][0]["role"], "owner");
+    assert_eq!(export["sessions"].as_array().unwrap().len(), 1);
+    assert!(
+        !export.to_string().contains(&leaver.csrf),
+        "no session secret in the export"
+    );
+
+    let resp = app
+        .call(
+            &me,
+            "DELETE",
+            "/api/v1/auth/me",
+            Some(json!({"password": "not the password"})),
+        )
+        .await;
+    assert_problem(resp, 422, "confirmation_mismatch").await;
+    let resp = app
+        .call(
+            &me,
+            "DELETE",
+            "/api/v1/auth/me",
+            Some(json!({"password": crate::support::PASSWORD})),
+        )
+        .await;
+    let problem = assert_problem(resp, 409, "last_owner").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Shared"),
+        "{problem}"
+    );
+
+    // With a second owner, the account goes: the membership, the sessions, the sign-in.
+    app.add_member(org, &other, Role::Owner).await;
+    let resp = app
+        .call(
+            &me,
+            "DELETE",
+            "/api/v1/auth/me",
+            Some(json!({"password": crate::support::PASSWORD})),
+        )
+        .await;
+    assert_eq!(resp.0.status().as_u16(), 204);
+    let (status, _) = app.json(&me, "GET", "/api/v1/auth/me", None).await;
+    assert_eq!(status, 401, "the session ended with the account");
+    let (status, _) = app
+        .json(
+            &As::Nobody,
+            "POST",
+            "/api/v1/auth/login",
+            Some(json!({"email": "leaver@account.example", "password": crate::support::PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (_, members) = app
+        .json(
+            &As::User(other.clone()),
+            "GET",
+            &format!("/api/v1/orgs/{org}/members"),
+            None,
+        )
+        .await;
+    assert_eq!(members["items"].as_array().unwrap().len(), 1, "{members}");
+    let (_, log) = app
+        .json(
+            &As::User(other),
+            "GET",
+            &format!("/api/v1/orgs/{org}/audit-log?action=user.deleted"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        log["items"][0]["actor"]["id"],
+        leaver.user_id.to_string(),
+        "{log}"
+    );
+}

@@ -45,6 +45,8 @@ actions! {
     OrganizationExportReady => "organization.export_ready" on "export",
     /// The export was downloaded with its link.
     OrganizationExportDownloaded => "organization.export_downloaded" on "export",
+    /// A member deleted their account (and so left the organization).
+    UserDeleted => "user.deleted" on "user",
     /// A member's role changed.
     MemberRoleChanged => "member.role_changed" on "user",
     /// A member was removed (or left).

@@ -85,3 +85,16 @@ pub async fn delete_all_for_user(conn: &mut AsyncPgConnection, user_id: UserId) 
         .await
         .map(drop)
 }
+
+/// A user's live sessions: (created, expires), newest first (their own data export).
+pub async fn list_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: UserId,
+) -> QueryResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+    user_sessions::table
+        .filter(user_sessions::user_id.eq(user_id))
+        .order(user_sessions::created_at.desc())
+        .select((user_sessions::created_at, user_sessions::expires_at))
+        .load(conn)
+        .await
+}

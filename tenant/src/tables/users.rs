@@ -88,3 +88,13 @@ pub async fn set_password_hash(
         .await
         .map(drop)
 }
+
+/// Deletes an account: its sessions and tokens go with it (cascade), API keys it created stay
+/// with their organizations (their creator becomes unknown). Memberships must be removed in
+/// each organization's scope first, so each organization's audit log records the departure.
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::delete(users::table.find(id))
+        .execute(conn)
+        .await
+        .map(|n| n > 0)
+}

@@ -105,8 +105,32 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user. */
-        get: operations["get_current_user"];
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete your account (signed in, with your password): you leave every organization, and
+         *     your sessions end. Refused (409 `last_owner`, naming them) while you are the last owner
+         *     of an organization: hand it over or erase it first.
+         */
+        delete: operations["delete_account"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything Beacon keeps about you: the account, your organizations and roles, and your
+         *     live sessions (data-subject access; signed in).
+         */
+        get: operations["export_account"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1031,6 +1055,59 @@ export interface components {
             token: string;
         };
         /**
+         * AccountExportOut
+         * @description Everything Beacon keeps about the signed-in user.
+         */
+        AccountExportOut: {
+            /**
+             * Format: date-time
+             * @description Signed up at.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Address confirmed at.
+             */
+            email_verified_at?: string | null;
+            /** @description Organizations and roles. */
+            memberships: components["schemas"]["AccountMembershipOut"][];
+            /** @description Live sessions. */
+            sessions: components["schemas"]["AccountSessionOut"][];
+            /** @description The account. */
+            user: components["schemas"]["UserOut"] & unknown;
+        };
+        /**
+         * AccountMembershipOut
+         * @description One of the user's memberships.
+         */
+        AccountMembershipOut: {
+            /**
+             * Format: uuid
+             * @description Organization.
+             */
+            org_id: string;
+            /** @description Its name. */
+            org_name: string;
+            /** @description The user's role there. */
+            role: string;
+        };
+        /**
+         * AccountSessionOut
+         * @description One of the user's sessions (never its token).
+         */
+        AccountSessionOut: {
+            /**
+             * Format: date-time
+             * @description Signed in at.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Ends at.
+             */
+            expires_at: string;
+        };
+        /**
          * ApiKeyCreated
          * @description A key just created, with its secret: shown this once.
          */
@@ -1415,6 +1492,14 @@ export interface components {
              * @description Visitors whose latest event was on it.
              */
             visitors: number;
+        };
+        /**
+         * DeleteAccountIn
+         * @description Confirms deleting the account.
+         */
+        DeleteAccountIn: {
+            /** @description The account's password. */
+            password: string;
         };
         /**
          * DeleteOrganizationIn
@@ -3488,7 +3573,138 @@ export interface operations {
             };
         };
     };
-    get_current_user: {
+    delete_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DeleteAccountIn"];
+            };
+        };
+        responses: {
+            /** @description Deleted; the cookie is cleared. */
+            204: {
+                headers: {
+                    "SET-COOKIE": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_account: {
         parameters: {
             query?: never;
             header?: never;
@@ -3502,7 +3718,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["UserOut"];
+                    "application/json; charset=utf-8": components["schemas"]["AccountExportOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
