@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use serde_json::json;
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
@@ -65,13 +65,6 @@ pub struct DeleteAccountIn {
     /// The account's password.
     #[oai(validator(max_length = 1024))]
     pub password: String,
-}
-
-#[derive(ApiResponse)]
-enum DeletedResponse {
-    /// Deleted; the cookie is cleared.
-    #[oai(status = 204)]
-    NoContent(#[oai(header = "Set-Cookie")] String),
 }
 
 /// The user's organizations with their role (all pages).
@@ -147,98 +140,95 @@ impl AccountApi {
                 .collect(),
         }))
     }
+}
 
-    /// Delete your account (signed in, with your password): you leave every organization, and
-    /// your sessions end. Refused (409 `last_owner`, naming them) while you are the last owner
-    /// of an organization: hand it over or erase it first.
-    #[oai(path = "/", method = "delete", operation_id = "delete_account")]
-    async fn delete(
-        &self,
-        state: Data<&AppState>,
-        req: &Request,
-        auth: Auth,
-        body: Json<DeleteAccountIn>,
-    ) -> ApiResult<DeletedResponse> {
-        let user_id = auth.user()?;
-        let user = state
+/// Deletes the signed-in user's account (`DELETE /api/v1/auth/me`, served by the auth API
+/// because it shares that path): see [`crate::routes::auth`].
+pub async fn delete_account(
+    state: &AppState,
+    req: &Request,
+    auth: Auth,
+    body: &DeleteAccountIn,
+) -> ApiResult<String> {
+    let user_id = auth.user()?;
+    let user = state
+        .db
+        .unscoped(async |conn| Ok::<_, DbError>(users::find(conn, user_id.uuid()).await?))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
+    let password = body.password.clone();
+    let stored = user.password_hash.clone();
+    let matches = state
+        .password_hashing
+        .run(move || verify_password(&password, &stored))
+        .await?;
+    if !matches {
+        return Err(ApiError::invalid(
+            ProblemKind::ConfirmationMismatch,
+            "the password is not right; the account was not deleted",
+        ));
+    }
+    // Checked for every organization before anything changes.
+    let orgs = memberships_of(state, user_id).await?;
+    let mut last_owned = Vec::new();
+    for (org, role) in &orgs {
+        if role != Role::Owner.as_str() {
+            continue;
+        }
+        let scoped = OrgId::from_uuid(org.org_id);
+        let owners = state
             .db
-            .unscoped(async |conn| Ok::<_, DbError>(users::find(conn, user_id.uuid()).await?))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("the account no longer exists"))?;
-        let password = body.password.clone();
-        let stored = user.password_hash.clone();
-        let matches = state
-            .password_hashing
-            .run(move || verify_password(&password, &stored))
+            .scoped(scoped, async |conn| {
+                Ok::<_, DbError>(memberships::lock_and_count_owners(conn, scoped).await?)
+            })
             .await?;
-        if !matches {
-            return Err(ApiError::invalid(
-                ProblemKind::ConfirmationMismatch,
-                "the password is not right; the account was not deleted",
-            ));
+        if owners <= 1 {
+            last_owned.push(org.name.clone());
         }
-        // Checked for every organization before anything changes.
-        let orgs = memberships_of(&state, user_id).await?;
-        let mut last_owned = Vec::new();
-        for (org, role) in &orgs {
-            if role != Role::Owner.as_str() {
-                continue;
-            }
-            let scoped = OrgId::from_uuid(org.org_id);
-            let owners = state
-                .db
-                .scoped(scoped, async |conn| {
-                    Ok::<_, DbError>(memberships::lock_and_count_owners(conn, scoped).await?)
-                })
-                .await?;
-            if owners <= 1 {
-                last_owned.push(org.name.clone());
-            }
-        }
-        if !last_owned.is_empty() {
-            return Err(ApiError::conflict(
-                ProblemKind::LastOwner,
-                format!(
-                    "you are the last owner of {}: make someone else an owner, or erase the \
+    }
+    if !last_owned.is_empty() {
+        return Err(ApiError::conflict(
+            ProblemKind::LastOwner,
+            format!(
+                "you are the last owner of {}: make someone else an owner, or erase the \
                      organization, before deleting your account",
-                    last_owned.join(", ")
-                ),
-            ));
-        }
-        let context = request_context(req, &state);
-        let actor = Actor::User(user_id);
-        for (org, _) in &orgs {
-            let scoped = OrgId::from_uuid(org.org_id);
-            state
-                .db
-                .scoped_as_for(scoped, &actor, &context, async |conn| {
-                    let owners = memberships::lock_and_count_owners(conn, scoped).await?;
-                    let Some(role) = memberships::lock_role(conn, scoped, user_id).await? else {
-                        return Ok(());
-                    };
-                    if role == Role::Owner && owners <= 1 {
-                        return Err(ApiError::conflict(
-                            ProblemKind::LastOwner,
-                            "an organization's other owners left meanwhile; try again",
-                        ));
-                    }
-                    memberships::remove(conn, scoped, user_id).await?;
-                    let changes = Changes::deleted(json!({ "role": role.as_str() }));
-                    audit::record(
-                        conn,
-                        scoped,
-                        Entry::new(Action::UserDeleted, user_id).with(changes),
-                    )
-                    .await?;
-                    Ok::<_, ApiError>(())
-                })
-                .await?;
-        }
+                last_owned.join(", ")
+            ),
+        ));
+    }
+    let context = request_context(req, state);
+    let actor = Actor::User(user_id);
+    for (org, _) in &orgs {
+        let scoped = OrgId::from_uuid(org.org_id);
         state
             .db
-            .unscoped(async |conn| Ok::<_, DbError>(users::delete(conn, user_id.uuid()).await?))
+            .scoped_as_for(scoped, &actor, &context, async |conn| {
+                let owners = memberships::lock_and_count_owners(conn, scoped).await?;
+                let Some(role) = memberships::lock_role(conn, scoped, user_id).await? else {
+                    return Ok(());
+                };
+                if role == Role::Owner && owners <= 1 {
+                    return Err(ApiError::conflict(
+                        ProblemKind::LastOwner,
+                        "an organization's other owners left meanwhile; try again",
+                    ));
+                }
+                memberships::remove(conn, scoped, user_id).await?;
+                let changes = Changes::deleted(json!({ "role": role.as_str() }));
+                audit::record(
+                    conn,
+                    scoped,
+                    Entry::new(Action::UserDeleted, user_id).with(changes),
+                )
+                .await?;
+                Ok::<_, ApiError>(())
+            })
             .await?;
-        let secure = session_cookie::is_tls(req, state.secure_cookies);
-        Ok(DeletedResponse::NoContent(session_cookie::clear(secure)))
     }
+    state
+        .db
+        .unscoped(async |conn| Ok::<_, DbError>(users::delete(conn, user_id.uuid()).await?))
+        .await?;
+    let secure = session_cookie::is_tls(req, state.secure_cookies);
+    Ok(session_cookie::clear(secure))
 }

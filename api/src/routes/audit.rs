@@ -206,6 +206,13 @@ pub struct AuditStreamOut {
     pub next_attempt_at: DateTime<Utc>,
 }
 
+/// The audit stream, if one is set up.
+#[derive(Debug, Object)]
+pub struct AuditStreamStatus {
+    /// The stream and its delivery status; null when none is set up.
+    pub stream: Option<AuditStreamOut>,
+}
+
 fn stream_out(stream: audit_streams::Stream, head_seq: i64, show_secret: bool) -> AuditStreamOut {
     AuditStreamOut {
         url: stream.url,
@@ -413,7 +420,8 @@ impl AuditApi {
         })
     }
 
-    /// The audit stream's settings and delivery status. Owners.
+    /// The audit stream's settings and delivery status (`stream` is null when none is set
+    /// up). Owners.
     #[oai(
         path = "/:org_id/audit-log/stream",
         method = "get",
@@ -423,7 +431,7 @@ impl AuditApi {
         &self,
         #[oai(name = "org_id")] _org_id: Path<Uuid>,
         scope: OrgScope<Owner>,
-    ) -> ApiResult<Json<AuditStreamOut>> {
+    ) -> ApiResult<Json<AuditStreamStatus>> {
         scope.entitlements.require(Feature::AuditLog)?;
         let org = scope.org();
         let (stream, head) = scope
@@ -433,8 +441,9 @@ impl AuditApi {
                 Ok::<_, DbError>((stream, head))
             })
             .await?;
-        let stream = stream.ok_or_else(|| ApiError::not_found("audit stream"))?;
-        Ok(Json(stream_out(stream, head, false)))
+        Ok(Json(AuditStreamStatus {
+            stream: stream.map(|stream| stream_out(stream, head, false)),
+        }))
     }
 
     /// Sets up or changes the audit stream: every record is POSTed, in order and at least

@@ -509,6 +509,21 @@ impl AuthApi {
         Ok(NoContent::NoContent)
     }
 
+    /// Delete your account (signed in, with your password): you leave every organization, and
+    /// your sessions end. Refused (409 `last_owner`, naming them) while you are the last owner
+    /// of an organization: hand it over or erase it first.
+    #[oai(path = "/me", method = "delete", operation_id = "delete_account")]
+    async fn delete_account(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        auth: Auth,
+        body: Json<crate::routes::account::DeleteAccountIn>,
+    ) -> ApiResult<LogoutResponse> {
+        let cookie = crate::routes::account::delete_account(&state, req, auth, &body).await?;
+        Ok(LogoutResponse::NoContent(cookie))
+    }
+
     /// The signed-in user.
     #[oai(path = "/me", method = "get", operation_id = "get_current_user")]
     async fn me(&self, state: Data<&AppState>, auth: Auth) -> ApiResult<Json<UserOut>> {

@@ -817,6 +817,19 @@ async fn exports_hold_their_range_and_nothing_of_another_organization() {
     assert_eq!(status, 400);
 }
 
+/// GET of the audit stream: (status, the stream or null).
+async fn stream_status(app: &TestApp, who: &As, org: Uuid) -> (u16, Value) {
+    let (status, body) = app
+        .json(
+            who,
+            "GET",
+            &format!("/api/v1/orgs/{org}/audit-log/stream"),
+            None,
+        )
+        .await;
+    (status, body["stream"].clone())
+}
+
 /// The HTTPS receiver (`tests/fakes/audit_receiver.py`) with a certificate made for the test.
 struct Receiver {
     child: Child,
@@ -972,14 +985,7 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
     assert!(secret.starts_with("whsec_"));
     std::fs::write(receiver.dir.join("secret"), &secret).unwrap();
     // The secret is never answered again.
-    let (_, again) = app
-        .json(
-            &who,
-            "GET",
-            &format!("/api/v1/orgs/{org}/audit-log/stream"),
-            None,
-        )
-        .await;
+    let (_, again) = stream_status(&app, &who, org).await;
     assert_eq!(again["secret"], Value::Null);
     app.json(
         &who,
@@ -1003,14 +1009,7 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
         .unwrap();
     assert_eq!(sent, 1);
     let state = receiver.state().await;
-    let (_, status_now) = app
-        .json(
-            &who,
-            "GET",
-            &format!("/api/v1/orgs/{org}/audit-log/stream"),
-            None,
-        )
-        .await;
+    let (_, status_now) = stream_status(&app, &who, org).await;
     assert_eq!(
         state["deliveries"].as_array().map(Vec::len),
         Some(1),
@@ -1032,14 +1031,7 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
         ["audit_stream.configured", "organization.renamed"],
         "the records after the stream began"
     );
-    let (_, status_now) = app
-        .json(
-            &who,
-            "GET",
-            &format!("/api/v1/orgs/{org}/audit-log/stream"),
-            None,
-        )
-        .await;
+    let (_, status_now) = stream_status(&app, &who, org).await;
     assert_eq!(
         (
             status_now["delivered_seq"].as_i64(),
@@ -1062,14 +1054,7 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
     worker::audit_stream::deliver_due(&app.state.db, &sweeper, &client, now)
         .await
         .unwrap();
-    let (_, failing) = app
-        .json(
-            &who,
-            "GET",
-            &format!("/api/v1/orgs/{org}/audit-log/stream"),
-            None,
-        )
-        .await;
+    let (_, failing) = stream_status(&app, &who, org).await;
     assert_eq!(
         (
             failing["failures"].as_i64(),
@@ -1101,14 +1086,7 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
         deliveries[1]["id"], deliveries[2]["id"],
         "a retry carries the same webhook-id"
     );
-    let (_, healed) = app
-        .json(
-            &who,
-            "GET",
-            &format!("/api/v1/orgs/{org}/audit-log/stream"),
-            None,
-        )
-        .await;
+    let (_, healed) = stream_status(&app, &who, org).await;
     assert_eq!(
         (
             healed["failures"].as_i64(),
@@ -1130,14 +1108,7 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
     worker::audit_stream::deliver_due(&app.state.db, &sweeper, &client, later)
         .await
         .unwrap();
-    let (_, off) = app
-        .json(
-            &who,
-            "GET",
-            &format!("/api/v1/orgs/{org}/audit-log/stream"),
-            None,
-        )
-        .await;
+    let (_, off) = stream_status(&app, &who, org).await;
     assert_eq!(off["enabled"], false, "{off}");
     let last = records(&app, &who, org).await.pop().unwrap();
     assert_eq!(
@@ -1159,14 +1130,7 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
     worker::audit_stream::deliver_due(&app.state.db, &sweeper, &strict, later)
         .await
         .unwrap();
-    let (_, untrusted) = app
-        .json(
-            &who,
-            "GET",
-            &format!("/api/v1/orgs/{org}/audit-log/stream"),
-            None,
-        )
-        .await;
+    let (_, untrusted) = stream_status(&app, &who, org).await;
     assert!(
         untrusted["last_error"]
             .as_str()
@@ -1258,4 +1222,74 @@ async fn retention_leaves_a_signed_checkpoint_the_chain_verifies_from() {
         (&json!(false), &json!("checkpoint_forged")),
         "{forged}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_log_export_and_erasure_in_chromium() {
+    use crate::cli::{DataDir, free_port, serve_with};
+    use crate::support::{SmtpServer, web_dir};
+
+    let chromium = crate::support::chromium();
+    assert!(
+        web_dir().join("dashboard/dist/index.html").exists(),
+        "the dashboard is not built: run `npm --prefix web run build:dashboard` (scripts/test does)"
+    );
+    let smtp = SmtpServer::start();
+    let data = DataDir::new();
+    let port = free_port();
+    let (public_url, smtp_url) = (format!("http://beacon.test:{port}"), smtp.url());
+    let (_server, _) = serve_with(
+        &data.0,
+        port,
+        &[
+            ("BEACON_SMTP_URL", &smtp_url),
+            ("BEACON_PUBLIC_URL", &public_url),
+        ],
+    );
+    let shots = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    let output = Command::new("node")
+        .arg(web_dir().join("dashboard/e2e/compliance.mjs"))
+        .arg(port.to_string())
+        .arg(smtp.maildir())
+        .arg(&shots)
+        .env("BEACON_CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser run failed:\n{stdout}\n{stderr}"
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    eprintln!("{report:#}");
+    assert_eq!(report["renamed"], 200);
+    assert_eq!(report["ownerShown"], 1, "the actor is shown by e-mail");
+    assert_eq!(
+        (report["diffBefore"].as_i64(), report["diffAfter"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(report["created"], 1);
+    assert!(
+        report["verified"].as_str().unwrap().starts_with("Intact:"),
+        "{report}"
+    );
+    assert_eq!(
+        report["filtered"], 1,
+        "the action filter keeps only organization.created"
+    );
+    assert_eq!(
+        report["download"],
+        json!({"status": 200, "type": "application/gzip", "gzip": true})
+    );
+    assert_eq!(
+        (
+            report["banner"].as_i64(),
+            report["bannerElsewhere"].as_i64(),
+            report["bannerAfterCancel"].as_i64()
+        ),
+        (Some(1), Some(1), Some(0))
+    );
+    assert_eq!(report["erasureRecords"], 2);
+    assert_eq!(report["exportRecords"], 3, "requested, ready, downloaded");
 }

@@ -15,7 +15,9 @@ import { NotFoundPage } from "./pages/NotFoundPage";
 import { CreateOrgPage, HomePage, ProjectsPage } from "./pages/OrgPages";
 import { SetupPage } from "./pages/SetupPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
+import { AuditLogPage } from "./pages/settings/AuditLogPage";
 import { MembersPage } from "./pages/settings/MembersPage";
+import { OrgSettingsPage } from "./pages/settings/OrgSettingsPage";
 import { ProjectSettingsPage } from "./pages/settings/ProjectSettingsPage";
 import { VitalsPage } from "./pages/vitals/VitalsPage";
 
@@ -48,6 +50,8 @@ const SIGNED_IN: [string, Screen][] = [
   ["/orgs/:org/members", (p) => <MembersPage orgId={p.org} />],
   ["/orgs/:org/api-keys", (p) => <ApiKeysPage orgId={p.org} />],
   ["/orgs/:org/billing", (p) => <BillingPage orgId={p.org} />],
+  ["/orgs/:org/audit-log", (p) => <AuditLogPage orgId={p.org} />],
+  ["/orgs/:org/settings", (p) => <OrgSettingsPage orgId={p.org} />],
   ...PROJECT_SCREENS.map(([suffix, screen]): [string, Screen] => [
     `/orgs/:org/projects/:project${suffix}`,
     (p) => (

@@ -105,7 +105,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The signed-in user. */
+        get: operations["get_current_user"];
         put?: never;
         post?: never;
         /**
@@ -412,7 +413,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit stream's settings and delivery status. Owners. */
+        /**
+         * The audit stream's settings and delivery status (`stream` is null when none is set
+         *     up). Owners.
+         */
         get: operations["get_audit_stream"];
         /**
          * Sets up or changes the audit stream: every record is POSTed, in order and at least
@@ -1301,6 +1305,14 @@ export interface components {
             secret?: string | null;
             /** @description The receiver. */
             url: string;
+        };
+        /**
+         * AuditStreamStatus
+         * @description The audit stream, if one is set up.
+         */
+        AuditStreamStatus: {
+            /** @description The stream and its delivery status; null when none is set up. */
+            stream?: (components["schemas"]["AuditStreamOut"] & unknown) | null;
         };
         /**
          * AuditVerificationOut
@@ -3573,6 +3585,133 @@ export interface operations {
             };
         };
     };
+    get_current_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     delete_account: {
         parameters: {
             query?: never;
@@ -3586,7 +3725,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Deleted; the cookie is cleared. */
+            /** @description Signed out; the cookie is cleared. */
             204: {
                 headers: {
                     "SET-COOKIE": string;
@@ -6215,7 +6354,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["AuditStreamOut"];
+                    "application/json; charset=utf-8": components["schemas"]["AuditStreamStatus"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */

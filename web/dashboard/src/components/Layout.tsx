@@ -3,7 +3,7 @@
 import { type ReactNode, useState } from "react";
 import { billingBanners, useBilling } from "../lib/billing";
 import { useOrgs } from "../lib/orgs";
-import { canAdmin } from "../lib/roles";
+import { canAdmin, isOwner } from "../lib/roles";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
 import { applyTheme, savedTheme, type ThemeChoice } from "../lib/theme";
@@ -63,10 +63,24 @@ export function Layout({ orgId, children }: { orgId?: string; children: ReactNod
         { to: `/orgs/${org.id}`, label: "Projects" },
         { to: `/orgs/${org.id}/members`, label: "Members" },
         ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/api-keys`, label: "API keys" }] : []),
+        ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/audit-log`, label: "Audit log" }] : []),
         ...(billing?.can_manage ? [{ to: `/orgs/${org.id}/billing`, label: "Billing" }] : []),
+        ...(isOwner(org.role) ? [{ to: `/orgs/${org.id}/settings`, label: "Settings" }] : []),
       ]
     : [];
-  const banners = billing ? billingBanners(billing) : [];
+  const banners = [
+    ...(org?.erase_after
+      ? [
+          {
+            tone: "bad" as const,
+            text: `This organization will be erased on ${new Date(org.erase_after).toLocaleString()}. ${
+              isOwner(org.role) ? "You can cancel it in Settings." : "Its owners can cancel it."
+            }`,
+          },
+        ]
+      : []),
+    ...(billing ? billingBanners(billing) : []),
+  ];
   return (
     <>
       <a className="skip-link" href="#main">
