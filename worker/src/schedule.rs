@@ -13,8 +13,9 @@ use crate::jobs::Job;
 pub const ROLLUP_EVERY: Duration = Duration::from_secs(300);
 
 /// Enqueues the periodic jobs at start, on every tick and whenever `wake` is notified: salt
-/// rotation, event maintenance and usage metering once per hour, rollups once per five minutes, each once
-/// across all workers (an idempotency key per period).
+/// rotation, event maintenance, usage metering, audit retention and organization erasure once
+/// per hour, rollups once per five minutes, each once across all workers (an idempotency key
+/// per period).
 pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
     use crate::jobs::{
         EraseOrganizations, MaintainEventsAllTenants, MeterUsageAllTenants, PruneAuditAllTenants,
