@@ -99,6 +99,8 @@ diesel::table! {
         scrub_fields -> Array<Text>,
         error_events_per_minute -> Int4,
         error_user_key -> Bytea,
+        erase_after -> Nullable<Timestamptz>,
+        erasure_requested_by -> Nullable<Uuid>,
     }
 }
 

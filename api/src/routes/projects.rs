@@ -1,9 +1,10 @@
 //! Projects: the sites and apps an organization tracks, with their domains and time zone.
 
 use chrono::{DateTime, Utc};
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::json;
 use tenant::DbError;
 use tenant::ProjectId;
@@ -21,9 +22,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::orgs::clean_name;
 use crate::routes::pagination::{Page, fetch_size, parse_cursor};
-use crate::routes::responses::{Created, NoContent};
+use crate::routes::responses::Created;
 use crate::routes::text::Text;
-use crate::scope::{Admin, Member, OrgScope, ProjectScope, Viewer};
+use crate::scope::{Member, OrgScope, Owner, ProjectScope, Viewer};
+use crate::state::AppState;
 
 /// Most domains one project may have.
 pub const MAX_DOMAINS: usize = 20;
@@ -103,6 +105,9 @@ pub struct ProjectOut {
     pub ingest_id: i64,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Erasure requested: the project and its data are erased after this time unless an owner
+    /// cancels (`POST …/erasure/cancel`).
+    pub erase_after: Option<DateTime<Utc>>,
 }
 
 fn project_out(p: ProjectWithDomains) -> ProjectOut {
@@ -119,6 +124,7 @@ fn project_out(p: ProjectWithDomains) -> ProjectOut {
         scrub_fields: p.project.scrub_fields,
         error_events_per_minute: p.project.error_events_per_minute,
         created_at: p.project.created_at,
+        erase_after: p.project.erase_after,
     }
 }
 
@@ -385,7 +391,9 @@ impl ProjectsApi {
         Ok(Json(project_out(project)))
     }
 
-    /// Delete a project and its data (admins).
+    /// Erase a project and all its data (owners; the project's name must be typed): the
+    /// erasure happens after a seven-day window in which an owner can cancel it
+    /// (`POST …/erasure/cancel`).
     #[oai(
         path = "/:org_id/projects/:project_id",
         method = "delete",
@@ -393,33 +401,96 @@ impl ProjectsApi {
     )]
     async fn delete(
         &self,
+        state: Data<&AppState>,
         #[oai(name = "org_id")] _org_id: Path<Uuid>,
         project_id: Path<Uuid>,
-        scope: OrgScope<Admin>,
-    ) -> ApiResult<NoContent> {
+        body: Json<DeleteProjectIn>,
+        scope: OrgScope<Owner>,
+    ) -> ApiResult<ProjectErasureResponse> {
         let org_id = scope.org();
-        let access = scope.access.clone();
-        if !access.can_see_project(*project_id) {
+        let user = scope.caller.user()?;
+        if !scope.access.can_see_project(*project_id) {
             return Err(ApiError::not_found("project"));
         }
-        let deleted = scope
+        let project_id = ProjectId::from_uuid(*project_id);
+        let confirm = body.confirm_name.clone();
+        let erase_after = state.clock.now() + chrono::Duration::days(ERASURE_UNDO_DAYS);
+        let project = scope
             .run(async |conn| {
-                let project_id = ProjectId::from_uuid(*project_id);
-                let Some(before) = projects::find(conn, org_id, project_id).await? else {
-                    return Ok(false);
-                };
-                let deleted = projects::delete(conn, org_id, project_id).await?;
-                if deleted {
-                    let entry = Entry::new(Action::ProjectDeleted, project_id)
-                        .with(Changes::deleted(audited_fields(&before)));
-                    audit::record(conn, org_id, entry).await?;
+                let project = projects::find(conn, org_id, project_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("project"))?;
+                if project.project.name != *confirm {
+                    return Err(ApiError::invalid(
+                        ProblemKind::ConfirmationMismatch,
+                        "confirm_name must equal the project's name exactly",
+                    ));
                 }
-                Ok::<_, DbError>(deleted)
+                if project.project.erase_after.is_some() {
+                    return Ok(project);
+                }
+                projects::request_erasure(conn, org_id, project_id, erase_after, user).await?;
+                let entry = Entry::new(Action::ProjectErasureRequested, project_id)
+                    .with(Changes::default().set("erase_after", json!(null), json!(erase_after)));
+                audit::record(conn, org_id, entry).await?;
+                projects::find(conn, org_id, project_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("project"))
             })
             .await?;
-        if !deleted {
-            return Err(ApiError::not_found("project"));
-        }
-        Ok(NoContent::NoContent)
+        Ok(ProjectErasureResponse::Accepted(Json(project_out(project))))
     }
+
+    /// Cancel a project's pending erasure (owners).
+    #[oai(
+        path = "/:org_id/projects/:project_id/erasure/cancel",
+        method = "post",
+        operation_id = "cancel_project_erasure"
+    )]
+    async fn cancel_erasure(
+        &self,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
+        scope: ProjectScope<Owner>,
+    ) -> ApiResult<Json<ProjectOut>> {
+        let org_id = scope.org();
+        let project_id = scope.project_id();
+        let before = scope.project.erase_after;
+        let project = scope
+            .run(async |conn| {
+                if !projects::cancel_erasure(conn, org_id, project_id).await? {
+                    return Err(ApiError::conflict(
+                        ProblemKind::Conflict,
+                        "no erasure is pending",
+                    ));
+                }
+                let entry = Entry::new(Action::ProjectErasureCancelled, project_id)
+                    .with(Changes::default().set("erase_after", json!(before), json!(null)));
+                audit::record(conn, org_id, entry).await?;
+                projects::find(conn, org_id, project_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("project"))
+            })
+            .await?;
+        Ok(Json(project_out(project)))
+    }
+}
+
+/// Days between a project's erasure request and its erasure.
+pub const ERASURE_UNDO_DAYS: i64 = 7;
+
+/// Confirms erasing a project.
+#[derive(Debug, Object)]
+pub struct DeleteProjectIn {
+    /// The project's name, exactly.
+    #[oai(validator(max_length = 200))]
+    pub confirm_name: String,
+}
+
+/// A project erasure request's answer.
+#[derive(ApiResponse)]
+pub enum ProjectErasureResponse {
+    /// The erasure is scheduled: `erase_after` says when.
+    #[oai(status = 202)]
+    Accepted(Json<ProjectOut>),
 }

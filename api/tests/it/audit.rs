@@ -392,8 +392,17 @@ async fn every_write_is_audited_once_with_its_actor() {
         who,
         "DELETE",
         format!("{o}/projects/{p}"),
+        Some(json!({"confirm_name": "Site"})),
+        "project.erasure_requested",
+        user_actor(&owner)
+    );
+    step!(
+        "cancel_project_erasure",
+        who,
+        "POST",
+        format!("{o}/projects/{p}/erasure/cancel"),
         None,
-        "project.deleted",
+        "project.erasure_cancelled",
         user_actor(&owner)
     );
     // Sign-in, sign-out and a password reset of a member are in their organizations' chains.

@@ -24,6 +24,7 @@ const POPULATED: &[&str] = &[
     "audit_heads",
     "audit_log",
     "audit_streams",
+    "org_exports",
     "billing_notices",
     "dropped_daily",
     "org_billing",
@@ -170,6 +171,9 @@ pub(crate) async fn populate_audit(app: &TestApp, org: Uuid) {
                 0,
             )
             .await?;
+            let export =
+                tenant::tables::org_exports::create(conn, org, tenant::UserId::generate()).await?;
+            tenant::tables::org_exports::mark_failed(conn, org, export.export_id, "test").await?;
             Ok::<_, tenant::DbError>(())
         })
         .await
@@ -402,6 +406,7 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
             "audit_heads",
             "audit_checkpoints",
             "audit_streams",
+            "org_exports",
         ];
         assert_eq!(
             *doomed_rows > 0 && *kept_rows > 0,
@@ -415,10 +420,13 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
             &who,
             "DELETE",
             &format!("/api/v1/orgs/{org}/projects/{doomed}"),
-            None,
+            Some(json!({"confirm_name": "Site"})),
         )
         .await;
-    assert_eq!(status, 204, "deleting the project: {body}");
+    assert_eq!(status, 202, "asking for the project's erasure: {body}");
+    let ctx = crate::support::job_context(&app, None);
+    app.set_now(chrono::Utc::now() + chrono::Duration::days(8));
+    worker::jobs::EraseOrganizations {}.run(&ctx).await.unwrap();
     let after = app.tenant_rows(org).await;
     assert_removed(&before, &of_doomed, &after, "project deleted");
     assert_eq!(app.tenant_rows(other_org).await, other_before);
@@ -432,14 +440,13 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
         )
         .await;
     assert_eq!(status, 202, "asking for the organization's erasure: {body}");
-    let ctx = crate::support::job_context(&app, None);
     // Within the undo window nothing goes (the positive control of the check below).
-    app.set_now(chrono::Utc::now() + chrono::Duration::days(6));
+    app.set_now(chrono::Utc::now() + chrono::Duration::days(8 + 6));
     worker::jobs::EraseOrganizations {}.run(&ctx).await.unwrap();
     let pending = app.tenant_rows(org).await;
     assert!(!pending["organizations"].is_empty() && !pending["audit_log"].is_empty());
     // After it, every row of every tenant table the catalog lists is gone.
-    app.set_now(chrono::Utc::now() + chrono::Duration::days(8));
+    app.set_now(chrono::Utc::now() + chrono::Duration::days(8 + 8));
     worker::jobs::EraseOrganizations {}.run(&ctx).await.unwrap();
     for (table, rows) in app.tenant_rows(org).await {
         assert!(

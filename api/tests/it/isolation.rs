@@ -71,6 +71,11 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             Some(json!({"name": "spy"})),
         ),
         (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/erasure/cancel"),
+            None,
+        ),
+        (
             "GET",
             format!("/api/v1/orgs/{org}/projects/{p}/realtime"),
             None,
@@ -162,7 +167,11 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             format!("/api/v1/orgs/{org}/projects/{p}/releases/{release}/files?name=~/app.js"),
             None,
         ),
-        ("DELETE", format!("/api/v1/orgs/{org}/projects/{p}"), None),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}"),
+            Some(json!({"confirm_name": "Site"})),
+        ),
         ("GET", format!("/api/v1/orgs/{org}/api-keys"), None),
         (
             "POST",
@@ -452,7 +461,17 @@ async fn second_tenant_gets_404_and_changes_nothing() {
             }
             let resp = send(&app, caller, method, &path, body).await;
             let (status, body) = crate::support::status_and_json(resp).await;
-            assert_eq!(status, 404, "{method} {path} answered {status}: {body}");
+            // Owner-only operations refuse any API key before looking anything up (a key is
+            // never an owner), so B's key learns nothing about A's ids there either.
+            let key_refused = std::ptr::eq(caller, &b_key)
+                && status == 403
+                && body["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("API keys cannot"));
+            assert!(
+                status == 404 || key_refused,
+                "{method} {path} answered {status}: {body}"
+            );
         }
     }
     let after = snapshot(&app, &a_owner, &a).await;

@@ -54,7 +54,11 @@ async fn viewer_reads_but_cannot_write() {
             format!("/api/v1/orgs/{org}/projects/{p}"),
             Some(json!({"name": "x"})),
         ),
-        ("DELETE", format!("/api/v1/orgs/{org}/projects/{p}"), None),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}"),
+            Some(json!({"confirm_name": "Site"})),
+        ),
         ("GET", format!("/api/v1/orgs/{org}/api-keys"), None),
         (
             "POST",

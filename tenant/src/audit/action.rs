@@ -65,8 +65,12 @@ actions! {
     ProjectCreated => "project.created" on "project",
     /// A project's name, domains or settings changed.
     ProjectUpdated => "project.updated" on "project",
-    /// A project and its data were deleted.
+    /// A project and its data were deleted (by the erasure job, when its time came).
     ProjectDeleted => "project.deleted" on "project",
+    /// An owner asked for a project's erasure (in seven days).
+    ProjectErasureRequested => "project.erasure_requested" on "project",
+    /// An owner cancelled a project's pending erasure.
+    ProjectErasureCancelled => "project.erasure_cancelled" on "project",
     /// A goal was created.
     GoalCreated => "goal.created" on "goal",
     /// A goal was deleted.

@@ -37,6 +37,8 @@ pub struct Project {
     pub error_events_per_minute: i32,
     /// Key of the affected-users hash (random, never shown).
     pub error_user_key: Vec<u8>,
+    /// Erasure requested: erased with its data after this time unless an owner cancels.
+    pub erase_after: Option<DateTime<Utc>>,
 }
 
 /// Changes to a project's settings; `None` leaves a field as it is.
@@ -327,4 +329,60 @@ pub async fn find_by_domain(
         .first(conn)
         .await
         .optional()
+}
+
+/// Asks for the project's erasure after `erase_after` (by `by`); false when it does not exist.
+pub async fn request_erasure(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    project_id: ProjectId,
+    erase_after: DateTime<Utc>,
+    by: crate::UserId,
+) -> QueryResult<bool> {
+    diesel::update(projects::table.find((org_id, project_id)))
+        .set((
+            projects::erase_after.eq(erase_after),
+            projects::erasure_requested_by.eq(by),
+        ))
+        .execute(conn)
+        .await
+        .map(|n| n > 0)
+}
+
+/// Cancels a requested erasure; false when none was pending.
+pub async fn cancel_erasure(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    project_id: ProjectId,
+) -> QueryResult<bool> {
+    diesel::update(
+        projects::table
+            .find((org_id, project_id))
+            .filter(projects::erase_after.is_not_null()),
+    )
+    .set((
+        projects::erase_after.eq(None::<DateTime<Utc>>),
+        projects::erasure_requested_by.eq(None::<Uuid>),
+    ))
+    .execute(conn)
+    .await
+    .map(|n| n > 0)
+}
+
+/// Projects whose erasure is due at `now`, with their organization (the erasure job, on the
+/// sweeper's connection, which reads projects for routing and maintenance).
+pub async fn due_for_erasure(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<(OrgId, ProjectId)>> {
+    projects::table
+        .filter(projects::erase_after.le(now))
+        .select((projects::org_id, projects::project_id))
+        .load::<(Uuid, Uuid)>(conn)
+        .await
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(org, project)| (OrgId::from_uuid(org), ProjectId::from_uuid(project)))
+                .collect()
+        })
 }

@@ -1,4 +1,5 @@
-//! Hourly: erases the organizations whose seven-day undo window has passed. Each is deleted in
+//! Hourly: erases the projects and organizations whose seven-day undo window has passed. A
+//! project is deleted with its data by `projects::delete` and recorded as `project.deleted`. Each is deleted in
 //! its own scope by `organizations::delete` (every tenant table reaches the organization by a
 //! cascading key, events by an explicit delete), and its audit chain is reduced to one row in
 //! the global `erased_organizations`: the chain's last sequence number and hash, signed with
@@ -8,10 +9,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tenant::audit::chain::GENESIS;
 use tenant::audit::checkpoint::CheckpointKey;
-use tenant::tables::{audit_log, organizations};
-use tenant::{Actor, Db, DbError, OrgId};
+use tenant::audit::{self, Action, Changes, Entry};
+use tenant::tables::{audit_log, organizations, projects};
+use tenant::{Actor, Db, DbError, OrgId, ProjectId};
 
 use super::JobContext;
 
@@ -32,6 +35,15 @@ impl EraseOrganizations {
         let removed = super::export_organization::remove_expired(&ctx.exports_dir, now);
         if removed > 0 {
             tracing::info!(removed, "expired export archives removed");
+        }
+        let projects = ctx
+            .sweeper
+            .unscoped(async |conn| Ok::<_, DbError>(projects::due_for_erasure(conn, now).await?))
+            .await?;
+        for (org, project) in projects {
+            if let Err(error) = erase_project(&ctx.db, org, project, now).await {
+                tracing::warn!(org_id = %org, project_id = %project, error = %error, "erasing a project failed; retried next run");
+            }
         }
         for org in due {
             match erase(&ctx.db, ctx.audit_key.as_ref(), org, now).await {
@@ -84,6 +96,36 @@ pub async fn erase(
         )
         .await?;
         organizations::delete(conn, org).await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// Erases `project` when its erasure is still requested and due at `now` (an owner may have
+/// cancelled since it was listed), recording `project.deleted` as `system:erasure`; answers
+/// whether it was erased.
+pub async fn erase_project(
+    db: &Db,
+    org: OrgId,
+    project: ProjectId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    db.scoped_as(org, &Actor::System("erasure"), async |conn| {
+        let Some(found) = projects::find(conn, org, project).await? else {
+            return Ok(false);
+        };
+        if found.project.erase_after.is_none_or(|after| after > now) {
+            return Ok(false);
+        }
+        projects::delete(conn, org, project).await?;
+        let changes =
+            Changes::deleted(json!({"name": found.project.name, "domains": found.domains}));
+        audit::record(
+            conn,
+            org,
+            Entry::new(Action::ProjectDeleted, project).with(changes),
+        )
+        .await?;
         Ok(true)
     })
     .await

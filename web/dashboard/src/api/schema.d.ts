@@ -671,7 +671,11 @@ export interface paths {
         get: operations["get_project"];
         put?: never;
         post?: never;
-        /** Delete a project and its data (admins). */
+        /**
+         * Erase a project and all its data (owners; the project's name must be typed): the
+         *     erasure happens after a seven-day window in which an owner can cancel it
+         *     (`POST …/erasure/cancel`).
+         */
         delete: operations["delete_project"];
         options?: never;
         head?: never;
@@ -680,6 +684,23 @@ export interface paths {
          *     retention (admins).
          */
         patch: operations["update_project"];
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/erasure/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a project's pending erasure (owners). */
+        post: operations["cancel_project_erasure"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/orgs/{org_id}/projects/{project_id}/funnels": {
@@ -1522,6 +1543,14 @@ export interface components {
             confirm_name: string;
         };
         /**
+         * DeleteProjectIn
+         * @description Confirms erasing a project.
+         */
+        DeleteProjectIn: {
+            /** @description The project's name, exactly. */
+            confirm_name: string;
+        };
+        /**
          * EmailIn
          * @description An e-mail address.
          */
@@ -2333,6 +2362,12 @@ export interface components {
             created_at: string;
             /** @description Domains. */
             domains: string[];
+            /**
+             * Format: date-time
+             * @description Erasure requested: the project and its data are erased after this time unless an owner
+             *     cancels (`POST …/erasure/cancel`).
+             */
+            erase_after?: string | null;
             /**
              * Format: int32
              * @description Error events accepted per minute.
@@ -8961,14 +8996,20 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DeleteProjectIn"];
+            };
+        };
         responses: {
-            /** @description Done. */
-            204: {
+            /** @description The erasure is scheduled: `erase_after` says when. */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ProjectOut"];
+                };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
             400: {
@@ -9095,6 +9136,136 @@ export interface operations {
                 "application/json; charset=utf-8": components["schemas"]["ProjectPatch"];
             };
         };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ProjectOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_project_erasure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             200: {
                 headers: {

@@ -3,7 +3,7 @@
 import { createContext, type ReactNode, useContext } from "react";
 import { api, type Schemas, unwrap } from "../api/client";
 import { useOrg, useOrgs } from "../lib/orgs";
-import { canWrite } from "../lib/roles";
+import { canWrite, isOwner } from "../lib/roles";
 import { Link, useRouter } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import { Layout } from "./Layout";
@@ -59,6 +59,12 @@ export function ProjectFrame({
         <h1>{project.data?.name ?? "Project"}</h1>
         {project.data && <span className="muted">{project.data.domains.join(", ")}</span>}
       </div>
+      {project.data?.erase_after && (
+        <p className="banner banner-bad" role="status">
+          This project and all its data will be erased on {new Date(project.data.erase_after).toLocaleString()}.{" "}
+          {isOwner(org?.role ?? "") ? "You can cancel it in its settings." : "The organization's owners can cancel it."}
+        </p>
+      )}
       <nav className="tabs" aria-label="Project">
         {tabs.map((tab) => (
           <Link

@@ -1,12 +1,11 @@
 // `/orgs/:org/projects/:project/settings`: name, domains and time zone (members), data
 // retention and salt rotation (admins, because they delete or keep personal data), and
-// deleting the project (admins).
+// erasing the project (owners: seven days later, cancellable until then).
 import { useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, ErrorNote, Field, useAction } from "../../components/ui";
-import { canAdmin, canWrite } from "../../lib/roles";
-import { useRouter } from "../../lib/router";
+import { canAdmin, canWrite, isOwner } from "../../lib/roles";
 
 export function ProjectSettingsPage() {
   const { role } = useProject();
@@ -20,7 +19,6 @@ export function ProjectSettingsPage() {
 
 function ProjectSettingsForm() {
   const { project, role, reload } = useProject();
-  const { navigate } = useRouter();
   const admin = canAdmin(role);
   const path = { org_id: project.org_id, project_id: project.id };
   const [name, setName] = useState(project.name);
@@ -46,8 +44,15 @@ function ProjectSettingsForm() {
     reload();
   });
   const remove = useAction(async () => {
-    await unwrap(api.DELETE("/api/v1/orgs/{org_id}/projects/{project_id}", { params: { path } }));
-    navigate(`/orgs/${project.org_id}`, { replace: true });
+    await unwrap(
+      api.DELETE("/api/v1/orgs/{org_id}/projects/{project_id}", { params: { path }, body: { confirm_name: confirm } }),
+    );
+    setConfirm("");
+    reload();
+  });
+  const cancelErasure = useAction(async () => {
+    await unwrap(api.POST("/api/v1/orgs/{org_id}/projects/{project_id}/erasure/cancel", { params: { path } }));
+    reload();
   });
   return (
     <>
@@ -103,9 +108,24 @@ function ProjectSettingsForm() {
           </Button>
         </form>
       </Card>
-      {admin && (
-        <Card title="Delete project" className="danger-zone">
-          <p>Deleting the project deletes all its events. This cannot be undone.</p>
+      {isOwner(role) && project.erase_after && (
+        <Card title="Erasure scheduled" className="danger-zone">
+          <p>
+            This project and all its data will be erased on{" "}
+            <strong>{new Date(project.erase_after).toLocaleString()}</strong>. Until then, nothing is lost.
+          </p>
+          <ErrorNote error={cancelErasure.error} />
+          <Button busy={cancelErasure.busy} onClick={() => void cancelErasure.run()}>
+            Cancel the erasure
+          </Button>
+        </Card>
+      )}
+      {isOwner(role) && !project.erase_after && (
+        <Card title="Erase project" className="danger-zone">
+          <p>
+            Erases the project and all its data (events, statistics, errors, goals) seven days from now. Any owner can
+            cancel it until then.
+          </p>
           <form
             className="inline-form"
             onSubmit={(event) => {
@@ -119,7 +139,7 @@ function ProjectSettingsForm() {
               onChange={(e) => setConfirm(e.target.value)}
             />
             <Button type="submit" variant="danger" disabled={confirm !== project.name} busy={remove.busy}>
-              Delete project
+              Erase in seven days
             </Button>
           </form>
           <ErrorNote error={remove.error} />
