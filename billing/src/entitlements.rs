@@ -126,6 +126,8 @@ impl Entitlements {
                 events_per_month: quotas.events_per_month,
                 errors_per_month: quotas.errors_per_month,
                 replays_per_month: quotas.replays_per_month,
+                // Unpaid is no reason to delete audit history.
+                audit_retention_days: quotas.audit_retention_days,
                 ..free.grants.clone()
             };
         }

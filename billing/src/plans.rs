@@ -145,6 +145,9 @@ pub struct Grants {
     pub seats: Option<i64>,
     /// Longest data retention a project may set, in days.
     pub retention_days: Option<i32>,
+    /// How long audit records are kept, in days (retention prunes older ones behind a signed
+    /// checkpoint).
+    pub audit_retention_days: i32,
     /// Features included.
     pub features: &'static [Feature],
 }
@@ -224,6 +227,7 @@ pub const PLANS: &[Plan] = &[
             projects: Some(2),
             seats: Some(2),
             retention_days: Some(180),
+            audit_retention_days: 365,
             features: &[],
         },
     },
@@ -239,6 +243,7 @@ pub const PLANS: &[Plan] = &[
             projects: Some(10),
             seats: Some(10),
             retention_days: Some(730),
+            audit_retention_days: 365,
             features: TEAM_FEATURES,
         },
     },
@@ -254,6 +259,7 @@ pub const PLANS: &[Plan] = &[
             projects: Some(50),
             seats: Some(50),
             retention_days: Some(1_825),
+            audit_retention_days: 365,
             features: BUSINESS_FEATURES,
         },
     },
@@ -269,6 +275,7 @@ pub const PLANS: &[Plan] = &[
             projects: None,
             seats: None,
             retention_days: Some(3_650),
+            audit_retention_days: 2555,
             features: &Feature::ALL,
         },
     },
@@ -287,6 +294,7 @@ pub const SELF_HOSTED: Plan = Plan {
         projects: None,
         seats: None,
         retention_days: None,
+        audit_retention_days: 365,
         features: &Feature::ALL,
     },
 };

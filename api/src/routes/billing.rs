@@ -54,6 +54,8 @@ pub struct GrantsOut {
     pub seats: Option<i64>,
     /// Longest data retention, in days.
     pub retention_days: Option<i32>,
+    /// How long audit records are kept, in days.
+    pub audit_retention_days: i32,
     /// Features included (`sso`, `scim`, `audit_log`, `custom_dashboards`, `shared_links`,
     /// `alerts`, `ai_summaries`, `reports`).
     pub features: Vec<String>,
@@ -68,6 +70,7 @@ impl From<&Grants> for GrantsOut {
             projects: grants.projects,
             seats: grants.seats,
             retention_days: grants.retention_days,
+            audit_retention_days: grants.audit_retention_days,
             features: grants
                 .features
                 .iter()

@@ -441,7 +441,8 @@ impl ProjectsApi {
         Ok(ProjectErasureResponse::Accepted(Json(project_out(project))))
     }
 
-    /// Cancel a project's pending erasure (owners).
+    /// Cancel a project's pending erasure (owners; refused with 402 when the plan's project
+    /// limit has no room for it any more).
     #[oai(
         path = "/:org_id/projects/:project_id/erasure/cancel",
         method = "post",
@@ -456,8 +457,13 @@ impl ProjectsApi {
         let org_id = scope.org();
         let project_id = scope.project_id();
         let before = scope.project.erase_after;
+        let entitlements = scope.entitlements.clone();
         let project = scope
             .run(async |conn| {
+                // A project pending erasure does not count against the plan: it must fit again.
+                if before.is_some() {
+                    gates::ensure_room(conn, org_id, &entitlements, Limit::Projects).await?;
+                }
                 if !projects::cancel_erasure(conn, org_id, project_id).await? {
                     return Err(ApiError::conflict(
                         ProblemKind::Conflict,

@@ -1210,11 +1210,45 @@ async fn retention_leaves_a_signed_checkpoint_the_chain_verifies_from() {
         (&json!(true), &json!(4), &json!(true), &json!(2)),
         "{verified}"
     );
+    // The hourly job keeps what the plan keeps (a year when self-hosted): nothing goes at
+    // 300 days, everything older than a year goes at 366.
+    let ctx = crate::support::job_context(&app, None);
+    app.set_now(chrono::Utc::now() + chrono::Duration::days(300));
+    worker::jobs::PruneAuditAllTenants {}
+        .run(&ctx)
+        .await
+        .unwrap();
+    assert_eq!(
+        records(&app, &who, org).await.len(),
+        2,
+        "a young chain is kept whole"
+    );
+    app.set_now(chrono::Utc::now() + chrono::Duration::days(366));
+    worker::jobs::PruneAuditAllTenants {}
+        .run(&ctx)
+        .await
+        .unwrap();
+    let left = records(&app, &who, org).await;
+    let actions: Vec<&str> = left.iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["audit_log.pruned"],
+        "only the job's own record of the prune"
+    );
+    let (_, verified) = app
+        .json(
+            &who,
+            "GET",
+            &format!("/api/v1/orgs/{org}/audit-log/verify"),
+            None,
+        )
+        .await;
+    assert_eq!(verified["intact"], true, "{verified}");
     // A checkpoint edited in the database (to hide a cut) carries no valid signature.
     let mut owner_conn = app.owner_conn().await;
     owner_conn
         .batch_execute(&format!(
-            "SET app.org_id = '{org}'; UPDATE audit_checkpoints SET seq = 3 WHERE org_id = '{org}'"
+            "SET app.org_id = '{org}'; UPDATE audit_checkpoints SET seq = seq - 1 WHERE org_id = '{org}' AND seq = (SELECT max(seq) FROM audit_checkpoints WHERE org_id = '{org}')"
         ))
         .await
         .unwrap();

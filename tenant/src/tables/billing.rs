@@ -139,17 +139,19 @@ pub async fn seats_used(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryRes
     Ok(members + pending)
 }
 
-/// Number of projects.
+/// Number of projects (those pending erasure do not count: they are on their way out).
 pub async fn projects_used(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryResult<i64> {
     projects::table
         .filter(projects::org_id.eq(org_id))
+        .filter(projects::erase_after.is_null())
         .count()
         .get_result(conn)
         .await
 }
 
 /// How many of the organization's projects were created before `project` (its position, from
-/// 0, by creation): a plan allowing N projects keeps the first N writable.
+/// 0, by creation; projects pending erasure do not count): a plan allowing N projects keeps the
+/// first N writable.
 pub async fn project_position(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
@@ -157,6 +159,7 @@ pub async fn project_position(
 ) -> QueryResult<i64> {
     projects::table
         .filter(projects::org_id.eq(org_id))
+        .filter(projects::erase_after.is_null())
         .filter(
             projects::created_at
                 .lt(project.created_at)

@@ -1,5 +1,6 @@
-//! Hourly: audit retention. Every organization's records older than [`RETENTION_DAYS`] are
-//! removed, the last of them kept as a checkpoint signed with `BEACON_AUDIT_KEY`, so the rest of
+//! Hourly: audit retention. Every organization's records older than its plan keeps them
+//! (`audit_retention_days` of its entitlements: seven years on Enterprise, one year on every
+//! other plan and self-hosted) are removed, the last of them kept as a checkpoint signed with `BEACON_AUDIT_KEY`, so the rest of
 //! the chain still verifies (`tenant::audit::checkpoint`). Without the key nothing is pruned:
 //! an unsigned checkpoint would let anyone with database access cut the chain unnoticed.
 
@@ -13,9 +14,6 @@ use tenant::{Actor, Db, DbError, OrgId};
 
 use super::JobContext;
 
-/// How long audit records are kept.
-pub const RETENTION_DAYS: i64 = 365;
-
 /// Payload (no ids: it covers every tenant).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PruneAuditAllTenants {}
@@ -26,7 +24,7 @@ impl PruneAuditAllTenants {
         let Some(key) = &ctx.audit_key else {
             return Ok(());
         };
-        let cutoff = ctx.clock.now() - Duration::days(RETENTION_DAYS);
+        let now = ctx.clock.now();
         let orgs = ctx
             .sweeper
             .unscoped(async |conn| {
@@ -34,7 +32,20 @@ impl PruneAuditAllTenants {
             })
             .await?;
         for org in orgs {
-            if let Err(error) = prune(&ctx.db, key, org, cutoff).await {
+            let kept = ctx
+                .db
+                .scoped(org, async |conn| {
+                    Ok::<_, anyhow::Error>(ctx.billing.entitlements(conn, org, now).await?)
+                })
+                .await;
+            let days = match kept {
+                Ok(entitlements) => i64::from(entitlements.grants.audit_retention_days),
+                Err(error) => {
+                    tracing::warn!(org_id = %org, error = %error, "reading an organization's plan failed; its audit chain is pruned next run");
+                    continue;
+                }
+            };
+            if let Err(error) = prune(&ctx.db, key, org, now - Duration::days(days)).await {
                 tracing::warn!(org_id = %org, error = %error, "pruning an audit chain failed; retried next run");
             }
         }

@@ -695,7 +695,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a project's pending erasure (owners). */
+        /**
+         * Cancel a project's pending erasure (owners; refused with 402 when the plan's project
+         *     limit has no room for it any more).
+         */
         post: operations["cancel_project_erasure"];
         delete?: never;
         options?: never;
@@ -1811,6 +1814,11 @@ export interface components {
          * @description What a plan grants (absent numbers: unlimited).
          */
         GrantsOut: {
+            /**
+             * Format: int32
+             * @description How long audit records are kept, in days.
+             */
+            audit_retention_days: number;
             /**
              * Format: int64
              * @description Error events per month.
