@@ -31,7 +31,7 @@ const billing = (extra: Partial<Billing> = {}): Billing => ({
   grace_ends_at: null,
   restricted: false,
   cancel_at_period_end: false,
-  entitlements: { projects: 10, seats: 10, features: [] },
+  entitlements: { projects: 10, seats: 10, audit_retention_days: 365, features: [] },
   usage: [usage("events"), usage("errors")],
   over: [],
   plans: [],
