@@ -5,10 +5,12 @@
 
 use anyhow::{Context, bail};
 use serde::Serialize;
+use serde_json::json;
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::secrets::hash_password;
 use tenant::tables::memberships::{self, Role};
 use tenant::tables::{api_keys, organizations, projects, users};
-use tenant::{Db, DbError, OrgId, UserId};
+use tenant::{Actor, Db, DbError, OrgId, UserId};
 
 /// Default demo account.
 pub const DEMO_EMAIL: &str = "demo@beacon.local";
@@ -88,10 +90,13 @@ pub async fn ensure_demo(
     let org_id = org.uuid();
     let created = owned.is_none();
     let (project, api_key) = db
-        .scoped(org, async |conn| {
+        .scoped_as(org, &Actor::System("seed"), async |conn| {
             if created {
                 organizations::create(conn, org, "Demo organization").await?;
                 memberships::upsert(conn, org, user_id, Role::Owner).await?;
+                let entry = Entry::new(Action::OrganizationCreated, org)
+                    .with(Changes::created(json!({"name": "Demo organization"})));
+                audit::record(conn, org, entry).await?;
             }
             let existing = projects::list(conn, org, None, None, 200)
                 .await?
@@ -107,11 +112,19 @@ pub async fn ensure_demo(
                     } else {
                         "Demo site"
                     };
-                    projects::create(conn, org, name, "UTC", std::slice::from_ref(&domain)).await?
+                    let project =
+                        projects::create(conn, org, name, "UTC", std::slice::from_ref(&domain))
+                            .await?;
+                    let entry = Entry::new(Action::ProjectCreated, project.project.project_id)
+                        .with(Changes::created(
+                            json!({"name": name, "domains": [&domain]}),
+                        ));
+                    audit::record(conn, org, entry).await?;
+                    project
                 }
             };
             let scopes = ["admin", "ingest", "read", "write"].map(String::from);
-            let (_, secret) = api_keys::create(
+            let (key, secret) = api_keys::create(
                 conn,
                 org,
                 "demo (beacon seed)",
@@ -120,6 +133,10 @@ pub async fn ensure_demo(
                 Some(user.id),
             )
             .await?;
+            let entry = Entry::new(Action::ApiKeyCreated, key.key_id).with(
+                Changes::created(json!({"name": key.name, "scopes": key.scopes})).secret("secret"),
+            );
+            audit::record(conn, org, entry).await?;
             Ok::<_, DbError>((project, secret))
         })
         .await
