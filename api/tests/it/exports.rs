@@ -147,6 +147,7 @@ async fn an_export_holds_every_row_of_the_organization_and_nothing_else() {
         "no secret hashes"
     );
     assert!(!all.contains("whsec_"), "no stream secret");
+    assert!(!all.contains("error_user_key"), "no hashing key");
     assert!(
         archive["members.jsonl"]
             .iter()

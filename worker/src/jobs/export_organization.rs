@@ -30,7 +30,14 @@ pub const LINK_DAYS: i64 = 7;
 /// Rows read per cursor fetch.
 const FETCH: i64 = 2_000;
 /// Columns never exported: hashes of secrets and secrets themselves.
-const SECRET_COLUMNS: &[&str] = &["secret", "secret_hash", "token_hash", "salt", "csrf_token"];
+const SECRET_COLUMNS: &[&str] = &[
+    "secret",
+    "secret_hash",
+    "token_hash",
+    "salt",
+    "csrf_token",
+    "error_user_key",
+];
 
 /// Payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,11 +364,13 @@ fn readme(org: OrgId, at: chrono::DateTime<Utc>, manifest: &[(String, u64)]) -> 
         at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     for (file, rows) in manifest {
-        text.push_str(&format!("{file}: {rows} rows\n"));
+        let noun = if *rows == 1 { "row" } else { "rows" };
+        text.push_str(&format!("{file}: {rows} {noun}\n"));
     }
     text.push_str(
         "\nLeft out, on purpose:\n\
-         - secrets: API key and token hashes, the audit stream's signing secret, session CSRF tokens;\n\
+         - secrets: API key and token hashes, the audit stream's signing secret, session CSRF tokens,\n  \
+           the key that hashes error events' affected users;\n\
          - the visitor-id salts (project_salts): keys that would let anyone link visitor ids back\n  \
            to IP addresses; Beacon deletes them when they rotate;\n\
          - nothing about a site's visitors beyond what events.jsonl holds: Beacon stores no IP\n  \
