@@ -1,8 +1,8 @@
-"""An HTTPS receiver of Beacon's audit stream, as a SIEM would run one (standard library only).
+"""An HTTPS receiver of Beacon's audit stream, as a SIEM would run one.
 
-Serves TLS with the certificate and key given, checks every delivery's Standard Webhooks
-signature itself (HMAC-SHA256 over "{webhook-id}.{webhook-timestamp}.{body}" with the secret's
-base64-decoded bytes), and keeps what it received. The test controls it over plain HTTP on a
+Serves TLS with the certificate and key given, checks every delivery with the reference
+Standard Webhooks library (`standardwebhooks` on PyPI: the signature over
+"{webhook-id}.{webhook-timestamp}.{body}" and the timestamp's age), and keeps what it received. The test controls it over plain HTTP on a
 second port: GET /_state answers the deliveries, POST /_status sets the status it answers
 deliveries with (200 by default).
 
@@ -10,24 +10,23 @@ Prints "listening on <https port> <control port>" once both ports listen.
 """
 
 import argparse
-import base64
-import hashlib
-import hmac
 import json
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from standardwebhooks.webhooks import Webhook
 
 STATE = {"deliveries": [], "status": 200}
 LOCK = threading.Lock()
 
 
 def signature_valid(secret, headers, body):
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{headers.get('webhook-id')}.{headers.get('webhook-timestamp')}.".encode() + body
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    offered = [s.split(",", 1)[1] for s in headers.get("webhook-signature", "").split() if "," in s]
-    return any(hmac.compare_digest(expected, sig) for sig in offered)
+    try:
+        Webhook(secret).verify(body, {name.lower(): value for name, value in headers.items()})
+        return True
+    except Exception:  # the library raises WebhookVerificationError (or a decoding error)
+        return False
 
 
 def make_receiver(secret):

@@ -1105,6 +1105,34 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
         "{healed}"
     );
 
+    // The receiver's check can fail: after a secret rotation it does not know about, the
+    // next delivery does not verify (the control for `valid` above).
+    let (status, rotated) = app
+        .json(
+            &who,
+            "PUT",
+            &format!("/api/v1/orgs/{org}/audit-log/stream"),
+            Some(json!({"url": url, "rotate_secret": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    assert!(
+        rotated["secret"].as_str().is_some_and(|s| s != secret),
+        "a new secret, shown once"
+    );
+    worker::audit_stream::deliver_due(&app.state.db, &sweeper, &client, later)
+        .await
+        .unwrap();
+    let state = receiver.state().await;
+    assert_eq!(
+        state["deliveries"].as_array().unwrap().last().unwrap()["valid"],
+        false
+    );
+    std::fs::write(
+        receiver.dir.join("secret"),
+        rotated["secret"].as_str().unwrap(),
+    )
+    .unwrap();
     // 410 Gone turns the stream off, and that is recorded.
     receiver.answer(410).await;
     app.json(
