@@ -51,6 +51,12 @@ pub struct MailArgs {
     /// over HTTPS (audit streams): a private CA in front of a SIEM.
     #[arg(long, env = "BEACON_EXTRA_CA_CERTS")]
     pub extra_ca_certs: Option<std::path::PathBuf>,
+
+    /// Let what the jobs send to customer-given URLs (audit streams) reach private, loopback
+    /// and link-local addresses: for self-hosted installations whose receiver is on their own
+    /// network. Off: such targets are refused (server-side request forgery).
+    #[arg(long, env = "BEACON_ALLOW_PRIVATE_OUTBOUND", default_value_t = false)]
+    pub allow_private_outbound: bool,
 }
 
 /// Billing through Stripe. Without a secret key there is none: every organization has

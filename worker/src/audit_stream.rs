@@ -32,30 +32,21 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// Waits after the 1st, 2nd, … failure in a row; one more failure turns the stream off.
 pub const RETRY_SCHEDULE: [i64; 7] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
 
-/// The HTTP client streams are delivered with.
+/// The HTTP client streams are delivered with (see [`crate::outbound`]).
 #[derive(Clone)]
 pub struct StreamClient {
     http: reqwest::Client,
+    allow_private: bool,
 }
 
 impl StreamClient {
     /// A client trusting the system's roots, plus the PEM certificates in `extra_roots` when
-    /// given (a private CA in front of a SIEM; the tests' own CA).
-    pub fn new(extra_roots: Option<&Path>) -> anyhow::Result<Self> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Beacon-Audit-Stream/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = extra_roots {
-            let pem = std::fs::read(path).map_err(|error| {
-                anyhow::anyhow!("reading BEACON_EXTRA_CA_CERTS {}: {error}", path.display())
-            })?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)? {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
+    /// given (a private CA in front of a SIEM; the tests' own CA); private addresses only when
+    /// `allow_private` (`BEACON_ALLOW_PRIVATE_OUTBOUND`).
+    pub fn new(extra_roots: Option<&Path>, allow_private: bool) -> anyhow::Result<Self> {
         Ok(Self {
-            http: builder.build()?,
+            http: crate::outbound::client(extra_roots, allow_private, TIMEOUT)?,
+            allow_private,
         })
     }
 }
@@ -176,9 +167,16 @@ async fn send(
             true,
         );
     };
+    let target = match reqwest::Url::parse(&stream.url) {
+        Ok(url) => url,
+        Err(_) => return failed(None, "the stream's URL is not a URL".into(), true),
+    };
+    if let Err(why) = crate::outbound::check_target(&target, client.allow_private) {
+        return failed(None, why, false);
+    }
     let response = client
         .http
-        .post(&stream.url)
+        .post(target)
         .header("content-type", "application/json")
         .header("webhook-id", id)
         .header("webhook-timestamp", timestamp.to_string())

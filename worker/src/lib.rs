@@ -10,6 +10,7 @@ pub mod audit_stream;
 pub mod health;
 pub mod jobs;
 pub mod mailer;
+pub mod outbound;
 pub mod queue;
 pub mod run;
 pub mod schedule;

@@ -52,7 +52,10 @@ pub async fn run(
             ..Default::default()
         },
     )?;
-    let audit_stream = worker::audit_stream::StreamClient::new(mail.extra_ca_certs.as_deref())?;
+    let audit_stream = worker::audit_stream::StreamClient::new(
+        mail.extra_ca_certs.as_deref(),
+        mail.allow_private_outbound,
+    )?;
     let ctx = JobContext {
         db,
         sweeper,

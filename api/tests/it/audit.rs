@@ -1005,7 +1005,7 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
     .await;
 
     let client =
-        worker::audit_stream::StreamClient::new(Some(&receiver.dir.join("ca.pem"))).unwrap();
+        worker::audit_stream::StreamClient::new(Some(&receiver.dir.join("ca.pem")), true).unwrap();
     let sweeper = tenant::Db::connect_as(
         &app.test_db.owner_url,
         tenant::AppRole::Sweeper,
@@ -1156,7 +1156,7 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
         )
     );
     // Without the receiver's CA, the TLS check refuses the receiver (positive control above).
-    let strict = worker::audit_stream::StreamClient::new(None).unwrap();
+    let strict = worker::audit_stream::StreamClient::new(None, true).unwrap();
     app.json(
         &who,
         "PUT",
@@ -1176,6 +1176,46 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
             .contains("certificate"),
         "{untrusted}"
     );
+    // A client that keeps to public addresses (the default) sends nothing to this loopback
+    // receiver, by IP literal or by a name that resolves to it (the deliveries above are the
+    // positive control).
+    let public_only =
+        worker::audit_stream::StreamClient::new(Some(&receiver.dir.join("ca.pem")), false).unwrap();
+    for target in [
+        url.clone(),
+        format!("https://localhost:{}/audit", receiver.port),
+    ] {
+        let sent_before = receiver.state().await["deliveries"]
+            .as_array()
+            .unwrap()
+            .len();
+        app.json(
+            &who,
+            "PUT",
+            &format!("/api/v1/orgs/{org}/audit-log/stream"),
+            Some(json!({"url": target})),
+        )
+        .await;
+        worker::audit_stream::deliver_due(&app.state.db, &sweeper, &public_only, later)
+            .await
+            .unwrap();
+        let (_, refused) = stream_status(&app, &who, org).await;
+        assert!(
+            refused["last_error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("BEACON_ALLOW_PRIVATE_OUTBOUND"),
+            "{target}: {refused}"
+        );
+        let sent_after = receiver.state().await["deliveries"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(
+            sent_after, sent_before,
+            "{target}: nothing reached the receiver"
+        );
+    }
 }
 
 #[tokio::test]

@@ -570,7 +570,7 @@ pub fn job_context(app: &TestApp, smtp_url: Option<&str>) -> worker::JobContext 
         public_url: "http://beacon.test".into(),
         clock: app.state.clock.clone(),
         billing: app.state.billing.clone(),
-        audit_stream: worker::audit_stream::StreamClient::new(None).unwrap(),
+        audit_stream: worker::audit_stream::StreamClient::new(None, true).unwrap(),
         exports_dir: app.state.exports_dir.clone(),
         audit_key: app.state.audit_key.clone(),
     }
