@@ -10,6 +10,7 @@ pub mod audit;
 pub mod backoff;
 pub mod cache;
 pub mod clock;
+pub mod csv;
 pub mod db;
 pub mod embedded;
 pub mod errors;

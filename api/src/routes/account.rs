@@ -67,8 +67,8 @@ pub struct DeleteAccountIn {
     pub password: String,
 }
 
-/// The user's organizations with their role (all pages).
-async fn memberships_of(
+/// The user's organizations with their role (every page of them).
+pub async fn memberships_of(
     state: &AppState,
     user: UserId,
 ) -> ApiResult<Vec<(organizations::Organization, String)>> {

@@ -8,7 +8,6 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use tenant::audit::{self, Action, Entry, RequestContext};
 use tenant::problem::ProblemKind;
 use tenant::secrets::{hash_password, token_hash, verify_password};
-use tenant::tables::organizations;
 use tenant::tables::user_tokens::{Consumed, Purpose};
 use tenant::tables::{user_sessions, user_tokens, users};
 use tenant::{Actor, DbError, OrgId, UserId};
@@ -575,29 +574,14 @@ async fn record_for_members(
     actor: &Actor,
     action: Action,
 ) -> ApiResult<()> {
-    let mut after = None;
-    loop {
-        let page = state
+    for (org, _) in crate::routes::account::memberships_of(state, user).await? {
+        let org = OrgId::from_uuid(org.org_id);
+        state
             .db
-            .user_scoped(user, async |conn| {
-                Ok::<_, DbError>(
-                    organizations::list_for_user(conn, user, after, tenant::tables::MAX_PAGE)
-                        .await?,
-                )
+            .scoped_as_for(org, actor, context, async |conn| {
+                Ok::<_, DbError>(audit::record(conn, org, Entry::new(action, user)).await?)
             })
             .await?;
-        for (org, _) in &page {
-            let org = OrgId::from_uuid(org.org_id);
-            state
-                .db
-                .scoped_as_for(org, actor, context, async |conn| {
-                    Ok::<_, DbError>(audit::record(conn, org, Entry::new(action, user)).await?)
-                })
-                .await?;
-        }
-        if (page.len() as i64) < tenant::tables::MAX_PAGE {
-            return Ok(());
-        }
-        after = page.last().map(|(org, _)| org.org_id);
     }
+    Ok(())
 }

@@ -320,7 +320,7 @@ async fn dump_rollups(conn: &mut AsyncPgConnection, scratch: &Path) -> anyhow::R
                 row.project_id.clone(),
                 row.hour.clone(),
                 dimension.to_owned(),
-                csv_field(&row.value),
+                tenant::csv::field(&row.value),
                 row.visitors.to_string(),
                 row.visits.to_string(),
                 row.bounces.to_string(),
@@ -339,21 +339,6 @@ async fn dump_rollups(conn: &mut AsyncPgConnection, scratch: &Path) -> anyhow::R
     conn.batch_execute("CLOSE rollup_cursor").await?;
     out.flush()?;
     Ok(rows)
-}
-
-/// A CSV field: quoted when it holds a separator, quote or line break; a leading formula
-/// character is defused with `'`.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
 }
 
 fn readme(org: OrgId, at: chrono::DateTime<Utc>, manifest: &[(String, u64)]) -> String {
