@@ -10,6 +10,7 @@ use crate::routes::api_keys::ApiKeysApi;
 use crate::routes::audit::AuditApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::billing::BillingApi;
+use crate::routes::domains::DomainsApi;
 use crate::routes::events::IngestApi;
 use crate::routes::exports::ExportsApi;
 use crate::routes::funnels::FunnelsApi;
@@ -46,6 +47,7 @@ type Apis = (
         AuditApi,
         ExportsApi,
         AccountApi,
+        DomainsApi,
     ),
 );
 

@@ -57,6 +57,11 @@ pub struct MailArgs {
     /// network. Off: such targets are refused (server-side request forgery).
     #[arg(long, env = "BEACON_ALLOW_PRIVATE_OUTBOUND", default_value_t = false)]
     pub allow_private_outbound: bool,
+
+    /// DNS server (`ip:port`) asked for the TXT records that prove an organization's domains.
+    /// Unset: the system's resolvers.
+    #[arg(long, env = "BEACON_DNS_SERVER")]
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 /// Billing through Stripe. Without a secret key there is none: every organization has

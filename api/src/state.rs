@@ -55,6 +55,8 @@ pub struct AppState {
     /// Where organization exports are written by the workers and read for download
     /// (`<data>/exports`; a scratch directory until the data directory is known).
     pub exports_dir: std::path::PathBuf,
+    /// Looks up the DNS TXT proofs of organizations' domains (`BEACON_DNS_SERVER`).
+    pub dns: worker::dns::TxtChecker,
     /// Signs and checks audit checkpoints (`BEACON_AUDIT_KEY`); none: checkpoints unchecked.
     pub audit_key: Option<CheckpointKey>,
 }
@@ -127,6 +129,7 @@ impl AppState {
             billing,
             public_url: None,
             exports_dir: std::env::temp_dir().join("beacon-exports"),
+            dns: worker::dns::TxtChecker::new(None)?,
             audit_key: crate::config::audit_key(server.audit_key.as_deref())?,
         })
     }

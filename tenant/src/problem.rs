@@ -46,6 +46,7 @@ kinds! {
     MethodNotAllowed => "method_not_allowed",
     EmailTaken => "email_taken",
     DomainTaken => "domain_taken",
+    DomainNotVerified => "domain_not_verified",
     LastOwner => "last_owner",
     GoalExists => "goal_exists",
     GoalInUse => "goal_in_use",

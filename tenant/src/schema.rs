@@ -467,6 +467,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// E-mail domains an organization claims, and their DNS proof.
+    org_domains (org_id, domain) {
+        org_id -> Uuid,
+        domain -> Text,
+        token -> Text,
+        created_at -> Timestamptz,
+        verified_at -> Nullable<Timestamptz>,
+        last_checked_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -502,4 +515,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_streams,
     erased_organizations,
     org_exports,
+    org_domains,
 );

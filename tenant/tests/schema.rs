@@ -416,6 +416,7 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     0,
                 )
                 .await?;
+                tenant::tables::org_domains::add(conn, org, "claimed.example").await?;
                 tenant::tables::org_exports::create(conn, org, tenant::UserId::generate()).await?;
                 Ok::<_, DbError>(())
             })
@@ -681,6 +682,7 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(audit_streams::table.select(audit_streams::all_columns)),
         declared(erased_organizations::table.select(erased_organizations::all_columns)),
         declared(org_exports::table.select(org_exports::all_columns)),
+        declared(org_domains::table.select(org_domains::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod audit_stream;
+pub mod dns;
 pub mod health;
 pub mod jobs;
 pub mod mailer;

@@ -13,13 +13,13 @@ use crate::jobs::Job;
 pub const ROLLUP_EVERY: Duration = Duration::from_secs(300);
 
 /// Enqueues the periodic jobs at start, on every tick and whenever `wake` is notified: salt
-/// rotation, event maintenance, usage metering, audit retention and organization erasure once
-/// per hour, rollups once per five minutes, each once across all workers (an idempotency key
+/// rotation, event maintenance, usage metering, audit retention, erasure and domain checks
+/// once per hour, rollups once per five minutes, each once across all workers (an idempotency key
 /// per period).
 pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
     use crate::jobs::{
         EraseOrganizations, MaintainEventsAllTenants, MeterUsageAllTenants, PruneAuditAllTenants,
-        RollupAllTenants, RotateSaltsAllTenants,
+        RollupAllTenants, RotateSaltsAllTenants, VerifyDomainsAllTenants,
     };
     let mut tick = tokio::time::interval(ROLLUP_EVERY);
     loop {
@@ -54,6 +54,10 @@ pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
             (
                 Job::EraseOrganizations(EraseOrganizations {}),
                 format!("erase_organizations:{hour}"),
+            ),
+            (
+                Job::VerifyDomainsAllTenants(VerifyDomainsAllTenants {}),
+                format!("verify_domains:{hour}"),
             ),
         ];
         let result: Result<(), tenant::DbError> = db

@@ -71,6 +71,7 @@ pub async fn run(
     let public_url = mail.public_url(local);
     state.public_url = Some(public_url.clone());
     state.exports_dir = db_args.data_dir.join("exports");
+    state.dns = worker::dns::TxtChecker::new(mail.dns_server)?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {

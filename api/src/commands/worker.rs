@@ -61,6 +61,7 @@ pub async fn run(
         sweeper,
         audit_stream,
         exports_dir: database.data_dir.join("exports"),
+        dns: worker::dns::TxtChecker::new(mail.dns_server)?,
         audit_key,
         mailer: Arc::new(mailer),
         public_url,

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod domains;
 pub mod events;
 pub mod exports;
 pub mod funnels;

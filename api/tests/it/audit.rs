@@ -41,6 +41,10 @@ async fn records(app: &TestApp, who: &As, org: Uuid) -> Vec<Value> {
 /// Write operations that leave no record in an organization's chain, with the reason.
 const NOT_AUDITED: &[(&str, &str)] = &[
     (
+        "verify_domain",
+        "needs a DNS server: domains.rs checks its domain.verified record",
+    ),
+    (
         "delete_account",
         "recorded as user.deleted in each organization left (accounts.rs checks it)",
     ),
@@ -512,6 +516,24 @@ async fn every_write_is_audited_once_with_its_actor() {
         format!("{o}/exports"),
         None,
         "organization.export_requested",
+        user_actor(&owner)
+    );
+    step!(
+        "add_domain",
+        who,
+        "POST",
+        format!("{o}/domains"),
+        Some(json!({"domain": "audited.example"})),
+        "domain.added",
+        user_actor(&owner)
+    );
+    step!(
+        "remove_domain",
+        who,
+        "DELETE",
+        format!("{o}/domains/audited.example"),
+        None,
+        "domain.removed",
         user_actor(&owner)
     );
     // Erasure: asked for, then cancelled, both recorded.

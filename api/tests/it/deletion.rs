@@ -25,6 +25,7 @@ const POPULATED: &[&str] = &[
     "audit_log",
     "audit_streams",
     "org_exports",
+    "org_domains",
     "billing_notices",
     "dropped_daily",
     "org_billing",
@@ -171,6 +172,7 @@ pub(crate) async fn populate_audit(app: &TestApp, org: Uuid) {
                 0,
             )
             .await?;
+            tenant::tables::org_domains::add(conn, org, "claimed.example").await?;
             let export =
                 tenant::tables::org_exports::create(conn, org, tenant::UserId::generate()).await?;
             tenant::tables::org_exports::mark_failed(conn, org, export.export_id, "test").await?;
@@ -407,6 +409,7 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
             "audit_checkpoints",
             "audit_streams",
             "org_exports",
+            "org_domains",
         ];
         assert_eq!(
             *doomed_rows > 0 && *kept_rows > 0,

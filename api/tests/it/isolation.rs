@@ -39,6 +39,22 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
         ),
         ("POST", format!("/api/v1/orgs/{org}/erasure/cancel"), None),
         ("GET", format!("/api/v1/orgs/{org}/exports"), None),
+        ("GET", format!("/api/v1/orgs/{org}/domains"), None),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/domains"),
+            Some(json!({"domain": "spy.example"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/domains/alpha.example/verify"),
+            None,
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/domains/alpha.example"),
+            None,
+        ),
         ("POST", format!("/api/v1/orgs/{org}/exports"), None),
         ("GET", format!("/api/v1/orgs/{org}/members"), None),
         (
@@ -541,7 +557,9 @@ async fn every_org_endpoint_is_covered() {
             let concrete = path
                 .split('/')
                 .map(|seg| {
-                    if seg.starts_with('{') {
+                    if seg == "{domain}" {
+                        "alpha.example".to_owned()
+                    } else if seg.starts_with('{') {
                         nil.to_string()
                     } else {
                         seg.to_owned()

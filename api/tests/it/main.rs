@@ -8,6 +8,7 @@ mod cli;
 mod conversions;
 mod dashboard;
 mod deletion;
+mod domains;
 mod durability;
 mod email_flows;
 mod errors;

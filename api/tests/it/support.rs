@@ -572,6 +572,7 @@ pub fn job_context(app: &TestApp, smtp_url: Option<&str>) -> worker::JobContext 
         billing: app.state.billing.clone(),
         audit_stream: worker::audit_stream::StreamClient::new(None, true).unwrap(),
         exports_dir: app.state.exports_dir.clone(),
+        dns: app.state.dns.clone(),
         audit_key: app.state.audit_key.clone(),
     }
 }

@@ -47,6 +47,12 @@ actions! {
     OrganizationExportDownloaded => "organization.export_downloaded" on "export",
     /// A member deleted their account (and so left the organization).
     UserDeleted => "user.deleted" on "user",
+    /// An e-mail domain was claimed (its DNS proof is pending).
+    DomainAdded => "domain.added" on "domain",
+    /// A domain's DNS proof was found.
+    DomainVerified => "domain.verified" on "domain",
+    /// A domain claim was removed.
+    DomainRemoved => "domain.removed" on "domain",
     /// A member's role changed.
     MemberRoleChanged => "member.role_changed" on "user",
     /// A member was removed (or left).

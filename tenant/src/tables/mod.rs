@@ -13,6 +13,7 @@ pub mod funnels;
 pub mod goals;
 pub mod invitations;
 pub mod memberships;
+pub mod org_domains;
 pub mod org_exports;
 pub mod organizations;
 pub mod project_salts;

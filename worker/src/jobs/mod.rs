@@ -19,6 +19,7 @@ pub mod send_billing_notice;
 pub mod send_invitation;
 pub mod send_password_reset;
 pub mod send_verification_email;
+pub mod verify_domains_all_tenants;
 
 pub use erase_organizations::EraseOrganizations;
 pub use export_organization::ExportOrganization;
@@ -31,6 +32,7 @@ pub use send_billing_notice::SendBillingNotice;
 pub use send_invitation::SendInvitation;
 pub use send_password_reset::SendPasswordReset;
 pub use send_verification_email::SendVerificationEmail;
+pub use verify_domains_all_tenants::VerifyDomainsAllTenants;
 
 /// What jobs need: the database (application role, scoped like the API), the mailer, the
 /// public URL links in e-mails point to, and the clock.
@@ -50,6 +52,8 @@ pub struct JobContext {
     pub billing: Arc<billing::Billing>,
     /// The HTTPS client audit streams are delivered with.
     pub audit_stream: crate::audit_stream::StreamClient,
+    /// Looks up the DNS TXT proofs of organizations' domains.
+    pub dns: crate::dns::TxtChecker,
     /// Where organization exports are written (`<data>/exports`).
     pub exports_dir: std::path::PathBuf,
     /// Signs audit checkpoints (`BEACON_AUDIT_KEY`); none: audit records are not pruned.
@@ -82,6 +86,8 @@ pub enum Job {
     EraseOrganizations(EraseOrganizations),
     /// Write an organization's data export and e-mail its link.
     ExportOrganization(ExportOrganization),
+    /// Check unverified domain claims against DNS.
+    VerifyDomainsAllTenants(VerifyDomainsAllTenants),
 }
 
 impl Job {
@@ -99,6 +105,7 @@ impl Job {
             Self::PruneAuditAllTenants(job) => job.run(ctx).await,
             Self::EraseOrganizations(job) => job.run(ctx).await,
             Self::ExportOrganization(job) => job.run(ctx).await,
+            Self::VerifyDomainsAllTenants(job) => job.run(ctx).await,
         }
     }
 }
