@@ -21,6 +21,7 @@ use crate::auth::{Auth, session_cookie};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::auth::{UserOut, user_out};
+use crate::routes::text::Text;
 use crate::scope::request_context;
 use crate::state::AppState;
 
@@ -64,7 +65,7 @@ pub struct AccountExportOut {
 pub struct DeleteAccountIn {
     /// The account's password.
     #[oai(validator(max_length = 1024))]
-    pub password: String,
+    pub password: Text,
 }
 
 /// The user's organizations with their role (every page of them).

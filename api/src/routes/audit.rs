@@ -24,6 +24,7 @@ use billing::Feature;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::NoContent;
+use crate::routes::text::Text;
 use crate::scope::{Admin, OrgScope, Owner};
 use crate::state::AppState;
 
@@ -172,7 +173,7 @@ pub struct AuditStreamIn {
     /// The receiver, `https://…` (records are POSTed as JSON, signed with Standard Webhooks
     /// headers).
     #[oai(validator(max_length = 2000))]
-    pub url: String,
+    pub url: Text,
     /// Deliver (default true); re-enabling a stream turned off after failures retries at once.
     pub enabled: Option<bool>,
     /// Replace the signing secret (the new one is answered once).

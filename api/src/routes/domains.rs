@@ -19,6 +19,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::pagination::Page;
 use crate::routes::responses::{Created, NoContent};
+use crate::routes::text::Text;
 use crate::scope::{Admin, OrgScope};
 use crate::state::AppState;
 
@@ -27,7 +28,7 @@ use crate::state::AppState;
 pub struct DomainIn {
     /// The e-mail domain, such as `example.com`.
     #[oai(validator(max_length = 253))]
-    pub domain: String,
+    pub domain: Text,
 }
 
 /// A claimed domain and how to prove it.

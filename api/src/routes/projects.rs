@@ -490,7 +490,7 @@ pub const ERASURE_UNDO_DAYS: i64 = 7;
 pub struct DeleteProjectIn {
     /// The project's name, exactly.
     #[oai(validator(max_length = 200))]
-    pub confirm_name: String,
+    pub confirm_name: Text,
 }
 
 /// A project erasure request's answer.
