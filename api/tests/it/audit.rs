@@ -1423,6 +1423,13 @@ async fn the_audit_log_export_and_erasure_in_chromium() {
         ),
         (Some(1), Some(1), Some(0))
     );
+    assert!(
+        report["txtValue"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("beacon-verification=")),
+        "{report}"
+    );
+    assert_eq!(report["domainListed"], 1);
     assert_eq!(report["erasureRecords"], 2);
     assert_eq!(report["exportRecords"], 3, "requested, ready, downloaded");
 }

@@ -5,7 +5,8 @@
 //
 // 1. a new owner signs up, creates an organization and renames it;
 // 2. the Audit log page lists those changes with the diff, and verifies the chain intact;
-// 3. Settings: a data export is asked for; its link arrives by e-mail and downloads the archive;
+// 3. Settings: a domain is claimed (its TXT record shown); a data export is asked for, its link
+//    arrives by e-mail and downloads the archive;
 // 4. the organization's erasure is asked for (the name typed), every page shows the banner,
 //    and cancelling it removes the banner; both show in the audit log.
 
@@ -86,9 +87,18 @@ try {
   await renameRow.waitFor();
   await page.screenshot({ path: join(shots, "compliance-audit-log.png"), fullPage: true });
 
-  step("export the organization's data");
+  step("claim a domain");
   await page.getByRole("link", { name: "Settings" }).click();
   await page.getByRole("heading", { name: "Organization settings" }).waitFor();
+  await page.getByLabel("Domain", { exact: true }).fill("Compliance.Example");
+  await page.getByRole("button", { name: "Add domain" }).click();
+  report.txtValue = await page.getByTestId("txt-value").textContent();
+  report.domainListed = await page
+    .getByRole("list", { name: "Domains" })
+    .getByText("compliance.example", { exact: true })
+    .count();
+
+  step("export the organization's data");
   await page.getByRole("button", { name: "Export all data" }).click();
   await page.getByText(/being written|ready: the link is in your inbox/).waitFor();
   const link = await linkFromMail(maildir, OWNER, "/api/v1/exports/download");

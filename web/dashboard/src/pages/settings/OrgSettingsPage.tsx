@@ -1,11 +1,12 @@
-// `/orgs/:org/settings` (owners): take all the organization's data out, or erase it. Erasure
-// waits seven days, during which any owner can cancel it; every member sees a banner meanwhile.
+// `/orgs/:org/settings`: the organization's verified e-mail domains (admins and owners), and
+// taking all its data out or erasing it (owners). Erasure waits seven days, during which any
+// owner can cancel it; every member sees a banner meanwhile.
 import { useMemo, useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { Layout } from "../../components/Layout";
 import { Button, Card, Empty, ErrorNote, Field, Loading, useAction } from "../../components/ui";
 import { useOrg, useOrgs } from "../../lib/orgs";
-import { isOwner } from "../../lib/roles";
+import { canAdmin, isOwner } from "../../lib/roles";
 import { useAsync } from "../../lib/useAsync";
 
 export function OrgSettingsPage({ orgId }: { orgId: string }) {
@@ -16,19 +17,24 @@ export function OrgSettingsPage({ orgId }: { orgId: string }) {
         <Loading />
       </Layout>
     );
-  if (!isOwner(org.role)) {
+  if (!canAdmin(org.role)) {
     return (
       <Layout orgId={orgId}>
         <h1>Organization settings</h1>
-        <Card>Only owners export or erase the organization. Your role is {org.role}.</Card>
+        <Card>Only admins and owners change the organization's settings. Your role is {org.role}.</Card>
       </Layout>
     );
   }
   return (
     <Layout orgId={orgId}>
       <h1>Organization settings</h1>
-      <DataExport orgId={orgId} />
-      <Erasure orgId={orgId} name={org.name} eraseAfter={org.erase_after ?? null} />
+      <Domains orgId={orgId} />
+      {isOwner(org.role) && (
+        <>
+          <DataExport orgId={orgId} />
+          <Erasure orgId={orgId} name={org.name} eraseAfter={org.erase_after ?? null} />
+        </>
+      )}
     </Layout>
   );
 }
@@ -138,6 +144,89 @@ function Erasure({ orgId, name, eraseAfter }: { orgId: string; name: string; era
           Erase in seven days
         </Button>
       </form>
+    </Card>
+  );
+}
+
+function Domains({ orgId }: { orgId: string }) {
+  const path = useMemo(() => ({ org_id: orgId }), [orgId]);
+  const domains = useAsync(
+    async () => (await unwrap(api.GET("/api/v1/orgs/{org_id}/domains", { params: { path } }))).items,
+    [path],
+  );
+  const [domain, setDomain] = useState("");
+  const add = useAction(async () => {
+    await unwrap(api.POST("/api/v1/orgs/{org_id}/domains", { params: { path }, body: { domain } }));
+    setDomain("");
+    domains.reload();
+  });
+  const verify = useAction(async (name: string) => {
+    try {
+      await unwrap(
+        api.POST("/api/v1/orgs/{org_id}/domains/{domain}/verify", { params: { path: { ...path, domain: name } } }),
+      );
+    } finally {
+      domains.reload();
+    }
+  });
+  const remove = useAction(async (name: string) => {
+    await unwrap(api.DELETE("/api/v1/orgs/{org_id}/domains/{domain}", { params: { path: { ...path, domain: name } } }));
+    domains.reload();
+  });
+  return (
+    <Card title="Verified domains">
+      <p className="muted">
+        Prove that the organization controls an e-mail domain with a DNS TXT record; single sign-on will use it. One
+        domain belongs to one organization.
+      </p>
+      <form
+        className="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void add.run();
+        }}
+      >
+        <Field label="Domain" placeholder="example.com" value={domain} onChange={(e) => setDomain(e.target.value)} />
+        <Button type="submit" busy={add.busy} disabled={!domain.trim()}>
+          Add domain
+        </Button>
+      </form>
+      <ErrorNote error={add.error ?? verify.error ?? remove.error ?? domains.error} />
+      {domains.data && domains.data.length === 0 && <Empty>No domains yet.</Empty>}
+      {domains.data && domains.data.length > 0 && (
+        <ul className="list" aria-label="Domains">
+          {domains.data.map((item) => (
+            <li key={item.domain}>
+              <span>
+                <strong>{item.domain}</strong>{" "}
+                {item.verified ? (
+                  <span className="badge">verified</span>
+                ) : (
+                  <>
+                    <span className="muted">not verified yet: add a TXT record on {item.txt_name} with</span>{" "}
+                    <code data-testid="txt-value">{item.txt_value}</code>
+                  </>
+                )}
+                {item.last_error && <span className="muted"> · last check: {item.last_error}</span>}
+              </span>
+              <span className="row">
+                {!item.verified && (
+                  <Button variant="secondary" busy={verify.busy} onClick={() => void verify.run(item.domain)}>
+                    Check now
+                  </Button>
+                )}
+                <Button
+                  variant="ghost"
+                  aria-label={`Remove ${item.domain}`}
+                  onClick={() => void remove.run(item.domain)}
+                >
+                  Remove
+                </Button>
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
     </Card>
   );
 }
