@@ -4,7 +4,6 @@
 //! change records; exports hold their range and nothing of another organization; the stream
 //! delivers signed records to an HTTPS receiver and retries one that fails.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
@@ -935,30 +934,22 @@ impl Receiver {
             "cert.pem",
         ]);
         std::fs::write(dir.join("secret"), "").unwrap();
-        let python = std::env::var("BEACON_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes/audit_receiver.py");
-        let mut child = Command::new(&python)
-            .arg(&script)
-            .arg("--cert")
-            .arg(dir.join("cert.pem"))
-            .arg("--key")
-            .arg(dir.join("key.pem"))
-            .arg("--secret-file")
-            .arg(dir.join("secret"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let ports: Vec<u16> = line
-            .trim()
-            .trim_start_matches("listening on ")
-            .split(' ')
-            .map(|p| p.parse().unwrap())
-            .collect();
+        let (cert, key, secret) = (
+            dir.join("cert.pem"),
+            dir.join("key.pem"),
+            dir.join("secret"),
+        );
+        let (child, ports) = crate::support::start_fake(
+            "audit_receiver.py",
+            &[
+                "--cert".as_ref(),
+                cert.as_os_str(),
+                "--key".as_ref(),
+                key.as_os_str(),
+                "--secret-file".as_ref(),
+                secret.as_os_str(),
+            ],
+        );
         Self {
             child,
             port: ports[0],

@@ -2,8 +2,7 @@
 //! (`tests/fakes/dns_server.py`, dnslib), on demand and by the hourly job; one verified domain
 //! belongs to one organization.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -22,25 +21,11 @@ impl Dns {
         let records =
             std::env::temp_dir().join(format!("beacon-dns-{}.json", Uuid::new_v4().simple()));
         std::fs::write(&records, "{}").unwrap();
-        let python = std::env::var("BEACON_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes/dns_server.py");
-        let mut child = Command::new(&python)
-            .arg(&script)
-            .arg("--records")
-            .arg(&records)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .trim_start_matches("listening on ")
-            .parse()
-            .unwrap_or_else(|_| panic!("the DNS server said {line:?}"));
+        let (child, ports) = crate::support::start_fake(
+            "dns_server.py",
+            &["--records".as_ref(), records.as_os_str()],
+        );
+        let port = ports[0];
         Self {
             child,
             port,

@@ -1,8 +1,7 @@
 //! The fake Stripe (`api/tests/fakes/stripe.py`, Python's standard library only) run for a
 //! test, and a test app whose billing points at it: production code, another base URL.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -23,24 +22,11 @@ pub struct FakeStripe {
 
 impl FakeStripe {
     pub fn start() -> Self {
-        let python = std::env::var("BEACON_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes/stripe.py");
-        let mut child = Command::new(&python)
-            .arg(&script)
-            .args(["--secret-key", KEY, "--webhook-secret", SECRET])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting the fake Stripe with {python}: {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|port| port.parse().ok())
-            .unwrap_or_else(|| panic!("the fake Stripe said {line:?}"));
+        let (child, ports) = crate::support::start_fake(
+            "stripe.py",
+            &["--secret-key", KEY, "--webhook-secret", SECRET].map(std::ffi::OsStr::new),
+        );
+        let port = ports[0];
         Self {
             child,
             port,

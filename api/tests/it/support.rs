@@ -631,3 +631,30 @@ pub fn chromium() -> String {
     );
     chromium
 }
+
+/// Starts one of the Python fakes in `tests/fakes/` (with the test Python) and waits for its
+/// first line, `listening on <port> [<port> …]`; answers the process and those ports.
+pub fn start_fake(script: &str, args: &[&std::ffi::OsStr]) -> (std::process::Child, Vec<u16>) {
+    use std::io::{BufRead, BufReader};
+    let python = std::env::var("BEACON_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fakes")
+        .join(script);
+    let mut child = std::process::Command::new(&python)
+        .arg(&path)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {script} with {python}: {e}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ports: Option<Vec<u16>> = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|ports| ports.split(' ').map(|p| p.parse().ok()).collect());
+    let ports = ports.unwrap_or_else(|| panic!("{script} said {line:?}"));
+    (child, ports)
+}
