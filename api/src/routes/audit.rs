@@ -68,15 +68,15 @@ pub struct AuditRecordOut {
 }
 
 fn record_out(record: Record) -> AuditRecordOut {
-    let (kind, id) = record
-        .actor
-        .split_once(':')
-        .map(|(kind, id)| (kind.to_owned(), id.to_owned()))
-        .unwrap_or_else(|| ("system".to_owned(), record.actor.clone()));
+    let (kind, id) = record.actor_parts();
+    let actor = AuditActorOut {
+        kind: kind.to_owned(),
+        id: id.to_owned(),
+    };
     AuditRecordOut {
         seq: record.seq,
         recorded_at: record.recorded_at,
-        actor: AuditActorOut { kind, id },
+        actor,
         action: record.action,
         target_type: record.target_type,
         target_id: record.target_id,

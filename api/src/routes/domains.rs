@@ -18,6 +18,7 @@ use worker::dns::Checked;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::pagination::Page;
+use crate::routes::projects::clean_domain;
 use crate::routes::responses::{Created, NoContent};
 use crate::routes::text::Text;
 use crate::scope::{Admin, OrgScope};
@@ -60,15 +61,6 @@ fn domain_out(domain: OrgDomain) -> DomainOut {
         last_error: domain.last_error,
         domain: domain.domain,
     }
-}
-
-fn clean_domain(raw: &str) -> ApiResult<String> {
-    tenant::hostname::normalize(raw).ok_or_else(|| {
-        ApiError::invalid(
-            ProblemKind::InvalidDomain,
-            format!("{raw:?} is not a domain name"),
-        )
-    })
 }
 
 /// Domain operations.

@@ -159,17 +159,21 @@ fn clean_scrub_fields(fields: &[Text]) -> ApiResult<Vec<String>> {
     Ok(out)
 }
 
+/// One host name, normalized (lower case, no trailing dot), or `invalid_domain`.
+pub fn clean_domain(raw: &str) -> ApiResult<String> {
+    tenant::hostname::normalize(raw).ok_or_else(|| {
+        ApiError::invalid(
+            ProblemKind::InvalidDomain,
+            format!("{raw:?} is not a host name like example.com (no scheme, path or port)"),
+        )
+    })
+}
+
 /// Normalizes domains: lower-case host names, no scheme, path or port; no duplicates.
 pub fn clean_domains(domains: &[impl AsRef<str>]) -> ApiResult<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for raw in domains {
-        let raw = raw.as_ref();
-        let Some(domain) = tenant::hostname::normalize(raw) else {
-            return Err(ApiError::invalid(
-                ProblemKind::InvalidDomain,
-                format!("{raw:?} is not a host name like example.com (no scheme, path or port)"),
-            ));
-        };
+        let domain = clean_domain(raw.as_ref())?;
         if !out.contains(&domain) {
             out.push(domain);
         }

@@ -42,13 +42,17 @@ pub struct Record {
 }
 
 impl Record {
+    /// The actor's kind (`user`, `api_key`, `system`, …) and id or name.
+    pub fn actor_parts(&self) -> (&str, &str) {
+        self.actor
+            .split_once(':')
+            .unwrap_or(("system", &self.actor))
+    }
+
     /// The record as JSON, as the API lists it and exports and streams carry it: the actor
     /// split into `kind` and `id`, hashes in hex.
     pub fn to_json(&self) -> Value {
-        let (kind, id) = self
-            .actor
-            .split_once(':')
-            .unwrap_or(("system", &self.actor));
+        let (kind, id) = self.actor_parts();
         serde_json::json!({
             "seq": self.seq,
             "recorded_at": self.recorded_at,
