@@ -1351,13 +1351,8 @@ async fn retention_leaves_a_signed_checkpoint_the_chain_verifies_from() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_audit_log_export_and_erasure_in_chromium() {
     use crate::cli::{DataDir, free_port, serve_with};
-    use crate::support::{SmtpServer, web_dir};
+    use crate::support::SmtpServer;
 
-    let chromium = crate::support::chromium();
-    assert!(
-        web_dir().join("dashboard/dist/index.html").exists(),
-        "the dashboard is not built: run `npm --prefix web run build:dashboard` (scripts/test does)"
-    );
     let smtp = SmtpServer::start();
     let data = DataDir::new();
     let port = free_port();
@@ -1370,23 +1365,7 @@ async fn the_audit_log_export_and_erasure_in_chromium() {
             ("BEACON_PUBLIC_URL", &public_url),
         ],
     );
-    let shots = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
-    let output = Command::new("node")
-        .arg(web_dir().join("dashboard/e2e/compliance.mjs"))
-        .arg(port.to_string())
-        .arg(smtp.maildir())
-        .arg(&shots)
-        .env("BEACON_CHROMIUM", &chromium)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the browser run failed:\n{stdout}\n{stderr}"
-    );
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
-    eprintln!("{report:#}");
+    let report = crate::support::run_journey("compliance.mjs", port, smtp.maildir(), &[]);
     assert_eq!(report["renamed"], 200);
     assert_eq!(report["ownerShown"], 1, "the actor is shown by e-mail");
     assert_eq!(

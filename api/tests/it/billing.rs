@@ -921,16 +921,8 @@ async fn finished_days_are_reported_to_stripe_once_per_product_and_day() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn choosing_a_plan_and_paying_in_chromium() {
-    use std::process::Command;
-
     use crate::cli::{DataDir, free_port, serve_with};
-    use crate::support::web_dir;
 
-    let chromium = crate::support::chromium();
-    assert!(
-        web_dir().join("dashboard/dist/index.html").exists(),
-        "the dashboard is not built: run `npm --prefix web run build:dashboard` (scripts/test does)"
-    );
     let smtp = SmtpServer::start();
     let stripe = FakeStripe::start();
     let data = DataDir::new();
@@ -952,24 +944,12 @@ async fn choosing_a_plan_and_paying_in_chromium() {
             ("BEACON_STRIPE_API_BASE", &api_base),
         ],
     );
-    let shots = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
-    let output = Command::new("node")
-        .arg(web_dir().join("dashboard/e2e/billing.mjs"))
-        .arg(port.to_string())
-        .arg(smtp.maildir())
-        .arg(&shots)
-        .arg(stripe.port.to_string())
-        .env("BEACON_CHROMIUM", &chromium)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the browser run failed:\n{stdout}\n{stderr}"
+    let report = crate::support::run_journey(
+        "billing.mjs",
+        port,
+        smtp.maildir(),
+        &[stripe.port.to_string()],
     );
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
-    eprintln!("{report:#}");
     assert_eq!(report["offered"], "Continue with Team");
     assert_eq!(report["freeUsage"], 1);
     assert_eq!(report["checkoutPrice"], "beacon_team_month");

@@ -4,7 +4,6 @@
 //! dashboard's files: client routes get `index.html`, hashed assets are immutable.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::Value;
 use tenant::diesel::QueryableByName;
@@ -12,8 +11,7 @@ use tenant::diesel::sql_types::{BigInt, Text};
 use tenant::diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::cli::{DataDir, free_port, serve_with};
-use crate::support::SmtpServer;
-use crate::support::web_dir;
+use crate::support::{SmtpServer, run_journey};
 
 #[derive(QueryableByName)]
 struct Count {
@@ -25,11 +23,6 @@ struct Count {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signup_tracking_filters_and_a_viewer_in_chromium() {
-    let chromium = crate::support::chromium();
-    assert!(
-        web_dir().join("dashboard/dist/index.html").exists(),
-        "the dashboard is not built: run `npm --prefix web run build:dashboard` (scripts/test does)"
-    );
     let smtp = SmtpServer::start();
     let data = DataDir::new();
     let port = free_port();
@@ -44,23 +37,8 @@ async fn signup_tracking_filters_and_a_viewer_in_chromium() {
         ],
     );
     // Emptied of earlier runs' screenshots by the script, so those checked below are this run's.
+    let report = run_journey("dashboard.mjs", port, smtp.maildir(), &[]);
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
-    let output = Command::new("node")
-        .arg(web_dir().join("dashboard/e2e/dashboard.mjs"))
-        .arg(port.to_string())
-        .arg(smtp.maildir())
-        .arg(&shots)
-        .env("BEACON_CHROMIUM", &chromium)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the browser run failed:\n{stdout}\n{stderr}"
-    );
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
-    eprintln!("{report:#}");
 
     // The tracker's event was accepted, and the setup page's snippet names the project.
     assert_eq!(report["trackerStatus"], 202);

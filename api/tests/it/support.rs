@@ -632,6 +632,37 @@ pub fn chromium() -> String {
     chromium
 }
 
+/// Runs the browser journey `web/dashboard/e2e/<script>` in Debian's Chromium against Beacon
+/// on `port`, with the SMTP server's `maildir`, the screenshot directory
+/// (`target/screenshots/`) and `extra` arguments; fails the test when the script does, and
+/// answers the JSON report it printed.
+pub fn run_journey(script: &str, port: u16, maildir: &std::path::Path, extra: &[String]) -> Value {
+    let chromium = chromium();
+    assert!(
+        web_dir().join("dashboard/dist/index.html").exists(),
+        "the dashboard is not built: run `npm --prefix web run build:dashboard` (scripts/test does)"
+    );
+    let shots = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    let output = std::process::Command::new("node")
+        .arg(web_dir().join("dashboard/e2e").join(script))
+        .arg(port.to_string())
+        .arg(maildir)
+        .arg(&shots)
+        .args(extra)
+        .env("BEACON_CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser run failed:\n{stdout}\n{stderr}"
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    eprintln!("{report:#}");
+    report
+}
+
 /// Starts one of the Python fakes in `tests/fakes/` (with the test Python) and waits for its
 /// first line, `listening on <port> [<port> …]`; answers the process and those ports.
 pub fn start_fake(script: &str, args: &[&std::ffi::OsStr]) -> (std::process::Child, Vec<u16>) {
