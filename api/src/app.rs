@@ -23,6 +23,8 @@ use crate::routes::orgs::OrgsApi;
 use crate::routes::projects::ProjectsApi;
 use crate::routes::realtime::RealtimeApi;
 use crate::routes::releases::ReleasesApi;
+use crate::routes::sso::SsoApi;
+use crate::routes::sso_login::SsoLoginApi;
 use crate::routes::stats::StatsApi;
 use crate::routes::vitals::VitalsApi;
 use crate::state::AppState;
@@ -49,6 +51,7 @@ type Apis = (
         AccountApi,
         DomainsApi,
     ),
+    (SsoApi, SsoLoginApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -123,6 +123,11 @@ pub struct ServerArgs {
     #[arg(long, env = "BEACON_AUDIT_KEY", hide_env_values = true)]
     pub audit_key: Option<String>,
 
+    /// Key that seals stored secrets such as SSO client secrets: 32 bytes as base64 or hex
+    /// (`openssl rand -base64 32`). Unset: `<data>/secret.key`, created on first start.
+    #[arg(long, env = "BEACON_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
     /// Comma-separated e-mails of instance operators, who may use `/api/v1/admin/*`.
     #[arg(
         long,
@@ -232,5 +237,16 @@ pub fn audit_key(
                     tenant::audit::checkpoint::MIN_KEY_BYTES
                 )
             }),
+    }
+}
+
+/// The sealing key of `setting` (`BEACON_SECRET_KEY`): none when unset, an error when it is
+/// not 32 bytes of base64 or hex.
+pub fn secret_key(setting: Option<&str>) -> anyhow::Result<Option<tenant::sealed::SealingKey>> {
+    match setting.map(str::trim).filter(|key| !key.is_empty()) {
+        None => Ok(None),
+        Some(key) => tenant::sealed::SealingKey::from_text(key)
+            .map(Some)
+            .map_err(|why| anyhow::anyhow!("BEACON_SECRET_KEY: {why}")),
     }
 }

@@ -17,6 +17,7 @@ pub mod middleware;
 pub mod routes;
 pub mod scope;
 pub mod spec;
+pub mod sso;
 pub mod state;
 pub mod static_files;
 pub mod tracker;

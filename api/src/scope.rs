@@ -26,7 +26,7 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use tenant::audit::RequestContext;
 use tenant::diesel_async::AsyncPgConnection;
 use tenant::tables::billing as billing_rows;
-use tenant::tables::{memberships, projects};
+use tenant::tables::projects;
 use tenant::{Actor, DbError, OrgId, ProjectId, ScopeFn, ScopedTransaction};
 use uuid::Uuid;
 
@@ -184,10 +184,7 @@ async fn open(req: &Request, need: Need) -> ApiResult<Opened> {
     }
     let mut tx = state.db.begin_scoped(org).await?;
     let caller = credentials.resolve_on(tx.conn()?).await?;
-    let member_role = match &caller {
-        Caller::User { user_id } => memberships::role_of(tx.conn()?, org, *user_id).await?,
-        Caller::Key { .. } => None,
-    };
+    let member_role = crate::auth::member_role(tx.conn()?, org, &caller).await?;
     let access = caller.access(org, need, member_role)?;
     tx.act_as(&caller.actor(), &request_context(req, state))
         .await?;

@@ -14,6 +14,7 @@ use tenant::ingest::quota::QuotaGate;
 use tenant::ingest::referrers::ReferrerList;
 use tenant::ingest::router::Router;
 use tenant::ingest::writer::Writer;
+use tenant::sealed::SealingKey;
 use tenant::{Clock, Db};
 
 use crate::auth::password_hashing::{PasswordHashing, default_concurrency};
@@ -21,6 +22,9 @@ use crate::auth::throttle::Throttle;
 use crate::config::ServerArgs;
 use crate::health::Health;
 use crate::metrics::{Metrics, MetricsToken};
+
+/// How long a call to an identity provider may take.
+pub const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What handlers share.
 #[derive(Clone)]
@@ -59,6 +63,12 @@ pub struct AppState {
     pub dns: worker::dns::TxtChecker,
     /// Signs and checks audit checkpoints (`BEACON_AUDIT_KEY`); none: checkpoints unchecked.
     pub audit_key: Option<CheckpointKey>,
+    /// Seals and opens stored secrets such as SSO client secrets (`BEACON_SECRET_KEY`, or
+    /// `<data>/secret.key`; a key of this process alone until the data directory is known).
+    pub sealing_key: Arc<SealingKey>,
+    /// HTTP to addresses organizations give Beacon (identity providers): no redirects, public
+    /// addresses only unless `BEACON_ALLOW_PRIVATE_OUTBOUND`.
+    pub outbound: worker::outbound::Outbound,
 }
 
 /// Ingestion for `server`'s settings, over `ingest_db` (an ingest-role pool): the writer, the
@@ -131,6 +141,49 @@ impl AppState {
             exports_dir: std::env::temp_dir().join("beacon-exports"),
             dns: worker::dns::TxtChecker::new(None)?,
             audit_key: crate::config::audit_key(server.audit_key.as_deref())?,
+            sealing_key: Arc::new(
+                match crate::config::secret_key(server.secret_key.as_deref())? {
+                    Some(key) => key,
+                    None => SealingKey::generate().0,
+                },
+            ),
+            outbound: worker::outbound::Outbound::new(None, false, OUTBOUND_TIMEOUT)?,
         })
+    }
+}
+
+impl AppState {
+    /// Where the browser comes back to Beacon: the configured public URL, else the request's
+    /// `Origin`, else its `Host` (over TLS when the request was). Used for Stripe's return
+    /// pages and identity providers' redirects.
+    pub fn app_url(&self, req: &poem::Request) -> crate::error::ApiResult<String> {
+        if let Some(url) = &self.public_url {
+            return Ok(url.clone());
+        }
+        let header = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|value: &poem::http::HeaderValue| value.to_str().ok())
+        };
+        if let Some(origin) = header(poem::http::header::ORIGIN)
+            .filter(|origin| url::Url::parse(origin).is_ok_and(|url| url.has_host()))
+        {
+            return Ok(origin.trim_end_matches('/').to_string());
+        }
+        let scheme = if crate::auth::session_cookie::is_tls(req, self.secure_cookies) {
+            "https"
+        } else {
+            "http"
+        };
+        header(poem::http::header::HOST)
+            .map(|host| format!("{scheme}://{host}"))
+            .filter(|url| url::Url::parse(url).is_ok_and(|url| url.has_host()))
+            .ok_or_else(|| {
+                crate::error::ApiError::bad_request(
+                    tenant::problem::ProblemKind::InvalidRequest,
+                    "send an Origin or Host header (or set BEACON_PUBLIC_URL) so Beacon knows \
+                     where to send the browser back",
+                )
+            })
     }
 }

@@ -21,6 +21,7 @@ pub mod migrate;
 pub mod problem;
 #[allow(missing_docs)]
 pub mod schema;
+pub mod sealed;
 pub mod secrets;
 pub mod stats;
 pub mod tables;

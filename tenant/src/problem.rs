@@ -101,6 +101,13 @@ kinds! {
     InvalidPlan => "invalid_plan",
     InvalidSignature => "invalid_signature",
     PaymentProviderError => "payment_provider_error",
+    SsoRequired => "sso_required",
+    SsoNotConfigured => "sso_not_configured",
+    SsoStateInvalid => "sso_state_invalid",
+    SsoTokenInvalid => "sso_token_invalid",
+    SsoIdentityRefused => "sso_identity_refused",
+    SsoProviderError => "sso_provider_error",
+    InvalidSsoSettings => "invalid_sso_settings",
 }
 
 impl std::fmt::Display for ProblemKind {

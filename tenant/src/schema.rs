@@ -22,6 +22,7 @@ diesel::table! {
         csrf_token -> Text,
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
+        sso_org_id -> Nullable<Uuid>,
     }
 }
 
@@ -480,6 +481,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Identity-provider connections (one per kind per organization).
+    sso_connections (org_id, kind) {
+        org_id -> Uuid,
+        kind -> Text,
+        enabled -> Bool,
+        settings -> Jsonb,
+        secret -> Nullable<Bytea>,
+        default_role -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Whether an organization requires SSO, and its SSO session age.
+    sso_policies (org_id) {
+        org_id -> Uuid,
+        enforced -> Bool,
+        session_hours -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Identity-provider group to role.
+    sso_group_roles (org_id, group_name) {
+        org_id -> Uuid,
+        group_name -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    /// SSO sign-ins in flight.
+    sso_logins (org_id, state_hash) {
+        org_id -> Uuid,
+        state_hash -> Bytea,
+        kind -> Text,
+        purpose -> Text,
+        nonce -> Text,
+        pkce_verifier -> Nullable<Text>,
+        return_to -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        outcome -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    /// Identity-provider subjects and their users.
+    sso_identities (org_id, kind, subject) {
+        org_id -> Uuid,
+        kind -> Text,
+        subject -> Text,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        last_sign_in_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -516,4 +579,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     erased_organizations,
     org_exports,
     org_domains,
+    sso_connections,
+    sso_policies,
+    sso_group_roles,
+    sso_logins,
+    sso_identities,
 );

@@ -13,6 +13,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+/// The password hash of an account created by single sign-on: not a PHC string, so no password
+/// matches it (the person can still set one with a password reset).
+pub const UNUSABLE_PASSWORD: &str = "!sso";
+
 /// A new random token: 32 bytes from the OS generator, URL-safe base64 (43 characters).
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];

@@ -423,6 +423,40 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
             .await
             .unwrap();
     }
+    {
+        // The single sign-on tables: a connection, its policy, a group rule, a sign-in in
+        // flight and the user's identity at the provider.
+        use tenant::tables::sso::{self, ConnectionChange, Kind, NewLogin, Policy, Purpose};
+        let settings = serde_json::json!({"issuer": "https://idp.example"});
+        let user_id = UserId::from_uuid(user.id);
+        db.db
+            .scoped(org, async |conn| {
+                let change = ConnectionChange {
+                    enabled: true,
+                    settings: &settings,
+                    secret: None,
+                    default_role: Role::Member,
+                };
+                sso::save_connection(conn, org, Kind::Oidc, &change).await?;
+                sso::set_policy(conn, org, Policy::default()).await?;
+                sso::replace_group_roles(conn, org, &[("ops".to_owned(), Role::Admin)]).await?;
+                let login = NewLogin {
+                    state: "state".into(),
+                    kind: Kind::Oidc,
+                    purpose: Purpose::SignIn,
+                    nonce: "n".into(),
+                    pkce_verifier: None,
+                    return_to: None,
+                    ttl: chrono::Duration::minutes(10),
+                };
+                sso::start_login(conn, org, &login, chrono::Utc::now()).await?;
+                sso::link_identity(conn, org, Kind::Oidc, "sub", user_id, chrono::Utc::now())
+                    .await?;
+                Ok::<_, DbError>(())
+            })
+            .await
+            .unwrap();
+    }
     // The ingest role cannot write an event for a project of another organization.
     let forged = tenant::tables::events::NewEvent {
         org_id: OrgId::generate().uuid(),
@@ -683,6 +717,11 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(erased_organizations::table.select(erased_organizations::all_columns)),
         declared(org_exports::table.select(org_exports::all_columns)),
         declared(org_domains::table.select(org_domains::all_columns)),
+        declared(sso_connections::table.select(sso_connections::all_columns)),
+        declared(sso_policies::table.select(sso_policies::all_columns)),
+        declared(sso_group_roles::table.select(sso_group_roles::all_columns)),
+        declared(sso_logins::table.select(sso_logins::all_columns)),
+        declared(sso_identities::table.select(sso_identities::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -10,7 +10,7 @@
 //! batches of up to [`BATCH`]; the message id (`webhook-id`) names the organization and the
 //! batch's first and last sequence numbers, so a receiver can drop a redelivery.
 
-use std::path::Path;
+use crate::outbound::Outbound;
 use std::time::Duration;
 
 use base64::Engine;
@@ -32,25 +32,6 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// Waits after the 1st, 2nd, … failure in a row; one more failure turns the stream off.
 pub const RETRY_SCHEDULE: [i64; 7] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
 
-/// The HTTP client streams are delivered with (see [`crate::outbound`]).
-#[derive(Clone)]
-pub struct StreamClient {
-    http: reqwest::Client,
-    allow_private: bool,
-}
-
-impl StreamClient {
-    /// A client trusting the system's roots, plus the PEM certificates in `extra_roots` when
-    /// given (a private CA in front of a SIEM; the tests' own CA); private addresses only when
-    /// `allow_private` (`BEACON_ALLOW_PRIVATE_OUTBOUND`).
-    pub fn new(extra_roots: Option<&Path>, allow_private: bool) -> anyhow::Result<Self> {
-        Ok(Self {
-            http: crate::outbound::client(extra_roots, allow_private, TIMEOUT)?,
-            allow_private,
-        })
-    }
-}
-
 /// The Standard Webhooks signature of `body`: `v1,<base64 HMAC-SHA256>` over
 /// `{id}.{timestamp}.{body}` with the secret's bytes (the base64 after `whsec_`).
 pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String> {
@@ -69,7 +50,7 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String
 pub async fn deliver_due(
     db: &Db,
     sweeper: &Db,
-    client: &StreamClient,
+    client: &Outbound,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
     let due = sweeper
@@ -92,7 +73,7 @@ pub async fn deliver_due(
 /// row lock. Answers whether anything was sent.
 pub async fn deliver(
     db: &Db,
-    client: &StreamClient,
+    client: &Outbound,
     org: OrgId,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
@@ -140,7 +121,7 @@ pub async fn deliver(
 }
 
 async fn send(
-    client: &StreamClient,
+    client: &Outbound,
     stream: &Stream,
     id: &str,
     body: &str,
@@ -171,11 +152,11 @@ async fn send(
         Ok(url) => url,
         Err(_) => return failed(None, "the stream's URL is not a URL".into(), true),
     };
-    if let Err(why) = crate::outbound::check_target(&target, client.allow_private) {
+    if let Err(why) = client.check(&target) {
         return failed(None, why, false);
     }
     let response = client
-        .http
+        .http()
         .post(target)
         .header("content-type", "application/json")
         .header("webhook-id", id)
@@ -201,25 +182,12 @@ async fn send(
                 status == reqwest::StatusCode::GONE,
             )
         }
-        Err(error) => failed(None, describe(&error), false),
+        Err(error) => failed(None, crate::outbound::describe(&error), false),
     }
-}
-
-/// A transport error in words, with its causes (TLS and connection errors hide the useful part
-/// in their sources).
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Delivers due streams every [`POLL_EVERY`] until the process ends (spawned by the workers).
-pub async fn run(db: Db, sweeper: Db, client: StreamClient, clock: tenant::Clock) {
+pub async fn run(db: Db, sweeper: Db, client: Outbound, clock: tenant::Clock) {
     let mut tick = tokio::time::interval(POLL_EVERY);
     loop {
         tick.tick().await;

@@ -100,10 +100,58 @@ impl Resolve for PublicOnly {
     }
 }
 
+/// The client for customer-given URLs together with its target check, so that no caller can
+/// send without the check: [`Outbound::check`] refuses a URL naming a non-public address
+/// (names are checked as they resolve).
+#[derive(Clone)]
+pub struct Outbound {
+    http: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Outbound {
+    /// A client trusting the system's roots plus the PEM certificates in `extra_roots` (a
+    /// private CA in front of a SIEM; the tests' own CA), waiting at most `timeout`, reaching
+    /// private addresses only when `allow_private` (`BEACON_ALLOW_PRIVATE_OUTBOUND`).
+    pub fn new(
+        extra_roots: Option<&Path>,
+        allow_private: bool,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: client(extra_roots, allow_private, timeout)?,
+            allow_private,
+        })
+    }
+
+    /// Why `url` may not be reached, if it may not ([`check_target`]).
+    pub fn check(&self, url: &reqwest::Url) -> Result<(), String> {
+        check_target(url, self.allow_private)
+    }
+
+    /// The client; send only to URLs that passed [`Outbound::check`].
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+/// An error in words, with its causes (TLS and connection errors hide the useful part in their
+/// sources).
+pub fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// A client for customer-given URLs: a timeout, no redirects (a redirect could point
 /// anywhere), trusting the system's roots plus the PEM certificates in `extra_roots`, and, unless
 /// `allow_private`, reaching public addresses only.
-pub fn client(
+fn client(
     extra_roots: Option<&Path>,
     allow_private: bool,
     timeout: Duration,

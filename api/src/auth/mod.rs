@@ -21,7 +21,7 @@ use tenant::diesel_async::AsyncPgConnection;
 use tenant::problem::ProblemKind;
 use tenant::tables::memberships::Role;
 use tenant::tables::{api_keys, user_sessions};
-use tenant::{Actor, DbError, OrgId, UserId};
+use tenant::{Actor, OrgId, UserId};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -77,6 +77,9 @@ pub enum Caller {
     User {
         /// The user.
         user_id: UserId,
+        /// The organization whose single sign-on started the session (`None`: a password
+        /// sign-in). An organization that requires SSO admits its non-owners only with its own.
+        sso_org: Option<OrgId>,
     },
     /// An organization API key.
     Key {
@@ -156,25 +159,10 @@ impl Auth {
     /// Resolves the caller's access to `org_id` and checks it allows `need`.
     pub async fn org(&self, state: &AppState, org_id: Uuid, need: Need) -> ApiResult<OrgAccess> {
         let org = OrgId::from_uuid(org_id);
-        let member_role = match &self.0 {
-            Caller::User { user_id } => {
-                let user = user_id.uuid();
-                state
-                    .db
-                    .scoped(org, async |conn| {
-                        Ok::<_, DbError>(
-                            tenant::tables::memberships::role_of(
-                                conn,
-                                tenant::OrgId::from_uuid(org_id),
-                                tenant::UserId::from_uuid(user),
-                            )
-                            .await?,
-                        )
-                    })
-                    .await?
-            }
-            Caller::Key { .. } => None,
-        };
+        let member_role = state
+            .db
+            .scoped(org, async |conn| member_role(conn, org, &self.0).await)
+            .await?;
         self.0.access(org, need, member_role)
     }
 }
@@ -183,7 +171,7 @@ impl Caller {
     /// The signed-in user, or 403 for API keys (some operations need a person).
     pub fn user(&self) -> ApiResult<UserId> {
         match self {
-            Self::User { user_id } => Ok(*user_id),
+            Self::User { user_id, .. } => Ok(*user_id),
             Self::Key { .. } => Err(ApiError::forbidden(
                 "this operation needs a signed-in user, not an API key",
             )),
@@ -193,7 +181,7 @@ impl Caller {
     /// Who acts, for the transaction's `app.actor`.
     pub fn actor(&self) -> Actor {
         match self {
-            Self::User { user_id } => Actor::User(*user_id),
+            Self::User { user_id, .. } => Actor::User(*user_id),
             Self::Key { key_id, .. } => Actor::ApiKey(*key_id),
         }
     }
@@ -208,7 +196,7 @@ impl Caller {
         member_role: Option<Role>,
     ) -> ApiResult<OrgAccess> {
         let access = match self {
-            Caller::User { user_id } => OrgAccess {
+            Caller::User { user_id, .. } => OrgAccess {
                 org,
                 role: member_role.ok_or_else(|| ApiError::not_found("organization"))?,
                 user_id: Some(*user_id),
@@ -248,6 +236,27 @@ impl Caller {
         access.require(need)?;
         Ok(access)
     }
+}
+
+/// The caller's role in `org` (on a connection scoped to it): a user's membership, `None` for
+/// an API key (its scopes decide). A user who is not an owner and signed in without this
+/// organization's single sign-on gets 403 `sso_required` when the organization requires it.
+pub async fn member_role(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    caller: &Caller,
+) -> ApiResult<Option<Role>> {
+    let Caller::User { user_id, sso_org } = caller else {
+        return Ok(None);
+    };
+    let role = tenant::tables::memberships::role_of(conn, org, *user_id).await?;
+    if matches!(role, Some(role) if role < Role::Owner)
+        && *sso_org != Some(org)
+        && tenant::tables::sso::policy(conn, org).await?.enforced
+    {
+        return Err(crate::sso::sso_required());
+    }
+    Ok(role)
 }
 
 pub(crate) fn state_of(req: &Request) -> ApiResult<&AppState> {
@@ -344,6 +353,7 @@ impl Credentials {
                 }
                 Ok(Caller::User {
                     user_id: UserId::from_uuid(session.user_id),
+                    sso_org: session.sso_org_id.map(OrgId::from_uuid),
                 })
             }
         }

@@ -7,13 +7,18 @@ pub const NAME: &str = "beacon_session";
 
 /// The session token from the request's cookies.
 pub fn read(req: &Request) -> Option<String> {
+    read_named(req, NAME)
+}
+
+/// The non-empty value of the cookie `name` in the request.
+pub fn read_named(req: &Request, name: &str) -> Option<String> {
     req.headers()
         .get_all(poem::http::header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == NAME)
+        .find(|(cookie, _)| *cookie == name)
         .map(|(_, value)| value.to_owned())
         .filter(|value| !value.is_empty())
 }

@@ -38,6 +38,12 @@ pub const SIGNUPS_PER_IP: Limit = Limit {
     max: 10,
     window: Duration::from_secs(60 * 60),
 };
+/// Single sign-ins started per client IP (each stores a state for ten minutes).
+pub const SSO_STARTS_PER_IP: Limit = Limit {
+    name: "sso-start-ip",
+    max: 60,
+    window: Duration::from_secs(15 * 60),
+};
 /// Verification or reset e-mails allowed per address.
 pub const EMAILS_PER_ADDRESS: Limit = Limit {
     name: "mail-address",

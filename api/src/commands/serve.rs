@@ -72,6 +72,16 @@ pub async fn run(
     state.public_url = Some(public_url.clone());
     state.exports_dir = db_args.data_dir.join("exports");
     state.dns = worker::dns::TxtChecker::new(mail.dns_server)?;
+    if server.secret_key.is_none() {
+        state.sealing_key = Arc::new(tenant::sealed::SealingKey::load_or_create(
+            &db_args.data_dir.join("secret.key"),
+        )?);
+    }
+    state.outbound = worker::outbound::Outbound::new(
+        mail.extra_ca_certs.as_deref(),
+        mail.allow_private_outbound,
+        crate::state::OUTBOUND_TIMEOUT,
+    )?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {

@@ -52,9 +52,10 @@ pub async fn run(
             ..Default::default()
         },
     )?;
-    let audit_stream = worker::audit_stream::StreamClient::new(
+    let audit_stream = worker::outbound::Outbound::new(
         mail.extra_ca_certs.as_deref(),
         mail.allow_private_outbound,
+        worker::audit_stream::TIMEOUT,
     )?;
     let ctx = JobContext {
         db,

@@ -348,8 +348,10 @@ impl AuthApi {
         let matches = state
             .password_hashing
             .run(move || match stored {
-                Some(hash) => verify_password(&password, &hash),
-                None => {
+                Some(hash) if hash != tenant::secrets::UNUSABLE_PASSWORD => {
+                    verify_password(&password, &hash)
+                }
+                _ => {
                     let _ = verify_password(&password, &DUMMY_HASH);
                     false
                 }
@@ -368,6 +370,8 @@ impl AuthApi {
             return Err(ApiError::unauthorized("wrong e-mail or password"));
         };
         attempt.succeeded();
+        crate::sso::refuse_password(&state.db, tenant::UserId::from_uuid(user.id), &user.email)
+            .await?;
         if user.email_verified_at.is_none() {
             return Err(ApiError::forbidden_kind(
                 ProblemKind::EmailNotVerified,

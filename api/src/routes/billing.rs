@@ -316,25 +316,6 @@ fn disabled() -> ApiError {
     )
 }
 
-/// Where the browser goes back to: the configured public URL, else the request's origin.
-fn app_url(state: &AppState, req: &Request) -> ApiResult<String> {
-    if let Some(url) = &state.public_url {
-        return Ok(url.clone());
-    }
-    req.headers()
-        .get(poem::http::header::ORIGIN)
-        .and_then(|origin| origin.to_str().ok())
-        .filter(|origin| url::Url::parse(origin).is_ok_and(|url| url.has_host()))
-        .map(|origin| origin.trim_end_matches('/').to_string())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                ProblemKind::InvalidRequest,
-                "send an Origin header (or set BEACON_PUBLIC_URL) so Stripe can send the \
-                 browser back",
-            )
-        })
-}
-
 fn plan_of(dto: PaidPlanDto) -> PlanId {
     match dto {
         PaidPlanDto::Team => PlanId::Team,
@@ -458,7 +439,7 @@ impl BillingApi {
             IntervalDto::Month => Interval::Month,
             IntervalDto::Year => Interval::Year,
         };
-        let base = app_url(&state, req)?;
+        let base = state.app_url(req)?;
         let price = stripe.price_id(&plan.lookup_key(interval)).await?;
         let user = scope.caller.user()?;
         let url = scope
@@ -538,7 +519,7 @@ impl BillingApi {
     ) -> ApiResult<Json<RedirectOut>> {
         let stripe = state.billing.stripe().ok_or_else(disabled)?.clone();
         let org = scope.org();
-        let base = app_url(&state, req)?;
+        let base = state.app_url(req)?;
         let url = scope
             .run(async |conn| {
                 let customer = rows::customer_id(conn, org).await?.ok_or_else(|| {

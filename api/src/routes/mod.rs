@@ -23,6 +23,8 @@ pub mod realtime;
 pub mod releases;
 pub mod responses;
 pub mod sentry;
+pub mod sso;
+pub mod sso_login;
 pub mod stats;
 pub mod stats_contract;
 pub mod text;

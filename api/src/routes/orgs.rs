@@ -95,7 +95,7 @@ impl OrgsApi {
     ) -> ApiResult<Json<Page<OrganizationOut>>> {
         let after = parse_cursor(cursor.as_deref())?;
         let rows = match &auth.0 {
-            Caller::User { user_id } => {
+            Caller::User { user_id, .. } => {
                 let user = user_id.uuid();
                 state
                     .db

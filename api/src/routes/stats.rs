@@ -31,7 +31,7 @@ async fn find_project(
 ) -> ApiResult<(OrgId, projects::Project)> {
     let orgs: Vec<uuid::Uuid> = match &auth.0 {
         Caller::Key { org, .. } => vec![org.uuid()],
-        Caller::User { user_id } => {
+        Caller::User { user_id, .. } => {
             let user = *user_id;
             state
                 .db

@@ -49,6 +49,22 @@ const NOT_AUDITED: &[(&str, &str)] = &[
     ),
     ("signup", "a new account belongs to no organization yet"),
     (
+        "save_oidc_connection",
+        "needs an identity provider: sso.rs checks its sso.connection_saved record",
+    ),
+    (
+        "delete_oidc_connection",
+        "needs a saved connection: sso.rs checks its sso.connection_deleted record",
+    ),
+    (
+        "test_oidc_connection",
+        "starts a test sign-in (its state only); signs nobody in, changes no setting",
+    ),
+    (
+        "start_sso",
+        "starts a sign-in; its end is audited (user.sso_signed_in, user.sso_sign_in_failed)",
+    ),
+    (
         "verify_email",
         "an account's own state; no organization changes",
     ),
@@ -535,6 +551,24 @@ async fn every_write_is_audited_once_with_its_actor() {
         "domain.removed",
         user_actor(&owner)
     );
+    step!(
+        "set_sso_policy",
+        who,
+        "PUT",
+        format!("{o}/sso/policy"),
+        Some(json!({"enforced": false, "session_hours": 12})),
+        "sso.policy_changed",
+        user_actor(&owner)
+    );
+    step!(
+        "set_sso_group_roles",
+        who,
+        "PUT",
+        format!("{o}/sso/group-roles"),
+        Some(json!({"mappings": [{"group": "ops", "role": "admin"}]})),
+        "sso.group_roles_changed",
+        user_actor(&owner)
+    );
     // Erasure: asked for, then cancelled, both recorded.
     step!(
         "delete_organization",
@@ -1017,8 +1051,12 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
     )
     .await;
 
-    let client =
-        worker::audit_stream::StreamClient::new(Some(&receiver.dir.join("ca.pem")), true).unwrap();
+    let client = worker::outbound::Outbound::new(
+        Some(&receiver.dir.join("ca.pem")),
+        true,
+        worker::audit_stream::TIMEOUT,
+    )
+    .unwrap();
     let sweeper = tenant::Db::connect_as(
         &app.test_db.owner_url,
         tenant::AppRole::Sweeper,
@@ -1169,7 +1207,8 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
         )
     );
     // Without the receiver's CA, the TLS check refuses the receiver (positive control above).
-    let strict = worker::audit_stream::StreamClient::new(None, true).unwrap();
+    let strict =
+        worker::outbound::Outbound::new(None, true, worker::audit_stream::TIMEOUT).unwrap();
     app.json(
         &who,
         "PUT",
@@ -1192,8 +1231,12 @@ async fn the_stream_delivers_signed_records_over_https_and_retries() {
     // A client that keeps to public addresses (the default) sends nothing to this loopback
     // receiver, by IP literal or by a name that resolves to it (the deliveries above are the
     // positive control).
-    let public_only =
-        worker::audit_stream::StreamClient::new(Some(&receiver.dir.join("ca.pem")), false).unwrap();
+    let public_only = worker::outbound::Outbound::new(
+        Some(&receiver.dir.join("ca.pem")),
+        false,
+        worker::audit_stream::TIMEOUT,
+    )
+    .unwrap();
     for target in [
         url.clone(),
         format!("https://localhost:{}/audit", receiver.port),

@@ -26,6 +26,11 @@ const POPULATED: &[&str] = &[
     "audit_streams",
     "org_exports",
     "org_domains",
+    "sso_connections",
+    "sso_policies",
+    "sso_group_roles",
+    "sso_logins",
+    "sso_identities",
     "billing_notices",
     "dropped_daily",
     "org_billing",
@@ -176,6 +181,51 @@ pub(crate) async fn populate_audit(app: &TestApp, org: Uuid) {
             let export =
                 tenant::tables::org_exports::create(conn, org, tenant::UserId::generate()).await?;
             tenant::tables::org_exports::mark_failed(conn, org, export.export_id, "test").await?;
+            Ok::<_, tenant::DbError>(())
+        })
+        .await
+        .unwrap();
+}
+
+/// A row in every single sign-on table of `org`: a connection, its policy, a group mapping, a
+/// sign-in in flight, and `user`'s identity at the provider.
+pub(crate) async fn populate_sso(app: &TestApp, org: Uuid, user: Uuid) {
+    use tenant::tables::sso::{self, ConnectionChange, Kind, NewLogin, Policy, Purpose};
+    let org = tenant::OrgId::from_uuid(org);
+    let settings = json!({"issuer": "https://idp.example", "client_id": "beacon", "scopes": [],
+        "email_claim": "email", "groups_claim": null});
+    app.state
+        .db
+        .scoped(org, async |conn| {
+            let change = ConnectionChange {
+                enabled: true,
+                settings: &settings,
+                secret: Some(b"sealed".as_slice()),
+                default_role: Role::Member,
+            };
+            sso::save_connection(conn, org, Kind::Oidc, &change).await?;
+            sso::set_policy(
+                conn,
+                org,
+                Policy {
+                    enforced: false,
+                    session_hours: 12,
+                },
+            )
+            .await?;
+            sso::replace_group_roles(conn, org, &[("ops".to_owned(), Role::Admin)]).await?;
+            let login = NewLogin {
+                state: tenant::secrets::new_token(),
+                kind: Kind::Oidc,
+                purpose: Purpose::SignIn,
+                nonce: "n".into(),
+                pkce_verifier: Some("v".into()),
+                return_to: None,
+                ttl: chrono::Duration::minutes(10),
+            };
+            sso::start_login(conn, org, &login, chrono::Utc::now()).await?;
+            let user = tenant::UserId::from_uuid(user);
+            sso::link_identity(conn, org, Kind::Oidc, "sub-1", user, chrono::Utc::now()).await?;
             Ok::<_, tenant::DbError>(())
         })
         .await
@@ -344,6 +394,7 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
     let member = app.user("member@deletion.example").await;
     let org = app.org(&owner, "Alpha").await;
     app.add_member(org, &member, Role::Member).await;
+    populate_sso(&app, org, member.user_id).await;
     let who = As::User(owner);
     let (status, body) = app
         .json(
@@ -362,6 +413,7 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
     // A second organization, which nothing here may touch.
     let other_owner = app.user("owner@other.example").await;
     let other_org = app.org(&other_owner, "Beta").await;
+    populate_sso(&app, other_org, other_owner.user_id).await;
     populate(&app, &As::User(other_owner), other_org, "other.example").await;
     populate_billing(&app, other_org).await;
     populate_audit(&app, other_org).await;
@@ -410,6 +462,11 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
             "audit_streams",
             "org_exports",
             "org_domains",
+            "sso_connections",
+            "sso_policies",
+            "sso_group_roles",
+            "sso_logins",
+            "sso_identities",
         ];
         assert_eq!(
             *doomed_rows > 0 && *kept_rows > 0,

@@ -10,14 +10,14 @@ use uuid::Uuid;
 use crate::support::{As, TestApp, assert_problem, job_context};
 
 /// The test's DNS server and the records it serves.
-struct Dns {
+pub(crate) struct Dns {
     child: Child,
-    port: u16,
-    records: std::path::PathBuf,
+    pub(crate) port: u16,
+    pub(crate) records: std::path::PathBuf,
 }
 
 impl Dns {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let records =
             std::env::temp_dir().join(format!("beacon-dns-{}.json", Uuid::new_v4().simple()));
         std::fs::write(&records, "{}").unwrap();

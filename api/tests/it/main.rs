@@ -22,6 +22,7 @@ mod ops;
 mod outage;
 mod roles;
 mod spec;
+mod sso;
 mod stats;
 mod support;
 mod tracker;

@@ -570,7 +570,8 @@ pub fn job_context(app: &TestApp, smtp_url: Option<&str>) -> worker::JobContext 
         public_url: "http://beacon.test".into(),
         clock: app.state.clock.clone(),
         billing: app.state.billing.clone(),
-        audit_stream: worker::audit_stream::StreamClient::new(None, true).unwrap(),
+        audit_stream: worker::outbound::Outbound::new(None, true, worker::audit_stream::TIMEOUT)
+            .unwrap(),
         exports_dir: app.state.exports_dir.clone(),
         dns: app.state.dns.clone(),
         audit_key: app.state.audit_key.clone(),
@@ -658,20 +659,30 @@ pub fn run_journey(script: &str, port: u16, maildir: &std::path::Path, extra: &[
         output.status.success(),
         "the browser run failed:\n{stdout}\n{stderr}"
     );
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    // The report is the last line (a library the script runs may print before it).
+    let last = stdout.lines().rev().find(|line| !line.trim().is_empty());
+    let report: Value = last
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("no JSON report on the last line:\n{stdout}\n{stderr}"));
     eprintln!("{report:#}");
     report
 }
 
-/// Starts one of the Python fakes in `tests/fakes/` (with the test Python) and waits for its
-/// first line, `listening on <port> [<port> …]`; answers the process and those ports.
+/// Starts one of the fakes in `tests/fakes/` (Python ones with the test Python, `.mjs` ones
+/// with Node, from `web/` so they find its npm packages) and waits for its first line,
+/// `listening on <port> [<port> …]`; answers the process and those ports.
 pub fn start_fake(script: &str, args: &[&std::ffi::OsStr]) -> (std::process::Child, Vec<u16>) {
     use std::io::{BufRead, BufReader};
-    let python = std::env::var("BEACON_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let python = if script.ends_with(".mjs") {
+        "node".to_owned()
+    } else {
+        std::env::var("BEACON_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+    };
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fakes")
         .join(script);
     let mut child = std::process::Command::new(&python)
+        .current_dir(web_dir())
         .arg(&path)
         .args(args)
         .stdout(std::process::Stdio::piped())

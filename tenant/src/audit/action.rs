@@ -115,6 +115,20 @@ actions! {
     UserSignedOut => "user.signed_out" on "user",
     /// A member reset their password (all their sessions were revoked).
     UserPasswordReset => "user.password_reset" on "user",
+    /// An owner created or changed a single sign-on connection (a secret only as `changed`).
+    SsoConnectionSaved => "sso.connection_saved" on "sso_connection",
+    /// An owner removed a single sign-on connection.
+    SsoConnectionDeleted => "sso.connection_deleted" on "sso_connection",
+    /// An owner changed whether SSO is required, or the SSO session age.
+    SsoPolicyChanged => "sso.policy_changed" on "organization",
+    /// An owner changed the group-to-role mapping.
+    SsoGroupRolesChanged => "sso.group_roles_changed" on "organization",
+    /// Someone signed in through the organization's single sign-on.
+    UserSsoSignedIn => "user.sso_signed_in" on "user",
+    /// A single sign-on came back and was refused (the reason is in the changes).
+    UserSsoSignInFailed => "user.sso_sign_in_failed" on "sso_connection",
+    /// A first single sign-on created the membership (just-in-time provisioning).
+    MemberProvisioned => "member.provisioned" on "user",
 }
 
 #[cfg(test)]

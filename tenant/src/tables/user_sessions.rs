@@ -20,6 +20,8 @@ pub struct UserSession {
     pub csrf_token: String,
     /// When the session ends.
     pub expires_at: DateTime<Utc>,
+    /// The organization whose single sign-on started it (`None`: a password sign-in).
+    pub sso_org_id: Option<Uuid>,
 }
 
 /// A session just created: the cookie value is only known here.
@@ -33,11 +35,22 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Opens a session for `user_id` lasting `ttl`.
+/// Opens a session for `user_id` lasting `ttl` (a password sign-in).
 pub async fn create(
     conn: &mut AsyncPgConnection,
     user_id: UserId,
     ttl: Duration,
+) -> QueryResult<NewSession> {
+    create_with(conn, user_id, ttl, None).await
+}
+
+/// Opens a session for `user_id` lasting `ttl`, started by the single sign-on of `sso_org`
+/// when it is given.
+pub async fn create_with(
+    conn: &mut AsyncPgConnection,
+    user_id: UserId,
+    ttl: Duration,
+    sso_org: Option<crate::OrgId>,
 ) -> QueryResult<NewSession> {
     let session = NewSession {
         token: new_token(),
@@ -50,6 +63,7 @@ pub async fn create(
             user_sessions::user_id.eq(user_id),
             user_sessions::csrf_token.eq(&session.csrf_token),
             user_sessions::expires_at.eq(session.expires_at),
+            user_sessions::sso_org_id.eq(sso_org.map(|org| org.uuid())),
         ))
         .execute(conn)
         .await?;

@@ -19,6 +19,7 @@ import { AuditLogPage } from "./pages/settings/AuditLogPage";
 import { MembersPage } from "./pages/settings/MembersPage";
 import { OrgSettingsPage } from "./pages/settings/OrgSettingsPage";
 import { ProjectSettingsPage } from "./pages/settings/ProjectSettingsPage";
+import { SsoPage } from "./pages/settings/SsoPage";
 import { VitalsPage } from "./pages/vitals/VitalsPage";
 
 const PUBLIC: Record<string, () => ReactNode> = {
@@ -52,6 +53,7 @@ const SIGNED_IN: [string, Screen][] = [
   ["/orgs/:org/billing", (p) => <BillingPage orgId={p.org} />],
   ["/orgs/:org/audit-log", (p) => <AuditLogPage orgId={p.org} />],
   ["/orgs/:org/settings", (p) => <OrgSettingsPage orgId={p.org} />],
+  ["/orgs/:org/sso", (p) => <SsoPage orgId={p.org} />],
   ...PROJECT_SCREENS.map(([suffix, screen]): [string, Screen] => [
     `/orgs/:org/projects/:project${suffix}`,
     (p) => (

@@ -51,7 +51,7 @@ pub struct JobContext {
     /// Plans, entitlements and Stripe (disabled without a Stripe key).
     pub billing: Arc<billing::Billing>,
     /// The HTTPS client audit streams are delivered with.
-    pub audit_stream: crate::audit_stream::StreamClient,
+    pub audit_stream: crate::outbound::Outbound,
     /// Looks up the DNS TXT proofs of organizations' domains.
     pub dns: crate::dns::TxtChecker,
     /// Where organization exports are written (`<data>/exports`).

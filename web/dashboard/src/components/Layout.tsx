@@ -65,6 +65,7 @@ export function Layout({ orgId, children }: { orgId?: string; children: ReactNod
         ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/api-keys`, label: "API keys" }] : []),
         ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/audit-log`, label: "Audit log" }] : []),
         ...(billing?.can_manage ? [{ to: `/orgs/${org.id}/billing`, label: "Billing" }] : []),
+        ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/sso`, label: "Single sign-on" }] : []),
         ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/settings`, label: "Settings" }] : []),
       ]
     : [];

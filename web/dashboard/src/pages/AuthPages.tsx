@@ -74,7 +74,17 @@ export function LoginPage() {
     await unwrap(api.POST("/api/v1/auth/resend-verification", { body: { email } }));
     setResent(true);
   });
+  // Single sign-on: the address's domain names the organization and its identity provider.
+  const sso = useAction(async () => {
+    const started = await unwrap(api.POST("/api/v1/auth/sso/start", { body: { email, return_to: nextPath(search) } }));
+    window.location.assign(started.redirect_url);
+  });
+  // Back from a failed single sign-on: `?sso_error=<type>&sso_detail=…`.
+  const ssoFailure = search.get("sso_error")
+    ? `Single sign-on failed: ${search.get("sso_detail") ?? search.get("sso_error")}`
+    : null;
   const unverified = action.error instanceof ApiProblem && action.error.kind === "email_not_verified";
+  const ssoRequired = action.error instanceof ApiProblem && action.error.kind === "sso_required";
   const submit = (event: FormEvent) => {
     event.preventDefault();
     void action.run();
@@ -98,7 +108,7 @@ export function LoginPage() {
           value={password}
           onChange={(e) => setPassword(e.target.value)}
         />
-        <ErrorNote error={action.error} />
+        <ErrorNote error={ssoFailure ?? action.error} />
         {unverified && (
           <p>
             {resent ? (
@@ -115,6 +125,18 @@ export function LoginPage() {
           Sign in
         </Button>
       </form>
+      <div className="auth-sso">
+        <p className="muted">Your organization uses single sign-on? Enter your e-mail above, then:</p>
+        <ErrorNote error={sso.error} />
+        <Button
+          variant={ssoRequired ? "primary" : "secondary"}
+          busy={sso.busy}
+          disabled={!email}
+          onClick={() => void sso.run()}
+        >
+          Continue with SSO
+        </Button>
+      </div>
       <p className="auth-links">
         <Link to={withNext("/signup", search.get("next"))}>Create an account</Link>
         <Link to="/reset-password">Forgot your password?</Link>
