@@ -23,6 +23,7 @@ use crate::routes::orgs::OrgsApi;
 use crate::routes::projects::ProjectsApi;
 use crate::routes::realtime::RealtimeApi;
 use crate::routes::releases::ReleasesApi;
+use crate::routes::scim_tokens::ScimTokensApi;
 use crate::routes::sso::SsoApi;
 use crate::routes::sso_login::SsoLoginApi;
 use crate::routes::stats::StatsApi;
@@ -51,7 +52,7 @@ type Apis = (
         AccountApi,
         DomainsApi,
     ),
-    (SsoApi, SsoLoginApi),
+    (SsoApi, SsoLoginApi, ScimTokensApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).
@@ -113,6 +114,7 @@ pub fn build_boxed(
             "/api/:ingest_id/store",
             poem::post(crate::routes::sentry::store_endpoint),
         )
+        .nest("/scim/v2", crate::scim::routes())
         .around(crate::dashboard::around)
         .data(state)
         .map_to_response()

@@ -15,6 +15,7 @@ pub mod health;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
+pub mod scim;
 pub mod scope;
 pub mod spec;
 pub mod sso;

@@ -246,15 +246,20 @@ async fn limit_body(req: &mut Request, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Turns any error (parse failures, unknown routes, handler errors) into problem+json.
+/// Turns any error (parse failures, unknown routes, handler errors) into problem+json, except
+/// errors that already are one (or SCIM's).
 fn error_response(error: poem::Error, request_id: &str) -> Response {
     let status = error.status();
     let message = error.to_string();
     let response = error.into_response();
+    // Problem documents, and SCIM's own error format (`/scim/v2`), stand as they are.
     let is_problem = response
         .headers()
         .get(poem::http::header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes() == b"application/problem+json");
+        .is_some_and(|value| {
+            value.as_bytes() == b"application/problem+json"
+                || value.as_bytes() == crate::scim::SCIM_JSON.as_bytes()
+        });
     if is_problem {
         return response;
     }

@@ -16,16 +16,20 @@ pub enum Actor {
     User(UserId),
     /// An organization API key.
     ApiKey(Uuid),
+    /// An organization's SCIM client, by its token.
+    ScimToken(Uuid),
     /// Beacon itself: a background job or a command, named.
     System(&'static str),
 }
 
 impl Actor {
-    /// The value of `app.actor`: `user:<id>`, `api_key:<id>` or `system:<name>`.
+    /// The value of `app.actor`: `user:<id>`, `api_key:<id>`, `scim_token:<id>` or
+    /// `system:<name>`.
     pub fn setting(&self) -> String {
         match self {
             Self::User(user) => format!("user:{user}"),
             Self::ApiKey(key) => format!("api_key:{key}"),
+            Self::ScimToken(token) => format!("scim_token:{token}"),
             Self::System(name) => format!("system:{name}"),
         }
     }

@@ -108,6 +108,7 @@ kinds! {
     SsoIdentityRefused => "sso_identity_refused",
     SsoProviderError => "sso_provider_error",
     InvalidSsoSettings => "invalid_sso_settings",
+    ScimManaged => "scim_managed",
 }
 
 impl std::fmt::Display for ProblemKind {

@@ -543,6 +543,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// SCIM clients' bearer tokens.
+    scim_tokens (org_id, token_id) {
+        org_id -> Uuid,
+        token_id -> Uuid,
+        name -> Text,
+        secret_hash -> Bytea,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// People the identity provider manages.
+    scim_users (org_id, scim_id) {
+        org_id -> Uuid,
+        scim_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        user_name -> Text,
+        external_id -> Nullable<Text>,
+        active -> Bool,
+        created_account -> Bool,
+        resource -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Groups the identity provider manages.
+    scim_groups (org_id, group_id) {
+        org_id -> Uuid,
+        group_id -> Uuid,
+        display_name -> Text,
+        external_id -> Nullable<Text>,
+        resource -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Who is in which SCIM group.
+    scim_group_members (org_id, group_id, scim_id) {
+        org_id -> Uuid,
+        group_id -> Uuid,
+        scim_id -> Uuid,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -584,4 +636,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_group_roles,
     sso_logins,
     sso_identities,
+    scim_tokens,
+    scim_users,
+    scim_groups,
+    scim_group_members,
 );

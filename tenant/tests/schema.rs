@@ -452,6 +452,23 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                 sso::start_login(conn, org, &login, chrono::Utc::now()).await?;
                 sso::link_identity(conn, org, Kind::Oidc, "sub", user_id, chrono::Utc::now())
                     .await?;
+                // SCIM: a token, the user managed, a group with them in it.
+                use tenant::tables::scim::{self, UserChange};
+                scim::create_token(conn, org, "IdP", None).await?;
+                let resource = serde_json::json!({});
+                let scim_id = uuid::Uuid::now_v7();
+                let managed = UserChange {
+                    user_id: Some(user_id),
+                    created_account: false,
+                    user_name: "a",
+                    external_id: None,
+                    active: true,
+                    resource: &resource,
+                };
+                scim::insert_user(conn, org, scim_id, &managed).await?;
+                let group = uuid::Uuid::now_v7();
+                scim::save_group(conn, org, group, "ops", None, &resource).await?;
+                scim::set_members(conn, org, group, &[scim_id]).await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -722,6 +739,10 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(sso_group_roles::table.select(sso_group_roles::all_columns)),
         declared(sso_logins::table.select(sso_logins::all_columns)),
         declared(sso_identities::table.select(sso_identities::all_columns)),
+        declared(scim_tokens::table.select(scim_tokens::all_columns)),
+        declared(scim_users::table.select(scim_users::all_columns)),
+        declared(scim_groups::table.select(scim_groups::all_columns)),
+        declared(scim_group_members::table.select(scim_group_members::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -56,6 +56,9 @@ pub struct MemberOut {
     pub role: String,
     /// When they joined.
     pub joined_at: DateTime<Utc>,
+    /// The organization's identity provider manages this member (SCIM): their role and
+    /// membership change there, not in Beacon.
+    pub managed_by_scim: bool,
 }
 
 /// A role change.
@@ -65,13 +68,32 @@ pub struct MemberPatch {
     pub role: RoleDto,
 }
 
-fn member_out(member: Member) -> MemberOut {
+fn member_out(member: Member, managed: &[Uuid]) -> MemberOut {
     MemberOut {
+        managed_by_scim: managed.contains(&member.user_id),
         user_id: member.user_id,
         email: member.email,
         role: member.role,
         joined_at: member.created_at,
     }
+}
+
+/// 409 `scim_managed` for a change to a member the identity provider manages (owners are the
+/// organization's own, and stay editable).
+async fn refuse_if_managed(
+    conn: &mut tenant::diesel_async::AsyncPgConnection,
+    org: tenant::OrgId,
+    user: UserId,
+    role: Role,
+) -> ApiResult<()> {
+    if role < Role::Owner && tenant::tables::scim::is_managed(conn, org, user).await? {
+        return Err(ApiError::conflict(
+            ProblemKind::ScimManaged,
+            "this member is managed by the organization's identity provider (SCIM): change their \
+             role or membership there",
+        ));
+    }
+    Ok(())
 }
 
 /// Only owners may grant, change or take away the owner role.
@@ -112,12 +134,20 @@ impl MembersApi {
     ) -> ApiResult<Json<Page<MemberOut>>> {
         let org_id = scope.org();
         let after = parse_cursor(cursor.as_deref())?;
-        let rows = scope
+        let (rows, managed) = scope
             .run(async |conn| {
-                Ok::<_, DbError>(memberships::list(conn, org_id, after, fetch_size(*limit)).await?)
+                let rows = memberships::list(conn, org_id, after, fetch_size(*limit)).await?;
+                let ids: Vec<Uuid> = rows.iter().map(|m| m.user_id).collect();
+                let managed = tenant::tables::scim::managed_among(conn, org_id, &ids).await?;
+                Ok::<_, DbError>((rows, managed))
             })
             .await?;
-        Ok(Json(Page::of(rows, *limit, |m| m.user_id, member_out)))
+        Ok(Json(Page::of(
+            rows,
+            *limit,
+            |m| m.user_id,
+            |m| member_out(m, &managed),
+        )))
     }
 
     /// Change a member's role (admins; owners for anything involving the owner role).
@@ -145,6 +175,7 @@ impl MembersApi {
                     .await?
                     .ok_or_else(|| ApiError::not_found("member"))?;
                 check_owner_rights(&access, current == Role::Owner || new_role == Role::Owner)?;
+                refuse_if_managed(conn, org_id, user_id, current).await?;
                 if current == Role::Owner && new_role != Role::Owner && owners <= 1 {
                     return Err(last_owner());
                 }
@@ -163,7 +194,7 @@ impl MembersApi {
                     .ok_or_else(|| ApiError::not_found("member"))
             })
             .await?;
-        Ok(Json(member_out(member)))
+        Ok(Json(member_out(member, &[])))
     }
 
     /// Remove a member (admins; anyone may remove themselves).
@@ -195,6 +226,7 @@ impl MembersApi {
                 if !is_self {
                     check_owner_rights(&access, current == Role::Owner)?;
                 }
+                refuse_if_managed(conn, org_id, user_id, current).await?;
                 if current == Role::Owner && owners <= 1 {
                     return Err(last_owner());
                 }

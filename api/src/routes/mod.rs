@@ -22,6 +22,7 @@ pub mod projects;
 pub mod realtime;
 pub mod releases;
 pub mod responses;
+pub mod scim_tokens;
 pub mod sentry;
 pub mod sso;
 pub mod sso_login;

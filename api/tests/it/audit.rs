@@ -569,6 +569,24 @@ async fn every_write_is_audited_once_with_its_actor() {
         "sso.group_roles_changed",
         user_actor(&owner)
     );
+    let made = step!(
+        "create_scim_token",
+        who,
+        "POST",
+        format!("{o}/scim/tokens"),
+        Some(json!({"name": "IdP"})),
+        "scim_token.created",
+        user_actor(&owner)
+    );
+    step!(
+        "revoke_scim_token",
+        who,
+        "DELETE",
+        format!("{o}/scim/tokens/{}", made["token"]["id"].as_str().unwrap()),
+        None,
+        "scim_token.revoked",
+        user_actor(&owner)
+    );
     // Erasure: asked for, then cancelled, both recorded.
     step!(
         "delete_organization",

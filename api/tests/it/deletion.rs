@@ -31,6 +31,10 @@ const POPULATED: &[&str] = &[
     "sso_group_roles",
     "sso_logins",
     "sso_identities",
+    "scim_tokens",
+    "scim_users",
+    "scim_groups",
+    "scim_group_members",
     "billing_notices",
     "dropped_daily",
     "org_billing",
@@ -226,10 +230,36 @@ pub(crate) async fn populate_sso(app: &TestApp, org: Uuid, user: Uuid) {
             sso::start_login(conn, org, &login, chrono::Utc::now()).await?;
             let user = tenant::UserId::from_uuid(user);
             sso::link_identity(conn, org, Kind::Oidc, "sub-1", user, chrono::Utc::now()).await?;
+            populate_scim(conn, org, user).await?;
             Ok::<_, tenant::DbError>(())
         })
         .await
         .unwrap();
+}
+
+/// A row in every SCIM table of `org`: a token, `user` managed, a group with them in it.
+async fn populate_scim(
+    conn: &mut tenant::diesel_async::AsyncPgConnection,
+    org: tenant::OrgId,
+    user: tenant::UserId,
+) -> Result<(), tenant::DbError> {
+    use tenant::tables::scim::{self, UserChange};
+    scim::create_token(conn, org, "IdP", None).await?;
+    let resource = json!({"displayName": "Managed"});
+    let scim_id = Uuid::now_v7();
+    let change = UserChange {
+        user_id: Some(user),
+        created_account: false,
+        user_name: "managed",
+        external_id: None,
+        active: true,
+        resource: &resource,
+    };
+    scim::insert_user(conn, org, scim_id, &change).await?;
+    let group = Uuid::now_v7();
+    scim::save_group(conn, org, group, "ops", None, &json!({})).await?;
+    scim::set_members(conn, org, group, &[scim_id]).await?;
+    Ok(())
 }
 
 pub(crate) async fn populate_billing(app: &TestApp, org: Uuid) {
@@ -467,6 +497,10 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
             "sso_group_roles",
             "sso_logins",
             "sso_identities",
+            "scim_tokens",
+            "scim_users",
+            "scim_groups",
+            "scim_group_members",
         ];
         assert_eq!(
             *doomed_rows > 0 && *kept_rows > 0,

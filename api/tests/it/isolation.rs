@@ -77,6 +77,17 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
         ),
         ("POST", format!("/api/v1/orgs/{org}/sso/oidc/test"), None),
         ("GET", format!("/api/v1/orgs/{org}/sso/tests/{org}"), None),
+        ("GET", format!("/api/v1/orgs/{org}/scim/tokens"), None),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/scim/tokens"),
+            Some(json!({"name": "spy"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/scim/tokens/{k}"),
+            None,
+        ),
         ("GET", format!("/api/v1/orgs/{org}/members"), None),
         (
             "PATCH",

@@ -643,6 +643,11 @@ async fn the_sso_journey_in_chromium() {
     assert_eq!(report["policyStatus"], 200);
     assert_eq!(report["annAfterPolicy"], 200);
     assert_eq!(report["failureShown"], 1);
+    assert_eq!(report["scimCreated"], 201);
+    assert_eq!(
+        report["managedShown"], 1,
+        "bob, provisioned by SCIM, is marked"
+    );
     assert_eq!(report["problems"], json!([]), "{report}");
     // The secret key was created in the data directory, private to its owner.
     let key = data.0.join("secret.key");

@@ -129,6 +129,22 @@ actions! {
     UserSsoSignInFailed => "user.sso_sign_in_failed" on "sso_connection",
     /// A first single sign-on created the membership (just-in-time provisioning).
     MemberProvisioned => "member.provisioned" on "user",
+    /// An owner created a SCIM token.
+    ScimTokenCreated => "scim_token.created" on "scim_token",
+    /// An owner revoked a SCIM token.
+    ScimTokenRevoked => "scim_token.revoked" on "scim_token",
+    /// The identity provider created a person (SCIM).
+    ScimUserCreated => "scim.user_created" on "user",
+    /// The identity provider changed a person (SCIM; `active` among the changes).
+    ScimUserUpdated => "scim.user_updated" on "user",
+    /// The identity provider deleted a person (SCIM).
+    ScimUserDeleted => "scim.user_deleted" on "user",
+    /// The identity provider created a group (SCIM).
+    ScimGroupCreated => "scim.group_created" on "group",
+    /// The identity provider changed a group's name or members (SCIM).
+    ScimGroupUpdated => "scim.group_updated" on "group",
+    /// The identity provider deleted a group (SCIM).
+    ScimGroupDeleted => "scim.group_deleted" on "group",
 }
 
 #[cfg(test)]

@@ -139,3 +139,21 @@ pub async fn revoke(
         .await
         .map(|rows| rows > 0)
 }
+
+/// Revokes every unrevoked key `user` created in the organization; answers their ids.
+pub async fn revoke_created_by(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::org_id.eq(org_id))
+            .filter(api_keys::created_by.eq(user))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(Some(Utc::now())))
+    .returning(api_keys::key_id)
+    .get_results(conn)
+    .await
+}

@@ -19,6 +19,7 @@ pub mod organizations;
 pub mod project_salts;
 pub mod projects;
 pub mod release_files;
+pub mod scim;
 pub mod sso;
 pub mod usage;
 pub mod user_sessions;

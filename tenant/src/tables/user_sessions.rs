@@ -100,6 +100,21 @@ pub async fn delete_all_for_user(conn: &mut AsyncPgConnection, user_id: UserId) 
         .map(drop)
 }
 
+/// Ends the sessions of `user_id` that `org`'s single sign-on started; answers how many.
+pub async fn delete_sso_sessions(
+    conn: &mut AsyncPgConnection,
+    user_id: UserId,
+    org: crate::OrgId,
+) -> QueryResult<usize> {
+    diesel::delete(
+        user_sessions::table
+            .filter(user_sessions::user_id.eq(user_id))
+            .filter(user_sessions::sso_org_id.eq(org.uuid())),
+    )
+    .execute(conn)
+    .await
+}
+
 /// A user's live sessions: (created, expires), newest first (their own data export).
 pub async fn list_for_user(
     conn: &mut AsyncPgConnection,

@@ -9,8 +9,10 @@
 //    connection: the provider's answer is shown;
 // 3. in another browser, ann@acme.test chooses "Continue with SSO" on the login page, signs in
 //    at the provider and lands in the organization as an admin, created just in time;
-// 4. the owner requires SSO (ann's SSO session still works), and a failed SSO round trip comes
-//    back to the login page with the reason.
+// 4. the owner requires SSO (ann's SSO session still works);
+// 5. the owner makes a SCIM token, the provider provisions bob with it, and Members marks him
+//    as managed by the identity provider;
+// 6. a failed SSO round trip comes back to the login page with the reason.
 
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -186,6 +188,23 @@ try {
   report.policyStatus = (await saved).status();
   // ann's session came from this organization's SSO: it still works.
   report.annAfterPolicy = await ann.evaluate(async (org) => (await fetch(`/api/v1/orgs/${org}/projects`)).status, org);
+
+  step("the owner makes a SCIM token; the provider provisions bob, marked on Members");
+  await page.getByLabel("Token name").fill("Okta");
+  await page.getByRole("button", { name: "Create token" }).click();
+  const scimSecret = (await page.getByTestId("scim-secret").textContent()).trim();
+  report.scimCreated = await page.evaluate(async (secret) => {
+    const r = await fetch("/scim/v2/Users", {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "content-type": "application/scim+json" },
+      body: JSON.stringify({ userName: "bob@acme.test", emails: [{ value: "bob@acme.test", primary: true }] }),
+    });
+    return r.status;
+  }, scimSecret);
+  await page.goto(`${beacon}/orgs/${org}/members`);
+  await page.getByText("bob@acme.test").waitFor();
+  report.managedShown = await page.getByText("managed by your identity provider").count();
+  await page.screenshot({ path: join(shots, "sso-members.png"), fullPage: true });
 
   step("a failed round trip comes back to the login page with the reason");
   await ann.goto(`${beacon}/api/v1/sso/oidc/${org}/callback?state=forged&code=x`);

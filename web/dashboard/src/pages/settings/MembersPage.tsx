@@ -1,5 +1,6 @@
 // `/orgs/:org/members`: who belongs to the organization and with what role; admins change
-// roles, remove members and invite people.
+// roles, remove members and invite people. Members the identity provider manages (SCIM) are
+// marked, and changed there, not here.
 import { useMemo, useState } from "react";
 import { api, type Role, unwrap } from "../../api/client";
 import { Layout } from "../../components/Layout";
@@ -129,12 +130,23 @@ export function MembersPage({ orgId }: { orgId: string }) {
               </thead>
               <tbody>
                 {members.data.map((member) => {
-                  const editable = admin && (owner || member.role !== "owner");
+                  // The identity provider manages this member (SCIM): changes happen there.
+                  const managed = member.managed_by_scim && member.role !== "owner";
+                  const editable = admin && !managed && (owner || member.role !== "owner");
                   return (
                     <tr key={member.user_id}>
                       <td>
                         {member.email}
                         {member.user_id === user?.id && <span className="muted"> (you)</span>}
+                        {managed && " "}
+                        {managed && (
+                          <span
+                            className="badge"
+                            title="Managed by your identity provider (SCIM): change this member's role or membership there"
+                          >
+                            managed by your identity provider
+                          </span>
+                        )}
                       </td>
                       <td>
                         {editable ? (

@@ -1,6 +1,7 @@
 // `/orgs/:org/sso`: single sign-on. Admins read it; owners connect the identity provider
 // (OIDC), test the connection (the provider's answer is shown here), require SSO for members,
-// and map the provider's groups to roles. Verified domains are on the organization's settings.
+// map the provider's groups to roles, and make the SCIM tokens it provisions members with.
+// Verified domains are on the organization's settings.
 import { useEffect, useMemo, useState } from "react";
 import { api, unwrap } from "../../api/client";
 import type { components } from "../../api/schema";
@@ -45,6 +46,7 @@ export function SsoPage({ orgId }: { orgId: string }) {
           <Connection sso={sso.data} orgId={orgId} owner={owner} onSaved={sso.reload} />
           <Policy sso={sso.data} orgId={orgId} owner={owner} onSaved={sso.reload} />
           <GroupRoles sso={sso.data} orgId={orgId} owner={owner} onSaved={sso.reload} />
+          {owner && <ScimTokens orgId={orgId} />}
         </>
       )}
     </Layout>
@@ -341,6 +343,84 @@ function GroupRoles({ sso, orgId, owner, onSaved }: { sso: Sso; orgId: string; o
             Save groups
           </Button>
         </div>
+      )}
+    </Card>
+  );
+}
+
+/** SCIM tokens (owners): made (the secret shown once), listed, revoked. */
+function ScimTokens({ orgId }: { orgId: string }) {
+  const path = useMemo(() => ({ org_id: orgId }), [orgId]);
+  const tokens = useAsync(
+    async () => (await unwrap(api.GET("/api/v1/orgs/{org_id}/scim/tokens", { params: { path } }))).items,
+    [path],
+  );
+  const [name, setName] = useState("");
+  const [made, setMade] = useState<components["schemas"]["ScimTokenCreated"] | null>(null);
+  const create = useAction(async () => {
+    setMade(await unwrap(api.POST("/api/v1/orgs/{org_id}/scim/tokens", { params: { path }, body: { name } })));
+    setName("");
+    tokens.reload();
+  });
+  const revoke = useAction(async (tokenId: string) => {
+    await unwrap(
+      api.DELETE("/api/v1/orgs/{org_id}/scim/tokens/{token_id}", {
+        params: { path: { ...path, token_id: tokenId } },
+      }),
+    );
+    tokens.reload();
+  });
+  return (
+    <Card title="SCIM provisioning">
+      <p className="muted">
+        Your identity provider adds, changes and removes members through SCIM 2.0 with a token. Members it manages are
+        changed there, not in Beacon; deactivating someone removes them and ends their sessions at once.
+      </p>
+      <form
+        className="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void create.run();
+        }}
+      >
+        <Field label="Token name" placeholder="Okta" value={name} onChange={(e) => setName(e.target.value)} />
+        <Button type="submit" busy={create.busy} disabled={!name.trim()}>
+          Create token
+        </Button>
+      </form>
+      {made && (
+        <div role="status">
+          <p>Copy the token now; it is not shown again.</p>
+          <p>
+            SCIM URL: <code>{made.scim_url}</code> {made.scim_url && <CopyButton text={made.scim_url} />}
+          </p>
+          <p>
+            Token: <code data-testid="scim-secret">{made.secret}</code> <CopyButton text={made.secret} />
+          </p>
+        </div>
+      )}
+      <ErrorNote error={create.error ?? revoke.error ?? tokens.error} />
+      {tokens.data && tokens.data.length === 0 && <Empty>No tokens yet.</Empty>}
+      {tokens.data && tokens.data.length > 0 && (
+        <ul className="list" aria-label="SCIM tokens">
+          {tokens.data.map((token) => (
+            <li key={token.id}>
+              <span>
+                <strong>{token.name}</strong>{" "}
+                <span className="muted">
+                  made {new Date(token.created_at).toLocaleDateString()}
+                  {token.last_used_at && ` · last used ${new Date(token.last_used_at).toLocaleString()}`}
+                  {token.revoked_at && ` · revoked ${new Date(token.revoked_at).toLocaleDateString()}`}
+                </span>
+              </span>
+              {!token.revoked_at && (
+                <Button variant="ghost" aria-label={`Revoke ${token.name}`} onClick={() => void revoke.run(token.id)}>
+                  Revoke
+                </Button>
+              )}
+            </li>
+          ))}
+        </ul>
       )}
     </Card>
   );
