@@ -59,12 +59,12 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/invitation.html"),
     ),
     (
-        "billing_notice.html",
-        include_str!("../templates/billing_notice.html"),
+        "owner_notice.html",
+        include_str!("../templates/owner_notice.html"),
     ),
     (
-        "billing_notice.txt",
-        include_str!("../templates/billing_notice.txt"),
+        "owner_notice.txt",
+        include_str!("../templates/owner_notice.txt"),
     ),
     (
         "invitation.txt",

@@ -1,7 +1,9 @@
 //! An organization's e-mail domains: claimed by an admin, proved with a DNS TXT record
 //! (`beacon-verification=<token>` on the domain), checked on demand and by the hourly domain
 //! job. A domain is verified by one organization at most. Verified domains are what single
-//! sign-on will send people to their identity provider by.
+//! sign-on sends people to their identity provider by, and what settles a project-domain
+//! dispute: a site domain under a verified domain can be taken over from another
+//! organization's project (whose owners are told).
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
@@ -9,7 +11,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use tenant::DbError;
-use tenant::audit::{self, Action, Entry};
+use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::org_domains::{self, OrgDomain};
 use uuid::Uuid;
@@ -21,7 +23,7 @@ use crate::routes::pagination::Page;
 use crate::routes::projects::clean_domain;
 use crate::routes::responses::{Created, NoContent};
 use crate::routes::text::Text;
-use crate::scope::{Admin, OrgScope};
+use crate::scope::{Admin, OrgScope, ProjectScope};
 use crate::state::AppState;
 
 /// A domain to claim.
@@ -61,6 +63,19 @@ fn domain_out(domain: OrgDomain) -> DomainOut {
         last_error: domain.last_error,
         domain: domain.domain,
     }
+}
+
+/// A site domain taken over into a project.
+#[derive(Debug, Object)]
+pub struct TakenOverOut {
+    /// The site domain.
+    pub domain: String,
+    /// The project it now belongs to.
+    pub project_id: Uuid,
+    /// The verified domain that proved control of it.
+    pub proved_by: String,
+    /// Whether another organization's project held it (its owners are told by e-mail).
+    pub taken_from_another_organization: bool,
 }
 
 /// Domain operations.
@@ -190,5 +205,68 @@ impl DomainsApi {
             return Err(ApiError::not_found("domain"));
         }
         Ok(NoContent::NoContent)
+    }
+
+    /// Take a site domain into this project by DNS proof (admins): the organization must have
+    /// verified the domain or a parent domain (422 `domain_not_verified` otherwise). A project
+    /// of another organization that claimed it without proof loses it, and that
+    /// organization's owners are told by e-mail. Event routing follows within a minute.
+    #[oai(
+        path = "/:org_id/projects/:project_id/domains/:domain/take-over",
+        method = "post",
+        operation_id = "take_over_project_domain"
+    )]
+    async fn take_over(
+        &self,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
+        domain: Path<String>,
+        scope: ProjectScope<Admin>,
+    ) -> ApiResult<Json<TakenOverOut>> {
+        let org = scope.org();
+        let project = scope.project_id();
+        let domain = clean_domain(&domain)?;
+        let out = scope
+            .run(async |conn| {
+                let proof = org_domains::verified_cover(conn, org, &domain)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            ProblemKind::DomainNotVerified,
+                            format!(
+                                "verify {domain} (or a parent domain) under Settings → Verified \
+                                 domains first: its DNS TXT record is the proof"
+                            ),
+                        )
+                    })?;
+                let previous = tenant::tables::projects::take_over_domain(conn, project, &domain).await?;
+                let other = previous.filter(|previous| *previous != org.uuid());
+                let changes = Changes::default().set(
+                    "domain",
+                    serde_json::Value::Null,
+                    serde_json::json!({"domain": domain, "proved_by": proof, "from_another_organization": other.is_some()}),
+                );
+                audit::record(
+                    conn,
+                    org,
+                    Entry::new(Action::ProjectDomainTakenOver, project).with(changes),
+                )
+                .await?;
+                if let Some(loser) = other {
+                    let job = worker::Job::SendDomainLostNotice(worker::jobs::SendDomainLostNotice {
+                        org_id: loser,
+                        domain: domain.clone(),
+                    });
+                    worker::queue::enqueue(conn, &job).await?;
+                }
+                Ok::<_, ApiError>(TakenOverOut {
+                    domain: domain.clone(),
+                    project_id: project.uuid(),
+                    proved_by: proof,
+                    taken_from_another_organization: other.is_some(),
+                })
+            })
+            .await?;
+        Ok(Json(out))
     }
 }

@@ -49,6 +49,10 @@ const NOT_AUDITED: &[(&str, &str)] = &[
     ),
     ("signup", "a new account belongs to no organization yet"),
     (
+        "take_over_project_domain",
+        "needs a verified domain: domains.rs checks its project.domain_taken_over record",
+    ),
+    (
         "save_oidc_connection",
         "needs an identity provider: sso.rs checks its sso.connection_saved record",
     ),

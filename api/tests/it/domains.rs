@@ -215,3 +215,86 @@ async fn a_domain_is_verified_by_its_txt_record_and_by_one_organization_only() {
         .await;
     assert_problem(resp, 404, "not_found").await;
 }
+
+/// A site domain another organization's project claimed without proof moves to the project of
+/// the organization that verified it (or a parent domain); the loser's owners are told by
+/// e-mail and in their audit log.
+#[tokio::test]
+async fn a_verified_domain_takes_a_squatted_site_domain_over() {
+    use crate::support::{SmtpServer, Workers};
+    let app = TestApp::new().await;
+    let squatter = app.user("owner@squatter.test").await;
+    let squat_org = app.org(&squatter, "Squatter").await;
+    let squat = app
+        .project(&As::User(squatter.clone()), squat_org, "www.acme.test")
+        .await;
+    let owner = app.user("owner@acme.test").await;
+    let org = app.org(&owner, "Acme").await;
+    let who = As::User(owner.clone());
+    let project = app.project(&who, org, "app.acme.test").await;
+    let project_id = project["id"].as_str().unwrap();
+    let take = |domain: &str| {
+        format!("/api/v1/orgs/{org}/projects/{project_id}/domains/{domain}/take-over")
+    };
+
+    // Without DNS proof, nothing moves.
+    let resp = app.call(&who, "POST", &take("www.acme.test"), None).await;
+    assert_problem(resp, 422, "domain_not_verified").await;
+    crate::sso::verified_domain(&app, org, "acme.test").await;
+    // The proof covers subdomains, not other domains.
+    let resp = app
+        .call(&who, "POST", &take("www.elsewhere.test"), None)
+        .await;
+    assert_problem(resp, 422, "domain_not_verified").await;
+
+    let (status, body) = app.json(&who, "POST", &take("www.acme.test"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["proved_by"], "acme.test");
+    assert_eq!(body["taken_from_another_organization"], true);
+    let (_, mine) = app
+        .json(
+            &who,
+            "GET",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}"),
+            None,
+        )
+        .await;
+    assert!(
+        mine["domains"].to_string().contains("www.acme.test"),
+        "{mine}"
+    );
+    let squat_path = format!(
+        "/api/v1/orgs/{squat_org}/projects/{}",
+        squat["id"].as_str().unwrap()
+    );
+    let (_, theirs) = app
+        .json(&As::User(squatter.clone()), "GET", &squat_path, None)
+        .await;
+    assert!(
+        !theirs["domains"].to_string().contains("www.acme.test"),
+        "{theirs}"
+    );
+
+    // The squatter's owners hear of it, and their audit log says so.
+    let smtp = SmtpServer::start();
+    let workers = Workers::start(&app, &smtp);
+    let mail = smtp.wait_for("owner@squatter.test", "www.acme.test").await;
+    assert!(mail.contains("proved it controls"), "{mail}");
+    workers.stop().await;
+    let (_, log) = app
+        .json(
+            &As::User(squatter),
+            "GET",
+            &format!("/api/v1/orgs/{squat_org}/audit-log"),
+            None,
+        )
+        .await;
+    assert!(log.to_string().contains("project.domain_lost"), "{log}");
+    let (_, log) = app
+        .json(&who, "GET", &format!("/api/v1/orgs/{org}/audit-log"), None)
+        .await;
+    assert!(
+        log.to_string().contains("project.domain_taken_over"),
+        "{log}"
+    );
+}

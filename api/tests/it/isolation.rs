@@ -80,6 +80,11 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
         ("GET", format!("/api/v1/orgs/{org}/scim/tokens"), None),
         (
             "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/domains/alpha.example/take-over"),
+            None,
+        ),
+        (
+            "POST",
             format!("/api/v1/orgs/{org}/scim/tokens"),
             Some(json!({"name": "spy"})),
         ),

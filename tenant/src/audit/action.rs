@@ -145,6 +145,12 @@ actions! {
     ScimGroupUpdated => "scim.group_updated" on "group",
     /// The identity provider deleted a group (SCIM).
     ScimGroupDeleted => "scim.group_deleted" on "group",
+    /// A site domain another organization's project held without proof moved to this
+    /// organization's project, by its DNS proof.
+    ProjectDomainTakenOver => "project.domain_taken_over" on "project",
+    /// A site domain of one of this organization's projects was taken over by an organization
+    /// that proved DNS control of it.
+    ProjectDomainLost => "project.domain_lost" on "domain",
 }
 
 #[cfg(test)]

@@ -132,3 +132,21 @@ pub async fn pending(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(OrgId, St
         .load(conn)
         .await
 }
+
+/// The organization's verified domain that covers `site` (the domain itself or a parent), if
+/// any: DNS control of `example.com` is control of `www.example.com`.
+pub async fn verified_cover(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    site: &str,
+) -> QueryResult<Option<String>> {
+    let verified: Vec<String> = org_domains::table
+        .filter(org_domains::org_id.eq(org))
+        .filter(org_domains::verified_at.is_not_null())
+        .select(org_domains::domain)
+        .load(conn)
+        .await?;
+    Ok(verified
+        .into_iter()
+        .find(|domain| site == domain || site.ends_with(&format!(".{domain}"))))
+}

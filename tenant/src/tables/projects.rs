@@ -386,3 +386,26 @@ pub async fn due_for_erasure(
                 .collect()
         })
 }
+
+/// Moves the site `domain` into `project` of the scope's organization, from whichever project
+/// held it, when the organization has verified the domain or a parent domain
+/// (`beacon_take_over_project_domain`, the one write that crosses tenants); answers the
+/// organization that held it, if any.
+pub async fn take_over_domain(
+    conn: &mut AsyncPgConnection,
+    project: crate::ProjectId,
+    domain: &str,
+) -> QueryResult<Option<Uuid>> {
+    #[derive(QueryableByName)]
+    struct Previous {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+        previous: Option<Uuid>,
+    }
+    let row: Previous =
+        diesel::sql_query("SELECT beacon_take_over_project_domain($1, $2) AS previous")
+            .bind::<diesel::sql_types::Text, _>(domain)
+            .bind::<diesel::sql_types::Uuid, _>(project.uuid())
+            .get_result(conn)
+            .await?;
+    Ok(row.previous)
+}

@@ -16,6 +16,7 @@ pub mod prune_audit_all_tenants;
 pub mod rollup_all_tenants;
 pub mod rotate_salts_all_tenants;
 pub mod send_billing_notice;
+pub mod send_domain_lost_notice;
 pub mod send_invitation;
 pub mod send_password_reset;
 pub mod send_verification_email;
@@ -29,6 +30,7 @@ pub use prune_audit_all_tenants::PruneAuditAllTenants;
 pub use rollup_all_tenants::RollupAllTenants;
 pub use rotate_salts_all_tenants::RotateSaltsAllTenants;
 pub use send_billing_notice::SendBillingNotice;
+pub use send_domain_lost_notice::SendDomainLostNotice;
 pub use send_invitation::SendInvitation;
 pub use send_password_reset::SendPasswordReset;
 pub use send_verification_email::SendVerificationEmail;
@@ -88,6 +90,8 @@ pub enum Job {
     ExportOrganization(ExportOrganization),
     /// Check unverified domain claims against DNS.
     VerifyDomainsAllTenants(VerifyDomainsAllTenants),
+    /// Tell an organization a site domain of its project was taken over.
+    SendDomainLostNotice(SendDomainLostNotice),
 }
 
 impl Job {
@@ -106,6 +110,7 @@ impl Job {
             Self::EraseOrganizations(job) => job.run(ctx).await,
             Self::ExportOrganization(job) => job.run(ctx).await,
             Self::VerifyDomainsAllTenants(job) => job.run(ctx).await,
+            Self::SendDomainLostNotice(job) => job.run(ctx).await,
         }
     }
 }

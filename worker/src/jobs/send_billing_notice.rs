@@ -180,7 +180,7 @@ impl SendBillingNotice {
         context.insert("link_label", "Open the Billing page");
         for owner in owners {
             ctx.mailer
-                .send(&owner, &notice.subject, "billing_notice", &context)
+                .send(&owner, &notice.subject, "owner_notice", &context)
                 .await?;
         }
         Ok(())

@@ -1,6 +1,7 @@
 // `/orgs/:org/projects/:project/settings`: name, domains and time zone (members), data
 // retention and salt rotation (admins, because they delete or keep personal data), and
-// erasing the project (owners: seven days later, cancellable until then).
+// erasing the project (owners: seven days later, cancellable until then). Admins take a site
+// domain another organization claimed into this project, by the DNS proof of a verified domain.
 import { useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
@@ -108,6 +109,7 @@ function ProjectSettingsForm() {
           </Button>
         </form>
       </Card>
+      {admin && <DomainTakeover orgId={project.org_id} projectId={project.id} onDone={reload} />}
       {isOwner(role) && project.erase_after && (
         <Card title="Erasure scheduled" className="danger-zone">
           <p>
@@ -146,5 +148,52 @@ function ProjectSettingsForm() {
         </Card>
       )}
     </>
+  );
+}
+
+/** A site domain claimed by another organization's project, taken over by DNS proof. */
+function DomainTakeover({ orgId, projectId, onDone }: { orgId: string; projectId: string; onDone: () => void }) {
+  const [domain, setDomain] = useState("");
+  const [done, setDone] = useState<string | null>(null);
+  const take = useAction(async () => {
+    const out = await unwrap(
+      api.POST("/api/v1/orgs/{org_id}/projects/{project_id}/domains/{domain}/take-over", {
+        params: { path: { org_id: orgId, project_id: projectId, domain: domain.trim() } },
+      }),
+    );
+    setDone(
+      `${out.domain} now belongs to this project (proved by ${out.proved_by})${
+        out.taken_from_another_organization ? "; the organization that held it has been told" : ""
+      }.`,
+    );
+    setDomain("");
+    onDone();
+  });
+  return (
+    <Card title="Domain claimed by someone else?">
+      <p className="muted">
+        If another organization added your site's domain to its project, verify the domain (or its parent) under the
+        organization's Settings, then take it over here.
+      </p>
+      <form
+        className="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void take.run();
+        }}
+      >
+        <Field
+          label="Site domain"
+          placeholder="www.example.com"
+          value={domain}
+          onChange={(e) => setDomain(e.target.value)}
+        />
+        <Button type="submit" busy={take.busy} disabled={!domain.trim()}>
+          Take over
+        </Button>
+      </form>
+      <ErrorNote error={take.error} />
+      {done && <p role="status">{done}</p>}
+    </Card>
   );
 }

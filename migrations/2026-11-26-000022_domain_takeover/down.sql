@@ -1,0 +1,1 @@
+DROP FUNCTION beacon_take_over_project_domain(text, uuid);
