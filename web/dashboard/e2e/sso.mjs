@@ -86,12 +86,18 @@ async function providerSignIn(page, login) {
   await page.locator('input[name="login"]').fill(login);
   await page.locator('input[name="password"]').fill("anything");
   await page.getByRole("button", { name: "Sign-in" }).click();
+  // The provider asks for consent the first time; whichever comes first, consent or Beacon.
+  // The branch that loses the race must not reject unhandled later.
   const consent = page.getByRole("button", { name: "Continue" });
+  const back = (url) => url.host === `beacon.test:${beaconPort}`;
   await Promise.race([
-    consent.waitFor({ timeout: 15_000 }).then(() => consent.click()),
-    page.waitForURL((url) => url.host === `beacon.test:${beaconPort}`, { timeout: 15_000 }),
+    consent
+      .waitFor({ timeout: 15_000 })
+      .then(() => consent.click())
+      .catch(() => {}),
+    page.waitForURL(back, { timeout: 15_000 }).catch(() => {}),
   ]);
-  await page.waitForURL((url) => url.host === `beacon.test:${beaconPort}`);
+  await page.waitForURL(back);
 }
 
 function watch(page) {
