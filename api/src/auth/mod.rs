@@ -249,14 +249,12 @@ pub async fn member_role(
     let Caller::User { user_id, sso_org } = caller else {
         return Ok(None);
     };
-    let role = tenant::tables::memberships::role_of(conn, org, *user_id).await?;
-    if matches!(role, Some(role) if role < Role::Owner)
-        && *sso_org != Some(org)
-        && tenant::tables::sso::policy(conn, org).await?.enforced
-    {
-        return Err(crate::sso::sso_required());
+    match tenant::tables::sso::role_and_enforced(conn, org, *user_id).await? {
+        Some((role, true)) if role < Role::Owner && *sso_org != Some(org) => {
+            Err(crate::sso::sso_required())
+        }
+        found => Ok(found.map(|(role, _)| role)),
     }
-    Ok(role)
 }
 
 pub(crate) fn state_of(req: &Request) -> ApiResult<&AppState> {

@@ -150,6 +150,20 @@ pub struct UserChange<'a> {
     pub resource: &'a serde_json::Value,
 }
 
+/// `column` equals `value` ignoring case, as the unique indexes on `lower(column)` compare (SCIM
+/// names are case-insensitive).
+fn same_text(
+    column: &'static str,
+    value: &str,
+) -> diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    impl diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("lower({column}) = lower("))
+        .bind::<diesel::sql_types::Text, _>(value.to_owned())
+        .sql(")")
+}
+
 /// Whether an insert found its unique name taken.
 fn taken<T>(result: QueryResult<T>) -> QueryResult<Option<T>> {
     match result {
@@ -256,11 +270,7 @@ pub async fn users(
             .filter(scim_users::org_id.eq(org))
             .into_boxed();
         if let Some(name) = user_name {
-            query = query.filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>("lower(user_name) = lower(")
-                    .bind::<diesel::sql_types::Text, _>(name.to_owned())
-                    .sql(")"),
-            );
+            query = query.filter(same_text("user_name", name));
         }
         if let Some(id) = external_id {
             query = query.filter(scim_users::external_id.eq(id.to_owned()));
@@ -396,11 +406,7 @@ pub async fn groups(
             .filter(scim_groups::org_id.eq(org))
             .into_boxed();
         if let Some(name) = display_name {
-            query = query.filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>("lower(display_name) = lower(")
-                    .bind::<diesel::sql_types::Text, _>(name.to_owned())
-                    .sql(")"),
-            );
+            query = query.filter(same_text("display_name", name));
         }
         query
     };

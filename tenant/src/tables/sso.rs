@@ -207,6 +207,33 @@ pub async fn set_policy(
         .map(drop)
 }
 
+/// `user`'s role in the organization and whether it requires SSO, in one read (the scope
+/// extractors ask this on every request of a signed-in user).
+pub async fn role_and_enforced(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    user: UserId,
+) -> QueryResult<Option<(Role, bool)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        role: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        enforced: bool,
+    }
+    let row: Option<Row> = diesel::sql_query(
+        "SELECT m.role, COALESCE(p.enforced, false) AS enforced FROM memberships m \
+         LEFT JOIN sso_policies p ON p.org_id = m.org_id \
+         WHERE m.org_id = $1 AND m.user_id = $2",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(org.uuid())
+    .bind::<diesel::sql_types::Uuid, _>(user.uuid())
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.and_then(|row| Role::parse(&row.role).map(|role| (role, row.enforced))))
+}
+
 /// The group-to-role mapping, by group name.
 pub async fn group_roles(
     conn: &mut AsyncPgConnection,
