@@ -52,6 +52,15 @@ ensure_postgres_server() {
 ensure_build_tools() {
   command -v cc >/dev/null || apt_install build-essential
   command -v pkg-config >/dev/null || apt_install pkg-config
+  # SAML sign-in (samael) checks XML signatures with xmlsec: its headers and libclang (for
+  # the bindings) to build, libxmlsec1-openssl to run; OpenSSL's headers for samael's openssl.
+  local missing=()
+  pkg-config --exists xmlsec1-openssl 2>/dev/null || missing+=(libxmlsec1-dev libxml2-dev)
+  pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+  ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/*/libclang*.so* >/dev/null 2>&1 \
+    || missing+=(libclang-dev)
+  ls /usr/lib/*/libxmlsec1-openssl.so* >/dev/null 2>&1 || missing+=(libxmlsec1-openssl)
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
 # Fetches a pinned npm package into target/<name>/<version>/ once, and prints the path of one

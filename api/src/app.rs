@@ -23,6 +23,8 @@ use crate::routes::orgs::OrgsApi;
 use crate::routes::projects::ProjectsApi;
 use crate::routes::realtime::RealtimeApi;
 use crate::routes::releases::ReleasesApi;
+use crate::routes::saml::SamlApi;
+use crate::routes::saml_login::SamlLoginApi;
 use crate::routes::scim_tokens::ScimTokensApi;
 use crate::routes::sso::SsoApi;
 use crate::routes::sso_login::SsoLoginApi;
@@ -52,7 +54,7 @@ type Apis = (
         AccountApi,
         DomainsApi,
     ),
-    (SsoApi, SsoLoginApi, ScimTokensApi),
+    (SsoApi, SsoLoginApi, SamlApi, SamlLoginApi, ScimTokensApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -544,6 +544,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// SAML's replay cache: accepted assertion IDs (SHA-256) until they expire.
+    saml_assertions (org_id, assertion_hash) {
+        org_id -> Uuid,
+        assertion_hash -> Bytea,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     /// SCIM clients' bearer tokens.
     scim_tokens (org_id, token_id) {
         org_id -> Uuid,
@@ -636,6 +645,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_group_roles,
     sso_logins,
     sso_identities,
+    saml_assertions,
     scim_tokens,
     scim_users,
     scim_groups,

@@ -739,6 +739,7 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(sso_group_roles::table.select(sso_group_roles::all_columns)),
         declared(sso_logins::table.select(sso_logins::all_columns)),
         declared(sso_identities::table.select(sso_identities::all_columns)),
+        declared(saml_assertions::table.select(saml_assertions::all_columns)),
         declared(scim_tokens::table.select(scim_tokens::all_columns)),
         declared(scim_users::table.select(scim_users::all_columns)),
         declared(scim_groups::table.select(scim_groups::all_columns)),

@@ -22,6 +22,8 @@ pub mod projects;
 pub mod realtime;
 pub mod releases;
 pub mod responses;
+pub mod saml;
+pub mod saml_login;
 pub mod scim_tokens;
 pub mod sentry;
 pub mod sso;

@@ -21,11 +21,13 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::NoContent;
+use crate::routes::saml::{SamlOut, saml_out};
 use crate::routes::sso_login::{StartOut, begin};
 use crate::routes::text::Text;
 use crate::scope::{Admin, OrgScope, Owner};
 use crate::sso::SsoError;
 use crate::sso::oidc::{OidcSettings, Provider};
+use crate::sso::saml::SpEndpoints;
 use crate::state::AppState;
 
 /// A role SSO and SCIM may give (owners are made by owners only).
@@ -50,7 +52,7 @@ impl From<GrantedRole> for Role {
     }
 }
 
-fn granted(role: &str) -> GrantedRole {
+pub(crate) fn granted(role: &str) -> GrantedRole {
     match role {
         "admin" => GrantedRole::Admin,
         "viewer" => GrantedRole::Viewer,
@@ -144,6 +146,12 @@ pub struct SsoOut {
     pub oidc: Option<OidcOut>,
     /// Where the provider sends the browser back (register it at the provider).
     pub oidc_redirect_url: Option<String>,
+    /// The SAML connection.
+    pub saml: Option<SamlOut>,
+    /// Beacon's SAML SP metadata URL, which is also its entity ID (give it to the IdP).
+    pub saml_metadata_url: Option<String>,
+    /// Beacon's SAML assertion consumer service URL (HTTP-POST binding).
+    pub saml_acs_url: Option<String>,
     /// The policy.
     pub policy: PolicyIo,
     /// The group-to-role mapping.
@@ -249,22 +257,25 @@ impl SsoApi {
         scope: OrgScope<Admin>,
     ) -> ApiResult<Json<SsoOut>> {
         let org = scope.org();
-        let (connection, policy, mapping, domains) = scope
+        let (connection, saml, policy, mapping, domains) = scope
             .run(async |conn| {
                 Ok::<_, ApiError>((
                     sso::connection(conn, org, Kind::Oidc).await?,
+                    sso::connection(conn, org, Kind::Saml).await?,
                     sso::policy(conn, org).await?,
                     sso::group_roles(conn, org).await?,
                     org_domains::list(conn, org).await?,
                 ))
             })
             .await?;
+        let base = state.app_url(req).ok();
+        let sp = base.as_deref().map(|base| SpEndpoints::new(base, *org_id));
         Ok(Json(SsoOut {
             oidc: connection.as_ref().map(oidc_out).transpose()?,
-            oidc_redirect_url: state
-                .app_url(req)
-                .ok()
-                .map(|base| oidc_redirect_url(&base, *org_id)),
+            oidc_redirect_url: base.as_deref().map(|base| oidc_redirect_url(base, *org_id)),
+            saml: saml.as_ref().map(saml_out).transpose()?,
+            saml_metadata_url: sp.as_ref().map(|sp| sp.entity_id.clone()),
+            saml_acs_url: sp.map(|sp| sp.acs_url),
             policy: PolicyIo {
                 enforced: policy.enforced,
                 session_hours: policy.session_hours,
@@ -539,7 +550,7 @@ impl SsoApi {
         scope.entitlements.require(Feature::Sso)?;
         let org = scope.org();
         scope.run(async |_| Ok::<_, ApiError>(())).await?;
-        begin(&state, req, org, sso::Purpose::Test, None).await
+        begin(&state, req, org, Kind::Oidc, sso::Purpose::Test, None).await
     }
 
     /// What a test sign-in received (owners).

@@ -1,5 +1,7 @@
 //! Signing in through single sign-on: the login page's e-mail-first start (home-realm
-//! discovery) and the identity provider's way back (the OIDC callback).
+//! discovery), the OIDC provider's way back (its callback), and what every kind shares once
+//! the provider's answer checked out: admission, the SSO session, the failure record, and a
+//! test sign-in's outcome. SAML's way back is [`crate::routes::saml_login`].
 //!
 //! The start stores a state, nonce and PKCE verifier in the organization's scope and puts the
 //! state in a short-lived cookie, so the callback takes only a state that this browser started
@@ -33,6 +35,7 @@ use crate::routes::sso::{oidc_redirect_url, secret_context};
 use crate::routes::text::Text;
 use crate::scope::request_context;
 use crate::sso::oidc::{OidcSettings, Provider};
+use crate::sso::saml::{self, SpEndpoints};
 use crate::sso::{SsoError, admit};
 use crate::state::AppState;
 
@@ -70,7 +73,7 @@ pub enum StartOut {
 }
 
 #[derive(ApiResponse)]
-enum CallbackOut {
+pub(crate) enum CallbackOut {
     /// Signed in (the session cookie is set), or sent back to the login page with the
     /// reason: go to `Location`.
     #[oai(status = 303)]
@@ -80,11 +83,13 @@ enum CallbackOut {
     ),
 }
 
-/// Starts a sign-in at `org`'s OIDC provider for `purpose`: the provider's URL, and the cookie.
+/// Starts a sign-in at `org`'s `kind` provider for `purpose`: the provider's URL, and the
+/// cookie that ties the sign-in to this browser.
 pub async fn begin(
     state: &AppState,
     req: &Request,
     org: OrgId,
+    kind: Kind,
     purpose: Purpose,
     return_to: Option<String>,
 ) -> ApiResult<StartOut> {
@@ -98,46 +103,85 @@ pub async fn begin(
     let connection = state
         .db
         .scoped(org, async |conn| {
-            Ok::<_, DbError>(sso::connection(conn, org, Kind::Oidc).await?)
+            Ok::<_, DbError>(sso::connection(conn, org, kind).await?)
         })
         .await?
         .filter(|c| c.enabled || purpose == Purpose::Test)
         .ok_or_else(not_configured)?;
-    let settings = settings_of(&connection)?;
-    let secret = open_secret(state, org, &connection)?;
-    let redirect = oidc_redirect_url(&state.app_url(req)?, org.uuid());
-    let provider = Provider::discover(&state.outbound, &settings, secret, &redirect).await?;
-    let started = provider.start(&settings.scopes);
-    let login = NewLogin {
-        state: started.state.clone(),
-        kind: Kind::Oidc,
-        purpose,
-        nonce: started.nonce.clone(),
-        pkce_verifier: Some(started.pkce_verifier.clone()),
-        return_to,
-        ttl: Duration::minutes(LOGIN_MINUTES),
+    let base = state.app_url(req)?;
+    let (url, login) = match kind {
+        Kind::Oidc => {
+            let settings = settings_of(&connection)?;
+            let secret = open_secret(state, org, &connection)?;
+            let redirect = oidc_redirect_url(&base, org.uuid());
+            let provider =
+                Provider::discover(&state.outbound, &settings, secret, &redirect).await?;
+            let started = provider.start(&settings.scopes);
+            let login = NewLogin {
+                state: started.state,
+                kind,
+                purpose,
+                nonce: started.nonce,
+                pkce_verifier: Some(started.pkce_verifier),
+                return_to,
+                ttl: Duration::minutes(LOGIN_MINUTES),
+            };
+            (started.url, login)
+        }
+        Kind::Saml => {
+            let settings = crate::routes::saml::settings_of(&connection)?;
+            let relay_state = new_state();
+            let sp = SpEndpoints::new(&base, org.uuid());
+            let (url, request_id) = saml::authn_request(&settings, &sp, &relay_state)?;
+            let login = NewLogin {
+                state: relay_state,
+                kind,
+                purpose,
+                nonce: request_id,
+                pkce_verifier: None,
+                return_to,
+                ttl: Duration::minutes(LOGIN_MINUTES),
+            };
+            (url, login)
+        }
     };
     let now = state.clock.now();
+    let login = &login;
     state
         .db
         .scoped(org, async |conn| {
-            Ok::<_, DbError>(sso::start_login(conn, org, &login, now).await?)
+            Ok::<_, DbError>(sso::start_login(conn, org, login, now).await?)
         })
         .await?;
-    let secure = session_cookie::is_tls(req, state.secure_cookies);
-    let cookie = format!(
-        "{STATE_COOKIE}={}; Path=/api/v1/sso/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        started.state,
-        LOGIN_MINUTES * 60,
-        if secure { "; Secure" } else { "" }
-    );
     Ok(StartOut::Ok(
         Json(SsoStartBody {
-            redirect_url: started.url,
-            test_id: (purpose == Purpose::Test).then(|| hex::encode(token_hash(&started.state))),
+            redirect_url: url,
+            test_id: (purpose == Purpose::Test).then(|| hex::encode(token_hash(&login.state))),
         }),
-        cookie,
+        state_cookie(state, req, &login.state),
     ))
+}
+
+/// A fresh, unguessable sign-in state (256 bits, hex).
+pub(crate) fn new_state() -> String {
+    let mut random = [0u8; 32];
+    rand::fill(&mut random);
+    hex::encode(random)
+}
+
+/// The cookie that ties the sign-in with `sign_in_state` to this browser.
+pub(crate) fn state_cookie(state: &AppState, req: &Request, sign_in_state: &str) -> String {
+    let secure = session_cookie::is_tls(req, state.secure_cookies);
+    format!(
+        "{STATE_COOKIE}={sign_in_state}; Path=/api/v1/sso/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        LOGIN_MINUTES * 60,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Whether `sent` is the state this browser's cookie holds.
+pub(crate) fn is_this_browsers(req: &Request, sent: &str) -> bool {
+    session_cookie::read_named(req, STATE_COOKIE).as_deref() == Some(sent)
 }
 
 fn settings_of(connection: &sso::Connection) -> Result<OidcSettings, SsoError> {
@@ -216,7 +260,13 @@ impl SsoLoginApi {
             .db
             .unscoped(async |conn| Ok::<_, DbError>(sso::realm(conn, &domain).await?))
             .await?
-            .filter(|realm| realm.kinds.iter().any(|k| k == Kind::Oidc.as_str()))
+            .and_then(|realm| {
+                // An organization with both kinds signs in through OIDC.
+                let kind = [Kind::Oidc, Kind::Saml]
+                    .into_iter()
+                    .find(|kind| realm.kinds.iter().any(|k| k == kind.as_str()))?;
+                Some((realm, kind))
+            })
             .ok_or_else(|| {
                 ApiError::new(
                     poem::http::StatusCode::NOT_FOUND,
@@ -224,6 +274,7 @@ impl SsoLoginApi {
                     format!("{domain} has no single sign-on; sign in with your password"),
                 )
             })?;
+        let (realm, kind) = realm;
         let org = OrgId::from_uuid(realm.org_id);
         let now = state.clock.now();
         let entitlements = state
@@ -239,7 +290,7 @@ impl SsoLoginApi {
                 "the organization's plan does not include single sign-on; sign in with your password",
             ));
         }
-        begin(&state, req, org, Purpose::SignIn, return_to).await
+        begin(&state, req, org, kind, Purpose::SignIn, return_to).await
     }
 
     /// Where the OIDC provider sends the browser back (register this URL at the provider).
@@ -270,19 +321,26 @@ impl SsoLoginApi {
             error.as_deref().map(|e| (e, error_description.as_deref())),
         )
         .await;
-        match outcome {
-            Ok(done) => Ok(done),
-            Err(problem) if wants_html(req) => {
-                let login = format!(
-                    "/login?sso_error={}&sso_detail={}",
-                    problem.kind.as_str(),
-                    url::form_urlencoded::byte_serialize(problem.detail.as_bytes())
-                        .collect::<String>()
-                );
-                Ok(CallbackOut::SeeOther(login, None))
-            }
-            Err(problem) => Err(problem),
+        for_browser(req, outcome)
+    }
+}
+
+/// A browser that failed goes back to the login page with the reason
+/// (`/login?sso_error=<type>&sso_detail=…`); other clients get the problem document.
+pub(crate) fn for_browser(
+    req: &Request,
+    outcome: ApiResult<CallbackOut>,
+) -> ApiResult<CallbackOut> {
+    match outcome {
+        Err(problem) if wants_html(req) => {
+            let login = format!(
+                "/login?sso_error={}&sso_detail={}",
+                problem.kind.as_str(),
+                url::form_urlencoded::byte_serialize(problem.detail.as_bytes()).collect::<String>()
+            );
+            Ok(CallbackOut::SeeOther(login, None))
         }
+        other => other,
     }
 }
 
@@ -305,7 +363,7 @@ async fn finish(
 ) -> ApiResult<CallbackOut> {
     let now = state.clock.now();
     let sent_state = sent_state
-        .filter(|s| session_cookie::read_named(req, STATE_COOKIE).as_deref() == Some(*s))
+        .filter(|s| is_this_browsers(req, s))
         .ok_or_else(|| {
             SsoError::State(
                 "this sign-in was not started in this browser, or took too long; start again"
@@ -322,56 +380,106 @@ async fn finish(
             SsoError::State("this sign-in has expired or was already used; start again".into())
         })?;
     let result = verify(state, req, org, code, provider_error, &login, now).await;
+    if login.is_test() {
+        return record_test(state, req, org, &login.state_hash, result.map(|(i, _)| i)).await;
+    }
+    sign_in(
+        state,
+        req,
+        org,
+        Kind::Oidc,
+        result.map_err(ApiError::from),
+        login.return_to,
+    )
+    .await
+}
+
+/// Keeps what a test sign-in received (or why it failed) for the owner, and sends the browser
+/// back to the SSO settings with the test's id.
+pub(crate) async fn record_test(
+    state: &AppState,
+    req: &Request,
+    org: OrgId,
+    state_hash: &[u8],
+    result: Result<crate::sso::Identity, SsoError>,
+) -> ApiResult<CallbackOut> {
+    let outcome = match &result {
+        Ok(identity) => json!({ "claims": identity.received, "subject": identity.subject,
+            "email": identity.email, "groups": identity.groups }),
+        Err(error) => {
+            json!({ "error": { "type": error.kind().as_str(), "detail": error.to_string() } })
+        }
+    };
+    let context = request_context(req, state);
+    state
+        .db
+        .scoped_as_for(org, &Actor::System("sso"), &context, async |conn| {
+            Ok::<_, DbError>(sso::record_outcome(conn, org, state_hash, &outcome).await?)
+        })
+        .await?;
+    let back = format!(
+        "/orgs/{}/sso?sso_test={}",
+        org.uuid(),
+        hex::encode(state_hash)
+    );
+    Ok(CallbackOut::SeeOther(back, None))
+}
+
+/// Records a refused sign-in through `kind` in the audit log.
+pub(crate) async fn record_failure(
+    state: &AppState,
+    req: &Request,
+    org: OrgId,
+    kind: Kind,
+    problem: &ApiError,
+) -> ApiResult<()> {
+    let reason = json!({ "type": problem.kind.as_str(), "detail": problem.detail });
+    let context = request_context(req, state);
+    state
+        .db
+        .scoped_as_for(org, &Actor::System("sso"), &context, async |conn| {
+            Ok::<_, DbError>(
+                audit::record(
+                    conn,
+                    org,
+                    Entry::new(Action::UserSsoSignInFailed, kind.as_str())
+                        .with(Changes::default().set("reason", serde_json::Value::Null, reason)),
+                )
+                .await?,
+            )
+        })
+        .await?;
+    Ok(())
+}
+
+/// Admits who the provider vouched for (or records why not), opens their SSO session, and
+/// sends the browser where the sign-in started from.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    req: &Request,
+    org: OrgId,
+    kind: Kind,
+    vouched: Result<(crate::sso::Identity, Role), ApiError>,
+    return_to: Option<String>,
+) -> ApiResult<CallbackOut> {
+    let now = state.clock.now();
     let context = request_context(req, state);
     let actor = Actor::System("sso");
-    if login.is_test() {
-        let outcome = match &result {
-            Ok((identity, _)) => json!({ "claims": identity.received, "subject": identity.subject,
-                "email": identity.email, "groups": identity.groups }),
-            Err(error) => {
-                json!({ "error": { "type": error.kind().as_str(), "detail": error.to_string() } })
-            }
-        };
-        let id = login.state_hash.clone();
-        state
-            .db
-            .scoped_as_for(org, &actor, &context, async |conn| {
-                Ok::<_, DbError>(sso::record_outcome(conn, org, &id, &outcome).await?)
-            })
-            .await?;
-        let back = format!("/orgs/{}/sso?sso_test={}", org.uuid(), hex::encode(&id));
-        return Ok(CallbackOut::SeeOther(back, None));
-    }
-    let admitted = match result {
+    let admitted = match vouched {
         Ok((identity, default_role)) => {
             state
                 .db
                 .scoped_as_for(org, &actor, &context, async |conn| {
-                    admit(conn, org, Kind::Oidc, default_role, &identity, now).await
+                    admit(conn, org, kind, default_role, &identity, now).await
                 })
                 .await
         }
-        Err(error) => Err(error.into()),
+        Err(error) => Err(error),
     };
     let admitted = match admitted {
         Ok(admitted) => admitted,
         Err(problem) => {
-            let reason = json!({ "type": problem.kind.as_str(), "detail": problem.detail });
-            state
-                .db
-                .scoped_as_for(org, &actor, &context, async |conn| {
-                    Ok::<_, DbError>(
-                        audit::record(
-                            conn,
-                            org,
-                            Entry::new(Action::UserSsoSignInFailed, "oidc").with(
-                                Changes::default().set("reason", serde_json::Value::Null, reason),
-                            ),
-                        )
-                        .await?,
-                    )
-                })
-                .await?;
+            record_failure(state, req, org, kind, &problem).await?;
             return Err(problem);
         }
     };
@@ -398,9 +506,7 @@ async fn finish(
         .await?;
     let secure = session_cookie::is_tls(req, state.secure_cookies);
     let cookie = session_cookie::set(&session.token, i64::from(hours) * 3600, secure);
-    let to = login
-        .return_to
-        .unwrap_or_else(|| format!("/orgs/{}", org.uuid()));
+    let to = return_to.unwrap_or_else(|| format!("/orgs/{}", org.uuid()));
     Ok(CallbackOut::SeeOther(to, Some(cookie)))
 }
 

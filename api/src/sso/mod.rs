@@ -14,6 +14,7 @@
 
 pub mod http;
 pub mod oidc;
+pub mod saml;
 
 use chrono::{DateTime, Utc};
 use poem::http::StatusCode;
@@ -29,7 +30,7 @@ use tenant::{OrgId, UserId};
 use crate::error::ApiError;
 
 /// What an identity provider vouched for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     /// The provider's stable id of the person (OIDC `sub`, SAML `NameID`).
     pub subject: String,

@@ -65,6 +65,23 @@ const NOT_AUDITED: &[(&str, &str)] = &[
         "starts a test sign-in (its state only); signs nobody in, changes no setting",
     ),
     (
+        "save_saml_connection",
+        "needs an identity provider: saml.rs checks its sso.connection_saved record",
+    ),
+    (
+        "delete_saml_connection",
+        "needs a saved connection: saml.rs checks its sso.connection_deleted record",
+    ),
+    (
+        "test_saml_connection",
+        "starts a test sign-in (its state only); signs nobody in, changes no setting",
+    ),
+    (
+        "saml_acs",
+        "checks a response; the sign-in's end is audited (user.sso_signed_in, \
+         user.sso_sign_in_failed)",
+    ),
+    (
         "start_sso",
         "starts a sign-in; its end is audited (user.sso_signed_in, user.sso_sign_in_failed)",
     ),

@@ -31,6 +31,7 @@ const POPULATED: &[&str] = &[
     "sso_group_roles",
     "sso_logins",
     "sso_identities",
+    "saml_assertions",
     "scim_tokens",
     "scim_users",
     "scim_groups",
@@ -230,6 +231,8 @@ pub(crate) async fn populate_sso(app: &TestApp, org: Uuid, user: Uuid) {
             sso::start_login(conn, org, &login, chrono::Utc::now()).await?;
             let user = tenant::UserId::from_uuid(user);
             sso::link_identity(conn, org, Kind::Oidc, "sub-1", user, chrono::Utc::now()).await?;
+            let until = chrono::Utc::now() + chrono::Duration::minutes(5);
+            sso::remember_assertion(conn, org, "_assertion-1", until, chrono::Utc::now()).await?;
             populate_scim(conn, org, user).await?;
             Ok::<_, tenant::DbError>(())
         })
@@ -497,6 +500,7 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
             "sso_group_roles",
             "sso_logins",
             "sso_identities",
+            "saml_assertions",
             "scim_tokens",
             "scim_users",
             "scim_groups",

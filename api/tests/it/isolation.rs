@@ -76,6 +76,13 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             Some(json!({"mappings": [{"group": "spies", "role": "admin"}]})),
         ),
         ("POST", format!("/api/v1/orgs/{org}/sso/oidc/test"), None),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/sso/saml"),
+            Some(json!({"metadata_url": "https://idp.spy.example/metadata"})),
+        ),
+        ("DELETE", format!("/api/v1/orgs/{org}/sso/saml"), None),
+        ("POST", format!("/api/v1/orgs/{org}/sso/saml/test"), None),
         ("GET", format!("/api/v1/orgs/{org}/sso/tests/{org}"), None),
         ("GET", format!("/api/v1/orgs/{org}/scim/tokens"), None),
         (

@@ -21,6 +21,7 @@ mod maintenance;
 mod ops;
 mod outage;
 mod roles;
+mod saml;
 mod scim;
 mod spec;
 mod sso;

@@ -150,7 +150,7 @@ async fn sign_in(app: &TestApp, email: &str) -> TestResponse {
 }
 
 /// The session a successful callback set, as a signed-in `Session`.
-async fn session_of(app: &TestApp, resp: &TestResponse) -> Session {
+pub(crate) async fn session_of(app: &TestApp, resp: &TestResponse) -> Session {
     assert_eq!(resp.0.status(), 303, "{:?}", resp.0.headers());
     let set = resp.0.headers()["set-cookie"].to_str().unwrap().to_owned();
     let cookie = set.split(';').next().unwrap().to_owned();
@@ -170,7 +170,7 @@ async fn session_of(app: &TestApp, resp: &TestResponse) -> Session {
     }
 }
 
-async fn actions(app: &TestApp, owner: &Session, org: Uuid) -> Vec<String> {
+pub(crate) async fn actions(app: &TestApp, owner: &Session, org: Uuid) -> Vec<String> {
     let (status, body) = app
         .json(
             &As::User(owner.clone()),
@@ -188,7 +188,12 @@ async fn actions(app: &TestApp, owner: &Session, org: Uuid) -> Vec<String> {
         .collect()
 }
 
-async fn member_role(app: &TestApp, owner: &Session, org: Uuid, email: &str) -> Option<String> {
+pub(crate) async fn member_role(
+    app: &TestApp,
+    owner: &Session,
+    org: Uuid,
+    email: &str,
+) -> Option<String> {
     let (_, body) = app
         .json(
             &As::User(owner.clone()),

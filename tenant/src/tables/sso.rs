@@ -9,7 +9,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::schema::{sso_connections, sso_group_roles, sso_identities, sso_logins, sso_policies};
+use crate::schema::{
+    saml_assertions, sso_connections, sso_group_roles, sso_identities, sso_logins, sso_policies,
+};
 use crate::secrets::token_hash;
 use crate::tables::memberships::Role;
 use crate::{OrgId, UserId};
@@ -426,6 +428,59 @@ pub async fn record_outcome(
     .execute(conn)
     .await
     .map(drop)
+}
+
+/// Takes the checked identity a SAML sign-in left for this browser (its state, once, unexpired):
+/// the row goes, so a second finish finds nothing. Answers the identity and where to go.
+pub async fn take_handoff(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    state: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<(serde_json::Value, Option<String>)>> {
+    let row: Option<(Option<serde_json::Value>, Option<String>)> = diesel::delete(
+        sso_logins::table
+            .filter(sso_logins::org_id.eq(org))
+            .filter(sso_logins::state_hash.eq(token_hash(state)))
+            .filter(sso_logins::kind.eq(Kind::Saml.as_str()))
+            .filter(sso_logins::purpose.eq(Purpose::SignIn.as_str()))
+            .filter(sso_logins::used_at.is_not_null())
+            .filter(sso_logins::outcome.is_not_null())
+            .filter(sso_logins::expires_at.gt(now)),
+    )
+    .returning((sso_logins::outcome, sso_logins::return_to))
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.and_then(|(outcome, return_to)| outcome.map(|outcome| (outcome, return_to))))
+}
+
+/// Remembers an accepted SAML assertion until `expires_at` (and forgets the organization's
+/// expired ones). `false` when it was already remembered: a replay.
+pub async fn remember_assertion(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    assertion_id: &str,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::delete(
+        saml_assertions::table
+            .filter(saml_assertions::org_id.eq(org))
+            .filter(saml_assertions::expires_at.lt(now)),
+    )
+    .execute(conn)
+    .await?;
+    diesel::insert_into(saml_assertions::table)
+        .values((
+            saml_assertions::org_id.eq(org),
+            saml_assertions::assertion_hash.eq(token_hash(assertion_id)),
+            saml_assertions::expires_at.eq(expires_at),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(|rows| rows == 1)
 }
 
 /// What the test sign-in `state_hash` received, once it came back.

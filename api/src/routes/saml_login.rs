@@ -1,0 +1,342 @@
+//! Beacon as a SAML service provider: its metadata, the ACS the identity provider posts the
+//! response to (HTTP-POST binding), and the step that signs the browser in.
+//!
+//! The ACS is a cross-site POST, which carries no `SameSite=Lax` cookie, so it cannot tell
+//! whether this browser started the sign-in. It therefore signs no one in: it takes the
+//! sign-in its `RelayState` names (once), checks the response against it
+//! ([`crate::sso::saml::verify_response`]), refuses a replayed assertion, keeps the checked
+//! identity on that sign-in and sends the browser (a top-level GET, which does carry the
+//! cookie) to `…/finish`, which signs in only the browser holding the sign-in's state cookie.
+//! A response posted into someone else's browser (login CSRF) thus goes nowhere.
+//!
+//! IdP-initiated sign-in (a response Beacon did not ask for) is refused unless the owner
+//! turned it on; then the ACS opens a sign-in of its own and gives this browser its cookie.
+
+use chrono::{DateTime, Duration, Utc};
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Form, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
+use tenant::problem::ProblemKind;
+use tenant::tables::memberships::Role;
+use tenant::tables::sso::{self, Kind, NewLogin, Purpose};
+use tenant::{DbError, OrgId};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiTags;
+use crate::routes::saml::settings_of;
+use crate::routes::sso_login::{
+    CallbackOut, for_browser, is_this_browsers, new_state, record_failure, record_test, sign_in,
+    state_cookie,
+};
+use crate::sso::saml::{self, SamlSettings, SpEndpoints, Verified};
+use crate::sso::{Identity, SsoError};
+use crate::state::AppState;
+
+/// The longest `SAMLResponse` taken (base64).
+const MAX_RESPONSE_CHARS: usize = 256 * 1024;
+/// How long a checked identity waits for its browser.
+const HANDOFF_MINUTES: i64 = 10;
+
+/// What the identity provider posts (HTTP-POST binding).
+#[derive(Debug, Object, Deserialize)]
+pub struct AcsForm {
+    /// The SAML response, base64.
+    #[oai(rename = "SAMLResponse")]
+    #[serde(rename = "SAMLResponse")]
+    pub saml_response: String,
+    /// The state Beacon sent with its AuthnRequest.
+    #[oai(rename = "RelayState")]
+    #[serde(rename = "RelayState")]
+    pub relay_state: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum MetadataOut {
+    /// Beacon's SAML SP metadata for this organization.
+    #[oai(status = 200, content_type = "application/samlmetadata+xml")]
+    Ok(PlainText<String>),
+}
+
+/// A sign-in the ACS took, with what it needs.
+struct Taken {
+    login: Option<sso::Login>,
+    settings: SamlSettings,
+    default_role: Role,
+}
+
+/// Beacon as a SAML service provider.
+#[derive(Default)]
+pub struct SamlLoginApi;
+
+#[OpenApi(tag = "ApiTags::Auth")]
+impl SamlLoginApi {
+    /// Beacon's SP metadata for the organization: its entity ID (this URL) and ACS. Give it to
+    /// the identity provider.
+    #[oai(
+        path = "/api/v1/sso/saml/:org_id/metadata",
+        method = "get",
+        operation_id = "saml_metadata"
+    )]
+    async fn metadata(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        org_id: Path<Uuid>,
+    ) -> ApiResult<MetadataOut> {
+        let sp = SpEndpoints::new(&state.app_url(req)?, *org_id);
+        Ok(MetadataOut::Ok(PlainText(sp.metadata_xml())))
+    }
+
+    /// The assertion consumer service (HTTP-POST binding): checks the response and sends the
+    /// browser on to finish signing in (or, for a test sign-in, back to the SSO settings).
+    #[oai(
+        path = "/api/v1/sso/saml/:org_id/acs",
+        method = "post",
+        operation_id = "saml_acs"
+    )]
+    async fn acs(
+        &self,
+        req: &Request,
+        org_id: Path<Uuid>,
+        form: Form<AcsForm>,
+    ) -> ApiResult<CallbackOut> {
+        let state = crate::auth::state_of(req)?;
+        let org = OrgId::from_uuid(*org_id);
+        for_browser(req, consume(state, req, org, form.0).await)
+    }
+
+    /// Signs in the browser that started the SAML sign-in the ACS checked (its state cookie
+    /// must match `state`), once.
+    #[oai(
+        path = "/api/v1/sso/saml/:org_id/finish",
+        method = "get",
+        operation_id = "saml_finish"
+    )]
+    async fn finish(
+        &self,
+        req: &Request,
+        org_id: Path<Uuid>,
+        #[oai(name = "state", validator(max_length = 512))] sent_state: Query<String>,
+    ) -> ApiResult<CallbackOut> {
+        let state = crate::auth::state_of(req)?;
+        let org = OrgId::from_uuid(*org_id);
+        for_browser(req, hand_over(state, req, org, &sent_state).await)
+    }
+}
+
+/// The ACS's work.
+async fn consume(
+    state: &AppState,
+    req: &Request,
+    org: OrgId,
+    form: AcsForm,
+) -> ApiResult<CallbackOut> {
+    if form.saml_response.len() > MAX_RESPONSE_CHARS {
+        return Err(ApiError::new(
+            poem::http::StatusCode::PAYLOAD_TOO_LARGE,
+            ProblemKind::PayloadTooLarge,
+            format!("a SAMLResponse is at most {MAX_RESPONSE_CHARS} characters"),
+        ));
+    }
+    let now = state.clock.now();
+    let relay_state = form.relay_state.filter(|r| !r.is_empty() && r.len() <= 512);
+    let taken = take(state, org, relay_state.as_deref(), now).await?;
+    let sp = SpEndpoints::new(
+        &state
+            .app_url(req)
+            .map_err(|e| SsoError::Settings(e.detail))?,
+        org.uuid(),
+    );
+    let request_id = taken.login.as_ref().map(|login| login.nonce.clone());
+    let settings = taken.settings.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        saml::verify_response(&settings, &sp, &form.saml_response, request_id.as_deref())
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let checked = match checked {
+        Ok(verified) => remember(state, org, verified, now).await,
+        Err(error) => Err(error.into()),
+    };
+    match taken.login {
+        Some(login) if login.is_test() => {
+            let result = checked
+                .map(|v| v.identity)
+                .map_err(|problem| match problem.kind {
+                    ProblemKind::SsoStateInvalid => SsoError::State(problem.detail),
+                    ProblemKind::InvalidSsoSettings => SsoError::Settings(problem.detail),
+                    _ => SsoError::Token(problem.detail),
+                });
+            record_test(state, req, org, &login.state_hash, result).await
+        }
+        Some(login) => match checked {
+            Ok(verified) => {
+                let handoff = handoff_of(&verified.identity, taken.default_role)?;
+                let hash = login.state_hash.clone();
+                state
+                    .db
+                    .scoped(org, async |conn| {
+                        Ok::<_, DbError>(sso::record_outcome(conn, org, &hash, &handoff).await?)
+                    })
+                    .await?;
+                let relay = relay_state.unwrap_or_default();
+                Ok(CallbackOut::SeeOther(finish_url(org, &relay), None))
+            }
+            Err(problem) => {
+                record_failure(state, req, org, Kind::Saml, &problem).await?;
+                Err(problem)
+            }
+        },
+        None => {
+            let verified = checked?;
+            // IdP-initiated (allowed by the owner): a sign-in of its own, this browser's.
+            let own_state = new_state();
+            let login = NewLogin {
+                state: own_state.clone(),
+                kind: Kind::Saml,
+                purpose: Purpose::SignIn,
+                nonce: "idp-initiated".into(),
+                pkce_verifier: None,
+                return_to: None,
+                ttl: Duration::minutes(HANDOFF_MINUTES),
+            };
+            let handoff = handoff_of(&verified.identity, taken.default_role)?;
+            let (login, handoff) = (&login, &handoff);
+            state
+                .db
+                .scoped(org, async |conn| {
+                    sso::start_login(conn, org, login, now).await?;
+                    let taken = sso::take_login(conn, org, Kind::Saml, &login.state, now)
+                        .await?
+                        .ok_or_else(|| ApiError::internal("the sign-in just opened is gone"))?;
+                    sso::record_outcome(conn, org, &taken.state_hash, handoff).await?;
+                    Ok::<_, ApiError>(())
+                })
+                .await?;
+            Ok(CallbackOut::SeeOther(
+                finish_url(org, &own_state),
+                Some(state_cookie(state, req, &own_state)),
+            ))
+        }
+    }
+}
+
+/// The sign-in `relay_state` names (taken, once), or none for an IdP-initiated response when
+/// the owner allows it; and the connection's settings.
+async fn take(
+    state: &AppState,
+    org: OrgId,
+    relay_state: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiResult<Taken> {
+    let (connection, login) = state
+        .db
+        .scoped(org, async |conn| {
+            let login = match relay_state {
+                Some(relay) => sso::take_login(conn, org, Kind::Saml, relay, now).await?,
+                None => None,
+            };
+            Ok::<_, DbError>((sso::connection(conn, org, Kind::Saml).await?, login))
+        })
+        .await?;
+    let is_test = login.as_ref().is_some_and(sso::Login::is_test);
+    let connection = connection.filter(|c| c.enabled || is_test).ok_or_else(|| {
+        ApiError::new(
+            poem::http::StatusCode::NOT_FOUND,
+            ProblemKind::SsoNotConfigured,
+            "this organization has no enabled SAML connection",
+        )
+    })?;
+    let settings = settings_of(&connection)?;
+    if login.is_none() && !settings.allow_idp_initiated {
+        return Err(SsoError::State(
+            "this response answers no sign-in started here (or one that expired or was used), \
+             and IdP-initiated sign-in is off for this organization: start again from Beacon's \
+             sign-in page"
+                .into(),
+        )
+        .into());
+    }
+    Ok(Taken {
+        login,
+        settings,
+        default_role: Role::parse(&connection.default_role).unwrap_or(Role::Member),
+    })
+}
+
+/// Refuses a replayed assertion; passes a new one on.
+async fn remember(
+    state: &AppState,
+    org: OrgId,
+    verified: Verified,
+    now: DateTime<Utc>,
+) -> ApiResult<Verified> {
+    let (id, until) = (verified.assertion_id.clone(), verified.expires_at);
+    let fresh = state
+        .db
+        .scoped(org, async |conn| {
+            Ok::<_, DbError>(sso::remember_assertion(conn, org, &id, until, now).await?)
+        })
+        .await?;
+    if fresh {
+        Ok(verified)
+    } else {
+        Err(SsoError::Token("this assertion was already used: a replay is refused".into()).into())
+    }
+}
+
+/// What the ACS leaves for the finishing step.
+fn handoff_of(identity: &Identity, default_role: Role) -> ApiResult<serde_json::Value> {
+    Ok(serde_json::json!({
+        "identity": serde_json::to_value(identity).map_err(ApiError::internal)?,
+        "default_role": default_role.as_str(),
+    }))
+}
+
+fn finish_url(org: OrgId, state: &str) -> String {
+    format!("/api/v1/sso/saml/{}/finish?state={state}", org.uuid())
+}
+
+/// The finishing step's work: this browser's sign-in, once, then admission and the session.
+async fn hand_over(
+    state: &AppState,
+    req: &Request,
+    org: OrgId,
+    sent_state: &str,
+) -> ApiResult<CallbackOut> {
+    if !is_this_browsers(req, sent_state) {
+        return Err(SsoError::State(
+            "this sign-in was not started in this browser, or took too long; start again".into(),
+        )
+        .into());
+    }
+    let now = state.clock.now();
+    let (handoff, return_to) = state
+        .db
+        .scoped(org, async |conn| {
+            Ok::<_, DbError>(sso::take_handoff(conn, org, sent_state, now).await?)
+        })
+        .await?
+        .ok_or_else(|| {
+            SsoError::State("this sign-in has expired or was already used; start again".into())
+        })?;
+    let identity: Identity = serde_json::from_value(handoff["identity"].clone())
+        .map_err(|e| ApiError::internal(format!("a SAML sign-in's identity: {e}")))?;
+    let default_role = handoff["default_role"]
+        .as_str()
+        .and_then(Role::parse)
+        .unwrap_or(Role::Member);
+    sign_in(
+        state,
+        req,
+        org,
+        Kind::Saml,
+        Ok((identity, default_role)),
+        return_to,
+    )
+    .await
+}
