@@ -380,7 +380,8 @@ impl SsoApi {
         Ok(Json(oidc_out(&connection)?))
     }
 
-    /// Remove the OIDC connection (owners); 409 while SSO is required.
+    /// Remove the OIDC connection (owners); 409 while SSO is required and it is the only
+    /// enabled connection.
     #[oai(
         path = "/:org_id/sso/oidc",
         method = "delete",
@@ -394,7 +395,11 @@ impl SsoApi {
         let org = scope.org();
         scope
             .run(async |conn| {
-                if sso::policy(conn, org).await?.enforced {
+                let others_enabled = sso::connections(conn, org)
+                    .await?
+                    .iter()
+                    .any(|c| c.enabled && c.kind != Kind::Oidc.as_str());
+                if sso::policy(conn, org).await?.enforced && !others_enabled {
                     return Err(ApiError::conflict(
                         ProblemKind::Conflict,
                         "single sign-on is required: turn that off before removing the connection",

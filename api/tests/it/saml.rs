@@ -625,3 +625,61 @@ async fn replays_other_browsers_and_other_organizations_get_nowhere() {
         None
     );
 }
+
+/// The browser journey (`web/dashboard/e2e/saml.mjs`): a real `beacon serve`, the pysaml2 IdP
+/// with its sign-in page, the test's DNS server for the domain proof, headless Chromium.
+#[tokio::test]
+async fn the_saml_journey_in_chromium() {
+    use crate::cli::{DataDir, free_port, serve_with};
+    use crate::support::SmtpServer;
+
+    let idp = SamlIdp::start();
+    let smtp = SmtpServer::start();
+    let dns = crate::domains::Dns::start();
+    let data = DataDir::new();
+    let port = free_port();
+    let public_url = format!("http://beacon.test:{port}");
+    let dns_server = format!("127.0.0.1:{}", dns.port);
+    let (_server, _) = serve_with(
+        &data.0,
+        port,
+        &[
+            ("BEACON_SMTP_URL", &smtp.url()),
+            ("BEACON_PUBLIC_URL", &public_url),
+            ("BEACON_DNS_SERVER", &dns_server),
+            ("BEACON_ALLOW_PRIVATE_OUTBOUND", "true"),
+        ],
+    );
+    let records = dns.records.to_string_lossy().into_owned();
+    let report = crate::support::run_journey(
+        "saml.mjs",
+        port,
+        smtp.maildir(),
+        &[records, idp.url.clone()],
+    );
+    assert!(
+        report["metadataUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with("/metadata")
+    );
+    assert_eq!(report["pinned"], 1, "the IdP's certificate is pinned");
+    assert_eq!(report["testEmail"], "owner@acme.test");
+    assert_eq!(report["testGroups"], json!(["staff"]));
+    assert_eq!(
+        (
+            report["startStatus"].as_u64(),
+            report["acsStatus"].as_u64(),
+            report["finishStatus"].as_u64()
+        ),
+        (Some(200), Some(303), Some(303))
+    );
+    assert_eq!(report["annRole"], "admin", "created just in time, by group");
+    assert_eq!(report["failureType"], "sso_token_invalid");
+    assert_eq!(report["failureShown"], 1);
+    assert_eq!(
+        report["bobSession"], 401,
+        "the refused response signed no one in"
+    );
+    assert_eq!(report["problems"], json!([]), "{report}");
+}

@@ -1,5 +1,5 @@
 // `/orgs/:org/sso`: single sign-on. Admins read it; owners connect the identity provider
-// (OIDC), test the connection (the provider's answer is shown here), require SSO for members,
+// (OIDC here, SAML in `SamlConnection`), test the connection (the provider's answer is shown here), require SSO for members,
 // map the provider's groups to roles, and make the SCIM tokens it provisions members with.
 // Verified domains are on the organization's settings.
 import { useEffect, useMemo, useState } from "react";
@@ -11,6 +11,7 @@ import { useOrg } from "../../lib/orgs";
 import { canAdmin, isOwner } from "../../lib/roles";
 import { Link, useRouter } from "../../lib/router";
 import { useAsync } from "../../lib/useAsync";
+import { SamlConnection } from "./SamlConnection";
 
 type Sso = components["schemas"]["SsoOut"];
 type GrantedRole = components["schemas"]["GrantedRole"];
@@ -44,6 +45,7 @@ export function SsoPage({ orgId }: { orgId: string }) {
           <TestResult orgId={orgId} />
           <Domains sso={sso.data} orgId={orgId} />
           <Connection sso={sso.data} orgId={orgId} owner={owner} onSaved={sso.reload} />
+          <SamlConnection sso={sso.data} orgId={orgId} owner={owner} onSaved={sso.reload} />
           <Policy sso={sso.data} orgId={orgId} owner={owner} onSaved={sso.reload} />
           <GroupRoles sso={sso.data} orgId={orgId} owner={owner} onSaved={sso.reload} />
           {owner && <ScimTokens orgId={orgId} />}
