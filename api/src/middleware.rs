@@ -84,6 +84,12 @@ async fn handle<E: Endpoint>(
     } else if path == crate::routes::billing::WEBHOOK_PATH {
         // Stripe's events carry whole objects (an invoice with its lines).
         crate::routes::billing::MAX_WEBHOOK_BYTES
+    } else if req.method() == Method::POST
+        && path.starts_with("/api/v1/sso/saml/")
+        && path.ends_with("/acs")
+    {
+        // SAML responses with many attributes (groups) outgrow the default.
+        crate::routes::saml_login::MAX_ACS_BYTES
     } else if req.method() == Method::PUT
         && path.contains("/releases/")
         && path.ends_with("/files")

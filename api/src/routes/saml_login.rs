@@ -36,8 +36,11 @@ use crate::sso::saml::{self, SamlSettings, SpEndpoints, Verified};
 use crate::sso::{Identity, SsoError};
 use crate::state::AppState;
 
-/// The longest `SAMLResponse` taken (base64).
+/// The longest `SAMLResponse` taken (base64: about 190 KiB of XML).
 const MAX_RESPONSE_CHARS: usize = 256 * 1024;
+/// The largest ACS body (the form-encoded response and relay state), whatever
+/// `--max-body-bytes` says.
+pub const MAX_ACS_BYTES: usize = 320 * 1024;
 /// How long a checked identity waits for its browser.
 const HANDOFF_MINUTES: i64 = 10;
 
@@ -233,24 +236,37 @@ async fn take(
     relay_state: Option<&str>,
     now: DateTime<Utc>,
 ) -> ApiResult<Taken> {
-    let (connection, login) = state
+    let (connection, login, entitled) = state
         .db
         .scoped(org, async |conn| {
+            let entitled = state
+                .billing
+                .entitlements(conn, org, now)
+                .await?
+                .require(billing::Feature::Sso)
+                .is_ok();
             let login = match relay_state {
-                Some(relay) => sso::take_login(conn, org, Kind::Saml, relay, now).await?,
-                None => None,
+                Some(relay) if entitled => {
+                    sso::take_login(conn, org, Kind::Saml, relay, now).await?
+                }
+                _ => None,
             };
-            Ok::<_, DbError>((sso::connection(conn, org, Kind::Saml).await?, login))
+            let connection = sso::connection(conn, org, Kind::Saml).await?;
+            Ok::<_, ApiError>((connection, login, entitled))
         })
         .await?;
     let is_test = login.as_ref().is_some_and(sso::Login::is_test);
-    let connection = connection.filter(|c| c.enabled || is_test).ok_or_else(|| {
-        ApiError::new(
-            poem::http::StatusCode::NOT_FOUND,
-            ProblemKind::SsoNotConfigured,
-            "this organization has no enabled SAML connection",
-        )
-    })?;
+    // A plan without single sign-on takes no response (an IdP-initiated one included).
+    let connection = connection
+        .filter(|c| entitled && (c.enabled || is_test))
+        .ok_or_else(|| {
+            ApiError::new(
+                poem::http::StatusCode::NOT_FOUND,
+                ProblemKind::SsoNotConfigured,
+                "this organization has no enabled SAML connection (or its plan lacks single \
+                 sign-on)",
+            )
+        })?;
     let settings = settings_of(&connection)?;
     if login.is_none() && !settings.allow_idp_initiated {
         return Err(SsoError::State(

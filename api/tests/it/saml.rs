@@ -626,6 +626,43 @@ async fn replays_other_browsers_and_other_organizations_get_nowhere() {
     );
 }
 
+#[tokio::test]
+async fn saml_needs_the_sso_feature_when_billing_is_on() {
+    let stripe = crate::fake_stripe::FakeStripe::start();
+    let app = stripe.app().await;
+    let owner = app.user("owner@acme.test").await;
+    let org = app.org(&owner, "Acme").await;
+    let resp = app
+        .call(
+            &As::User(owner.clone()),
+            "PUT",
+            &format!("/api/v1/orgs/{org}/sso/saml"),
+            Some(json!({"metadata_xml": "<x/>"})),
+        )
+        .await;
+    assert_problem(resp, 402, "plan_required").await;
+    // Nor does its ACS take a response, even one that would name a sign-in.
+    let posted = Posted {
+        acs_path: format!("/api/v1/sso/saml/{org}/acs"),
+        saml_response: "PGEvPg==".into(),
+        relay_state: Some("x".into()),
+    };
+    assert_problem(post_acs(&app, &posted).await, 404, "sso_not_configured").await;
+    // Positive control: self-hosted (no billing), the same PUT reaches the metadata check.
+    let free = TestApp::new().await;
+    let owner = free.user("owner@acme.test").await;
+    let org = free.org(&owner, "Acme").await;
+    let resp = free
+        .call(
+            &As::User(owner),
+            "PUT",
+            &format!("/api/v1/orgs/{org}/sso/saml"),
+            Some(json!({"metadata_xml": "<x/>"})),
+        )
+        .await;
+    assert_problem(resp, 422, "invalid_sso_settings").await;
+}
+
 /// The browser journey (`web/dashboard/e2e/saml.mjs`): a real `beacon serve`, the pysaml2 IdP
 /// with its sign-in page, the test's DNS server for the domain proof, headless Chromium.
 #[tokio::test]

@@ -1160,7 +1160,10 @@ export interface paths {
          */
         put: operations["save_oidc_connection"];
         post?: never;
-        /** Remove the OIDC connection (owners); 409 while SSO is required. */
+        /**
+         * Remove the OIDC connection (owners); 409 while SSO is required and it is the only
+         *     enabled connection.
+         */
         delete: operations["delete_oidc_connection"];
         options?: never;
         head?: never;
