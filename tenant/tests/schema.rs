@@ -452,6 +452,8 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                 sso::start_login(conn, org, &login, chrono::Utc::now()).await?;
                 sso::link_identity(conn, org, Kind::Oidc, "sub", user_id, chrono::Utc::now())
                     .await?;
+                let until = chrono::Utc::now() + chrono::Duration::minutes(5);
+                sso::remember_assertion(conn, org, "_assertion", until, chrono::Utc::now()).await?;
                 // SCIM: a token, the user managed, a group with them in it.
                 use tenant::tables::scim::{self, UserChange};
                 scim::create_token(conn, org, "IdP", None).await?;
