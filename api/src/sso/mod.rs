@@ -15,6 +15,7 @@
 pub mod http;
 pub mod oidc;
 pub mod saml;
+pub mod saml_shape;
 
 use chrono::{DateTime, Utc};
 use poem::http::StatusCode;

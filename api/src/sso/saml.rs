@@ -2,7 +2,9 @@
 //! the AuthnRequest (HTTP-Redirect binding), Beacon's SP metadata, and the checks of a
 //! response posted to the ACS.
 //!
-//! Only what a pinned certificate signed is read: xmlsec verifies the signature (of the
+//! Before xmlsec sees a response, [`crate::sso::saml_shape`] refuses any signature that would
+//! make it fetch, transform or process more than the response itself. Only what a pinned
+//! certificate signed is read: xmlsec verifies the signature (of the
 //! response or of the assertion) against the certificates pinned when the connection was
 //! saved — never against a certificate the response itself carries — and samael keeps only
 //! the signed content, so an unsigned assertion wrapped next to a signed one is never seen
@@ -290,6 +292,13 @@ pub fn verify_response(
         .map_err(|_| SsoError::Token("the SAMLResponse is not base64".into()))?;
     let xml = String::from_utf8(bytes)
         .map_err(|_| SsoError::Token("the SAMLResponse is not UTF-8 XML".into()))?;
+    let shape = crate::sso::saml_shape::check(&xml)
+        .map_err(|why| SsoError::Token(format!("the SAML response was refused: {why}")))?;
+    if request_id.is_none() && shape.response_in_response_to.is_some() {
+        return Err(SsoError::Token(
+            "the response answers a sign-in this browser did not start".into(),
+        ));
+    }
     let provider = service_provider(settings, sp, request_id.is_none())?;
     let ids: Vec<&str> = request_id.into_iter().collect();
     let assertion = provider
@@ -299,6 +308,11 @@ pub fn verify_response(
     if request_id.is_none() && in_response_to.is_some() {
         return Err(SsoError::Token(
             "the response answers a sign-in this browser did not start".into(),
+        ));
+    }
+    if assertion.issue_instant > Utc::now() + Duration::seconds(MAX_CLOCK_SKEW_SECONDS) {
+        return Err(SsoError::Token(
+            "the SAML response was refused: the assertion was issued in the future".into(),
         ));
     }
     require_audience(&assertion, &sp.entity_id)?;

@@ -11,6 +11,8 @@
 use std::process::Child;
 use std::time::Instant;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use poem::test::TestResponse;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -454,13 +456,38 @@ async fn every_bad_saml_response_is_refused_and_leaves_only_a_failed_sign_in_rec
         let status = resp.0.status().as_u16();
         assert!((400..500).contains(&status), "{garbage}: {status}");
     }
-    let huge = "A".repeat(300 * 1024);
-    assert_problem(
-        post_acs(&app, &posted.with_response(&huge)).await,
-        413,
-        "payload_too_large",
-    )
-    .await;
+    // A signature pointing outside the response (a file, an internal address) is refused
+    // before xmlsec would follow it.
+    idp.next(json!({"email": "ann@acme.test"})).await;
+    for target in [
+        "file:///etc/passwd",
+        "http://169.254.169.254/latest/meta-data/",
+    ] {
+        let real = idp_answer(&start(&app, "ann@acme.test").await).await;
+        let xml = String::from_utf8(BASE64.decode(&real.saml_response).unwrap()).unwrap();
+        let at = xml.find("URI=\"#").expect("a signed response") + 5;
+        let end = at + xml[at..].find('"').unwrap();
+        let forged = format!("{}{target}{}", &xml[..at], &xml[end..]);
+        let body = assert_problem(
+            post_acs(&app, &real.with_response(&BASE64.encode(forged))).await,
+            401,
+            "sso_token_invalid",
+        )
+        .await;
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not to an element"),
+            "{body}"
+        );
+    }
+    // Over the handler's 256 KiB of base64, then over the ACS's 320 KiB body limit.
+    for size in [300 * 1024, 400 * 1024] {
+        let huge = "A".repeat(size);
+        let resp = post_acs(&app, &posted.with_response(&huge)).await;
+        assert_problem(resp, 413, "payload_too_large").await;
+    }
     let resp = app
         .client
         .post(&posted.acs_path)
@@ -483,9 +510,10 @@ async fn every_bad_saml_response_is_refused_and_leaves_only_a_failed_sign_in_rec
         .iter()
         .filter(|a| *a == "user.sso_sign_in_failed")
         .count();
-    // One per case, the foreign domain, and the first malformed response (which used up its
-    // sign-in; the later ones name a used sign-in and are refused before anything is read).
-    assert_eq!(failures, cases.len() + 2);
+    // One per case, the foreign domain, the two references outside the response, and the
+    // first malformed response (which used up its sign-in; the later ones name a used sign-in
+    // and are refused before anything is read).
+    assert_eq!(failures, cases.len() + 4);
 
     // Signature wrapping: an unsigned assertion naming victim@ before the signed one for
     // mallory@. Only what the pinned key signed is read: mallory signs in, the victim does not.

@@ -72,6 +72,11 @@ try {
   await page.getByRole("heading", { name: "Audit log" }).waitFor();
   const renameRow = page.locator(".audit-row", { hasText: "organization.renamed" });
   await renameRow.waitFor();
+  // The actor's e-mail comes from the members list, which may arrive after the rows.
+  await renameRow
+    .getByText(OWNER)
+    .waitFor({ timeout: 10_000 })
+    .catch(() => {});
   report.ownerShown = await renameRow.getByText(OWNER).count();
   await renameRow.locator("summary").click();
   report.diffBefore = await renameRow.getByRole("cell", { name: '"Compliance Co"' }).count();
