@@ -28,7 +28,8 @@ use crate::sso::saml::{self, SamlSettings};
 use crate::state::AppState;
 
 /// A SAML connection as saved. Give the identity provider's metadata as `metadata_url` or
-/// `metadata_xml`; omit both to keep the stored metadata.
+/// `metadata_xml`; omit both (and `certificate_sha256`) to keep the stored metadata and its
+/// pins. The other fields take their defaults when omitted.
 #[derive(Debug, Object)]
 pub struct SamlIn {
     /// Where Beacon reads the IdP's metadata (once, when saving: sign-ins use what was read).
@@ -205,12 +206,26 @@ impl SamlApi {
             SsoError::Settings(why) => invalid(why),
             other => other.into(),
         })?;
+        // Saving again without new metadata or a new pin keeps the pins (a narrowed pin is
+        // not widened back to every certificate in the metadata).
+        let metadata_given = body
+            .metadata_url
+            .as_deref()
+            .is_some_and(|u| !u.trim().is_empty())
+            || body
+                .metadata_xml
+                .as_deref()
+                .is_some_and(|x| !x.trim().is_empty());
+        let pinned_sha256 = match (&stored, metadata_given || pin.is_some()) {
+            (Some(stored), false) => stored.pinned_sha256.clone(),
+            _ => idp.pinned_sha256,
+        };
         let settings = SamlSettings {
             metadata_url,
             metadata_xml,
             idp_entity_id: idp.entity_id,
             sso_url: idp.sso_url,
-            pinned_sha256: idp.pinned_sha256,
+            pinned_sha256,
             email_attribute: attribute_name(&body.email_attribute)?,
             groups_attribute: attribute_name(&body.groups_attribute)?,
             allow_idp_initiated: body.allow_idp_initiated.unwrap_or(false),

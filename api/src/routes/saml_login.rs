@@ -2,17 +2,22 @@
 //! response to (HTTP-POST binding), and the step that signs the browser in.
 //!
 //! The ACS is a cross-site POST, which carries no `SameSite=Lax` cookie, so it cannot tell
-//! whether this browser started the sign-in. It therefore signs no one in: it takes the
-//! sign-in its `RelayState` names (once), checks the response against it
+//! which browser started the sign-in. It therefore signs no one in: it takes the sign-in its
+//! `RelayState` names (once), checks the response against it
 //! ([`crate::sso::saml::verify_response`]), refuses a replayed assertion, keeps the checked
-//! identity on that sign-in and sends the browser (a top-level GET, which does carry the
-//! cookie) to `…/finish`, which signs in only the browser holding the sign-in's state cookie.
-//! A response posted into someone else's browser (login CSRF) thus goes nowhere.
+//! identity on that sign-in with the hash of a fresh handoff token, gives the posting browser
+//! that token in a cookie, and sends it (a top-level GET, which carries cookies) to
+//! `…/finish`. The finishing step signs in only a browser holding both the sign-in's state
+//! cookie (it started the sign-in) and the handoff token (it posted the answer). A response
+//! pushed into someone else's browser (login CSRF) lacks the first; a sign-in started by an
+//! attacker and answered by a victim at the IdP lacks the second.
 //!
-//! IdP-initiated sign-in (a response Beacon did not ask for) is refused unless the owner
-//! turned it on; then the ACS opens a sign-in of its own and gives this browser its cookie.
+//! IdP-initiated sign-in (a response Beacon did not ask for) is refused unless the owner turned
+//! it on. Even then the unsolicited assertion is only checked and spent: the browser that
+//! posted it is sent to start a sign-in of its own, which the IdP answers for whoever is signed
+//! in there.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -21,16 +26,17 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 use tenant::problem::ProblemKind;
 use tenant::tables::memberships::Role;
-use tenant::tables::sso::{self, Kind, NewLogin, Purpose};
+use tenant::tables::sso::{self, Kind, Purpose};
 use tenant::{DbError, OrgId};
 use uuid::Uuid;
 
+use crate::auth::session_cookie;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::saml::settings_of;
 use crate::routes::sso_login::{
-    CallbackOut, for_browser, is_this_browsers, new_state, record_failure, record_test, sign_in,
-    state_cookie,
+    CallbackOut, for_browser, is_this_browsers, new_state, open_sign_in, record_failure,
+    record_test, sign_in, sign_in_cookie, state_cookie,
 };
 use crate::sso::saml::{self, SamlSettings, SpEndpoints, Verified};
 use crate::sso::{Identity, SsoError};
@@ -41,8 +47,8 @@ const MAX_RESPONSE_CHARS: usize = 256 * 1024;
 /// The largest ACS body (the form-encoded response and relay state), whatever
 /// `--max-body-bytes` says.
 pub const MAX_ACS_BYTES: usize = 320 * 1024;
-/// How long a checked identity waits for its browser.
-const HANDOFF_MINUTES: i64 = 10;
+/// The cookie holding the token of the browser that posted a response to the ACS.
+const HANDOFF_COOKIE: &str = "beacon_sso_handoff";
 
 /// What the identity provider posts (HTTP-POST binding).
 #[derive(Debug, Object, Deserialize)]
@@ -178,7 +184,11 @@ async fn consume(
         }
         Some(login) => match checked {
             Ok(verified) => {
-                let handoff = handoff_of(&verified.identity, taken.default_role)?;
+                // The browser that posted gets a token of its own: `finish` needs it as well
+                // as the starting browser's state cookie, so a response only signs in where
+                // the sign-in was both started and answered.
+                let token = new_state();
+                let handoff = handoff_of(verified.identity, taken.default_role, &token)?;
                 let hash = login.state_hash.clone();
                 state
                     .db
@@ -187,7 +197,10 @@ async fn consume(
                     })
                     .await?;
                 let relay = relay_state.unwrap_or_default();
-                Ok(CallbackOut::SeeOther(finish_url(org, &relay), None))
+                Ok(CallbackOut::SeeOther(
+                    finish_url(org, &relay),
+                    Some(sign_in_cookie(state, req, HANDOFF_COOKIE, &token)),
+                ))
             }
             Err(problem) => {
                 record_failure(state, req, org, Kind::Saml, &problem).await?;
@@ -195,34 +208,16 @@ async fn consume(
             }
         },
         None => {
-            let verified = checked?;
-            // IdP-initiated (allowed by the owner): a sign-in of its own, this browser's.
-            let own_state = new_state();
-            let login = NewLogin {
-                state: own_state.clone(),
-                kind: Kind::Saml,
-                purpose: Purpose::SignIn,
-                nonce: "idp-initiated".into(),
-                pkce_verifier: None,
-                return_to: None,
-                ttl: Duration::minutes(HANDOFF_MINUTES),
-            };
-            let handoff = handoff_of(&verified.identity, taken.default_role)?;
-            let (login, handoff) = (&login, &handoff);
-            state
-                .db
-                .scoped(org, async |conn| {
-                    sso::start_login(conn, org, login, now).await?;
-                    let taken = sso::take_login(conn, org, Kind::Saml, &login.state, now)
-                        .await?
-                        .ok_or_else(|| ApiError::internal("the sign-in just opened is gone"))?;
-                    sso::record_outcome(conn, org, &taken.state_hash, handoff).await?;
-                    Ok::<_, ApiError>(())
-                })
-                .await?;
+            // IdP-initiated (allowed by the owner). The checked, now spent, assertion signs no
+            // one in: whoever posted it may not be who it names (someone can post their own
+            // into a colleague's browser). This browser starts a sign-in of its own instead, and
+            // the IdP answers it for whoever is signed in there.
+            checked?;
+            let (url, sign_in) =
+                open_sign_in(state, req, org, Kind::Saml, Purpose::SignIn, None).await?;
             Ok(CallbackOut::SeeOther(
-                finish_url(org, &own_state),
-                Some(state_cookie(state, req, &own_state)),
+                url,
+                Some(state_cookie(state, req, &sign_in)),
             ))
         }
     }
@@ -305,11 +300,17 @@ async fn remember(
     }
 }
 
-/// What the ACS leaves for the finishing step.
-fn handoff_of(identity: &Identity, default_role: Role) -> ApiResult<serde_json::Value> {
+/// What the ACS leaves for the finishing step: who (without the raw attributes), the default
+/// role, and the SHA-256 of the posting browser's handoff token.
+fn handoff_of(identity: Identity, default_role: Role, token: &str) -> ApiResult<serde_json::Value> {
+    let identity = Identity {
+        received: serde_json::Value::Null,
+        ..identity
+    };
     Ok(serde_json::json!({
         "identity": serde_json::to_value(identity).map_err(ApiError::internal)?,
         "default_role": default_role.as_str(),
+        "handoff": hex::encode(tenant::secrets::token_hash(token)),
     }))
 }
 
@@ -324,17 +325,20 @@ async fn hand_over(
     org: OrgId,
     sent_state: &str,
 ) -> ApiResult<CallbackOut> {
-    if !is_this_browsers(req, sent_state) {
+    let token = session_cookie::read_named(req, HANDOFF_COOKIE);
+    let (true, Some(token)) = (is_this_browsers(req, sent_state), token) else {
         return Err(SsoError::State(
-            "this sign-in was not started in this browser, or took too long; start again".into(),
+            "this sign-in was not started and answered in this browser, or took too long; start \
+             again"
+                .into(),
         )
         .into());
-    }
+    };
     let now = state.clock.now();
     let (handoff, return_to) = state
         .db
         .scoped(org, async |conn| {
-            Ok::<_, DbError>(sso::take_handoff(conn, org, sent_state, now).await?)
+            Ok::<_, DbError>(sso::take_handoff(conn, org, sent_state, &token, now).await?)
         })
         .await?
         .ok_or_else(|| {

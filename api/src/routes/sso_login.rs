@@ -93,6 +93,26 @@ pub async fn begin(
     purpose: Purpose,
     return_to: Option<String>,
 ) -> ApiResult<StartOut> {
+    let (url, sign_in) = open_sign_in(state, req, org, kind, purpose, return_to).await?;
+    Ok(StartOut::Ok(
+        Json(SsoStartBody {
+            redirect_url: url,
+            test_id: (purpose == Purpose::Test).then(|| hex::encode(token_hash(&sign_in))),
+        }),
+        state_cookie(state, req, &sign_in),
+    ))
+}
+
+/// Opens a sign-in at `org`'s `kind` provider: where to send the browser, and the sign-in's
+/// state (for [`state_cookie`]).
+pub(crate) async fn open_sign_in(
+    state: &AppState,
+    req: &Request,
+    org: OrgId,
+    kind: Kind,
+    purpose: Purpose,
+    return_to: Option<String>,
+) -> ApiResult<(String, String)> {
     let not_configured = || {
         ApiError::new(
             poem::http::StatusCode::NOT_FOUND,
@@ -153,13 +173,7 @@ pub async fn begin(
             Ok::<_, DbError>(sso::start_login(conn, org, login, now).await?)
         })
         .await?;
-    Ok(StartOut::Ok(
-        Json(SsoStartBody {
-            redirect_url: url,
-            test_id: (purpose == Purpose::Test).then(|| hex::encode(token_hash(&login.state))),
-        }),
-        state_cookie(state, req, &login.state),
-    ))
+    Ok((url, login.state.clone()))
 }
 
 /// A fresh, unguessable sign-in state (256 bits, hex).
@@ -171,9 +185,14 @@ pub(crate) fn new_state() -> String {
 
 /// The cookie that ties the sign-in with `sign_in_state` to this browser.
 pub(crate) fn state_cookie(state: &AppState, req: &Request, sign_in_state: &str) -> String {
+    sign_in_cookie(state, req, STATE_COOKIE, sign_in_state)
+}
+
+/// A short-lived cookie `name` of a sign-in in flight, sent to Beacon's SSO paths only.
+pub(crate) fn sign_in_cookie(state: &AppState, req: &Request, name: &str, value: &str) -> String {
     let secure = session_cookie::is_tls(req, state.secure_cookies);
     format!(
-        "{STATE_COOKIE}={sign_in_state}; Path=/api/v1/sso/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        "{name}={value}; Path=/api/v1/sso/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         LOGIN_MINUTES * 60,
         if secure { "; Secure" } else { "" }
     )

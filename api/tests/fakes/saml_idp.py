@@ -1,7 +1,8 @@
 """A SAML 2.0 identity provider for the tests, built on pysaml2 (with Debian's xmlsec1 signing).
 
 Usage: saml_idp.py. Prints `listening on <port>`, then serves:
-- GET  /metadata      the IdP's metadata (entity ID, HTTP-Redirect sign-on URL, signing cert);
+- GET  /metadata      the IdP's metadata (entity ID, HTTP-Redirect sign-on URL, signing cert;
+                      with `?with_rogue=1` the rogue key's certificate too);
 - POST /_sp           Beacon's SP metadata (the body), so pysaml2 knows the SP it answers;
 - POST /_next         what the next response says (JSON): email, groups, subject, mode,
                       lifetime_minutes, in_response_to (override);
@@ -9,7 +10,8 @@ Usage: saml_idp.py. Prints `listening on <port>`, then serves:
                       response to the SP's ACS (or, with `interactive` set by /_next, a sign-in
                       form first, for the browser test);
 - POST /sso/login     the sign-in form's submission;
-- POST /_unsolicited  an IdP-initiated response (no InResponseTo) as the same posting page.
+- POST /_unsolicited  an IdP-initiated response (no InResponseTo) as the same posting page;
+- GET  /launch        the same for a browser (the IdP's app tile): entity_id, acs_url, email.
 
 Modes of the next response: `signed_assertion` (default), `signed_response`, `unsigned`,
 `other_audience` (a response for another SP), `rogue_key` (signed with a key Beacon did not
@@ -151,6 +153,23 @@ def wrap(xml, email):
     return xml.replace(signed, evil + signed, 1)
 
 
+def certificate_base64(cert_file):
+    with open(cert_file) as f:
+        pem = f.read()
+    return "".join(line for line in pem.splitlines() if "CERTIFICATE" not in line)
+
+
+def with_rogue_certificate(xml):
+    """The metadata with a second signing certificate (the rogue key's) beside the real one."""
+    found = re.search(r"<(\w+:)?KeyDescriptor\b.*?</\1KeyDescriptor>", xml, re.S)
+    descriptor = found.group(0)
+    real, rogue = certificate_base64(KEYS["real"][1]), certificate_base64(KEYS["rogue"][1])
+    second = re.sub(r"(<(\w+:)?X509Certificate>).*?(</\2X509Certificate>)",
+                    lambda m: m.group(1) + rogue + m.group(3), descriptor, flags=re.S)
+    assert real not in second
+    return xml.replace(descriptor, descriptor + second, 1)
+
+
 def posting_page(acs, saml_response, relay_state):
     """The HTTP-POST binding: a page that posts the response to the SP's ACS."""
     import base64
@@ -209,7 +228,15 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if url.path == "/metadata":
                 idp = server(self.base())
-                self.send(200, create_metadata_string(None, idp.config, 4, None, None, None, None, None).decode(), "application/samlmetadata+xml")
+                xml = create_metadata_string(None, idp.config, 4, None, None, None, None, None).decode()
+                if query.get("with_rogue"):
+                    xml = with_rogue_certificate(xml)
+                self.send(200, xml, "application/samlmetadata+xml")
+            elif url.path == "/launch":
+                # The IdP's app tile: an unsolicited response for `email` to the SP's ACS.
+                STATE["next"] = {**STATE["next"], "email": query["email"]}
+                xml = response_xml(self.base(), query["entity_id"], query["acs_url"], None)
+                self.send(200, posting_page(query["acs_url"], xml, ""))
             elif url.path == "/sso":
                 if STATE["next"].get("interactive"):
                     self.send(200, login_page(query["SAMLRequest"], query.get("RelayState", "")))

@@ -216,10 +216,22 @@ fn location(resp: &TestResponse) -> String {
     resp.0.headers()["location"].to_str().unwrap().to_owned()
 }
 
-async fn finish(app: &TestApp, path: &str, cookie: Option<&str>) -> TestResponse {
+/// The cookie a response set (`name=value`).
+fn cookie_set(resp: &TestResponse) -> String {
+    resp.0.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The finishing step, with these cookies.
+async fn finish(app: &TestApp, path: &str, cookies: &[&str]) -> TestResponse {
     let mut req = app.client.get(path);
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", cookie);
+    if !cookies.is_empty() {
+        req = req.header("cookie", cookies.join("; "));
     }
     req.send().await
 }
@@ -230,7 +242,7 @@ async fn sign_in(app: &TestApp, email: &str) -> TestResponse {
     let posted = idp_answer(&started).await;
     let at_acs = post_acs(app, &posted).await;
     let to = location(&at_acs);
-    finish(app, &to, Some(&started.cookie)).await
+    finish(app, &to, &[&started.cookie, &cookie_set(&at_acs)]).await
 }
 
 /// An organization with a verified `acme.test` and a SAML connection to `idp`.
@@ -270,13 +282,21 @@ async fn saml_provisions_maps_groups_and_tests_the_connection() {
             "{problem}"
         );
     }
+    // Metadata with two signing certificates (the IdP's and a rogue one): both are pinned...
+    let both = connect(
+        &app,
+        &owner,
+        org,
+        &idp,
+        json!({"metadata_url": format!("{}/metadata?with_rogue=1", idp.url)}),
+    )
+    .await;
+    assert_eq!(both["pinned_sha256"].as_array().unwrap().len(), 2, "{both}");
+    // ...unless one is pinned (with colons, upper case): only it is then trusted.
     let saved = connect(&app, &owner, org, &idp, json!({})).await;
-    let pins = saved["pinned_sha256"].as_array().unwrap();
-    assert_eq!(pins.len(), 1, "{saved}");
+    let pin = saved["pinned_sha256"][0].as_str().unwrap().to_owned();
     assert_eq!(saved["allow_idp_initiated"], false);
     assert!(saved["sso_url"].as_str().unwrap().ends_with("/sso"));
-    // Pinning the certificate the metadata has (with colons, upper case) is accepted.
-    let pin = pins[0].as_str().unwrap();
     let colons: Vec<String> = pin
         .as_bytes()
         .chunks(2)
@@ -287,7 +307,18 @@ async fn saml_provisions_maps_groups_and_tests_the_connection() {
         &owner,
         org,
         &idp,
-        json!({"certificate_sha256": colons.join(":")}),
+        json!({"metadata_url": format!("{}/metadata?with_rogue=1", idp.url),
+            "certificate_sha256": colons.join(":")}),
+    )
+    .await;
+    assert_eq!(saved["pinned_sha256"], json!([pin]));
+    // Saving again without new metadata or pin keeps the one pin (not both certificates).
+    let saved = connect(
+        &app,
+        &owner,
+        org,
+        &idp,
+        json!({"metadata_url": null, "email_attribute": "email"}),
     )
     .await;
     assert_eq!(saved["pinned_sha256"], json!([pin]));
@@ -541,31 +572,46 @@ async fn replays_other_browsers_and_other_organizations_get_nowhere() {
     let (owner, org) = connected(&app, &idp, json!({})).await;
     idp.next(json!({"email": "ann@acme.test"})).await;
 
-    // The ACS signs no one in: the browser that started the sign-in finishes it, once.
+    // The ACS signs no one in: only the browser that both started the sign-in (its state
+    // cookie) and posted the answer (the ACS's handoff cookie) finishes it, once.
     let started_here = start(&app, "ann@acme.test").await;
     let posted = idp_answer(&started_here).await;
-    let to = location(&post_acs(&app, &posted).await);
+    let at_acs = post_acs(&app, &posted).await;
+    let to = location(&at_acs);
+    let handoff = cookie_set(&at_acs);
+    assert!(handoff.starts_with("beacon_sso_handoff="), "{handoff}");
     assert!(
         to.starts_with(&format!("/api/v1/sso/saml/{org}/finish?state=")),
         "{to}"
     );
-    // Posted into another browser (login CSRF): no cookie, or another sign-in's cookie.
-    assert_problem(finish(&app, &to, None).await, 400, "sso_state_invalid").await;
     let other = start(&app, "ann@acme.test").await;
-    assert_problem(
-        finish(&app, &to, Some(&other.cookie)).await,
-        400,
-        "sso_state_invalid",
-    )
-    .await;
-    // Positive control: the browser that started it signs in.
-    session_of(&app, &finish(&app, &to, Some(&started_here.cookie)).await).await;
-    assert_problem(
-        finish(&app, &to, Some(&started_here.cookie)).await,
-        400,
-        "sso_state_invalid",
-    )
-    .await;
+    for (who, cookies) in [
+        ("no cookie", vec![]),
+        // A response pushed into another browser (login CSRF): it posted, it did not start.
+        ("only the handoff", vec![handoff.as_str()]),
+        (
+            "another sign-in's state",
+            vec![other.cookie.as_str(), handoff.as_str()],
+        ),
+        // A sign-in an attacker started and sent to a victim, who answered it at the IdP: the
+        // attacker holds the state, not the victim's handoff.
+        ("only the state", vec![started_here.cookie.as_str()]),
+        (
+            "a forged handoff",
+            vec![started_here.cookie.as_str(), "beacon_sso_handoff=forged"],
+        ),
+    ] {
+        let body =
+            assert_problem(finish(&app, &to, &cookies).await, 400, "sso_state_invalid").await;
+        eprintln!(
+            "finish with {who}: 400 sso_state_invalid: {}",
+            body["detail"]
+        );
+    }
+    // Positive control: the browser that started and answered it signs in, once.
+    let both = [started_here.cookie.as_str(), handoff.as_str()];
+    session_of(&app, &finish(&app, &to, &both).await).await;
+    assert_problem(finish(&app, &to, &both).await, 400, "sso_state_invalid").await;
     // The same response again: its sign-in was used.
     let body = assert_problem(post_acs(&app, &posted).await, 400, "sso_state_invalid").await;
     eprintln!(
@@ -580,7 +626,8 @@ async fn replays_other_browsers_and_other_organizations_get_nowhere() {
         body["detail"].as_str().unwrap().contains("IdP-initiated"),
         "{body}"
     );
-    // The owner turns it on: the unsolicited assertion signs in this browser, once.
+    // The owner turns it on: the unsolicited assertion is checked and spent, and the browser
+    // is sent to start a sign-in of its own at the IdP, which it then finishes.
     connect(
         &app,
         &owner,
@@ -591,15 +638,23 @@ async fn replays_other_browsers_and_other_organizations_get_nowhere() {
     .await;
     let unsolicited = idp.unsolicited(org).await;
     let resp = post_acs(&app, &unsolicited).await;
-    let to = location(&resp);
-    let cookie = resp.0.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    session_of(&app, &finish(&app, &to, Some(&cookie)).await).await;
+    let bounced = Started {
+        redirect_url: location(&resp),
+        cookie: cookie_set(&resp),
+        test_id: None,
+    };
+    assert!(
+        bounced.redirect_url.starts_with(&idp.url),
+        "{}",
+        bounced.redirect_url
+    );
+    let answered = post_acs(&app, &idp_answer(&bounced).await).await;
+    let to = location(&answered);
+    session_of(
+        &app,
+        &finish(&app, &to, &[&bounced.cookie, &cookie_set(&answered)]).await,
+    )
+    .await;
     let body = assert_problem(post_acs(&app, &unsolicited).await, 401, "sso_token_invalid").await;
     assert!(
         body["detail"].as_str().unwrap().contains("already used"),
@@ -740,6 +795,11 @@ async fn the_saml_journey_in_chromium() {
         (Some(200), Some(303), Some(303))
     );
     assert_eq!(report["annRole"], "admin", "created just in time, by group");
+    assert_eq!(report["idpInitiatedSaved"], 200);
+    assert_eq!(
+        report["carolRole"], "admin",
+        "signed in from the IdP's tile, by group"
+    );
     assert_eq!(report["failureType"], "sso_token_invalid");
     assert_eq!(report["failureShown"], 1);
     assert_eq!(

@@ -430,12 +430,15 @@ pub async fn record_outcome(
     .map(drop)
 }
 
-/// Takes the checked identity a SAML sign-in left for this browser (its state, once, unexpired):
-/// the row goes, so a second finish finds nothing. Answers the identity and where to go.
+/// Takes the checked identity a SAML sign-in left for this browser: its state, once, unexpired,
+/// and only with the handoff token the ACS gave the browser that posted the response (the
+/// outcome's `handoff` is that token's hex SHA-256). The row goes, so a second finish finds
+/// nothing; a wrong token leaves it. Answers the outcome and where to go.
 pub async fn take_handoff(
     conn: &mut AsyncPgConnection,
     org: OrgId,
     state: &str,
+    handoff: &str,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<(serde_json::Value, Option<String>)>> {
     let row: Option<(Option<serde_json::Value>, Option<String>)> = diesel::delete(
@@ -445,7 +448,11 @@ pub async fn take_handoff(
             .filter(sso_logins::kind.eq(Kind::Saml.as_str()))
             .filter(sso_logins::purpose.eq(Purpose::SignIn.as_str()))
             .filter(sso_logins::used_at.is_not_null())
-            .filter(sso_logins::outcome.is_not_null())
+            .filter(
+                sso_logins::outcome
+                    .retrieve_as_text("handoff")
+                    .eq(hex::encode(token_hash(handoff))),
+            )
             .filter(sso_logins::expires_at.gt(now)),
     )
     .returning((sso_logins::outcome, sso_logins::return_to))

@@ -11,7 +11,9 @@
 // 3. in another browser, ann@acme.test chooses "Continue with SSO" on the login page, signs in
 //    at the IdP, which posts to Beacon's ACS, and lands in the organization as an admin,
 //    created just in time;
-// 4. a response signed with a key Beacon did not pin comes back to the login page with the
+// 4. with IdP-initiated sign-in turned on, the IdP's app tile posts an unsolicited response;
+//    Beacon spends it and sends carol to start a sign-in of her own, which the IdP answers;
+// 5. a response signed with a key Beacon did not pin comes back to the login page with the
 //    reason, and signs no one in.
 
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -99,8 +101,9 @@ try {
   await page.getByRole("button", { name: "Add a group" }).click();
   await page.getByLabel("Group", { exact: true }).fill("staff");
   await page.getByLabel("Role", { exact: true }).selectOption("admin");
+  const groupsSaved = page.waitForResponse((r) => r.url().endsWith("/sso/group-roles"));
   await page.getByRole("button", { name: "Save groups" }).click();
-  await page.waitForResponse((r) => r.url().endsWith("/sso/group-roles") && r.status() === 200);
+  report.groupsStatus = (await groupsSaved).status();
   await page.getByRole("button", { name: "Test SAML connection" }).click();
   await idpSignIn(page, OWNER);
   await page.getByText("The provider signed you in").waitFor();
@@ -143,6 +146,27 @@ try {
     return members.items.find((m) => m.email === "ann@acme.test")?.role;
   }, org);
   await ann.screenshot({ path: join(shots, "saml-signed-in.png"), fullPage: true });
+
+  step("with IdP-initiated sign-in on, the IdP's app tile signs carol in through a fresh sign-in");
+  await page.goto(`${beacon}/orgs/${org}/sso`);
+  await page.getByLabel(/Accept IdP-initiated/).check();
+  const resaved = page.waitForResponse((r) => r.url().endsWith("/sso/saml") && r.request().method() === "PUT");
+  await page.getByRole("button", { name: "Save SAML connection" }).click();
+  report.idpInitiatedSaved = (await resaved).status();
+  const carolContext = await browser.newContext();
+  const carol = await carolContext.newPage();
+  watch(carol);
+  const acsUrl = metadataUrl.replace(/\/metadata$/, "/acs");
+  const tile = new URL(`${idpUrl}/launch`);
+  tile.search = new URLSearchParams({ entity_id: metadataUrl, acs_url: acsUrl, email: "carol@acme.test" }).toString();
+  await carol.goto(tile.href);
+  // Beacon spends the unsolicited assertion and sends carol to start a sign-in at the IdP.
+  await idpSignIn(carol, "carol@acme.test");
+  await carol.waitForURL((url) => url.pathname === `/orgs/${org}`);
+  report.carolRole = await carol.evaluate(async (org) => {
+    const members = await (await fetch(`/api/v1/orgs/${org}/members`)).json();
+    return members.items.find((m) => m.email === "carol@acme.test")?.role;
+  }, org);
 
   step("a response signed with a key that is not pinned comes back to the login page");
   await next({ interactive: true, mode: "rogue_key" });

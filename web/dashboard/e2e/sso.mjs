@@ -149,8 +149,9 @@ try {
   await page.getByRole("button", { name: "Add a group" }).click();
   await page.getByLabel("Group", { exact: true }).fill("beacon-admins");
   await page.getByLabel("Role", { exact: true }).selectOption("admin");
+  const groupsSaved = page.waitForResponse((r) => r.url().endsWith("/sso/group-roles") && r.status() === 200);
   await page.getByRole("button", { name: "Save groups" }).click();
-  await page.waitForResponse((r) => r.url().endsWith("/sso/group-roles") && r.status() === 200);
+  await groupsSaved;
   await page.getByRole("button", { name: "Test connection" }).click();
   await page.waitForURL((url) => url.host.startsWith("127.0.0.1"));
   await providerSignIn(page, "owner");

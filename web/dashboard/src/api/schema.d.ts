@@ -3106,7 +3106,8 @@ export interface components {
         /**
          * SamlIn
          * @description A SAML connection as saved. Give the identity provider's metadata as `metadata_url` or
-         *     `metadata_xml`; omit both to keep the stored metadata.
+         *     `metadata_xml`; omit both (and `certificate_sha256`) to keep the stored metadata and its
+         *     pins. The other fields take their defaults when omitted.
          */
         SamlIn: {
             /** @description Take responses Beacon did not ask for (IdP-initiated sign-in); default false. */
