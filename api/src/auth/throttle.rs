@@ -44,6 +44,12 @@ pub const SSO_STARTS_PER_IP: Limit = Limit {
     max: 60,
     window: Duration::from_secs(15 * 60),
 };
+/// SAML responses posted to ACSs per client IP (each is an XML signature check).
+pub const SAML_RESPONSES_PER_IP: Limit = Limit {
+    name: "saml-acs-ip",
+    max: 120,
+    window: Duration::from_secs(15 * 60),
+};
 /// Verification or reset e-mails allowed per address.
 pub const EMAILS_PER_ADDRESS: Limit = Limit {
     name: "mail-address",

@@ -30,7 +30,9 @@ use tenant::tables::sso::{self, Kind, Purpose};
 use tenant::{DbError, OrgId};
 use uuid::Uuid;
 
+use crate::auth::client_ip::client_ip;
 use crate::auth::session_cookie;
+use crate::auth::throttle::SAML_RESPONSES_PER_IP;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::saml::settings_of;
@@ -150,6 +152,12 @@ async fn consume(
             ProblemKind::PayloadTooLarge,
             format!("a SAMLResponse is at most {MAX_RESPONSE_CHARS} characters"),
         ));
+    }
+    if let Some(ip) = client_ip(req, &state.trusted_proxies) {
+        state
+            .throttle
+            .reserve(&SAML_RESPONSES_PER_IP, &ip.to_string())
+            .map_err(ApiError::too_many_requests)?;
     }
     let now = state.clock.now();
     let relay_state = form.relay_state.filter(|r| !r.is_empty() && r.len() <= 512);
