@@ -91,6 +91,12 @@ async fn handle<E: Endpoint>(
         // SAML responses with many attributes (groups) outgrow the default.
         crate::routes::saml_login::MAX_ACS_BYTES
     } else if req.method() == Method::PUT
+        && path.starts_with("/api/v1/orgs/")
+        && path.ends_with("/sso/saml")
+    {
+        // A pasted IdP metadata document (its JSON escaping included).
+        crate::routes::saml::MAX_SAVE_BYTES
+    } else if req.method() == Method::PUT
         && path.contains("/releases/")
         && path.ends_with("/files")
         && (req.headers().contains_key("authorization") || req.headers().contains_key("cookie"))

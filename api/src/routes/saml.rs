@@ -27,6 +27,9 @@ use crate::sso::SsoError;
 use crate::sso::saml::{self, SamlSettings};
 use crate::state::AppState;
 
+/// The largest body of a save: 150,000 characters of pasted metadata, JSON-escaped at worst.
+pub const MAX_SAVE_BYTES: usize = 1024 * 1024;
+
 /// A SAML connection as saved. Give the identity provider's metadata as `metadata_url` or
 /// `metadata_xml`; omit both (and `certificate_sha256`) to keep the stored metadata and its
 /// pins. The other fields take their defaults when omitted.
@@ -35,8 +38,8 @@ pub struct SamlIn {
     /// Where Beacon reads the IdP's metadata (once, when saving: sign-ins use what was read).
     #[oai(validator(max_length = 500))]
     pub metadata_url: Option<Text>,
-    /// The IdP's metadata XML, pasted.
-    #[oai(validator(max_length = 200000))]
+    /// The IdP's metadata XML, pasted (larger documents: give `metadata_url`).
+    #[oai(validator(max_length = 150000))]
     pub metadata_xml: Option<Text>,
     /// SHA-256 fingerprint (hex, colons allowed) of the one signing certificate to trust;
     /// without it, every signing certificate in the metadata is pinned.

@@ -3127,7 +3127,7 @@ export interface components {
             groups_attribute?: string | null;
             /** @description Where Beacon reads the IdP's metadata (once, when saving: sign-ins use what was read). */
             metadata_url?: string | null;
-            /** @description The IdP's metadata XML, pasted. */
+            /** @description The IdP's metadata XML, pasted (larger documents: give `metadata_url`). */
             metadata_xml?: string | null;
         };
         /**
