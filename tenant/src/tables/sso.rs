@@ -462,6 +462,25 @@ pub async fn take_handoff(
     Ok(row.and_then(|(outcome, return_to)| outcome.map(|outcome| (outcome, return_to))))
 }
 
+/// Removes, in every organization (on a `beacon_sweeper` connection, which sees only such
+/// rows), sign-ins in flight an hour after they expired and expired replay-cache entries.
+/// Answers how many of each went.
+pub async fn sweep_expired(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> QueryResult<(usize, usize)> {
+    let logins = diesel::delete(
+        sso_logins::table.filter(sso_logins::expires_at.lt(now - Duration::hours(1))),
+    )
+    .execute(conn)
+    .await?;
+    let assertions =
+        diesel::delete(saml_assertions::table.filter(saml_assertions::expires_at.lt(now)))
+            .execute(conn)
+            .await?;
+    Ok((logins, assertions))
+}
+
 /// Remembers an accepted SAML assertion until `expires_at` (and forgets the organization's
 /// expired ones). `false` when it was already remembered: a replay.
 pub async fn remember_assertion(

@@ -1,6 +1,7 @@
 //! Keeps the `events` partitions ahead of time (yesterday to a week ahead), deletes events
 //! (and rollups, error events and issues, and web vitals) older than each project's retention, and drops daily partitions older than
-//! the longest retention, all as of the job context's clock. Sweeps all tenants, so it runs as
+//! the longest retention, and removes single sign-on's expired sign-ins in flight and
+//! replay-cache entries, all as of the job context's clock. Sweeps all tenants, so it runs as
 //! `beacon_sweeper`. Idempotent.
 
 use diesel::sql_types::{Date, Integer, Timestamptz};
@@ -65,6 +66,9 @@ impl MaintainEventsAllTenants {
             .await?;
             deleted.push(format!("{table}={rows}"));
         }
+        // Single sign-on's short-lived rows (an unfinished SAML sign-in holds an e-mail).
+        let (logins, assertions) = tenant::tables::sso::sweep_expired(&mut conn, now).await?;
+        deleted.push(format!("sso_logins={logins} saml_assertions={assertions}"));
         tracing::info!(
             deleted = deleted.join(" "),
             dropped_partitions = dropped.n,
