@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::NoContent;
-use crate::routes::sso::{GrantedRole, granted};
+use crate::routes::sso::{GrantedRole, granted, remove_connection};
 use crate::routes::sso_login::{StartOut, begin};
 use crate::routes::text::Text;
 use crate::scope::{OrgScope, Owner};
@@ -120,12 +120,11 @@ fn attribute_name(name: &Option<Text>) -> ApiResult<Option<String>> {
     }
 }
 
-/// The metadata XML of `body`: pasted, read from its URL, or the stored one.
+/// The metadata XML of `body` and its URL: pasted, read from its URL, or (`None`) not given.
 async fn metadata_of(
     state: &AppState,
     body: &SamlIn,
-    stored: Option<&SamlSettings>,
-) -> ApiResult<(String, Option<String>)> {
+) -> ApiResult<Option<(String, Option<String>)>> {
     let pasted = body
         .metadata_xml
         .as_deref()
@@ -138,7 +137,7 @@ async fn metadata_of(
         .filter(|u| !u.is_empty());
     match (pasted, url) {
         (Some(_), Some(_)) => Err(invalid("give metadata_url or metadata_xml, not both")),
-        (Some(xml), None) => Ok((xml.to_owned(), None)),
+        (Some(xml), None) => Ok(Some((xml.to_owned(), None))),
         (None, Some(url)) => {
             let parsed = url::Url::parse(url)
                 .ok()
@@ -160,11 +159,9 @@ async fn metadata_of(
             }
             let xml = String::from_utf8(response.into_body())
                 .map_err(|_| invalid("the metadata at that URL is not UTF-8 XML"))?;
-            Ok((xml, Some(url.to_owned())))
+            Ok(Some((xml, Some(url.to_owned()))))
         }
-        (None, None) => stored
-            .map(|s| (s.metadata_xml.clone(), s.metadata_url.clone()))
-            .ok_or_else(|| invalid("a new connection needs metadata_url or metadata_xml")),
+        (None, None) => Ok(None),
     }
 }
 
@@ -199,7 +196,17 @@ impl SamlApi {
             })
             .await?;
         let stored = before.as_ref().map(settings_of).transpose().ok().flatten();
-        let (metadata_xml, metadata_url) = metadata_of(&state, &body, stored.as_ref()).await?;
+        let given = metadata_of(&state, &body).await?;
+        let metadata_given = given.is_some();
+        let (metadata_xml, metadata_url) = match (given, &stored) {
+            (Some(given), _) => given,
+            (None, Some(stored)) => (stored.metadata_xml.clone(), stored.metadata_url.clone()),
+            (None, None) => {
+                return Err(invalid(
+                    "a new connection needs metadata_url or metadata_xml",
+                ));
+            }
+        };
         let pin = body
             .certificate_sha256
             .as_deref()
@@ -211,14 +218,6 @@ impl SamlApi {
         })?;
         // Saving again without new metadata or a new pin keeps the pins (a narrowed pin is
         // not widened back to every certificate in the metadata).
-        let metadata_given = body
-            .metadata_url
-            .as_deref()
-            .is_some_and(|u| !u.trim().is_empty())
-            || body
-                .metadata_xml
-                .as_deref()
-                .is_some_and(|x| !x.trim().is_empty());
         let pinned_sha256 = match (&stored, metadata_given || pin.is_some()) {
             (Some(stored), false) => stored.pinned_sha256.clone(),
             _ => idp.pinned_sha256,
@@ -291,23 +290,7 @@ impl SamlApi {
     ) -> ApiResult<NoContent> {
         let org = scope.org();
         scope
-            .run(async |conn| {
-                let others_enabled = sso::connections(conn, org)
-                    .await?
-                    .iter()
-                    .any(|c| c.enabled && c.kind != Kind::Saml.as_str());
-                if sso::policy(conn, org).await?.enforced && !others_enabled {
-                    return Err(ApiError::conflict(
-                        ProblemKind::Conflict,
-                        "single sign-on is required: turn that off before removing the connection",
-                    ));
-                }
-                if !sso::delete_connection(conn, org, Kind::Saml).await? {
-                    return Err(ApiError::not_found("SSO connection"));
-                }
-                audit::record(conn, org, Entry::new(Action::SsoConnectionDeleted, "saml")).await?;
-                Ok(())
-            })
+            .run(async |conn| remove_connection(conn, org, Kind::Saml).await)
             .await?;
         Ok(NoContent::NoContent)
     }

@@ -37,8 +37,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::saml::settings_of;
 use crate::routes::sso_login::{
-    CallbackOut, for_browser, is_this_browsers, new_state, open_sign_in, record_failure,
-    record_test, sign_in, sign_in_cookie, state_cookie,
+    CallbackOut, for_browser, is_this_browsers, open_sign_in, record_failure, record_test, sign_in,
+    sign_in_cookie, state_cookie,
 };
 use crate::sso::saml::{self, SamlSettings, SpEndpoints, Verified};
 use crate::sso::{Identity, SsoError};
@@ -195,7 +195,7 @@ async fn consume(
                 // The browser that posted gets a token of its own: `finish` needs it as well
                 // as the starting browser's state cookie, so a response only signs in where
                 // the sign-in was both started and answered.
-                let token = new_state();
+                let token = tenant::secrets::new_token();
                 let handoff = handoff_of(verified.identity, taken.default_role, &token)?;
                 let hash = login.state_hash.clone();
                 state

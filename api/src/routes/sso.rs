@@ -394,23 +394,7 @@ impl SsoApi {
     ) -> ApiResult<NoContent> {
         let org = scope.org();
         scope
-            .run(async |conn| {
-                let others_enabled = sso::connections(conn, org)
-                    .await?
-                    .iter()
-                    .any(|c| c.enabled && c.kind != Kind::Oidc.as_str());
-                if sso::policy(conn, org).await?.enforced && !others_enabled {
-                    return Err(ApiError::conflict(
-                        ProblemKind::Conflict,
-                        "single sign-on is required: turn that off before removing the connection",
-                    ));
-                }
-                if !sso::delete_connection(conn, org, Kind::Oidc).await? {
-                    return Err(ApiError::not_found("SSO connection"));
-                }
-                audit::record(conn, org, Entry::new(Action::SsoConnectionDeleted, "oidc")).await?;
-                Ok(())
-            })
+            .run(async |conn| remove_connection(conn, org, Kind::Oidc).await)
             .await?;
         Ok(NoContent::NoContent)
     }
@@ -584,6 +568,35 @@ impl SsoApi {
             outcome,
         }))
     }
+}
+
+/// Removes the organization's `kind` connection and records it; 409 while SSO is required and
+/// it is the last enabled connection.
+pub(crate) async fn remove_connection(
+    conn: &mut tenant::diesel_async::AsyncPgConnection,
+    org: tenant::OrgId,
+    kind: Kind,
+) -> ApiResult<()> {
+    let others_enabled = sso::connections(conn, org)
+        .await?
+        .iter()
+        .any(|c| c.enabled && c.kind != kind.as_str());
+    if sso::policy(conn, org).await?.enforced && !others_enabled {
+        return Err(ApiError::conflict(
+            ProblemKind::Conflict,
+            "single sign-on is required: turn that off before removing the connection",
+        ));
+    }
+    if !sso::delete_connection(conn, org, kind).await? {
+        return Err(ApiError::not_found("SSO connection"));
+    }
+    audit::record(
+        conn,
+        org,
+        Entry::new(Action::SsoConnectionDeleted, kind.as_str()),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Where a connection's sealed secret belongs (its associated data).

@@ -150,7 +150,7 @@ pub(crate) async fn open_sign_in(
         }
         Kind::Saml => {
             let settings = crate::routes::saml::settings_of(&connection)?;
-            let relay_state = new_state();
+            let relay_state = tenant::secrets::new_token();
             let sp = SpEndpoints::new(&base, org.uuid());
             let (url, request_id) = saml::authn_request(&settings, &sp, &relay_state)?;
             let login = NewLogin {
@@ -174,13 +174,6 @@ pub(crate) async fn open_sign_in(
         })
         .await?;
     Ok((url, login.state.clone()))
-}
-
-/// A fresh, unguessable sign-in state (256 bits, hex).
-pub(crate) fn new_state() -> String {
-    let mut random = [0u8; 32];
-    rand::fill(&mut random);
-    hex::encode(random)
 }
 
 /// The cookie that ties the sign-in with `sign_in_state` to this browser.

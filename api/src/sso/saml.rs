@@ -341,6 +341,13 @@ fn refusal(error: samael::service_provider::Error) -> SsoError {
 
 /// The InResponseTo of the assertion's bearer confirmation.
 fn answered_request(assertion: &Assertion) -> Option<String> {
+    confirmation_data(assertion).find_map(|data| data.in_response_to.clone())
+}
+
+/// The data of the assertion's subject confirmations.
+fn confirmation_data(
+    assertion: &Assertion,
+) -> impl Iterator<Item = &samael::schema::SubjectConfirmationData> {
     assertion
         .subject
         .as_ref()
@@ -348,7 +355,6 @@ fn answered_request(assertion: &Assertion) -> Option<String> {
         .into_iter()
         .flatten()
         .filter_map(|c| c.subject_confirmation_data.as_ref())
-        .find_map(|data| data.in_response_to.clone())
 }
 
 /// samael checks the audience only when one is given: Beacon requires it.
@@ -371,14 +377,7 @@ fn require_audience(assertion: &Assertion, entity_id: &str) -> Result<(), SsoErr
 
 /// The latest moment the assertion is valid at (plus skew): how long the replay cache keeps it.
 fn expiry(assertion: &Assertion) -> Result<DateTime<Utc>, SsoError> {
-    let confirmation = assertion
-        .subject
-        .as_ref()
-        .and_then(|subject| subject.subject_confirmations.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.subject_confirmation_data.as_ref())
-        .filter_map(|data| data.not_on_or_after);
+    let confirmation = confirmation_data(assertion).filter_map(|data| data.not_on_or_after);
     let condition = assertion
         .conditions
         .as_ref()

@@ -1,6 +1,12 @@
 // What a role may do, mirroring the API's checks (docs/api-design.md, "Roles"), so the
 // dashboard shows no control the server would refuse.
 import type { Role } from "../api/client";
+import type { components } from "../api/schema";
+
+/** A role single sign-on and SCIM may give (owners are made by owners only). */
+export type GrantedRole = components["schemas"]["GrantedRole"];
+/** The roles a connection's default or a group mapping may give, highest first. */
+export const GRANTED_ROLES: GrantedRole[] = ["admin", "member", "viewer"];
 
 const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };
 

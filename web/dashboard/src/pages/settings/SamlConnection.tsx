@@ -5,10 +5,9 @@ import { useMemo, useState } from "react";
 import { api, unwrap } from "../../api/client";
 import type { components } from "../../api/schema";
 import { Button, Card, CopyButton, ErrorNote, Field, Select, TextArea, useAction } from "../../components/ui";
+import { GRANTED_ROLES, type GrantedRole } from "../../lib/roles";
 
 type Sso = components["schemas"]["SsoOut"];
-type GrantedRole = components["schemas"]["GrantedRole"];
-const ROLES: GrantedRole[] = ["admin", "member", "viewer"];
 
 export function SamlConnection({
   sso,
@@ -147,7 +146,7 @@ export function SamlConnection({
             onChange={(e) => setGroupsAttribute(e.target.value)}
           />
           <Select label="Role of new members" value={role} onChange={(e) => setRole(e.target.value as GrantedRole)}>
-            {ROLES.map((r) => (
+            {GRANTED_ROLES.map((r) => (
               <option key={r} value={r}>
                 {r}
               </option>

@@ -8,14 +8,12 @@ import type { components } from "../../api/schema";
 import { Layout } from "../../components/Layout";
 import { Button, Card, CopyButton, Empty, ErrorNote, Field, Loading, Select, useAction } from "../../components/ui";
 import { useOrg } from "../../lib/orgs";
-import { canAdmin, isOwner } from "../../lib/roles";
+import { canAdmin, GRANTED_ROLES, type GrantedRole, isOwner } from "../../lib/roles";
 import { Link, useRouter } from "../../lib/router";
 import { useAsync } from "../../lib/useAsync";
 import { SamlConnection } from "./SamlConnection";
 
 type Sso = components["schemas"]["SsoOut"];
-type GrantedRole = components["schemas"]["GrantedRole"];
-const ROLES: GrantedRole[] = ["admin", "member", "viewer"];
 
 export function SsoPage({ orgId }: { orgId: string }) {
   const org = useOrg(orgId);
@@ -169,7 +167,7 @@ function Connection({ sso, orgId, owner, onSaved }: { sso: Sso; orgId: string; o
             onChange={(e) => setGroupsClaim(e.target.value)}
           />
           <Select label="Role of new members" value={role} onChange={(e) => setRole(e.target.value as GrantedRole)}>
-            {ROLES.map((r) => (
+            {GRANTED_ROLES.map((r) => (
               <option key={r} value={r}>
                 {r}
               </option>
@@ -321,7 +319,7 @@ function GroupRoles({ sso, orgId, owner, onSaved }: { sso: Sso; orgId: string; o
               value={row.role}
               onChange={(e) => set(i, { role: e.target.value as GrantedRole })}
             >
-              {ROLES.map((r) => (
+              {GRANTED_ROLES.map((r) => (
                 <option key={r} value={r}>
                   {r}
                 </option>
