@@ -57,8 +57,10 @@ ensure_build_tools() {
   local missing=()
   pkg-config --exists xmlsec1-openssl 2>/dev/null || missing+=(libxmlsec1-dev libxml2-dev)
   pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
-  ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/*/libclang*.so* >/dev/null 2>&1 \
-    || missing+=(libclang-dev)
+  # bindgen loads libclang.so or libclang-<version>.so (libclang-cpp, which some machines
+  # have without it, does not do).
+  compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null || compgen -G '/usr/lib/*/libclang-[0-9]*.so*' >/dev/null \
+    || compgen -G '/usr/lib/*/libclang.so*' >/dev/null || missing+=(libclang-dev)
   ls /usr/lib/*/libxmlsec1-openssl.so* >/dev/null 2>&1 || missing+=(libxmlsec1-openssl)
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
