@@ -6,10 +6,12 @@ use poem_openapi::OpenApiService;
 use crate::middleware;
 use crate::routes::account::AccountApi;
 use crate::routes::admin::AdminApi;
+use crate::routes::alerts::AlertsApi;
 use crate::routes::api_keys::ApiKeysApi;
 use crate::routes::audit::AuditApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::billing::BillingApi;
+use crate::routes::channels::ChannelsApi;
 use crate::routes::domains::DomainsApi;
 use crate::routes::events::IngestApi;
 use crate::routes::exports::ExportsApi;
@@ -55,6 +57,7 @@ type Apis = (
         DomainsApi,
     ),
     (SsoApi, SsoLoginApi, SamlApi, SamlLoginApi, ScimTokensApi),
+    (AlertsApi, ChannelsApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -46,6 +46,9 @@ enum Command {
         /// Key that signs audit-log checkpoints (see `beacon serve --help`).
         #[arg(long, env = "BEACON_AUDIT_KEY", hide_env_values = true)]
         audit_key: Option<String>,
+        /// Key that seals stored secrets (see `beacon serve --help`); the same as the server's.
+        #[arg(long, env = "BEACON_SECRET_KEY", hide_env_values = true)]
+        secret_key: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -173,10 +176,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             mail,
             billing,
             audit_key,
+            secret_key,
         } => {
             // Built (and its settings checked) before the database is opened.
             let billing = std::sync::Arc::new(billing::Billing::new(&billing.config())?);
             let audit_key = api::config::audit_key(audit_key.as_deref())?;
+            let sealing_key = match api::config::secret_key(secret_key.as_deref())? {
+                Some(key) => key,
+                None => tenant::sealed::SealingKey::load_or_create(
+                    &database.data_dir.join("secret.key"),
+                )?,
+            };
             let mut db_handle = api::database::open_and_migrate(&database).await?;
             db_handle.supervise();
             let db = Db::connect(&db_handle.owner_url, &PoolConfig::default())?;
@@ -190,6 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     public_url,
                     billing,
                     audit_key,
+                    sealing_key: std::sync::Arc::new(sealing_key),
                 },
                 Default::default(),
                 commands::serve::wait_for_signal(),

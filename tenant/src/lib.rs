@@ -6,6 +6,7 @@
 //! build on this crate.
 
 pub mod actor;
+pub mod alerts;
 pub mod audit;
 pub mod backoff;
 pub mod cache;

@@ -109,6 +109,8 @@ kinds! {
     SsoProviderError => "sso_provider_error",
     InvalidSsoSettings => "invalid_sso_settings",
     ScimManaged => "scim_managed",
+    InvalidAlert => "invalid_alert",
+    InvalidChannel => "invalid_channel",
 }
 
 impl std::fmt::Display for ProblemKind {

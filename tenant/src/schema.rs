@@ -604,6 +604,116 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Where an organization's notifications go (URLs and secrets sealed).
+    notification_channels (org_id, channel_id) {
+        org_id -> Uuid,
+        channel_id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        url_host -> Nullable<Text>,
+        url_sealed -> Nullable<Bytea>,
+        secret_sealed -> Nullable<Bytea>,
+        previous_secret_sealed -> Nullable<Bytea>,
+        previous_secret_until -> Nullable<Timestamptz>,
+        emails -> Array<Text>,
+        member_ids -> Array<Uuid>,
+        enabled -> Bool,
+        failures -> Int4,
+        disabled_reason -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Threshold rules on a project's metrics, with their state.
+    alerts (org_id, alert_id) {
+        org_id -> Uuid,
+        alert_id -> Uuid,
+        project_id -> Uuid,
+        name -> Text,
+        metric -> Text,
+        filters -> Jsonb,
+        window_minutes -> Int4,
+        condition -> Text,
+        baseline -> Nullable<Text>,
+        warning -> Nullable<Float8>,
+        critical -> Nullable<Float8>,
+        resolve -> Float8,
+        pending_minutes -> Int4,
+        every_minutes -> Int4,
+        channel_ids -> Array<Uuid>,
+        enabled -> Bool,
+        muted_until -> Nullable<Timestamptz>,
+        state -> Text,
+        level -> Nullable<Text>,
+        changing_since -> Nullable<Timestamptz>,
+        state_since -> Timestamptz,
+        last_value -> Nullable<Float8>,
+        last_evaluated_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        version -> Int4,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Each alert's state changes.
+    alert_events (org_id, alert_id, event_id) {
+        org_id -> Uuid,
+        alert_id -> Uuid,
+        event_id -> Uuid,
+        at -> Timestamptz,
+        from_state -> Text,
+        to_state -> Text,
+        level -> Nullable<Text>,
+        value -> Nullable<Float8>,
+        baseline_value -> Nullable<Float8>,
+        threshold -> Nullable<Float8>,
+        notified -> Bool,
+    }
+}
+
+diesel::table! {
+    /// When each piece of recurring per-tenant work runs next.
+    schedules (org_id, schedule_id) {
+        org_id -> Uuid,
+        schedule_id -> Uuid,
+        project_id -> Uuid,
+        alert_id -> Uuid,
+        cadence -> Text,
+        every_minutes -> Nullable<Int4>,
+        local_time -> Nullable<Time>,
+        weekday -> Nullable<Int4>,
+        next_run_at -> Timestamptz,
+        last_slot -> Nullable<Timestamptz>,
+        last_run_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// Each notification to a channel and its attempts.
+    notification_deliveries (org_id, delivery_id) {
+        org_id -> Uuid,
+        delivery_id -> Uuid,
+        channel_id -> Uuid,
+        alert_id -> Nullable<Uuid>,
+        kind -> Text,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -650,4 +760,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     scim_users,
     scim_groups,
     scim_group_members,
+    notification_channels,
+    alerts,
+    alert_events,
+    schedules,
+    notification_deliveries,
 );

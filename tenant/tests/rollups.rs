@@ -111,6 +111,7 @@ fn query(project: Uuid, timezone: &str, dimensions: Vec<Dimension>) -> StatsQuer
         timezone: timezone.into(),
         from: first,
         to: first + chrono::Days::new(2),
+        instants: None,
         dimensions,
         filter: Filter::And(vec![]),
         metrics: vec![

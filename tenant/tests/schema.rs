@@ -476,6 +476,77 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
             .await
             .unwrap();
     }
+    {
+        // Alerts: a webhook channel, a rule with its schedule, a state change in its history,
+        // and a delivery queued to the channel.
+        use tenant::alerts::rule::{AlertInput, AlertSpec};
+        use tenant::tables::alerts::{self, AlertEvent, RuleFields};
+        use tenant::tables::notification_channels::{self, NewChannel};
+        use tenant::tables::{notification_deliveries, schedules};
+        let filters = serde_json::json!([]);
+        let spec = AlertSpec::validate(&AlertInput {
+            metric: "visitors",
+            filters: &filters,
+            window_minutes: 60,
+            condition: "below",
+            baseline: None,
+            warning: Some(10.0),
+            critical: None,
+            resolve: None,
+            pending_minutes: 0,
+            every_minutes: 5,
+        })
+        .unwrap();
+        db.db
+            .scoped(org, async |conn| {
+                let channel_id = uuid::Uuid::now_v7();
+                let new = NewChannel {
+                    channel_id,
+                    kind: "webhook",
+                    name: "Hook",
+                    url_host: Some("hooks.example"),
+                    url_sealed: Some(b"sealed"),
+                    secret_sealed: Some(b"sealed"),
+                    emails: &[],
+                    member_ids: &[],
+                    created_by: None,
+                };
+                notification_channels::create(conn, org, &new).await?;
+                let project = tenant::ProjectId::from_uuid(project_id);
+                let fields = RuleFields {
+                    name: "Traffic",
+                    spec: &spec,
+                    channel_ids: &[channel_id],
+                    enabled: true,
+                };
+                let alert = alerts::create(conn, org, project, &fields, None).await?;
+                let now = chrono::Utc::now();
+                schedules::every_for_alert(conn, org, project, alert.alert_id, 5, now).await?;
+                alerts::insert_event(
+                    conn,
+                    &AlertEvent {
+                        org_id,
+                        alert_id: alert.alert_id,
+                        event_id: uuid::Uuid::now_v7(),
+                        at: now,
+                        from_state: "ok".into(),
+                        to_state: "firing".into(),
+                        level: Some("warning".into()),
+                        value: Some(1.0),
+                        baseline_value: None,
+                        threshold: Some(10.0),
+                        notified: true,
+                    },
+                )
+                .await?;
+                let payload = serde_json::json!({"type": "test"});
+                notification_deliveries::enqueue(conn, org, channel_id, None, "test", &payload)
+                    .await?;
+                Ok::<_, DbError>(())
+            })
+            .await
+            .unwrap();
+    }
     // The ingest role cannot write an event for a project of another organization.
     let forged = tenant::tables::events::NewEvent {
         org_id: OrgId::generate().uuid(),
@@ -746,6 +817,11 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(scim_users::table.select(scim_users::all_columns)),
         declared(scim_groups::table.select(scim_groups::all_columns)),
         declared(scim_group_members::table.select(scim_group_members::all_columns)),
+        declared(notification_channels::table.select(notification_channels::all_columns)),
+        declared(alerts::table.select(alerts::all_columns)),
+        declared(alert_events::table.select(alert_events::all_columns)),
+        declared(schedules::table.select(schedules::all_columns)),
+        declared(notification_deliveries::table.select(notification_deliveries::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -22,6 +22,7 @@ fn query(dimensions: Vec<Dimension>, metrics: Vec<Metric>, filter: Filter) -> St
         timezone: "UTC".into(),
         from: NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
         to: NaiveDate::from_ymd_opt(2026, 3, 16).unwrap(),
+        instants: None,
         dimensions,
         filter,
         metrics,

@@ -5,12 +5,14 @@
 //! so a rolled-back write leaves no job behind and a committed one always has its job. Payloads
 //! carry ids only; each job reloads what it needs and succeeds quietly when its row is gone.
 
+pub mod alerts;
 pub mod archive;
 pub mod audit_stream;
 pub mod dns;
 pub mod health;
 pub mod jobs;
 pub mod mailer;
+pub mod notify;
 pub mod outbound;
 pub mod queue;
 pub mod run;

@@ -1,4 +1,4 @@
-//! HTTP to addresses customers give Beacon (audit streams now; webhooks later): never to
+//! HTTP to addresses customers give Beacon (audit streams, notification channels): never to
 //! Beacon's own network unless the operator allows it.
 //!
 //! A URL an organization owner types could name `http://169.254.169.254/` (a cloud's metadata
@@ -127,6 +127,33 @@ impl Outbound {
     /// Why `url` may not be reached, if it may not ([`check_target`]).
     pub fn check(&self, url: &reqwest::Url) -> Result<(), String> {
         check_target(url, self.allow_private)
+    }
+
+    /// Whether private targets are allowed (`BEACON_ALLOW_PRIVATE_OUTBOUND`).
+    pub fn allows_private(&self) -> bool {
+        self.allow_private
+    }
+
+    /// [`Outbound::check`], and for a name, that it resolves to a public address now: the
+    /// clear refusal when a URL is saved (sending checks again at every connection).
+    pub async fn check_resolving(&self, url: &reqwest::Url) -> Result<(), String> {
+        self.check(url)?;
+        let Some(url::Host::Domain(host)) = url.host() else {
+            return Ok(());
+        };
+        if self.allow_private {
+            return Ok(());
+        }
+        let port = url.port_or_known_default().unwrap_or(443);
+        let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|_| format!("the receiver's name {host} does not resolve"))?
+            .collect();
+        if found.iter().any(|addr| is_public(addr.ip())) {
+            Ok(())
+        } else {
+            Err(private_refusal())
+        }
     }
 
     /// The client; send only to URLs that passed [`Outbound::check`].

@@ -74,6 +74,25 @@ pub async fn run_until(
         ctx.audit_stream.clone(),
         ctx.clock.clone(),
     ));
+    let wake_sender = Arc::new(Notify::new());
+    let evaluations = tokio::spawn(crate::alerts::run(
+        ctx.db.clone(),
+        ctx.sweeper.clone(),
+        ctx.public_url.clone(),
+        ctx.clock.clone(),
+        wake_sender.clone(),
+    ));
+    let notifications = tokio::spawn(crate::notify::run(
+        crate::notify::Sender {
+            db: ctx.db.clone(),
+            sweeper: ctx.sweeper.clone(),
+            outbound: ctx.audit_stream.clone(),
+            sealing_key: ctx.sealing_key.clone(),
+            mailer: ctx.mailer.clone(),
+        },
+        ctx.clock.clone(),
+        wake_sender,
+    ));
     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
     let mut failed_worker: Option<String> = None;
     'workers: loop {
@@ -113,6 +132,8 @@ pub async fn run_until(
     }
     scheduler.abort();
     streams.abort();
+    evaluations.abort();
+    notifications.abort();
     pool.close().await;
     health.set(WorkerState::Stopped);
     Ok(())

@@ -98,6 +98,7 @@ pub async fn run(
             state.billing.clone(),
         );
         let audit_key = state.audit_key.clone();
+        let sealing_key = state.sealing_key.clone();
         let stop = stopped(stop_rx.clone());
         tokio::spawn(async move {
             crate::commands::worker::run(
@@ -109,6 +110,7 @@ pub async fn run(
                     public_url,
                     billing,
                     audit_key,
+                    sealing_key,
                 },
                 worker_health,
                 stop,

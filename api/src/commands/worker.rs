@@ -20,6 +20,8 @@ pub struct JobSettings<'a> {
     pub billing: Arc<billing::Billing>,
     /// Signs audit checkpoints (`BEACON_AUDIT_KEY`).
     pub audit_key: Option<tenant::audit::checkpoint::CheckpointKey>,
+    /// Opens sealed secrets (`BEACON_SECRET_KEY`, or `<data>/secret.key`).
+    pub sealing_key: Arc<tenant::sealed::SealingKey>,
 }
 
 /// Builds the job context and runs the workers until `shutdown`, keeping `health` up to date
@@ -37,6 +39,7 @@ pub async fn run(
         public_url,
         billing,
         audit_key,
+        sealing_key,
     } = settings;
     let mailer = Mailer::new(&MailConfig {
         smtp_url: mail.smtp_url.clone(),
@@ -61,6 +64,7 @@ pub async fn run(
         db,
         sweeper,
         audit_stream,
+        sealing_key,
         exports_dir: database.data_dir.join("exports"),
         dns: worker::dns::TxtChecker::new(mail.dns_server)?,
         audit_key,

@@ -3,10 +3,12 @@
 
 pub mod account;
 pub mod admin;
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod channels;
 pub mod domains;
 pub mod events;
 pub mod exports;
@@ -58,6 +60,8 @@ pub enum ApiTags {
     Billing,
     /// The audit log: records, verification, export and streaming.
     Audit,
+    /// Alerts on a project's metrics, and the channels they notify.
+    Alerts,
     /// Instance operation: jobs.
     Admin,
     /// Health, readiness and metrics.

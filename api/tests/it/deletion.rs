@@ -19,6 +19,11 @@ const JOURNALS: &[&str] = &["audit_log", "audit_heads"];
 
 /// The tenant tables `populate` (and the organization set-up) fill.
 const POPULATED: &[&str] = &[
+    "alerts",
+    "alert_events",
+    "schedules",
+    "notification_channels",
+    "notification_deliveries",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -141,6 +146,31 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
     let (status, body) = crate::support::status_and_json(resp).await;
     assert!(status == 200 || status == 201, "{status}: {body}");
 
+    // An alert on a channel, evaluated once by the worker's step: it fires (one visitor is
+    // below 5), which writes its history and queues a delivery.
+    let (status, channel) = app
+        .json(
+            who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/channels"),
+            Some(json!({"name": "Ops", "kind": "email", "emails": [format!("ops@{domain}")]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{channel}");
+    let (status, alert) = app
+        .json(
+            who,
+            "POST",
+            &format!("{base}/alerts"),
+            Some(
+                json!({"name": "Traffic", "metric": "visitors", "window_minutes": 60,
+                        "condition": "below", "warning": 5,
+                        "channel_ids": [channel["channel"]["id"]]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{alert}");
+
     // The rollup job's step, two hours on, so the events are rolled up.
     let sweeper = tenant::Db::connect_as(
         &app.test_db.owner_url,
@@ -156,6 +186,15 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
         .await
         .unwrap()
         .expect("rolled up");
+    let round = worker::alerts::evaluate_due(
+        &app.state.db,
+        &sweeper,
+        chrono::Utc::now() + chrono::Duration::minutes(6),
+        "http://beacon.test",
+    )
+    .await
+    .unwrap();
+    assert!(round.queued >= 1, "{round:?}");
     id
 }
 
@@ -505,6 +544,8 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
             "scim_users",
             "scim_groups",
             "scim_group_members",
+            "notification_channels",
+            "notification_deliveries",
         ];
         assert_eq!(
             *doomed_rows > 0 && *kept_rows > 0,

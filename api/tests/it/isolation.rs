@@ -17,12 +17,17 @@ struct Fixture {
     goal: Uuid,
     funnel: Uuid,
     issue: Uuid,
+    alert: Uuid,
+    channel: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
 fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value>)> {
     let (m, p, i, k, g, fu) = (f.member, f.project, f.invitation, f.key, f.goal, f.funnel);
     let issue = f.issue;
+    let (alert, channel) = (f.alert, f.channel);
+    let rule = json!({"name": "Spy", "metric": "visitors", "window_minutes": 60,
+                      "condition": "below", "warning": 1, "version": 1});
     // A release name (any text; a uuid keeps the coverage check's placeholders simple).
     let release = f.funnel;
     vec![
@@ -265,6 +270,77 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             format!("/api/v1/orgs/{org}/audit-log/stream"),
             None,
         ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/alerts"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/alerts"),
+            Some(rule.clone()),
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/alerts/preview"),
+            Some(rule.clone()),
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/alerts/{alert}"),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/projects/{p}/alerts/{alert}"),
+            Some(rule),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/projects/{p}/alerts/{alert}/mute"),
+            Some(json!({"until": "2030-01-01T00:00:00Z"})),
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/alerts/{alert}/history"),
+            None,
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}/alerts/{alert}"),
+            None,
+        ),
+        ("GET", format!("/api/v1/orgs/{org}/channels"), None),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/channels"),
+            Some(json!({"name": "Spy", "kind": "email", "emails": ["spy@example.com"]})),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{org}/channels/{channel}"),
+            Some(json!({"name": "Hijacked"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/channels/{channel}/rotate-secret"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/channels/{channel}/test"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/channels/{channel}/deliveries"),
+            None,
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/channels/{channel}"),
+            None,
+        ),
     ]
 }
 
@@ -367,7 +443,32 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
     add_release_file(app, &who, org, project_id, funnel_id, "~/app.js").await;
     add_vital(app, "/").await;
     add_event(app, "/").await;
+    // A notification channel and an alert notifying it.
+    let (status, channel) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/channels"),
+            Some(json!({"name": "Ops", "kind": "email", "emails": ["ops@alpha.example"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{channel}");
+    let channel_id = channel["channel"]["id"].clone();
+    let (status, alert) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/alerts"),
+            Some(
+                json!({"name": "Traffic", "metric": "visitors", "window_minutes": 60,
+                        "condition": "below", "warning": 5, "channel_ids": [channel_id]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{alert}");
     let fixture = Fixture {
+        alert: alert["id"].as_str().unwrap().parse().unwrap(),
+        channel: channel["channel"]["id"].as_str().unwrap().parse().unwrap(),
         issue: issues["items"][0]["id"].as_str().unwrap().parse().unwrap(),
         funnel: funnel["id"].as_str().unwrap().parse().unwrap(),
         goal: goal["id"].as_str().unwrap().parse().unwrap(),
@@ -449,7 +550,12 @@ async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRo
     let issues = format!("/projects/{project}/issues");
     let files = format!("/projects/{project}/releases/{}/files", f.funnel);
     let vitals = format!("/projects/{project}/vitals?metric=LCP&group=page&period=day");
+    let alerts = format!("/projects/{project}/alerts");
+    let deliveries = format!("/channels/{}/deliveries", f.channel);
     for path in [
+        alerts.as_str(),
+        "/channels",
+        deliveries.as_str(),
         "",
         "/members",
         "/invitations",
@@ -516,6 +622,8 @@ async fn second_tenant_gets_404_and_changes_nothing() {
                 && !path.contains(&a.goal.to_string())
                 && !path.contains(&a.funnel.to_string())
                 && !path.contains(&a.issue.to_string())
+                && !path.contains(&a.alert.to_string())
+                && !path.contains(&a.channel.to_string())
             {
                 continue;
             }
@@ -585,6 +693,8 @@ async fn every_org_endpoint_is_covered() {
         goal: nil,
         funnel: nil,
         issue: nil,
+        alert: nil,
+        channel: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()

@@ -572,6 +572,7 @@ pub fn job_context(app: &TestApp, smtp_url: Option<&str>) -> worker::JobContext 
         billing: app.state.billing.clone(),
         audit_stream: worker::outbound::Outbound::new(None, true, worker::audit_stream::TIMEOUT)
             .unwrap(),
+        sealing_key: app.state.sealing_key.clone(),
         exports_dir: app.state.exports_dir.clone(),
         dns: app.state.dns.clone(),
         audit_key: app.state.audit_key.clone(),

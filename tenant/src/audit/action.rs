@@ -151,6 +151,26 @@ actions! {
     /// A site domain of one of this organization's projects was taken over by an organization
     /// that proved DNS control of it.
     ProjectDomainLost => "project.domain_lost" on "domain",
+    /// An alert rule was created.
+    AlertCreated => "alert.created" on "alert",
+    /// An alert rule was changed (its status starts again from ok).
+    AlertUpdated => "alert.updated" on "alert",
+    /// An alert was muted until a time, or unmuted.
+    AlertMuted => "alert.muted" on "alert",
+    /// An alert rule was deleted.
+    AlertDeleted => "alert.deleted" on "alert",
+    /// A notification channel was created.
+    ChannelCreated => "channel.created" on "channel",
+    /// A notification channel's name, receiver, recipients or state was changed.
+    ChannelUpdated => "channel.updated" on "channel",
+    /// A webhook channel's signing secret was rotated.
+    ChannelSecretRotated => "channel.secret_rotated" on "channel",
+    /// A notification channel was deleted.
+    ChannelDeleted => "channel.deleted" on "channel",
+    /// A test notification was queued to a channel.
+    ChannelTested => "channel.tested" on "channel",
+    /// A channel was turned off after persistent failure or a 410 Gone.
+    ChannelDisabled => "channel.disabled" on "channel",
 }
 
 #[cfg(test)]

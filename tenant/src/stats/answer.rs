@@ -75,6 +75,7 @@ pub async fn answer(
         timezone: project.timezone.clone(),
         from,
         to,
+        instants: None,
         dimensions: request.dimensions.clone(),
         filter: request.filter.clone(),
         metrics: request.metrics.clone(),

@@ -5,7 +5,7 @@
 //! SQL beyond each dimension's fixed column name and time-bucket expression: one meaning of
 //! "visitors on /pricing from Germany" for every caller.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Double, Nullable, Text};
 use uuid::Uuid;
@@ -250,6 +250,9 @@ pub struct StatsQuery {
     pub from: NaiveDate,
     /// Last day, inclusive.
     pub to: NaiveDate,
+    /// Instead of the days: the instants `[start, end)` (an alert's last 15 minutes). Such a
+    /// query reads raw events only (rollups are whole hours).
+    pub instants: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Grouping.
     pub dimensions: Vec<Dimension>,
     /// Filters (`And(vec![])` for none). `event:goal` comparisons may only be items of the

@@ -143,7 +143,7 @@ pub async fn usable_until(
     conn: &mut AsyncPgConnection,
     query: &StatsQuery,
 ) -> diesel::QueryResult<Option<DateTime<Utc>>> {
-    if !answerable(query) {
+    if !answerable(query) || query.instants.is_some() {
         return Ok(None);
     }
     let row: Option<Watermark> = diesel::sql_query(

@@ -243,8 +243,20 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
     // The exit page costs a descending sort per visit; only when asked for.
     let exit_page = query.dimensions.contains(&Dimension::ExitPage)
         || query.filter.mentions(&Dimension::ExitPage);
-    let lo = format!("({from}::date::timestamp AT TIME ZONE {timezone})");
-    let hi = format!("({end}::date::timestamp AT TIME ZONE {timezone})");
+    let (lo, hi) = match query.instants {
+        Some((start, end)) => {
+            let start = plan.params.bind(start.to_rfc3339());
+            let end = plan.params.bind(end.to_rfc3339());
+            (
+                format!("({start}::timestamptz)"),
+                format!("({end}::timestamptz)"),
+            )
+        }
+        None => (
+            format!("({from}::date::timestamp AT TIME ZONE {timezone})"),
+            format!("({end}::date::timestamp AT TIME ZONE {timezone})"),
+        ),
+    };
     // With rollups: they answer the visits before the watermark, raw events those after. The
     // watermark is read in this same statement (one snapshot): the rollup job may move it and
     // rebuild an hour between two statements.

@@ -211,3 +211,23 @@ pub async fn owner_emails(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryR
         .load(conn)
         .await
 }
+
+/// The e-mail addresses of those of `user_ids` who are members of the organization now (members
+/// who left are skipped: they are never notified).
+pub async fn emails_of(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_ids: &[Uuid],
+) -> QueryResult<Vec<String>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::user_id.eq_any(user_ids))
+        .select(users::email)
+        .order(users::email)
+        .load(conn)
+        .await
+}

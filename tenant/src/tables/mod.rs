@@ -3,6 +3,7 @@
 //! Query functions take a connection, never the pool, so callers compose them inside one
 //! scope (one transaction).
 
+pub mod alerts;
 pub mod api_keys;
 pub mod audit_log;
 pub mod audit_streams;
@@ -13,12 +14,15 @@ pub mod funnels;
 pub mod goals;
 pub mod invitations;
 pub mod memberships;
+pub mod notification_channels;
+pub mod notification_deliveries;
 pub mod org_domains;
 pub mod org_exports;
 pub mod organizations;
 pub mod project_salts;
 pub mod projects;
 pub mod release_files;
+pub mod schedules;
 pub mod scim;
 pub mod sso;
 pub mod usage;

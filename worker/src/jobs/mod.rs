@@ -16,6 +16,7 @@ pub mod prune_audit_all_tenants;
 pub mod rollup_all_tenants;
 pub mod rotate_salts_all_tenants;
 pub mod send_billing_notice;
+pub mod send_channel_disabled_notice;
 pub mod send_domain_lost_notice;
 pub mod send_invitation;
 pub mod send_password_reset;
@@ -30,6 +31,7 @@ pub use prune_audit_all_tenants::PruneAuditAllTenants;
 pub use rollup_all_tenants::RollupAllTenants;
 pub use rotate_salts_all_tenants::RotateSaltsAllTenants;
 pub use send_billing_notice::SendBillingNotice;
+pub use send_channel_disabled_notice::SendChannelDisabledNotice;
 pub use send_domain_lost_notice::SendDomainLostNotice;
 pub use send_invitation::SendInvitation;
 pub use send_password_reset::SendPasswordReset;
@@ -52,8 +54,10 @@ pub struct JobContext {
     pub clock: Clock,
     /// Plans, entitlements and Stripe (disabled without a Stripe key).
     pub billing: Arc<billing::Billing>,
-    /// The HTTPS client audit streams are delivered with.
+    /// The client for customer-given URLs (audit streams, notification channels).
     pub audit_stream: crate::outbound::Outbound,
+    /// Opens sealed secrets (notification channels' URLs and signing secrets).
+    pub sealing_key: Arc<tenant::sealed::SealingKey>,
     /// Looks up the DNS TXT proofs of organizations' domains.
     pub dns: crate::dns::TxtChecker,
     /// Where organization exports are written (`<data>/exports`).
@@ -92,6 +96,8 @@ pub enum Job {
     VerifyDomainsAllTenants(VerifyDomainsAllTenants),
     /// Tell an organization a site domain of its project was taken over.
     SendDomainLostNotice(SendDomainLostNotice),
+    /// Tell the owners a notification channel was turned off.
+    SendChannelDisabledNotice(SendChannelDisabledNotice),
 }
 
 impl Job {
@@ -111,6 +117,7 @@ impl Job {
             Self::ExportOrganization(job) => job.run(ctx).await,
             Self::VerifyDomainsAllTenants(job) => job.run(ctx).await,
             Self::SendDomainLostNotice(job) => job.run(ctx).await,
+            Self::SendChannelDisabledNotice(job) => job.run(ctx).await,
         }
     }
 }

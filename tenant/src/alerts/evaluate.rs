@@ -1,0 +1,301 @@
+//! Evaluating an alert at its schedule's slot, in one tenant-scoped transaction: claim the
+//! slot, measure, step the state machine, store the status and history, and queue one
+//! delivery per channel when the change is notified. Everything commits together or not at
+//! all, so a slot is evaluated once and its notifications are queued once, across any number
+//! of workers.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::AsyncPgConnection;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::measure::{Window, measure};
+use super::rule::{AlertInput, AlertSpec, Condition, percent_change};
+use super::state::{Level, State, Transition, step};
+use crate::OrgId;
+use crate::tables::alerts::{self, Alert, AlertEvent, Evaluation};
+use crate::tables::notification_channels as channels;
+use crate::tables::notification_deliveries as deliveries;
+use crate::tables::projects::{self, Project};
+use crate::tables::schedules;
+
+/// What one schedule run did.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    /// The alert.
+    pub alert_id: Uuid,
+    /// The slot evaluated.
+    pub slot: DateTime<Utc>,
+    /// The status change, if any.
+    pub transition: Option<Transition>,
+    /// Deliveries queued.
+    pub queued: usize,
+}
+
+/// The stored rule, validated again (a rule stored by an older version that no longer
+/// validates measures nothing and says why).
+pub fn spec_of(alert: &Alert) -> Result<AlertSpec, crate::problem::Invalid> {
+    AlertSpec::validate(&AlertInput {
+        metric: &alert.metric,
+        filters: &alert.filters,
+        window_minutes: alert.window_minutes,
+        condition: &alert.condition,
+        baseline: alert.baseline.as_deref(),
+        warning: alert.warning,
+        critical: alert.critical,
+        resolve: Some(alert.resolve),
+        pending_minutes: alert.pending_minutes,
+        every_minutes: alert.every_minutes,
+    })
+}
+
+/// The value a rule compares at `at`, with the baseline's value for percent changes; `Err`
+/// with the reason when there is nothing to compare.
+pub async fn observe(
+    conn: &mut AsyncPgConnection,
+    project: &Project,
+    spec: &AlertSpec,
+    at: DateTime<Utc>,
+) -> diesel::QueryResult<Result<(f64, Option<f64>), String>> {
+    let window = Window::ending(at, Duration::minutes(i64::from(spec.window_minutes)));
+    let Some(current) = measure(conn, project, spec.metric, &spec.filter, window).await? else {
+        return Ok(Err("no samples in the window".to_owned()));
+    };
+    let Some(baseline) = spec.baseline else {
+        return Ok(Ok((current, None)));
+    };
+    let earlier = window.earlier(baseline.offset(window.end - window.start));
+    let Some(before) = measure(conn, project, spec.metric, &spec.filter, earlier).await? else {
+        return Ok(Err("no samples in the baseline window".to_owned()));
+    };
+    Ok(match percent_change(spec.condition, current, before) {
+        Some(change) => Ok(((change * 10.0).round() / 10.0, Some(before))),
+        None => Err("the baseline is zero, so there is no percent change".to_owned()),
+    })
+}
+
+/// Runs the schedule `schedule` of `org` if it is due at `now` and not held by another worker.
+/// `public_url` is where notification links point. `None`: nothing was due.
+pub async fn run_schedule(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    schedule: Uuid,
+    now: DateTime<Utc>,
+    public_url: &str,
+) -> diesel::QueryResult<Option<Ran>> {
+    let Some(claimed) = schedules::claim(conn, org, schedule, now).await? else {
+        return Ok(None);
+    };
+    let Some(alert) = alerts::find_any(conn, org, claimed.alert_id).await? else {
+        return Ok(None);
+    };
+    let ran = |transition, queued| Ran {
+        alert_id: alert.alert_id,
+        slot: claimed.slot,
+        transition,
+        queued,
+    };
+    if !alert.enabled {
+        return Ok(Some(ran(None, 0)));
+    }
+    let project_id = crate::ProjectId::from_uuid(alert.project_id);
+    let Some(found) = projects::find(conn, org, project_id).await? else {
+        return Ok(Some(ran(None, 0)));
+    };
+    let project = &found.project;
+    let at = claimed.slot;
+    let status = alert.status();
+    let observed = match spec_of(&alert) {
+        Ok(spec) => observe(conn, project, &spec, at)
+            .await?
+            .map(|observed| (spec, observed)),
+        Err(invalid) => Err(invalid.detail),
+    };
+    let (spec, (value, baseline)) = match observed {
+        Ok(found) => found,
+        Err(why) => {
+            let evaluation = Evaluation {
+                at,
+                status,
+                changed: false,
+                value: None,
+                error: Some(why),
+            };
+            alerts::record_evaluation(conn, org, alert.alert_id, &evaluation).await?;
+            return Ok(Some(ran(None, 0)));
+        }
+    };
+    let thresholds = spec.thresholds();
+    let (next, transition) = step(&thresholds, &status, value, at);
+    let evaluation = Evaluation {
+        at,
+        status: next,
+        changed: transition.is_some(),
+        value: Some(value),
+        error: None,
+    };
+    alerts::record_evaluation(conn, org, alert.alert_id, &evaluation).await?;
+    let Some(transition) = transition else {
+        return Ok(Some(ran(None, 0)));
+    };
+    let threshold = match transition.to {
+        State::Resolved => Some(thresholds.resolve),
+        _ => transition
+            .level
+            .and_then(|level| thresholds.threshold(level)),
+    };
+    let notify = transition.notify && !alert.muted_at(now);
+    alerts::insert_event(
+        conn,
+        &AlertEvent {
+            org_id: org.uuid(),
+            alert_id: alert.alert_id,
+            event_id: Uuid::now_v7(),
+            at,
+            from_state: transition.from.as_str().to_owned(),
+            to_state: transition.to.as_str().to_owned(),
+            level: transition.level.map(|l| l.as_str().to_owned()),
+            value: Some(value),
+            baseline_value: baseline,
+            threshold,
+            notified: notify,
+        },
+    )
+    .await?;
+    let mut queued = 0;
+    if notify {
+        let facts = Facts {
+            alert: &alert,
+            project,
+            spec: &spec,
+            transition: &transition,
+            value,
+            baseline,
+            threshold,
+            at,
+        };
+        let payload = notification(&facts, public_url);
+        for channel in &alert.channel_ids {
+            let Some(found) = channels::find(conn, org, *channel).await? else {
+                continue;
+            };
+            if found.enabled {
+                deliveries::enqueue(conn, org, *channel, Some(alert.alert_id), "alert", &payload)
+                    .await?;
+                queued += 1;
+            }
+        }
+    }
+    Ok(Some(ran(Some(transition), queued)))
+}
+
+/// What a notification says.
+pub struct Facts<'a> {
+    /// The alert.
+    pub alert: &'a Alert,
+    /// Its project.
+    pub project: &'a Project,
+    /// Its rule.
+    pub spec: &'a AlertSpec,
+    /// The change.
+    pub transition: &'a Transition,
+    /// The value compared.
+    pub value: f64,
+    /// The baseline's value (percent changes).
+    pub baseline: Option<f64>,
+    /// The threshold crossed.
+    pub threshold: Option<f64>,
+    /// The evaluation's instant.
+    pub at: DateTime<Utc>,
+}
+
+/// A number as people read it: no trailing `.0`, at most two decimals.
+pub fn number(value: f64) -> String {
+    let rounded = (value * 100.0).round() / 100.0;
+    if rounded.fract() == 0.0 {
+        format!("{}", rounded as i64)
+    } else {
+        format!("{rounded}")
+    }
+}
+
+fn window_words(minutes: i32) -> String {
+    match minutes {
+        m if m % 1_440 == 0 && m > 1_440 => format!("last {} days", m / 1_440),
+        1_440 => "last 24 hours".to_owned(),
+        m if m % 60 == 0 && m > 60 => format!("last {} hours", m / 60),
+        60 => "last hour".to_owned(),
+        m => format!("last {m} minutes"),
+    }
+}
+
+/// The sentence every channel shows, e.g. "Visitors (last hour) is 80, below the warning
+/// threshold of 100."
+pub fn summary(facts: &Facts<'_>) -> String {
+    let spec = facts.spec;
+    let unit = spec.metric.unit();
+    let what = format!(
+        "{} ({})",
+        spec.metric_name.replace('_', " "),
+        window_words(spec.window_minutes)
+    );
+    let value = match spec.condition {
+        Condition::IncreasePct => format!("up {} %", number(facts.value)),
+        Condition::DecreasePct => format!("down {} %", number(facts.value)),
+        _ => format!("{}{unit}", number(facts.value)),
+    };
+    let against = match (spec.baseline, facts.baseline) {
+        (Some(baseline), Some(before)) => format!(
+            " against {} ({}{unit})",
+            baseline.as_str().replace('_', " "),
+            number(before)
+        ),
+        _ => String::new(),
+    };
+    let threshold = facts.threshold.map(number).unwrap_or_default();
+    let direction = if spec.condition == Condition::Below {
+        "below"
+    } else {
+        "above"
+    };
+    match facts.transition.to {
+        State::Resolved => format!(
+            "Resolved: {what} is {value}{against}, back past the resolve threshold of {threshold}."
+        ),
+        _ => {
+            let level = facts.transition.level.unwrap_or(Level::Warning).as_str();
+            format!("{what} is {value}{against}, {direction} the {level} threshold of {threshold}.")
+        }
+    }
+}
+
+/// The notification every channel formats: what fired, the value against the threshold or
+/// baseline, and a link to the alert in the dashboard.
+pub fn notification(facts: &Facts<'_>, public_url: &str) -> Value {
+    let alert = facts.alert;
+    let metric = facts.spec.metric;
+    json!({
+        "type": format!("alert.{}", facts.transition.to.as_str()),
+        "summary": summary(facts),
+        "alert": {
+            "id": alert.alert_id,
+            "name": alert.name,
+            "metric": alert.metric,
+            "condition": alert.condition,
+            "window_minutes": alert.window_minutes,
+        },
+        "project": {"id": facts.project.project_id, "name": facts.project.name},
+        "state": facts.transition.to.as_str(),
+        "previous_state": facts.transition.from.as_str(),
+        "level": facts.transition.level.map(Level::as_str),
+        "value": facts.value,
+        "baseline_value": facts.baseline,
+        "threshold": facts.threshold,
+        "unit": if facts.spec.condition.is_change() { "%" } else { metric.unit() },
+        "at": facts.at,
+        "url": format!(
+            "{public_url}/orgs/{}/projects/{}/alerts/{}",
+            alert.org_id, alert.project_id, alert.alert_id
+        ),
+    })
+}
