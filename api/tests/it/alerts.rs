@@ -800,3 +800,77 @@ async fn rules_are_validated_and_edits_never_overwrite_each_other() {
     let rows = app.tenant_rows(org).await;
     assert_eq!(rows["alerts"].len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_alerts_journey_in_chromium() {
+    use crate::cli::{DataDir, free_port, serve_with};
+
+    let smtp = SmtpServer::start();
+    let receivers = Receivers::start();
+    let data = DataDir::new();
+    let port = free_port();
+    let public_url = format!("http://beacon.test:{port}");
+    let (_server, _) = serve_with(
+        &data.0,
+        port,
+        &[
+            ("BEACON_SMTP_URL", &smtp.url()),
+            ("BEACON_PUBLIC_URL", &public_url),
+            ("BEACON_ALLOW_PRIVATE_OUTBOUND", "true"),
+        ],
+    );
+    let report = crate::support::run_journey(
+        "alerts.mjs",
+        port,
+        smtp.maildir(),
+        &[
+            format!("http://127.0.0.1:{}", receivers.port),
+            format!("http://127.0.0.1:{}", receivers.control),
+        ],
+    );
+    assert_eq!(report["problems"], json!([]), "{report:#}");
+    assert_eq!(report["testDelivered"], true);
+    assert_eq!(
+        (
+            report["previewStatus"].as_u64(),
+            report["createStatus"].as_u64(),
+            report["eventStatus"].as_u64()
+        ),
+        (Some(200), Some(201), Some(202))
+    );
+    assert!(
+        report["previewText"]
+            .as_str()
+            .unwrap()
+            .contains("of the last 24 windows breached"),
+        "{report}"
+    );
+    assert!(
+        report["historyRows"].as_u64().unwrap() >= 2,
+        "a header and the firing change"
+    );
+    let texts = report["slackTexts"].as_array().unwrap();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.as_str().unwrap().contains("Test notification")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t
+            .as_str()
+            .unwrap()
+            .contains("Firing (warning): Any traffic")),
+        "{texts:?}"
+    );
+    assert_eq!(
+        report["slackProblems"],
+        json!([]),
+        "the fake accepted Beacon's messages"
+    );
+    assert_eq!(report["mailed"], true);
+    for (screen, violations) in report["a11y"].as_object().unwrap() {
+        assert_eq!(violations, &json!([]), "axe-core on {screen}");
+    }
+    assert_eq!(report["a11y"].as_object().unwrap().len(), 6);
+}

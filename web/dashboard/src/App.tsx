@@ -6,6 +6,8 @@ import { OrgsProvider } from "./lib/orgs";
 import { matchPath, useRouter } from "./lib/router";
 import { useSession } from "./lib/session";
 import { AcceptInvitationPage, LoginPage, ResetPasswordPage, SignupPage, VerifyEmailPage } from "./pages/AuthPages";
+import { AlertPage } from "./pages/alerts/AlertPage";
+import { AlertsPage } from "./pages/alerts/AlertsPage";
 import { BillingPage } from "./pages/billing/BillingPage";
 import { DashboardPage } from "./pages/dashboard/DashboardPage";
 import { IssuePage } from "./pages/errors/IssuePage";
@@ -16,6 +18,7 @@ import { CreateOrgPage, HomePage, ProjectsPage } from "./pages/OrgPages";
 import { SetupPage } from "./pages/SetupPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
 import { AuditLogPage } from "./pages/settings/AuditLogPage";
+import { ChannelsPage } from "./pages/settings/ChannelsPage";
 import { MembersPage } from "./pages/settings/MembersPage";
 import { OrgSettingsPage } from "./pages/settings/OrgSettingsPage";
 import { ProjectSettingsPage } from "./pages/settings/ProjectSettingsPage";
@@ -39,6 +42,8 @@ const PROJECT_SCREENS: [string, Screen][] = [
   ["/errors", () => <IssuesPage />],
   ["/errors/:issue", (p) => <IssuePage issueId={p.issue} />],
   ["/vitals", () => <VitalsPage />],
+  ["/alerts", () => <AlertsPage />],
+  ["/alerts/:alert", (p) => <AlertPage alertId={p.alert} />],
   ["/setup", () => <SetupPage />],
   ["/settings", () => <ProjectSettingsPage />],
 ];
@@ -54,6 +59,7 @@ const SIGNED_IN: [string, Screen][] = [
   ["/orgs/:org/audit-log", (p) => <AuditLogPage orgId={p.org} />],
   ["/orgs/:org/settings", (p) => <OrgSettingsPage orgId={p.org} />],
   ["/orgs/:org/sso", (p) => <SsoPage orgId={p.org} />],
+  ["/orgs/:org/channels", (p) => <ChannelsPage orgId={p.org} />],
   ...PROJECT_SCREENS.map(([suffix, screen]): [string, Screen] => [
     `/orgs/:org/projects/:project${suffix}`,
     (p) => (

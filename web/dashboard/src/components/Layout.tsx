@@ -62,6 +62,7 @@ export function Layout({ orgId, children }: { orgId?: string; children: ReactNod
     ? [
         { to: `/orgs/${org.id}`, label: "Projects" },
         { to: `/orgs/${org.id}/members`, label: "Members" },
+        { to: `/orgs/${org.id}/channels`, label: "Channels" },
         ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/api-keys`, label: "API keys" }] : []),
         ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/audit-log`, label: "Audit log" }] : []),
         ...(billing?.can_manage ? [{ to: `/orgs/${org.id}/billing`, label: "Billing" }] : []),

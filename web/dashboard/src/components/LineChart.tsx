@@ -13,21 +13,33 @@ export interface Series {
   previous?: number[];
 }
 
+const NO_GUIDES: Guide[] = [];
+
 /** Axis steps for whole-number metrics (uPlot would otherwise label 0.2, 0.4, …). */
 const WHOLE_STEPS = [
   1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7,
 ];
+
+/** A horizontal line across the chart (an alert's threshold). */
+export interface Guide {
+  label: string;
+  value: number;
+}
+
+const GUIDE_COLOURS = ["#d97706", "#dc2626", "#059669"];
 
 export function LineChart({
   data,
   label,
   format,
   whole,
+  guides = NO_GUIDES,
 }: {
   data: Series;
   label: string;
   format: (value: number) => string;
   whole: boolean;
+  guides?: Guide[];
 }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -61,6 +73,16 @@ export function LineChart({
         });
         (columns as (number | null)[][]).push(data.previous);
       }
+      guides.forEach((guide, index) => {
+        series.push({
+          label: guide.label,
+          stroke: GUIDE_COLOURS[index % GUIDE_COLOURS.length],
+          width: 1,
+          dash: [6, 3],
+          value: (_u, v) => (v == null ? "–" : format(v)),
+        });
+        (columns as (number | null)[][]).push(xs.map(() => guide.value));
+      });
       const width = Math.max(element.clientWidth, 280);
       chart = new uPlot(
         {
@@ -109,6 +131,6 @@ export function LineChart({
       window.removeEventListener("beacon-theme", draw);
       chart?.destroy();
     };
-  }, [data, label, format, whole]);
+  }, [data, label, format, whole, guides]);
   return <div ref={box} className="chart" role="img" aria-label={`${label} over time`} />;
 }

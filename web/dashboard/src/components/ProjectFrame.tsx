@@ -15,7 +15,8 @@ interface ProjectView {
   reload: () => void;
 }
 
-const ProjectContext = createContext<ProjectView | null>(null);
+/** The project of the screens inside a frame (tests provide one directly). */
+export const ProjectContext = createContext<ProjectView | null>(null);
 
 export function useProject(): ProjectView {
   const view = useContext(ProjectContext);
@@ -50,6 +51,7 @@ export function ProjectFrame({
     { to: `${base}/goals`, label: "Goals & funnels" },
     { to: `${base}/errors`, label: "Errors" },
     { to: `${base}/vitals`, label: "Web Vitals" },
+    { to: `${base}/alerts`, label: "Alerts" },
     { to: `${base}/setup`, label: "Tracking code" },
     ...(org && canWrite(org.role) ? [{ to: `${base}/settings`, label: "Settings" }] : []),
   ];

@@ -1,0 +1,254 @@
+// `/orgs/:org/channels`: where alerts are sent — e-mail, Slack, Microsoft Teams, Discord and
+// signed webhooks. A channel's URL and secret are never shown again after saving (only the
+// receiver's host); a webhook's signing secret is shown once, when made or rotated. Admins
+// add, test, turn on or off, rotate and delete channels and read each one's delivery log.
+import { useState } from "react";
+import { api, type Schemas, unwrap } from "../../api/client";
+import { Layout } from "../../components/Layout";
+import { Button, Card, CopyButton, Empty, ErrorNote, Field, Loading, Select, useAction } from "../../components/ui";
+import { useOrg } from "../../lib/orgs";
+import { canAdmin } from "../../lib/roles";
+import { useAsync } from "../../lib/useAsync";
+
+type Channel = Schemas["ChannelOut"];
+
+const KINDS: [string, string, string][] = [
+  ["slack", "Slack", "The incoming-webhook URL (https://hooks.slack.com/services/…)"],
+  ["teams", "Microsoft Teams", "The Workflows incoming-webhook URL"],
+  ["discord", "Discord", "The webhook URL (https://discord.com/api/webhooks/…)"],
+  ["webhook", "Webhook (signed)", "Your HTTPS endpoint; deliveries are signed with Standard Webhooks"],
+  ["email", "E-mail", ""],
+];
+
+function Secret({ secret }: { secret: string }) {
+  return (
+    <div className="banner banner-warn" role="status">
+      <p>
+        The signing secret, shown this once (verify deliveries with it): <code className="long-value">{secret}</code>
+      </p>
+      <CopyButton text={secret} label="Copy secret" />
+    </div>
+  );
+}
+
+function NewChannel({ orgId, onSaved }: { orgId: string; onSaved: (secret: string | null) => void }) {
+  const [kind, setKind] = useState("slack");
+  const [name, setName] = useState("");
+  const [url, setUrl] = useState("");
+  const [emails, setEmails] = useState("");
+  const save = useAction(async () => {
+    const made = await unwrap(
+      api.POST("/api/v1/orgs/{org_id}/channels", {
+        params: { path: { org_id: orgId } },
+        body:
+          kind === "email"
+            ? {
+                name,
+                kind,
+                emails: emails
+                  .split(/[\s,]+/)
+                  .map((e) => e.trim())
+                  .filter(Boolean),
+              }
+            : { name, kind, url },
+      }),
+    );
+    setName("");
+    setUrl("");
+    setEmails("");
+    onSaved(made.secret ?? null);
+  });
+  const hint = KINDS.find(([k]) => k === kind)?.[2] ?? "";
+  return (
+    <form
+      className="inline-form"
+      aria-label="New channel"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void save.run();
+      }}
+    >
+      <Select label="Kind" value={kind} onChange={(e) => setKind(e.target.value)}>
+        {KINDS.map(([value, label]) => (
+          <option key={value} value={value}>
+            {label}
+          </option>
+        ))}
+      </Select>
+      <Field label="Name" required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
+      {kind === "email" ? (
+        <Field
+          label="Addresses"
+          required
+          hint="Separated by commas or spaces"
+          value={emails}
+          onChange={(e) => setEmails(e.target.value)}
+        />
+      ) : (
+        <Field
+          label="URL"
+          type="url"
+          required
+          hint={hint}
+          maxLength={2000}
+          value={url}
+          onChange={(e) => setUrl(e.target.value)}
+        />
+      )}
+      <Button type="submit" busy={save.busy}>
+        Add channel
+      </Button>
+      <ErrorNote error={save.error} />
+    </form>
+  );
+}
+
+function Deliveries({ orgId, channel }: { orgId: string; channel: Channel }) {
+  const log = useAsync(
+    () =>
+      unwrap(
+        api.GET("/api/v1/orgs/{org_id}/channels/{channel_id}/deliveries", {
+          params: { path: { org_id: orgId, channel_id: channel.id }, query: { limit: 20 } },
+        }),
+      ),
+    [orgId, channel.id],
+  );
+  return (
+    <div className="deliveries">
+      <ErrorNote error={log.error} />
+      {log.data?.length === 0 && <Empty>Nothing sent yet.</Empty>}
+      {log.data && log.data.length > 0 && (
+        <div className="table-scroll">
+          <table aria-label={`Deliveries to ${channel.name}`}>
+            <thead>
+              <tr>
+                <th scope="col">Queued</th>
+                <th scope="col">What</th>
+                <th scope="col">Status</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Last answer</th>
+              </tr>
+            </thead>
+            <tbody>
+              {log.data.map((delivery) => (
+                <tr key={delivery.id}>
+                  <td>{new Date(delivery.created_at).toLocaleString()}</td>
+                  <td>{String((delivery.payload as { summary?: string }).summary ?? delivery.kind)}</td>
+                  <td>{delivery.status}</td>
+                  <td>{delivery.attempts}</td>
+                  <td>{delivery.last_error ?? (delivery.last_status ? `HTTP ${delivery.last_status}` : "–")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Button variant="ghost" onClick={log.reload}>
+        Refresh
+      </Button>
+    </div>
+  );
+}
+
+export function ChannelsPage({ orgId }: { orgId: string }) {
+  const admin = canAdmin(useOrg(orgId)?.role ?? "viewer");
+  const channels = useAsync(
+    () => unwrap(api.GET("/api/v1/orgs/{org_id}/channels", { params: { path: { org_id: orgId } } })),
+    [orgId],
+  );
+  const [secret, setSecret] = useState<string | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const act = useAction(async (channel: Channel, what: "test" | "toggle" | "rotate" | "delete") => {
+    const path = { org_id: orgId, channel_id: channel.id };
+    setNote(null);
+    if (what === "test") {
+      await unwrap(api.POST("/api/v1/orgs/{org_id}/channels/{channel_id}/test", { params: { path } }));
+      setNote(`A test message to ${channel.name} is on its way; its delivery log shows how it went.`);
+      setOpen(channel.id);
+    } else if (what === "toggle") {
+      await unwrap(
+        api.PATCH("/api/v1/orgs/{org_id}/channels/{channel_id}", {
+          params: { path },
+          body: { enabled: !channel.enabled },
+        }),
+      );
+    } else if (what === "rotate") {
+      const rotated = await unwrap(
+        api.POST("/api/v1/orgs/{org_id}/channels/{channel_id}/rotate-secret", { params: { path } }),
+      );
+      setSecret(rotated.secret ?? null);
+    } else {
+      await unwrap(api.DELETE("/api/v1/orgs/{org_id}/channels/{channel_id}", { params: { path } }));
+    }
+    channels.reload();
+  });
+  return (
+    <Layout orgId={orgId}>
+      <h1>Notification channels</h1>
+      {secret && <Secret secret={secret} />}
+      {note && (
+        <p className="banner" role="status">
+          {note}
+        </p>
+      )}
+      <Card title="Channels">
+        <ErrorNote error={channels.error ?? act.error} />
+        {!channels.data && !channels.error && <Loading />}
+        {channels.data?.length === 0 && <Empty>No channels yet. Alerts notify the channels they name.</Empty>}
+        {channels.data?.map((channel) => (
+          <article key={channel.id} className="channel" aria-label={channel.name}>
+            <header className="card-header">
+              <h3>
+                {channel.name} <span className="muted">({channel.kind})</span>
+              </h3>
+              <span className={`badge badge-${channel.enabled ? "good" : "bad"}`}>
+                {channel.enabled ? "on" : "off"}
+              </span>
+            </header>
+            <p className="muted">
+              {channel.kind === "email" ? channel.emails.join(", ") || "members" : `to ${channel.url_host ?? "?"}`}
+              {channel.disabled_reason && ` — turned off: ${channel.disabled_reason}`}
+            </p>
+            {admin && (
+              <div className="inline-form">
+                <Button
+                  variant="secondary"
+                  disabled={!channel.enabled}
+                  busy={act.busy}
+                  onClick={() => void act.run(channel, "test")}
+                >
+                  Send test
+                </Button>
+                <Button variant="secondary" busy={act.busy} onClick={() => void act.run(channel, "toggle")}>
+                  {channel.enabled ? "Turn off" : "Turn on"}
+                </Button>
+                {channel.kind === "webhook" && (
+                  <Button variant="secondary" busy={act.busy} onClick={() => void act.run(channel, "rotate")}>
+                    Rotate secret
+                  </Button>
+                )}
+                <Button variant="ghost" onClick={() => setOpen(open === channel.id ? null : channel.id)}>
+                  {open === channel.id ? "Hide deliveries" : "Deliveries"}
+                </Button>
+                <Button variant="danger" busy={act.busy} onClick={() => void act.run(channel, "delete")}>
+                  Delete
+                </Button>
+              </div>
+            )}
+            {admin && open === channel.id && <Deliveries orgId={orgId} channel={channel} />}
+          </article>
+        ))}
+        {admin && (
+          <NewChannel
+            orgId={orgId}
+            onSaved={(made) => {
+              setSecret(made);
+              channels.reload();
+            }}
+          />
+        )}
+      </Card>
+    </Layout>
+  );
+}
