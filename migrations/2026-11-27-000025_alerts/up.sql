@@ -96,8 +96,10 @@ CREATE TABLE alerts (
     -- Stats API filters (validated by its parser), applied to the analytics metrics.
     filters jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(filters) = 'array'),
     window_minutes integer NOT NULL CHECK (window_minutes BETWEEN 5 AND 10080),
-    condition text NOT NULL CHECK (condition IN ('above', 'below', 'increase_pct', 'decrease_pct')),
+    condition text NOT NULL CHECK (condition IN ('above', 'below', 'increase_pct', 'decrease_pct', 'anomaly')),
     baseline text CHECK (baseline IN ('previous_period', 'last_week')),
+    -- Anomaly rules: how wide the band of normal values is (a 99.9, 99 or 95 % interval).
+    sensitivity text CHECK (sensitivity IN ('low', 'medium', 'high')),
     warning double precision,
     critical double precision,
     resolve double precision NOT NULL,
@@ -119,11 +121,12 @@ CREATE TABLE alerts (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (org_id, alert_id),
     FOREIGN KEY (org_id, project_id) REFERENCES projects (org_id, project_id) ON DELETE CASCADE,
-    CHECK (warning IS NOT NULL OR critical IS NOT NULL),
+    CHECK (condition = 'anomaly' OR warning IS NOT NULL OR critical IS NOT NULL),
+    CHECK ((condition = 'anomaly') = (sensitivity IS NOT NULL)),
     CHECK ((condition IN ('increase_pct', 'decrease_pct')) = (baseline IS NOT NULL))
 );
 CREATE INDEX alerts_project ON alerts (org_id, project_id);
-COMMENT ON TABLE alerts IS 'Threshold rules on a project''s metrics, with their state (ok, pending, firing, resolved).';
+COMMENT ON TABLE alerts IS 'Threshold and anomaly rules on a project''s metrics, with their state (ok, pending, firing, resolved).';
 
 CREATE TABLE alert_events (
     org_id uuid NOT NULL,

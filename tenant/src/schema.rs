@@ -639,6 +639,7 @@ diesel::table! {
         window_minutes -> Int4,
         condition -> Text,
         baseline -> Nullable<Text>,
+        sensitivity -> Nullable<Text>,
         warning -> Nullable<Float8>,
         critical -> Nullable<Float8>,
         resolve -> Float8,

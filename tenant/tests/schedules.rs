@@ -25,6 +25,7 @@ async fn scheduled(db: &TestDb, org: OrgId, timezone: &str) -> Uuid {
         window_minutes: 60,
         condition: "below",
         baseline: None,
+        sensitivity: None,
         warning: Some(1.0),
         critical: None,
         resolve: None,

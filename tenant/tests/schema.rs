@@ -490,6 +490,7 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
             window_minutes: 60,
             condition: "below",
             baseline: None,
+            sensitivity: None,
             warning: Some(10.0),
             critical: None,
             resolve: None,

@@ -39,12 +39,18 @@ pub struct AlertIn {
     pub filters: Option<Value>,
     /// The window measured, ending at each evaluation: 5 minutes to a week.
     pub window_minutes: i32,
-    /// `above`, `below`, `increase_pct` or `decrease_pct`.
+    /// `above`, `below`, `increase_pct`, `decrease_pct`, or `anomaly`: the last complete hour
+    /// outside the band a seasonal model of the metric's last four weeks expects (needs a
+    /// 60-minute window and 14 days of history; no thresholds).
     #[oai(validator(max_length = 20))]
     pub condition: Text,
     /// For percent changes: `previous_period` or `last_week`.
     #[oai(validator(max_length = 20))]
     pub baseline: Option<Text>,
+    /// For `anomaly`: `low`, `medium` (default) or `high`, the width of the band of normal
+    /// values (a 99.9, 99 or 95 % prediction interval).
+    #[oai(validator(max_length = 20))]
+    pub sensitivity: Option<Text>,
     /// Warning threshold (a value, or a percentage for changes).
     pub warning: Option<f64>,
     /// Critical threshold.
@@ -83,6 +89,8 @@ pub struct AlertOut {
     pub condition: String,
     /// Baseline of a percent change.
     pub baseline: Option<String>,
+    /// Band width of an anomaly rule.
+    pub sensitivity: Option<String>,
     /// Warning threshold.
     pub warning: Option<f64>,
     /// Critical threshold.
@@ -143,10 +151,16 @@ pub struct AlertEventOut {
 pub struct PreviewPoint {
     /// End of the window.
     pub at: DateTime<Utc>,
-    /// The value compared (none: nothing to measure).
+    /// The value compared (none: nothing to measure); an anomaly rule's metric.
     pub value: Option<f64>,
+    /// The lower end of an anomaly rule's expected band.
+    pub lower: Option<f64>,
+    /// The upper end of an anomaly rule's expected band.
+    pub upper: Option<f64>,
     /// The level it breaches, if any.
     pub breach: Option<String>,
+    /// Why nothing was measured (e.g. too little history for an anomaly rule).
+    pub note: Option<String>,
 }
 
 /// What a rule would see now and over its recent windows.
@@ -179,6 +193,7 @@ fn alert_out(alert: Alert) -> AlertOut {
         window_minutes: alert.window_minutes,
         condition: alert.condition,
         baseline: alert.baseline,
+        sensitivity: alert.sensitivity,
         warning: alert.warning,
         critical: alert.critical,
         resolve: alert.resolve,
@@ -216,7 +231,7 @@ fn audited(alert: &Alert) -> Value {
     json!({
         "name": alert.name, "metric": alert.metric, "filters": alert.filters,
         "window_minutes": alert.window_minutes, "condition": alert.condition,
-        "baseline": alert.baseline, "warning": alert.warning, "critical": alert.critical,
+        "baseline": alert.baseline, "sensitivity": alert.sensitivity, "warning": alert.warning, "critical": alert.critical,
         "resolve": alert.resolve, "pending_minutes": alert.pending_minutes,
         "every_minutes": alert.every_minutes, "channel_ids": alert.channel_ids,
         "enabled": alert.enabled, "project_id": alert.project_id,
@@ -237,6 +252,7 @@ fn validate(body: &AlertIn) -> ApiResult<(String, AlertSpec, Vec<Uuid>)> {
         window_minutes: body.window_minutes,
         condition: &body.condition,
         baseline: body.baseline.as_deref(),
+        sensitivity: body.sensitivity.as_deref(),
         warning: body.warning,
         critical: body.critical,
         resolve: body.resolve,
@@ -547,7 +563,6 @@ impl AlertsApi {
     ) -> ApiResult<Json<AlertPreview>> {
         let (_, spec, _) = validate(&body)?;
         let project = scope.project.clone();
-        let thresholds = spec.thresholds();
         let now = Utc::now();
         let step = Duration::minutes(i64::from(spec.window_minutes));
         let points = scope
@@ -555,16 +570,33 @@ impl AlertsApi {
                 let mut points = Vec::with_capacity(24);
                 for back in (0..24).rev() {
                     let at = now - step * back;
-                    let value = observe(conn, &project, &spec, at)
-                        .await?
-                        .ok()
-                        .map(|(v, _)| v);
-                    points.push(PreviewPoint {
-                        at,
-                        value,
-                        breach: value
-                            .and_then(|v| thresholds.breach(v))
-                            .map(|level| level.as_str().to_owned()),
+                    let seen = observe(conn, &project, &spec, at).await?;
+                    points.push(match seen {
+                        Ok(seen) => PreviewPoint {
+                            at,
+                            // An anomaly rule shows the metric against its band; the others
+                            // the value they compare with their thresholds.
+                            value: Some(if seen.expected.is_some() {
+                                seen.actual
+                            } else {
+                                seen.compared
+                            }),
+                            lower: seen.expected.map(|band| band.lower),
+                            upper: seen.expected.map(|band| band.upper),
+                            breach: seen
+                                .thresholds(&spec)
+                                .breach(seen.compared)
+                                .map(|level| level.as_str().to_owned()),
+                            note: None,
+                        },
+                        Err(why) => PreviewPoint {
+                            at,
+                            value: None,
+                            lower: None,
+                            upper: None,
+                            breach: None,
+                            note: Some(why),
+                        },
                     });
                 }
                 Ok::<_, DbError>(points)

@@ -874,3 +874,164 @@ async fn the_alerts_journey_in_chromium() {
     }
     assert_eq!(report["a11y"].as_object().unwrap().len(), 6);
 }
+
+/// Pageviews of a site with a daily rhythm, `days` days back from the last whole hour, as the
+/// ingest role writes them; the last hour gets `last_hour` pageviews.
+async fn seasonal_traffic(app: &TestApp, org: Uuid, project: Uuid, days: i64, last_hour: usize) {
+    use chrono::DurationRound;
+    let ingest = tenant::Db::connect_as(
+        &app.test_db.owner_url,
+        tenant::AppRole::Ingest,
+        &Default::default(),
+    )
+    .unwrap();
+    let end = Utc::now().duration_trunc(Duration::hours(1)).unwrap();
+    let mut events = Vec::new();
+    for hour in 0..days * 24 {
+        let at = end - Duration::hours(days * 24 - hour);
+        let hour_of_day = (hour % 24) as f64;
+        let expected = 30.0 + 20.0 * ((hour_of_day - 6.0) / 24.0 * std::f64::consts::TAU).sin();
+        let count = if hour == days * 24 - 1 {
+            last_hour
+        } else {
+            expected.round() as usize
+        };
+        for i in 0..count {
+            events.push(tenant::tables::events::NewEvent {
+                org_id: org,
+                project_id: project,
+                ts: at + Duration::seconds(i as i64 * 50),
+                event_id: Uuid::now_v7(),
+                name: "pageview".into(),
+                visitor_id: hour * 1_000 + i as i64,
+                hostname: "anomaly.example".into(),
+                pathname: "/".into(),
+                referrer_host: None,
+                source: None,
+                utm_source: None,
+                utm_medium: None,
+                utm_campaign: None,
+                utm_content: None,
+                utm_term: None,
+                browser: Some("Firefox".into()),
+                browser_version: None,
+                os: Some("Linux".into()),
+                os_version: None,
+                device: Some("desktop".into()),
+                country: Some("DE".into()),
+                region: None,
+                city: None,
+                props: json!({}),
+                revenue_amount: None,
+                revenue_currency: None,
+                interactive: true,
+            });
+        }
+    }
+    let mut conn = ingest.conn().await.unwrap();
+    for chunk in events.chunks(2_000) {
+        tenant::tables::events::insert_batch(&mut conn, chunk)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_anomaly_alert_learns_from_history_and_says_when_it_has_too_little() {
+    let app = alerts_app().await;
+    let owner = app.user("owner@anomaly.test").await;
+    let who = As::User(owner.clone());
+    let org = app.org(&owner, "Anomaly").await;
+    let project = app.project(&who, org, "anomaly.example").await;
+    let p: Uuid = project["id"].as_str().unwrap().parse().unwrap();
+    let rule = json!({"name": "Unusual traffic", "metric": "pageviews", "window_minutes": 60,
+                      "condition": "anomaly", "sensitivity": "low"});
+    let alert = create(
+        &app,
+        &who,
+        &format!("/api/v1/orgs/{org}/projects/{p}/alerts"),
+        rule,
+    )
+    .await;
+    assert_eq!(
+        (alert["sensitivity"].as_str(), alert["warning"].as_f64()),
+        (Some("low"), Some(1.0))
+    );
+    let ctx = job_context(&app, None);
+    let base = format!(
+        "/api/v1/orgs/{org}/projects/{p}/alerts/{}",
+        alert["id"].as_str().unwrap()
+    );
+
+    // A project created just now has no history to learn from, and says so.
+    worker::alerts::evaluate_due(
+        &ctx.db,
+        &ctx.sweeper,
+        Utc::now() + Duration::minutes(6),
+        "http://beacon.test",
+    )
+    .await
+    .unwrap();
+    let (_, young) = app.json(&who, "GET", &base, None).await;
+    assert!(
+        young["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("needs 14 days of history"),
+        "{young}"
+    );
+    assert_eq!(young["state"], "ok");
+
+    // Sixteen days of a daily rhythm, then an hour with no traffic at all.
+    let tenant_org = tenant::OrgId::from_uuid(org);
+    app.state
+        .db
+        .scoped(tenant_org, async |conn| {
+            let backdate = "UPDATE projects SET created_at = now() - interval '17 days'";
+            Ok::<_, tenant::DbError>(
+                tenant::diesel_async::RunQueryDsl::execute(
+                    tenant::diesel::sql_query(backdate),
+                    conn,
+                )
+                .await?,
+            )
+        })
+        .await
+        .unwrap();
+    seasonal_traffic(&app, org, p, 16, 0).await;
+    let round = worker::alerts::evaluate_due(
+        &ctx.db,
+        &ctx.sweeper,
+        Utc::now() + Duration::minutes(12),
+        "http://beacon.test",
+    )
+    .await
+    .unwrap();
+    let (_, fired) = app.json(&who, "GET", &base, None).await;
+    assert_eq!(round.transitions, 1, "{round:?}: {fired}");
+    assert_eq!(fired["state"], "firing", "{fired}");
+    assert_eq!(fired["last_value"], 0.0);
+    let (_, history) = app
+        .json(&who, "GET", &format!("{base}/history"), None)
+        .await;
+    let event = &history[0];
+    let (predicted, edge) = (
+        event["baseline_value"].as_f64().unwrap(),
+        event["threshold"].as_f64().unwrap(),
+    );
+    assert!(
+        predicted > edge && edge > 0.0,
+        "the band was expected around the rhythm: {event}"
+    );
+    // The preview draws the band.
+    let (status, preview) = app
+        .json(&who, "POST", &format!("/api/v1/orgs/{org}/projects/{p}/alerts/preview"),
+            Some(json!({"name": "x", "metric": "pageviews", "window_minutes": 60, "condition": "anomaly"})))
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    let last = &preview["points"][23];
+    assert!(
+        last["lower"].is_number() && last["upper"].is_number(),
+        "{last}"
+    );
+}

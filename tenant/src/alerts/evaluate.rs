@@ -4,14 +4,16 @@
 //! all, so a slot is evaluated once and its notifications are queued once, across any number
 //! of workers.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::anomaly::{self, Expected, NoForecast, Sensitivity};
+use super::measure::hourly;
 use super::measure::{Window, measure};
 use super::rule::{AlertInput, AlertSpec, Condition, percent_change};
-use super::state::{Level, State, Transition, step};
+use super::state::{Level, State, Thresholds, Transition, step};
 use crate::OrgId;
 use crate::tables::alerts::{self, Alert, AlertEvent, Evaluation};
 use crate::tables::notification_channels as channels;
@@ -35,42 +37,146 @@ pub struct Ran {
 /// The stored rule, validated again (a rule stored by an older version that no longer
 /// validates measures nothing and says why).
 pub fn spec_of(alert: &Alert) -> Result<AlertSpec, crate::problem::Invalid> {
+    // An anomaly rule stores its deviation thresholds (the band's edge); they are not input.
+    let thresholds = alert.condition != Condition::Anomaly.as_str();
     AlertSpec::validate(&AlertInput {
         metric: &alert.metric,
         filters: &alert.filters,
         window_minutes: alert.window_minutes,
         condition: &alert.condition,
         baseline: alert.baseline.as_deref(),
-        warning: alert.warning,
-        critical: alert.critical,
-        resolve: Some(alert.resolve),
+        sensitivity: alert.sensitivity.as_deref(),
+        warning: alert.warning.filter(|_| thresholds),
+        critical: alert.critical.filter(|_| thresholds),
+        resolve: Some(alert.resolve).filter(|_| thresholds),
         pending_minutes: alert.pending_minutes,
         every_minutes: alert.every_minutes,
     })
 }
 
-/// The value a rule compares at `at`, with the baseline's value for percent changes; `Err`
-/// with the reason when there is nothing to compare.
+/// What an evaluation saw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observation {
+    /// What the state machine compares: the metric, its percent change, or an anomaly's
+    /// deviation from the expected value (in half-widths of the band).
+    pub compared: f64,
+    /// The metric's own value (shown and stored).
+    pub actual: f64,
+    /// The baseline window's value (percent changes) or the model's point forecast
+    /// (anomalies).
+    pub baseline: Option<f64>,
+    /// The band an anomaly rule expected.
+    pub expected: Option<Expected>,
+    /// An anomaly's critical deviation (the 99.9 % band's edge, on the side of the value).
+    pub critical: Option<f64>,
+}
+
+impl Observation {
+    /// The thresholds the state machine compares this observation with: the rule's, with an
+    /// anomaly's critical edge from this forecast.
+    pub fn thresholds(&self, spec: &AlertSpec) -> Thresholds {
+        Thresholds {
+            critical: self.critical.or(spec.critical),
+            ..spec.thresholds()
+        }
+    }
+
+    /// The edge or threshold the change is about, in the metric's unit.
+    fn threshold(&self, thresholds: &Thresholds, transition: &Transition) -> Option<f64> {
+        if let Some(band) = self.expected {
+            let above = self.actual >= band.point;
+            return Some(match (transition.level, above) {
+                (Some(Level::Critical), true) => band.critical_upper,
+                (Some(Level::Critical), false) => band.critical_lower,
+                (_, true) => band.upper,
+                (_, false) => band.lower,
+            });
+        }
+        match transition.to {
+            State::Resolved => Some(thresholds.resolve),
+            _ => transition
+                .level
+                .and_then(|level| thresholds.threshold(level)),
+        }
+    }
+}
+
+/// What a rule sees at `at`; `Err` with the reason when there is nothing to compare.
 pub async fn observe(
     conn: &mut AsyncPgConnection,
     project: &Project,
     spec: &AlertSpec,
     at: DateTime<Utc>,
-) -> diesel::QueryResult<Result<(f64, Option<f64>), String>> {
+) -> diesel::QueryResult<Result<Observation, String>> {
+    if let Some(sensitivity) = spec.sensitivity {
+        return observe_anomaly(conn, project, spec, sensitivity, at).await;
+    }
     let window = Window::ending(at, Duration::minutes(i64::from(spec.window_minutes)));
     let Some(current) = measure(conn, project, spec.metric, &spec.filter, window).await? else {
         return Ok(Err("no samples in the window".to_owned()));
     };
+    let plain = Observation {
+        compared: current,
+        actual: current,
+        baseline: None,
+        expected: None,
+        critical: None,
+    };
     let Some(baseline) = spec.baseline else {
-        return Ok(Ok((current, None)));
+        return Ok(Ok(plain));
     };
     let earlier = window.earlier(baseline.offset(window.end - window.start));
     let Some(before) = measure(conn, project, spec.metric, &spec.filter, earlier).await? else {
         return Ok(Err("no samples in the baseline window".to_owned()));
     };
     Ok(match percent_change(spec.condition, current, before) {
-        Some(change) => Ok(((change * 10.0).round() / 10.0, Some(before))),
+        Some(change) => Ok(Observation {
+            compared: (change * 10.0).round() / 10.0,
+            baseline: Some(before),
+            ..plain
+        }),
         None => Err("the baseline is zero, so there is no percent change".to_owned()),
+    })
+}
+
+/// The last complete UTC hour before `at` against the band the model of the hours before it
+/// expects. Only the hours since the project was created count as history.
+async fn observe_anomaly(
+    conn: &mut AsyncPgConnection,
+    project: &Project,
+    spec: &AlertSpec,
+    sensitivity: Sensitivity,
+    at: DateTime<Utc>,
+) -> diesel::QueryResult<Result<Observation, String>> {
+    let end = at.duration_trunc(Duration::hours(1)).unwrap_or(at);
+    let lived = usize::try_from((end - project.created_at).num_hours()).unwrap_or(0);
+    let hours = (anomaly::HISTORY_HOURS + 1).min(lived);
+    if hours <= anomaly::MIN_HISTORY_HOURS {
+        let history = hours.saturating_sub(1);
+        return Ok(Err(NoForecast::TooLittleHistory(history).to_string()));
+    }
+    let series = hourly(conn, project, spec.metric, &spec.filter, end, hours).await?;
+    let Some((last, history)) = series.split_last() else {
+        return Ok(Err("no samples".to_owned()));
+    };
+    let Some(actual) = *last else {
+        return Ok(Err("no samples in the last hour".to_owned()));
+    };
+    let mut known: Vec<f64> = history.iter().flatten().copied().collect();
+    known.sort_by(f64::total_cmp);
+    let Some(median) = known.get(known.len() / 2).copied() else {
+        return Ok(Err("no samples in the history".to_owned()));
+    };
+    let filled: Vec<f64> = history.iter().map(|v| v.unwrap_or(median)).collect();
+    Ok(match anomaly::expect(&filled, sensitivity) {
+        Ok(expected) => Ok(Observation {
+            compared: (expected.deviation(actual) * 100.0).round() / 100.0,
+            actual,
+            baseline: Some(expected.point),
+            expected: Some(expected),
+            critical: Some(expected.critical_deviation(actual)),
+        }),
+        Err(why) => Err(why.to_string()),
     })
 }
 
@@ -111,7 +217,7 @@ pub async fn run_schedule(
             .map(|observed| (spec, observed)),
         Err(invalid) => Err(invalid.detail),
     };
-    let (spec, (value, baseline)) = match observed {
+    let (spec, observation) = match observed {
         Ok(found) => found,
         Err(why) => {
             let evaluation = Evaluation {
@@ -125,25 +231,20 @@ pub async fn run_schedule(
             return Ok(Some(ran(None, 0)));
         }
     };
-    let thresholds = spec.thresholds();
-    let (next, transition) = step(&thresholds, &status, value, at);
+    let thresholds = observation.thresholds(&spec);
+    let (next, transition) = step(&thresholds, &status, observation.compared, at);
     let evaluation = Evaluation {
         at,
         status: next,
         changed: transition.is_some(),
-        value: Some(value),
+        value: Some(observation.actual),
         error: None,
     };
     alerts::record_evaluation(conn, org, alert.alert_id, &evaluation).await?;
     let Some(transition) = transition else {
         return Ok(Some(ran(None, 0)));
     };
-    let threshold = match transition.to {
-        State::Resolved => Some(thresholds.resolve),
-        _ => transition
-            .level
-            .and_then(|level| thresholds.threshold(level)),
-    };
+    let threshold = observation.threshold(&thresholds, &transition);
     let notify = transition.notify && !alert.muted_at(now);
     alerts::insert_event(
         conn,
@@ -155,8 +256,8 @@ pub async fn run_schedule(
             from_state: transition.from.as_str().to_owned(),
             to_state: transition.to.as_str().to_owned(),
             level: transition.level.map(|l| l.as_str().to_owned()),
-            value: Some(value),
-            baseline_value: baseline,
+            value: Some(observation.actual),
+            baseline_value: observation.baseline,
             threshold,
             notified: notify,
         },
@@ -169,8 +270,7 @@ pub async fn run_schedule(
             project,
             spec: &spec,
             transition: &transition,
-            value,
-            baseline,
+            observation: &observation,
             threshold,
             at,
         };
@@ -199,10 +299,8 @@ pub struct Facts<'a> {
     pub spec: &'a AlertSpec,
     /// The change.
     pub transition: &'a Transition,
-    /// The value compared.
-    pub value: f64,
-    /// The baseline's value (percent changes).
-    pub baseline: Option<f64>,
+    /// What was seen.
+    pub observation: &'a Observation,
     /// The threshold crossed.
     pub threshold: Option<f64>,
     /// The evaluation's instant.
@@ -239,12 +337,31 @@ pub fn summary(facts: &Facts<'_>) -> String {
         spec.metric_name.replace('_', " "),
         window_words(spec.window_minutes)
     );
+    let seen = facts.observation;
+    if let Some(band) = seen.expected {
+        let range = format!(
+            "the expected range {}–{}{unit} (predicted {})",
+            number(band.lower.max(0.0)),
+            number(band.upper),
+            number(band.point)
+        );
+        let actual = format!("{}{unit}", number(seen.actual));
+        return match facts.transition.to {
+            State::Resolved => {
+                format!("Resolved: {what} is {actual}, back within {range}.")
+            }
+            _ => {
+                let level = facts.transition.level.unwrap_or(Level::Warning).as_str();
+                format!("{what} is {actual}, outside {range}: an anomaly ({level}).")
+            }
+        };
+    }
     let value = match spec.condition {
-        Condition::IncreasePct => format!("up {} %", number(facts.value)),
-        Condition::DecreasePct => format!("down {} %", number(facts.value)),
-        _ => format!("{}{unit}", number(facts.value)),
+        Condition::IncreasePct => format!("up {} %", number(seen.compared)),
+        Condition::DecreasePct => format!("down {} %", number(seen.compared)),
+        _ => format!("{}{unit}", number(seen.actual)),
     };
-    let against = match (spec.baseline, facts.baseline) {
+    let against = match (spec.baseline, seen.baseline) {
         (Some(baseline), Some(before)) => format!(
             " against {} ({}{unit})",
             baseline.as_str().replace('_', " "),
@@ -288,8 +405,12 @@ pub fn notification(facts: &Facts<'_>, public_url: &str) -> Value {
         "state": facts.transition.to.as_str(),
         "previous_state": facts.transition.from.as_str(),
         "level": facts.transition.level.map(Level::as_str),
-        "value": facts.value,
-        "baseline_value": facts.baseline,
+        "value": facts.observation.actual,
+        "compared": facts.observation.compared,
+        "baseline_value": facts.observation.baseline,
+        "expected": facts.observation.expected.map(|band| json!({
+            "point": band.point, "lower": band.lower, "upper": band.upper,
+        })),
         "threshold": facts.threshold,
         "unit": if facts.spec.condition.is_change() { "%" } else { metric.unit() },
         "at": facts.at,

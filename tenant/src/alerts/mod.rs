@@ -6,6 +6,7 @@
 //! runs one scheduled evaluation in one transaction. The worker drives the schedule and sends
 //! the queued deliveries; the API edits rules.
 
+pub mod anomaly;
 pub mod evaluate;
 pub mod measure;
 pub mod rule;

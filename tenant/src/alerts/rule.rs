@@ -6,6 +6,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
+use super::anomaly::Sensitivity;
 use super::state::Thresholds;
 use crate::problem::{Invalid, ProblemKind};
 use crate::stats::query::{Filter, Metric};
@@ -93,6 +94,9 @@ pub enum Condition {
     IncreasePct,
     /// The metric fell by more than the thresholds, in percent of the baseline.
     DecreasePct,
+    /// The last complete hour is outside the band a seasonal model of the metric's history
+    /// expects ([`super::anomaly`]).
+    Anomaly,
 }
 
 impl Condition {
@@ -103,6 +107,7 @@ impl Condition {
             Self::Below => "below",
             Self::IncreasePct => "increase_pct",
             Self::DecreasePct => "decrease_pct",
+            Self::Anomaly => "anomaly",
         }
     }
 
@@ -113,6 +118,7 @@ impl Condition {
             "below" => Self::Below,
             "increase_pct" => Self::IncreasePct,
             "decrease_pct" => Self::DecreasePct,
+            "anomaly" => Self::Anomaly,
             _ => return None,
         })
     }
@@ -181,6 +187,8 @@ pub struct AlertInput<'a> {
     pub condition: &'a str,
     /// Baseline name (percent changes only).
     pub baseline: Option<&'a str>,
+    /// Sensitivity name (anomaly rules only; default `medium`).
+    pub sensitivity: Option<&'a str>,
     /// Warning threshold.
     pub warning: Option<f64>,
     /// Critical threshold.
@@ -210,6 +218,8 @@ pub struct AlertSpec {
     pub condition: Condition,
     /// Baseline of a percent change.
     pub baseline: Option<Baseline>,
+    /// Band width of an anomaly rule.
+    pub sensitivity: Option<Sensitivity>,
     /// Warning threshold.
     pub warning: Option<f64>,
     /// Critical threshold.
@@ -269,8 +279,15 @@ impl AlertSpec {
                 "`pending_minutes` is 0 to {MAX_PENDING_MINUTES}"
             )));
         }
-        let condition = Condition::parse(input.condition)
-            .ok_or_else(|| invalid("`condition` is above, below, increase_pct or decrease_pct"))?;
+        let condition = Condition::parse(input.condition).ok_or_else(|| {
+            invalid("`condition` is above, below, increase_pct, decrease_pct or anomaly")
+        })?;
+        if condition == Condition::Anomaly {
+            return Self::validate_anomaly(input, metric, filter);
+        }
+        if input.sensitivity.is_some() {
+            return Err(invalid("`sensitivity` applies to anomaly rules only"));
+        }
         let baseline = match (condition.is_change(), input.baseline) {
             (true, Some(name)) => Some(
                 Baseline::parse(name)
@@ -333,9 +350,54 @@ impl AlertSpec {
             window_minutes: input.window_minutes,
             condition,
             baseline,
+            sensitivity: None,
             warning,
             critical,
             resolve,
+            pending_minutes: input.pending_minutes,
+            every_minutes: input.every_minutes,
+        })
+    }
+
+    /// An anomaly rule: the last complete hour against the model's band, so a one-hour window
+    /// and no thresholds; its value is the deviation in half-widths of the band (1 is the
+    /// edge), which breaches above 1 and resolves back within it.
+    fn validate_anomaly(
+        input: &AlertInput<'_>,
+        metric: AlertMetric,
+        filter: Filter,
+    ) -> Result<Self, Invalid> {
+        if input.window_minutes != 60 {
+            return Err(invalid(
+                "an anomaly rule compares the last complete hour: `window_minutes` is 60",
+            ));
+        }
+        if input.baseline.is_some()
+            || input.warning.is_some()
+            || input.critical.is_some()
+            || input.resolve.is_some()
+        {
+            return Err(invalid(
+                "an anomaly rule takes a `sensitivity` (low, medium, high), not thresholds or a baseline",
+            ));
+        }
+        let sensitivity = match input.sensitivity {
+            None => Sensitivity::Medium,
+            Some(name) => Sensitivity::parse(name)
+                .ok_or_else(|| invalid("`sensitivity` is low, medium or high"))?,
+        };
+        Ok(Self {
+            metric,
+            metric_name: input.metric.to_owned(),
+            filters: input.filters.clone(),
+            filter,
+            window_minutes: input.window_minutes,
+            condition: Condition::Anomaly,
+            baseline: None,
+            sensitivity: Some(sensitivity),
+            warning: Some(1.0),
+            critical: None,
+            resolve: 1.0,
             pending_minutes: input.pending_minutes,
             every_minutes: input.every_minutes,
         })
@@ -382,6 +444,7 @@ mod tests {
             resolve: None,
             pending_minutes: 10,
             every_minutes: 5,
+            sensitivity: None,
         }
     }
 
@@ -460,6 +523,53 @@ mod tests {
         // The Stats API's own refusals come through (its kind, its words).
         let error = AlertSpec::validate(&input("conversion_rate", &none)).unwrap_err();
         assert!(error.detail.contains("event:goal"), "{}", error.detail);
+    }
+
+    #[test]
+    fn anomaly_rules_take_a_sensitivity_and_no_thresholds() {
+        let none = json!([]);
+        let anomaly = AlertInput {
+            condition: "anomaly",
+            warning: None,
+            critical: None,
+            ..input("visitors", &none)
+        };
+        let spec = AlertSpec::validate(&anomaly).unwrap();
+        assert_eq!(spec.sensitivity, Some(Sensitivity::Medium));
+        assert_eq!((spec.warning, spec.resolve), (Some(1.0), 1.0));
+        for (case, reason) in [
+            (
+                AlertInput {
+                    warning: Some(3.0),
+                    ..anomaly.clone()
+                },
+                "not thresholds",
+            ),
+            (
+                AlertInput {
+                    window_minutes: 15,
+                    ..anomaly.clone()
+                },
+                "last complete hour",
+            ),
+            (
+                AlertInput {
+                    sensitivity: Some("extreme"),
+                    ..anomaly.clone()
+                },
+                "low, medium or high",
+            ),
+            (
+                AlertInput {
+                    sensitivity: Some("high"),
+                    ..input("visitors", &none)
+                },
+                "anomaly rules only",
+            ),
+        ] {
+            let error = AlertSpec::validate(&case).unwrap_err();
+            assert!(error.detail.contains(reason), "{reason}: {}", error.detail);
+        }
     }
 
     #[test]

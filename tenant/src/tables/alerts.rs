@@ -38,6 +38,8 @@ pub struct Alert {
     pub condition: String,
     /// Baseline name.
     pub baseline: Option<String>,
+    /// Sensitivity name (anomaly rules).
+    pub sensitivity: Option<String>,
     /// Warning threshold.
     pub warning: Option<f64>,
     /// Critical threshold.
@@ -127,6 +129,7 @@ pub async fn create(
             alerts::window_minutes.eq(spec.window_minutes),
             alerts::condition.eq(spec.condition.as_str()),
             alerts::baseline.eq(spec.baseline.map(|b| b.as_str())),
+            alerts::sensitivity.eq(spec.sensitivity.map(|s| s.as_str())),
             alerts::warning.eq(spec.warning),
             alerts::critical.eq(spec.critical),
             alerts::resolve.eq(spec.resolve),
@@ -220,6 +223,7 @@ pub async fn update(
         alerts::window_minutes.eq(spec.window_minutes),
         alerts::condition.eq(spec.condition.as_str()),
         alerts::baseline.eq(spec.baseline.map(|b| b.as_str())),
+        alerts::sensitivity.eq(spec.sensitivity.map(|s| s.as_str())),
         alerts::warning.eq(spec.warning),
         alerts::critical.eq(spec.critical),
         alerts::resolve.eq(spec.resolve),

@@ -1784,7 +1784,11 @@ export interface components {
             baseline?: string | null;
             /** @description Channels notified when it fires and resolves. */
             channel_ids?: string[] | null;
-            /** @description `above`, `below`, `increase_pct` or `decrease_pct`. */
+            /**
+             * @description `above`, `below`, `increase_pct`, `decrease_pct`, or `anomaly`: the last complete hour
+             *     outside the band a seasonal model of the metric's last four weeks expects (needs a
+             *     60-minute window and 14 days of history; no thresholds).
+             */
             condition: string;
             /**
              * Format: double
@@ -1818,6 +1822,11 @@ export interface components {
              * @description The value must come back past this to resolve (default: the warning threshold).
              */
             resolve?: number | null;
+            /**
+             * @description For `anomaly`: `low`, `medium` (default) or `high`, the width of the band of normal
+             *     values (a 99.9, 99 or 95 % prediction interval).
+             */
+            sensitivity?: string | null;
             /**
              * Format: int32
              * @description On edits: the `version` the edit was made from (a newer one is a 409).
@@ -1907,6 +1916,8 @@ export interface components {
              * @description Resolve threshold.
              */
             resolve: number;
+            /** @description Band width of an anomaly rule. */
+            sensitivity?: string | null;
             /** @description `ok`, `pending`, `firing` or `resolved`. */
             state: string;
             /**
@@ -3457,7 +3468,19 @@ export interface components {
             breach?: string | null;
             /**
              * Format: double
-             * @description The value compared (none: nothing to measure).
+             * @description The lower end of an anomaly rule's expected band.
+             */
+            lower?: number | null;
+            /** @description Why nothing was measured (e.g. too little history for an anomaly rule). */
+            note?: string | null;
+            /**
+             * Format: double
+             * @description The upper end of an anomaly rule's expected band.
+             */
+            upper?: number | null;
+            /**
+             * Format: double
+             * @description The value compared (none: nothing to measure); an anomaly rule's metric.
              */
             value?: number | null;
         };

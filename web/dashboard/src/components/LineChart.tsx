@@ -20,10 +20,10 @@ const WHOLE_STEPS = [
   1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7,
 ];
 
-/** A horizontal line across the chart (an alert's threshold). */
+/** A dashed line beside the data: an alert's threshold, or an edge of an expected band. */
 export interface Guide {
   label: string;
-  value: number;
+  values: (number | null)[];
 }
 
 const GUIDE_COLOURS = ["#d97706", "#dc2626", "#059669"];
@@ -81,7 +81,7 @@ export function LineChart({
           dash: [6, 3],
           value: (_u, v) => (v == null ? "–" : format(v)),
         });
-        (columns as (number | null)[][]).push(xs.map(() => guide.value));
+        (columns as (number | null)[][]).push(guide.values);
       });
       const width = Math.max(element.clientWidth, 280);
       chart = new uPlot(

@@ -30,6 +30,13 @@ export const CONDITIONS: [string, string][] = [
   ["below", "is below"],
   ["increase_pct", "rises by more than (%)"],
   ["decrease_pct", "falls by more than (%)"],
+  ["anomaly", "is unusual (anomaly detection)"],
+];
+
+export const SENSITIVITIES: [string, string][] = [
+  ["low", "low (99.9% band)"],
+  ["medium", "medium (99% band)"],
+  ["high", "high (95% band)"],
 ];
 
 export const WINDOWS: [number, string][] = [
@@ -47,6 +54,8 @@ export const windowLabel = (minutes: number) => WINDOWS.find(([m]) => m === minu
 
 export const isChange = (condition: string) => condition === "increase_pct" || condition === "decrease_pct";
 
+export const isAnomaly = (condition: string) => condition === "anomaly";
+
 /** A value of the rule's compared quantity: a percent for changes, else the metric's format. */
 export function formatValue(alert: Pick<Alert, "metric" | "condition">, value: number): string {
   if (isChange(alert.condition)) return `${Math.round(value * 10) / 10}%`;
@@ -56,6 +65,8 @@ export function formatValue(alert: Pick<Alert, "metric" | "condition">, value: n
 
 /** "Visitors (last hour) is below 100 (critical 50)". */
 export function ruleSentence(alert: Alert): string {
+  if (isAnomaly(alert.condition))
+    return `${metricLabel(alert.metric)} (each hour) is unusual for its daily and weekly pattern: sensitivity ${alert.sensitivity ?? "medium"}`;
   const condition = CONDITIONS.find(([c]) => c === alert.condition)?.[1] ?? alert.condition;
   const levels = [
     alert.warning != null ? `warning ${formatValue(alert, alert.warning)}` : null,

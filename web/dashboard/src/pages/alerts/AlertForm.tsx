@@ -1,15 +1,40 @@
 // The form that writes an alert rule, with a preview: the value the rule compares over its
 // last 24 windows and the thresholds, measured by the server without storing anything.
 import { useState } from "react";
-import { api, unwrap } from "../../api/client";
-import { LineChart } from "../../components/LineChart";
+import { api, type Schemas, unwrap } from "../../api/client";
+import { type Guide, LineChart } from "../../components/LineChart";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, ErrorNote, Field, Select, useAction } from "../../components/ui";
-import { ALERT_METRICS, type Alert, type AlertIn, CONDITIONS, formatValue, isChange, WINDOWS } from "../../lib/alerts";
+import {
+  ALERT_METRICS,
+  type Alert,
+  type AlertIn,
+  CONDITIONS,
+  formatValue,
+  isAnomaly,
+  isChange,
+  SENSITIVITIES,
+  WINDOWS,
+} from "../../lib/alerts";
 import { useAsync } from "../../lib/useAsync";
 
 /** Metrics that count things (whole numbers on the chart's axis). */
 const WHOLE_METRICS = ["visitors", "visits", "pageviews", "events", "error_events", "new_error_issues"];
+
+type Preview = Schemas["AlertPreview"];
+
+/** The dashed lines beside the preview: an anomaly rule's expected band, else the thresholds. */
+function guides(preview: Preview | null | undefined, points: Preview["points"]): Guide[] {
+  if (points.some((p) => p.lower != null))
+    return [
+      { label: "Expected low", values: points.map((p) => p.lower ?? null) },
+      { label: "Expected high", values: points.map((p) => p.upper ?? null) },
+    ];
+  return [
+    ...(preview?.warning != null ? [{ label: "Warning", values: points.map(() => preview.warning ?? null) }] : []),
+    ...(preview?.critical != null ? [{ label: "Critical", values: points.map(() => preview.critical ?? null) }] : []),
+  ];
+}
 
 const number = (text: string) => (text.trim() === "" ? null : Number(text));
 const text = (value: number | null | undefined) => (value == null ? "" : String(value));
@@ -23,6 +48,7 @@ export function AlertForm({ editing, onSaved }: { editing?: Alert; onSaved: (ale
   const [windowMinutes, setWindowMinutes] = useState(editing?.window_minutes ?? 60);
   const [condition, setCondition] = useState(editing?.condition ?? "below");
   const [baseline, setBaseline] = useState(editing?.baseline ?? "previous_period");
+  const [sensitivity, setSensitivity] = useState(editing?.sensitivity ?? "medium");
   const [warning, setWarning] = useState(text(editing?.warning));
   const [critical, setCritical] = useState(text(editing?.critical));
   const [resolve, setResolve] = useState(editing ? text(editing.resolve) : "");
@@ -40,12 +66,13 @@ export function AlertForm({ editing, onSaved }: { editing?: Alert; onSaved: (ale
       metric === "conversion_rate" && goal
         ? [["is", "event:goal", [goal]]]
         : ((editing?.filters as unknown[] | undefined) ?? []),
-    window_minutes: windowMinutes,
+    window_minutes: isAnomaly(condition) ? 60 : windowMinutes,
     condition,
     baseline: isChange(condition) ? baseline : null,
-    warning: number(warning),
-    critical: number(critical),
-    resolve: number(resolve),
+    sensitivity: isAnomaly(condition) ? sensitivity : null,
+    warning: isAnomaly(condition) ? null : number(warning),
+    critical: isAnomaly(condition) ? null : number(critical),
+    resolve: isAnomaly(condition) ? null : number(resolve),
     pending_minutes: number(pending) ?? 0,
     every_minutes: every,
     channel_ids: channels,
@@ -99,13 +126,15 @@ export function AlertForm({ editing, onSaved }: { editing?: Alert; onSaved: (ale
         {metric === "conversion_rate" && (
           <Field label="Goal name" required value={goal} onChange={(e) => setGoal(e.target.value)} />
         )}
-        <Select label="Window" value={windowMinutes} onChange={(e) => setWindowMinutes(Number(e.target.value))}>
-          {WINDOWS.map(([value, label]) => (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          ))}
-        </Select>
+        {!isAnomaly(condition) && (
+          <Select label="Window" value={windowMinutes} onChange={(e) => setWindowMinutes(Number(e.target.value))}>
+            {WINDOWS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </Select>
+        )}
         <Select label="Condition" value={condition} onChange={(e) => setCondition(e.target.value)}>
           {CONDITIONS.map(([value, label]) => (
             <option key={value} value={value}>
@@ -113,6 +142,15 @@ export function AlertForm({ editing, onSaved }: { editing?: Alert; onSaved: (ale
             </option>
           ))}
         </Select>
+        {isAnomaly(condition) && (
+          <Select label="Sensitivity" value={sensitivity} onChange={(e) => setSensitivity(e.target.value)}>
+            {SENSITIVITIES.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </Select>
+        )}
         {isChange(condition) && (
           <Select label="Compared with" value={baseline} onChange={(e) => setBaseline(e.target.value)}>
             <option value="previous_period">the window before</option>
@@ -120,16 +158,36 @@ export function AlertForm({ editing, onSaved }: { editing?: Alert; onSaved: (ale
           </Select>
         )}
       </div>
+      {isAnomaly(condition) && (
+        <p className="muted">
+          Each hour is compared with what a model of the last four weeks (daily and weekly pattern) expects; it needs 14
+          days of history.
+        </p>
+      )}
       <div className="inline-form">
-        <Field label="Warning at" inputMode="decimal" value={warning} onChange={(e) => setWarning(e.target.value)} />
-        <Field label="Critical at" inputMode="decimal" value={critical} onChange={(e) => setCritical(e.target.value)} />
-        <Field
-          label="Resolves at"
-          inputMode="decimal"
-          hint="Default: the warning threshold"
-          value={resolve}
-          onChange={(e) => setResolve(e.target.value)}
-        />
+        {!isAnomaly(condition) && (
+          <>
+            <Field
+              label="Warning at"
+              inputMode="decimal"
+              value={warning}
+              onChange={(e) => setWarning(e.target.value)}
+            />
+            <Field
+              label="Critical at"
+              inputMode="decimal"
+              value={critical}
+              onChange={(e) => setCritical(e.target.value)}
+            />
+            <Field
+              label="Resolves at"
+              inputMode="decimal"
+              hint="Default: the warning threshold"
+              value={resolve}
+              onChange={(e) => setResolve(e.target.value)}
+            />
+          </>
+        )}
         <Field
           label="Pending minutes"
           inputMode="numeric"
@@ -178,15 +236,15 @@ export function AlertForm({ editing, onSaved }: { editing?: Alert; onSaved: (ale
               labels: points.map((p) => new Date(p.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })),
               values: points.map((p) => p.value ?? 0),
             }}
-            guides={[
-              ...(previewed.data?.warning != null ? [{ label: "Warning", value: previewed.data.warning }] : []),
-              ...(previewed.data?.critical != null ? [{ label: "Critical", value: previewed.data.critical }] : []),
-            ]}
+            guides={guides(previewed.data, points)}
             format={(v) => formatValue(shown, v)}
             whole={!isChange(condition) && WHOLE_METRICS.includes(metric)}
           />
           <p className="muted">
-            Now: {points.at(-1)?.value == null ? "nothing to measure" : formatValue(shown, points.at(-1)?.value ?? 0)}
+            Now:{" "}
+            {points.at(-1)?.value == null
+              ? (points.at(-1)?.note ?? "nothing to measure")
+              : formatValue(shown, points.at(-1)?.value ?? 0)}
             {points.at(-1)?.breach ? ` — breaches ${points.at(-1)?.breach}` : " — within bounds"}.{" "}
             {points.filter((p) => p.breach).length} of the last 24 windows breached.
           </p>
