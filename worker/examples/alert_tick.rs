@@ -25,25 +25,40 @@ use tenant::test_support::TestDb;
 use tenant::{AppRole, DbError, OrgId, ProjectId};
 use uuid::Uuid;
 
-/// The rules written, by kind: (label, metric, window, condition, baseline, warning).
+/// The rules written, by kind: (label, metric, window, condition, baseline, warning; an
+/// anomaly rule has no warning).
 type Kind = (
     &'static str,
     &'static str,
     i32,
     &'static str,
     Option<&'static str>,
-    f64,
+    Option<f64>,
 );
 const KINDS: &[Kind] = &[
-    ("pageviews > x, 15 min", "pageviews", 15, "above", None, 1e9),
-    ("pageviews > x, 1 h", "pageviews", 60, "above", None, 1e9),
+    (
+        "pageviews > x, 15 min",
+        "pageviews",
+        15,
+        "above",
+        None,
+        Some(1e9),
+    ),
+    (
+        "pageviews > x, 1 h",
+        "pageviews",
+        60,
+        "above",
+        None,
+        Some(1e9),
+    ),
     (
         "visitors −% vs previous hour",
         "visitors",
         60,
         "decrease_pct",
         Some("previous_period"),
-        90.0,
+        Some(90.0),
     ),
     (
         "error events > x, 1 h",
@@ -51,9 +66,17 @@ const KINDS: &[Kind] = &[
         60,
         "above",
         None,
-        1e9,
+        Some(1e9),
     ),
-    ("LCP p75 > x, 1 h", "lcp_p75", 60, "above", None, 1e9),
+    ("LCP p75 > x, 1 h", "lcp_p75", 60, "above", None, Some(1e9)),
+    (
+        "pageviews anomaly (4 weeks, MSTL + ETS)",
+        "pageviews",
+        60,
+        "anomaly",
+        None,
+        None,
+    ),
 ];
 
 fn percentile(mut values: Vec<f64>, p: f64) -> f64 {
@@ -93,19 +116,24 @@ fn event(org: Uuid, project: Uuid, i: usize, at: chrono::DateTime<Utc>) -> NewEv
     }
 }
 
-async fn make_due(owner: &tenant::Db) -> anyhow::Result<()> {
-    owner
-        .unscoped(async |conn| {
-            Ok::<_, DbError>(
-                tenant::diesel::sql_query(
-                    "UPDATE schedules SET next_run_at = now() - interval '1 second'",
+/// Makes every schedule of `orgs` due now (in each organization's scope: row-level security
+/// applies to every role Beacon has); answers how many.
+async fn make_due(db: &tenant::Db, orgs: &[OrgId]) -> anyhow::Result<usize> {
+    let mut made = 0;
+    for org in orgs {
+        made += db
+            .scoped(*org, async |conn| {
+                Ok::<_, DbError>(
+                    tenant::diesel::sql_query(
+                        "UPDATE schedules SET next_run_at = now() - interval '1 second'",
+                    )
+                    .execute(conn)
+                    .await?,
                 )
-                .execute(conn)
-                .await?,
-            )
-        })
-        .await?;
-    Ok(())
+            })
+            .await?;
+    }
+    Ok(made)
 }
 
 #[tokio::main]
@@ -122,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
     let test = TestDb::new(None).await?;
     let db = &test.db;
     let owner = tenant::Db::connect(&test.owner_url, &Default::default())?;
+    let mut orgs = Vec::new();
     let sweeper = tenant::Db::connect_as(&test.owner_url, AppRole::Sweeper, &Default::default())?;
     let ingest = tenant::Db::connect_as(&test.owner_url, AppRole::Ingest, &Default::default())?;
     let now = Utc::now();
@@ -136,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
                 condition,
                 baseline: *baseline,
                 sensitivity: None,
-                warning: Some(*warning),
+                warning: *warning,
                 critical: None,
                 resolve: None,
                 pending_minutes: 0,
@@ -148,6 +177,7 @@ async fn main() -> anyhow::Result<()> {
     let mut per_kind: Vec<Vec<(OrgId, Uuid)>> = vec![Vec::new(); KINDS.len()];
     for o in 0..org_count {
         let org = OrgId::generate();
+        orgs.push(org);
         let per_org = alert_count / org_count + usize::from(o < alert_count % org_count);
         let domains = [format!("bench{o}.example")];
         let (project, made) = db
@@ -157,6 +187,12 @@ async fn main() -> anyhow::Result<()> {
                     .await?
                     .project
                     .project_id;
+                // Old enough for anomaly rules to learn (they need 14 days).
+                tenant::diesel::sql_query(
+                    "UPDATE projects SET created_at = now() - interval '30 days'",
+                )
+                .execute(conn)
+                .await?;
                 let pid = ProjectId::from_uuid(project);
                 let mut made = Vec::new();
                 for a in 0..per_org {
@@ -202,7 +238,8 @@ async fn main() -> anyhow::Result<()> {
     // The tick: every schedule due, the worker's loop body until nothing is left.
     let mut ticks = Vec::new();
     for _ in 0..3 {
-        make_due(&owner).await?;
+        let due = make_due(db, &orgs).await?;
+        assert_eq!(due, alert_count, "every schedule is due");
         let at = Utc::now();
         let started = Instant::now();
         let mut evaluated = 0;
@@ -215,6 +252,7 @@ async fn main() -> anyhow::Result<()> {
         }
         let seconds = started.elapsed().as_secs_f64();
         eprintln!("tick: {evaluated} alerts in {seconds:.2} s");
+        assert_eq!(evaluated, alert_count, "the tick evaluated every alert");
         ticks.push((seconds, evaluated));
     }
     let median_tick = percentile(ticks.iter().map(|t| t.0).collect(), 0.5);
@@ -225,8 +263,8 @@ async fn main() -> anyhow::Result<()> {
         median_tick * 1_000.0 / ticks[0].1.max(1) as f64
     );
 
-    // One alert at a time, by kind.
-    make_due(&owner).await?;
+    // One alert at a time, by kind (each due, so each is evaluated: checked below).
+    make_due(db, &orgs).await?;
     for (kind, alerts) in per_kind.iter().enumerate() {
         let mut times = Vec::new();
         for (org, alert) in alerts.iter().take(200) {
@@ -243,20 +281,22 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             let at = Utc::now();
             let started = Instant::now();
-            db.scoped(*org, async |conn| {
-                Ok::<_, DbError>(
-                    tenant::alerts::evaluate::run_schedule(
-                        conn,
-                        *org,
-                        schedule,
-                        at,
-                        "http://bench.test",
+            let ran = db
+                .scoped(*org, async |conn| {
+                    Ok::<_, DbError>(
+                        tenant::alerts::evaluate::run_schedule(
+                            conn,
+                            *org,
+                            schedule,
+                            at,
+                            "http://bench.test",
+                        )
+                        .await?,
                     )
-                    .await?,
-                )
-            })
-            .await?;
+                })
+                .await?;
             times.push(started.elapsed().as_secs_f64() * 1_000.0);
+            anyhow::ensure!(ran.is_some(), "the schedule was not due");
         }
         println!(
             "one alert, {}: median {:.2} ms, p95 {:.2} ms ({} evaluations)",

@@ -875,17 +875,21 @@ async fn the_alerts_journey_in_chromium() {
     assert_eq!(report["a11y"].as_object().unwrap().len(), 6);
 }
 
-/// Pageviews of a site with a daily rhythm, `days` days back from the last whole hour, as the
-/// ingest role writes them; the last hour gets `last_hour` pageviews.
-async fn seasonal_traffic(app: &TestApp, org: Uuid, project: Uuid, days: i64, last_hour: usize) {
-    use chrono::DurationRound;
+/// Pageviews of a site with a daily rhythm, `days` days back from `end` (an hour boundary),
+/// as the ingest role writes them; the last hour gets `last_hour` pageviews.
+async fn seasonal_traffic(
+    app: &TestApp,
+    (org, project): (Uuid, Uuid),
+    end: chrono::DateTime<Utc>,
+    days: i64,
+    last_hour: usize,
+) {
     let ingest = tenant::Db::connect_as(
         &app.test_db.owner_url,
         tenant::AppRole::Ingest,
         &Default::default(),
     )
     .unwrap();
-    let end = Utc::now().duration_trunc(Duration::hours(1)).unwrap();
     let mut events = Vec::new();
     for hour in 0..days * 24 {
         let at = end - Duration::hours(days * 24 - hour);
@@ -958,6 +962,12 @@ async fn an_anomaly_alert_learns_from_history_and_says_when_it_has_too_little() 
         (Some("low"), Some(1.0))
     );
     let ctx = job_context(&app, None);
+    // Anomaly rules run on the hour: the next two hours' evaluations.
+    let hour = {
+        use chrono::DurationRound;
+        Utc::now().duration_trunc(Duration::hours(1)).unwrap()
+    };
+    assert_eq!(alert["every_minutes"], 60);
     let base = format!(
         "/api/v1/orgs/{org}/projects/{p}/alerts/{}",
         alert["id"].as_str().unwrap()
@@ -967,7 +977,7 @@ async fn an_anomaly_alert_learns_from_history_and_says_when_it_has_too_little() 
     worker::alerts::evaluate_due(
         &ctx.db,
         &ctx.sweeper,
-        Utc::now() + Duration::minutes(6),
+        hour + Duration::hours(1) + Duration::minutes(1),
         "http://beacon.test",
     )
     .await
@@ -998,11 +1008,11 @@ async fn an_anomaly_alert_learns_from_history_and_says_when_it_has_too_little() 
         })
         .await
         .unwrap();
-    seasonal_traffic(&app, org, p, 16, 0).await;
+    seasonal_traffic(&app, (org, p), hour + Duration::hours(2), 16, 0).await;
     let round = worker::alerts::evaluate_due(
         &ctx.db,
         &ctx.sweeper,
-        Utc::now() + Duration::minutes(12),
+        hour + Duration::hours(2) + Duration::minutes(1),
         "http://beacon.test",
     )
     .await

@@ -157,6 +157,15 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
         )
         .await;
     assert_eq!(status, 201, "{channel}");
+    let (status, hook) = app
+        .json(
+            who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/channels"),
+            Some(json!({"name": "Hook", "kind": "webhook", "url": "https://93.184.216.34/hook"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
     let (status, alert) = app
         .json(
             who,

@@ -149,6 +149,16 @@ async fn an_export_holds_every_row_of_the_organization_and_nothing_else() {
     assert!(!all.contains("whsec_"), "no stream secret");
     assert!(!all.contains("error_user_key"), "no hashing key");
     assert!(
+        !all.contains("url_sealed") && !all.contains("secret_sealed"),
+        "no notification channel URL or signing secret, even sealed"
+    );
+    assert!(
+        archive["notification_channels.jsonl"]
+            .iter()
+            .any(|l| l.contains("93.184.216.34")),
+        "positive control: the webhook channel is there, by its host"
+    );
+    assert!(
         archive["members.jsonl"]
             .iter()
             .any(|l| l.contains("owner@export.example"))

@@ -168,7 +168,13 @@ async fn observe_anomaly(
         return Ok(Err("no samples in the history".to_owned()));
     };
     let filled: Vec<f64> = history.iter().map(|v| v.unwrap_or(median)).collect();
-    Ok(match anomaly::expect(&filled, sensitivity) {
+    // Fitting takes tens of milliseconds of CPU: off the async threads, so the server's
+    // requests (the workers run in-process) and other evaluations keep going meanwhile.
+    let fitted = tokio::task::spawn_blocking(move || anomaly::expect(&filled, sensitivity)).await;
+    let Ok(fitted) = fitted else {
+        return Ok(Err("the model's fit was interrupted".to_owned()));
+    };
+    Ok(match fitted {
         Ok(expected) => Ok(Observation {
             compared: (expected.deviation(actual) * 100.0).round() / 100.0,
             actual,

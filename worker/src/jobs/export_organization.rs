@@ -37,6 +37,11 @@ const SECRET_COLUMNS: &[&str] = &[
     "salt",
     "csrf_token",
     "error_user_key",
+    // Notification channels' URLs (a chat webhook's URL is its credential) and signing
+    // secrets, sealed.
+    "url_sealed",
+    "secret_sealed",
+    "previous_secret_sealed",
 ];
 
 /// Payload.

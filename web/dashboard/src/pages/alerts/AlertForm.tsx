@@ -195,13 +195,15 @@ export function AlertForm({ editing, onSaved }: { editing?: Alert; onSaved: (ale
           value={pending}
           onChange={(e) => setPending(e.target.value)}
         />
-        <Select label="Evaluate every" value={every} onChange={(e) => setEvery(Number(e.target.value))}>
-          {[1, 5, 15, 60].map((minutes) => (
-            <option key={minutes} value={minutes}>
-              {minutes === 60 ? "hour" : `${minutes} min`}
-            </option>
-          ))}
-        </Select>
+        {!isAnomaly(condition) && (
+          <Select label="Evaluate every" value={every} onChange={(e) => setEvery(Number(e.target.value))}>
+            {[1, 5, 15, 60].map((minutes) => (
+              <option key={minutes} value={minutes}>
+                {minutes === 60 ? "hour" : `${minutes} min`}
+              </option>
+            ))}
+          </Select>
+        )}
       </div>
       <fieldset>
         <legend>Notify</legend>
