@@ -4,7 +4,7 @@ import { useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, Empty, ErrorNote, Loading, useAction } from "../../components/ui";
-import { formatValue, ruleSentence } from "../../lib/alerts";
+import { formatValue, isAnomaly, ruleSentence } from "../../lib/alerts";
 import { canWrite } from "../../lib/roles";
 import { Link, useRouter } from "../../lib/router";
 import { useAsync } from "../../lib/useAsync";
@@ -73,8 +73,10 @@ export function AlertPage({ alertId }: { alertId: string }) {
             </dd>
             <dt>Evaluated</dt>
             <dd>
-              every {rule.every_minutes} min; fires after {rule.pending_minutes} min in breach; resolves at{" "}
-              {formatValue(rule, rule.resolve)}
+              every {rule.every_minutes} min; fires after {rule.pending_minutes} min in breach;{" "}
+              {isAnomaly(rule.condition)
+                ? "resolves back within the expected band"
+                : `resolves at ${formatValue(rule, rule.resolve)}`}
             </dd>
             {muted && rule.muted_until && (
               <>
