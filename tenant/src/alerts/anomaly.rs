@@ -121,7 +121,7 @@ impl Expected {
 pub enum NoForecast {
     /// Too little history.
     #[error(
-        "anomaly detection needs {} days of history; this project has {} hours",
+        "anomaly detection needs {} days of history; this metric has {} hours of data",
         MIN_HISTORY_HOURS / 24,
         .0
     )]

@@ -140,7 +140,8 @@ pub async fn observe(
 }
 
 /// The last complete UTC hour before `at` against the band the model of the hours before it
-/// expects. Only the hours since the project was created count as history.
+/// expects. History starts at the first hour with data (a site that started sending, or whose
+/// data was imported, a week ago has a week of history, whenever its project was created).
 async fn observe_anomaly(
     conn: &mut AsyncPgConnection,
     project: &Project,
@@ -149,13 +150,24 @@ async fn observe_anomaly(
     at: DateTime<Utc>,
 ) -> diesel::QueryResult<Result<Observation, String>> {
     let end = at.duration_trunc(Duration::hours(1)).unwrap_or(at);
-    let lived = usize::try_from((end - project.created_at).num_hours()).unwrap_or(0);
-    let hours = (anomaly::HISTORY_HOURS + 1).min(lived);
-    if hours <= anomaly::MIN_HISTORY_HOURS {
-        let history = hours.saturating_sub(1);
+    let series = hourly(
+        conn,
+        project,
+        spec.metric,
+        &spec.filter,
+        end,
+        anomaly::HISTORY_HOURS + 1,
+    )
+    .await?;
+    let first = series
+        .iter()
+        .position(|v| v.is_some_and(|v| v != 0.0))
+        .unwrap_or(series.len());
+    let series = &series[first..];
+    if series.len() <= anomaly::MIN_HISTORY_HOURS {
+        let history = series.len().saturating_sub(1);
         return Ok(Err(NoForecast::TooLittleHistory(history).to_string()));
     }
-    let series = hourly(conn, project, spec.metric, &spec.filter, end, hours).await?;
     let Some((last, history)) = series.split_last() else {
         return Ok(Err("no samples".to_owned()));
     };

@@ -247,8 +247,12 @@ export function AlertForm({ editing, onSaved }: { editing?: Alert; onSaved: (ale
             {points.at(-1)?.value == null
               ? (points.at(-1)?.note ?? "nothing to measure")
               : formatValue(shown, points.at(-1)?.value ?? 0)}
-            {points.at(-1)?.breach ? ` — breaches ${points.at(-1)?.breach}` : " — within bounds"}.{" "}
-            {points.filter((p) => p.breach).length} of the last 24 windows breached.
+            {points.at(-1)?.value == null
+              ? ""
+              : points.at(-1)?.breach
+                ? ` — breaches ${points.at(-1)?.breach}`
+                : " — within bounds"}
+            . {points.filter((p) => p.breach).length} of the last 24 windows breached.
           </p>
         </div>
       )}
