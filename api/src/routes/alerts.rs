@@ -4,13 +4,13 @@
 //! and the `alerts` plan feature when billing is on.
 
 use billing::Feature;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use serde_json::{Value, json};
 use tenant::DbError;
-use tenant::alerts::evaluate::observe;
+use tenant::alerts::evaluate::observe_recent;
 use tenant::alerts::rule::{AlertInput, AlertSpec, MAX_CHANNELS};
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::{Invalid, ProblemKind};
@@ -563,45 +563,41 @@ impl AlertsApi {
     ) -> ApiResult<Json<AlertPreview>> {
         let (_, spec, _) = validate(&body)?;
         let project = scope.project.clone();
-        let now = Utc::now();
-        let step = Duration::minutes(i64::from(spec.window_minutes));
-        let points = scope
+        let seen = scope
             .run(async |conn| {
-                let mut points = Vec::with_capacity(24);
-                for back in (0..24).rev() {
-                    let at = now - step * back;
-                    let seen = observe(conn, &project, &spec, at).await?;
-                    points.push(match seen {
-                        Ok(seen) => PreviewPoint {
-                            at,
-                            // An anomaly rule shows the metric against its band; the others
-                            // the value they compare with their thresholds.
-                            value: Some(if seen.expected.is_some() {
-                                seen.actual
-                            } else {
-                                seen.compared
-                            }),
-                            lower: seen.expected.map(|band| band.lower),
-                            upper: seen.expected.map(|band| band.upper),
-                            breach: seen
-                                .thresholds(&spec)
-                                .breach(seen.compared)
-                                .map(|level| level.as_str().to_owned()),
-                            note: None,
-                        },
-                        Err(why) => PreviewPoint {
-                            at,
-                            value: None,
-                            lower: None,
-                            upper: None,
-                            breach: None,
-                            note: Some(why),
-                        },
-                    });
-                }
-                Ok::<_, DbError>(points)
+                Ok::<_, DbError>(observe_recent(conn, &project, &spec, Utc::now(), 24).await?)
             })
             .await?;
+        let points = seen
+            .into_iter()
+            .map(|(at, seen)| match seen {
+                Ok(seen) => PreviewPoint {
+                    at,
+                    // An anomaly rule shows the metric against its band; the others the value
+                    // they compare with their thresholds.
+                    value: Some(if seen.expected.is_some() {
+                        seen.actual
+                    } else {
+                        seen.compared
+                    }),
+                    lower: seen.expected.map(|band| band.lower),
+                    upper: seen.expected.map(|band| band.upper),
+                    breach: seen
+                        .thresholds(&spec)
+                        .breach(seen.compared)
+                        .map(|level| level.as_str().to_owned()),
+                    note: None,
+                },
+                Err(why) => PreviewPoint {
+                    at,
+                    value: None,
+                    lower: None,
+                    upper: None,
+                    breach: None,
+                    note: Some(why),
+                },
+            })
+            .collect();
         Ok(Json(AlertPreview {
             points,
             warning: spec.warning,

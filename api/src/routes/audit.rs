@@ -286,22 +286,28 @@ fn parse_seq_cursor(cursor: Option<&str>) -> ApiResult<Option<i64>> {
         .transpose()
 }
 
-/// Checks an audit stream's URL: absolute `https://` with a host, no credentials in it.
-fn check_stream_url(url: &str) -> ApiResult<String> {
-    let bad = |why: &str| ApiError::invalid(ProblemKind::InvalidValue, format!("`url` {why}"));
-    let parsed = url::Url::parse(url.trim()).map_err(|_| bad("is not a URL"))?;
-    if parsed.scheme() != "https" {
-        return Err(bad("must use https"));
+/// Checks a receiver's URL that Beacon will POST to (an audit stream, a notification
+/// channel): absolute, `https` (plain `http` too when `plain_http`), with a host and no
+/// credentials in it. Answers the URL, or why not (to be answered with the caller's kind).
+pub(crate) fn check_receiver_url(url: &str, plain_http: bool) -> Result<url::Url, &'static str> {
+    let parsed = url::Url::parse(url.trim()).map_err(|_| "`url` is not a URL")?;
+    if parsed.scheme() != "https" && !(plain_http && parsed.scheme() == "http") {
+        return Err("`url` must use https");
     }
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(bad("must name a host"));
+        return Err("`url` must name a host");
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(bad(
-            "must not hold credentials (the records are signed instead)",
-        ));
+        return Err("`url` must not hold a user name or password (deliveries are signed)");
     }
-    Ok(parsed.to_string())
+    Ok(parsed)
+}
+
+/// Checks an audit stream's URL ([`check_receiver_url`], https only).
+fn check_stream_url(url: &str) -> ApiResult<String> {
+    check_receiver_url(url, false)
+        .map(|url| url.to_string())
+        .map_err(|why| ApiError::invalid(ProblemKind::InvalidValue, why))
 }
 
 /// Records read per database round trip while exporting.

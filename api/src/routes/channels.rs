@@ -208,19 +208,9 @@ fn bad(detail: impl Into<String>) -> ApiError {
 /// allowed), no credentials, resolving to a public address unless private ones are allowed.
 /// Answers the URL and its host.
 async fn check_url(state: &AppState, url: &str) -> ApiResult<(String, String)> {
-    let parsed = url::Url::parse(url.trim()).map_err(|_| bad("`url` is not a URL"))?;
-    let plain_ok = state.outbound.allows_private() && parsed.scheme() == "http";
-    if parsed.scheme() != "https" && !plain_ok {
-        return Err(bad("`url` must use https"));
-    }
-    let host = parsed
-        .host_str()
-        .filter(|host| !host.is_empty())
-        .ok_or_else(|| bad("`url` must name a host"))?
-        .to_owned();
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(bad("`url` must not hold a user name or password"));
-    }
+    let parsed = crate::routes::audit::check_receiver_url(url, state.outbound.allows_private())
+        .map_err(bad)?;
+    let host = parsed.host_str().unwrap_or_default().to_owned();
     state
         .outbound
         .check_resolving(&parsed)

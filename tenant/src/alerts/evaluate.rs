@@ -139,9 +139,41 @@ pub async fn observe(
     })
 }
 
+/// What a rule sees at `count` instants a window apart, the last at `now` (oldest first): the
+/// preview beside a rule being written. An anomaly rule's hours come from one read of the
+/// series; the others measure each window.
+pub async fn observe_recent(
+    conn: &mut AsyncPgConnection,
+    project: &Project,
+    spec: &AlertSpec,
+    now: DateTime<Utc>,
+    count: usize,
+) -> diesel::QueryResult<Vec<(DateTime<Utc>, Result<Observation, String>)>> {
+    let step = Duration::minutes(i64::from(spec.window_minutes));
+    let instants: Vec<DateTime<Utc>> = (0..count)
+        .rev()
+        .map(|back| now - step * back as i32)
+        .collect();
+    let mut seen = Vec::with_capacity(count);
+    if let Some(sensitivity) = spec.sensitivity {
+        let end = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+        let hours = anomaly::HISTORY_HOURS + count;
+        let series = hourly(conn, project, spec.metric, &spec.filter, end, hours).await?;
+        for (back, at) in (0..count).rev().zip(instants) {
+            let upto = series.len() - back;
+            let window = &series[upto.saturating_sub(anomaly::HISTORY_HOURS + 1)..upto];
+            seen.push((at, judge_hour(window, sensitivity).await));
+        }
+        return Ok(seen);
+    }
+    for at in instants {
+        seen.push((at, observe(conn, project, spec, at).await?));
+    }
+    Ok(seen)
+}
+
 /// The last complete UTC hour before `at` against the band the model of the hours before it
-/// expects. History starts at the first hour with data (a site that started sending, or whose
-/// data was imported, a week ago has a week of history, whenever its project was created).
+/// expects.
 async fn observe_anomaly(
     conn: &mut AsyncPgConnection,
     project: &Project,
@@ -150,15 +182,19 @@ async fn observe_anomaly(
     at: DateTime<Utc>,
 ) -> diesel::QueryResult<Result<Observation, String>> {
     let end = at.duration_trunc(Duration::hours(1)).unwrap_or(at);
-    let series = hourly(
-        conn,
-        project,
-        spec.metric,
-        &spec.filter,
-        end,
-        anomaly::HISTORY_HOURS + 1,
-    )
-    .await?;
+    let hours = anomaly::HISTORY_HOURS + 1;
+    let series = hourly(conn, project, spec.metric, &spec.filter, end, hours).await?;
+    Ok(judge_hour(&series, sensitivity).await)
+}
+
+/// The last hour of `series` (hourly, oldest first) against the band the model of the hours
+/// before it expects. History starts at the first hour with data (a site that started
+/// sending, or whose data was imported, a week ago has a week of history, whenever its
+/// project was created).
+async fn judge_hour(
+    series: &[Option<f64>],
+    sensitivity: Sensitivity,
+) -> Result<Observation, String> {
     let first = series
         .iter()
         .position(|v| v.is_some_and(|v| v != 0.0))
@@ -166,27 +202,27 @@ async fn observe_anomaly(
     let series = &series[first..];
     if series.len() <= anomaly::MIN_HISTORY_HOURS {
         let history = series.len().saturating_sub(1);
-        return Ok(Err(NoForecast::TooLittleHistory(history).to_string()));
+        return Err(NoForecast::TooLittleHistory(history).to_string());
     }
     let Some((last, history)) = series.split_last() else {
-        return Ok(Err("no samples".to_owned()));
+        return Err("no samples".to_owned());
     };
     let Some(actual) = *last else {
-        return Ok(Err("no samples in the last hour".to_owned()));
+        return Err("no samples in the last hour".to_owned());
     };
     let mut known: Vec<f64> = history.iter().flatten().copied().collect();
     known.sort_by(f64::total_cmp);
     let Some(median) = known.get(known.len() / 2).copied() else {
-        return Ok(Err("no samples in the history".to_owned()));
+        return Err("no samples in the history".to_owned());
     };
     let filled: Vec<f64> = history.iter().map(|v| v.unwrap_or(median)).collect();
     // Fitting takes tens of milliseconds of CPU: off the async threads, so the server's
     // requests (the workers run in-process) and other evaluations keep going meanwhile.
     let fitted = tokio::task::spawn_blocking(move || anomaly::expect(&filled, sensitivity)).await;
     let Ok(fitted) = fitted else {
-        return Ok(Err("the model's fit was interrupted".to_owned()));
+        return Err("the model's fit was interrupted".to_owned());
     };
-    Ok(match fitted {
+    match fitted {
         Ok(expected) => Ok(Observation {
             compared: (expected.deviation(actual) * 100.0).round() / 100.0,
             actual,
@@ -195,7 +231,7 @@ async fn observe_anomaly(
             critical: Some(expected.critical_deviation(actual)),
         }),
         Err(why) => Err(why.to_string()),
-    })
+    }
 }
 
 /// Runs the schedule `schedule` of `org` if it is due at `now` and not held by another worker.

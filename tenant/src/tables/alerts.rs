@@ -109,6 +109,48 @@ pub struct RuleFields<'a> {
     pub enabled: bool,
 }
 
+/// The rule's columns, as written on creation and replaced on edit (one list for both).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = alerts, treat_none_as_null = true)]
+struct RuleColumns<'a> {
+    name: &'a str,
+    metric: &'a str,
+    filters: &'a Value,
+    window_minutes: i32,
+    condition: &'a str,
+    baseline: Option<&'a str>,
+    sensitivity: Option<&'a str>,
+    warning: Option<f64>,
+    critical: Option<f64>,
+    resolve: f64,
+    pending_minutes: i32,
+    every_minutes: i32,
+    channel_ids: &'a [Uuid],
+    enabled: bool,
+}
+
+impl<'a> RuleFields<'a> {
+    fn columns(&self) -> RuleColumns<'a> {
+        let spec = self.spec;
+        RuleColumns {
+            name: self.name,
+            metric: &spec.metric_name,
+            filters: &spec.filters,
+            window_minutes: spec.window_minutes,
+            condition: spec.condition.as_str(),
+            baseline: spec.baseline.map(|b| b.as_str()),
+            sensitivity: spec.sensitivity.map(|s| s.as_str()),
+            warning: spec.warning,
+            critical: spec.critical,
+            resolve: spec.resolve,
+            pending_minutes: spec.pending_minutes,
+            every_minutes: spec.every_minutes,
+            channel_ids: self.channel_ids,
+            enabled: self.enabled,
+        }
+    }
+}
+
 /// Creates an alert (status `ok`).
 pub async fn create(
     conn: &mut AsyncPgConnection,
@@ -117,26 +159,12 @@ pub async fn create(
     fields: &RuleFields<'_>,
     created_by: Option<Uuid>,
 ) -> QueryResult<Alert> {
-    let spec = fields.spec;
     diesel::insert_into(alerts::table)
         .values((
             alerts::org_id.eq(org),
             alerts::alert_id.eq(Uuid::now_v7()),
             alerts::project_id.eq(project),
-            alerts::name.eq(fields.name),
-            alerts::metric.eq(&spec.metric_name),
-            alerts::filters.eq(&spec.filters),
-            alerts::window_minutes.eq(spec.window_minutes),
-            alerts::condition.eq(spec.condition.as_str()),
-            alerts::baseline.eq(spec.baseline.map(|b| b.as_str())),
-            alerts::sensitivity.eq(spec.sensitivity.map(|s| s.as_str())),
-            alerts::warning.eq(spec.warning),
-            alerts::critical.eq(spec.critical),
-            alerts::resolve.eq(spec.resolve),
-            alerts::pending_minutes.eq(spec.pending_minutes),
-            alerts::every_minutes.eq(spec.every_minutes),
-            alerts::channel_ids.eq(fields.channel_ids),
-            alerts::enabled.eq(fields.enabled),
+            fields.columns(),
             alerts::created_by.eq(created_by),
         ))
         .returning(Alert::as_returning())
@@ -209,7 +237,6 @@ pub async fn update(
     version: i32,
     fields: &RuleFields<'_>,
 ) -> QueryResult<Edited> {
-    let spec = fields.spec;
     let saved = diesel::update(
         alerts::table
             .find((org, alert))
@@ -217,20 +244,7 @@ pub async fn update(
             .filter(alerts::version.eq(version)),
     )
     .set((
-        alerts::name.eq(fields.name),
-        alerts::metric.eq(&spec.metric_name),
-        alerts::filters.eq(&spec.filters),
-        alerts::window_minutes.eq(spec.window_minutes),
-        alerts::condition.eq(spec.condition.as_str()),
-        alerts::baseline.eq(spec.baseline.map(|b| b.as_str())),
-        alerts::sensitivity.eq(spec.sensitivity.map(|s| s.as_str())),
-        alerts::warning.eq(spec.warning),
-        alerts::critical.eq(spec.critical),
-        alerts::resolve.eq(spec.resolve),
-        alerts::pending_minutes.eq(spec.pending_minutes),
-        alerts::every_minutes.eq(spec.every_minutes),
-        alerts::channel_ids.eq(fields.channel_ids),
-        alerts::enabled.eq(fields.enabled),
+        fields.columns(),
         alerts::state.eq(State::Ok.as_str()),
         alerts::level.eq(None::<String>),
         alerts::changing_since.eq(None::<DateTime<Utc>>),
