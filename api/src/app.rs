@@ -18,6 +18,7 @@ use crate::routes::exports::ExportsApi;
 use crate::routes::funnels::FunnelsApi;
 use crate::routes::goals::GoalsApi;
 use crate::routes::invitations::{AcceptInvitationApi, InvitationsApi};
+use crate::routes::issue_notices::IssueNoticesApi;
 use crate::routes::issues::IssuesApi;
 use crate::routes::members::MembersApi;
 use crate::routes::ops::OpsApi;
@@ -57,7 +58,7 @@ type Apis = (
         DomainsApi,
     ),
     (SsoApi, SsoLoginApi, SamlApi, SamlLoginApi, ScimTokensApi),
-    (AlertsApi, ChannelsApi),
+    (AlertsApi, ChannelsApi, IssueNoticesApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -624,6 +624,7 @@ diesel::table! {
         created_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        settings -> Jsonb,
     }
 }
 
@@ -712,6 +713,37 @@ diesel::table! {
         last_error -> Nullable<Text>,
         delivered_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        issue_id -> Nullable<Uuid>,
+        ticket_key -> Nullable<Text>,
+        ticket_url -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Jira and GitHub tickets created for error issues, one per issue and connector.
+    issue_tickets (org_id, issue_id, channel_id) {
+        org_id -> Uuid,
+        issue_id -> Uuid,
+        channel_id -> Uuid,
+        ticket_key -> Text,
+        ticket_url -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Per project: the channels told of new and regressed error issues, and the hourly cap.
+    issue_notifications (org_id, project_id) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        on_new -> Bool,
+        on_regression -> Bool,
+        channel_ids -> Array<Uuid>,
+        hourly_cap -> Int4,
+        window_start -> Nullable<Timestamptz>,
+        sent_in_window -> Int4,
+        held_back -> Int4,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -766,4 +798,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     alert_events,
     schedules,
     notification_deliveries,
+    issue_tickets,
+    issue_notifications,
 );

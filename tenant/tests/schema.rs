@@ -510,6 +510,7 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     secret_sealed: Some(b"sealed"),
                     emails: &[],
                     member_ids: &[],
+                    settings: &serde_json::json!({}),
                     created_by: None,
                 };
                 notification_channels::create(conn, org, &new).await?;
@@ -541,8 +542,32 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                 )
                 .await?;
                 let payload = serde_json::json!({"type": "test"});
-                notification_deliveries::enqueue(conn, org, channel_id, None, "test", &payload)
+                notification_deliveries::enqueue(
+                    conn,
+                    org,
+                    channel_id,
+                    Default::default(),
+                    "test",
+                    &payload,
+                )
+                .await?;
+                // A ticket made for the error issue, and the project's issue notifications.
+                let issue: uuid::Uuid = {
+                    use diesel::QueryDsl;
+                    use diesel_async::RunQueryDsl;
+                    use tenant::schema::error_issues as issues;
+                    issues::table.select(issues::issue_id).first(conn).await?
+                };
+                let url = "https://acme.atlassian.net/browse/OPS-1";
+                tenant::tables::issue_tickets::record(conn, org, issue, channel_id, "OPS-1", url)
                     .await?;
+                let chosen = tenant::tables::issue_notifications::Chosen {
+                    on_new: true,
+                    on_regression: true,
+                    channel_ids: &[channel_id],
+                    hourly_cap: 5,
+                };
+                tenant::tables::issue_notifications::save(conn, org, project, &chosen).await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -823,6 +848,8 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(alert_events::table.select(alert_events::all_columns)),
         declared(schedules::table.select(schedules::all_columns)),
         declared(notification_deliveries::table.select(notification_deliveries::all_columns)),
+        declared(issue_tickets::table.select(issue_tickets::all_columns)),
+        declared(issue_notifications::table.select(issue_notifications::all_columns)),
     ]
     .concat();
     in_db.sort();

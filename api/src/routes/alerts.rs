@@ -272,7 +272,7 @@ fn validate(body: &AlertIn) -> ApiResult<(String, AlertSpec, Vec<Uuid>)> {
     Ok((name, spec, channels))
 }
 
-async fn check_channels(
+pub(crate) async fn check_channels(
     conn: &mut tenant::diesel_async::AsyncPgConnection,
     org: tenant::OrgId,
     channels: &[Uuid],

@@ -2,6 +2,8 @@
 //! Teams and Discord incoming webhooks, and generic webhooks signed with the Standard Webhooks
 //! scheme. A channel's URL (a chat webhook's URL is its credential) and a webhook's signing
 //! secret are sealed at rest and never answered; the secret is shown once, when it is made.
+//! Jira and GitHub Issues connectors are channels too ([`super::connectors`]): their API
+//! token is sealed the same way and never answered.
 //! Admins write; every member can list channels (to pick them for an alert).
 
 use billing::Feature;
@@ -14,22 +16,29 @@ use serde_json::{Value, json};
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::notification_channels::{
-    self as channels, Channel, ChannelChanges, NewChannel, seal_context,
+    self as channels, Channel, ChannelChanges, ConnectorSettings, NewChannel, seal_context,
 };
 use tenant::tables::notification_deliveries::{self as deliveries, Delivery};
-use tenant::tables::{alerts, audit_streams, memberships};
+use tenant::tables::{alerts, audit_streams, issue_notifications, memberships};
 use tenant::{DbError, OrgId};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::routes::connectors::{self, ConnectorIn, ConnectorOut};
 use crate::routes::responses::NoContent;
 use crate::routes::text::Text;
 use crate::scope::{Admin, OrgScope, Viewer};
 use crate::state::AppState;
 
 /// Kinds of channel.
-const KINDS: &[&str] = &["email", "slack", "teams", "discord", "webhook"];
+const KINDS: &[&str] = &[
+    "email", "slack", "teams", "discord", "webhook", "jira", "github",
+];
+
+fn is_connector(kind: &str) -> bool {
+    matches!(kind, "jira" | "github")
+}
 /// Most addresses on one e-mail channel.
 const MAX_EMAILS: usize = 50;
 /// Most members on one e-mail channel.
@@ -43,12 +52,19 @@ pub struct ChannelIn {
     /// Name, e.g. "#ops on Slack".
     #[oai(validator(max_length = 100))]
     pub name: Text,
-    /// `email`, `slack`, `teams`, `discord` or `webhook`.
+    /// `email`, `slack`, `teams`, `discord`, `webhook`, `jira` or `github`.
     #[oai(validator(max_length = 20))]
     pub kind: Text,
-    /// The incoming-webhook URL (Slack, Teams, Discord) or the receiver (webhook).
+    /// The incoming-webhook URL (Slack, Teams, Discord), the receiver (webhook), the Jira site
+    /// (`https://acme.atlassian.net`) or the GitHub API (default `https://api.github.com`).
     #[oai(validator(max_length = 2000))]
     pub url: Option<Text>,
+    /// A connector's API token (Jira: an Atlassian API token; GitHub: a fine-grained token
+    /// with Issues read and write). Sealed; never answered.
+    #[oai(validator(max_length = 1000))]
+    pub token: Option<Text>,
+    /// Where a connector's tickets go.
+    pub connector: Option<ConnectorIn>,
     /// E-mail addresses (e-mail channels).
     #[oai(validator(max_items = 50))]
     pub emails: Option<Vec<Text>>,
@@ -74,6 +90,11 @@ pub struct ChannelPatch {
     pub member_ids: Option<Vec<Uuid>>,
     /// Turn on (after it was turned off for failures) or off.
     pub enabled: Option<bool>,
+    /// A connector's new API token.
+    #[oai(validator(max_length = 1000))]
+    pub token: Option<Text>,
+    /// A connector's settings (replaced whole).
+    pub connector: Option<ConnectorIn>,
 }
 
 /// A channel, without its URL or secret.
@@ -99,6 +120,8 @@ pub struct ChannelOut {
     pub disabled_reason: Option<String>,
     /// Until when the previous signing secret still signs (webhooks, after a rotation).
     pub previous_secret_until: Option<DateTime<Utc>>,
+    /// Where a connector's tickets go (Jira, GitHub).
+    pub connector: Option<ConnectorOut>,
     /// Created.
     pub created_at: DateTime<Utc>,
 }
@@ -117,10 +140,17 @@ pub struct ChannelWithSecret {
 pub struct DeliveryOut {
     /// Id (a webhook's `webhook-id` is `msg_` and this id without dashes).
     pub id: Uuid,
-    /// `alert` or `test`.
+    /// `alert`, `test`, `issue` (a new or regressed error issue, or a ticket asked for) or
+    /// `comment` (an issue resolved, told to its tickets).
     pub kind: String,
     /// The alert that caused it.
     pub alert_id: Option<Uuid>,
+    /// The error issue it concerns.
+    pub issue_id: Option<Uuid>,
+    /// The ticket a connector made or commented on (`OPS-12`, `#34`).
+    pub ticket_key: Option<String>,
+    /// That ticket's address.
+    pub ticket_url: Option<String>,
     /// What was sent, before the channel's formatting.
     pub payload: Value,
     /// `pending`, `delivered` or `failed`.
@@ -161,7 +191,9 @@ enum Queued {
 }
 
 fn channel_out(channel: Channel) -> ChannelOut {
+    let connector = is_connector(&channel.kind).then(|| ConnectorSettings::of(&channel).into());
     ChannelOut {
+        connector,
         id: channel.channel_id,
         kind: channel.kind,
         name: channel.name,
@@ -181,6 +213,9 @@ fn delivery_out(delivery: Delivery) -> DeliveryOut {
         id: delivery.delivery_id,
         kind: delivery.kind,
         alert_id: delivery.alert_id,
+        issue_id: delivery.issue_id,
+        ticket_key: delivery.ticket_key,
+        ticket_url: delivery.ticket_url,
         payload: delivery.payload,
         status: delivery.status,
         attempts: delivery.attempts,
@@ -197,6 +232,7 @@ fn audited(channel: &Channel) -> Value {
     json!({
         "name": channel.name, "kind": channel.kind, "url_host": channel.url_host,
         "emails": channel.emails, "member_ids": channel.member_ids, "enabled": channel.enabled,
+        "settings": channel.settings,
     })
 }
 
@@ -254,9 +290,25 @@ async fn check_members(
 }
 
 fn test_payload(channel: &Channel, public_url: &str) -> Value {
+    let summary = if is_connector(&channel.kind) {
+        format!(
+            "A check of the connector {}: the token reads the {} it names; no ticket is made.",
+            channel.name,
+            if channel.kind == "jira" {
+                "Jira project"
+            } else {
+                "GitHub repository"
+            }
+        )
+    } else {
+        format!(
+            "This is a test notification from Beacon to the channel {}. Alerts will look like this.",
+            channel.name
+        )
+    };
     json!({
         "type": "test",
-        "summary": format!("This is a test notification from Beacon to the channel {}. Alerts will look like this.", channel.name),
+        "summary": summary,
         "channel": {"id": channel.channel_id, "name": channel.name},
         "at": Utc::now(),
         "url": format!("{public_url}/orgs/{}/channels", channel.org_id),
@@ -313,6 +365,20 @@ impl ChannelsApi {
             return Err(bad(format!("`kind` is one of {}", KINDS.join(", "))));
         }
         let channel_id = Uuid::now_v7();
+        let connector = is_connector(&kind);
+        if !connector && (body.token.is_some() || body.connector.is_some()) {
+            return Err(bad(format!(
+                "a {kind} channel takes no `token` or `connector` (Jira and GitHub connectors do)"
+            )));
+        }
+        let (settings, token) = if connector {
+            (
+                connectors::check_settings(&kind, body.connector.as_ref())?,
+                Some(connectors::check_token(&kind, body.token.as_ref())?),
+            )
+        } else {
+            (json!({}), None)
+        };
         let (url, emails) = if kind == "email" {
             if body.url.is_some() {
                 return Err(bad(
@@ -327,10 +393,11 @@ impl ChannelsApi {
             if body.emails.is_some() || body.member_ids.is_some() {
                 return Err(bad(format!("a {kind} channel takes `url`, not recipients")));
             }
-            let url = body
-                .url
-                .as_deref()
-                .ok_or_else(|| bad(format!("a {kind} channel needs `url`")))?;
+            let url = match (body.url.as_deref(), kind.as_str()) {
+                (Some(url), _) => url,
+                (None, "github") => connectors::GITHUB_API,
+                (None, _) => return Err(bad(format!("a {kind} channel needs `url`"))),
+            };
             (Some(check_url(&state, url).await?), Vec::new())
         };
         let secret = (kind == "webhook").then(audit_streams::new_secret);
@@ -340,6 +407,7 @@ impl ChannelsApi {
             .map(|(url, _)| key.seal(url.as_bytes(), &seal_context(org, channel_id, "url")));
         let secret_sealed = secret
             .as_ref()
+            .or(token.as_ref())
             .map(|secret| key.seal(secret.as_bytes(), &seal_context(org, channel_id, "secret")));
         let requested_members = body.member_ids.clone().unwrap_or_default();
         let channel = scope
@@ -357,12 +425,16 @@ impl ChannelsApi {
                     secret_sealed: secret_sealed.as_deref(),
                     emails: &emails,
                     member_ids: &members,
+                    settings: &settings,
                     created_by,
                 };
                 let channel = channels::create(conn, org, &new).await?;
                 let mut changes = Changes::created(audited(&channel));
                 if secret.is_some() {
                     changes = changes.secret("secret");
+                }
+                if token.is_some() {
+                    changes = changes.secret("token");
                 }
                 audit::record(
                     conn,
@@ -417,6 +489,27 @@ impl ChannelsApi {
                 let Some(before) = channels::find(conn, org, *channel_id).await? else {
                     return Err(ApiError::not_found("channel"));
                 };
+                let connector = is_connector(&before.kind);
+                if !connector && (body.token.is_some() || body.connector.is_some()) {
+                    return Err(bad(format!(
+                        "a {} channel has no `token` or `connector`",
+                        before.kind
+                    )));
+                }
+                let settings = body
+                    .connector
+                    .as_ref()
+                    .map(|given| connectors::check_settings(&before.kind, Some(given)))
+                    .transpose()?;
+                let token_sealed = body
+                    .token
+                    .as_ref()
+                    .map(|token| connectors::check_token(&before.kind, Some(token)))
+                    .transpose()?
+                    .map(|token| {
+                        let context = seal_context(org, *channel_id, "secret");
+                        state.sealing_key.seal(token.as_bytes(), &context)
+                    });
                 let is_email = before.kind == "email";
                 if is_email && url.is_some() {
                     return Err(bad("an e-mail channel has no `url`"));
@@ -437,6 +530,8 @@ impl ChannelsApi {
                     emails: emails.as_deref(),
                     member_ids: members.as_deref(),
                     enabled,
+                    settings: settings.as_ref(),
+                    token_sealed: token_sealed.as_deref(),
                 };
                 let Some(saved) = channels::update(conn, org, *channel_id, &changes).await? else {
                     return Err(ApiError::not_found("channel"));
@@ -447,6 +542,9 @@ impl ChannelsApi {
                 let mut diff = Changes::diff(&audited(&before), &audited(&saved));
                 if url.is_some() {
                     diff = diff.secret("url");
+                }
+                if token_sealed.is_some() {
+                    diff = diff.secret("token");
                 }
                 audit::record(
                     conn,
@@ -529,6 +627,7 @@ impl ChannelsApi {
                     return Err(ApiError::not_found("channel"));
                 };
                 alerts::forget_channel(conn, org, *channel_id).await?;
+                issue_notifications::forget_channel(conn, org, *channel_id).await?;
                 channels::delete(conn, org, *channel_id).await?;
                 let entry = Entry::new(Action::ChannelDeleted, *channel_id)
                     .with(Changes::deleted(audited(&before)));
@@ -567,8 +666,15 @@ impl ChannelsApi {
                     ));
                 }
                 let payload = test_payload(&channel, &public_url);
-                let id =
-                    deliveries::enqueue(conn, org, *channel_id, None, "test", &payload).await?;
+                let id = deliveries::enqueue(
+                    conn,
+                    org,
+                    *channel_id,
+                    Default::default(),
+                    "test",
+                    &payload,
+                )
+                .await?;
                 audit::record(conn, org, Entry::new(Action::ChannelTested, *channel_id)).await?;
                 Ok(id)
             })

@@ -3,6 +3,7 @@
 //! reopen).
 
 use chrono::{DateTime, Utc};
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
@@ -16,8 +17,10 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::routes::issue_notices::queue_resolution_comments;
 use crate::routes::pagination::{Page, fetch_size};
 use crate::scope::{Member, ProjectScope, Viewer};
+use crate::state::AppState;
 
 /// How an issue list is sorted.
 #[derive(Debug, Clone, Copy, Enum, Default)]
@@ -485,6 +488,7 @@ impl IssuesApi {
     }
 
     /// Resolve (optionally in the next release), ignore or reopen an issue (members).
+    /// Resolving comments on the issue's Jira or GitHub tickets whose connector says so.
     #[oai(
         path = "/:org_id/projects/:project_id/issues/:issue_id",
         method = "patch",
@@ -496,10 +500,13 @@ impl IssuesApi {
         #[oai(name = "project_id")] _project_id: Path<Uuid>,
         issue_id: Path<Uuid>,
         body: Json<IssuePatch>,
+        state: Data<&AppState>,
         scope: ProjectScope<Member>,
     ) -> ApiResult<Json<IssueOut>> {
         let org_id = scope.org();
         let project_id = scope.project_id();
+        let project = scope.project.clone();
+        let public_url = state.public_url.as_deref().unwrap_or_default();
         let status = match (body.status, body.in_next_release) {
             (IssueStatusDto::Resolved, true) => NewStatus::ResolvedInNextRelease,
             (IssueStatusDto::Resolved, false) => NewStatus::Resolved,
@@ -536,6 +543,9 @@ impl IssuesApi {
                 );
                 let entry = Entry::new(Action::IssueUpdated, issue.issue_id).with(changes);
                 audit::record(conn, org_id, entry).await?;
+                if before.status != "resolved" && issue.status == "resolved" {
+                    queue_resolution_comments(conn, (org_id, &project), &issue, public_url).await?;
+                }
                 let users = error_issues::users(conn, org_id, *issue_id).await?;
                 Ok::<_, ApiError>((issue, users))
             })

@@ -225,10 +225,14 @@ async fn store(
     events: Vec<(Event, Option<Device>)>,
 ) -> Result<(), ApiError> {
     let org = OrgId::from_uuid(target.org_id);
+    let notices = record::NoticeContext {
+        public_url: state.public_url.as_deref().unwrap_or_default(),
+        now: state.clock.now(),
+    };
     state
         .db
         .scoped(org, async |conn| {
-            record::record(conn, &state.ingest.source_maps, target, events).await
+            record::record(conn, &state.ingest.source_maps, target, events, notices).await
         })
         .await
         .map_err(|error| match error {

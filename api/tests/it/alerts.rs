@@ -17,16 +17,21 @@ const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML,
 /// A secret part of each chat URL, which must never come back from the API.
 const URL_SECRET: &str = "XyZsecretTOKEN42";
 
-/// The fake receivers (`tests/fakes/chat_receivers.py`).
-struct Receivers {
+/// A fake service with a control port: the chat receivers (`tests/fakes/chat_receivers.py`),
+/// or another script of `tests/fakes` with the same `/_state` control (`trackers.py`).
+pub(crate) struct Receivers {
     child: Child,
-    port: u16,
-    control: u16,
+    pub(crate) port: u16,
+    pub(crate) control: u16,
 }
 
 impl Receivers {
-    fn start() -> Self {
-        let (child, ports) = crate::support::start_fake("chat_receivers.py", &[]);
+    pub(crate) fn start() -> Self {
+        Self::start_script("chat_receivers.py")
+    }
+
+    pub(crate) fn start_script(script: &str) -> Self {
+        let (child, ports) = crate::support::start_fake(script, &[]);
         Self {
             child,
             port: ports[0],
@@ -34,11 +39,11 @@ impl Receivers {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    async fn state(&self) -> Value {
+    pub(crate) async fn state(&self) -> Value {
         reqwest::get(format!("http://127.0.0.1:{}/_state", self.control))
             .await
             .unwrap()
@@ -48,7 +53,7 @@ impl Receivers {
             .unwrap()
     }
 
-    async fn received(&self, service: &str) -> Vec<Value> {
+    pub(crate) async fn received(&self, service: &str) -> Vec<Value> {
         self.state().await["received"]
             .as_array()
             .unwrap()
@@ -58,7 +63,7 @@ impl Receivers {
             .collect()
     }
 
-    async fn control(&self, path: &str, body: Value) {
+    pub(crate) async fn control(&self, path: &str, body: Value) {
         reqwest::Client::new()
             .post(format!("http://127.0.0.1:{}{path}", self.control))
             .header("content-type", "application/json")
@@ -78,7 +83,7 @@ impl Drop for Receivers {
 
 /// An app that may reach the loopback receivers (as a self-hosted installation that set
 /// `BEACON_ALLOW_PRIVATE_OUTBOUND`), with links to `http://beacon.test`.
-async fn alerts_app() -> TestApp {
+pub(crate) async fn alerts_app() -> TestApp {
     TestApp::new().await.reconfigured(|state| {
         state.outbound =
             worker::outbound::Outbound::new(None, true, std::time::Duration::from_secs(10))
@@ -87,7 +92,11 @@ async fn alerts_app() -> TestApp {
     })
 }
 
-fn sender(app: &TestApp, smtp: &SmtpServer, allow_private: bool) -> worker::notify::Sender {
+pub(crate) fn sender(
+    app: &TestApp,
+    smtp: &SmtpServer,
+    allow_private: bool,
+) -> worker::notify::Sender {
     let ctx = job_context(app, Some(&smtp.url()));
     worker::notify::Sender {
         db: ctx.db,
@@ -104,7 +113,7 @@ fn sender(app: &TestApp, smtp: &SmtpServer, allow_private: bool) -> worker::noti
 }
 
 /// `n` pageviews from `n` visitors on `domain`, now.
-async fn pageviews(app: &TestApp, domain: &str, n: usize) {
+pub(crate) async fn pageviews(app: &TestApp, domain: &str, n: usize) {
     for i in 0..n {
         let body = json!({"n": "pageview", "u": format!("https://{domain}/"), "d": domain});
         app.client
@@ -119,7 +128,7 @@ async fn pageviews(app: &TestApp, domain: &str, n: usize) {
     }
 }
 
-async fn create(app: &TestApp, who: &As, path: &str, body: Value) -> Value {
+pub(crate) async fn create(app: &TestApp, who: &As, path: &str, body: Value) -> Value {
     let (status, answer) = app.json(who, "POST", path, Some(body)).await;
     assert_eq!(status, 201, "{path}: {answer}");
     answer

@@ -514,6 +514,36 @@ async fn every_write_is_audited_once_with_its_actor() {
         user_actor(&owner)
     );
     step!(
+        "set_issue_notifications",
+        who,
+        "PUT",
+        format!("{o}/projects/{p}/issue-notifications"),
+        Some(json!({"channel_ids": [c], "hourly_cap": 5})),
+        "project.issue_notifications_updated",
+        user_actor(&owner)
+    );
+    let github = step!(
+        "create_channel",
+        who,
+        "POST",
+        format!("{o}/channels"),
+        Some(
+            json!({"name": "GitHub", "kind": "github", "url": "https://140.82.112.6",
+                    "token": "github_pat_x", "connector": {"repository": "acme/web"}})
+        ),
+        "channel.created",
+        user_actor(&owner)
+    );
+    step!(
+        "create_issue_ticket",
+        who,
+        "POST",
+        format!("{o}/projects/{p}/issues/{issue}/tickets"),
+        Some(json!({"channel_id": github["channel"]["id"]})),
+        "issue.ticket_requested",
+        user_actor(&owner)
+    );
+    step!(
         "delete_alert",
         who,
         "DELETE",

@@ -24,6 +24,8 @@ const POPULATED: &[&str] = &[
     "schedules",
     "notification_channels",
     "notification_deliveries",
+    "issue_notifications",
+    "issue_tickets",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -179,6 +181,37 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
         )
         .await;
     assert_eq!(status, 201, "{alert}");
+    // Error issues notify the e-mail channel; the issue has a ticket (as a connector's
+    // delivery records it).
+    let channel_id: Uuid = channel["channel"]["id"].as_str().unwrap().parse().unwrap();
+    let (status, body) = app
+        .json(
+            who,
+            "PUT",
+            &format!("{base}/issue-notifications"),
+            Some(json!({"channel_ids": [channel_id]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, issues) = app.json(who, "GET", &format!("{base}/issues"), None).await;
+    let issue: Uuid = issues["items"][0]["id"].as_str().unwrap().parse().unwrap();
+    app.state
+        .db
+        .scoped(tenant::OrgId::from_uuid(org), async |conn| {
+            let url = "https://acme.atlassian.net/browse/OPS-1";
+            tenant::tables::issue_tickets::record(
+                conn,
+                tenant::OrgId::from_uuid(org),
+                issue,
+                channel_id,
+                "OPS-1",
+                url,
+            )
+            .await?;
+            Ok::<_, tenant::DbError>(())
+        })
+        .await
+        .unwrap();
 
     // The rollup job's step, two hours on, so the events are rolled up.
     let sweeper = tenant::Db::connect_as(

@@ -337,6 +337,26 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             None,
         ),
         (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/issue-notifications"),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/projects/{p}/issue-notifications"),
+            Some(json!({"channel_ids": [channel]})),
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/issues/{issue}/tickets"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/issues/{issue}/tickets"),
+            Some(json!({"channel_id": channel})),
+        ),
+        (
             "DELETE",
             format!("/api/v1/orgs/{org}/channels/{channel}"),
             None,

@@ -29,4 +29,5 @@ mod sso;
 mod stats;
 mod support;
 mod tracker;
+mod trackers;
 mod vitals;

@@ -334,8 +334,18 @@ pub async fn run_schedule(
                 continue;
             };
             if found.enabled {
-                deliveries::enqueue(conn, org, *channel, Some(alert.alert_id), "alert", &payload)
-                    .await?;
+                deliveries::enqueue(
+                    conn,
+                    org,
+                    *channel,
+                    deliveries::Subject {
+                        alert: Some(alert.alert_id),
+                        issue: None,
+                    },
+                    "alert",
+                    &payload,
+                )
+                .await?;
                 queued += 1;
             }
         }

@@ -171,6 +171,10 @@ actions! {
     ChannelTested => "channel.tested" on "channel",
     /// A channel was turned off after persistent failure or a 410 Gone.
     ChannelDisabled => "channel.disabled" on "channel",
+    /// A project's error-issue notifications (channels, occasions, hourly cap) were changed.
+    IssueNotificationsUpdated => "project.issue_notifications_updated" on "project",
+    /// A ticket was asked for an error issue in a Jira or GitHub connector.
+    IssueTicketRequested => "issue.ticket_requested" on "issue",
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod envelope;
 pub mod event;
 pub mod grouping;
+pub mod notices;
 pub mod record;
 pub mod scrub;
 pub mod symbolicate;

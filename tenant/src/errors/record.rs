@@ -1,18 +1,19 @@
 //! Recording error events: symbolicate, group, scrub, then insert and update the issue, all in
 //! the caller's tenant-scoped transaction. Scrubbing runs last, over everything kept, so nothing
-//! escapes it.
+//! escapes it. A new or regressed issue queues its notices ([`super::notices`]) in the same
+//! transaction.
 
 use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
 
 use super::event::{self, Event};
 use super::symbolicate::SourceMaps;
-use super::{grouping, scrub};
-use crate::DbError;
+use super::{grouping, notices, scrub};
 use crate::ingest::enrich::Device;
 use crate::ingest::router::DsnTarget;
 use crate::tables::error_issues;
 use crate::tables::is_foreign_key_violation;
+use crate::{DbError, OrgId, ProjectId};
 
 /// Why events could not be recorded.
 #[derive(Debug, thiserror::Error)]
@@ -31,12 +32,22 @@ impl From<diesel::result::Error> for RecordError {
     }
 }
 
+/// Where a notice's links point, and when it is sent.
+#[derive(Debug, Clone, Copy)]
+pub struct NoticeContext<'a> {
+    /// Base URL of the web app, without trailing slash.
+    pub public_url: &'a str,
+    /// Now.
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
 /// Records `events` (each with the device its user agent names, if any) for `target`.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     source_maps: &SourceMaps,
     target: &DsnTarget,
     events: Vec<(Event, Option<Device>)>,
+    notices: NoticeContext<'_>,
 ) -> Result<(), RecordError> {
     let (org_id, project_id) = (target.org_id, target.project_id);
     let scrubber = scrub::Scrubber::new(&target.scrub_fields);
@@ -77,26 +88,22 @@ pub async fn record(
             .user_identity
             .as_deref()
             .map(|identity| event::user_hash(&target.user_key, identity));
-        error_issues::record(
-            conn,
-            &error_issues::NewErrorEvent {
-                org_id,
-                project_id,
-                event_id: event.event_id,
-                fingerprint,
-                title,
-                culprit,
-                ts: event.ts,
-                level: event.level.clone(),
-                platform: event.platform.clone(),
-                release: event.release.clone(),
-                environment: event.environment.clone(),
-                user_hash,
-                data,
-            },
-        )
-        .await
-        .map_err(|error| {
+        let new = error_issues::NewErrorEvent {
+            org_id,
+            project_id,
+            event_id: event.event_id,
+            fingerprint,
+            title,
+            culprit,
+            ts: event.ts,
+            level: event.level.clone(),
+            platform: event.platform.clone(),
+            release: event.release.clone(),
+            environment: event.environment.clone(),
+            user_hash,
+            data,
+        };
+        let recorded = error_issues::record(conn, &new).await.map_err(|error| {
             // The project was deleted after its DSN was looked up (and cached).
             if is_foreign_key_violation(&error) {
                 RecordError::UnknownProject
@@ -104,6 +111,23 @@ pub async fn record(
                 RecordError::Db(DbError::Query(error))
             }
         })?;
+        let facts = notices::IssueFacts {
+            issue_id: recorded.issue_id,
+            title: &new.title,
+            culprit: new.culprit.as_deref(),
+            level: &new.level,
+            release: new.release.as_deref(),
+        };
+        let scope = (OrgId::from_uuid(org_id), ProjectId::from_uuid(project_id));
+        notices::queue(
+            conn,
+            scope,
+            &recorded,
+            facts,
+            notices.public_url,
+            notices.now,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -13,6 +13,8 @@ pub mod events;
 pub mod funnels;
 pub mod goals;
 pub mod invitations;
+pub mod issue_notifications;
+pub mod issue_tickets;
 pub mod memberships;
 pub mod notification_channels;
 pub mod notification_deliveries;

@@ -1,6 +1,11 @@
 //! `notification_channels`: where an organization's notifications go. A chat webhook's URL is
 //! its credential and a webhook's signing secret is a secret, so both are stored sealed
 //! ([`crate::sealed`], bound to the channel) and only the receiver's host is ever shown.
+//!
+//! Jira and GitHub Issues connectors are channels too (kinds `jira` and `github`), so they share
+//! the outbox, retries, delivery log and auto-disable: their site or API URL is the channel's
+//! URL, their API token is sealed where a webhook keeps its signing secret, and what is not
+//! secret (project key, repository, labels…) is in `settings`.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -18,7 +23,7 @@ pub struct Channel {
     pub org_id: Uuid,
     /// Id.
     pub channel_id: Uuid,
-    /// `email`, `slack`, `teams`, `discord` or `webhook`.
+    /// `email`, `slack`, `teams`, `discord`, `webhook`, `jira` or `github`.
     pub kind: String,
     /// Name.
     pub name: String,
@@ -26,7 +31,7 @@ pub struct Channel {
     pub url_host: Option<String>,
     /// The receiver's URL, sealed.
     pub url_sealed: Option<Vec<u8>>,
-    /// A webhook's signing secret (`whsec_…`), sealed.
+    /// A webhook's signing secret (`whsec_…`) or a connector's API token, sealed.
     pub secret_sealed: Option<Vec<u8>>,
     /// The secret before the last rotation, sealed; deliveries are signed with both until
     /// `previous_secret_until`.
@@ -49,6 +54,8 @@ pub struct Channel {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// A connector's settings that are not secret (an object; `{}` for other kinds).
+    pub settings: serde_json::Value,
 }
 
 /// The sealing context of a channel's URL or secret: a sealed value copied to another channel
@@ -76,6 +83,8 @@ pub struct NewChannel<'a> {
     pub emails: &'a [String],
     /// Members.
     pub member_ids: &'a [Uuid],
+    /// A connector's settings (`{}` for other kinds).
+    pub settings: &'a serde_json::Value,
     /// Creator.
     pub created_by: Option<Uuid>,
 }
@@ -97,6 +106,7 @@ pub async fn create(
             channels::secret_sealed.eq(new.secret_sealed),
             channels::emails.eq(new.emails),
             channels::member_ids.eq(new.member_ids),
+            channels::settings.eq(new.settings),
             channels::created_by.eq(new.created_by),
         ))
         .returning(Channel::as_returning())
@@ -155,6 +165,10 @@ pub struct ChannelChanges<'a> {
     pub member_ids: Option<&'a [Uuid]>,
     /// Turn on (clears the failure count and reason) or off.
     pub enabled: Option<bool>,
+    /// A connector's settings.
+    pub settings: Option<&'a serde_json::Value>,
+    /// A connector's new API token, sealed.
+    pub token_sealed: Option<&'a [u8]>,
 }
 
 /// Applies `changes`; the row after, if the channel exists.
@@ -181,6 +195,8 @@ pub async fn update(
             channels::emails.eq(changes.emails.unwrap_or(&current.emails)),
             channels::member_ids.eq(changes.member_ids.unwrap_or(&current.member_ids)),
             channels::enabled.eq(enabled),
+            channels::settings.eq(changes.settings.unwrap_or(&current.settings)),
+            channels::secret_sealed.eq(changes.token_sealed.or(current.secret_sealed.as_deref())),
             channels::failures.eq(if turned_on { 0 } else { current.failures }),
             channels::disabled_reason.eq(if enabled {
                 None
@@ -260,5 +276,30 @@ pub async fn record_outcome(
             .execute(conn)
             .await
             .map(|_| false),
+    }
+}
+
+/// A connector's settings that are not secret (`settings` of a `jira` or `github` channel).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ConnectorSettings {
+    /// Jira: the Atlassian account the API token belongs to (Basic auth's user).
+    pub account_email: Option<String>,
+    /// Jira: the project key tickets go to (`OPS`).
+    pub project_key: Option<String>,
+    /// Jira: the issue type (`Bug`, `Task`).
+    pub issue_type: Option<String>,
+    /// GitHub: `owner/repository`.
+    pub repository: Option<String>,
+    /// Labels put on every ticket.
+    pub labels: Vec<String>,
+    /// Comment on the ticket when the issue is resolved in Beacon.
+    pub comment_on_resolve: bool,
+}
+
+impl ConnectorSettings {
+    /// The settings of `channel` (defaults where the stored object lacks a field).
+    pub fn of(channel: &Channel) -> Self {
+        serde_json::from_value(channel.settings.clone()).unwrap_or_default()
     }
 }

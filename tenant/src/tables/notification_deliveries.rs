@@ -24,7 +24,8 @@ pub struct Delivery {
     pub channel_id: Uuid,
     /// The alert that caused it, if one did.
     pub alert_id: Option<Uuid>,
-    /// `alert` or `test`.
+    /// `alert`, `test`, `issue` (a new or regressed error issue, or a ticket asked for) or
+    /// `comment` (an issue resolved, told to its tickets).
     pub kind: String,
     /// What is sent (the notification, before each channel's formatting).
     pub payload: Value,
@@ -42,6 +43,21 @@ pub struct Delivery {
     pub delivered_at: Option<DateTime<Utc>>,
     /// When it was written.
     pub created_at: DateTime<Utc>,
+    /// The error issue it concerns, if one.
+    pub issue_id: Option<Uuid>,
+    /// The ticket a connector created or commented on (`ABC-12`, `#34`).
+    pub ticket_key: Option<String>,
+    /// That ticket's address.
+    pub ticket_url: Option<String>,
+}
+
+/// What a delivery is about: an alert, an error issue, or neither (a test).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Subject {
+    /// The alert.
+    pub alert: Option<Uuid>,
+    /// The error issue.
+    pub issue: Option<Uuid>,
 }
 
 /// Queues a notification to `channel`, due at once.
@@ -49,7 +65,7 @@ pub async fn enqueue(
     conn: &mut AsyncPgConnection,
     org: OrgId,
     channel: Uuid,
-    alert: Option<Uuid>,
+    subject: Subject,
     kind: &str,
     payload: &Value,
 ) -> QueryResult<Uuid> {
@@ -58,7 +74,8 @@ pub async fn enqueue(
             deliveries::org_id.eq(org),
             deliveries::delivery_id.eq(Uuid::now_v7()),
             deliveries::channel_id.eq(channel),
-            deliveries::alert_id.eq(alert),
+            deliveries::alert_id.eq(subject.alert),
+            deliveries::issue_id.eq(subject.issue),
             deliveries::kind.eq(kind),
             deliveries::payload.eq(payload),
         ))
@@ -223,5 +240,84 @@ pub async fn fail_pending(
         deliveries::last_error.eq(reason),
     ))
     .execute(conn)
+    .await
+}
+
+/// Notes the ticket a connector's delivery created or commented on.
+pub async fn set_ticket(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    delivery: Uuid,
+    key: &str,
+    url: &str,
+) -> QueryResult<()> {
+    diesel::update(deliveries::table.find((org, delivery)))
+        .set((
+            deliveries::ticket_key.eq(key),
+            deliveries::ticket_url.eq(url),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The ticket the alert's latest delivery to `channel` created or commented on (where a
+/// resolution or escalation comments), if any.
+pub async fn alert_ticket(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    alert: Uuid,
+    channel: Uuid,
+) -> QueryResult<Option<(String, String)>> {
+    deliveries::table
+        .filter(deliveries::org_id.eq(org))
+        .filter(deliveries::alert_id.eq(alert))
+        .filter(deliveries::channel_id.eq(channel))
+        .filter(deliveries::ticket_key.is_not_null())
+        .order(deliveries::created_at.desc())
+        .select((
+            deliveries::ticket_key.assume_not_null(),
+            deliveries::ticket_url.assume_not_null(),
+        ))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The issue's deliveries to `channels` (its connectors), newest first: how asking for a
+/// ticket went.
+pub async fn for_issue(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    issue: Uuid,
+    channels: &[Uuid],
+    limit: i64,
+) -> QueryResult<Vec<Delivery>> {
+    deliveries::table
+        .filter(deliveries::org_id.eq(org))
+        .filter(deliveries::issue_id.eq(issue))
+        .filter(deliveries::channel_id.eq_any(channels))
+        .order(deliveries::delivery_id.desc())
+        .limit(limit)
+        .select(Delivery::as_select())
+        .load(conn)
+        .await
+}
+
+/// Whether a delivery about `issue` to `channel` is still pending (a ticket being made).
+pub async fn pending_for_issue(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    issue: Uuid,
+    channel: Uuid,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        deliveries::table
+            .filter(deliveries::org_id.eq(org))
+            .filter(deliveries::issue_id.eq(issue))
+            .filter(deliveries::channel_id.eq(channel))
+            .filter(deliveries::status.eq("pending")),
+    ))
+    .get_result(conn)
     .await
 }

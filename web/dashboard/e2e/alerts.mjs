@@ -17,7 +17,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { joinBeacon } from "./lib.mjs";
+import { auditA11y, eventually, joinBeacon, watchPage } from "./lib.mjs";
 
 const [beaconPort, maildir, shots, hooks, control] = process.argv.slice(2);
 if (!beaconPort || !maildir || !shots || !hooks || !control) {
@@ -37,39 +37,6 @@ const step = (name) => {
   report.steps.push(name);
   console.error(`e2e alerts: ${name}`);
 };
-
-function watch(page) {
-  page.on("pageerror", (error) => problems.push(`uncaught ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error" && !/status of 40[134]/.test(message.text())) problems.push(message.text());
-  });
-}
-
-async function audit(page, name) {
-  for (const scheme of ["light", "dark"]) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.addScriptTag({ path: axePath });
-    report.a11y[`${name}-${scheme}`] = await page.evaluate(async () => {
-      const result = await window.axe.run(document, {
-        runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
-      });
-      return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-    });
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-}
-
-/** Waits until `check` holds, reloading the page between tries (the worker runs on its own). */
-async function eventually(page, check, what) {
-  const deadline = Date.now() + 150_000;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await page.reload({ waitUntil: "networkidle" });
-  }
-  const shown = (await page.locator("main").textContent()) ?? "";
-  throw new Error(`${what} did not happen within 150 s; the page said: ${shown.slice(0, 600)}`);
-}
 
 const mailTo = (to, needle) => {
   for (const sub of ["new", "cur"]) {
@@ -95,7 +62,7 @@ try {
   // bypassCSP lets axe-core be injected for the audits.
   const context = await browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
-  watch(page);
+  watchPage(page, problems);
 
   step("sign up, create an organization and a project");
   await joinBeacon(page, { maildir, email: OWNER, password: PASSWORD, signupUrl: `${beacon}/signup` });
@@ -135,7 +102,7 @@ try {
     "the test delivery",
   );
   report.testDelivered = true;
-  await audit(page, "channels");
+  await auditA11y(page, axePath, report.a11y, "channels");
   await page.screenshot({ path: join(shots, "alerts-channels.png"), fullPage: true });
 
   step("write a rule, preview it, create it");
@@ -147,14 +114,15 @@ try {
   await page.getByLabel("Condition").selectOption("above");
   await page.getByLabel("Warning at").fill("0");
   await page.getByLabel("Evaluate every").selectOption("1");
-  await page.getByLabel(/#ops/).check();
-  await page.getByLabel(/On call/).check();
+  const form = page.getByRole("form", { name: "New alert" });
+  await form.getByLabel(/#ops/).check();
+  await form.getByLabel(/On call/).check();
   const previewed = page.waitForResponse((r) => r.url().endsWith("/alerts/preview"));
   await page.getByRole("button", { name: "Preview" }).click();
   report.previewStatus = (await previewed).status();
   await page.getByTestId("alert-preview").waitFor();
   report.previewText = await page.getByTestId("alert-preview").textContent();
-  await audit(page, "alert-form");
+  await auditA11y(page, axePath, report.a11y, "alert-form");
   await page.screenshot({ path: join(shots, "alerts-new.png"), fullPage: true });
   const created = page.waitForResponse((r) => r.url().endsWith("/alerts") && r.request().method() === "POST");
   await page.getByRole("button", { name: "Create alert" }).click();
@@ -182,7 +150,7 @@ try {
   step("mute it for an hour");
   await page.getByRole("button", { name: "Mute 1 hour" }).click();
   await page.getByText("Muted until").waitFor();
-  await audit(page, "alert");
+  await auditA11y(page, axePath, report.a11y, "alert");
   await page.screenshot({ path: join(shots, "alerts-alert.png"), fullPage: true });
 } catch (error) {
   problems.push(`journey failed: ${error.stack ?? error}`);

@@ -1,5 +1,6 @@
 // What the browser journeys share: reading links out of e-mails in a real SMTP server's
-// maildir, and joining Beacon (sign up, verify by e-mail, sign in) as a new user would.
+// maildir, joining Beacon (sign up, verify by e-mail, sign in) as a new user would, collecting
+// a page's errors, running axe-core in both themes, and waiting for the worker.
 
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -47,4 +48,39 @@ export async function joinBeacon(page, { maildir, email, password, signupUrl, st
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL((url) => url.pathname !== "/login");
+}
+
+/** Collects the page's uncaught errors and console errors (but 401/403/404 answers) in `problems`. */
+export function watchPage(page, problems) {
+  page.on("pageerror", (error) => problems.push(`uncaught ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !/status of 40[134]/.test(message.text())) problems.push(message.text());
+  });
+}
+
+/** Runs axe-core (WCAG 2.1 A and AA) on the page in light and dark; violations go in `results[name-scheme]`. */
+export async function auditA11y(page, axePath, results, name) {
+  for (const scheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.addScriptTag({ path: axePath });
+    results[`${name}-${scheme}`] = await page.evaluate(async () => {
+      const result = await window.axe.run(document, {
+        runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+      });
+      return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    });
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}
+
+/** Waits until `check` holds, reloading the page between tries (the worker runs on its own). */
+export async function eventually(page, check, what, seconds = 150) {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await page.reload({ waitUntil: "networkidle" });
+  }
+  const shown = (await page.locator("main").textContent()) ?? "";
+  throw new Error(`${what} did not happen within ${seconds} s; the page said: ${shown.slice(0, 600)}`);
 }

@@ -1,16 +1,29 @@
 //! How a notification looks in each channel: Slack's Block Kit, a Microsoft Teams Adaptive
 //! Card, a Discord embed, and the signed JSON of a generic webhook. Each is built from the
-//! one channel-neutral notification ([`tenant::alerts::evaluate::notification`]), so every
-//! channel says the same thing: what fired, the value against the threshold or baseline, and
-//! a link to the alert.
+//! one channel-neutral notification (an alert's, [`tenant::alerts::evaluate::notification`],
+//! or an error issue's, [`tenant::errors::notices::issue_payload`]), so every channel says the
+//! same thing: what fired, the value against the threshold or baseline (or the issue's level,
+//! culprit and release), and a link to it in Beacon.
 
 use serde_json::{Value, json};
 
 /// A notification's headline, e.g. "Firing (critical): Signups dropped · Shop".
 pub fn title(payload: &Value) -> String {
     let text = |pointer: &str| payload.pointer(pointer).and_then(Value::as_str);
-    if text("/type") == Some("test") {
+    let kind = text("/type").unwrap_or_default();
+    if kind == "test" {
         return "Test notification from Beacon".to_owned();
+    }
+    if let Some(occasion) = kind.strip_prefix("issue.") {
+        let head = match occasion {
+            "new" => "New issue: ",
+            "regressed" => "Regressed: ",
+            "resolved" => "Resolved: ",
+            _ => "",
+        };
+        let issue = text("/issue/title").unwrap_or("Error issue");
+        let project = text("/project/name").unwrap_or_default();
+        return format!("{head}{issue} · {project}");
     }
     let name = text("/alert/name").unwrap_or("Alert");
     let project = text("/project/name").unwrap_or_default();
@@ -22,14 +35,16 @@ pub fn title(payload: &Value) -> String {
     format!("{head}: {name} · {project}")
 }
 
-fn summary(payload: &Value) -> &str {
+/// The summary line of a notification.
+pub fn summary(payload: &Value) -> &str {
     payload
         .get("summary")
         .and_then(Value::as_str)
         .unwrap_or_default()
 }
 
-fn link(payload: &Value) -> Option<&str> {
+/// The link back to Beacon, if the notification has one.
+pub fn link(payload: &Value) -> Option<&str> {
     payload.get("url").and_then(Value::as_str)
 }
 
@@ -42,8 +57,19 @@ fn figure(payload: &Value, key: &str) -> Option<String> {
     Some(format!("{}{unit}", tenant::alerts::evaluate::number(value)))
 }
 
-/// The labelled figures shown beside the summary: the value, the threshold, the baseline.
+/// The labelled facts shown beside the summary: an alert's value, threshold and baseline, or
+/// an error issue's level, culprit and release.
 pub fn facts(payload: &Value) -> Vec<(&'static str, String)> {
+    if let Some(issue) = payload.get("issue") {
+        return [
+            ("Level", "level"),
+            ("Culprit", "culprit"),
+            ("Release", "release"),
+        ]
+        .into_iter()
+        .filter_map(|(label, key)| Some((label, issue.get(key)?.as_str()?.to_owned())))
+        .collect();
+    }
     [
         ("Value", "value"),
         ("Threshold", "threshold"),
@@ -52,6 +78,27 @@ pub fn facts(payload: &Value) -> Vec<(&'static str, String)> {
     .into_iter()
     .filter_map(|(label, key)| Some((label, figure(payload, key)?)))
     .collect()
+}
+
+/// What the link back says: "Open the issue in Beacon", "Open the alert in Beacon".
+pub fn link_label(payload: &Value) -> &'static str {
+    if payload.get("issue").is_some() {
+        "Open the issue in Beacon"
+    } else if payload.get("alert").is_some() {
+        "Open the alert in Beacon"
+    } else {
+        "Open Beacon"
+    }
+}
+
+/// A ticket's title: the error issue's own title, or the alert's headline.
+pub fn ticket_title(payload: &Value) -> String {
+    let title = match payload.pointer("/issue/title").and_then(Value::as_str) {
+        Some(issue) => issue.to_owned(),
+        None => title(payload),
+    };
+    // Jira's summary holds 255 characters.
+    title.chars().take(250).collect()
 }
 
 /// Slack incoming webhook: Block Kit with a plain-text fallback.
@@ -182,6 +229,27 @@ mod tests {
             }
         }
         assert_eq!(discord(&payload)["allowed_mentions"]["parse"], json!([]));
+    }
+
+    #[test]
+    fn an_issue_notice_names_the_issue_its_level_culprit_and_release() {
+        let payload = json!({
+            "type": "issue.regressed", "summary": "Regressed error issue in Shop: TypeError: x.",
+            "issue": {"id": "i", "title": "TypeError: x", "culprit": "app.js in render",
+                      "level": "error", "release": null},
+            "project": {"name": "Shop"}, "url": "https://beacon.example/orgs/o/projects/p/errors/i",
+        });
+        assert_eq!(title(&payload), "Regressed: TypeError: x · Shop");
+        assert_eq!(
+            facts(&payload),
+            vec![
+                ("Level", "error".to_owned()),
+                ("Culprit", "app.js in render".to_owned())
+            ]
+        );
+        assert_eq!(ticket_title(&payload), "TypeError: x");
+        assert_eq!(link_label(&payload), "Open the issue in Beacon");
+        assert!(slack(&payload).to_string().contains("/errors/i"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Sending notifications: the queued deliveries (an alert's state change, a "send test") go
-//! to their channel — an e-mail, a Slack, Microsoft Teams or Discord incoming webhook, or a
-//! generic webhook signed with the Standard Webhooks scheme.
+//! Sending notifications: the queued deliveries (an alert's state change, a new or regressed
+//! error issue, a "send test") go to their channel — an e-mail, a Slack, Microsoft Teams or
+//! Discord incoming webhook, a generic webhook signed with the Standard Webhooks scheme, or a
+//! Jira or GitHub Issues connector, which makes a ticket or comments on one ([`connectors`]).
 //!
 //! A loop in every worker process looks for due deliveries every few seconds (and at once when
 //! an evaluation queued some). Each is sent under its row lock (`FOR UPDATE SKIP LOCKED`), so
@@ -11,6 +12,7 @@
 //! from their sealed form only here, and every request goes through [`Outbound`] (public
 //! addresses only, unless the operator allows private ones).
 
+pub mod connectors;
 pub mod format;
 
 use std::sync::Arc;
@@ -20,9 +22,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::sealed::SealingKey;
-use tenant::tables::memberships;
-use tenant::tables::notification_channels::{self as channels, Channel, seal_context};
+use tenant::tables::notification_channels::{
+    self as channels, Channel, ConnectorSettings, seal_context,
+};
 use tenant::tables::notification_deliveries::{self as deliveries, Delivery, Outcome};
+use tenant::tables::{issue_tickets, memberships};
 use tenant::{Actor, Db, DbError, OrgId};
 use tokio::sync::Notify;
 
@@ -87,7 +91,7 @@ pub async fn deliver(
             let Some(channel) = channels::find(conn, org, found.channel_id).await? else {
                 return Ok(false);
             };
-            let outcome = if channel.enabled {
+            let (outcome, ticket) = if channel.enabled {
                 let recipients = if channel.kind == "email" {
                     let members = memberships::emails_of(conn, org, &channel.member_ids).await?;
                     let mut all = channel.emails.clone();
@@ -98,14 +102,38 @@ pub async fn deliver(
                 } else {
                     Vec::new()
                 };
-                send(sender, &channel, &found, &recipients, now).await
-            } else {
-                Outcome::Failed {
-                    status: None,
-                    error: "the channel is turned off".to_owned(),
+                if matches!(channel.kind.as_str(), "jira" | "github") {
+                    let prior = prior_ticket(conn, org, &found).await?;
+                    send_to_tracker(sender, &channel, &found, prior, now).await
+                } else {
+                    (send(sender, &channel, &found, &recipients, now).await, None)
                 }
+            } else {
+                let error = "the channel is turned off".to_owned();
+                (
+                    Outcome::Failed {
+                        status: None,
+                        error,
+                    },
+                    None,
+                )
             };
             deliveries::record(conn, org, found.delivery_id, now, &outcome).await?;
+            if let Some(ticket) = &ticket {
+                deliveries::set_ticket(conn, org, found.delivery_id, &ticket.key, &ticket.url)
+                    .await?;
+                if let Some(issue) = found.issue_id {
+                    issue_tickets::record(
+                        conn,
+                        org,
+                        issue,
+                        channel.channel_id,
+                        &ticket.key,
+                        &ticket.url,
+                    )
+                    .await?;
+                }
+            }
             let (failed, disable) = match &outcome {
                 Outcome::Delivered { .. } => (false, None),
                 Outcome::Retry { .. } => return Ok(true),
@@ -164,6 +192,72 @@ fn failure(
             retry_at: now + chrono::Duration::seconds(wait),
         },
         _ => Outcome::Failed { status, error },
+    }
+}
+
+/// The ticket already made in the delivery's connector for its error issue or alert.
+async fn prior_ticket(
+    conn: &mut tenant::diesel_async::AsyncPgConnection,
+    org: OrgId,
+    found: &Delivery,
+) -> Result<Option<connectors::Ticket>, DbError> {
+    let ticket = match (found.issue_id, found.alert_id) {
+        (Some(issue), _) => issue_tickets::find(conn, org, issue, found.channel_id)
+            .await?
+            .map(|ticket| (ticket.ticket_key, ticket.ticket_url)),
+        (None, Some(alert)) => deliveries::alert_ticket(conn, org, alert, found.channel_id).await?,
+        (None, None) => None,
+    };
+    Ok(ticket.map(|(key, url)| connectors::Ticket { key, url }))
+}
+
+/// A delivery to a Jira or GitHub connector: the outcome, and the ticket made or commented on.
+async fn send_to_tracker(
+    sender: &Sender,
+    channel: &Channel,
+    found: &Delivery,
+    prior: Option<connectors::Ticket>,
+    now: DateTime<Utc>,
+) -> (Outcome, Option<connectors::Ticket>) {
+    let action = connectors::action(found, prior);
+    let opened = open(sender, channel, channel.url_sealed.as_deref(), "url").zip(open(
+        sender,
+        channel,
+        channel.secret_sealed.as_deref(),
+        "secret",
+    ));
+    let Some((url, token)) = opened else {
+        let why =
+            "the connector's URL or token cannot be opened with this server's BEACON_SECRET_KEY";
+        return (failure(found, None, why.into(), true, now), None);
+    };
+    let Ok(base) = reqwest::Url::parse(&url) else {
+        return (
+            failure(
+                found,
+                None,
+                "the connector's URL is not a URL".into(),
+                true,
+                now,
+            ),
+            None,
+        );
+    };
+    if let Err(why) = sender.outbound.check(&base) {
+        return (failure(found, None, why, false, now), None);
+    }
+    let target = connectors::Target {
+        channel,
+        settings: ConnectorSettings::of(channel),
+        base,
+        token,
+    };
+    match connectors::perform(sender.outbound.http(), &target, &action, &found.payload).await {
+        Ok(ticket) => (Outcome::Delivered { status: None }, ticket),
+        Err(refused) => (
+            failure(found, refused.status, refused.error, refused.permanent, now),
+            None,
+        ),
     }
 }
 
@@ -320,7 +414,7 @@ async fn send_email(
             .and_then(Value::as_str)
             .unwrap_or_default(),
     );
-    context.insert("link_label", "Open the alert in Beacon");
+    context.insert("link_label", format::link_label(payload));
     for to in recipients {
         if let Err(error) = sender
             .mailer

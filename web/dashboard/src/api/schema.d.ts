@@ -1129,6 +1129,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/issue-notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which channels hear of the project's new and regressed error issues, and the hourly
+         *     cap (defaults when never set: both occasions, no channels, 20 an hour).
+         */
+        get: operations["get_issue_notifications"];
+        /**
+         * Set which channels hear of new and regressed error issues. Admins; the `alerts` plan
+         *     feature.
+         */
+        put: operations["set_issue_notifications"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org_id}/projects/{project_id}/issues": {
         parameters: {
             query?: never;
@@ -1163,7 +1187,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Resolve (optionally in the next release), ignore or reopen an issue (members). */
+        /**
+         * Resolve (optionally in the next release), ignore or reopen an issue (members).
+         *     Resolving comments on the issue's Jira or GitHub tickets whose connector says so.
+         */
         patch: operations["update_issue"];
         trace?: never;
     };
@@ -1178,6 +1205,30 @@ export interface paths {
         get: operations["list_issue_events"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The issue's tickets in Jira or GitHub, and the ones asked for that are pending or were
+         *     refused (with the tracker's message).
+         */
+        get: operations["list_issue_tickets"];
+        put?: never;
+        /**
+         * Make a ticket for the issue in a Jira or GitHub connector (queued; one ticket per issue
+         *     and connector). Members; the `alerts` plan feature.
+         */
+        post: operations["create_issue_ticket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2268,15 +2319,25 @@ export interface components {
          * @description A new channel.
          */
         ChannelIn: {
+            /** @description Where a connector's tickets go. */
+            connector?: (components["schemas"]["ConnectorIn"] & unknown) | null;
             /** @description E-mail addresses (e-mail channels). */
             emails?: string[] | null;
-            /** @description `email`, `slack`, `teams`, `discord` or `webhook`. */
+            /** @description `email`, `slack`, `teams`, `discord`, `webhook`, `jira` or `github`. */
             kind: string;
             /** @description Members whose addresses receive it (e-mail channels); members who leave are skipped. */
             member_ids?: string[] | null;
             /** @description Name, e.g. "#ops on Slack". */
             name: string;
-            /** @description The incoming-webhook URL (Slack, Teams, Discord) or the receiver (webhook). */
+            /**
+             * @description A connector's API token (Jira: an Atlassian API token; GitHub: a fine-grained token
+             *     with Issues read and write). Sealed; never answered.
+             */
+            token?: string | null;
+            /**
+             * @description The incoming-webhook URL (Slack, Teams, Discord), the receiver (webhook), the Jira site
+             *     (`https://acme.atlassian.net`) or the GitHub API (default `https://api.github.com`).
+             */
             url?: string | null;
         };
         /**
@@ -2284,6 +2345,8 @@ export interface components {
          * @description A channel, without its URL or secret.
          */
         ChannelOut: {
+            /** @description Where a connector's tickets go (Jira, GitHub). */
+            connector?: (components["schemas"]["ConnectorOut"] & unknown) | null;
             /**
              * Format: date-time
              * @description Created.
@@ -2324,6 +2387,8 @@ export interface components {
          * @description A change to a channel; absent fields stay.
          */
         ChannelPatch: {
+            /** @description A connector's settings (replaced whole). */
+            connector?: (components["schemas"]["ConnectorIn"] & unknown) | null;
             /** @description Addresses (e-mail channels). */
             emails?: string[] | null;
             /** @description Turn on (after it was turned off for failures) or off. */
@@ -2332,6 +2397,8 @@ export interface components {
             member_ids?: string[] | null;
             /** @description Name. */
             name?: string | null;
+            /** @description A connector's new API token. */
+            token?: string | null;
             /** @description New receiver URL. */
             url?: string | null;
         };
@@ -2374,6 +2441,45 @@ export interface components {
             visitors: number;
             /** @description Monday of the week (project time zone). */
             week: string;
+        };
+        /**
+         * ConnectorIn
+         * @description Where a connector's tickets go.
+         */
+        ConnectorIn: {
+            /** @description Jira: the Atlassian account e-mail the API token belongs to. */
+            account_email?: string | null;
+            /** @description Comment on the ticket when the issue is resolved in Beacon (default true). */
+            comment_on_resolve?: boolean | null;
+            /** @description Jira: the issue type, e.g. `Bug` (the default) or `Task`. */
+            issue_type?: string | null;
+            /**
+             * @description Labels put on every ticket (at most 10; no spaces or commas).
+             * @default []
+             */
+            labels: string[] | null;
+            /** @description Jira: the project key, e.g. `OPS`. */
+            project_key?: string | null;
+            /** @description GitHub: `owner/repository`. */
+            repository?: string | null;
+        };
+        /**
+         * ConnectorOut
+         * @description Where a connector's tickets go (its token is never answered).
+         */
+        ConnectorOut: {
+            /** @description Jira: the Atlassian account e-mail the API token belongs to. */
+            account_email?: string | null;
+            /** @description Comment on the ticket when the issue is resolved in Beacon. */
+            comment_on_resolve: boolean;
+            /** @description Jira: the issue type. */
+            issue_type?: string | null;
+            /** @description Labels put on every ticket. */
+            labels: string[];
+            /** @description Jira: the project key. */
+            project_key?: string | null;
+            /** @description GitHub: `owner/repository`. */
+            repository?: string | null;
         };
         /**
          * ConversionOut
@@ -2494,7 +2600,15 @@ export interface components {
              * @description Id (a webhook's `webhook-id` is `msg_` and this id without dashes).
              */
             id: string;
-            /** @description `alert` or `test`. */
+            /**
+             * Format: uuid
+             * @description The error issue it concerns.
+             */
+            issue_id?: string | null;
+            /**
+             * @description `alert`, `test`, `issue` (a new or regressed error issue, or a ticket asked for) or
+             *     `comment` (an issue resolved, told to its tickets).
+             */
             kind: string;
             /** @description What went wrong last. */
             last_error?: string | null;
@@ -2512,6 +2626,10 @@ export interface components {
             payload: unknown;
             /** @description `pending`, `delivered` or `failed`. */
             status: string;
+            /** @description The ticket a connector made or commented on (`OPS-12`, `#34`). */
+            ticket_key?: string | null;
+            /** @description That ticket's address. */
+            ticket_url?: string | null;
         };
         /**
          * DomainIn
@@ -3015,6 +3133,51 @@ export interface components {
             tags: components["schemas"]["TagOut"][];
         };
         /**
+         * IssueNotificationsIn
+         * @description Which channels hear of new and regressed error issues.
+         */
+        IssueNotificationsIn: {
+            /** @description Channels told (a Jira or GitHub connector makes a ticket per issue). */
+            channel_ids: string[];
+            /**
+             * Format: int32
+             * @description Most notices per hour (1 to 1,000, default 20); what the cap holds back is counted and
+             *     said in the next hour's first notice.
+             */
+            hourly_cap?: number | null;
+            /** @description Tell of new issues (default true). */
+            on_new?: boolean | null;
+            /** @description Tell of regressions: a resolved issue seen again (default true). */
+            on_regression?: boolean | null;
+        };
+        /**
+         * IssueNotificationsOut
+         * @description A project's issue notification settings.
+         */
+        IssueNotificationsOut: {
+            /** @description Channels told (none: no notices). */
+            channel_ids: string[];
+            /**
+             * Format: int32
+             * @description Notices the cap held back in the current hour.
+             */
+            held_back_this_hour: number;
+            /**
+             * Format: int32
+             * @description Most notices per hour.
+             */
+            hourly_cap: number;
+            /** @description Tell of new issues. */
+            on_new: boolean;
+            /** @description Tell of regressions. */
+            on_regression: boolean;
+            /**
+             * Format: int32
+             * @description Notices sent in the current hour.
+             */
+            sent_this_hour: number;
+        };
+        /**
          * IssueOut
          * @description An issue in a list.
          */
@@ -3079,6 +3242,16 @@ export interface components {
          * @enum {string}
          */
         IssueStatusDto: "unresolved" | "resolved" | "ignored";
+        /**
+         * IssueTicketsOut
+         * @description An issue's tickets.
+         */
+        IssueTicketsOut: {
+            /** @description Tickets asked for and not made (pending or refused), newest first. */
+            requests: components["schemas"]["TicketRequestOut"][];
+            /** @description Tickets made, oldest first. */
+            tickets: components["schemas"]["TicketOut"][];
+        };
         /**
          * JobOut
          * @description A background job.
@@ -4101,6 +4274,73 @@ export interface components {
              * @description The delivery to follow in the log.
              */
             delivery_id: string;
+        };
+        /**
+         * TicketIn
+         * @description Ask for a ticket.
+         */
+        TicketIn: {
+            /**
+             * Format: uuid
+             * @description The Jira or GitHub connector (a channel of kind `jira` or `github`).
+             */
+            channel_id: string;
+        };
+        /**
+         * TicketOut
+         * @description A ticket made for an issue.
+         */
+        TicketOut: {
+            /**
+             * Format: uuid
+             * @description The connector.
+             */
+            channel_id: string;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             */
+            created_at: string;
+            /** @description `OPS-12` (Jira) or `#34` (GitHub). */
+            key: string;
+            /** @description Its page. */
+            url: string;
+        };
+        /**
+         * TicketQueued
+         * @description A ticket was asked for.
+         */
+        TicketQueued: {
+            /**
+             * Format: uuid
+             * @description The delivery to follow.
+             */
+            delivery_id: string;
+        };
+        /**
+         * TicketRequestOut
+         * @description A ticket asked for that is not made yet, or was refused.
+         */
+        TicketRequestOut: {
+            /**
+             * Format: uuid
+             * @description The connector.
+             */
+            channel_id: string;
+            /**
+             * Format: date-time
+             * @description When it was asked for.
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The delivery (also in the connector's delivery log).
+             */
+            delivery_id: string;
+            /** @description What the tracker said, if it refused. */
+            last_error?: string | null;
+            /** @description `pending` or `failed`. */
+            status: string;
         };
         /**
          * TokenIn
@@ -14567,6 +14807,270 @@ export interface operations {
             };
         };
     };
+    get_issue_notifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["IssueNotificationsOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_issue_notifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["IssueNotificationsIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["IssueNotificationsOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_issues: {
         parameters: {
             query?: {
@@ -14993,6 +15497,273 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Page_ErrorEventOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_issue_tickets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+                issue_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["IssueTicketsOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_issue_ticket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+                issue_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["TicketIn"];
+            };
+        };
+        responses: {
+            /** @description Queued; `GET …/tickets` shows how it went. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["TicketQueued"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */

@@ -1,5 +1,6 @@
 // `/orgs/:org/projects/:project/alerts`: the project's alert rules with their state, and the
-// form for a new one. A rule's own page (AlertPage) shows its history.
+// form for a new one, and which channels hear of new and regressed error issues. A rule's own
+// page (AlertPage) shows its history.
 import { useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
@@ -9,6 +10,7 @@ import { canWrite } from "../../lib/roles";
 import { Link } from "../../lib/router";
 import { useAsync } from "../../lib/useAsync";
 import { AlertForm } from "./AlertForm";
+import { IssueNotifications } from "./IssueNotifications";
 
 /** The state as a badge: ok, pending, firing (with its level), resolved, muted. */
 export function StateBadge({ state, level, muted }: { state: string; level?: string | null; muted: boolean }) {
@@ -89,6 +91,7 @@ export function AlertsPage() {
           </div>
         )}
       </Card>
+      <IssueNotifications />
       {creating && (
         <Card title="New alert">
           <AlertForm

@@ -1,6 +1,6 @@
 // `/orgs/:org/projects/:project/errors/:issue`: one issue — its state and actions, the latest
 // event's source-mapped stack trace with context, breadcrumbs, tag distributions, releases,
-// and the timeline of its events.
+// the timeline of its events, and its Jira and GitHub tickets.
 import { useMemo, useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
@@ -9,6 +9,7 @@ import { formatNumber } from "../../lib/format";
 import { canWrite } from "../../lib/roles";
 import { Link } from "../../lib/router";
 import { useAsync } from "../../lib/useAsync";
+import { IssueTickets } from "./IssueTickets";
 
 type Frame = Schemas["FrameOut"];
 type Event = Schemas["ErrorEventOut"];
@@ -258,6 +259,7 @@ export function IssuePage({ issueId }: { issueId: string }) {
         <Card title="Stack trace" className="span-2">
           {event ? <StackTrace event={event} /> : <Empty>No event stored.</Empty>}
         </Card>
+        <IssueTickets path={path} canAct={canWrite(role)} />
         <Card title="Breadcrumbs">
           {event ? <Breadcrumbs crumbs={event.breadcrumbs} /> : <Empty>No event stored.</Empty>}
         </Card>

@@ -1,7 +1,8 @@
-// `/orgs/:org/channels`: where alerts are sent — e-mail, Slack, Microsoft Teams, Discord and
-// signed webhooks. A channel's URL and secret are never shown again after saving (only the
-// receiver's host); a webhook's signing secret is shown once, when made or rotated. Admins
-// add, test, turn on or off, rotate and delete channels and read each one's delivery log.
+// `/orgs/:org/channels`: where alerts are sent — e-mail, Slack, Microsoft Teams, Discord,
+// signed webhooks, and Jira or GitHub Issues connectors (which make tickets). A channel's URL,
+// secret and token are never shown again after saving (only the receiver's host); a webhook's
+// signing secret is shown once, when made or rotated. Admins add, test, turn on or off, rotate
+// and delete channels and read each one's delivery log.
 import { useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
 import { Layout } from "../../components/Layout";
@@ -18,7 +19,29 @@ const KINDS: [string, string, string][] = [
   ["discord", "Discord", "The webhook URL (https://discord.com/api/webhooks/…)"],
   ["webhook", "Webhook (signed)", "Your HTTPS endpoint; deliveries are signed with Standard Webhooks"],
   ["email", "E-mail", ""],
+  ["jira", "Jira (tickets)", "Your Jira Cloud site (https://your-team.atlassian.net)"],
+  ["github", "GitHub Issues (tickets)", "Leave empty for github.com; the API root of GitHub Enterprise Server"],
 ];
+
+/** Labels typed as "a, b c" → ["a", "b", "c"]. */
+function labelsOf(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((label) => label.trim())
+    .filter(Boolean);
+}
+
+/** What a connector's tickets go to, in a line. */
+function connectorLine(channel: Channel): string {
+  const connector = channel.connector;
+  if (!connector) return "";
+  const where =
+    channel.kind === "jira"
+      ? `project ${connector.project_key} (${connector.issue_type}) on ${channel.url_host}`
+      : `${connector.repository} on ${channel.url_host}`;
+  const labels = connector.labels.length > 0 ? `, labels ${connector.labels.join(", ")}` : "";
+  return `Tickets in ${where}${labels}${connector.comment_on_resolve ? "; comments when resolved" : ""}`;
+}
 
 function Secret({ secret }: { secret: string }) {
   return (
@@ -36,26 +59,43 @@ function NewChannel({ orgId, onSaved }: { orgId: string; onSaved: (secret: strin
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
   const [emails, setEmails] = useState("");
+  const [token, setToken] = useState("");
+  const [accountEmail, setAccountEmail] = useState("");
+  const [projectKey, setProjectKey] = useState("");
+  const [issueType, setIssueType] = useState("Bug");
+  const [repository, setRepository] = useState("");
+  const [labels, setLabels] = useState("beacon");
+  const [commentOnResolve, setCommentOnResolve] = useState(true);
+  const connector = kind === "jira" || kind === "github";
   const save = useAction(async () => {
+    const body: Schemas["ChannelIn"] =
+      kind === "email"
+        ? { name, kind, emails: labelsOf(emails) }
+        : connector
+          ? {
+              name,
+              kind,
+              url: url || null,
+              token,
+              connector:
+                kind === "jira"
+                  ? {
+                      account_email: accountEmail,
+                      project_key: projectKey,
+                      issue_type: issueType,
+                      labels: labelsOf(labels),
+                      comment_on_resolve: commentOnResolve,
+                    }
+                  : { repository, labels: labelsOf(labels), comment_on_resolve: commentOnResolve },
+            }
+          : { name, kind, url };
     const made = await unwrap(
-      api.POST("/api/v1/orgs/{org_id}/channels", {
-        params: { path: { org_id: orgId } },
-        body:
-          kind === "email"
-            ? {
-                name,
-                kind,
-                emails: emails
-                  .split(/[\s,]+/)
-                  .map((e) => e.trim())
-                  .filter(Boolean),
-              }
-            : { name, kind, url },
-      }),
+      api.POST("/api/v1/orgs/{org_id}/channels", { params: { path: { org_id: orgId } }, body }),
     );
     setName("");
     setUrl("");
     setEmails("");
+    setToken("");
     onSaved(made.secret ?? null);
   });
   const hint = KINDS.find(([k]) => k === kind)?.[2] ?? "";
@@ -86,14 +126,79 @@ function NewChannel({ orgId, onSaved }: { orgId: string; onSaved: (secret: strin
         />
       ) : (
         <Field
-          label="URL"
+          label={kind === "jira" ? "Site URL" : kind === "github" ? "API URL" : "URL"}
           type="url"
-          required
+          required={kind !== "github"}
           hint={hint}
           maxLength={2000}
           value={url}
           onChange={(e) => setUrl(e.target.value)}
         />
+      )}
+      {kind === "jira" && (
+        <>
+          <Field
+            label="Account e-mail"
+            type="email"
+            required
+            hint="The Atlassian account the API token belongs to"
+            value={accountEmail}
+            onChange={(e) => setAccountEmail(e.target.value)}
+          />
+          <Field
+            label="Project key"
+            required
+            maxLength={10}
+            hint="e.g. OPS"
+            value={projectKey}
+            onChange={(e) => setProjectKey(e.target.value.toUpperCase())}
+          />
+          <Field
+            label="Issue type"
+            required
+            maxLength={60}
+            value={issueType}
+            onChange={(e) => setIssueType(e.target.value)}
+          />
+        </>
+      )}
+      {kind === "github" && (
+        <Field
+          label="Repository"
+          required
+          maxLength={140}
+          hint="owner/repository"
+          value={repository}
+          onChange={(e) => setRepository(e.target.value)}
+        />
+      )}
+      {connector && (
+        <>
+          <Field
+            label="Labels"
+            hint="Separated by commas or spaces"
+            value={labels}
+            onChange={(e) => setLabels(e.target.value)}
+          />
+          <Field
+            label="API token"
+            type="password"
+            required
+            autoComplete="off"
+            maxLength={1000}
+            hint={
+              kind === "jira"
+                ? "An Atlassian API token; stored encrypted and never shown again"
+                : "A fine-grained token with Issues read and write; stored encrypted and never shown again"
+            }
+            value={token}
+            onChange={(e) => setToken(e.target.value)}
+          />
+          <label className="check-label">
+            <input type="checkbox" checked={commentOnResolve} onChange={(e) => setCommentOnResolve(e.target.checked)} />{" "}
+            Comment on the ticket when the issue is resolved in Beacon
+          </label>
+        </>
       )}
       <Button type="submit" busy={save.busy}>
         Add channel
@@ -133,7 +238,17 @@ function Deliveries({ orgId, channel }: { orgId: string; channel: Channel }) {
               {log.data.map((delivery) => (
                 <tr key={delivery.id}>
                   <td>{new Date(delivery.created_at).toLocaleString()}</td>
-                  <td>{String((delivery.payload as { summary?: string }).summary ?? delivery.kind)}</td>
+                  <td>
+                    {String((delivery.payload as { summary?: string }).summary ?? delivery.kind)}
+                    {delivery.ticket_url && (
+                      <>
+                        {" "}
+                        <a href={delivery.ticket_url} target="_blank" rel="noopener noreferrer">
+                          {delivery.ticket_key}
+                        </a>
+                      </>
+                    )}
+                  </td>
                   <td>{delivery.status}</td>
                   <td>{delivery.attempts}</td>
                   <td>{delivery.last_error ?? (delivery.last_status ? `HTTP ${delivery.last_status}` : "–")}</td>
@@ -207,7 +322,11 @@ export function ChannelsPage({ orgId }: { orgId: string }) {
               </span>
             </header>
             <p className="muted">
-              {channel.kind === "email" ? channel.emails.join(", ") || "members" : `to ${channel.url_host ?? "?"}`}
+              {channel.kind === "email"
+                ? channel.emails.join(", ") || "members"
+                : channel.connector
+                  ? connectorLine(channel)
+                  : `to ${channel.url_host ?? "?"}`}
               {channel.disabled_reason && ` — turned off: ${channel.disabled_reason}`}
             </p>
             {admin && (

@@ -1,0 +1,13 @@
+DROP TABLE issue_notifications;
+DROP TABLE issue_tickets;
+DROP INDEX notification_deliveries_alert_tickets;
+DELETE FROM notification_deliveries WHERE kind IN ('issue', 'comment');
+ALTER TABLE notification_deliveries DROP COLUMN issue_id, DROP COLUMN ticket_key, DROP COLUMN ticket_url;
+ALTER TABLE notification_deliveries DROP CONSTRAINT notification_deliveries_kind_check;
+ALTER TABLE notification_deliveries ADD CONSTRAINT notification_deliveries_kind_check CHECK (kind IN ('alert', 'test'));
+DELETE FROM notification_channels WHERE kind IN ('jira', 'github');
+ALTER TABLE notification_channels DROP COLUMN settings;
+ALTER TABLE notification_channels DROP CONSTRAINT notification_channels_secret_check;
+ALTER TABLE notification_channels ADD CONSTRAINT notification_channels_check1 CHECK ((kind = 'webhook') = (secret_sealed IS NOT NULL));
+ALTER TABLE notification_channels DROP CONSTRAINT notification_channels_kind_check;
+ALTER TABLE notification_channels ADD CONSTRAINT notification_channels_kind_check CHECK (kind IN ('email', 'slack', 'teams', 'discord', 'webhook'));

@@ -1,0 +1,437 @@
+//! Jira (REST API v3) and GitHub Issues (REST API) connectors: a notification sent to one
+//! becomes a ticket, and a later one about the same thing (an alert escalating or resolving, an
+//! error issue regressing or resolved in Beacon) becomes a comment on that ticket. A "send
+//! test" only reads (the Jira project, the GitHub repository), so it checks the token and the
+//! settings without making a ticket.
+//!
+//! Requests go through [`Outbound`](crate::outbound::Outbound) like every channel's; the token
+//! is opened from its sealed form only here. An answer the connector cannot take by retrying
+//! (400, 401, 403, 404, 422) fails the delivery at once, which turns the channel off and tells
+//! the owners; 408, 429, 5xx and network errors are retried.
+
+use reqwest::{RequestBuilder, StatusCode, Url};
+use serde_json::{Value, json};
+use tenant::tables::notification_channels::{Channel, ConnectorSettings};
+use tenant::tables::notification_deliveries::Delivery;
+
+use super::format;
+
+/// A ticket in the tracker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// `OPS-12` (Jira) or `#34` (GitHub).
+    pub key: String,
+    /// Its page.
+    pub url: String,
+}
+
+/// What a delivery asks of the tracker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Check the token and settings (a "send test").
+    Check,
+    /// Make a ticket.
+    Create,
+    /// Comment on this ticket.
+    Comment(Ticket),
+    /// Nothing to do (the ticket exists, or a resolution has no ticket to tell).
+    Nothing(Option<Ticket>),
+}
+
+/// The action for `delivery`, given the ticket already made for its issue or alert in this
+/// connector, if any.
+pub fn action(delivery: &Delivery, prior: Option<Ticket>) -> Action {
+    let payload = &delivery.payload;
+    let kind = payload.get("type").and_then(Value::as_str).unwrap_or("");
+    match (delivery.kind.as_str(), kind, prior) {
+        ("test", _, _) => Action::Check,
+        // Asked for from the issue's page, or a new issue: one ticket per issue.
+        (_, "issue.ticket" | "issue.new", Some(ticket)) => Action::Nothing(Some(ticket)),
+        (_, "issue.resolved", None) => Action::Nothing(None),
+        (_, "issue.ticket" | "issue.new" | "issue.regressed", None) => Action::Create,
+        (_, "issue.regressed" | "issue.resolved", Some(ticket)) => Action::Comment(ticket),
+        ("alert", _, prior) => {
+            let state = payload.get("state").and_then(Value::as_str);
+            let previous = payload.get("previous_state").and_then(Value::as_str);
+            match (state, previous, prior) {
+                // A new firing (not an escalation of one) gets a new ticket.
+                (Some("firing"), Some(previous), _) if previous != "firing" => Action::Create,
+                (_, _, Some(ticket)) => Action::Comment(ticket),
+                (Some("resolved"), _, None) => Action::Nothing(None),
+                _ => Action::Create,
+            }
+        }
+        _ => Action::Nothing(None),
+    }
+}
+
+/// Why a request to the tracker failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// What went wrong, with the tracker's own message.
+    pub error: String,
+    /// Retrying cannot help (a bad token, project or repository, a refused field).
+    pub permanent: bool,
+}
+
+/// Where and how to reach the tracker.
+pub struct Target<'a> {
+    /// The channel.
+    pub channel: &'a Channel,
+    /// Its settings.
+    pub settings: ConnectorSettings,
+    /// The Jira site (`https://acme.atlassian.net`) or GitHub API (`https://api.github.com`).
+    pub base: Url,
+    /// The API token.
+    pub token: String,
+}
+
+impl Target<'_> {
+    fn url(&self, path: &str) -> Result<Url, Refused> {
+        let base = self.base.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{path}")).map_err(|_| Refused {
+            status: None,
+            error: "the connector's URL does not make an API address".into(),
+            permanent: true,
+        })
+    }
+
+    fn authorize(&self, request: RequestBuilder) -> RequestBuilder {
+        match self.channel.kind.as_str() {
+            "jira" => request
+                .basic_auth(
+                    self.settings.account_email.as_deref().unwrap_or_default(),
+                    Some(&self.token),
+                )
+                .header("accept", "application/json"),
+            _ => request
+                .bearer_auth(&self.token)
+                .header("accept", "application/vnd.github+json")
+                .header("x-github-api-version", "2022-11-28")
+                .header("user-agent", "Beacon"),
+        }
+    }
+
+    fn repository(&self) -> &str {
+        self.settings.repository.as_deref().unwrap_or_default()
+    }
+}
+
+/// Does `action` in the tracker; the ticket made or commented on.
+pub async fn perform(
+    http: &reqwest::Client,
+    target: &Target<'_>,
+    action: &Action,
+    payload: &Value,
+) -> Result<Option<Ticket>, Refused> {
+    let jira = target.channel.kind == "jira";
+    match action {
+        Action::Nothing(ticket) => Ok(ticket.clone()),
+        Action::Check => {
+            let path = if jira {
+                format!(
+                    "/rest/api/3/project/{}",
+                    target.settings.project_key.as_deref().unwrap_or_default()
+                )
+            } else {
+                format!("/repos/{}", target.repository())
+            };
+            let request = target.authorize(http.get(target.url(&path)?));
+            answer(request).await.map(|_| None)
+        }
+        Action::Create if jira => {
+            let settings = &target.settings;
+            let body = json!({"fields": {
+                "project": {"key": settings.project_key},
+                "issuetype": {"name": settings.issue_type},
+                "summary": format::ticket_title(payload),
+                "labels": settings.labels,
+                "description": jira_document(payload),
+            }});
+            let request = target
+                .authorize(http.post(target.url("/rest/api/3/issue")?))
+                .header("content-type", "application/json")
+                .body(body.to_string());
+            let created = answer(request).await?;
+            let key = created
+                .get("key")
+                .and_then(Value::as_str)
+                .ok_or_else(|| malformed("Jira", "key"))?;
+            let url = target.url(&format!("/browse/{key}"))?;
+            Ok(Some(Ticket {
+                key: key.to_owned(),
+                url: url.to_string(),
+            }))
+        }
+        Action::Create => {
+            let body = json!({
+                "title": format::ticket_title(payload),
+                "body": markdown(payload),
+                "labels": target.settings.labels,
+            });
+            let path = format!("/repos/{}/issues", target.repository());
+            let request = target
+                .authorize(http.post(target.url(&path)?))
+                .header("content-type", "application/json")
+                .body(body.to_string());
+            let created = answer(request).await?;
+            let number = created
+                .get("number")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| malformed("GitHub", "number"))?;
+            let url = created
+                .get("html_url")
+                .and_then(Value::as_str)
+                .ok_or_else(|| malformed("GitHub", "html_url"))?;
+            Ok(Some(Ticket {
+                key: format!("#{number}"),
+                url: url.to_owned(),
+            }))
+        }
+        Action::Comment(ticket) if jira => {
+            let path = format!("/rest/api/3/issue/{}/comment", ticket.key);
+            let body = json!({"body": jira_document(payload)});
+            let request = target
+                .authorize(http.post(target.url(&path)?))
+                .header("content-type", "application/json")
+                .body(body.to_string());
+            answer(request).await.map(|_| Some(ticket.clone()))
+        }
+        Action::Comment(ticket) => {
+            let number = ticket.key.trim_start_matches('#');
+            let path = format!("/repos/{}/issues/{number}/comments", target.repository());
+            let body = json!({"body": markdown(payload)});
+            let request = target
+                .authorize(http.post(target.url(&path)?))
+                .header("content-type", "application/json")
+                .body(body.to_string());
+            answer(request).await.map(|_| Some(ticket.clone()))
+        }
+    }
+}
+
+fn malformed(service: &str, field: &str) -> Refused {
+    Refused {
+        status: None,
+        error: format!("{service} answered without `{field}`"),
+        permanent: false,
+    }
+}
+
+/// Sends `request`; the JSON answer of a success, or what the tracker said was wrong.
+async fn answer(request: RequestBuilder) -> Result<Value, Refused> {
+    let response = request.send().await.map_err(|error| Refused {
+        status: None,
+        error: crate::outbound::describe(&error),
+        permanent: false,
+    })?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if status.is_success() {
+        return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
+    }
+    let retriable = status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT;
+    let mut why = said(&text);
+    if why.trim().is_empty() {
+        why = match status {
+            StatusCode::UNAUTHORIZED => "the token (or Jira's account e-mail) was refused",
+            StatusCode::FORBIDDEN => "the token may not do this",
+            StatusCode::NOT_FOUND => "not found: check the project key or repository",
+            _ => "no reason given",
+        }
+        .to_owned();
+    }
+    Err(Refused {
+        status: Some(status.as_u16()),
+        error: format!("the tracker answered {status}: {why}"),
+        permanent: !retriable,
+    })
+}
+
+/// The tracker's own error message: Jira's `errorMessages` and `errors`, GitHub's `message`
+/// and `errors`, or the start of the body.
+fn said(body: &str) -> String {
+    let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(message) = parsed.get("message").and_then(Value::as_str) {
+        parts.push(message.to_owned());
+    }
+    if let Some(messages) = parsed.get("errorMessages").and_then(Value::as_array) {
+        parts.extend(messages.iter().filter_map(Value::as_str).map(str::to_owned));
+    }
+    match parsed.get("errors") {
+        Some(Value::Object(fields)) => parts.extend(
+            fields
+                .iter()
+                .map(|(field, why)| format!("{field}: {}", why.as_str().unwrap_or_default())),
+        ),
+        Some(Value::Array(errors)) => parts.extend(errors.iter().map(|error| {
+            error
+                .get("message")
+                .and_then(Value::as_str)
+                .map_or_else(|| error.to_string(), str::to_owned)
+        })),
+        _ => {}
+    }
+    let text = if parts.is_empty() {
+        body.to_owned()
+    } else {
+        parts.join("; ")
+    };
+    text.chars().take(300).collect()
+}
+
+/// The notification as an Atlassian Document: the summary, the facts, and the link back.
+fn jira_document(payload: &Value) -> Value {
+    let text = |text: String| json!({"type": "text", "text": text});
+    let mut content =
+        vec![json!({"type": "paragraph", "content": [text(format::summary(payload).to_owned())]})];
+    let facts = format::facts(payload);
+    if !facts.is_empty() {
+        let items: Vec<Value> = facts
+            .into_iter()
+            .map(|(label, value)| {
+                json!({"type": "listItem", "content": [{"type": "paragraph", "content": [
+                    {"type": "text", "text": format!("{label}: "), "marks": [{"type": "strong"}]},
+                    text(value),
+                ]}]})
+            })
+            .collect();
+        content.push(json!({"type": "bulletList", "content": items}));
+    }
+    if let Some(url) = format::link(payload) {
+        content.push(json!({"type": "paragraph", "content": [{
+            "type": "text", "text": format::link_label(payload),
+            "marks": [{"type": "link", "attrs": {"href": url}}],
+        }]}));
+    }
+    json!({"type": "doc", "version": 1, "content": content})
+}
+
+/// The notification as GitHub-flavoured Markdown.
+fn markdown(payload: &Value) -> String {
+    let mut body = format!("{}\n", escape(format::summary(payload)));
+    for (label, value) in format::facts(payload) {
+        body.push_str(&format!("\n- **{label}:** {}", escape(&value)));
+    }
+    if let Some(url) = format::link(payload) {
+        body.push_str(&format!("\n\n[{}]({url})", format::link_label(payload)));
+    }
+    body
+}
+
+/// Markdown's special characters escaped, so an error's text cannot format or link.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\`*_{}[]()#+-.!|<>~@".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(kind: &str, payload: Value) -> Delivery {
+        Delivery {
+            org_id: uuid::Uuid::nil(),
+            delivery_id: uuid::Uuid::nil(),
+            channel_id: uuid::Uuid::nil(),
+            alert_id: None,
+            kind: kind.into(),
+            payload,
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: chrono::Utc::now(),
+            last_status: None,
+            last_error: None,
+            delivered_at: None,
+            created_at: chrono::Utc::now(),
+            issue_id: None,
+            ticket_key: None,
+            ticket_url: None,
+        }
+    }
+
+    fn ticket() -> Ticket {
+        Ticket {
+            key: "OPS-1".into(),
+            url: "https://acme.atlassian.net/browse/OPS-1".into(),
+        }
+    }
+
+    #[test]
+    fn one_ticket_per_issue_and_later_news_comments_on_it() {
+        let issue = |kind: &str| delivery("issue", json!({"type": kind, "issue": {}}));
+        assert_eq!(action(&issue("issue.new"), None), Action::Create);
+        assert_eq!(
+            action(&issue("issue.ticket"), Some(ticket())),
+            Action::Nothing(Some(ticket()))
+        );
+        assert_eq!(
+            action(&issue("issue.regressed"), Some(ticket())),
+            Action::Comment(ticket())
+        );
+        assert_eq!(action(&issue("issue.regressed"), None), Action::Create);
+        let resolved = delivery("comment", json!({"type": "issue.resolved"}));
+        assert_eq!(action(&resolved, Some(ticket())), Action::Comment(ticket()));
+        assert_eq!(action(&resolved, None), Action::Nothing(None));
+        assert_eq!(action(&delivery("test", json!({})), None), Action::Check);
+    }
+
+    #[test]
+    fn an_alert_firing_makes_a_ticket_and_its_escalation_and_resolution_comment() {
+        let alert = |state: &str, previous: &str| {
+            delivery(
+                "alert",
+                json!({"type": format!("alert.{state}"), "state": state, "previous_state": previous}),
+            )
+        };
+        assert_eq!(action(&alert("firing", "pending"), None), Action::Create);
+        assert_eq!(
+            action(&alert("firing", "resolved"), Some(ticket())),
+            Action::Create
+        );
+        assert_eq!(
+            action(&alert("firing", "firing"), Some(ticket())),
+            Action::Comment(ticket())
+        );
+        assert_eq!(
+            action(&alert("resolved", "firing"), Some(ticket())),
+            Action::Comment(ticket())
+        );
+        assert_eq!(
+            action(&alert("resolved", "firing"), None),
+            Action::Nothing(None)
+        );
+    }
+
+    #[test]
+    fn the_trackers_own_error_message_is_kept() {
+        assert_eq!(
+            said(r#"{"errorMessages":[],"errors":{"issuetype":"Specify a valid issue type"}}"#),
+            "issuetype: Specify a valid issue type"
+        );
+        assert_eq!(
+            said(r#"{"message":"Validation Failed","errors":[{"message":"label too long"}]}"#),
+            "Validation Failed; label too long"
+        );
+        assert_eq!(said("Bad gateway"), "Bad gateway");
+    }
+
+    #[test]
+    fn error_text_cannot_format_or_link_in_markdown() {
+        let payload = json!({"summary": "TypeError: [click](https://evil.example) **x**", "url": "https://b.example/i"});
+        let body = markdown(&payload);
+        assert!(body.contains(r"\[click\]\(https://evil\.example\) \*\*x\*\*"));
+        assert!(body.ends_with("[Open Beacon](https://b.example/i)"));
+    }
+}
