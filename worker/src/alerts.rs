@@ -2,11 +2,14 @@
 //! schedules of every organization (the sweeper's view of `schedules`: ids and times only)
 //! and runs each in its organization's scope ([`tenant::alerts::evaluate::run_schedule`]).
 //! Several processes may run the loop: a schedule is claimed under its row lock, so each slot
-//! is evaluated once. After downtime, each schedule runs once for its latest slot.
+//! is evaluated once. After downtime, each schedule runs once for its latest slot. An
+//! organization whose plan no longer has the `alerts` feature has its slots passed over
+//! unevaluated (its rules are kept for when it has the feature again).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use billing::Feature;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tenant::alerts::evaluate::run_schedule;
@@ -36,6 +39,7 @@ pub struct Round {
 pub async fn evaluate_due(
     db: &Db,
     sweeper: &Db,
+    billing: &billing::Billing,
     now: DateTime<Utc>,
     public_url: &str,
 ) -> anyhow::Result<Round> {
@@ -46,6 +50,11 @@ pub async fn evaluate_due(
         .map(|found| async move {
             let ran = db
                 .scoped(found.org_id, async |conn| {
+                    let entitlements = billing.entitlements(conn, found.org_id, now).await?;
+                    if entitlements.require(Feature::Alerts).is_err() {
+                        schedules::claim(conn, found.org_id, found.schedule_id, now).await?;
+                        return Ok(None);
+                    }
                     Ok::<_, DbError>(
                         run_schedule(conn, found.org_id, found.schedule_id, now, public_url)
                             .await?,
@@ -74,6 +83,7 @@ pub async fn evaluate_due(
 pub async fn run(
     db: Db,
     sweeper: Db,
+    billing: Arc<billing::Billing>,
     public_url: String,
     clock: tenant::Clock,
     deliveries: Arc<Notify>,
@@ -81,7 +91,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(POLL_EVERY);
     loop {
         tick.tick().await;
-        match evaluate_due(&db, &sweeper, clock.now(), &public_url).await {
+        match evaluate_due(&db, &sweeper, &billing, clock.now(), &public_url).await {
             Ok(round) if round.queued > 0 => deliveries.notify_one(),
             Ok(_) => {}
             Err(error) => {

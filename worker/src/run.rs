@@ -78,6 +78,7 @@ pub async fn run_until(
     let evaluations = tokio::spawn(crate::alerts::run(
         ctx.db.clone(),
         ctx.sweeper.clone(),
+        ctx.billing.clone(),
         ctx.public_url.clone(),
         ctx.clock.clone(),
         wake_sender.clone(),
@@ -89,6 +90,7 @@ pub async fn run_until(
             outbound: ctx.audit_stream.clone(),
             sealing_key: ctx.sealing_key.clone(),
             mailer: ctx.mailer.clone(),
+            billing: ctx.billing.clone(),
         },
         ctx.clock.clone(),
         wake_sender,

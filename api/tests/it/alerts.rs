@@ -109,6 +109,7 @@ pub(crate) fn sender(
         .unwrap(),
         sealing_key: ctx.sealing_key,
         mailer: ctx.mailer,
+        billing: ctx.billing,
     }
 }
 
@@ -203,6 +204,7 @@ async fn an_alert_fires_and_resolves_once_in_every_channel_in_its_format() {
     let round = worker::alerts::evaluate_due(
         &ctx.db,
         &ctx.sweeper,
+        &ctx.billing,
         now + Duration::minutes(5),
         "http://beacon.test",
     )
@@ -252,6 +254,7 @@ async fn an_alert_fires_and_resolves_once_in_every_channel_in_its_format() {
     let round = worker::alerts::evaluate_due(
         &ctx.db,
         &ctx.sweeper,
+        &ctx.billing,
         now + Duration::minutes(10),
         "http://beacon.test",
     )
@@ -263,9 +266,15 @@ async fn an_alert_fires_and_resolves_once_in_every_channel_in_its_format() {
     );
     // An hour later the window is empty: it resolves, once, everywhere.
     let later = now + Duration::minutes(70);
-    let round = worker::alerts::evaluate_due(&ctx.db, &ctx.sweeper, later, "http://beacon.test")
-        .await
-        .unwrap();
+    let round = worker::alerts::evaluate_due(
+        &ctx.db,
+        &ctx.sweeper,
+        &ctx.billing,
+        later,
+        "http://beacon.test",
+    )
+    .await
+    .unwrap();
     assert_eq!((round.transitions, round.queued), (1, 5));
     worker::notify::deliver_due(&send, Utc::now())
         .await
@@ -386,6 +395,7 @@ async fn muted_alerts_record_changes_without_notifying() {
     let round = worker::alerts::evaluate_due(
         &ctx.db,
         &ctx.sweeper,
+        &ctx.billing,
         Utc::now() + Duration::minutes(5),
         "http://beacon.test",
     )
@@ -433,8 +443,20 @@ async fn two_workers_evaluate_each_slot_once() {
     let second = job_context(&app, None);
     let at = Utc::now() + Duration::minutes(5);
     let (a, b) = tokio::join!(
-        worker::alerts::evaluate_due(&first.db, &first.sweeper, at, "http://beacon.test"),
-        worker::alerts::evaluate_due(&second.db, &second.sweeper, at, "http://beacon.test"),
+        worker::alerts::evaluate_due(
+            &first.db,
+            &first.sweeper,
+            &first.billing,
+            at,
+            "http://beacon.test"
+        ),
+        worker::alerts::evaluate_due(
+            &second.db,
+            &second.sweeper,
+            &second.billing,
+            at,
+            "http://beacon.test"
+        ),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.evaluated + b.evaluated, 20, "{a:?} {b:?}");
@@ -444,9 +466,15 @@ async fn two_workers_evaluate_each_slot_once() {
         "one delivery per alert: {a:?} {b:?}"
     );
     // Again at the same instant: nothing is due any more.
-    let again = worker::alerts::evaluate_due(&first.db, &first.sweeper, at, "http://beacon.test")
-        .await
-        .unwrap();
+    let again = worker::alerts::evaluate_due(
+        &first.db,
+        &first.sweeper,
+        &first.billing,
+        at,
+        "http://beacon.test",
+    )
+    .await
+    .unwrap();
     assert_eq!(again.evaluated, 0);
     let (_, log) = app
         .json(
@@ -986,6 +1014,7 @@ async fn an_anomaly_alert_learns_from_history_and_says_when_it_has_too_little() 
     worker::alerts::evaluate_due(
         &ctx.db,
         &ctx.sweeper,
+        &ctx.billing,
         hour + Duration::hours(1) + Duration::minutes(1),
         "http://beacon.test",
     )
@@ -1007,6 +1036,7 @@ async fn an_anomaly_alert_learns_from_history_and_says_when_it_has_too_little() 
     let round = worker::alerts::evaluate_due(
         &ctx.db,
         &ctx.sweeper,
+        &ctx.billing,
         hour + Duration::hours(2) + Duration::minutes(1),
         "http://beacon.test",
     )

@@ -231,6 +231,7 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
     let round = worker::alerts::evaluate_due(
         &app.state.db,
         &sweeper,
+        &app.state.billing,
         chrono::Utc::now() + chrono::Duration::minutes(6),
         "http://beacon.test",
     )

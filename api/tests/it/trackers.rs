@@ -531,9 +531,15 @@ async fn an_alert_rule_makes_a_ticket_when_it_fires_and_comments_when_it_resolve
     let send = sender(&app, &smtp, true);
     let now = Utc::now();
     let evaluate = async |at| {
-        worker::alerts::evaluate_due(&ctx.db, &ctx.sweeper, at, "http://beacon.test")
-            .await
-            .unwrap()
+        worker::alerts::evaluate_due(
+            &ctx.db,
+            &ctx.sweeper,
+            &ctx.billing,
+            at,
+            "http://beacon.test",
+        )
+        .await
+        .unwrap()
     };
     assert_eq!(evaluate(now + Duration::minutes(5)).await.transitions, 1);
     worker::notify::deliver_due(&send, Utc::now())

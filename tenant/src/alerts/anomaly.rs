@@ -67,6 +67,17 @@ impl Sensitivity {
     }
 }
 
+/// The two-sided standard normal quantile of the intervals Beacon uses (95, 99, 99.9 %).
+fn normal_quantile(level: f64) -> f64 {
+    if level >= 0.999 {
+        3.291
+    } else if level >= 0.99 {
+        2.576
+    } else {
+        1.960
+    }
+}
+
 /// What the model expected this hour.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Expected {
@@ -99,6 +110,33 @@ impl Expected {
             };
         }
         (actual - self.point).abs() / half
+    }
+
+    /// The band widened, where it is narrower, to the noise of a count: a count whose expected
+    /// value is λ varies like a Poisson variable, so at low volumes a model fitted to a smooth
+    /// history would call ordinary noise an anomaly (4 visitors where 1 was predicted). Each
+    /// band reaches at least the Poisson quantiles of its level around λ = max(prediction, 1),
+    /// by the Cornish-Fisher expansion λ ± z√λ + (z² − 1)/6 with half a count for continuity
+    /// (a count is a whole number; the expansion's skew term makes the upper tail the longer).
+    pub fn with_count_noise(self, sensitivity: Sensitivity) -> Self {
+        let lambda = self.point.max(1.0);
+        let widen = |lower: f64, upper: f64, level: f64| {
+            let z = normal_quantile(level);
+            let skew = (z * z - 1.0) / 6.0;
+            let poisson_upper = lambda + z * lambda.sqrt() + skew + 0.5;
+            let poisson_lower = lambda - z * lambda.sqrt() + skew - 0.5;
+            (lower.min(poisson_lower), upper.max(poisson_upper))
+        };
+        let (lower, upper) = widen(self.lower, self.upper, sensitivity.level());
+        let (critical_lower, critical_upper) =
+            widen(self.critical_lower, self.critical_upper, CRITICAL_LEVEL);
+        Self {
+            point: self.point,
+            lower,
+            upper,
+            critical_lower: critical_lower.min(lower),
+            critical_upper: critical_upper.max(upper),
+        }
     }
 
     /// The deviation at which a breach is critical (the critical band's edge, on the side of
@@ -278,6 +316,99 @@ mod tests {
         }
         assert_eq!(fired.len(), 1, "{fired:?}");
         assert_eq!(fired[0].0, anomaly[1], "{fired:?}");
+    }
+
+    /// A Poisson draw with mean `lambda` (Knuth's method; small means only).
+    fn poisson(noise: &mut Lcg, lambda: f64) -> f64 {
+        let limit = (-lambda).exp();
+        let (mut k, mut p) = (0.0, 1.0);
+        loop {
+            p *= (noise.next() + 1.0) / 2.0;
+            if p <= limit {
+                return k;
+            }
+            k += 1.0;
+        }
+    }
+
+    #[test]
+    fn a_low_volume_count_is_not_called_anomalous_for_its_own_noise() {
+        // A small site: about 3 visitors an hour by day, fewer at night and at weekends.
+        let mut noise = Lcg(11);
+        let series: Vec<f64> = (0..HISTORY_HOURS + 168)
+            .map(|h| {
+                let daily =
+                    2.0 + 1.5 * (((h % 24) as f64 - 6.0) / 24.0 * std::f64::consts::TAU).sin();
+                let weekly = if (h / 24) % 7 >= 5 { 0.6 } else { 1.0 };
+                poisson(&mut noise, daily * weekly)
+            })
+            .collect();
+        // …and one real spike: 15 visitors on a Tuesday afternoon.
+        let spike = HISTORY_HOURS + 24 + 14;
+        let mut series = series;
+        series[spike] = 15.0;
+        let breached = |widened: bool| -> Vec<usize> {
+            (HISTORY_HOURS..series.len())
+                .filter(|&hour| {
+                    let fitted = expect(&series[..hour], Sensitivity::Medium).unwrap();
+                    let band = if widened {
+                        fitted.with_count_noise(Sensitivity::Medium)
+                    } else {
+                        fitted
+                    };
+                    band.deviation(series[hour]) > 1.0
+                })
+                .collect()
+        };
+        let (before, after) = (breached(false), breached(true));
+        let false_alarms = |hours: &[usize]| hours.iter().filter(|&&h| h != spike).count();
+        // docs/alerts.md quotes both.
+        eprintln!(
+            "low-volume false alarms at medium: {} of 167 normal hours without the count floor, {} with it",
+            false_alarms(&before),
+            false_alarms(&after)
+        );
+        assert!(
+            after.contains(&spike),
+            "the spike is still found: {after:?}"
+        );
+        // At a 99 % band, about 1 % of normal hours may fall outside; the floor keeps it there.
+        assert!(false_alarms(&after) <= 3, "{after:?}");
+        assert!(
+            false_alarms(&after) < false_alarms(&before),
+            "{before:?} {after:?}"
+        );
+    }
+
+    #[test]
+    fn the_count_floor_keeps_a_real_drop_anomalous() {
+        let expected = Expected {
+            point: 30.0,
+            lower: 29.0,
+            upper: 31.0,
+            critical_lower: 28.0,
+            critical_upper: 32.0,
+        }
+        .with_count_noise(Sensitivity::Medium);
+        // √30 ≈ 5.48: the 99 % band is about 16.3 to 45.5 (the upper tail the longer).
+        let z = 2.576;
+        let skew = (z * z - 1.0) / 6.0;
+        assert!((expected.lower - (30.0 - z * 30f64.sqrt() + skew - 0.5)).abs() < 1e-9);
+        assert!((expected.upper - (30.0 + z * 30f64.sqrt() + skew + 0.5)).abs() < 1e-9);
+        assert!(expected.deviation(24.0) < 1.0, "ordinary noise");
+        assert!(
+            expected.deviation(0.0) > expected.critical_deviation(0.0),
+            "a drop to 0 is critical"
+        );
+        // A band already wider than the noise is kept.
+        let wide = Expected {
+            point: 30.0,
+            lower: 0.0,
+            upper: 60.0,
+            critical_lower: -10.0,
+            critical_upper: 70.0,
+        };
+        assert_eq!(wide.with_count_noise(Sensitivity::Medium), wide);
     }
 
     #[test]

@@ -162,7 +162,10 @@ pub async fn observe_recent(
         for (back, at) in (0..count).rev().zip(instants) {
             let upto = series.len() - back;
             let window = &series[upto.saturating_sub(anomaly::HISTORY_HOURS + 1)..upto];
-            seen.push((at, judge_hour(window, sensitivity).await));
+            seen.push((
+                at,
+                judge_hour(window, sensitivity, spec.metric.is_count()).await,
+            ));
         }
         return Ok(seen);
     }
@@ -184,7 +187,7 @@ async fn observe_anomaly(
     let end = at.duration_trunc(Duration::hours(1)).unwrap_or(at);
     let hours = anomaly::HISTORY_HOURS + 1;
     let series = hourly(conn, project, spec.metric, &spec.filter, end, hours).await?;
-    Ok(judge_hour(&series, sensitivity).await)
+    Ok(judge_hour(&series, sensitivity, spec.metric.is_count()).await)
 }
 
 /// The last hour of `series` (hourly, oldest first) against the band the model of the hours
@@ -194,6 +197,7 @@ async fn observe_anomaly(
 async fn judge_hour(
     series: &[Option<f64>],
     sensitivity: Sensitivity,
+    counts: bool,
 ) -> Result<Observation, String> {
     let first = series
         .iter()
@@ -223,13 +227,20 @@ async fn judge_hour(
         return Err("the model's fit was interrupted".to_owned());
     };
     match fitted {
-        Ok(expected) => Ok(Observation {
-            compared: (expected.deviation(actual) * 100.0).round() / 100.0,
-            actual,
-            baseline: Some(expected.point),
-            expected: Some(expected),
-            critical: Some(expected.critical_deviation(actual)),
-        }),
+        Ok(fitted) => {
+            let expected = if counts {
+                fitted.with_count_noise(sensitivity)
+            } else {
+                fitted
+            };
+            Ok(Observation {
+                compared: (expected.deviation(actual) * 100.0).round() / 100.0,
+                actual,
+                baseline: Some(expected.point),
+                expected: Some(expected),
+                critical: Some(expected.critical_deviation(actual)),
+            })
+        }
         Err(why) => Err(why.to_string()),
     }
 }

@@ -71,6 +71,17 @@ impl AlertMetric {
         matches!(self, Self::Stats(_))
     }
 
+    /// Whether the metric counts things (visitors, pageviews, events, errors): its hourly
+    /// values vary at least as much as Poisson noise, which an anomaly band must allow for.
+    pub fn is_count(self) -> bool {
+        matches!(
+            self,
+            Self::Stats(Metric::Visitors | Metric::Visits | Metric::Pageviews | Metric::Events)
+                | Self::ErrorEvents
+                | Self::NewErrorIssues
+        )
+    }
+
     /// The unit shown next to a value: `%`, `s`, `ms`, or none.
     pub fn unit(self) -> &'static str {
         match self {

@@ -10,7 +10,9 @@
 //! receiver answers 410 Gone, the channel is turned off, its pending deliveries are given up,
 //! the turning off is recorded in the audit log and the owners are e-mailed. URLs are opened
 //! from their sealed form only here, and every request goes through [`Outbound`] (public
-//! addresses only, unless the operator allows private ones).
+//! addresses only, unless the operator allows private ones). An organization whose plan no
+//! longer has the `alerts` feature is sent nothing but "send test" (each delivery fails with
+//! the plan's reason, and the channel stays on).
 
 pub mod connectors;
 pub mod format;
@@ -18,6 +20,7 @@ pub mod format;
 use std::sync::Arc;
 use std::time::Duration;
 
+use billing::Feature;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tenant::audit::{self, Action, Changes, Entry};
@@ -53,6 +56,8 @@ pub struct Sender {
     pub sealing_key: Arc<SealingKey>,
     /// Sends e-mail channels' messages.
     pub mailer: Arc<Mailer>,
+    /// Plans: an organization whose plan lost the `alerts` feature is sent nothing but tests.
+    pub billing: Arc<billing::Billing>,
 }
 
 /// Sends every due delivery once; answers how many were attempted.
@@ -91,6 +96,21 @@ pub async fn deliver(
             let Some(channel) = channels::find(conn, org, found.channel_id).await? else {
                 return Ok(false);
             };
+            if found.kind != "test"
+                && let Err(refusal) = sender
+                    .billing
+                    .entitlements(conn, org, now)
+                    .await?
+                    .require(Feature::Alerts)
+            {
+                // Not the channel's fault: it stays on, and the log says why.
+                let outcome = Outcome::Failed {
+                    status: None,
+                    error: refusal.detail,
+                };
+                deliveries::record(conn, org, found.delivery_id, now, &outcome).await?;
+                return Ok(true);
+            }
             let (outcome, ticket) = if channel.enabled {
                 let recipients = if channel.kind == "email" {
                     let members = memberships::emails_of(conn, org, &channel.member_ids).await?;
