@@ -158,11 +158,12 @@ pub async fn perform(
             let key = created
                 .get("key")
                 .and_then(Value::as_str)
+                .filter(|key| is_jira_key(key))
                 .ok_or_else(|| malformed("Jira", "key"))?;
             let url = target.url(&format!("/browse/{key}"))?;
             Ok(Some(Ticket {
                 key: key.to_owned(),
-                url: url.to_string(),
+                url: checked_link(url.as_str()).ok_or_else(|| malformed("Jira", "self"))?,
             }))
         }
         Action::Create => {
@@ -184,10 +185,11 @@ pub async fn perform(
             let url = created
                 .get("html_url")
                 .and_then(Value::as_str)
+                .and_then(checked_link)
                 .ok_or_else(|| malformed("GitHub", "html_url"))?;
             Ok(Some(Ticket {
                 key: format!("#{number}"),
-                url: url.to_owned(),
+                url,
             }))
         }
         Action::Comment(ticket) if jira => {
@@ -212,12 +214,34 @@ pub async fn perform(
     }
 }
 
+/// A tracker that answers success without a usable ticket misbehaves; the delivery fails.
 fn malformed(service: &str, field: &str) -> Refused {
     Refused {
         status: None,
-        error: format!("{service} answered without `{field}`"),
-        permanent: false,
+        error: format!("{service} answered without a valid `{field}`"),
+        permanent: true,
     }
+}
+
+/// A Jira issue key: `OPS-12`.
+fn is_jira_key(key: &str) -> bool {
+    key.len() <= 100
+        && key.split_once('-').is_some_and(|(project, number)| {
+            project.starts_with(|c: char| c.is_ascii_uppercase())
+                && project
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && !number.is_empty()
+                && number.chars().all(|c| c.is_ascii_digit())
+        })
+}
+
+/// A ticket's link as the dashboard will show it: an `http(s)` URL of sane length (a tracker's
+/// answer is not trusted to be one: `javascript:` would run in the dashboard).
+fn checked_link(url: &str) -> Option<String> {
+    let parsed = Url::parse(url).ok()?;
+    let web = matches!(parsed.scheme(), "https" | "http") && parsed.host_str().is_some();
+    (web && url.len() <= 2000).then(|| parsed.to_string())
 }
 
 /// Sends `request`; the JSON answer of a success, or what the tracker said was wrong.
@@ -412,6 +436,30 @@ mod tests {
             action(&alert("resolved", "firing"), None),
             Action::Nothing(None)
         );
+    }
+
+    #[test]
+    fn a_trackers_answer_is_not_trusted_to_be_a_link() {
+        assert_eq!(
+            checked_link("https://github.com/acme/web/issues/3").as_deref(),
+            Some("https://github.com/acme/web/issues/3")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "/relative",
+            "ftp://x/y",
+        ] {
+            assert_eq!(checked_link(bad), None, "{bad}");
+        }
+        assert_eq!(
+            checked_link(&format!("https://x.test/{}", "a".repeat(2000))),
+            None
+        );
+        assert!(is_jira_key("OPS-12") && is_jira_key("A_1-3"));
+        for bad in ["ops-1", "OPS", "OPS-", "../x-1", "OPS-1/comment"] {
+            assert!(!is_jira_key(bad), "{bad}");
+        }
     }
 
     #[test]
