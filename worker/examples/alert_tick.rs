@@ -1,10 +1,13 @@
 //! What evaluating alerts costs (for docs/benchmarks.md; run by `scripts/bench-alerts`).
 //!
 //! On a throwaway PostgreSQL cluster (or `DATABASE_URL`): `ORGS` organizations with one
-//! project each, an hour of pageviews per project (`EVENTS` each), and `ALERTS` rules spread
-//! over them, a mix of the kinds customers write (pageviews above a value over the last 15
-//! minutes and the last hour, visitors falling against the previous hour, error events, LCP
-//! p75). Then every schedule is made due and the worker's own tick
+//! project each, an hour of pageviews per project (`EVENTS` each) after four weeks of history
+//! (3 pageviews an hour, rolled up as the rollup job does, so anomaly rules fit their model),
+//! and `ALERTS` rules spread over them, a mix of the kinds customers write (pageviews above a
+//! value over the last 15 minutes and the last hour, visitors falling against the previous
+//! hour, error events, LCP p75, a pageviews anomaly). Every evaluation is checked to have
+//! measured (no rule's `last_error` set: an anomaly rule without enough history would only
+//! say so, and be timed doing that). Then every schedule is made due and the worker's own tick
 //! (`worker::alerts::evaluate_due`: the sweeper's look-up and a scoped transaction per
 //! schedule, 4 at a time) runs until nothing is due: the tick's wall time, and per alert.
 //! Last, single evaluations one at a time (`run_schedule` in its own transaction) for the
@@ -78,6 +81,9 @@ const KINDS: &[Kind] = &[
         None,
     ),
 ];
+
+/// Hours of history before the measured hour (four weeks, what anomaly rules fit).
+const HISTORY_HOURS: usize = 28 * 24;
 
 fn percentile(mut values: Vec<f64>, p: f64) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -220,10 +226,27 @@ async fn main() -> anyhow::Result<()> {
                 event(org.uuid(), project, i, at)
             })
             .collect();
+        // Four weeks before that hour, 3 pageviews an hour: what anomaly rules learn from.
+        let history: Vec<NewEvent> = (0..HISTORY_HOURS * 3)
+            .map(|i| {
+                let at = now - Duration::hours(1) - Duration::minutes(i as i64 * 20);
+                event(org.uuid(), project, events + i, at)
+            })
+            .collect();
         let mut conn = ingest.conn().await?;
-        for chunk in batch.chunks(1_000) {
+        for chunk in batch.chunks(1_000).chain(history.chunks(1_000)) {
             insert_batch(&mut conn, chunk).await?;
         }
+        drop(conn);
+        while sweeper
+            .unscoped(async |conn| {
+                Ok::<_, DbError>(
+                    tenant::stats::rollups::advance(conn, org.uuid(), project, now).await?,
+                )
+            })
+            .await?
+            .is_some()
+        {}
     }
     owner
         .unscoped(async |conn| {
@@ -301,6 +324,23 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             times.push(started.elapsed().as_secs_f64() * 1_000.0);
             anyhow::ensure!(ran.is_some(), "the schedule was not due");
+            let last_error: Option<String> = db
+                .scoped(*org, async |conn| {
+                    use tenant::schema::alerts as rules;
+                    Ok::<_, DbError>(
+                        rules::table
+                            .filter(rules::alert_id.eq(alert))
+                            .select(rules::last_error)
+                            .get_result(conn)
+                            .await?,
+                    )
+                })
+                .await?;
+            anyhow::ensure!(
+                last_error.is_none(),
+                "{}: the evaluation measured nothing: {last_error:?}",
+                KINDS[kind].0
+            );
         }
         println!(
             "one alert, {}: median {:.2} ms, p95 {:.2} ms ({} evaluations)",
