@@ -5,7 +5,8 @@
 //! (3 pageviews an hour, rolled up as the rollup job does, so anomaly rules fit their model),
 //! and `ALERTS` rules spread over them, a mix of the kinds customers write (pageviews above a
 //! value over the last 15 minutes and the last hour, visitors falling against the previous
-//! hour, error events, LCP p75, a pageviews anomaly). Every evaluation is checked to have
+//! hour, error events (50 in the hour), LCP p75 (200 samples in the hour), a pageviews
+//! anomaly). Every evaluation is checked to have
 //! measured (no rule's `last_error` set: an anomaly rule without enough history would only
 //! say so, and be timed doing that). Then every schedule is made due and the worker's own tick
 //! (`worker::alerts::evaluate_due`: the sweeper's look-up and a scoped transaction per
@@ -23,6 +24,7 @@ use tenant::diesel::{ExpressionMethods, QueryDsl};
 use tenant::diesel_async::RunQueryDsl;
 use tenant::tables::alerts::{self, RuleFields};
 use tenant::tables::events::{NewEvent, insert_batch};
+use tenant::tables::web_vitals::NewVital;
 use tenant::tables::{organizations, projects, schedules};
 use tenant::test_support::TestDb;
 use tenant::{AppRole, DbError, OrgId, ProjectId};
@@ -238,6 +240,47 @@ async fn main() -> anyhow::Result<()> {
             insert_batch(&mut conn, chunk).await?;
         }
         drop(conn);
+        // 200 LCP samples in the hour, for the Web Vitals rules.
+        let vitals: Vec<NewVital> = (0..200)
+            .map(|i| NewVital {
+                org_id: org.uuid(),
+                project_id: project,
+                vital_id: Uuid::now_v7(),
+                ts: now - Duration::seconds(i * 17),
+                metric: "LCP".into(),
+                value: 1_000.0 + (i * 37 % 2_000) as f64,
+                rating: "good".into(),
+                pathname: "/".into(),
+                device: Some("desktop".into()),
+                country: Some("DE".into()),
+                navigation_type: Some("navigate".into()),
+                attribution: serde_json::json!({}),
+            })
+            .collect();
+        db.scoped(org, async |conn| {
+            tenant::tables::web_vitals::insert(conn, &vitals).await?;
+            // 50 error events in the hour, in 5 issues, for the error rules.
+            for i in 0..50i64 {
+                let event = tenant::tables::error_issues::NewErrorEvent {
+                    org_id: org.uuid(),
+                    project_id: project,
+                    event_id: Uuid::now_v7(),
+                    fingerprint: format!("{:064x}", i % 5),
+                    title: format!("TypeError: bench {}", i % 5),
+                    culprit: None,
+                    ts: now - Duration::seconds(i * 60),
+                    level: "error".into(),
+                    platform: Some("javascript".into()),
+                    release: None,
+                    environment: None,
+                    user_hash: None,
+                    data: serde_json::json!({}),
+                };
+                tenant::tables::error_issues::record(conn, &event).await?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await?;
         while sweeper
             .unscoped(async |conn| {
                 Ok::<_, DbError>(
