@@ -1,6 +1,7 @@
 DROP TABLE issue_notifications;
 DROP TABLE issue_tickets;
 DROP INDEX notification_deliveries_alert_tickets;
+DROP INDEX notification_deliveries_issue;
 DELETE FROM notification_deliveries WHERE kind IN ('issue', 'comment');
 ALTER TABLE notification_deliveries DROP COLUMN issue_id, DROP COLUMN ticket_key, DROP COLUMN ticket_url;
 ALTER TABLE notification_deliveries DROP CONSTRAINT notification_deliveries_kind_check;

@@ -17,14 +17,18 @@ ALTER TABLE notification_channels
 
 -- Deliveries: `issue` (a new or regressed error issue, or "create a ticket" from an issue's
 -- page) and `comment` (an issue resolved in Beacon, commented on its tickets). A connector's
--- delivery keeps the ticket it created or commented on.
+-- delivery keeps the ticket it created or commented on. A delivery about an error issue goes
+-- with the issue (its payload holds the issue's title and culprit).
 ALTER TABLE notification_deliveries DROP CONSTRAINT notification_deliveries_kind_check;
 ALTER TABLE notification_deliveries ADD CONSTRAINT notification_deliveries_kind_check
     CHECK (kind IN ('alert', 'test', 'issue', 'comment'));
 ALTER TABLE notification_deliveries
     ADD COLUMN issue_id uuid,
-    ADD COLUMN ticket_key text CHECK (length(ticket_key) <= 100),
-    ADD COLUMN ticket_url text CHECK (length(ticket_url) <= 2000);
+    ADD COLUMN ticket_key text CHECK (length(ticket_key) <= 200),
+    ADD COLUMN ticket_url text CHECK (length(ticket_url) <= 2000),
+    ADD FOREIGN KEY (org_id, issue_id) REFERENCES error_issues (org_id, issue_id) ON DELETE CASCADE;
+CREATE INDEX notification_deliveries_issue ON notification_deliveries (org_id, issue_id)
+    WHERE issue_id IS NOT NULL;
 CREATE INDEX notification_deliveries_alert_tickets ON notification_deliveries (org_id, alert_id, channel_id, created_at DESC)
     WHERE ticket_key IS NOT NULL;
 
@@ -33,7 +37,7 @@ CREATE TABLE issue_tickets (
     org_id uuid NOT NULL,
     issue_id uuid NOT NULL,
     channel_id uuid NOT NULL,
-    ticket_key text NOT NULL CHECK (length(ticket_key) BETWEEN 1 AND 100),
+    ticket_key text NOT NULL CHECK (length(ticket_key) BETWEEN 1 AND 200),
     ticket_url text NOT NULL CHECK (length(ticket_url) <= 2000),
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (org_id, issue_id, channel_id),

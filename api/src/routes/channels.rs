@@ -147,7 +147,7 @@ pub struct DeliveryOut {
     pub alert_id: Option<Uuid>,
     /// The error issue it concerns.
     pub issue_id: Option<Uuid>,
-    /// The ticket a connector made or commented on (`OPS-12`, `#34`).
+    /// The ticket a connector made or commented on (`OPS-12`, `acme/web#34`).
     pub ticket_key: Option<String>,
     /// That ticket's address.
     pub ticket_url: Option<String>,
@@ -495,6 +495,11 @@ impl ChannelsApi {
                         "a {} channel has no `token` or `connector`",
                         before.kind
                     )));
+                }
+                if connector && url.is_some() && body.token.is_none() {
+                    // The token goes where the URL points: a new place takes a new token, so
+                    // no admin can send a colleague's token to a server of their own.
+                    return Err(bad("a connector's new `url` needs its `token` again"));
                 }
                 let settings = body
                     .connector

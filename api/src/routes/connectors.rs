@@ -138,6 +138,7 @@ pub fn check_settings(kind: &str, given: Option<&ConnectorIn>) -> ApiResult<Valu
                     && !name.is_empty()
                     && owner.chars().all(is_name_char)
                     && name.chars().all(is_name_char)
+                    && !owner.starts_with('.')
                     && !name.starts_with('.')
             });
             if !valid {
@@ -209,7 +210,16 @@ mod tests {
             check_settings("github", Some(&given)).unwrap()["repository"],
             "acme/web"
         );
-        for repository in ["acme", "acme/", "/web", "acme/web/x", "acme/../x", "a b/c"] {
+        for repository in [
+            "acme",
+            "acme/",
+            "/web",
+            "acme/web/x",
+            "acme/../x",
+            "../x",
+            "./x",
+            "a b/c",
+        ] {
             given.repository = Some(text(repository));
             assert!(
                 check_settings("github", Some(&given)).is_err(),

@@ -101,7 +101,7 @@ pub struct TicketIn {
 pub struct TicketOut {
     /// The connector.
     pub channel_id: Uuid,
-    /// `OPS-12` (Jira) or `#34` (GitHub).
+    /// `OPS-12` (Jira) or `acme/web#34` (GitHub).
     pub key: String,
     /// Its page.
     pub url: String,

@@ -18,7 +18,8 @@ A wrong credential answers 401 (Jira: an empty body; GitHub: {"message": "Bad cr
 Control on a second port: GET /_state answers every request received, with the problem found
 in it (null when it was right); POST /_accounts {"jira": {"email", "token", "projects"},
 "github": {"token", "repos"}} sets what is accepted; POST /_status {"service", "status"} makes a
-service answer that status.
+service answer that status; POST /_delete {"ticket": "github:owner/repo#1"} deletes a ticket
+(as someone in the tracker would).
 
 Prints "listening on <trackers port> <control port>".
 """
@@ -223,6 +224,8 @@ class Control(BaseHTTPRequestHandler):
                 STATE["accounts"].update(body)
             elif self.path == "/_status":
                 STATE["status"][body["service"]] = int(body["status"]) or None
+            elif self.path == "/_delete":
+                STATE["tickets"].pop(body["ticket"], None)
         self.send_response(204)
         self.end_headers()
 

@@ -222,7 +222,7 @@ async fn new_and_regressed_issues_notify_their_channels_within_the_hourly_cap() 
     assert_eq!(log[0]["payload"]["type"], "issue.regressed");
     let summary = log[0]["payload"]["summary"].as_str().unwrap();
     assert!(
-        summary.contains("held back 1 notice in the hour before"),
+        summary.contains("held back 1 notice after the last one sent"),
         "{summary}"
     );
 
@@ -412,7 +412,7 @@ async fn jira_and_github_connectors_make_one_ticket_per_issue_and_comment_on_it(
             None,
         )
         .await;
-    assert_eq!(listed["tickets"][0]["key"], "#1", "{listed}");
+    assert_eq!(listed["tickets"][0]["key"], "acme/web#1", "{listed}");
     assert_eq!(
         listed["tickets"][0]["url"],
         "https://github.test/acme/web/issues/1"
@@ -451,6 +451,50 @@ async fn jira_and_github_connectors_make_one_ticket_per_issue_and_comment_on_it(
     for request in state["received"].as_array().unwrap() {
         assert_eq!(request["problem"], Value::Null, "{request}");
     }
+
+    // Someone deletes the ticket in GitHub: resolving again fails that comment alone (404);
+    // the connector stays on.
+    trackers
+        .control("/_delete", json!({"ticket": "github:acme/web#1"}))
+        .await;
+    app.json(&who, "PATCH", &path, Some(json!({"status": "resolved"})))
+        .await;
+    worker::notify::deliver_due(&send, Utc::now())
+        .await
+        .unwrap();
+    let log = deliveries(&app, &who, org, &github).await;
+    assert_eq!(
+        (log[0]["kind"].as_str(), log[0]["status"].as_str()),
+        (Some("comment"), Some("failed")),
+        "{log:?}"
+    );
+    assert!(log[0]["last_error"].as_str().unwrap().contains("404"));
+    let (_, listed) = app.json(&who, "GET", &channels, None).await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|channel| channel["enabled"] == true),
+        "{listed}"
+    );
+
+    // A connector pointed elsewhere needs its token again (it would go to the new place).
+    let resp = app
+        .call(
+            &who,
+            "PATCH",
+            &format!("{channels}/{github}"),
+            Some(json!({"url": trackers.url("/github-enterprise")})),
+        )
+        .await;
+    let problem = assert_problem(resp, 422, "invalid_channel").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`token` again")
+    );
 
     // A token that stops working turns the connector off at once, with the tracker's words.
     let (status, _) = app

@@ -9,6 +9,7 @@ use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
 
 use crate::tables::issue_notifications::{self, Occasion};
+use crate::tables::notification_channels as channels;
 use crate::tables::notification_deliveries::{self as deliveries, Subject};
 use crate::tables::{error_issues, projects};
 use crate::{OrgId, ProjectId};
@@ -72,7 +73,13 @@ pub async fn queue(
         issue: Some(facts.issue_id),
     };
     for channel in &admitted.channel_ids {
-        deliveries::enqueue(conn, org, *channel, subject, "issue", &payload).await?;
+        // As alerts do: a channel turned off is skipped.
+        if channels::find(conn, org, *channel)
+            .await?
+            .is_some_and(|found| found.enabled)
+        {
+            deliveries::enqueue(conn, org, *channel, subject, "issue", &payload).await?;
+        }
     }
     Ok(())
 }
@@ -97,7 +104,7 @@ pub fn payload(
     summary.push('.');
     if held_back_before > 0 {
         summary.push_str(&format!(
-            " The hourly cap held back {held_back_before} notice{} in the hour before this one.",
+            " The hourly cap held back {held_back_before} notice{} after the last one sent.",
             if held_back_before == 1 { "" } else { "s" }
         ));
     }

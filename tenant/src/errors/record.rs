@@ -51,6 +51,7 @@ pub async fn record(
 ) -> Result<(), RecordError> {
     let (org_id, project_id) = (target.org_id, target.project_id);
     let scrubber = scrub::Scrubber::new(&target.scrub_fields);
+    let mut told = Vec::new();
     for (mut event, device) in events {
         source_maps
             .apply(
@@ -111,6 +112,15 @@ pub async fn record(
                 RecordError::Db(DbError::Query(error))
             }
         })?;
+        if !recorded.duplicate && (recorded.new_issue || recorded.regressed) {
+            told.push((recorded, new));
+        }
+    }
+    // The notices last, once every issue row this request touches is locked: the settings
+    // row's lock (the hourly cap) is then always taken after issue rows, never before, so two
+    // envelopes cannot deadlock on them.
+    let scope = (OrgId::from_uuid(org_id), ProjectId::from_uuid(project_id));
+    for (recorded, new) in &told {
         let facts = notices::IssueFacts {
             issue_id: recorded.issue_id,
             title: &new.title,
@@ -118,11 +128,10 @@ pub async fn record(
             level: &new.level,
             release: new.release.as_deref(),
         };
-        let scope = (OrgId::from_uuid(org_id), ProjectId::from_uuid(project_id));
         notices::queue(
             conn,
             scope,
-            &recorded,
+            recorded,
             facts,
             notices.public_url,
             notices.now,

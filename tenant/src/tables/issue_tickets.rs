@@ -18,7 +18,7 @@ pub struct Ticket {
     pub issue_id: Uuid,
     /// The connector (a `jira` or `github` channel).
     pub channel_id: Uuid,
-    /// `ABC-12` (Jira) or `#34` (GitHub).
+    /// `ABC-12` (Jira) or `acme/web#34` (GitHub).
     pub ticket_key: String,
     /// Its address.
     pub ticket_url: String,

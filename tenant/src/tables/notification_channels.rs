@@ -260,7 +260,14 @@ pub async fn record_outcome(
             .await?;
         return Ok(false);
     }
-    match disable {
+    let reason = disable.map(|reason| {
+        reason
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(500)
+            .collect::<String>()
+    });
+    match reason {
         Some(reason) => diesel::update(row.filter(channels::enabled.eq(true)))
             .set((
                 channels::failures.eq(channels::failures + 1),

@@ -45,7 +45,7 @@ pub struct Delivery {
     pub created_at: DateTime<Utc>,
     /// The error issue it concerns, if one.
     pub issue_id: Option<Uuid>,
-    /// The ticket a connector created or commented on (`ABC-12`, `#34`).
+    /// The ticket a connector created or commented on (`ABC-12`, `acme/web#34`).
     pub ticket_key: Option<String>,
     /// That ticket's address.
     pub ticket_url: Option<String>,
@@ -164,7 +164,14 @@ pub async fn record(
     outcome: &Outcome,
 ) -> QueryResult<()> {
     let row = deliveries::table.find((org, delivery));
-    let clip = |error: &str| error.chars().take(500).collect::<String>();
+    // What a receiver said may hold anything (a NUL byte PostgreSQL refuses, a megabyte).
+    let clip = |error: &str| {
+        error
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(500)
+            .collect::<String>()
+    };
     let attempts = deliveries::attempts.eq(deliveries::attempts + 1);
     match outcome {
         Outcome::Delivered { status } => diesel::update(row)

@@ -5,9 +5,14 @@
 //! settings without making a ticket.
 //!
 //! Requests go through [`Outbound`](crate::outbound::Outbound) like every channel's; the token
-//! is opened from its sealed form only here. An answer the connector cannot take by retrying
-//! (400, 401, 403, 404, 422) fails the delivery at once, which turns the channel off and tells
-//! the owners; 408, 429, 5xx and network errors are retried.
+//! is opened from its sealed form only here, and at most [`MAX_ANSWER`] bytes of an answer are
+//! read. An answer retrying cannot change (a 3xx or 4xx but 408 and 429) fails the delivery at
+//! once, which turns the channel off and tells the owners — except a comment on a ticket that
+//! is gone (404, 410, or moved: 3xx), which fails that delivery alone: the connector still
+//! works. 408, 429, 5xx and network errors are retried.
+//!
+//! A GitHub ticket's key names its repository (`acme/web#34`), so a comment reaches the ticket
+//! it was made as even after the connector is pointed at another repository.
 
 use reqwest::{RequestBuilder, StatusCode, Url};
 use serde_json::{Value, json};
@@ -16,10 +21,13 @@ use tenant::tables::notification_deliveries::Delivery;
 
 use super::format;
 
+/// Most bytes of a tracker's answer read.
+pub const MAX_ANSWER: usize = 256 * 1024;
+
 /// A ticket in the tracker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
-    /// `OPS-12` (Jira) or `#34` (GitHub).
+    /// `OPS-12` (Jira) or `acme/web#34` (GitHub).
     pub key: String,
     /// Its page.
     pub url: String,
@@ -74,6 +82,9 @@ pub struct Refused {
     pub error: String,
     /// Retrying cannot help (a bad token, project or repository, a refused field).
     pub permanent: bool,
+    /// The connector itself is at fault (a permanent refusal turns it off); not so for a
+    /// comment on a ticket that was deleted or moved.
+    pub connector_fault: bool,
 }
 
 /// Where and how to reach the tracker.
@@ -95,6 +106,7 @@ impl Target<'_> {
             status: None,
             error: "the connector's URL does not make an API address".into(),
             permanent: true,
+            connector_fault: true,
         })
     }
 
@@ -188,7 +200,7 @@ pub async fn perform(
                 .and_then(checked_link)
                 .ok_or_else(|| malformed("GitHub", "html_url"))?;
             Ok(Some(Ticket {
-                key: format!("#{number}"),
+                key: format!("{}#{number}", target.repository()),
                 url,
             }))
         }
@@ -199,19 +211,50 @@ pub async fn perform(
                 .authorize(http.post(target.url(&path)?))
                 .header("content-type", "application/json")
                 .body(body.to_string());
-            answer(request).await.map(|_| Some(ticket.clone()))
+            answer(request)
+                .await
+                .map_err(on_ticket)
+                .map(|_| Some(ticket.clone()))
         }
         Action::Comment(ticket) => {
-            let number = ticket.key.trim_start_matches('#');
-            let path = format!("/repos/{}/issues/{number}/comments", target.repository());
+            let (repository, number) = ticket
+                .key
+                .rsplit_once('#')
+                .filter(|(repository, number)| {
+                    !repository.is_empty()
+                        && !number.is_empty()
+                        && number.chars().all(|c| c.is_ascii_digit())
+                })
+                .ok_or_else(|| Refused {
+                    status: None,
+                    error: format!("{} does not name a GitHub issue", ticket.key),
+                    permanent: true,
+                    connector_fault: false,
+                })?;
+            let path = format!("/repos/{repository}/issues/{number}/comments");
             let body = json!({"body": markdown(payload)});
             let request = target
                 .authorize(http.post(target.url(&path)?))
                 .header("content-type", "application/json")
                 .body(body.to_string());
-            answer(request).await.map(|_| Some(ticket.clone()))
+            answer(request)
+                .await
+                .map_err(on_ticket)
+                .map(|_| Some(ticket.clone()))
         }
     }
+}
+
+/// A comment's refusal: a ticket that is gone or moved (404, 410, 3xx) is that ticket's
+/// trouble, not the connector's.
+fn on_ticket(mut refused: Refused) -> Refused {
+    if refused
+        .status
+        .is_some_and(|status| matches!(status, 300..=399 | 404 | 410))
+    {
+        refused.connector_fault = false;
+    }
+    refused
 }
 
 /// A tracker that answers success without a usable ticket misbehaves; the delivery fails.
@@ -220,6 +263,7 @@ fn malformed(service: &str, field: &str) -> Refused {
         status: None,
         error: format!("{service} answered without a valid `{field}`"),
         permanent: true,
+        connector_fault: true,
     }
 }
 
@@ -239,20 +283,31 @@ fn is_jira_key(key: &str) -> bool {
 /// A ticket's link as the dashboard will show it: an `http(s)` URL of sane length (a tracker's
 /// answer is not trusted to be one: `javascript:` would run in the dashboard).
 fn checked_link(url: &str) -> Option<String> {
-    let parsed = Url::parse(url).ok()?;
-    let web = matches!(parsed.scheme(), "https" | "http") && parsed.host_str().is_some();
-    (web && url.len() <= 2000).then(|| parsed.to_string())
+    let parsed = Url::parse(url).ok()?.to_string();
+    let web = Url::parse(&parsed)
+        .is_ok_and(|url| matches!(url.scheme(), "https" | "http") && url.host_str().is_some());
+    // The stored form (percent-encoded) must fit the column.
+    (web && parsed.len() <= 2000).then_some(parsed)
 }
 
 /// Sends `request`; the JSON answer of a success, or what the tracker said was wrong.
 async fn answer(request: RequestBuilder) -> Result<Value, Refused> {
-    let response = request.send().await.map_err(|error| Refused {
+    let mut response = request.send().await.map_err(|error| Refused {
         status: None,
         error: crate::outbound::describe(&error),
         permanent: false,
+        connector_fault: true,
     })?;
     let status = response.status();
-    let text = response.text().await.unwrap_or_default();
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ANSWER.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ANSWER {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&body);
     if status.is_success() {
         return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
     }
@@ -273,6 +328,7 @@ async fn answer(request: RequestBuilder) -> Result<Value, Refused> {
         status: Some(status.as_u16()),
         error: format!("the tracker answered {status}: {why}"),
         permanent: !retriable,
+        connector_fault: true,
     })
 }
 
@@ -306,7 +362,8 @@ fn said(body: &str) -> String {
     } else {
         parts.join("; ")
     };
-    text.chars().take(300).collect()
+    // Shown in the dashboard and stored: no control characters (PostgreSQL refuses NUL).
+    text.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 /// The notification as an Atlassian Document: the summary, the facts, and the link back.
@@ -473,6 +530,7 @@ mod tests {
             "Validation Failed; label too long"
         );
         assert_eq!(said("Bad gateway"), "Bad gateway");
+        assert_eq!(said("{\"message\":\"a\\u0000b\"}"), "ab");
     }
 
     #[test]

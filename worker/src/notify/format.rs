@@ -67,7 +67,8 @@ pub fn facts(payload: &Value) -> Vec<(&'static str, String)> {
             ("Release", "release"),
         ]
         .into_iter()
-        .filter_map(|(label, key)| Some((label, issue.get(key)?.as_str()?.to_owned())))
+        .filter_map(|(label, key)| Some((label, issue.get(key)?.as_str()?.trim().to_owned())))
+        .filter(|(_, value)| !value.is_empty())
         .collect();
     }
     [

@@ -111,7 +111,7 @@ pub async fn deliver(
                 deliveries::record(conn, org, found.delivery_id, now, &outcome).await?;
                 return Ok(true);
             }
-            let (outcome, ticket) = if channel.enabled {
+            let (outcome, ticket, channel_fault) = if channel.enabled {
                 let recipients = if channel.kind == "email" {
                     let members = memberships::emails_of(conn, org, &channel.member_ids).await?;
                     let mut all = channel.emails.clone();
@@ -123,10 +123,12 @@ pub async fn deliver(
                     Vec::new()
                 };
                 if matches!(channel.kind.as_str(), "jira" | "github") {
+                    serialize_tickets(conn, &found).await?;
                     let prior = prior_ticket(conn, org, &found).await?;
                     send_to_tracker(sender, &channel, &found, prior, now).await
                 } else {
-                    (send(sender, &channel, &found, &recipients, now).await, None)
+                    let outcome = send(sender, &channel, &found, &recipients, now).await;
+                    (outcome, None, true)
                 }
             } else {
                 let error = "the channel is turned off".to_owned();
@@ -136,6 +138,7 @@ pub async fn deliver(
                         error,
                     },
                     None,
+                    true,
                 )
             };
             deliveries::record(conn, org, found.delivery_id, now, &outcome).await?;
@@ -159,7 +162,7 @@ pub async fn deliver(
                 Outcome::Retry { .. } => return Ok(true),
                 Outcome::Failed { error, .. } => (true, Some(error.clone())),
             };
-            if !channel.enabled {
+            if !channel.enabled || !channel_fault {
                 return Ok(true);
             }
             let turned_off =
@@ -231,14 +234,36 @@ async fn prior_ticket(
     Ok(ticket.map(|(key, url)| connectors::Ticket { key, url }))
 }
 
-/// A delivery to a Jira or GitHub connector: the outcome, and the ticket made or commented on.
+/// Holds, until the transaction ends, the lock of the delivery's ticket: one per error issue
+/// (or alert) and connector, so two workers sending two deliveries about the same issue (a
+/// notice and a ticket asked for on its page) make one ticket, the second seeing the first's.
+async fn serialize_tickets(
+    conn: &mut tenant::diesel_async::AsyncPgConnection,
+    found: &Delivery,
+) -> Result<(), DbError> {
+    use tenant::diesel_async::RunQueryDsl;
+    let Some(subject) = found.issue_id.or(found.alert_id) else {
+        return Ok(());
+    };
+    tenant::diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<tenant::diesel::sql_types::Text, _>(format!(
+            "ticket:{subject}:{}",
+            found.channel_id
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A delivery to a Jira or GitHub connector: the outcome, the ticket made or commented on, and
+/// whether a failure is the connector's (else it stays out of its failure count).
 async fn send_to_tracker(
     sender: &Sender,
     channel: &Channel,
     found: &Delivery,
     prior: Option<connectors::Ticket>,
     now: DateTime<Utc>,
-) -> (Outcome, Option<connectors::Ticket>) {
+) -> (Outcome, Option<connectors::Ticket>, bool) {
     let action = connectors::action(found, prior);
     let opened = open(sender, channel, channel.url_sealed.as_deref(), "url").zip(open(
         sender,
@@ -249,7 +274,7 @@ async fn send_to_tracker(
     let Some((url, token)) = opened else {
         let why =
             "the connector's URL or token cannot be opened with this server's BEACON_SECRET_KEY";
-        return (failure(found, None, why.into(), true, now), None);
+        return (failure(found, None, why.into(), true, now), None, true);
     };
     let Ok(base) = reqwest::Url::parse(&url) else {
         return (
@@ -261,10 +286,11 @@ async fn send_to_tracker(
                 now,
             ),
             None,
+            true,
         );
     };
     if let Err(why) = sender.outbound.check(&base) {
-        return (failure(found, None, why, false, now), None);
+        return (failure(found, None, why, false, now), None, true);
     }
     let target = connectors::Target {
         channel,
@@ -273,10 +299,11 @@ async fn send_to_tracker(
         token,
     };
     match connectors::perform(sender.outbound.http(), &target, &action, &found.payload).await {
-        Ok(ticket) => (Outcome::Delivered { status: None }, ticket),
+        Ok(ticket) => (Outcome::Delivered { status: None }, ticket, true),
         Err(refused) => (
             failure(found, refused.status, refused.error, refused.permanent, now),
             None,
+            refused.connector_fault,
         ),
     }
 }

@@ -2626,7 +2626,7 @@ export interface components {
             payload: unknown;
             /** @description `pending`, `delivered` or `failed`. */
             status: string;
-            /** @description The ticket a connector made or commented on (`OPS-12`, `#34`). */
+            /** @description The ticket a connector made or commented on (`OPS-12`, `acme/web#34`). */
             ticket_key?: string | null;
             /** @description That ticket's address. */
             ticket_url?: string | null;
@@ -4301,7 +4301,7 @@ export interface components {
              * @description When it was made.
              */
             created_at: string;
-            /** @description `OPS-12` (Jira) or `#34` (GitHub). */
+            /** @description `OPS-12` (Jira) or `acme/web#34` (GitHub). */
             key: string;
             /** @description Its page. */
             url: string;
