@@ -643,7 +643,12 @@ async fn the_tickets_journey_in_chromium() {
     assert_eq!(report["problems"], json!([]), "{report:#}");
     assert_eq!(report["tokenShown"], false, "{report:#}");
     assert_eq!(report["eventStatus"], 200);
-    assert_eq!(report["ticketHref"], trackers.url("/jira/browse/OPS-1"));
+    assert_eq!(report["secondEventStatus"], 200);
+    assert_eq!(
+        report["buttonTicketHref"],
+        trackers.url("/jira/browse/OPS-1")
+    );
+    assert_eq!(report["ticketHref"], trackers.url("/jira/browse/OPS-2"));
     assert_eq!(report["ticketSummary"], "TypeError: cart is undefined");
     assert_eq!(report["ticketLabels"], json!(["beacon", "errors"]));
     assert_eq!(report["comments"], 1, "{report:#}");

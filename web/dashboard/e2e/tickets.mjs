@@ -7,9 +7,11 @@
 // 1. an owner signs up, creates an organization and a project;
 // 2. on Channels they add a Jira connector (site, account, project key, labels, token) and send
 //    a test, which the fake answers (the token and project work);
-// 3. on the Alerts tab they choose the connector for new and regressed error issues;
-// 4. an error arrives: the worker makes a Jira ticket, and the issue's page links to it;
-// 5. they resolve the issue: the ticket gets a comment; axe-core finds nothing on either
+// 3. an error arrives; on its page they click "Create ticket in Jira OPS", and the card shows
+//    OPS-1 once the worker made it, without a reload;
+// 4. on the Alerts tab they choose the connector for new and regressed error issues;
+// 5. another error arrives: the worker makes OPS-2, and that issue's page links to it;
+// 6. they resolve the issue: the ticket gets a comment; axe-core finds nothing on either
 //    screen, light and dark.
 
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -88,6 +90,34 @@ try {
   await auditA11y(page, axePath, report.a11y, "channels");
   await page.screenshot({ path: join(shots, "tickets-channels.png"), fullPage: true });
 
+  const keys = await (
+    await fetch(`http://127.0.0.1:${beaconPort}/api/v1/orgs/${org}/projects/${project}`, {
+      headers: { cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ") },
+    })
+  ).json();
+  const sendError = async (type, value) =>
+    (
+      await fetch(`http://127.0.0.1:${beaconPort}/api/${keys.ingest_id}/store/?sentry_key=${keys.ingest_key}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          event_id: crypto.randomUUID().replaceAll("-", ""),
+          platform: "javascript",
+          level: "error",
+          exception: { values: [{ type, value }] },
+        }),
+      })
+    ).status;
+
+  step("an error arrives; from its page they ask for a ticket, and the card shows it when made");
+  report.eventStatus = await sendError("RangeError", "basket is empty");
+  await page.goto(`${beacon}/orgs/${org}/projects/${project}/errors`);
+  await page.getByRole("link", { name: /RangeError: basket is empty/ }).click();
+  await page.getByRole("button", { name: "Create ticket in Jira OPS" }).click();
+  // No reload: the card looks again by itself while the ticket is being made.
+  await page.getByRole("link", { name: "OPS-1" }).waitFor({ timeout: 60_000 });
+  report.buttonTicketHref = await page.getByRole("link", { name: "OPS-1" }).getAttribute("href");
+
   step("choose the connector for new and regressed error issues");
   await page.goto(`${beacon}/orgs/${org}/projects/${project}/alerts`);
   const notices = page.getByRole("form", { name: "Error issue notifications" });
@@ -95,29 +125,13 @@ try {
   await notices.getByRole("button", { name: "Save" }).click();
   await notices.getByText("Saved.").waitFor();
 
-  step("an error arrives; the worker makes a ticket; the issue links to it");
-  const keys = await (
-    await fetch(`http://127.0.0.1:${beaconPort}/api/v1/orgs/${org}/projects/${project}`, {
-      headers: { cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ") },
-    })
-  ).json();
-  report.eventStatus = (
-    await fetch(`http://127.0.0.1:${beaconPort}/api/${keys.ingest_id}/store/?sentry_key=${keys.ingest_key}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        event_id: crypto.randomUUID().replaceAll("-", ""),
-        platform: "javascript",
-        level: "error",
-        exception: { values: [{ type: "TypeError", value: "cart is undefined" }] },
-      }),
-    })
-  ).status;
+  step("another error arrives; the worker makes its ticket; the issue links to it");
+  report.secondEventStatus = await sendError("TypeError", "cart is undefined");
   await page.goto(`${beacon}/orgs/${org}/projects/${project}/errors`);
   await page.getByRole("link", { name: /TypeError: cart is undefined/ }).click();
-  await eventually(page, async () => (await page.getByRole("link", { name: "OPS-1" }).count()) > 0, "the ticket", 120);
-  report.ticketHref = await page.getByRole("link", { name: "OPS-1" }).getAttribute("href");
-  const made = (await fake()).tickets["jira:OPS-1"];
+  await eventually(page, async () => (await page.getByRole("link", { name: "OPS-2" }).count()) > 0, "the ticket", 120);
+  report.ticketHref = await page.getByRole("link", { name: "OPS-2" }).getAttribute("href");
+  const made = (await fake()).tickets["jira:OPS-2"];
   report.ticketSummary = made?.fields?.summary;
   report.ticketLabels = made?.fields?.labels;
   await auditA11y(page, axePath, report.a11y, "issue");
@@ -128,7 +142,7 @@ try {
   await page.getByTestId("issue-status").getByText("resolved").waitFor();
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    report.comments = (await fake()).tickets["jira:OPS-1"]?.comments?.length ?? 0;
+    report.comments = (await fake()).tickets["jira:OPS-2"]?.comments?.length ?? 0;
     if (report.comments > 0) break;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }

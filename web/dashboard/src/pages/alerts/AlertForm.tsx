@@ -160,8 +160,8 @@ export function AlertForm({ editing, onSaved }: { editing?: Alert; onSaved: (ale
       </div>
       {isAnomaly(condition) && (
         <p className="muted">
-          Each hour is compared with what a model of the last four weeks (daily and weekly pattern) expects; it needs 14
-          days of history.
+          Evaluated once an hour, on the hour: the hour just ended is compared with what a model of the four weeks
+          before it (daily and weekly pattern) expects. It needs 14 days of history.
         </p>
       )}
       <div className="inline-form">

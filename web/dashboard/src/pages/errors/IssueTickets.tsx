@@ -28,13 +28,14 @@ export function IssueTickets({ path, canAct }: { path: IssuePath; canAct: boolea
     );
     tickets.reload();
   });
-  const pending = tickets.data?.requests.some((request) => request.status === "pending") ?? false;
-  const { reload } = tickets;
+  const { data, reload } = tickets;
+  const pending = data?.requests.some((request) => request.status === "pending") ?? false;
+  // Each answer that still has a pending request arms the next look (not only the first).
   useEffect(() => {
-    if (!pending) return;
+    if (!pending || !data) return;
     const timer = setTimeout(reload, 2000);
     return () => clearTimeout(timer);
-  }, [pending, reload]);
+  }, [pending, data, reload]);
 
   const connectors = (channels.data ?? []).filter((channel) => channel.kind === "jira" || channel.kind === "github");
   const nameOf = (id: string) => connectors.find((channel) => channel.id === id)?.name ?? "a removed connector";
