@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::notification_channels::{
-    self as channels, Channel, ChannelChanges, ConnectorSettings, NewChannel, seal_context,
+    self as channels, Channel, ChannelChanges, ConnectorSettings, NewChannel, is_connector,
+    seal_context,
 };
 use tenant::tables::notification_deliveries::{self as deliveries, Delivery};
 use tenant::tables::{alerts, audit_streams, issue_notifications, memberships};
@@ -36,9 +37,6 @@ const KINDS: &[&str] = &[
     "email", "slack", "teams", "discord", "webhook", "jira", "github",
 ];
 
-fn is_connector(kind: &str) -> bool {
-    matches!(kind, "jira" | "github")
-}
 /// Most addresses on one e-mail channel.
 const MAX_EMAILS: usize = 50;
 /// Most members on one e-mail channel.

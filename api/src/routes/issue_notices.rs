@@ -300,7 +300,7 @@ impl IssueNoticesApi {
                 let connectors: Vec<Uuid> = channels::list(conn, org)
                     .await?
                     .into_iter()
-                    .filter(|channel| matches!(channel.kind.as_str(), "jira" | "github"))
+                    .filter(|channel| channels::is_connector(&channel.kind))
                     .map(|channel| channel.channel_id)
                     .collect();
                 let asked = deliveries::for_issue(conn, org, *issue_id, &connectors, 20).await?;
@@ -359,7 +359,7 @@ impl IssueNoticesApi {
                     .ok_or_else(|| ApiError::not_found("issue"))?;
                 let channel = channels::find(conn, org, channel_id)
                     .await?
-                    .filter(|channel| matches!(channel.kind.as_str(), "jira" | "github"))
+                    .filter(|channel| channels::is_connector(&channel.kind))
                     .ok_or_else(|| {
                         ApiError::invalid(
                             ProblemKind::InvalidChannel,

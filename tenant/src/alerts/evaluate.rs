@@ -16,7 +16,6 @@ use super::rule::{AlertInput, AlertSpec, Condition, percent_change};
 use super::state::{Level, State, Thresholds, Transition, step};
 use crate::OrgId;
 use crate::tables::alerts::{self, Alert, AlertEvent, Evaluation};
-use crate::tables::notification_channels as channels;
 use crate::tables::notification_deliveries as deliveries;
 use crate::tables::projects::{self, Project};
 use crate::tables::schedules;
@@ -340,26 +339,19 @@ pub async fn run_schedule(
             at,
         };
         let payload = notification(&facts, public_url);
-        for channel in &alert.channel_ids {
-            let Some(found) = channels::find(conn, org, *channel).await? else {
-                continue;
-            };
-            if found.enabled {
-                deliveries::enqueue(
-                    conn,
-                    org,
-                    *channel,
-                    deliveries::Subject {
-                        alert: Some(alert.alert_id),
-                        issue: None,
-                    },
-                    "alert",
-                    &payload,
-                )
-                .await?;
-                queued += 1;
-            }
-        }
+        let subject = deliveries::Subject {
+            alert: Some(alert.alert_id),
+            issue: None,
+        };
+        queued = deliveries::enqueue_to_enabled(
+            conn,
+            org,
+            &alert.channel_ids,
+            subject,
+            "alert",
+            &payload,
+        )
+        .await?;
     }
     Ok(Some(ran(Some(transition), queued)))
 }

@@ -9,7 +9,6 @@ use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
 
 use crate::tables::issue_notifications::{self, Occasion};
-use crate::tables::notification_channels as channels;
 use crate::tables::notification_deliveries::{self as deliveries, Subject};
 use crate::tables::{error_issues, projects};
 use crate::{OrgId, ProjectId};
@@ -29,29 +28,33 @@ pub struct IssueFacts<'a> {
     pub release: Option<&'a str>,
 }
 
-/// Queues the notices `recorded` calls for (none for a known issue, a duplicate, or a project
-/// that asked for none).
-pub async fn queue(
-    conn: &mut AsyncPgConnection,
-    (org, project): (OrgId, ProjectId),
-    recorded: &error_issues::Recorded,
-    facts: IssueFacts<'_>,
-    public_url: &str,
-    now: DateTime<Utc>,
-) -> diesel::QueryResult<()> {
-    let occasion = match recorded {
+/// The notice recording an event calls for: none for a known issue or a duplicate.
+pub fn occasion(recorded: &error_issues::Recorded) -> Option<Occasion> {
+    match recorded {
         error_issues::Recorded {
             duplicate: false,
             new_issue: true,
             ..
-        } => Occasion::New,
+        } => Some(Occasion::New),
         error_issues::Recorded {
             duplicate: false,
             regressed: true,
             ..
-        } => Occasion::Regression,
-        _ => return Ok(()),
-    };
+        } => Some(Occasion::Regression),
+        _ => None,
+    }
+}
+
+/// Queues the notice for `occasion` (none when the project asked for none, or the hourly cap
+/// holds it back).
+pub async fn queue(
+    conn: &mut AsyncPgConnection,
+    (org, project): (OrgId, ProjectId),
+    occasion: Occasion,
+    facts: IssueFacts<'_>,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
     let Some(admitted) = issue_notifications::admit(conn, org, project, occasion, now).await?
     else {
         return Ok(());
@@ -72,15 +75,8 @@ pub async fn queue(
         alert: None,
         issue: Some(facts.issue_id),
     };
-    for channel in &admitted.channel_ids {
-        // As alerts do: a channel turned off is skipped.
-        if channels::find(conn, org, *channel)
-            .await?
-            .is_some_and(|found| found.enabled)
-        {
-            deliveries::enqueue(conn, org, *channel, subject, "issue", &payload).await?;
-        }
-    }
+    deliveries::enqueue_to_enabled(conn, org, &admitted.channel_ids, subject, "issue", &payload)
+        .await?;
     Ok(())
 }
 

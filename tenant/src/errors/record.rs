@@ -112,17 +112,17 @@ pub async fn record(
                 RecordError::Db(DbError::Query(error))
             }
         })?;
-        if !recorded.duplicate && (recorded.new_issue || recorded.regressed) {
-            told.push((recorded, new));
+        if let Some(occasion) = notices::occasion(&recorded) {
+            told.push((occasion, recorded.issue_id, new));
         }
     }
     // The notices last, once every issue row this request touches is locked: the settings
     // row's lock (the hourly cap) is then always taken after issue rows, never before, so two
     // envelopes cannot deadlock on them.
     let scope = (OrgId::from_uuid(org_id), ProjectId::from_uuid(project_id));
-    for (recorded, new) in &told {
+    for (occasion, issue_id, new) in &told {
         let facts = notices::IssueFacts {
-            issue_id: recorded.issue_id,
+            issue_id: *issue_id,
             title: &new.title,
             culprit: new.culprit.as_deref(),
             level: &new.level,
@@ -131,7 +131,7 @@ pub async fn record(
         notices::queue(
             conn,
             scope,
-            recorded,
+            *occasion,
             facts,
             notices.public_url,
             notices.now,

@@ -58,6 +58,11 @@ pub struct Channel {
     pub settings: serde_json::Value,
 }
 
+/// Whether channels of `kind` make tickets (Jira, GitHub Issues) rather than send messages.
+pub fn is_connector(kind: &str) -> bool {
+    matches!(kind, "jira" | "github")
+}
+
 /// The sealing context of a channel's URL or secret: a sealed value copied to another channel
 /// or organization does not open there.
 pub fn seal_context(org: OrgId, channel: Uuid, what: &str) -> String {

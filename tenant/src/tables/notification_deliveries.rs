@@ -84,6 +84,30 @@ pub async fn enqueue(
         .await
 }
 
+/// Queues `payload` to each of `channels` that is turned on (one turned off, or deleted since it
+/// was chosen, is skipped); answers how many deliveries were queued.
+pub async fn enqueue_to_enabled(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    channels: &[Uuid],
+    subject: Subject,
+    kind: &str,
+    payload: &Value,
+) -> QueryResult<usize> {
+    use crate::schema::notification_channels as chosen;
+    let enabled: Vec<Uuid> = chosen::table
+        .filter(chosen::org_id.eq(org))
+        .filter(chosen::channel_id.eq_any(channels))
+        .filter(chosen::enabled.eq(true))
+        .select(chosen::channel_id)
+        .load(conn)
+        .await?;
+    for channel in &enabled {
+        enqueue(conn, org, *channel, subject, kind, payload).await?;
+    }
+    Ok(enabled.len())
+}
+
 /// A due delivery somewhere, as the sweeper sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
 pub struct Due {

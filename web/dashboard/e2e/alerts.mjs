@@ -17,7 +17,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { auditA11y, eventually, joinBeacon, watchPage } from "./lib.mjs";
+import { auditA11y, createOrgAndProject, eventually, eventuallyDelivered, joinBeacon, watchPage } from "./lib.mjs";
 
 const [beaconPort, maildir, shots, hooks, control] = process.argv.slice(2);
 if (!beaconPort || !maildir || !shots || !hooks || !control) {
@@ -66,14 +66,7 @@ try {
 
   step("sign up, create an organization and a project");
   await joinBeacon(page, { maildir, email: OWNER, password: PASSWORD, signupUrl: `${beacon}/signup` });
-  await page.getByLabel("Organization name").fill("Alerting Inc");
-  await page.getByRole("button", { name: "Create organization" }).click();
-  await page.getByLabel("Project name").fill("Shop");
-  await page.getByLabel("Domain").fill("shop.example");
-  await page.getByLabel("Time zone").fill("UTC");
-  await page.getByRole("button", { name: "Create project" }).click();
-  await page.getByText("Waiting for the first event").waitFor();
-  const [, , org, , project] = new URL(page.url()).pathname.split("/");
+  const { org, project } = await createOrgAndProject(page, "Alerting Inc");
 
   step("add a Slack and an e-mail channel, send a test to Slack");
   await page.getByRole("link", { name: "Channels" }).click();
@@ -91,16 +84,7 @@ try {
   const ops = page.getByRole("article", { name: "#ops" });
   await ops.getByRole("button", { name: "Send test" }).click();
   await page.getByText("A test message to #ops is on its way").waitFor();
-  await eventually(
-    page,
-    async () => {
-      const article = page.getByRole("article", { name: "#ops" });
-      if (!(await article.getByRole("table").count()))
-        await article.getByRole("button", { name: "Deliveries" }).click();
-      return (await article.getByRole("cell", { name: "delivered" }).count()) > 0;
-    },
-    "the test delivery",
-  );
+  await eventuallyDelivered(page, "#ops");
   report.testDelivered = true;
   await auditA11y(page, axePath, report.a11y, "channels");
   await page.screenshot({ path: join(shots, "alerts-channels.png"), fullPage: true });

@@ -84,3 +84,34 @@ export async function eventually(page, check, what, seconds = 150) {
   const shown = (await page.locator("main").textContent()) ?? "";
   throw new Error(`${what} did not happen within ${seconds} s; the page said: ${shown.slice(0, 600)}`);
 }
+
+/**
+ * After signing up: creates the organization `orgName` and a project "Shop" on shop.example in
+ * UTC, waits for its setup page, and answers their ids.
+ */
+export async function createOrgAndProject(page, orgName) {
+  await page.getByLabel("Organization name").fill(orgName);
+  await page.getByRole("button", { name: "Create organization" }).click();
+  await page.getByLabel("Project name").fill("Shop");
+  await page.getByLabel("Domain").fill("shop.example");
+  await page.getByLabel("Time zone").fill("UTC");
+  await page.getByRole("button", { name: "Create project" }).click();
+  await page.getByText("Waiting for the first event").waitFor();
+  const [, , org, , project] = new URL(page.url()).pathname.split("/");
+  return { org, project };
+}
+
+/** On the Channels page: waits until the channel `name`'s delivery log shows a delivered message. */
+export async function eventuallyDelivered(page, name, seconds) {
+  await eventually(
+    page,
+    async () => {
+      const article = page.getByRole("article", { name });
+      if (!(await article.getByRole("table").count()))
+        await article.getByRole("button", { name: "Deliveries" }).click();
+      return (await article.getByRole("cell", { name: "delivered" }).count()) > 0;
+    },
+    "the test delivery",
+    seconds,
+  );
+}

@@ -18,7 +18,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { auditA11y, eventually, joinBeacon, watchPage } from "./lib.mjs";
+import { auditA11y, createOrgAndProject, eventually, eventuallyDelivered, joinBeacon, watchPage } from "./lib.mjs";
 
 const [beaconPort, maildir, shots, trackers, control] = process.argv.slice(2);
 if (!beaconPort || !maildir || !shots || !trackers || !control) {
@@ -52,14 +52,7 @@ try {
 
   step("sign up, create an organization and a project");
   await joinBeacon(page, { maildir, email: OWNER, password: PASSWORD, signupUrl: `${beacon}/signup` });
-  await page.getByLabel("Organization name").fill("Ticketing Inc");
-  await page.getByRole("button", { name: "Create organization" }).click();
-  await page.getByLabel("Project name").fill("Shop");
-  await page.getByLabel("Domain").fill("shop.example");
-  await page.getByLabel("Time zone").fill("UTC");
-  await page.getByRole("button", { name: "Create project" }).click();
-  await page.getByText("Waiting for the first event").waitFor();
-  const [, , org, , project] = new URL(page.url()).pathname.split("/");
+  const { org, project } = await createOrgAndProject(page, "Ticketing Inc");
 
   step("add a Jira connector and send it a test");
   await page.getByRole("link", { name: "Channels" }).click();
@@ -76,17 +69,7 @@ try {
   await jira.getByText("Tickets in project OPS (Bug)").waitFor();
   report.tokenShown = (await page.locator("body").textContent()).includes("ATATT3xJiraSecretToken");
   await jira.getByRole("button", { name: "Send test" }).click();
-  await eventually(
-    page,
-    async () => {
-      const article = page.getByRole("article", { name: "Jira OPS" });
-      if (!(await article.getByRole("table").count()))
-        await article.getByRole("button", { name: "Deliveries" }).click();
-      return (await article.getByRole("cell", { name: "delivered" }).count()) > 0;
-    },
-    "the test delivery",
-    120,
-  );
+  await eventuallyDelivered(page, "Jira OPS", 120);
   await auditA11y(page, axePath, report.a11y, "channels");
   await page.screenshot({ path: join(shots, "tickets-channels.png"), fullPage: true });
 

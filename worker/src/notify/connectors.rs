@@ -126,6 +126,20 @@ impl Target<'_> {
         }
     }
 
+    /// POSTs `body` as JSON to `path`; the tracker's JSON answer.
+    async fn post(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        body: &Value,
+    ) -> Result<Value, Refused> {
+        let request = self
+            .authorize(http.post(self.url(path)?))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        answer(request).await
+    }
+
     fn repository(&self) -> &str {
         self.settings.repository.as_deref().unwrap_or_default()
     }
@@ -162,11 +176,7 @@ pub async fn perform(
                 "labels": settings.labels,
                 "description": jira_document(payload),
             }});
-            let request = target
-                .authorize(http.post(target.url("/rest/api/3/issue")?))
-                .header("content-type", "application/json")
-                .body(body.to_string());
-            let created = answer(request).await?;
+            let created = target.post(http, "/rest/api/3/issue", &body).await?;
             let key = created
                 .get("key")
                 .and_then(Value::as_str)
@@ -185,11 +195,7 @@ pub async fn perform(
                 "labels": target.settings.labels,
             });
             let path = format!("/repos/{}/issues", target.repository());
-            let request = target
-                .authorize(http.post(target.url(&path)?))
-                .header("content-type", "application/json")
-                .body(body.to_string());
-            let created = answer(request).await?;
+            let created = target.post(http, &path, &body).await?;
             let number = created
                 .get("number")
                 .and_then(Value::as_u64)
@@ -207,11 +213,8 @@ pub async fn perform(
         Action::Comment(ticket) if jira => {
             let path = format!("/rest/api/3/issue/{}/comment", ticket.key);
             let body = json!({"body": jira_document(payload)});
-            let request = target
-                .authorize(http.post(target.url(&path)?))
-                .header("content-type", "application/json")
-                .body(body.to_string());
-            answer(request)
+            target
+                .post(http, &path, &body)
                 .await
                 .map_err(on_ticket)
                 .map(|_| Some(ticket.clone()))
@@ -233,11 +236,8 @@ pub async fn perform(
                 })?;
             let path = format!("/repos/{repository}/issues/{number}/comments");
             let body = json!({"body": markdown(payload)});
-            let request = target
-                .authorize(http.post(target.url(&path)?))
-                .header("content-type", "application/json")
-                .body(body.to_string());
-            answer(request)
+            target
+                .post(http, &path, &body)
                 .await
                 .map_err(on_ticket)
                 .map(|_| Some(ticket.clone()))

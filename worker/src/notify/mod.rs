@@ -122,7 +122,7 @@ pub async fn deliver(
                 } else {
                     Vec::new()
                 };
-                if matches!(channel.kind.as_str(), "jira" | "github") {
+                if channels::is_connector(&channel.kind) {
                     serialize_tickets(conn, &found).await?;
                     let prior = prior_ticket(conn, org, &found).await?;
                     send_to_tracker(sender, &channel, &found, prior, now).await
