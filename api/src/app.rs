@@ -26,6 +26,7 @@ use crate::routes::orgs::OrgsApi;
 use crate::routes::projects::ProjectsApi;
 use crate::routes::realtime::RealtimeApi;
 use crate::routes::releases::ReleasesApi;
+use crate::routes::reports::ReportsApi;
 use crate::routes::saml::SamlApi;
 use crate::routes::saml_login::SamlLoginApi;
 use crate::routes::scim_tokens::ScimTokensApi;
@@ -58,7 +59,7 @@ type Apis = (
         DomainsApi,
     ),
     (SsoApi, SsoLoginApi, SamlApi, SamlLoginApi, ScimTokensApi),
-    (AlertsApi, ChannelsApi, IssueNoticesApi),
+    (AlertsApi, ChannelsApi, IssueNoticesApi, ReportsApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod ingest;
 pub mod migrate;
 pub mod problem;
+pub mod reports;
 #[allow(missing_docs)]
 pub mod schema;
 pub mod sealed;

@@ -267,6 +267,7 @@ diesel::table! {
         times_seen -> Int8,
         first_release -> Nullable<Text>,
         last_release -> Nullable<Text>,
+        regressed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -686,7 +687,7 @@ diesel::table! {
         org_id -> Uuid,
         schedule_id -> Uuid,
         project_id -> Uuid,
-        alert_id -> Uuid,
+        alert_id -> Nullable<Uuid>,
         cadence -> Text,
         every_minutes -> Nullable<Int4>,
         local_time -> Nullable<Time>,
@@ -694,6 +695,34 @@ diesel::table! {
         next_run_at -> Timestamptz,
         last_slot -> Nullable<Timestamptz>,
         last_run_at -> Nullable<Timestamptz>,
+        report_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    /// A project's weekly or monthly e-mail report.
+    reports (org_id, report_id) {
+        org_id -> Uuid,
+        report_id -> Uuid,
+        project_id -> Uuid,
+        cadence -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Who receives a report.
+    report_subscriptions (org_id, subscription_id) {
+        org_id -> Uuid,
+        subscription_id -> Uuid,
+        report_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        email -> Nullable<Text>,
+        skip_empty -> Bool,
+        added_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        last_slot -> Nullable<Timestamptz>,
+        last_sent_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -800,4 +829,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_deliveries,
     issue_tickets,
     issue_notifications,
+    reports,
+    report_subscriptions,
 );

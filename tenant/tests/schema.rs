@@ -568,6 +568,11 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     hourly_cap: 5,
                 };
                 tenant::tables::issue_notifications::save(conn, org, project, &chosen).await?;
+                // A weekly report (with its schedule) and an address subscribed to it.
+                use tenant::tables::reports::{self, Cadence, Recipient};
+                let report = reports::ensure(conn, org, project, Cadence::Weekly, now).await?;
+                let address = Recipient::Address("board@example.com");
+                reports::subscribe(conn, org, report.report_id, address, true, None).await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -850,6 +855,8 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(notification_deliveries::table.select(notification_deliveries::all_columns)),
         declared(issue_tickets::table.select(issue_tickets::all_columns)),
         declared(issue_notifications::table.select(issue_notifications::all_columns)),
+        declared(reports::table.select(reports::all_columns)),
+        declared(report_subscriptions::table.select(report_subscriptions::all_columns)),
     ]
     .concat();
     in_db.sort();

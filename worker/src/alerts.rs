@@ -44,7 +44,9 @@ pub async fn evaluate_due(
     public_url: &str,
 ) -> anyhow::Result<Round> {
     let due = sweeper
-        .unscoped(async |conn| Ok::<_, DbError>(schedules::due(conn, now, BATCH).await?))
+        .unscoped(async |conn| {
+            Ok::<_, DbError>(schedules::due(conn, now, BATCH, schedules::Work::Alerts).await?)
+        })
         .await?;
     let results: Vec<_> = futures::stream::iter(due)
         .map(|found| async move {

@@ -15,6 +15,7 @@ pub mod mailer;
 pub mod notify;
 pub mod outbound;
 pub mod queue;
+pub mod reports;
 pub mod run;
 pub mod schedule;
 pub mod stats;

@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tera::Tera;
 
@@ -33,6 +34,15 @@ pub struct Mailer {
     transport: Transport,
     from: Mailbox,
     templates: Tera,
+}
+
+/// What some e-mails carry beyond their text.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// An image the HTML shows as `cid:<id>`: `(id, PNG bytes)`.
+    pub inline_png: Option<(String, Vec<u8>)>,
+    /// The one-click unsubscribe URL (`List-Unsubscribe`, `List-Unsubscribe-Post`).
+    pub list_unsubscribe: Option<String>,
 }
 
 /// Templates: `(name, source)`; each e-mail has `<name>.html` and `<name>.txt`.
@@ -78,6 +88,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         "export_ready.txt",
         include_str!("../templates/export_ready.txt"),
     ),
+    ("report.html", include_str!("../templates/report.html")),
+    ("report.txt", include_str!("../templates/report.txt")),
 ];
 
 impl Mailer {
@@ -118,6 +130,18 @@ impl Mailer {
         template: &str,
         context: &tera::Context,
     ) -> anyhow::Result<()> {
+        self.send_with(to, subject, (template, context), &Extras::default())
+            .await
+    }
+
+    /// [`send`](Self::send) with an inline image and a `List-Unsubscribe` header.
+    pub async fn send_with(
+        &self,
+        to: &str,
+        subject: &str,
+        (template, context): (&str, &tera::Context),
+        extras: &Extras,
+    ) -> anyhow::Result<()> {
         let html = self
             .templates
             .render(&format!("{template}.html"), context)
@@ -126,12 +150,36 @@ impl Mailer {
             .templates
             .render(&format!("{template}.txt"), context)
             .context("rendering text e-mail")?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to.parse().context("invalid recipient address")?)
-            .subject(subject)
-            .multipart(MultiPart::alternative_plain_html(text, html))
-            .context("building e-mail")?;
+            .subject(subject);
+        if let Some(url) = &extras.list_unsubscribe {
+            // RFC 2369 and RFC 8058: mail clients offer "Unsubscribe" and POST to the link.
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        let body = match &extras.inline_png {
+            None => MultiPart::alternative_plain_html(text, html),
+            Some((content_id, png)) => MultiPart::alternative()
+                .singlepart(SinglePart::plain(text))
+                .multipart(
+                    MultiPart::related()
+                        .singlepart(SinglePart::html(html))
+                        .singlepart(
+                            Attachment::new_inline(content_id.clone())
+                                .body(png.clone(), ContentType::parse("image/png")?),
+                        ),
+                ),
+        };
+        let message = builder.multipart(body).context("building e-mail")?;
         match &self.transport {
             Transport::Smtp(smtp) => smtp
                 .send(message)

@@ -74,6 +74,11 @@ pub async fn run_until(
         ctx.audit_stream.clone(),
         ctx.clock.clone(),
     ));
+    let reports = tokio::spawn(crate::reports::run(
+        ctx.db.clone(),
+        ctx.sweeper.clone(),
+        ctx.clock.clone(),
+    ));
     let wake_sender = Arc::new(Notify::new());
     let evaluations = tokio::spawn(crate::alerts::run(
         ctx.db.clone(),
@@ -135,6 +140,7 @@ pub async fn run_until(
     scheduler.abort();
     streams.abort();
     evaluations.abort();
+    reports.abort();
     notifications.abort();
     pool.close().await;
     health.set(WorkerState::Stopped);

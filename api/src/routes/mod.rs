@@ -25,6 +25,7 @@ pub mod pagination;
 pub mod projects;
 pub mod realtime;
 pub mod releases;
+pub mod reports;
 pub mod responses;
 pub mod saml;
 pub mod saml_login;

@@ -53,6 +53,14 @@ const NOT_AUDITED: &[(&str, &str)] = &[
     ),
     ("signup", "a new account belongs to no organization yet"),
     (
+        "preview_report",
+        "queues an e-mail to the caller; stores and changes nothing",
+    ),
+    (
+        "unsubscribe_report",
+        "needs a report e-mail's token: reports.rs follows the link; its report.unsubscribed record is the same as delete_report_subscription's",
+    ),
+    (
         "take_over_project_domain",
         "needs a verified domain: domains.rs checks its project.domain_taken_over record",
     ),
@@ -541,6 +549,27 @@ async fn every_write_is_audited_once_with_its_actor() {
         format!("{o}/projects/{p}/issues/{issue}/tickets"),
         Some(json!({"channel_id": github["channel"]["id"]})),
         "issue.ticket_requested",
+        user_actor(&owner)
+    );
+    let subscription = step!(
+        "create_report_subscription",
+        who,
+        "POST",
+        format!("{o}/projects/{p}/reports/subscriptions"),
+        Some(json!({"cadence": "weekly", "email": "board@audit.test"})),
+        "report.subscribed",
+        user_actor(&owner)
+    );
+    step!(
+        "delete_report_subscription",
+        who,
+        "DELETE",
+        format!(
+            "{o}/projects/{p}/reports/subscriptions/{}",
+            subscription["subscription_id"].as_str().unwrap()
+        ),
+        None,
+        "report.unsubscribed",
         user_actor(&owner)
     );
     step!(

@@ -26,6 +26,8 @@ const POPULATED: &[&str] = &[
     "notification_deliveries",
     "issue_notifications",
     "issue_tickets",
+    "reports",
+    "report_subscriptions",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -212,6 +214,17 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
         })
         .await
         .unwrap();
+
+    // A weekly report with a subscriber.
+    let (status, body) = app
+        .json(
+            who,
+            "POST",
+            &format!("{base}/reports/subscriptions"),
+            Some(json!({"cadence": "weekly"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
 
     // The rollup job's step, two hours on, so the events are rolled up.
     let sweeper = tenant::Db::connect_as(

@@ -19,6 +19,7 @@ struct Fixture {
     issue: Uuid,
     alert: Uuid,
     channel: Uuid,
+    subscription: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
@@ -357,6 +358,29 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             Some(json!({"channel_id": channel})),
         ),
         (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/reports"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/reports/subscriptions"),
+            Some(json!({"cadence": "monthly", "email": "spy@example.com"})),
+        ),
+        (
+            "DELETE",
+            format!(
+                "/api/v1/orgs/{org}/projects/{p}/reports/subscriptions/{}",
+                f.subscription
+            ),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/reports/preview"),
+            Some(json!({"cadence": "weekly"})),
+        ),
+        (
             "DELETE",
             format!("/api/v1/orgs/{org}/channels/{channel}"),
             None,
@@ -486,7 +510,21 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
         )
         .await;
     assert_eq!(status, 201, "{alert}");
+    let (status, subscription) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/reports/subscriptions"),
+            Some(json!({"cadence": "weekly"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{subscription}");
     let fixture = Fixture {
+        subscription: subscription["subscription_id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
         alert: alert["id"].as_str().unwrap().parse().unwrap(),
         channel: channel["channel"]["id"].as_str().unwrap().parse().unwrap(),
         issue: issues["items"][0]["id"].as_str().unwrap().parse().unwrap(),
@@ -715,6 +753,7 @@ async fn every_org_endpoint_is_covered() {
         issue: nil,
         alert: nil,
         channel: nil,
+        subscription: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()

@@ -22,6 +22,7 @@ mod jobs;
 mod maintenance;
 mod ops;
 mod outage;
+mod reports;
 mod roles;
 mod saml;
 mod scim;

@@ -256,7 +256,10 @@ pub async fn run_schedule(
     let Some(claimed) = schedules::claim(conn, org, schedule, now).await? else {
         return Ok(None);
     };
-    let Some(alert) = alerts::find_any(conn, org, claimed.alert_id).await? else {
+    let Some(alert_id) = claimed.alert_id else {
+        return Ok(None);
+    };
+    let Some(alert) = alerts::find_any(conn, org, alert_id).await? else {
         return Ok(None);
     };
     let ran = |transition, queued| Ran {

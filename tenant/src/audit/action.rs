@@ -175,6 +175,10 @@ actions! {
     IssueNotificationsUpdated => "project.issue_notifications_updated" on "project",
     /// A ticket was asked for an error issue in a Jira or GitHub connector.
     IssueTicketRequested => "issue.ticket_requested" on "issue",
+    /// Someone subscribed to a project's e-mail report, or an admin added an address.
+    ReportSubscribed => "report.subscribed" on "report_subscription",
+    /// A report subscription was removed (in the dashboard, or by an e-mail's unsubscribe link).
+    ReportUnsubscribed => "report.unsubscribed" on "report_subscription",
 }
 
 #[cfg(test)]

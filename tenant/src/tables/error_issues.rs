@@ -179,6 +179,7 @@ pub async fn record(conn: &mut AsyncPgConnection, event: &NewErrorEvent) -> Quer
              status = CASE WHEN (SELECT yes FROM regression) THEN 'unresolved' ELSE status END, \
              resolved_in_release = CASE WHEN (SELECT yes FROM regression) THEN NULL ELSE resolved_in_release END, \
              resolved_at = CASE WHEN (SELECT yes FROM regression) THEN NULL ELSE resolved_at END \
+             , regressed_at = CASE WHEN (SELECT yes FROM regression) THEN $3 ELSE regressed_at END \
          WHERE org_id = $1 AND issue_id = $2 \
          RETURNING (SELECT yes FROM regression) AS regressed",
     )
@@ -486,4 +487,84 @@ pub async fn set_status(
             .await?
     };
     Ok(rows > 0)
+}
+
+/// An issue first seen or reopened in a period.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ChangedIssue {
+    /// Issue.
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub issue_id: Uuid,
+    /// Scrubbed title.
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    /// Level.
+    #[diesel(sql_type = Text)]
+    pub level: String,
+    /// Seen before the period: it reopened (a regression) rather than appeared.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub regressed: bool,
+    /// Events in the period.
+    #[diesel(sql_type = BigInt)]
+    pub events: i64,
+}
+
+/// The period's local days `(from, to)` (inclusive, in `timezone`) as SQL bounds on `$3`..`$5`.
+const PERIOD: &str = "($4::date::timestamp AT TIME ZONE $3)";
+const PERIOD_END: &str = "(($5::date + 1)::timestamp AT TIME ZONE $3)";
+
+/// Issues of the project first seen or reopened from `days.0` to `days.1` (local days in
+/// `timezone`), most events in the period first.
+pub async fn changed_between(
+    conn: &mut AsyncPgConnection,
+    (org_id, project_id): (OrgId, ProjectId),
+    timezone: &str,
+    days: (chrono::NaiveDate, chrono::NaiveDate),
+    limit: i64,
+) -> QueryResult<Vec<ChangedIssue>> {
+    diesel::sql_query(format!(
+        "SELECT i.issue_id, i.title, i.level, i.first_seen < {PERIOD} AS regressed, \
+                (SELECT count(*) FROM error_events e WHERE e.org_id = i.org_id \
+                   AND e.project_id = i.project_id AND e.issue_id = i.issue_id \
+                   AND e.ts >= {PERIOD} AND e.ts < {PERIOD_END}) AS events \
+         FROM error_issues i \
+         WHERE i.org_id = $1 AND i.project_id = $2 \
+           AND ((i.first_seen >= {PERIOD} AND i.first_seen < {PERIOD_END}) \
+             OR (i.regressed_at >= {PERIOD} AND i.regressed_at < {PERIOD_END})) \
+         ORDER BY events DESC, i.issue_id LIMIT $6"
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(org_id)
+    .bind::<diesel::sql_types::Uuid, _>(project_id)
+    .bind::<Text, _>(timezone)
+    .bind::<diesel::sql_types::Date, _>(days.0)
+    .bind::<diesel::sql_types::Date, _>(days.1)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// Error events of the project from `days.0` to `days.1` (local days in `timezone`).
+pub async fn events_between(
+    conn: &mut AsyncPgConnection,
+    (org_id, project_id): (OrgId, ProjectId),
+    timezone: &str,
+    days: (chrono::NaiveDate, chrono::NaiveDate),
+) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        events: i64,
+    }
+    let count: Count = diesel::sql_query(format!(
+        "SELECT count(*) AS events FROM error_events \
+         WHERE org_id = $1 AND project_id = $2 AND ts >= {PERIOD} AND ts < {PERIOD_END}"
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(org_id)
+    .bind::<diesel::sql_types::Uuid, _>(project_id)
+    .bind::<Text, _>(timezone)
+    .bind::<diesel::sql_types::Date, _>(days.0)
+    .bind::<diesel::sql_types::Date, _>(days.1)
+    .get_result(conn)
+    .await?;
+    Ok(count.events)
 }

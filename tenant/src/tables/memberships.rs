@@ -171,12 +171,20 @@ pub async fn list(
     query.load(conn).await
 }
 
-/// Removes a member.
+/// Removes a member, with their own report subscriptions in the organization (someone who
+/// left is never mailed its numbers again).
 pub async fn remove(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
     user_id: UserId,
 ) -> QueryResult<bool> {
+    diesel::delete(
+        crate::schema::report_subscriptions::table
+            .filter(crate::schema::report_subscriptions::org_id.eq(org_id))
+            .filter(crate::schema::report_subscriptions::user_id.eq(user_id.uuid())),
+    )
+    .execute(conn)
+    .await?;
     diesel::delete(memberships::table.find((org_id, user_id)))
         .execute(conn)
         .await

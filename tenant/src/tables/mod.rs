@@ -24,6 +24,7 @@ pub mod organizations;
 pub mod project_salts;
 pub mod projects;
 pub mod release_files;
+pub mod reports;
 pub mod schedules;
 pub mod scim;
 pub mod sso;

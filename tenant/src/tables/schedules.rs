@@ -1,4 +1,4 @@
-//! `schedules`: when each piece of per-tenant recurring work (an alert's evaluation; later a
+//! `schedules`: when each piece of per-tenant recurring work (an alert's evaluation, an e-mail
 //! report) runs next.
 //!
 //! Slots are computed by PostgreSQL in the project's time zone (`beacon_next_slot`,
@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::prelude::*;
-use diesel::sql_types::{Int4, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -46,6 +46,49 @@ pub async fn every_for_alert(
     .map(drop)
 }
 
+/// The local time reports go out at, on Mondays (weekly) and the 1st (monthly).
+pub const REPORT_LOCAL_TIME: &str = "07:00";
+
+/// Creates the schedule of a report (`weekly`: Mondays, `monthly`: the 1st, at
+/// [`REPORT_LOCAL_TIME`] in the project's time zone), starting with the next slot after `now`;
+/// an existing one is kept.
+pub async fn for_report(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    report: Uuid,
+    cadence: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO schedules (org_id, schedule_id, project_id, report_id, cadence, local_time, weekday, next_run_at) \
+         SELECT $1, $2, $3, $4, $5, $6::time, w.weekday, \
+                beacon_next_slot($5, NULL, $6::time, w.weekday, p.timezone, $7) \
+         FROM projects p, LATERAL (SELECT CASE WHEN $5 = 'weekly' THEN 1 END AS weekday) w \
+         WHERE p.org_id = $1 AND p.project_id = $3 \
+         ON CONFLICT (org_id, report_id) DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(org)
+    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<SqlUuid, _>(project)
+    .bind::<SqlUuid, _>(report)
+    .bind::<Text, _>(cadence)
+    .bind::<Text, _>(REPORT_LOCAL_TIME)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// What a schedule runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// Alert evaluations.
+    Alerts,
+    /// E-mail reports.
+    Reports,
+}
+
 /// A due schedule somewhere, as the sweeper sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
 pub struct Due {
@@ -55,14 +98,20 @@ pub struct Due {
     pub schedule_id: Uuid,
 }
 
-/// Schedules due at `now` in every organization, most overdue first (the sweeper's connection,
+/// Schedules of `work` due at `now` in every organization, most overdue first (the sweeper's connection,
 /// which may read only these columns).
 pub async fn due(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
     limit: i64,
+    work: Work,
 ) -> QueryResult<Vec<Due>> {
-    schedules::table
+    let query = schedules::table.into_boxed();
+    let query = match work {
+        Work::Alerts => query.filter(schedules::alert_id.is_not_null()),
+        Work::Reports => query.filter(schedules::report_id.is_not_null()),
+    };
+    query
         .filter(schedules::next_run_at.le(now))
         .order(schedules::next_run_at.asc())
         .limit(limit)
@@ -78,8 +127,11 @@ pub struct Claimed {
     #[diesel(sql_type = SqlUuid)]
     pub schedule_id: Uuid,
     /// The alert it evaluates.
-    #[diesel(sql_type = SqlUuid)]
-    pub alert_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub alert_id: Option<Uuid>,
+    /// The report it sends.
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub report_id: Option<Uuid>,
     /// The slot being run (the latest at or before `now`).
     #[diesel(sql_type = Timestamptz)]
     pub slot: DateTime<Utc>,
@@ -96,7 +148,7 @@ pub async fn claim(
 ) -> QueryResult<Option<Claimed>> {
     diesel::sql_query(
         "WITH taken AS (\
-           SELECT s.org_id, s.schedule_id, s.alert_id, s.cadence, s.every_minutes, s.local_time, s.weekday, p.timezone, \
+           SELECT s.org_id, s.schedule_id, s.alert_id, s.report_id, s.cadence, s.every_minutes, s.local_time, s.weekday, p.timezone, \
                   beacon_last_slot(s.cadence, s.every_minutes, s.local_time, s.weekday, p.timezone, $3) AS slot \
            FROM schedules s JOIN projects p ON p.org_id = s.org_id AND p.project_id = s.project_id \
            WHERE s.org_id = $1 AND s.schedule_id = $2 AND s.next_run_at <= $3 \
@@ -104,7 +156,7 @@ pub async fn claim(
          UPDATE schedules s SET last_slot = t.slot, last_run_at = $3, \
            next_run_at = beacon_next_slot(t.cadence, t.every_minutes, t.local_time, t.weekday, t.timezone, greatest(t.slot, $3)) \
          FROM taken t WHERE s.org_id = t.org_id AND s.schedule_id = t.schedule_id \
-         RETURNING s.schedule_id, s.alert_id, t.slot",
+         RETURNING s.schedule_id, s.alert_id, s.report_id, t.slot",
     )
     .bind::<SqlUuid, _>(org)
     .bind::<SqlUuid, _>(schedule)

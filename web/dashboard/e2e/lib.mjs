@@ -5,29 +5,45 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** The first link in an e-mail to `to` in `maildir` whose URL contains `path`, once it has arrived. */
-export async function linkFromMail(maildir, to, path) {
+/** Every message in `maildir` so far, quoted-printable undone. */
+function messages(maildir) {
+  const out = [];
+  for (const sub of ["new", "cur"]) {
+    let names = [];
+    try {
+      names = readdirSync(join(maildir, sub));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      out.push(
+        readFileSync(join(maildir, sub, name), "utf8")
+          .replace(/=\r?\n/g, "")
+          .replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))),
+      );
+    }
+  }
+  return out;
+}
+
+/** The first e-mail to `to` for which `pick` answers something, and that answer, once it has arrived (60 s). */
+export async function awaitMail(maildir, to, pick, what) {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    for (const sub of ["new", "cur"]) {
-      let names = [];
-      try {
-        names = readdirSync(join(maildir, sub));
-      } catch {
-        continue;
-      }
-      for (const name of names) {
-        const raw = readFileSync(join(maildir, sub, name), "utf8")
-          .replace(/=\r?\n/g, "")
-          .replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
-        if (!raw.includes(`To: ${to}`)) continue;
-        const match = raw.match(new RegExp(`https?://[^\\s"<>]*${path}\\?token=[A-Za-z0-9._-]+`));
-        if (match) return match[0];
-      }
+    for (const message of messages(maildir)) {
+      if (!message.includes(`To: ${to}`)) continue;
+      const picked = pick(message);
+      if (picked) return picked;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`no e-mail to ${to} with a ${path} link within 60 s`);
+  throw new Error(`no e-mail to ${to} with ${what} within 60 s`);
+}
+
+/** The first link in an e-mail to `to` in `maildir` whose URL contains `path`, once it has arrived. */
+export async function linkFromMail(maildir, to, path) {
+  const pattern = new RegExp(`https?://[^\\s"<>]*${path}\\?token=[A-Za-z0-9._-]+`);
+  return awaitMail(maildir, to, (message) => message.match(pattern)?.[0], `a ${path} link`);
 }
 
 /**

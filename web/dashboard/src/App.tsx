@@ -5,7 +5,14 @@ import { Loading } from "./components/ui";
 import { OrgsProvider } from "./lib/orgs";
 import { matchPath, useRouter } from "./lib/router";
 import { useSession } from "./lib/session";
-import { AcceptInvitationPage, LoginPage, ResetPasswordPage, SignupPage, VerifyEmailPage } from "./pages/AuthPages";
+import {
+  AcceptInvitationPage,
+  LoginPage,
+  ResetPasswordPage,
+  SignupPage,
+  UnsubscribePage,
+  VerifyEmailPage,
+} from "./pages/AuthPages";
 import { AlertPage } from "./pages/alerts/AlertPage";
 import { AlertsPage } from "./pages/alerts/AlertsPage";
 import { BillingPage } from "./pages/billing/BillingPage";
@@ -30,6 +37,7 @@ const PUBLIC: Record<string, () => ReactNode> = {
   "/signup": () => <SignupPage />,
   "/verify-email": () => <VerifyEmailPage />,
   "/reset-password": () => <ResetPasswordPage />,
+  "/unsubscribe": () => <UnsubscribePage />,
 };
 
 /** A screen, given the parameters its pattern matched. */

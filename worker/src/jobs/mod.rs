@@ -20,6 +20,7 @@ pub mod send_channel_disabled_notice;
 pub mod send_domain_lost_notice;
 pub mod send_invitation;
 pub mod send_password_reset;
+pub mod send_report;
 pub mod send_verification_email;
 pub mod verify_domains_all_tenants;
 
@@ -35,6 +36,7 @@ pub use send_channel_disabled_notice::SendChannelDisabledNotice;
 pub use send_domain_lost_notice::SendDomainLostNotice;
 pub use send_invitation::SendInvitation;
 pub use send_password_reset::SendPasswordReset;
+pub use send_report::SendReport;
 pub use send_verification_email::SendVerificationEmail;
 pub use verify_domains_all_tenants::VerifyDomainsAllTenants;
 
@@ -98,6 +100,8 @@ pub enum Job {
     SendDomainLostNotice(SendDomainLostNotice),
     /// Tell the owners a notification channel was turned off.
     SendChannelDisabledNotice(SendChannelDisabledNotice),
+    /// A project's e-mail report for one slot, or a preview.
+    SendReport(SendReport),
 }
 
 impl Job {
@@ -118,6 +122,7 @@ impl Job {
             Self::VerifyDomainsAllTenants(job) => job.run(ctx).await,
             Self::SendDomainLostNotice(job) => job.run(ctx).await,
             Self::SendChannelDisabledNotice(job) => job.run(ctx).await,
+            Self::SendReport(job) => job.run(ctx).await,
         }
     }
 }

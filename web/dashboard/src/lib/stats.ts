@@ -20,7 +20,9 @@ export function filterExpressions(filters: ViewFilter[]): StatsQuery["filters"] 
   return filters.map((f) => ["is", f.dimension, [f.value]]);
 }
 
-/** The date range value for a period name (`realtime` reads today). */
+/** The date range value for a period name (`realtime` reads today) or `from,to` days. */
 export function dateRange(period: string): StatsQuery["date_range"] {
-  return period === "realtime" ? "day" : period;
+  if (period === "realtime") return "day";
+  const days = period.split(",");
+  return days.length === 2 ? [days[0], days[1]] : period;
 }

@@ -348,3 +348,32 @@ export function AcceptInvitationPage() {
     </AuthFrame>
   );
 }
+
+/** The unsubscribe link of a report e-mail: no sign-in, one button (a link alone changes nothing,
+ * so mail scanners that open links do not unsubscribe anyone). */
+export function UnsubscribePage() {
+  const { search } = useRouter();
+  const token = search.get("token") ?? "";
+  const [stopped, setStopped] = useState<{ project?: string | null; cadence?: string | null } | null>(null);
+  const stop = useAction(async () => {
+    const answer = await unwrap(api.POST("/api/v1/reports/unsubscribe", { params: { query: { token } } }));
+    setStopped(answer);
+  });
+  return (
+    <AuthFrame title="Unsubscribe from a Beacon report">
+      <ErrorNote error={stop.error} />
+      {stopped === null && (
+        <Button onClick={() => void stop.run()} busy={stop.busy}>
+          Unsubscribe
+        </Button>
+      )}
+      {stopped !== null && (
+        <p role="status">
+          {stopped.project
+            ? `You will no longer receive the ${stopped.cadence} report of ${stopped.project}.`
+            : "This subscription had already ended: you receive nothing more from it."}
+        </p>
+      )}
+    </AuthFrame>
+  );
+}

@@ -14,6 +14,7 @@ import { TopMetrics } from "./TopMetrics";
 import {
   type DashboardView,
   dimensionLabel,
+  isCustomPeriod,
   METRICS,
   PERIODS,
   readView,
@@ -72,6 +73,7 @@ export function DashboardPage() {
         <label className="period">
           <span className="visually-hidden">Date range</span>
           <select value={view.period} onChange={(event) => setView({ ...view, period: event.target.value })}>
+            {isCustomPeriod(view.period) && <option value={view.period}>{view.period.replace(",", " – ")}</option>}
             {PERIODS.map((p) => (
               <option key={p.value} value={p.value}>
                 {p.label}

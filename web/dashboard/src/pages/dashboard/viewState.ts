@@ -35,12 +35,21 @@ export interface DashboardView {
 export function intervalsFor(period: string): Interval[] {
   if (period === "day" || period === "realtime") return ["hour"];
   if (period === "7d") return ["hour", "day"];
-  if (period === "30d" || period === "month") return ["day", "week"];
+  if (period === "30d" || period === "month" || isCustomPeriod(period)) return ["day", "week"];
   return ["day", "week", "month"];
 }
 
+/** A fixed range of days, `YYYY-MM-DD,YYYY-MM-DD` (the links in e-mail reports). */
+const CUSTOM_PERIOD = /^\d{4}-\d{2}-\d{2},\d{4}-\d{2}-\d{2}$/;
+
+/** Whether `period` is a fixed range of days rather than a named one. */
+export function isCustomPeriod(period: string): boolean {
+  return CUSTOM_PERIOD.test(period);
+}
+
 export function readView(search: URLSearchParams): DashboardView {
-  const period = PERIODS.some((p) => p.value === search.get("period")) ? (search.get("period") as string) : "30d";
+  const asked = search.get("period") ?? "";
+  const period = PERIODS.some((p) => p.value === asked) || isCustomPeriod(asked) ? asked : "30d";
   const metric = METRICS.some((m) => m.value === search.get("metric")) ? (search.get("metric") as string) : "visitors";
   const allowed = intervalsFor(period);
   const wanted = search.get("interval") as Interval | null;

@@ -1,18 +1,25 @@
 // `/orgs/:org/projects/:project/settings`: name, domains and time zone (members), data
 // retention and salt rotation (admins, because they delete or keep personal data), and
-// erasing the project (owners: seven days later, cancellable until then). Admins take a site
+// erasing the project (owners: seven days later, cancellable until then). Everyone manages
+// their own e-mail reports here. Admins take a site
 // domain another organization claimed into this project, by the DNS proof of a verified domain.
 import { useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, ErrorNote, Field, useAction } from "../../components/ui";
 import { canAdmin, canWrite, isOwner } from "../../lib/roles";
+import { EmailReports } from "./EmailReports";
 
 export function ProjectSettingsPage() {
   const { role } = useProject();
   if (!canWrite(role)) {
     return (
-      <Card title="Project settings">Your role ({role}) can view this project's reports, not change its settings.</Card>
+      <>
+        <Card title="Project settings">
+          Your role ({role}) can view this project's reports, not change its settings.
+        </Card>
+        <EmailReports />
+      </>
     );
   }
   return <ProjectSettingsForm />;
@@ -109,6 +116,7 @@ function ProjectSettingsForm() {
           </Button>
         </form>
       </Card>
+      <EmailReports />
       {admin && <DomainTakeover orgId={project.org_id} projectId={project.id} onDone={reload} />}
       {isOwner(role) && project.erase_after && (
         <Card title="Erasure scheduled" className="danger-zone">
