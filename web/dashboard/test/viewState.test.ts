@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { dateRange } from "../src/lib/stats";
 import { readView, withFilter, withoutFilter, writeView } from "../src/pages/dashboard/viewState";
 
 describe("the dashboard view in the URL", () => {
@@ -20,6 +21,15 @@ describe("the dashboard view in the URL", () => {
     };
     const search = writeView(view);
     expect(readView(new URLSearchParams(search))).toEqual(view);
+  });
+
+  it("keeps a fixed range of days (the links in e-mail reports) and asks the API for those days", () => {
+    const view = readView(new URLSearchParams("period=2026-10-19,2026-10-25"));
+    expect(view.period).toBe("2026-10-19,2026-10-25");
+    expect(view.interval).toBe("day");
+    expect(dateRange(view.period)).toEqual(["2026-10-19", "2026-10-25"]);
+    expect(dateRange("7d")).toBe("7d");
+    expect(readView(new URLSearchParams("period=2026-10-19,tomorrow")).period).toBe("30d");
   });
 
   it("ignores values it does not know, and intervals the period cannot use", () => {
