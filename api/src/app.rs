@@ -15,6 +15,7 @@ use crate::routes::channels::ChannelsApi;
 use crate::routes::domains::DomainsApi;
 use crate::routes::events::IngestApi;
 use crate::routes::exports::ExportsApi;
+use crate::routes::file_exports::FileExportsApi;
 use crate::routes::funnels::FunnelsApi;
 use crate::routes::goals::GoalsApi;
 use crate::routes::invitations::{AcceptInvitationApi, InvitationsApi};
@@ -59,7 +60,13 @@ type Apis = (
         DomainsApi,
     ),
     (SsoApi, SsoLoginApi, SamlApi, SamlLoginApi, ScimTokensApi),
-    (AlertsApi, ChannelsApi, IssueNoticesApi, ReportsApi),
+    (
+        AlertsApi,
+        ChannelsApi,
+        IssueNoticesApi,
+        ReportsApi,
+        FileExportsApi,
+    ),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -13,6 +13,7 @@ pub mod connectors;
 pub mod domains;
 pub mod events;
 pub mod exports;
+pub mod file_exports;
 pub mod funnels;
 pub mod goals;
 pub mod invitations;

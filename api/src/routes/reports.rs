@@ -289,6 +289,7 @@ impl ReportsApi {
     )]
     async fn unsubscribe(
         &self,
+        req: &poem::Request,
         #[oai(validator(max_length = 200))] token: Query<String>,
         state: Data<&AppState>,
     ) -> ApiResult<Json<UnsubscribedOut>> {
@@ -300,9 +301,10 @@ impl ReportsApi {
                 )
             })?;
         let actor = Actor::System("report_unsubscribe_link");
+        let context = crate::scope::request_context(req, &state);
         let stopped = state
             .db
-            .scoped_as(org, &actor, async |conn| {
+            .scoped_as_for(org, &actor, &context, async |conn| {
                 let Some(found) = reports::find_any_subscription(conn, org, subscription).await?
                 else {
                     return Ok::<_, ApiError>(None);

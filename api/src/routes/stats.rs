@@ -24,7 +24,7 @@ enum QueryResponse {
 }
 
 /// The project `site_id` names, among those the caller may read.
-async fn find_project(
+pub(crate) async fn find_project(
     state: &AppState,
     auth: &Auth,
     site_id: &str,

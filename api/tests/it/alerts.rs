@@ -115,8 +115,13 @@ pub(crate) fn sender(
 
 /// `n` pageviews from `n` visitors on `domain`, now.
 pub(crate) async fn pageviews(app: &TestApp, domain: &str, n: usize) {
+    pageviews_of(app, domain, "/", n).await;
+}
+
+/// `n` pageviews of `path` from `n` visitors on `domain`, now.
+pub(crate) async fn pageviews_of(app: &TestApp, domain: &str, path: &str, n: usize) {
     for i in 0..n {
-        let body = json!({"n": "pageview", "u": format!("https://{domain}/"), "d": domain});
+        let body = json!({"n": "pageview", "u": format!("https://{domain}{path}"), "d": domain});
         app.client
             .post("/api/event")
             .header("user-agent", CHROME)

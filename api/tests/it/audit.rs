@@ -551,6 +551,15 @@ async fn every_write_is_audited_once_with_its_actor() {
         "issue.ticket_requested",
         user_actor(&owner)
     );
+    step!(
+        "export_stats",
+        who,
+        "POST",
+        "/api/v2/query/export?format=json",
+        Some(json!({"site_id": "audit.example", "metrics": ["visitors"], "date_range": "7d"})),
+        "stats.exported",
+        user_actor(&owner)
+    );
     let subscription = step!(
         "create_report_subscription",
         who,

@@ -363,6 +363,16 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             None,
         ),
         (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/issues/export?format=csv"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/exports/breakdowns?period=7d"),
+            None,
+        ),
+        (
             "POST",
             format!("/api/v1/orgs/{org}/projects/{p}/reports/subscriptions"),
             Some(json!({"cadence": "monthly", "email": "spy@example.com"})),

@@ -16,6 +16,7 @@ mod email_flows;
 mod errors;
 mod exports;
 mod fake_stripe;
+mod file_exports;
 mod ingest;
 mod isolation;
 mod jobs;

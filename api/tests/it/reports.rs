@@ -432,6 +432,8 @@ async fn the_reports_card_and_the_unsubscribe_page_in_chromium() {
         json!({"cadence": "weekly", "email": "board@example.com", "skip_empty": false}),
     )
     .await;
+    app.set_now(at("2026-11-20T10:00:00Z"));
+    pageviews(&app, "card.example", 2).await;
     let ctx = job_context(&app, None);
     assert_eq!(queue_due(&ctx, at("2026-11-23T06:00:00Z")).await, 1);
     app.set_now(at("2026-11-23T06:01:00Z"));
@@ -473,6 +475,13 @@ async fn the_reports_card_and_the_unsubscribe_page_in_chromium() {
     );
     assert!(rows.contains("cfo@example.com"), "{rows}");
     assert_eq!(report["previewArrived"], true);
+    assert_eq!(
+        report["zipName"], "Site-2026-10-25-2026-11-23.zip",
+        "{report:#}"
+    );
+    assert!(report["zipBytes"].as_u64().unwrap() > 1_000, "{report:#}");
+    assert_eq!(report["csvName"], "card.example-event-page.csv");
+    assert_eq!(report["csv"], "event:page,visitors\n/,2\n");
     assert_eq!(
         report["changedBeforeClick"], false,
         "opening the link alone changes nothing"

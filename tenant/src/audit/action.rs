@@ -179,6 +179,12 @@ actions! {
     ReportSubscribed => "report.subscribed" on "report_subscription",
     /// A report subscription was removed (in the dashboard, or by an e-mail's unsubscribe link).
     ReportUnsubscribed => "report.unsubscribed" on "report_subscription",
+    /// Every row of a Stats API query was downloaded as a file.
+    StatsExported => "stats.exported" on "project",
+    /// A project's error issues were downloaded as a file.
+    IssuesExported => "issues.exported" on "project",
+    /// A ZIP of every breakdown of a period was downloaded.
+    BreakdownsExported => "stats.breakdowns_exported" on "project",
 }
 
 #[cfg(test)]

@@ -68,21 +68,8 @@ pub async fn answer(
     } else {
         BTreeMap::new()
     };
-    let first_day = project.created_at.date_naive();
-    let (from, to) = request.date_range.resolve(today, first_day);
-    let query = StatsQuery {
-        project_id: project.project_id,
-        timezone: project.timezone.clone(),
-        from,
-        to,
-        instants: None,
-        dimensions: request.dimensions.clone(),
-        filter: request.filter.clone(),
-        metrics: request.metrics.clone(),
-        order_by: request.order_by.clone(),
-        limit: request.limit,
-        offset: request.offset,
-    };
+    let query = query_for(project, request, today);
+    let (from, to) = (query.from, query.to);
     let days = (to - from).num_days() + 1;
     let previous = request.compare_previous.then(|| StatsQuery {
         from: from - chrono::Days::new(days as u64),
@@ -151,7 +138,33 @@ pub async fn answer(
     }))
 }
 
-fn metric_values(row: &StatsRow, metrics: &[Metric]) -> Vec<Value> {
+/// The query that answers `request` for `project` when today (in its time zone) is `today`:
+/// relative dates resolved, the request's page.
+pub fn query_for(
+    project: &Project,
+    request: &StatsRequest,
+    today: chrono::NaiveDate,
+) -> StatsQuery {
+    let first_day = project.created_at.date_naive();
+    let (from, to) = request.date_range.resolve(today, first_day);
+    StatsQuery {
+        project_id: project.project_id,
+        timezone: project.timezone.clone(),
+        from,
+        to,
+        instants: None,
+        dimensions: request.dimensions.clone(),
+        filter: request.filter.clone(),
+        metrics: request.metrics.clone(),
+        order_by: request.order_by.clone(),
+        limit: request.limit,
+        offset: request.offset,
+    }
+}
+
+/// A row's values of `metrics`, as the API answers them (counts and durations whole, revenue
+/// to the cent).
+pub fn metric_values(row: &StatsRow, metrics: &[Metric]) -> Vec<Value> {
     metrics
         .iter()
         .map(|metric| match metric {

@@ -12,6 +12,7 @@
 //! The SQL writers bind every value through [`params`].
 
 pub mod answer;
+pub mod export;
 pub mod params;
 pub mod query;
 pub mod realtime;

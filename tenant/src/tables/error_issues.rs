@@ -568,3 +568,68 @@ pub async fn events_between(
     .await?;
     Ok(count.events)
 }
+
+/// An issue as an export writes it, times in the project's time zone.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ExportedIssue {
+    /// Id.
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub issue_id: Uuid,
+    /// Scrubbed title.
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    /// Culprit.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub culprit: Option<String>,
+    /// Level.
+    #[diesel(sql_type = Text)]
+    pub level: String,
+    /// `unresolved`, `resolved` or `ignored`.
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    /// First event, ISO 8601 with the project's UTC offset.
+    #[diesel(sql_type = Text)]
+    pub first_seen: String,
+    /// Latest event, likewise.
+    #[diesel(sql_type = Text)]
+    pub last_seen: String,
+    /// Events.
+    #[diesel(sql_type = BigInt)]
+    pub times_seen: i64,
+    /// First release seen.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub first_release: Option<String>,
+    /// Latest release seen.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_release: Option<String>,
+}
+
+/// Up to `limit` issues of the project after `after` (by id), optionally of one `status`, with
+/// times in `timezone` (`2026-11-20T09:30:00+01:00`). Exports page through with the last id.
+pub async fn export_batch(
+    conn: &mut AsyncPgConnection,
+    (org_id, project_id): (OrgId, ProjectId),
+    timezone: &str,
+    status: Option<&str>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<ExportedIssue>> {
+    diesel::sql_query(
+        "SELECT issue_id, title, culprit, level, status, \
+                beacon_local_iso(first_seen, $3) AS first_seen, \
+                beacon_local_iso(last_seen, $3) AS last_seen, \
+                times_seen, first_release, last_release \
+         FROM error_issues \
+         WHERE org_id = $1 AND project_id = $2 AND ($4::text IS NULL OR status = $4) \
+           AND ($5::uuid IS NULL OR issue_id > $5) \
+         ORDER BY issue_id LIMIT $6",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(org_id)
+    .bind::<diesel::sql_types::Uuid, _>(project_id)
+    .bind::<Text, _>(timezone)
+    .bind::<Nullable<Text>, _>(status)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(after)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}

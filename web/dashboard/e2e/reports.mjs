@@ -9,11 +9,12 @@
 //    address the report went to, with when it was sent;
 // 2. they subscribe themselves to the monthly report and add an address;
 // 3. "Send me a preview now": the preview arrives in the real SMTP server;
-// 4. axe-core finds nothing on the settings page, light and dark;
-// 5. signed out, the report's unsubscribe link opens a page whose one button stops that
+// 4. on the dashboard, the breakdowns ZIP and one panel's every row as CSV download;
+// 5. axe-core finds nothing on the settings page, light and dark;
+// 6. signed out, the report's unsubscribe link opens a page whose one button stops that
 //    subscription; a tampered link says it is not valid.
 
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -63,6 +64,9 @@ try {
   await card.getByLabel(/Another address/).fill("cfo@example.com");
   await card.getByRole("button", { name: "Add address" }).click();
   await card.getByText("cfo@example.com receives the monthly report.").waitFor();
+  // The list reloads after the answer: wait for both new rows before reading it.
+  await table.getByRole("cell", { name: "cfo@example.com", exact: true }).waitFor();
+  await table.getByRole("cell", { name: `${email} (you)`, exact: true }).waitFor();
   report.rows = await table.locator("tbody tr").allInnerTexts();
 
   step("send a preview to myself");
@@ -74,6 +78,23 @@ try {
     (message) => message.includes("PREVIEW sent at your request"),
     "the preview",
   );
+
+  step("download the breakdowns ZIP and every row of one panel as CSV");
+  await page.goto(`${beacon}${settingsPath.replace(/\/settings$/, "")}`);
+  const [zip] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download all breakdowns (ZIP)" }).click(),
+  ]);
+  report.zipName = zip.suggestedFilename();
+  report.zipBytes = statSync(await zip.path()).size;
+  const [csv] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download every row of page as CSV" }).click(),
+  ]);
+  report.csvName = csv.suggestedFilename();
+  report.csv = readFileSync(await csv.path(), "utf8");
+  await page.goto(`${beacon}${settingsPath}`);
+  await table.waitFor();
 
   step("audit the settings page");
   await auditA11y(page, axePath, report.a11y, "settings");

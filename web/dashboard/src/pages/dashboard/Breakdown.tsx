@@ -1,7 +1,8 @@
 // A breakdown panel: the top values of one dimension (chosen by tab), as bars. Choosing a
 // row filters the whole dashboard by it.
 import { useState } from "react";
-import { Empty, ErrorNote, Loading } from "../../components/ui";
+import { Button, Empty, ErrorNote, Loading, useAction } from "../../components/ui";
+import { downloadCsv } from "../../lib/download";
 import { formatNumber } from "../../lib/format";
 import { filterExpressions, runQuery, type StatsQuery, type ViewFilter } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
@@ -63,6 +64,10 @@ export function Breakdown({
     pagination: { limit: 10 },
   } satisfies StatsQuery);
   const rows = useAsync(() => runQuery(JSON.parse(request)), [request, refresh]);
+  const download = useAction(async () => {
+    const { pagination: _page, ...everyRow } = JSON.parse(request) as StatsQuery;
+    await downloadCsv(everyRow, `${siteId}-${tab.dimension.replace(":", "-")}.csv`);
+  });
   const results = rows.data?.results ?? [];
   const max = Math.max(1, ...results.map((row) => row.metrics[0]));
   const active = filters.some((f) => f.dimension === tab.dimension);
@@ -70,6 +75,14 @@ export function Breakdown({
     <section className="card panel" aria-label={title}>
       <header className="card-header">
         <h2>{title}</h2>
+        <Button
+          variant="ghost"
+          aria-label={`Download every row of ${dimensionLabel(tab.dimension).toLowerCase()} as CSV`}
+          busy={download.busy}
+          onClick={() => void download.run()}
+        >
+          CSV
+        </Button>
         {tabs.length > 1 && (
           <div className="segmented" role="tablist" aria-label={`${title} breakdown`}>
             {tabs.map((option) => (
@@ -90,7 +103,7 @@ export function Breakdown({
         <span>{dimensionLabel(tab.dimension)}</span>
         <span>{metric === "events" ? "Events" : "Visitors"}</span>
       </div>
-      <ErrorNote error={rows.error} />
+      <ErrorNote error={rows.error ?? download.error} />
       {!rows.data && !rows.error && <Loading />}
       {rows.data && results.length === 0 && <Empty>No data for this period.</Empty>}
       {results.length > 0 && (

@@ -81,6 +81,13 @@ export function DashboardPage() {
             ))}
           </select>
         </label>
+        <a
+          className="button button-secondary"
+          href={`/api/v1/orgs/${project.org_id}/projects/${project.id}/exports/breakdowns?period=${encodeURIComponent(realtime ? "day" : view.period)}`}
+          download
+        >
+          Download all breakdowns (ZIP)
+        </a>
         {view.filters.length > 0 && (
           <ul className="filters" aria-label="Filters">
             {view.filters.map((filter) => (

@@ -75,7 +75,18 @@ export function IssuesPage() {
           />
         </div>
       </div>
-      <Card title="Issues">
+      <Card
+        title="Issues"
+        actions={
+          <a
+            className="button button-secondary"
+            href={`/api/v1/orgs/${project.org_id}/projects/${project.id}/issues/export?format=csv`}
+            download
+          >
+            Export CSV
+          </a>
+        }
+      >
         <ErrorNote error={issues.error} />
         {!issues.data && !issues.error && <Loading />}
         {issues.data?.items.length === 0 && (

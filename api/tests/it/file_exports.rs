@@ -1,0 +1,324 @@
+//! File exports through the API: every row of a Stats API query as CSV and JSON (the same
+//! numbers as `POST /api/v2/query`, past its page limit), the error issues with times in the
+//! project's time zone, and the ZIP of every breakdown; each export audited, and none reaching
+//! another organization's project.
+
+use std::io::Read;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::alerts::pageviews_of as views;
+use crate::support::{As, TestApp, assert_problem};
+
+/// Status, headers and body text of a request.
+async fn fetch(
+    app: &TestApp,
+    who: &As,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, poem::http::HeaderMap, Vec<u8>) {
+    let resp = app.call(who, method, path, body).await;
+    let status = resp.0.status().as_u16();
+    let headers = resp.0.headers().clone();
+    let bytes = resp.0.into_body().into_vec().await.unwrap();
+    (status, headers, bytes)
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+#[tokio::test]
+async fn every_row_of_a_query_as_csv_and_json_with_the_apis_numbers() {
+    let app = TestApp::new().await;
+    let owner = app.user("owner@files.test").await;
+    let who = As::User(owner.clone());
+    let org = app.org(&owner, "Files").await;
+    app.project(&who, org, "files.example").await;
+    app.set_now(at("2026-11-20T10:00:00Z"));
+    // 15 pages (more than the request's page of 10), one with a comma and a formula-like name.
+    for i in 0..14 {
+        views(&app, "files.example", &format!("/p{i:02}"), 1 + i % 3).await;
+    }
+    views(&app, "files.example", "/a,b=c", 4).await;
+    let query = json!({
+        "site_id": "files.example", "metrics": ["visitors", "pageviews"],
+        "dimensions": ["event:page"], "date_range": ["2026-11-01", "2026-11-30"],
+        "pagination": {"limit": 10},
+    });
+    let (status, headers, csv) = fetch(
+        &app,
+        &who,
+        "POST",
+        "/api/v2/query/export?format=csv",
+        Some(query.clone()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"files.example-2026-11-01-2026-11-30.csv\""
+    );
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "event:page,visitors,pageviews");
+    assert_eq!(
+        lines.len(),
+        16,
+        "a header and all 15 pages, past the page of 10: {csv}"
+    );
+    assert!(lines.contains(&"\"/a,b=c\",4,4"), "{csv}");
+
+    // The same rows and numbers as the Stats API's answer.
+    let mut all = query.clone();
+    all["pagination"] = json!({"limit": 100});
+    let (status, answer) = app.json(&who, "POST", "/api/v2/query", Some(all)).await;
+    assert_eq!(status, 200);
+    let expected: Vec<String> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let page = row["dimensions"][0].as_str().unwrap();
+            let page = tenant::csv::field(page);
+            format!("{page},{},{}", row["metrics"][0], row["metrics"][1])
+        })
+        .collect();
+    assert_eq!(lines[1..].to_vec(), expected);
+
+    let (status, headers, json) = fetch(
+        &app,
+        &who,
+        "POST",
+        "/api/v2/query/export?format=json",
+        Some(query),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/json");
+    let json: Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(json["results"], answer["results"]);
+    assert_eq!(json["timezone"], "Europe/Berlin");
+    assert_eq!(
+        (json["rows"].clone(), json["complete"].clone()),
+        (json!(15), json!(true))
+    );
+
+    // Bad queries are refused before anything is streamed; another organization's member
+    // finds no such site.
+    let bad = json!({"site_id": "files.example", "metrics": ["money"], "date_range": "7d"});
+    assert_problem(
+        app.call(&who, "POST", "/api/v2/query/export?format=csv", Some(bad))
+            .await,
+        400,
+        "invalid_metric",
+    )
+    .await;
+    let stranger = app.user("stranger@files.test").await;
+    app.org(&stranger, "Elsewhere").await;
+    let theirs = json!({"site_id": "files.example", "metrics": ["visitors"], "date_range": "7d"});
+    assert_problem(
+        app.call(
+            &As::User(stranger),
+            "POST",
+            "/api/v2/query/export?format=csv",
+            Some(theirs),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Recorded: who exported what.
+    let (_, records) = app
+        .json(
+            &who,
+            "GET",
+            &format!("/api/v1/orgs/{org}/audit-log?action=stats.exported"),
+            None,
+        )
+        .await;
+    let items = records["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{records}");
+    assert_eq!(
+        items[0]["changes"]["dimensions"]["after"],
+        json!(["event:page"])
+    );
+}
+
+#[tokio::test]
+async fn issues_export_with_times_in_the_projects_zone_and_the_breakdowns_zip() {
+    let app = TestApp::new().await;
+    let owner = app.user("owner@zip.test").await;
+    let who = As::User(owner.clone());
+    let org = app.org(&owner, "Zip").await;
+    let project = app.project(&who, org, "zip.example").await;
+    let p = project["id"].as_str().unwrap();
+    let store = format!(
+        "/api/{}/store/?sentry_key={}",
+        project["ingest_id"],
+        project["ingest_key"].as_str().unwrap()
+    );
+    // Two issues: one in summer time (+02:00), one in winter time (+01:00).
+    // (Sentry timestamps older than the ingest window are moved to the arrival time, so both
+    // are recent; the summer-time offset is checked on the SQL function below.)
+    for (title, ts) in [
+        ("summer, bug", "2026-11-19T10:00:00Z"),
+        ("winter", "2026-11-20T10:00:00Z"),
+    ] {
+        app.set_now(at(ts));
+        let body = json!({
+            "event_id": uuid::Uuid::new_v4().simple().to_string(),
+            "timestamp": at(ts).timestamp(), "level": "error",
+            "exception": {"values": [{"type": "Error", "value": title}]},
+        });
+        let resp = app
+            .client
+            .post(&store)
+            .content_type("application/json")
+            .body(body.to_string())
+            .send()
+            .await;
+        assert_eq!(resp.0.status().as_u16(), 200);
+    }
+    let base = format!("/api/v1/orgs/{org}/projects/{p}");
+    let (status, _, csv) = fetch(
+        &app,
+        &who,
+        "GET",
+        &format!("{base}/issues/export?format=csv"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.starts_with("issue_id,title,culprit,level,status,first_seen,"),
+        "{csv}"
+    );
+    assert!(csv.contains("\"Error: summer, bug\""), "{csv}");
+    assert!(csv.contains(",2026-11-19T11:00:00+01:00,"), "{csv}");
+    assert!(csv.contains(",2026-11-20T11:00:00+01:00,"), "{csv}");
+    assert_eq!(csv.lines().count(), 3);
+    {
+        use tenant::diesel::QueryableByName;
+        use tenant::diesel_async::RunQueryDsl;
+        #[derive(QueryableByName)]
+        struct Shown {
+            #[diesel(sql_type = tenant::diesel::sql_types::Text)]
+            summer: String,
+            #[diesel(sql_type = tenant::diesel::sql_types::Text)]
+            fallback: String,
+        }
+        let shown: Shown = tenant::diesel::sql_query(
+            "SELECT beacon_local_iso('2026-07-01T10:00:00Z', 'Europe/Berlin') AS summer, \
+                    beacon_local_iso('2026-10-25T01:30:00Z', 'Europe/Berlin') AS fallback",
+        )
+        .get_result(&mut app.owner_conn().await)
+        .await
+        .unwrap();
+        assert_eq!(shown.summer, "2026-07-01T12:00:00+02:00");
+        // The hour that happens twice: the second time, an hour after 00:30 UTC.
+        assert_eq!(shown.fallback, "2026-10-25T02:30:00+01:00");
+    }
+    let (_, _, json) = fetch(
+        &app,
+        &who,
+        "GET",
+        &format!("{base}/issues/export?format=json&status=unresolved"),
+        None,
+    )
+    .await;
+    let json: Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(json["timezone"], "Europe/Berlin");
+    assert_eq!(json["issues"].as_array().unwrap().len(), 2, "{json}");
+    let (_, _, none) = fetch(
+        &app,
+        &who,
+        "GET",
+        &format!("{base}/issues/export?format=json&status=resolved"),
+        None,
+    )
+    .await;
+    let none: Value = serde_json::from_slice(&none).unwrap();
+    assert_eq!(none["issues"], json!([]));
+    assert_problem(
+        app.call(
+            &who,
+            "GET",
+            &format!("{base}/issues/export?format=csv&status=lost"),
+            None,
+        )
+        .await,
+        422,
+        "invalid_request",
+    )
+    .await;
+
+    // The ZIP: one CSV per breakdown, each with every row.
+    app.set_now(at("2026-11-20T10:00:00Z"));
+    views(&app, "zip.example", "/", 3).await;
+    views(&app, "zip.example", "/pricing", 2).await;
+    let (status, headers, zip) = fetch(
+        &app,
+        &who,
+        "GET",
+        &format!("{base}/exports/breakdowns?period=2026-11-01,2026-11-30"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/zip");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"Site-2026-11-01-2026-11-30.zip\""
+    );
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|name| name.unwrap().into_owned())
+        .collect();
+    assert_eq!(names.len(), 18, "{names:?}");
+    let mut pages = String::new();
+    archive
+        .by_name("pages.csv")
+        .unwrap()
+        .read_to_string(&mut pages)
+        .unwrap();
+    assert_eq!(
+        pages,
+        "event:page,visitors,pageviews\n/,3,3\n/pricing,2,2\n"
+    );
+    let mut days = String::new();
+    archive
+        .by_name("visitors.csv")
+        .unwrap()
+        .read_to_string(&mut days)
+        .unwrap();
+    assert!(days.contains("2026-11-20,3,3,5,"), "{days}");
+    assert_problem(
+        app.call(
+            &who,
+            "GET",
+            &format!("{base}/exports/breakdowns?period=forever"),
+            None,
+        )
+        .await,
+        400,
+        "invalid_date_range",
+    )
+    .await;
+    // Nothing is left behind in the export directory.
+    let left: Vec<_> = std::fs::read_dir(&app.state.exports_dir)
+        .map(|dir| {
+            dir.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("breakdowns-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -1,0 +1,1 @@
+DROP FUNCTION beacon_local_iso(timestamptz, text);
