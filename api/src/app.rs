@@ -15,7 +15,7 @@ use crate::routes::channels::ChannelsApi;
 use crate::routes::domains::DomainsApi;
 use crate::routes::events::IngestApi;
 use crate::routes::exports::ExportsApi;
-use crate::routes::file_exports::FileExportsApi;
+use crate::routes::file_exports::{DashboardPdfApi, FileExportsApi};
 use crate::routes::funnels::FunnelsApi;
 use crate::routes::goals::GoalsApi;
 use crate::routes::invitations::{AcceptInvitationApi, InvitationsApi};
@@ -66,6 +66,7 @@ type Apis = (
         IssueNoticesApi,
         ReportsApi,
         FileExportsApi,
+        DashboardPdfApi,
     ),
 );
 

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod mailer;
 pub mod notify;
 pub mod outbound;
+pub mod pdf;
 pub mod queue;
 pub mod reports;
 pub mod run;

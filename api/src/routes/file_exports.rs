@@ -17,6 +17,7 @@ use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Enum, OpenApi};
 use serde_json::json;
 use tenant::audit::{self, Action, Changes, Entry};
+use tenant::reports::{Detail, Period, compose_period};
 use tenant::stats::export::{self, Encoder, Format, send_rows};
 use tenant::stats::{StatsQuery, StatsRequest, StatsRow};
 use tenant::tables::error_issues::{self, ExportedIssue};
@@ -38,6 +39,17 @@ const CHANNEL_ROWS: usize = 2_048;
 const CHUNK_ROWS: usize = 512;
 /// Issues read per transaction by the issues export.
 const ISSUE_BATCH: i64 = 1_000;
+/// Stats exports and ZIPs running at once in this process: each holds a database connection
+/// while it streams, so a burst of downloads cannot take the pool from everything else.
+static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+/// A place among the [`RUNNING`] exports, or 429 (retry in a few seconds).
+fn running_slot() -> ApiResult<tokio::sync::SemaphorePermit<'static>> {
+    RUNNING.try_acquire().map_err(|_| ApiError {
+        detail: "four exports are already being downloaded: retry in a few seconds".into(),
+        ..ApiError::too_many_requests(5)
+    })
+}
 
 /// A file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -100,9 +112,16 @@ fn file_safe(text: &str) -> String {
 
 /// The body of a stats export: `encoder`'s start, every row of `query` read in `org`'s scope by
 /// a task of its own, and its end (saying whether every row came).
-fn stats_body(db: Db, org: OrgId, query: StatsQuery, encoder: Encoder, head: String) -> Body {
+fn stats_body(
+    db: Db,
+    org: OrgId,
+    (query, encoder): (StatsQuery, Encoder),
+    head: String,
+    slot: tokio::sync::SemaphorePermit<'static>,
+) -> Body {
     let (rows, received) = mpsc::channel::<StatsRow>(CHANNEL_ROWS);
     let reader = tokio::spawn(async move {
+        let _slot = slot;
         db.scoped(org, async |conn| send_rows(conn, &query, &rows).await)
             .await
     });
@@ -147,6 +166,27 @@ fn stats_body(db: Db, org: OrgId, query: StatsQuery, encoder: Encoder, head: Str
     Body::from_bytes_stream(stream)
 }
 
+/// A PDF.
+#[derive(ApiResponse)]
+pub enum PdfResponse {
+    /// The document.
+    #[oai(status = 200, content_type = "application/pdf")]
+    Pdf(
+        Binary<Vec<u8>>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
+/// Paper sizes of the PDF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum PaperSize {
+    /// ISO A4.
+    A4,
+    /// US Letter.
+    Letter,
+}
+
 /// File exports.
 #[derive(Default)]
 pub struct FileExportsApi;
@@ -171,6 +211,7 @@ impl FileExportsApi {
     ) -> ApiResult<FileResponse> {
         let request: StatsRequest = tenant::stats::request::parse(&body)?;
         let (org, project) = find_project(&state, &auth, &request.site_id).await?;
+        let slot = running_slot()?;
         let now = state.clock.now();
         let format = format.0;
         let actor = auth.0.actor();
@@ -210,7 +251,7 @@ impl FileExportsApi {
             request.metric_names.clone(),
         );
         let head = encoder.start(&request.site_id);
-        let body = stats_body(state.db.clone(), org, query, encoder, head);
+        let body = stats_body(state.db.clone(), org, (query, encoder), head, slot);
         Ok(file(format, body, &name))
     }
 
@@ -276,6 +317,7 @@ impl FileExportsApi {
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<ZipResponse> {
         let range = tenant::stats::request::parse_period(period.0.as_deref())?;
+        let _slot = running_slot()?;
         let org = scope.org();
         let project = scope.project.clone();
         let now = state.clock.now();
@@ -315,6 +357,78 @@ impl FileExportsApi {
         ))
     }
 }
+
+#[OpenApi(tag = "ApiTags::Stats")]
+impl DashboardPdfApi {
+    /// The dashboard of a period as a PDF for A4 (default) or Letter: headline metrics against
+    /// the period before, visitors per day, every breakdown's top rows, goal conversions, new
+    /// and regressed errors, Web Vitals. No table row or chart is cut across pages. `period`:
+    /// as the dashboard's (`7d`, `30d`, `month`, … or `YYYY-MM-DD,YYYY-MM-DD`).
+    #[oai(
+        path = "/api/v1/orgs/:org_id/projects/:project_id/exports/dashboard",
+        method = "get",
+        operation_id = "export_dashboard_pdf"
+    )]
+    async fn export_dashboard(
+        &self,
+        state: Data<&AppState>,
+        #[oai(name = "org_id")] _org_id: Path<Uuid>,
+        #[oai(name = "project_id")] _project_id: Path<Uuid>,
+        #[oai(validator(max_length = 30))] period: Query<Option<String>>,
+        paper: Query<Option<PaperSize>>,
+        scope: ProjectScope<Viewer>,
+    ) -> ApiResult<PdfResponse> {
+        let range = tenant::stats::request::parse_period(period.0.as_deref())?;
+        let paper = match paper.0.unwrap_or(PaperSize::A4) {
+            PaperSize::A4 => worker::pdf::layout::Paper::A4,
+            PaperSize::Letter => worker::pdf::layout::Paper::Letter,
+        };
+        let org = scope.org();
+        let project = scope.project.clone();
+        let now = state.clock.now();
+        let content = scope
+            .run(async |conn| {
+                let today = tenant::stats::today(conn, &project.timezone, now).await?;
+                let (from, to) = range.resolve(today, project.created_at.date_naive());
+                let days = chrono::Days::new(((to - from).num_days() + 1) as u64);
+                let period = Period { from, to };
+                let previous = Period {
+                    from: from - days,
+                    to: to - days,
+                };
+                let content =
+                    compose_period(conn, &project, (period, previous), Detail::Dashboard).await?;
+                let changes = Changes::default().set(
+                    "date_range",
+                    json!(null),
+                    json!([from.to_string(), to.to_string()]),
+                );
+                let entry = Entry::new(Action::DashboardExported, project.project_id).with(changes);
+                audit::record(conn, org, entry).await?;
+                Ok::<_, ApiError>(content)
+            })
+            .await?;
+        let timezone = project.timezone.clone();
+        let name = format!(
+            "{}-{}-{}.pdf",
+            file_safe(&project.name),
+            content.period.from,
+            content.period.to
+        );
+        let pdf =
+            tokio::task::spawn_blocking(move || worker::pdf::dashboard(&content, &timezone, paper))
+                .await
+                .map_err(ApiError::internal)?;
+        Ok(PdfResponse::Pdf(
+            Binary(pdf),
+            format!("attachment; filename=\"{name}\""),
+        ))
+    }
+}
+
+/// Dashboard PDFs.
+#[derive(Default)]
+pub struct DashboardPdfApi;
 
 /// Each file of the breakdowns ZIP: name, dimension, metrics.
 const BREAKDOWNS: &[(&str, &str, &[&str])] = &[

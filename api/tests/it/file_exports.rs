@@ -322,3 +322,118 @@ async fn issues_export_with_times_in_the_projects_zone_and_the_breakdowns_zip() 
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// The text of page `page` (from 1) of `pdf`, as poppler's `pdftotext -layout` reads it.
+fn pdf_text(pdf: &std::path::Path, page: Option<usize>) -> String {
+    let mut command = std::process::Command::new("pdftotext");
+    command.arg("-layout");
+    if let Some(page) = page {
+        command.args(["-f", &page.to_string(), "-l", &page.to_string()]);
+    }
+    let output = command
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian's poppler-utils; scripts/test installs it)");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_dashboard_pdf_holds_the_numbers_and_cuts_no_row_across_pages() {
+    let app = TestApp::new().await;
+    let owner = app.user("owner@pdf.test").await;
+    let who = As::User(owner.clone());
+    let org = app.org(&owner, "Pdf").await;
+    let project = app.project(&who, org, "pdf.example").await;
+    let p = project["id"].as_str().unwrap();
+    app.set_now(at("2026-11-20T10:00:00Z"));
+    for i in 0..12 {
+        views(&app, "pdf.example", &format!("/guide/{i:02}"), 1 + i % 4).await;
+    }
+    let base = format!("/api/v1/orgs/{org}/projects/{p}/exports/dashboard");
+    // Kept beside the journeys' screenshots, for a look.
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, pages) = app
+        .json(
+            &who,
+            "POST",
+            "/api/v2/query",
+            Some(json!({"site_id": "pdf.example", "metrics": ["visitors"],
+                        "dimensions": ["event:page"], "date_range": ["2026-11-01", "2026-11-30"]})),
+        )
+        .await;
+    for paper in ["a4", "letter"] {
+        let (status, headers, bytes) = fetch(
+            &app,
+            &who,
+            "GET",
+            &format!("{base}?period=2026-11-01,2026-11-30&paper={paper}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["content-type"], "application/pdf");
+        assert_eq!(
+            headers["content-disposition"],
+            "attachment; filename=\"Site-2026-11-01-2026-11-30.pdf\""
+        );
+        let path = dir.join(format!("dashboard-{paper}.pdf"));
+        std::fs::write(&path, &bytes).unwrap();
+        let text = pdf_text(&path, None);
+        for needle in [
+            "Site: dashboard",
+            "November 2026, compared with 2026-10-02 – 2026-10-31",
+            "Headline metrics",
+            "Unique visitors per day",
+            "Top pages",
+            "Entry pages",
+            "Exit pages",
+            "Top sources",
+            "Top countries",
+            "Devices",
+            "Browsers",
+            "Operating systems",
+            "Goal conversions",
+            "Errors: 0 events",
+            "Web Vitals (75th percentile)",
+            "Highest day: 4",
+        ] {
+            assert!(text.contains(needle), "{paper}: no {needle:?} in\n{text}");
+        }
+        // The figures: each top page with its visitors on one line, as the Stats API says,
+        // and on exactly one page (rows are never cut; the top 10 of 12 pages are listed).
+        let page_count = text.matches('\u{c}').count().max(1);
+        let per_page: Vec<String> = (1..=page_count).map(|n| pdf_text(&path, Some(n))).collect();
+        assert!(page_count >= 2, "{paper}: {page_count} page(s)");
+        // The Top pages table, wherever its rows fell: from its title to the next table's.
+        let all = per_page.concat();
+        let section = &all[all.find("Top pages").unwrap()..all.find("Top sources").unwrap()];
+        let expected = pages["results"].as_array().unwrap();
+        assert_eq!(expected.len(), 12);
+        for row in expected.iter().take(10) {
+            let (name, visitors) = (row["dimensions"][0].as_str().unwrap(), &row["metrics"][0]);
+            let lines: Vec<&str> = section
+                .lines()
+                .filter(|line| line.split_whitespace().next() == Some(name))
+                .collect();
+            assert_eq!(lines.len(), 1, "{paper}: {name} in\n{section}");
+            assert_eq!(
+                lines[0].split_whitespace().last(),
+                Some(visitors.to_string().as_str()),
+                "{paper}: {}",
+                lines[0]
+            );
+        }
+        let footer = format!("page {page_count} of {page_count}");
+        assert!(per_page[page_count - 1].contains(&footer), "{paper}");
+    }
+    assert_problem(
+        app.call(&who, "GET", &format!("{base}?paper=a3"), None)
+            .await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}

@@ -373,6 +373,11 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             None,
         ),
         (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/exports/dashboard?period=7d"),
+            None,
+        ),
+        (
             "POST",
             format!("/api/v1/orgs/{org}/projects/{p}/reports/subscriptions"),
             Some(json!({"cadence": "monthly", "email": "spy@example.com"})),

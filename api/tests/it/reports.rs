@@ -481,6 +481,8 @@ async fn the_reports_card_and_the_unsubscribe_page_in_chromium() {
     );
     assert!(report["zipBytes"].as_u64().unwrap() > 1_000, "{report:#}");
     assert_eq!(report["csvName"], "card.example-event-page.csv");
+    assert_eq!(report["pdfName"], "Site-2026-10-25-2026-11-23.pdf");
+    assert_eq!(report["pdfStart"], "%PDF-");
     assert_eq!(report["csv"], "event:page,visitors\n/,2\n");
     assert_eq!(
         report["changedBeforeClick"], false,

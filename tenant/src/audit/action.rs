@@ -185,6 +185,8 @@ actions! {
     IssuesExported => "issues.exported" on "project",
     /// A ZIP of every breakdown of a period was downloaded.
     BreakdownsExported => "stats.breakdowns_exported" on "project",
+    /// The dashboard of a period was downloaded as a PDF.
+    DashboardExported => "stats.dashboard_exported" on "project",
 }
 
 #[cfg(test)]

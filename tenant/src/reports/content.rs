@@ -97,7 +97,7 @@ pub struct VitalLine {
 pub struct ReportContent {
     /// Project name.
     pub project: String,
-    /// `weekly` or `monthly`.
+    /// `weekly` or `monthly` (a report), or `custom` (any other period).
     pub cadence: &'static str,
     /// The days covered.
     pub period: Period,
@@ -125,7 +125,29 @@ pub struct ReportContent {
     pub regressed_issues: Vec<IssueLine>,
     /// Web Vitals with samples in the period.
     pub vitals: Vec<VitalLine>,
+    /// The other breakdowns ([`Detail::Dashboard`] only).
+    pub more: Vec<Breakdown>,
 }
+
+/// A breakdown's top rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Breakdown {
+    /// `Entry pages`.
+    pub title: &'static str,
+    /// Its Stats API dimension.
+    pub dimension: &'static str,
+    /// Top rows by visitors.
+    pub rows: Vec<TopRow>,
+}
+
+/// The breakdowns only the dashboard PDF shows.
+const MORE_BREAKDOWNS: [(&str, &str); 5] = [
+    ("Entry pages", "visit:entry_page"),
+    ("Exit pages", "visit:exit_page"),
+    ("Devices", "visit:device"),
+    ("Browsers", "visit:browser"),
+    ("Operating systems", "visit:os"),
+];
 
 impl ReportContent {
     /// No visitors and no error events: what "skip when there was no traffic" skips.
@@ -156,6 +178,27 @@ pub async fn compose(
     day: NaiveDate,
 ) -> Result<ReportContent, StatsError> {
     let (period, previous) = periods(cadence, day);
+    compose_period(conn, project, (period, previous), Detail::Email).await
+}
+
+/// How much a composition holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// What the e-mail shows.
+    Email,
+    /// Also the dashboard's other breakdowns (entry and exit pages, devices, browsers,
+    /// operating systems), for the PDF.
+    Dashboard,
+}
+
+/// Composes the numbers of `period` compared with `previous` (local days) on `conn`, in the
+/// project's organization scope; the cadence shown is `weekly`, `monthly` or `custom`.
+pub async fn compose_period(
+    conn: &mut AsyncPgConnection,
+    project: &Project,
+    (period, previous): (Period, Period),
+    detail: Detail,
+) -> Result<ReportContent, StatsError> {
     let ask = Asker { project };
     let names: Vec<&str> = HEADLINE.iter().map(|(key, _)| *key).collect();
     let now_values = ask.totals(conn, &period, &names).await?;
@@ -235,6 +278,19 @@ pub async fn compose(
         level: issue.level,
         events: issue.events,
     };
+    let mut more = Vec::new();
+    if detail == Detail::Dashboard {
+        for (title, dimension) in MORE_BREAKDOWNS {
+            let rows = top(ask
+                .rows(conn, &period, &["visitors"], dimension, TOP)
+                .await?);
+            more.push(Breakdown {
+                title,
+                dimension,
+                rows,
+            });
+        }
+    }
     let mut vitals = Vec::new();
     for vital in [Vital::Lcp, Vital::Inp, Vital::Cls, Vital::Fcp, Vital::Ttfb] {
         let rows = web_vitals::summary(
@@ -259,7 +315,8 @@ pub async fn compose(
     }
     Ok(ReportContent {
         project: project.name.clone(),
-        cadence: cadence.as_str(),
+        more,
+        cadence: cadence_of(&period),
         period_label: period.label(),
         period,
         previous,
@@ -339,6 +396,19 @@ impl Asker<'_> {
                     .collect()
             })
             .unwrap_or_default())
+    }
+}
+
+/// `weekly` for a Monday-to-Sunday week, `monthly` for a calendar month, else `custom`.
+fn cadence_of(period: &Period) -> &'static str {
+    use chrono::Datelike;
+    let days = (period.to - period.from).num_days() + 1;
+    if days == 7 && period.from.weekday() == chrono::Weekday::Mon {
+        Cadence::Weekly.as_str()
+    } else if period.label() != format!("{} – {}", period.from, period.to) {
+        Cadence::Monthly.as_str()
+    } else {
+        "custom"
     }
 }
 

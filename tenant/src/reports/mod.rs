@@ -7,5 +7,5 @@ pub mod content;
 pub mod period;
 pub mod unsubscribe;
 
-pub use content::{ReportContent, compose};
+pub use content::{Detail, ReportContent, compose, compose_period};
 pub use period::{Period, periods};

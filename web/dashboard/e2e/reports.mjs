@@ -9,7 +9,7 @@
 //    address the report went to, with when it was sent;
 // 2. they subscribe themselves to the monthly report and add an address;
 // 3. "Send me a preview now": the preview arrives in the real SMTP server;
-// 4. on the dashboard, the breakdowns ZIP and one panel's every row as CSV download;
+// 4. on the dashboard, the breakdowns ZIP, one panel's every row as CSV and the PDF download;
 // 5. axe-core finds nothing on the settings page, light and dark;
 // 6. signed out, the report's unsubscribe link opens a page whose one button stops that
 //    subscription; a tampered link says it is not valid.
@@ -93,6 +93,14 @@ try {
   ]);
   report.csvName = csv.suggestedFilename();
   report.csv = readFileSync(await csv.path(), "utf8");
+  const [pdf] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download PDF" }).click(),
+  ]);
+  report.pdfName = pdf.suggestedFilename();
+  report.pdfStart = readFileSync(await pdf.path())
+    .subarray(0, 5)
+    .toString("latin1");
   await page.goto(`${beacon}${settingsPath}`);
   await table.waitFor();
 

@@ -23,6 +23,12 @@ import {
   writeView,
 } from "./viewState";
 
+/** Letter where it is the usual paper (the US, Canada, Mexico, the Philippines), else A4. */
+function paperForLocale(): "a4" | "letter" {
+  const region = (navigator.language.split("-")[1] ?? "").toUpperCase();
+  return ["US", "CA", "MX", "PH"].includes(region) ? "letter" : "a4";
+}
+
 export function DashboardPage() {
   const { project } = useProject();
   const { path, search, navigate } = useRouter();
@@ -87,6 +93,13 @@ export function DashboardPage() {
           download
         >
           Download all breakdowns (ZIP)
+        </a>
+        <a
+          className="button button-secondary"
+          href={`/api/v1/orgs/${project.org_id}/projects/${project.id}/exports/dashboard?period=${encodeURIComponent(realtime ? "day" : view.period)}&paper=${paperForLocale()}`}
+          download
+        >
+          Download PDF
         </a>
         {view.filters.length > 0 && (
           <ul className="filters" aria-label="Filters">
