@@ -107,6 +107,38 @@ async fn every_row_of_a_query_as_csv_and_json_with_the_apis_numbers() {
         (json!(15), json!(true))
     );
 
+    // Past the API's largest page (10,000): 12,000 more pages, written as the ingest would.
+    {
+        use tenant::diesel_async::SimpleAsyncConnection;
+        let mut owner_conn = app.owner_conn().await;
+        owner_conn
+            .batch_execute(&format!(
+                "BEGIN; SELECT set_config('app.org_id', '{org}', true); \
+                 INSERT INTO events (org_id, project_id, ts, event_id, name, visitor_id, hostname, \
+                   pathname, browser, os, device, country, interactive) \
+                 SELECT p.org_id, p.project_id, '2026-11-21T10:00:00Z'::timestamptz, gen_random_uuid(), \
+                   'pageview', 1000 + i, 'files.example', '/many/' || i, 'Chrome', 'Linux', \
+                   'desktop', 'DE', true \
+                 FROM generate_series(1, 12000) AS i, projects p WHERE p.org_id = '{org}'; COMMIT"
+            ))
+            .await
+            .unwrap();
+    }
+    let every = json!({"site_id": "files.example", "metrics": ["visitors"],
+                       "dimensions": ["event:page"], "date_range": ["2026-11-01", "2026-11-30"]});
+    let (status, _, csv) = fetch(
+        &app,
+        &who,
+        "POST",
+        "/api/v2/query/export?format=csv",
+        Some(every),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let csv = String::from_utf8(csv).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 15 + 12_000);
+    assert!(csv.contains("\n/many/11999,1\n"));
+
     // Bad queries are refused before anything is streamed; another organization's member
     // finds no such site.
     let bad = json!({"site_id": "files.example", "metrics": ["money"], "date_range": "7d"});
@@ -143,7 +175,7 @@ async fn every_row_of_a_query_as_csv_and_json_with_the_apis_numbers() {
         )
         .await;
     let items = records["items"].as_array().unwrap();
-    assert_eq!(items.len(), 2, "{records}");
+    assert_eq!(items.len(), 3, "{records}");
     assert_eq!(
         items[0]["changes"]["dimensions"]["after"],
         json!(["event:page"])

@@ -423,7 +423,8 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
                 count(*) OVER () AS total_rows \
          FROM grouped ORDER BY {} LIMIT {} OFFSET {}",
         order.join(", "),
-        query.limit.clamp(1, 10_000),
+        // The API's parser allows 10,000 a page; file exports read every row, up to their cap.
+        query.limit.clamp(1, super::export::MAX_ROWS),
         query.offset.max(0),
     );
     plan.params.finish(sql)
