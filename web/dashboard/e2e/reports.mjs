@@ -108,6 +108,20 @@ try {
   await auditA11y(page, axePath, report.a11y, "settings");
   await page.screenshot({ path: join(shots, "reports-settings.png"), fullPage: true });
 
+  step("look at the weekly report e-mail as a mail client shows it");
+  const mail = await awaitMail(
+    maildir,
+    "board@example.com",
+    (m) => (m.includes("weekly report") ? m : null),
+    "the report",
+  );
+  const html = mail.slice(mail.indexOf("<!doctype html>"), mail.indexOf("</html>") + 7);
+  const png = mail.match(/Content-ID: <visitors-chart>[\s\S]*?\r?\n\r?\n([A-Za-z0-9+/=\r\n]+)/)[1].replace(/\s/g, "");
+  const mailView = await (await browser.newContext()).newPage();
+  await mailView.setContent(html.replace("cid:visitors-chart", `data:image/png;base64,${png}`));
+  report.chartShown = await mailView.locator("img").evaluate((img) => img.complete && img.naturalWidth > 0);
+  await mailView.screenshot({ path: join(shots, "reports-email.png"), fullPage: true });
+
   step("unsubscribe from the e-mail's link, signed out");
   const visitor = await (await browser.newContext({ bypassCSP: true })).newPage();
   watchPage(visitor, problems);
