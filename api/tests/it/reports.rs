@@ -475,7 +475,10 @@ async fn the_reports_card_and_the_unsubscribe_page_in_chromium() {
     );
     assert!(rows.contains("cfo@example.com"), "{rows}");
     assert_eq!(report["previewArrived"], true);
-    assert_eq!(report["chartShown"], true, "the inline chart decodes in Chromium");
+    assert_eq!(
+        report["chartShown"], true,
+        "the inline chart decodes in Chromium"
+    );
     assert_eq!(
         report["zipName"], "Site-2026-10-25-2026-11-23.zip",
         "{report:#}"
