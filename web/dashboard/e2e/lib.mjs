@@ -5,8 +5,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** Every message in `maildir` so far, quoted-printable undone. */
-function messages(maildir) {
+/** Every message in `maildir` so far, as stored. */
+export function rawMessages(maildir) {
   const out = [];
   for (const sub of ["new", "cur"]) {
     let names = [];
@@ -15,15 +15,30 @@ function messages(maildir) {
     } catch {
       continue;
     }
-    for (const name of names) {
-      out.push(
-        readFileSync(join(maildir, sub, name), "utf8")
-          .replace(/=\r?\n/g, "")
-          .replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))),
-      );
-    }
+    for (const name of names) out.push(readFileSync(join(maildir, sub, name), "utf8"));
   }
   return out;
+}
+
+/** `text` with quoted-printable undone, read as UTF-8. */
+export function decodeQuotedPrintable(text) {
+  const bytes = [];
+  const joined = text.replace(/=\r?\n/g, "");
+  for (let i = 0; i < joined.length; i++) {
+    const hex = joined.slice(i + 1, i + 3);
+    if (joined[i] === "=" && /^[0-9A-F]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(joined[i], "utf8"));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+/** Every message in `maildir` so far, quoted-printable undone. */
+function messages(maildir) {
+  return rawMessages(maildir).map(decodeQuotedPrintable);
 }
 
 /** The first e-mail to `to` for which `pick` answers something, and that answer, once it has arrived (60 s). */

@@ -18,7 +18,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { auditA11y, awaitMail, watchPage } from "./lib.mjs";
+import { auditA11y, awaitMail, decodeQuotedPrintable, rawMessages, watchPage } from "./lib.mjs";
 
 const [beaconPort, maildir, shots, email, password, settingsPath, token] = process.argv.slice(2);
 if (!beaconPort || !maildir || !shots || !email || !password || !settingsPath || !token) {
@@ -109,14 +109,16 @@ try {
   await page.screenshot({ path: join(shots, "reports-settings.png"), fullPage: true });
 
   step("look at the weekly report e-mail as a mail client shows it");
-  const mail = await awaitMail(
-    maildir,
-    "board@example.com",
-    (m) => (m.includes("weekly report") ? m : null),
-    "the report",
-  );
-  const html = mail.slice(mail.indexOf("<!doctype html>"), mail.indexOf("</html>") + 7);
-  const png = mail.match(/Content-ID: <visitors-chart>[\s\S]*?\r?\n\r?\n([A-Za-z0-9+/=\r\n]+)/)[1].replace(/\s/g, "");
+  await awaitMail(maildir, "board@example.com", (m) => m.includes("weekly report"), "the report");
+  const raw = rawMessages(maildir).find((m) => m.includes("To: board@example.com"));
+  // The HTML part (quoted-printable) and the chart part (base64), as a mail client reads them.
+  const htmlPart = raw.slice(raw.indexOf("Content-Type: text/html"));
+  const html = decodeQuotedPrintable(htmlPart.slice(htmlPart.search(/\r?\n\r?\n/)).split(/\r?\n--/)[0]);
+  const chartPart = raw.slice(raw.indexOf("Content-ID: <visitors-chart>"));
+  const png = chartPart
+    .slice(chartPart.search(/\r?\n\r?\n/))
+    .split(/\r?\n--/)[0]
+    .replace(/\s/g, "");
   const mailView = await (await browser.newContext()).newPage();
   await mailView.setContent(html.replace("cid:visitors-chart", `data:image/png;base64,${png}`));
   report.chartShown = await mailView.locator("img").evaluate((img) => img.complete && img.naturalWidth > 0);
