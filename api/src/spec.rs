@@ -59,6 +59,23 @@ fn constraints() -> Vec<(String, &'static str, Value)> {
         "text/csv; charset=utf-8",
         serde_json::json!({"schema": {"type": "string", "format": "binary"}}),
     ));
+    // The file exports answer CSV or one JSON document by their `format` (the JSON is an
+    // object, not a string of bytes).
+    for path in [
+        "/paths/~1api~1v2~1query~1export/post/responses/200/content",
+        "/paths/~1api~1v1~1orgs~1{org_id}~1projects~1{project_id}~1issues~1export/get/responses/200/content",
+    ] {
+        out.push((
+            path.to_owned(),
+            "text/csv; charset=utf-8",
+            serde_json::json!({"schema": {"type": "string", "format": "binary"}}),
+        ));
+        out.push((
+            path.to_owned(),
+            "application/json",
+            serde_json::json!({"schema": {"type": "object"}}),
+        ));
+    }
     for name in ["ProjectIn", "ProjectPatch"] {
         let items = format!("{}/items", schema(name, "domains"));
         out.push((items.clone(), "pattern", Value::from(HOST_NAME)));

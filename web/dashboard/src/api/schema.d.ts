@@ -15761,7 +15761,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": string;
+                    "application/json": Record<string, never>;
+                    "text/csv; charset=utf-8": string;
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -20520,7 +20521,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": string;
+                    "application/json": Record<string, never>;
+                    "text/csv; charset=utf-8": string;
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
