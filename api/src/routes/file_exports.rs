@@ -90,11 +90,16 @@ pub enum ZipResponse {
 }
 
 fn file(format: FileFormat, body: Body, name: &str) -> FileResponse {
-    let disposition = format!("attachment; filename=\"{name}.{}\"", format.extension());
+    let disposition = attachment(&format!("{name}.{}", format.extension()));
     match format {
         FileFormat::Csv => FileResponse::Csv(Binary(body), disposition),
         FileFormat::Json => FileResponse::Json(Binary(body), disposition),
     }
+}
+
+/// The `Content-Disposition` of a download named `name`.
+fn attachment(name: &str) -> String {
+    format!("attachment; filename=\"{name}\"")
 }
 
 /// A name safe in a file name: letters, digits, `.` and `-`.
@@ -353,7 +358,7 @@ impl FileExportsApi {
         let name = format!("{}-{}-{}.zip", file_safe(&project.name), days.0, days.1);
         Ok(ZipResponse::Zip(
             Binary(Body::from_async_read(opened?)),
-            format!("attachment; filename=\"{name}\""),
+            attachment(&name),
         ))
     }
 }
@@ -419,10 +424,7 @@ impl DashboardPdfApi {
             tokio::task::spawn_blocking(move || worker::pdf::dashboard(&content, &timezone, paper))
                 .await
                 .map_err(ApiError::internal)?;
-        Ok(PdfResponse::Pdf(
-            Binary(pdf),
-            format!("attachment; filename=\"{name}\""),
-        ))
+        Ok(PdfResponse::Pdf(Binary(pdf), attachment(&name)))
     }
 }
 

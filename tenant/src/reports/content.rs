@@ -405,7 +405,7 @@ fn cadence_of(period: &Period) -> &'static str {
     let days = (period.to - period.from).num_days() + 1;
     if days == 7 && period.from.weekday() == chrono::Weekday::Mon {
         Cadence::Weekly.as_str()
-    } else if period.label() != format!("{} – {}", period.from, period.to) {
+    } else if period.is_whole_month() {
         Cadence::Monthly.as_str()
     } else {
         "custom"

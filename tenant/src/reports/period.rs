@@ -23,18 +23,22 @@ pub struct Period {
 impl Period {
     /// `2026-11-16 – 2026-11-22`, or `November 2026` for a whole month.
     pub fn label(&self) -> String {
-        let whole_month = self.from.day() == 1
+        if self.is_whole_month() {
+            self.from.format("%B %Y").to_string()
+        } else {
+            format!("{} – {}", self.from, self.to)
+        }
+    }
+
+    /// Whether the days are one whole calendar month.
+    pub fn is_whole_month(&self) -> bool {
+        self.from.day() == 1
             && self.from.month() == self.to.month()
             && self
                 .to
                 .checked_add_days(Days::new(1))
                 .map(|next| next.day())
-                == Some(1);
-        if whole_month {
-            self.from.format("%B %Y").to_string()
-        } else {
-            format!("{} – {}", self.from, self.to)
-        }
+                == Some(1)
     }
 
     /// The Stats API's `date_range` for these days.
