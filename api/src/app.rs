@@ -6,6 +6,7 @@ use poem_openapi::OpenApiService;
 use crate::middleware;
 use crate::routes::account::AccountApi;
 use crate::routes::admin::AdminApi;
+use crate::routes::ai::AiApi;
 use crate::routes::alerts::AlertsApi;
 use crate::routes::api_keys::ApiKeysApi;
 use crate::routes::audit::AuditApi;
@@ -67,6 +68,7 @@ type Apis = (
         ReportsApi,
         FileExportsApi,
         DashboardPdfApi,
+        AiApi,
     ),
 );
 

@@ -62,6 +62,56 @@ pub struct MailArgs {
     /// Unset: the system's resolvers.
     #[arg(long, env = "BEACON_DNS_SERVER")]
     pub dns_server: Option<std::net::SocketAddr>,
+
+    /// The AI endpoint of AI insights (the server and the report jobs use it).
+    #[command(flatten)]
+    pub ai: AiArgs,
+}
+
+/// An OpenAI-compatible endpoint for AI insights. Unset: no AI; the highlights are Beacon's own
+/// statistical summary, and nothing is ever sent anywhere.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AiArgs {
+    /// Base URL of an OpenAI-compatible API, up to `/v1`: `https://api.openai.com/v1`, an Azure
+    /// OpenAI resource's `https://<name>.openai.azure.com/openai/v1`, Ollama's
+    /// `http://localhost:11434/v1`, a vLLM server's.
+    #[arg(long, env = "BEACON_AI_BASE_URL")]
+    pub ai_base_url: Option<String>,
+
+    /// The endpoint's API key (none for a local server that needs none).
+    #[arg(long, env = "BEACON_AI_API_KEY", hide_env_values = true)]
+    pub ai_api_key: Option<String>,
+
+    /// The model (or Azure deployment) to ask.
+    #[arg(long, env = "BEACON_AI_MODEL", default_value = worker::ai::AiConfig::DEFAULT_MODEL)]
+    pub ai_model: String,
+
+    /// Longest wait for one answer, in seconds, streaming included.
+    #[arg(long, env = "BEACON_AI_TIMEOUT_SECS", default_value_t = 60)]
+    pub ai_timeout_secs: u64,
+}
+
+impl AiArgs {
+    /// The client, when a base URL is set; an error for a base URL that is not http(s).
+    pub fn client(&self) -> anyhow::Result<Option<worker::ai::Ai>> {
+        let Some(base_url) = self
+            .ai_base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        else {
+            return Ok(None);
+        };
+        worker::ai::Ai::new(worker::ai::AiConfig {
+            base_url: base_url.to_owned(),
+            api_key: self.ai_api_key.clone().filter(|key| !key.trim().is_empty()),
+            model: self.ai_model.clone(),
+            timeout: std::time::Duration::from_secs(self.ai_timeout_secs.max(1)),
+            attempts: worker::ai::AiConfig::DEFAULT_ATTEMPTS,
+            first_retry: std::time::Duration::from_secs(1),
+        })
+        .map(Some)
+    }
 }
 
 /// Billing through Stripe. Without a secret key there is none: every organization has

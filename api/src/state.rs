@@ -69,6 +69,8 @@ pub struct AppState {
     /// HTTP to addresses organizations give Beacon (identity providers): no redirects, public
     /// addresses only unless `BEACON_ALLOW_PRIVATE_OUTBOUND`.
     pub outbound: worker::outbound::Outbound,
+    /// The AI endpoint of AI insights (`BEACON_AI_*`); none: no AI.
+    pub ai: Option<worker::ai::Ai>,
 }
 
 /// Ingestion for `server`'s settings, over `ingest_db` (an ingest-role pool): the writer, the
@@ -148,6 +150,7 @@ impl AppState {
                 },
             ),
             outbound: worker::outbound::Outbound::new(None, false, OUTBOUND_TIMEOUT)?,
+            ai: None,
         })
     }
 }

@@ -111,6 +111,10 @@ kinds! {
     ScimManaged => "scim_managed",
     InvalidAlert => "invalid_alert",
     InvalidChannel => "invalid_channel",
+    AiNotConfigured => "ai_not_configured",
+    AiDisabled => "ai_disabled",
+    AiBudgetExhausted => "ai_budget_exhausted",
+    AiUnavailable => "ai_unavailable",
 }
 
 impl std::fmt::Display for ProblemKind {

@@ -778,7 +778,49 @@ diesel::table! {
 
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::table! {
+    /// Whether AI insights are on, and the monthly token budget.
+    ai_settings (org_id) {
+        org_id -> Uuid,
+        enabled -> Bool,
+        monthly_token_budget -> Int8,
+        updated_by -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// AI tokens used per month and feature.
+    ai_usage (org_id, month, feature) {
+        org_id -> Uuid,
+        month -> Date,
+        feature -> Text,
+        requests -> Int8,
+        prompt_tokens -> Int8,
+        completion_tokens -> Int8,
+    }
+}
+
+diesel::table! {
+    /// AI answers by the hash of their input.
+    ai_answers (org_id, input_hash) {
+        org_id -> Uuid,
+        input_hash -> Text,
+        project_id -> Uuid,
+        feature -> Text,
+        model -> Text,
+        answer -> Text,
+        facts -> Jsonb,
+        prompt_tokens -> Int8,
+        completion_tokens -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    ai_answers,
+    ai_settings,
+    ai_usage,
     users,
     user_sessions,
     user_tokens,

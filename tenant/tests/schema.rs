@@ -573,6 +573,22 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                 let report = reports::ensure(conn, org, project, Cadence::Weekly, now).await?;
                 let address = Recipient::Address("board@example.com");
                 reports::subscribe(conn, org, report.report_id, address, true, None).await?;
+                // AI insights switched on, a month's usage and a cached answer.
+                use tenant::tables::ai;
+                ai::save(conn, org, true, 50_000, None).await?;
+                ai::add_usage(conn, org, ai::month_of(now), "highlights", (120, 40)).await?;
+                let answer = ai::Answer {
+                    input_hash: "a".repeat(64),
+                    project_id: project.uuid(),
+                    feature: "highlights".into(),
+                    model: "m".into(),
+                    answer: "Up [F1].".into(),
+                    facts: serde_json::json!([]),
+                    prompt_tokens: 120,
+                    completion_tokens: 40,
+                    created_at: now,
+                };
+                ai::keep(conn, org, &answer).await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -857,6 +873,9 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(issue_notifications::table.select(issue_notifications::all_columns)),
         declared(reports::table.select(reports::all_columns)),
         declared(report_subscriptions::table.select(report_subscriptions::all_columns)),
+        declared(ai_settings::table.select(ai_settings::all_columns)),
+        declared(ai_usage::table.select(ai_usage::all_columns)),
+        declared(ai_answers::table.select(ai_answers::all_columns)),
     ]
     .concat();
     in_db.sort();

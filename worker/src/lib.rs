@@ -5,6 +5,7 @@
 //! so a rolled-back write leaves no job behind and a committed one always has its job. Payloads
 //! carry ids only; each job reloads what it needs and succeeds quietly when its row is gone.
 
+pub mod ai;
 pub mod alerts;
 pub mod archive;
 pub mod audit_stream;

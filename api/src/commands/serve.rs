@@ -58,6 +58,7 @@ pub async fn run(
         health.clone(),
         tenant::Clock::system(),
     )?;
+    state.ai = mail.ai.client()?;
     let ingest = state.ingest.clone();
     let acceptor = TcpListener::bind(server.listen)
         .into_acceptor()

@@ -68,6 +68,7 @@ pub async fn run(
         exports_dir: database.data_dir.join("exports"),
         dns: worker::dns::TxtChecker::new(mail.dns_server)?,
         audit_key,
+        ai: mail.ai.client()?,
         mailer: Arc::new(mailer),
         public_url,
         billing,

@@ -395,14 +395,9 @@ impl DashboardPdfApi {
             .run(async |conn| {
                 let today = tenant::stats::today(conn, &project.timezone, now).await?;
                 let (from, to) = range.resolve(today, project.created_at.date_naive());
-                let days = chrono::Days::new(((to - from).num_days() + 1) as u64);
                 let period = Period { from, to };
-                let previous = Period {
-                    from: from - days,
-                    to: to - days,
-                };
-                let content =
-                    compose_period(conn, &project, (period, previous), Detail::Dashboard).await?;
+                let periods = (period, period.before());
+                let content = compose_period(conn, &project, periods, Detail::Dashboard).await?;
                 let changes = Changes::default().set(
                     "date_range",
                     json!(null),

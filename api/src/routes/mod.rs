@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod ai;
 pub mod alerts;
 pub mod api_keys;
 pub mod audit;

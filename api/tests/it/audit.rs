@@ -53,6 +53,18 @@ const NOT_AUDITED: &[(&str, &str)] = &[
     ),
     ("signup", "a new account belongs to no organization yet"),
     (
+        "stream_ai_highlights",
+        "reads figures and writes an answer to the cache; ai.rs checks the usage it counts",
+    ),
+    (
+        "stream_ai_issue_explanation",
+        "reads an issue and writes an answer to the cache; ai.rs checks the usage it counts",
+    ),
+    (
+        "stream_ai_vitals_hints",
+        "reads Web Vitals and writes an answer to the cache; ai.rs checks the usage it counts",
+    ),
+    (
         "preview_report",
         "queues an e-mail to the caller; stores and changes nothing",
     ),
@@ -579,6 +591,15 @@ async fn every_write_is_audited_once_with_its_actor() {
         ),
         None,
         "report.unsubscribed",
+        user_actor(&owner)
+    );
+    step!(
+        "update_ai_settings",
+        who,
+        "PUT",
+        format!("{o}/ai"),
+        Some(json!({"enabled": true, "monthly_token_budget": 250000})),
+        "ai.settings_updated",
         user_actor(&owner)
     );
     step!(

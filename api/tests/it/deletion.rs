@@ -28,6 +28,9 @@ const POPULATED: &[&str] = &[
     "issue_tickets",
     "reports",
     "report_subscriptions",
+    "ai_settings",
+    "ai_usage",
+    "ai_answers",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -225,6 +228,40 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
         )
         .await;
     assert_eq!(status, 201, "{body}");
+
+    // AI insights switched on (as the owner does), a month's usage and a cached answer.
+    let (status, body) = app
+        .json(
+            who,
+            "PUT",
+            &format!("/api/v1/orgs/{org}/ai"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let tenant_org = tenant::OrgId::from_uuid(org);
+    app.state
+        .db
+        .scoped(tenant_org, async |conn| {
+            use tenant::tables::ai;
+            let now = chrono::Utc::now();
+            ai::add_usage(conn, tenant_org, ai::month_of(now), "highlights", (10, 5)).await?;
+            let answer = ai::Answer {
+                input_hash: format!("{}{}", id.simple(), id.simple()),
+                project_id: id,
+                feature: "highlights".into(),
+                model: "m".into(),
+                answer: "Up.".into(),
+                facts: json!([]),
+                prompt_tokens: 10,
+                completion_tokens: 5,
+                created_at: now,
+            };
+            ai::keep(conn, tenant_org, &answer).await?;
+            Ok::<_, tenant::DbError>(())
+        })
+        .await
+        .unwrap();
 
     // The rollup job's step, two hours on, so the events are rolled up.
     let sweeper = tenant::Db::connect_as(
@@ -602,6 +639,8 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
             "scim_group_members",
             "notification_channels",
             "notification_deliveries",
+            "ai_settings",
+            "ai_usage",
         ];
         assert_eq!(
             *doomed_rows > 0 && *kept_rows > 0,

@@ -395,6 +395,27 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             format!("/api/v1/orgs/{org}/projects/{p}/reports/preview"),
             Some(json!({"cadence": "weekly"})),
         ),
+        ("GET", format!("/api/v1/orgs/{org}/ai"), None),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/ai"),
+            Some(json!({"enabled": false, "monthly_token_budget": 5})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/ai/highlights?period=7d"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/issues/{issue}/ai/explanation"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/ai/vitals-hints?period=7d"),
+            None,
+        ),
         (
             "DELETE",
             format!("/api/v1/orgs/{org}/channels/{channel}"),

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod accounts;
+mod ai;
 mod alert_plans;
 mod alerts;
 mod audit;

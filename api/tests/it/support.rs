@@ -576,6 +576,7 @@ pub fn job_context(app: &TestApp, smtp_url: Option<&str>) -> worker::JobContext 
         exports_dir: app.state.exports_dir.clone(),
         dns: app.state.dns.clone(),
         audit_key: app.state.audit_key.clone(),
+        ai: app.state.ai.clone(),
     }
 }
 

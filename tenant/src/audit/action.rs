@@ -187,6 +187,8 @@ actions! {
     BreakdownsExported => "stats.breakdowns_exported" on "project",
     /// The dashboard of a period was downloaded as a PDF.
     DashboardExported => "stats.dashboard_exported" on "project",
+    /// An owner switched AI insights on or off, or changed the monthly token budget.
+    AiSettingsUpdated => "ai.settings_updated" on "organization",
 }
 
 #[cfg(test)]

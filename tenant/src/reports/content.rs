@@ -493,7 +493,8 @@ fn metric_line(key: &'static str, label: &'static str, now: f64, before: f64) ->
     }
 }
 
-fn vital_shown(vital: Vital, p75: f64) -> String {
+/// A Web Vital's value as shown (`2.1 s`, `350 ms`, `0.08`).
+pub fn vital_shown(vital: Vital, p75: f64) -> String {
     match vital {
         Vital::Cls => format!("{p75:.2}"),
         _ if p75 >= 1000.0 => format!("{:.1} s", p75 / 1000.0),

@@ -7,5 +7,5 @@ pub mod content;
 pub mod period;
 pub mod unsubscribe;
 
-pub use content::{Detail, ReportContent, compose, compose_period};
+pub use content::{Detail, ReportContent, TopRow, compose, compose_period, thousands, vital_shown};
 pub use period::{Period, periods};

@@ -21,6 +21,15 @@ pub struct Period {
 }
 
 impl Period {
+    /// The as many days right before (what a period is compared with).
+    pub fn before(&self) -> Period {
+        let days = chrono::Days::new(((self.to - self.from).num_days() + 1).max(1) as u64);
+        Period {
+            from: self.from - days,
+            to: self.to - days,
+        }
+    }
+
     /// `2026-11-16 – 2026-11-22`, or `November 2026` for a whole month.
     pub fn label(&self) -> String {
         if self.is_whole_month() {

@@ -137,3 +137,59 @@ pub async fn summary(
         .load(conn)
         .await
 }
+
+/// What web-vitals' attribution says about the slow samples of a page: the most frequent values
+/// of each text field (the element, the resource, the interaction) and the median of each
+/// numeric field (the phases, in ms).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct AttributionRow {
+    /// The attribution field (`target`, `resourceLoadDuration`).
+    #[diesel(sql_type = Text)]
+    pub field: String,
+    /// A text field's value; none for a numeric field.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub value: Option<String>,
+    /// Samples with it.
+    #[diesel(sql_type = BigInt)]
+    pub samples: i64,
+    /// A numeric field's median; none for a text field.
+    #[diesel(sql_type = Nullable<Double>)]
+    pub median: Option<f64>,
+}
+
+/// The attribution of `metric`'s samples on `page` not rated good, from `from` to `to` (days in
+/// `timezone`): the top 2 values of each text field, the median of each numeric field.
+#[allow(clippy::too_many_arguments)] // the query's parameters
+pub async fn slow_attribution(
+    conn: &mut AsyncPgConnection,
+    project_id: ProjectId,
+    timezone: &str,
+    metric: &str,
+    page: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<AttributionRow>> {
+    diesel::sql_query(
+        "WITH slow AS (SELECT attribution FROM web_vitals \
+                       WHERE project_id = $1 AND metric = $3 AND pathname = $4 AND rating <> 'good' \
+                         AND ts >= ($5::date::timestamp AT TIME ZONE $2) \
+                         AND ts < (($6::date + 1)::timestamp AT TIME ZONE $2)), \
+              fields AS (SELECT f.key, f.value FROM slow, jsonb_each(slow.attribution) AS f), \
+              texts AS (SELECT key AS field, value #>> '{}' AS value, count(*) AS samples, \
+                               row_number() OVER (PARTITION BY key ORDER BY count(*) DESC, value #>> '{}') AS rank \
+                        FROM fields WHERE jsonb_typeof(value) = 'string' GROUP BY key, value #>> '{}') \
+         SELECT field, value, samples, NULL::float8 AS median FROM texts WHERE rank <= 2 \
+         UNION ALL \
+         SELECT key, NULL, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY (value #>> '{}')::float8) \
+         FROM fields WHERE jsonb_typeof(value) = 'number' GROUP BY key \
+         ORDER BY 1, 3 DESC, 2",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(project_id)
+    .bind::<Text, _>(timezone)
+    .bind::<Text, _>(metric)
+    .bind::<Text, _>(page)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .load(conn)
+    .await
+}

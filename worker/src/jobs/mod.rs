@@ -66,6 +66,8 @@ pub struct JobContext {
     pub exports_dir: std::path::PathBuf,
     /// Signs audit checkpoints (`BEACON_AUDIT_KEY`); none: audit records are not pruned.
     pub audit_key: Option<tenant::audit::checkpoint::CheckpointKey>,
+    /// The AI endpoint (`BEACON_AI_*`); none: reports carry Beacon's statistical highlights.
+    pub ai: Option<crate::ai::Ai>,
 }
 
 /// A queued job.

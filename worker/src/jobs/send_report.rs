@@ -12,7 +12,7 @@ use billing::Feature;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tenant::reports::{ReportContent, compose, unsubscribe};
+use tenant::reports::{ReportContent, periods, unsubscribe};
 use tenant::stats::realtime::today;
 use tenant::tables::reports::{self, Cadence, Subscription};
 use tenant::tables::{memberships, projects};
@@ -20,6 +20,9 @@ use tenant::{DbError, OrgId, ProjectId};
 use uuid::Uuid;
 
 use super::JobContext;
+use crate::ai::facts::segments;
+use crate::ai::highlights::{self, PeriodData};
+use crate::ai::service::{Answered, Author};
 use crate::mailer::Extras;
 use crate::reports::chart;
 
@@ -42,6 +45,8 @@ pub struct SendReport {
 /// What the job found to send.
 struct Loaded {
     content: ReportContent,
+    data: PeriodData,
+    ai_allowed: bool,
     timezone: String,
     recipients: Vec<Subscription>,
 }
@@ -83,9 +88,11 @@ impl SendReport {
                     return Ok(None);
                 }
                 let day: NaiveDate = today(conn, &project.timezone, self.slot).await?;
-                let content = compose(conn, &project, cadence, day).await?;
+                let data = highlights::load(conn, &project, periods(cadence, day)).await?;
                 Ok(Some(Loaded {
-                    content,
+                    content: data.content.clone(),
+                    data,
+                    ai_allowed: entitlements.require(Feature::AiSummaries).is_ok(),
                     timezone: project.timezone,
                     recipients,
                 }))
@@ -94,6 +101,17 @@ impl SendReport {
         let Some(loaded) = loaded else {
             return Ok(());
         };
+        let project_path = format!("/orgs/{}/projects/{}", self.org_id, self.project_id);
+        let highlights = crate::ai::highlights_for(
+            &ctx.db,
+            org,
+            ctx.ai.as_ref(),
+            loaded.ai_allowed,
+            &loaded.data,
+            (self.project_id, &project_path),
+            now,
+        )
+        .await;
         let daily: Vec<i64> = loaded.content.daily.iter().map(|(_, v)| *v).collect();
         let png = chart::bars(&daily)?;
         let subject = format!(
@@ -116,7 +134,8 @@ impl SendReport {
                     ),
                 )
             });
-            let context = self.context(ctx, &loaded, &subject, unsubscribe.as_ref());
+            let mut context = self.context(ctx, &loaded, &subject, unsubscribe.as_ref());
+            insert_highlights(&mut context, &highlights, &ctx.public_url);
             let extras = Extras {
                 inline_png: Some((CHART_CID.to_owned(), png.clone())),
                 list_unsubscribe: unsubscribe.map(|(_, one_click)| one_click),
@@ -228,4 +247,25 @@ async fn preview_recipient(
             created_at: Utc::now(),
         })
         .collect())
+}
+
+/// The highlights as the templates show them: text and linked citations, and who wrote them.
+fn insert_highlights(context: &mut tera::Context, highlights: &Answered, public_url: &str) {
+    let label = match &highlights.author {
+        Author::Ai { model } => format!(
+            "Written by AI ({model}) from this report's figures; each number in brackets links to its source."
+        ),
+        Author::Statistical => {
+            "Statistical summary computed by Beacon from this report's figures (no AI).".to_owned()
+        }
+    };
+    context.insert(
+        "highlights",
+        &serde_json::json!({
+            "segments": segments(&highlights.text, &highlights.facts, public_url),
+            "text": highlights.text,
+            "label": label,
+            "unverified": highlights.unverified,
+        }),
+    );
 }

@@ -346,6 +346,30 @@ export interface paths {
         patch: operations["rename_organization"];
         trace?: never;
     };
+    "/api/v1/orgs/{org_id}/ai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's AI insights: whether an endpoint is configured and the plan allows
+         *     them, the owner's switch, the monthly token budget and this month's usage.
+         */
+        get: operations["get_ai_settings"];
+        /**
+         * Switches AI insights on or off and sets the monthly token budget (owners). Switching on
+         *     needs the `ai_summaries` plan feature when billing is on.
+         */
+        put: operations["update_ai_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org_id}/api-keys": {
         parameters: {
             query?: never;
@@ -873,6 +897,49 @@ export interface paths {
         patch: operations["update_project"];
         trace?: never;
     };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/ai/highlights": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The highlights of a period (`period` as the dashboard's; default `7d`) against the
+         *     period before, streamed as server-sent events. Written by AI when the organization has
+         *     it on; otherwise (or when the endpoint fails or the budget is spent) Beacon's own
+         *     statistical summary, labelled, with a `notice` saying why.
+         */
+        post: operations["stream_ai_highlights"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/ai/vitals-hints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Web Vitals bottleneck hints by AI: which pages and elements drive a poor p75 of LCP,
+         *     INP and CLS over `period` (default `30d`), from web-vitals' attribution. Streamed as
+         *     server-sent events.
+         */
+        post: operations["stream_ai_vitals_hints"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org_id}/projects/{project_id}/alerts": {
         parameters: {
             query?: never;
@@ -1256,6 +1323,27 @@ export interface paths {
          *     Resolving comments on the issue's Jira or GitHub tickets whose connector says so.
          */
         patch: operations["update_issue"];
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}/ai/explanation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An error issue explained by AI: the likely cause and where to look, from the grouped
+         *     issue, its counts by release, environment, browser and OS, and the latest stack.
+         *     Streamed as server-sent events.
+         */
+        post: operations["stream_ai_issue_explanation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}/events": {
@@ -1973,6 +2061,65 @@ export interface components {
             SAMLResponse: string;
         };
         /**
+         * AiEventOut
+         * @description One server-sent event of an answer: `text` (more of it), then `done` (the whole answer)
+         *     or `error` (the endpoint stopped midway).
+         */
+        AiEventOut: {
+            /** @description The whole answer (`done`). */
+            answer?: (components["schemas"]["AnswerOut"] & unknown) | null;
+            /** @description What went wrong (`error`). */
+            error?: string | null;
+            /** @description `text`, `done` or `error`. */
+            kind: string;
+            /** @description More text (`text`). */
+            text?: string | null;
+        };
+        /**
+         * AiSettingsIn
+         * @description New AI settings.
+         */
+        AiSettingsIn: {
+            /** @description Switch AI insights on or off. */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description Tokens per calendar month (1 to 1,000,000,000); absent: unchanged.
+             */
+            monthly_token_budget?: number | null;
+        };
+        /**
+         * AiSettingsOut
+         * @description An organization's AI insights.
+         */
+        AiSettingsOut: {
+            /** @description Whether the installation has an AI endpoint (`BEACON_AI_BASE_URL`). */
+            configured: boolean;
+            /** @description Switched on by an owner. */
+            enabled: boolean;
+            /** @description The endpoint's model, when configured. */
+            model?: string | null;
+            /**
+             * Format: naive-date
+             * @description The first day of the month counted.
+             */
+            month: string;
+            /**
+             * Format: int64
+             * @description Tokens per calendar month (UTC).
+             */
+            monthly_token_budget: number;
+            /** @description Whether the plan includes AI summaries. */
+            plan_allows: boolean;
+            /** @description By feature. */
+            usage: components["schemas"]["FeatureUsageOut"][];
+            /**
+             * Format: int64
+             * @description Tokens used this month.
+             */
+            used_this_month: number;
+        };
+        /**
          * AlertEventOut
          * @description A state change.
          */
@@ -2194,6 +2341,38 @@ export interface components {
              * @description Warning threshold.
              */
             warning?: number | null;
+        };
+        /**
+         * AnswerOut
+         * @description A finished answer.
+         */
+        AnswerOut: {
+            /** @description `ai` or `statistical` (Beacon's own summary, no AI involved). */
+            author: string;
+            /** @description Served from the cache (no tokens used). */
+            cached: boolean;
+            /**
+             * Format: int64
+             * @description Answer tokens used.
+             */
+            completion_tokens: number;
+            /** @description Every fact the answer could cite. */
+            facts: components["schemas"]["FactOut"][];
+            /** @description How to label it (`Written by AI (gpt-4o-mini) from Beacon's figures`). */
+            label: string;
+            /** @description The model, for an AI answer. */
+            model?: string | null;
+            /** @description Why the answer is not the AI's, for a statistical answer when AI was asked for. */
+            notice?: string | null;
+            /**
+             * Format: int64
+             * @description Prompt tokens used.
+             */
+            prompt_tokens: number;
+            /** @description The text; `[F3]` cites fact `F3`. */
+            text: string;
+            /** @description Figures in the text found in none of the facts (they are not Beacon's numbers). */
+            unverified: string[];
         };
         /**
          * ApiKeyCreated
@@ -2961,6 +3140,41 @@ export interface components {
             size_bytes?: number | null;
             /** @description `pending`, `ready` (the link was e-mailed to the owner who asked) or `failed`. */
             status: string;
+        };
+        /**
+         * FactOut
+         * @description A fact an answer may cite.
+         */
+        FactOut: {
+            /** @description `F3` (cited in the text as `[F3]`). */
+            id: string;
+            /** @description Where it lives in the dashboard (a path of the web app). */
+            link?: string | null;
+            /** @description The statement with its figures. */
+            text: string;
+        };
+        /**
+         * FeatureUsageOut
+         * @description Tokens one feature used this month.
+         */
+        FeatureUsageOut: {
+            /**
+             * Format: int64
+             * @description Answer tokens.
+             */
+            completion_tokens: number;
+            /** @description `highlights`, `issue_explanation` or `vitals_hints`. */
+            feature: string;
+            /**
+             * Format: int64
+             * @description Prompt tokens.
+             */
+            prompt_tokens: number;
+            /**
+             * Format: int64
+             * @description Answers asked of the endpoint (cached ones not counted).
+             */
+            requests: number;
         };
         /**
          * @description A file format.
@@ -7585,6 +7799,268 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["OrganizationOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_ai_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AiSettingsOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_ai_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["AiSettingsIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AiSettingsOut"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -12689,6 +13165,270 @@ export interface operations {
             };
         };
     };
+    stream_ai_highlights: {
+        parameters: {
+            query?: {
+                period?: string;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["AiEventOut"][];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stream_ai_vitals_hints: {
+        parameters: {
+            query?: {
+                period?: string;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["AiEventOut"][];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_alerts: {
         parameters: {
             query?: never;
@@ -16029,6 +16769,137 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["IssueOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stream_ai_issue_explanation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+                issue_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["AiEventOut"][];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */

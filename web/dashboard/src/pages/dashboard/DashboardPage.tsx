@@ -1,9 +1,10 @@
 // `/orgs/:org/projects/:project`: the project's analytics. Everything on it follows the view
 // in the URL (period, metric, interval, filters).
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Schemas } from "../../api/client";
+import { api, type Schemas } from "../../api/client";
+import { AiInsight } from "../../components/AiAnswer";
 import { useProject } from "../../components/ProjectFrame";
-import { ErrorNote, Loading } from "../../components/ui";
+import { Card, ErrorNote, Loading } from "../../components/ui";
 import { useRouter } from "../../lib/router";
 import { dateRange, filterExpressions, runQuery, type StatsQuery } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
@@ -129,6 +130,22 @@ export function DashboardPage() {
           compare={view.period !== "day" && view.period !== "realtime"}
           onSelect={(metric) => setView({ ...view, metric })}
         />
+      )}
+      {!realtime && (
+        <Card title="Highlights">
+          <AiInsight
+            label="Summarize this period"
+            ask={() =>
+              api.POST("/api/v1/orgs/{org_id}/projects/{project_id}/ai/highlights", {
+                params: {
+                  path: { org_id: project.org_id, project_id: project.id },
+                  query: { period: view.period },
+                },
+                parseAs: "stream",
+              })
+            }
+          />
+        </Card>
       )}
       {range && (
         <>

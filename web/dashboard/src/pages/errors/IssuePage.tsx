@@ -3,6 +3,7 @@
 // the timeline of its events, and its Jira and GitHub tickets.
 import { useMemo, useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
+import { AiInsight } from "../../components/AiAnswer";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, Empty, ErrorNote, Loading, useAction } from "../../components/ui";
 import { formatNumber } from "../../lib/format";
@@ -254,6 +255,23 @@ export function IssuePage({ issueId }: { issueId: string }) {
             </dd>
           </div>
         </dl>
+      </Card>
+      <Card title="Explain with AI">
+        <AiInsight
+          label="Explain this issue"
+          intro={
+            <p className="muted">
+              The likely cause and where to look, from this issue's counts and stack (never an event's user, request or
+              breadcrumbs).
+            </p>
+          }
+          ask={() =>
+            api.POST("/api/v1/orgs/{org_id}/projects/{project_id}/issues/{issue_id}/ai/explanation", {
+              params: { path: { org_id: project.org_id, project_id: project.id, issue_id: issue.id } },
+              parseAs: "stream",
+            })
+          }
+        />
       </Card>
       <div className="panels">
         <Card title="Stack trace" className="span-2">

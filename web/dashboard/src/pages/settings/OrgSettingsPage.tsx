@@ -1,5 +1,5 @@
-// `/orgs/:org/settings`: the organization's verified e-mail domains (admins and owners), and
-// taking all its data out or erasing it (owners). Erasure waits seven days, during which any
+// `/orgs/:org/settings`: the organization's verified e-mail domains and AI insights (admins and
+// owners; owners switch AI on), and taking all its data out or erasing it (owners). Erasure waits seven days, during which any
 // owner can cancel it; every member sees a banner meanwhile.
 import { useMemo, useState } from "react";
 import { api, unwrap } from "../../api/client";
@@ -8,6 +8,7 @@ import { Button, Card, Empty, ErrorNote, Field, Loading, useAction } from "../..
 import { useOrg, useOrgs } from "../../lib/orgs";
 import { canAdmin, isOwner } from "../../lib/roles";
 import { useAsync } from "../../lib/useAsync";
+import { AiSettings } from "./AiSettings";
 
 export function OrgSettingsPage({ orgId }: { orgId: string }) {
   const org = useOrg(orgId);
@@ -29,6 +30,7 @@ export function OrgSettingsPage({ orgId }: { orgId: string }) {
     <Layout orgId={orgId}>
       <h1>Organization settings</h1>
       <Domains orgId={orgId} />
+      <AiSettings orgId={orgId} owner={isOwner(org.role)} />
       {isOwner(org.role) && (
         <>
           <DataExport orgId={orgId} />

@@ -3,6 +3,7 @@
 // chosen metric by page, device or country, and its p75 per day.
 import { useMemo } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
+import { AiInsight } from "../../components/AiAnswer";
 import { LineChart } from "../../components/LineChart";
 import { useProject } from "../../components/ProjectFrame";
 import { Card, CopyButton, Empty, ErrorNote, Loading, Select } from "../../components/ui";
@@ -133,6 +134,22 @@ export function VitalsPage() {
           />
         ))}
       </fieldset>
+      <Card title="Bottlenecks">
+        <AiInsight
+          label="Find bottlenecks with AI"
+          intro={
+            <p className="muted">
+              Which pages and elements drive a poor 75th percentile of LCP, INP and CLS, from web-vitals' attribution.
+            </p>
+          }
+          ask={() =>
+            api.POST("/api/v1/orgs/{org_id}/projects/{project_id}/ai/vitals-hints", {
+              params: { path: { org_id: project.org_id, project_id: project.id }, query: { period } },
+              parseAs: "stream",
+            })
+          }
+        />
+      </Card>
       <Card
         title={`${METRICS.find((m) => m.value === metric)?.label} (p75 per day)`}
         actions={
