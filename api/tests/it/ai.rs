@@ -632,3 +632,210 @@ async fn the_report_email_carries_ai_highlights_when_on_and_beacons_summary_othe
         "the e-mail asks for the whole answer"
     );
 }
+
+/// A Web Vitals sample of `page` with web-vitals' attribution.
+async fn vital(app: &TestApp, page: &str, value: f64, attribution: Value) {
+    let body = json!({"d": "vitals.example", "u": format!("https://vitals.example{page}"),
+        "m": [{"n": "LCP", "v": value, "a": attribution}]});
+    let resp = app
+        .client
+        .post("/api/vitals")
+        .header(
+            "user-agent",
+            "AgentOfAlice/1.0 (X11; Linux x86_64) Chrome/131.0.0.0",
+        )
+        .content_type("text/plain")
+        .body(body.to_string())
+        .send()
+        .await;
+    resp.assert_status(poem::http::StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn vitals_hints_send_the_slow_pages_and_their_attribution_only() {
+    let fake = Receivers::start_script("openai.py");
+    let app = ai_app(&fake).await;
+    let owner = app.user("owner@vitals-ai.test").await;
+    let who = As::User(owner.clone());
+    let org = app.org(&owner, "Vital").await;
+    let project = app.project(&who, org, "vitals.example").await;
+    let p = project["id"].as_str().unwrap();
+    let (status, _) = app
+        .json(
+            &who,
+            "PUT",
+            &format!("/api/v1/orgs/{org}/ai"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let hints = format!("/api/v1/orgs/{org}/projects/{p}/ai/vitals-hints?period=7d");
+    // No samples yet: a clear refusal, and nothing sent.
+    let resp = app.call(&who, "POST", &hints, None).await;
+    let problem = assert_problem(resp, 422, "invalid_request").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no Web Vitals samples")
+    );
+    assert!(received(&fake).await.is_empty());
+
+    // /pricing is slow (a hero image), /fast is good.
+    let slow = json!({"target": "main>img.hero", "url": "https://cdn.example/hero.jpg",
+        "resourceLoadDuration": 2900, "elementRenderDelay": 150});
+    for value in [4800.0, 5200.0, 5000.0, 4600.0, 5100.0, 4900.0] {
+        vital(&app, "/pricing", value, slow.clone()).await;
+    }
+    for _ in 0..6 {
+        vital(&app, "/fast", 900.0, json!({"target": "h1"})).await;
+    }
+    let (answer, _) = done(&sse(&app, &who, &hints).await);
+    assert_eq!(answer["author"], "ai");
+    let request = received(&fake).await.pop().unwrap();
+    let prompt = request["body"]["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        prompt.contains("[F1] LCP site-wide: p75 4.9 s, rated poor; 12 samples, 50% poor"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("LCP on /pricing: p75 5.1 s, rated poor; 6 samples, 100% poor"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("target = main>img.hero in 6 of 6 slow samples"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("resourceLoadDuration 2,900 ms"), "{prompt}");
+    assert!(
+        !prompt.contains("LCP on /fast"),
+        "a good page is not a bottleneck: {prompt}"
+    );
+    assert_eq!(answer["unverified"], json!([]));
+    // No user agent (the control: Beacon did receive it, as the ingest request's header).
+    let raw = request["raw"].as_str().unwrap();
+    assert_eq!(
+        found(raw, &["AgentOfAlice", "Chrome/131"]),
+        Vec::<&str>::new()
+    );
+    assert_eq!(found(&prompt, &["main>img.hero"]), ["main>img.hero"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ai_insights_in_chromium() {
+    let fake = Receivers::start_script("openai.py");
+    let app = ai_app(&fake).await;
+    let owner = app.user("owner@browser-ai.test").await;
+    let who = As::User(owner.clone());
+    let org = app.org(&owner, "Browsing").await;
+    let project = app.project(&who, org, "shop.example").await;
+    let p = project["id"].as_str().unwrap().to_owned();
+    for (when, page, n) in [
+        ("2026-11-10T10:00:00Z", "/pricing", 2),
+        ("2026-11-17T10:00:00Z", "/pricing", 6),
+    ] {
+        app.set_now(at(when));
+        pageviews_of(&app, "shop.example", page, n).await;
+    }
+    error_event(&app, &project, at("2026-11-18T11:00:00Z")).await;
+    app.set_now(at("2026-11-20T12:00:00Z"));
+    let (_, issues) = app
+        .json(
+            &who,
+            "GET",
+            &format!("/api/v1/orgs/{org}/projects/{p}/issues"),
+            None,
+        )
+        .await;
+    let issue = issues["items"][0]["id"].as_str().unwrap().to_owned();
+    let port = app.listen().await;
+    let scratch = std::env::temp_dir();
+    let project_path = format!("/orgs/{org}/projects/{p}");
+    let report = tokio::task::spawn_blocking(move || {
+        crate::support::run_journey(
+            "ai.mjs",
+            port,
+            &scratch,
+            &[
+                "owner@browser-ai.test".into(),
+                crate::support::PASSWORD.into(),
+                org.to_string(),
+                project_path,
+                issue,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(report["problems"], json!([]), "{report:#}");
+    assert!(
+        report["before"]
+            .as_str()
+            .unwrap()
+            .contains("AI insights are off"),
+        "{report:#}"
+    );
+    assert!(
+        report["after"]
+            .as_str()
+            .unwrap()
+            .contains("AI insights are on"),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["highlightsLabel"]
+            .as_str()
+            .unwrap()
+            .split(" · ")
+            .next()
+            .unwrap(),
+        format!("Written by AI ({MODEL}) from Beacon's figures")
+    );
+    assert!(
+        report["highlights"]
+            .as_str()
+            .unwrap()
+            .contains("Unique visitors: 6"),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["citationTitle"],
+        "Unique visitors: 6 (previous period 2, +200%)"
+    );
+    assert_eq!(
+        report["afterCitation"],
+        "?period=2026-11-16,2026-11-22&metric=visitors"
+    );
+    assert!(
+        report["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("TypeError: cart.items is undefined"),
+        "{report:#}"
+    );
+    let usage = report["usage"].as_array().unwrap();
+    assert_eq!(usage.len(), 2, "{report:#}");
+    assert!(
+        usage[0]
+            .as_str()
+            .unwrap()
+            .starts_with("Highlights: 1 answers"),
+        "{report:#}"
+    );
+    assert!(
+        usage[1]
+            .as_str()
+            .unwrap()
+            .starts_with("Error explanations: 1 answers"),
+        "{report:#}"
+    );
+    let a11y = report["a11y"].as_object().unwrap();
+    assert_eq!(a11y.len(), 4, "{report:#}");
+    for (screen, violations) in a11y {
+        assert_eq!(violations, &json!([]), "{screen}: {report:#}");
+    }
+    assert_eq!(received(&fake).await.len(), 2);
+}
