@@ -25,6 +25,7 @@ use crate::routes::issues::IssuesApi;
 use crate::routes::members::MembersApi;
 use crate::routes::ops::OpsApi;
 use crate::routes::orgs::OrgsApi;
+use crate::routes::pdf_jobs::PdfJobsApi;
 use crate::routes::projects::ProjectsApi;
 use crate::routes::realtime::RealtimeApi;
 use crate::routes::releases::ReleasesApi;
@@ -68,6 +69,7 @@ type Apis = (
         ReportsApi,
         FileExportsApi,
         DashboardPdfApi,
+        PdfJobsApi,
         AiApi,
     ),
 );

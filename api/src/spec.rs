@@ -25,9 +25,57 @@ pub fn corrected(spec: &str) -> Result<String, serde_json::Error> {
         }
     }
     constrain_parameters(&mut spec);
+    event_streams_describe_their_events(&mut spec);
     let mut text = serde_json::to_string_pretty(&spec)?;
     text.push('\n');
     Ok(text)
+}
+
+/// poem-openapi describes a server-sent event stream as an array of its items. A stream is a
+/// sequence of events whose `data` is one item as JSON, which is what SSE clients (and
+/// Schemathesis) read, so each such response describes its event instead.
+fn event_streams_describe_their_events(spec: &mut Value) {
+    let Some(paths) = spec.pointer_mut("/paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let responses = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| {
+            operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+        })
+        .flat_map(|responses| responses.values_mut());
+    for response in responses {
+        let Some(stream) = response
+            .pointer_mut("/content/text~1event-stream")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let Some(item) = stream.get("schema").and_then(|s| s.get("items")).cloned() else {
+            continue;
+        };
+        stream.insert(
+            "schema".to_owned(),
+            serde_json::json!({
+                "type": "object",
+                "required": ["data"],
+                "properties": {
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": item,
+                    },
+                    "event": {"type": "string"},
+                    "id": {"type": "string"},
+                    "retry": {"type": "integer"},
+                },
+            }),
+        );
+    }
 }
 
 /// A host name as [`tenant::hostname::normalize`] accepts it (before trimming and lower-casing).

@@ -817,7 +817,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Dashboard PDFs made in the background.
+    pdf_exports (org_id, export_id) {
+        org_id -> Uuid,
+        export_id -> Uuid,
+        project_id -> Uuid,
+        requested_by -> Nullable<Uuid>,
+        period_from -> Date,
+        period_to -> Date,
+        paper -> Text,
+        status -> Text,
+        steps_done -> Int4,
+        steps_total -> Int4,
+        body -> Nullable<Bytea>,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    pdf_exports,
     ai_answers,
     ai_settings,
     ai_usage,

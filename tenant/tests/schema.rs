@@ -589,6 +589,16 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     created_at: now,
                 };
                 ai::keep(conn, org, &answer).await?;
+                // A dashboard PDF asked for in the background.
+                use tenant::tables::pdf_exports::{self, NewPdf};
+                let day = now.date_naive();
+                let pdf = NewPdf {
+                    project,
+                    period: (day, day),
+                    paper: "a4",
+                    by: None,
+                };
+                pdf_exports::create(conn, org, pdf, now).await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -876,6 +886,7 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(ai_settings::table.select(ai_settings::all_columns)),
         declared(ai_usage::table.select(ai_usage::all_columns)),
         declared(ai_answers::table.select(ai_answers::all_columns)),
+        declared(pdf_exports::table.select(pdf_exports::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -209,11 +209,7 @@ impl From<Unanswered> for ApiError {
     fn from(refusal: Unanswered) -> Self {
         let detail = refusal.to_string();
         match refusal {
-            Unanswered::NotConfigured => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ProblemKind::AiNotConfigured,
-                detail,
-            ),
+            Unanswered::NotConfigured => Self::conflict(ProblemKind::AiNotConfigured, detail),
             Unanswered::Disabled => Self::conflict(ProblemKind::AiDisabled, detail),
             Unanswered::OverBudget { .. } => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,

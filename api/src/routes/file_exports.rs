@@ -98,12 +98,12 @@ fn file(format: FileFormat, body: Body, name: &str) -> FileResponse {
 }
 
 /// The `Content-Disposition` of a download named `name`.
-fn attachment(name: &str) -> String {
+pub(crate) fn attachment(name: &str) -> String {
     format!("attachment; filename=\"{name}\"")
 }
 
 /// A name safe in a file name: letters, digits, `.` and `-`.
-fn file_safe(text: &str) -> String {
+pub(crate) fn file_safe(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
@@ -190,6 +190,16 @@ pub enum PaperSize {
     A4,
     /// US Letter.
     Letter,
+}
+
+impl PaperSize {
+    /// The paper the PDF is laid out on.
+    pub fn paper(self) -> worker::pdf::layout::Paper {
+        match self {
+            PaperSize::A4 => worker::pdf::layout::Paper::A4,
+            PaperSize::Letter => worker::pdf::layout::Paper::Letter,
+        }
+    }
 }
 
 /// File exports.
@@ -384,10 +394,7 @@ impl DashboardPdfApi {
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<PdfResponse> {
         let range = tenant::stats::request::parse_period(period.0.as_deref())?;
-        let paper = match paper.0.unwrap_or(PaperSize::A4) {
-            PaperSize::A4 => worker::pdf::layout::Paper::A4,
-            PaperSize::Letter => worker::pdf::layout::Paper::Letter,
-        };
+        let paper = paper.0.unwrap_or(PaperSize::A4).paper();
         let org = scope.org();
         let project = scope.project.clone();
         let now = state.clock.now();

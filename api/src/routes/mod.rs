@@ -24,6 +24,7 @@ pub mod members;
 pub mod ops;
 pub mod orgs;
 pub mod pagination;
+pub mod pdf_jobs;
 pub mod projects;
 pub mod realtime;
 pub mod releases;

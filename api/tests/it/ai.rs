@@ -24,13 +24,19 @@ fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
-/// An app whose AI endpoint is the fake, with quick retries and a short timeout.
+/// An app whose AI endpoint is the fake, with quick retries and a timeout long enough for a
+/// loaded machine.
 async fn ai_app(fake: &Receivers) -> TestApp {
+    ai_app_timing_out_after(fake, Duration::from_secs(20)).await
+}
+
+/// An app whose AI endpoint is the fake, with quick retries and `timeout` per attempt.
+async fn ai_app_timing_out_after(fake: &Receivers, timeout: Duration) -> TestApp {
     let ai = worker::ai::Ai::new(worker::ai::AiConfig {
         base_url: fake.url("/v1"),
         api_key: Some(KEY.into()),
         model: MODEL.into(),
-        timeout: Duration::from_secs(2),
+        timeout,
         attempts: 3,
         first_retry: Duration::from_millis(20),
     })
@@ -327,7 +333,7 @@ async fn highlights_stream_beacons_figures_and_only_aggregates_and_are_cached() 
 #[tokio::test]
 async fn retries_timeouts_a_dead_endpoint_and_the_budget_give_clear_answers() {
     let fake = Receivers::start_script("openai.py");
-    let app = ai_app(&fake).await;
+    let app = ai_app_timing_out_after(&fake, Duration::from_secs(4)).await;
     let owner = app.user("owner@retry.test").await;
     let who = As::User(owner.clone());
     let org = app.org(&owner, "Retrying").await;
@@ -471,11 +477,11 @@ async fn retries_timeouts_a_dead_endpoint_and_the_budget_give_clear_answers() {
     let (fallback, _) = done(&sse(&app, &who, &fresh).await);
     assert_eq!(fallback["author"], "statistical");
 
-    // A timeout: every attempt sleeps past the 2 s limit.
+    // A timeout: every attempt sleeps past the 4 s limit.
     fake.control("/_reset", json!({})).await;
     fake.control(
         "/_script",
-        json!({"steps": [{"sleep": 3}, {"sleep": 3}, {"sleep": 3}]}),
+        json!({"steps": [{"sleep": 6}, {"sleep": 6}, {"sleep": 6}]}),
     )
     .await;
     let other =
@@ -491,7 +497,7 @@ async fn retries_timeouts_a_dead_endpoint_and_the_budget_give_clear_answers() {
     );
 
     // A wrong key is not retried, and says what to check.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
     fake.control("/_reset", json!({})).await;
     fake.control("/_script", json!({"steps": [{"status": 401}]}))
         .await;

@@ -594,6 +594,15 @@ async fn every_write_is_audited_once_with_its_actor() {
         user_actor(&owner)
     );
     step!(
+        "create_dashboard_pdf_job",
+        who,
+        "POST",
+        format!("{o}/projects/{p}/exports/dashboard/jobs?period=12mo"),
+        None,
+        "stats.dashboard_exported",
+        user_actor(&owner)
+    );
+    step!(
         "update_ai_settings",
         who,
         "PUT",

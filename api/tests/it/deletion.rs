@@ -31,6 +31,7 @@ const POPULATED: &[&str] = &[
     "ai_settings",
     "ai_usage",
     "ai_answers",
+    "pdf_exports",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -228,6 +229,17 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
         )
         .await;
     assert_eq!(status, 201, "{body}");
+
+    // A dashboard PDF asked for in the background.
+    let (status, body) = app
+        .json(
+            who,
+            "POST",
+            &format!("{base}/exports/dashboard/jobs?period=12mo"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
 
     // AI insights switched on (as the owner does), a month's usage and a cached answer.
     let (status, body) = app

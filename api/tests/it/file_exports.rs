@@ -469,3 +469,108 @@ async fn the_dashboard_pdf_holds_the_numbers_and_cuts_no_row_across_pages() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_long_periods_pdf_is_made_in_the_background_with_its_progress() {
+    let app = TestApp::new().await;
+    let owner = app.user("owner@pdf-job.test").await;
+    let who = As::User(owner.clone());
+    let org = app.org(&owner, "PdfJob").await;
+    let project = app.project(&who, org, "pdfjob.example").await;
+    let p = project["id"].as_str().unwrap();
+    for (when, page, n) in [
+        ("2026-03-10T10:00:00Z", "/spring", 3),
+        ("2026-11-20T10:00:00Z", "/autumn", 5),
+    ] {
+        app.set_now(at(when));
+        views(&app, "pdfjob.example", page, n).await;
+    }
+    let base = format!("/api/v1/orgs/{org}/projects/{p}/exports/dashboard");
+    let period = "period=2026-01-01,2026-11-30&paper=letter";
+    let (status, job) = app
+        .json(&who, "POST", &format!("{base}/jobs?{period}"), None)
+        .await;
+    assert_eq!(status, 202, "{job}");
+    assert_eq!(job["status"], "pending");
+    assert_eq!(
+        (job["from"].clone(), job["to"].clone()),
+        (json!("2026-01-01"), json!("2026-11-30"))
+    );
+    assert_eq!(job["download_url"], Value::Null);
+    let id = job["export_id"].as_str().unwrap();
+    let resp = app
+        .call(&who, "GET", &format!("{base}/jobs/{id}/file"), None)
+        .await;
+    assert_problem(resp, 404, "not_found").await;
+
+    // The worker's job, as the queue runs it.
+    let ctx = crate::support::job_context(&app, None);
+    let render = worker::jobs::RenderDashboardPdf {
+        org_id: org,
+        project_id: p.parse().unwrap(),
+        export_id: id.parse().unwrap(),
+    };
+    worker::Job::RenderDashboardPdf(render.clone())
+        .run(&ctx)
+        .await
+        .unwrap();
+    let (status, done) = app
+        .json(&who, "GET", &format!("{base}/jobs/{id}"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(done["status"], "ready", "{done}");
+    // Every query of the composition reported its progress.
+    assert_eq!(
+        (done["steps_done"].clone(), done["steps_total"].clone()),
+        (json!(19), json!(19))
+    );
+    let url = done["download_url"].as_str().unwrap().to_owned();
+    assert_eq!(url, format!("{base}/jobs/{id}/file"));
+    // Running it again (a retried job) changes nothing.
+    worker::Job::RenderDashboardPdf(render)
+        .run(&ctx)
+        .await
+        .unwrap();
+
+    // The same PDF as the direct download of the same period.
+    let (status, headers, background) = fetch(&app, &who, "GET", &url, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/pdf");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"Site-2026-01-01-2026-11-30.pdf\""
+    );
+    let (status, _, direct) = fetch(&app, &who, "GET", &format!("{base}?{period}"), None).await;
+    assert_eq!(status, 200);
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (
+        dir.join("pdf-job-background.pdf"),
+        dir.join("pdf-job-direct.pdf"),
+    );
+    std::fs::write(&a, &background).unwrap();
+    std::fs::write(&b, &direct).unwrap();
+    let text = pdf_text(&a, None);
+    assert_eq!(text, pdf_text(&b, None));
+    assert!(
+        text.contains("/autumn") && text.contains("/spring"),
+        "{text}"
+    );
+
+    // The audit log has it, marked as made in the background.
+    let (_, records) = app
+        .json(
+            &who,
+            "GET",
+            &format!("/api/v1/orgs/{org}/audit-log?action=stats.dashboard_exported"),
+            None,
+        )
+        .await;
+    let background = records["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["changes"]["background"]["after"] == json!(true))
+        .count();
+    assert_eq!(background, 1, "{records}");
+}

@@ -20,6 +20,7 @@ struct Fixture {
     alert: Uuid,
     channel: Uuid,
     subscription: Uuid,
+    pdf: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
@@ -395,6 +396,27 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             format!("/api/v1/orgs/{org}/projects/{p}/reports/preview"),
             Some(json!({"cadence": "weekly"})),
         ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/exports/dashboard/jobs?period=12mo"),
+            None,
+        ),
+        (
+            "GET",
+            format!(
+                "/api/v1/orgs/{org}/projects/{p}/exports/dashboard/jobs/{}",
+                f.pdf
+            ),
+            None,
+        ),
+        (
+            "GET",
+            format!(
+                "/api/v1/orgs/{org}/projects/{p}/exports/dashboard/jobs/{}/file",
+                f.pdf
+            ),
+            None,
+        ),
         ("GET", format!("/api/v1/orgs/{org}/ai"), None),
         (
             "PUT",
@@ -555,7 +577,17 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
         )
         .await;
     assert_eq!(status, 201, "{subscription}");
+    let (status, pdf) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/exports/dashboard/jobs?period=6mo"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{pdf}");
     let fixture = Fixture {
+        pdf: pdf["export_id"].as_str().unwrap().parse().unwrap(),
         subscription: subscription["subscription_id"]
             .as_str()
             .unwrap()
@@ -790,6 +822,7 @@ async fn every_org_endpoint_is_covered() {
         alert: nil,
         channel: nil,
         subscription: nil,
+        pdf: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()

@@ -461,6 +461,19 @@ async fn the_reports_card_and_the_unsubscribe_page_in_chromium() {
     .unwrap();
     workers.stop().await;
     assert_eq!(report["problems"], json!([]), "{report:#}");
+    assert_eq!(report["longPdfStart"], "%PDF-", "{report:#}");
+    assert!(
+        report["longPdfName"]
+            .as_str()
+            .unwrap()
+            .starts_with("Site-2025-"),
+        "the last 12 months: {report:#}"
+    );
+    let progress = report["pdfProgress"].as_str().unwrap();
+    assert!(
+        progress.starts_with("Queued") || progress.starts_with("Preparing:"),
+        "{progress}"
+    );
     let first = report["firstRows"].as_array().unwrap();
     assert_eq!(first.len(), 1, "{report:#}");
     assert!(first[0].as_str().unwrap().contains("board@example.com"));

@@ -191,15 +191,43 @@ pub enum Detail {
     Dashboard,
 }
 
+/// Told how many queries of a composition are done ([`steps`] in all).
+pub type Progress = tokio::sync::watch::Sender<u32>;
+
+/// The queries a composition of `detail` runs: two of totals, visitors by day, pages, sources,
+/// countries and goals, new and regressed issues, error events, the five Web Vitals, and the
+/// five other breakdowns for the dashboard.
+pub const fn steps(detail: Detail) -> u32 {
+    match detail {
+        Detail::Email => 14,
+        Detail::Dashboard => 19,
+    }
+}
+
 /// Composes the numbers of `period` compared with `previous` (local days) on `conn`, in the
 /// project's organization scope; the cadence shown is `weekly`, `monthly` or `custom`.
 pub async fn compose_period(
     conn: &mut AsyncPgConnection,
     project: &Project,
-    (period, previous): (Period, Period),
+    periods: (Period, Period),
     detail: Detail,
 ) -> Result<ReportContent, StatsError> {
-    let ask = Asker { project };
+    compose_period_reporting(conn, project, periods, detail, None).await
+}
+
+/// [`compose_period`], telling `progress` how many of its [`steps`] are done after each.
+pub async fn compose_period_reporting(
+    conn: &mut AsyncPgConnection,
+    project: &Project,
+    (period, previous): (Period, Period),
+    detail: Detail,
+    progress: Option<&Progress>,
+) -> Result<ReportContent, StatsError> {
+    let ask = Asker {
+        project,
+        progress,
+        done: std::sync::atomic::AtomicU32::new(0),
+    };
     let names: Vec<&str> = HEADLINE.iter().map(|(key, _)| *key).collect();
     let now_values = ask.totals(conn, &period, &names).await?;
     let before_values = ask.totals(conn, &previous, &names).await?;
@@ -269,8 +297,10 @@ pub async fn compose_period(
     let changed =
         error_issues::changed_between(conn, (org, project_id), tz, (period.from, period.to), TOP)
             .await?;
+    ask.tick();
     let error_events =
         error_issues::events_between(conn, (org, project_id), tz, (period.from, period.to)).await?;
+    ask.tick();
     let (regressed, new): (Vec<_>, Vec<_>) = changed.into_iter().partition(|i| i.regressed);
     let line = |issue: error_issues::ChangedIssue| IssueLine {
         issue_id: issue.issue_id,
@@ -304,6 +334,7 @@ pub async fn compose_period(
             1,
         )
         .await?;
+        ask.tick();
         if let Some(row) = rows.into_iter().find(|row| row.samples > 0) {
             vitals.push(VitalLine {
                 name: vital.name(),
@@ -336,13 +367,27 @@ pub async fn compose_period(
 /// Asks the stats service for one project.
 struct Asker<'a> {
     project: &'a Project,
+    progress: Option<&'a Progress>,
+    done: std::sync::atomic::AtomicU32,
 }
 
 impl Asker<'_> {
+    /// One more query done.
+    fn tick(&self) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if let Some(progress) = self.progress {
+            progress.send_replace(done);
+        }
+    }
+
     async fn answer(&self, conn: &mut AsyncPgConnection, body: Value) -> Result<Value, StatsError> {
         let request = request::parse(&body)?;
         // Custom ranges do not depend on "now".
-        crate::stats::answer(conn, self.project, &request, json!([]), chrono::Utc::now()).await
+        let answer =
+            crate::stats::answer(conn, self.project, &request, json!([]), chrono::Utc::now())
+                .await?;
+        self.tick();
+        Ok(answer)
     }
 
     async fn totals(

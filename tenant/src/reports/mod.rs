@@ -7,5 +7,8 @@ pub mod content;
 pub mod period;
 pub mod unsubscribe;
 
-pub use content::{Detail, ReportContent, TopRow, compose, compose_period, thousands, vital_shown};
+pub use content::{
+    Detail, Progress, ReportContent, TopRow, compose, compose_period, compose_period_reporting,
+    steps, thousands, vital_shown,
+};
 pub use period::{Period, periods};

@@ -22,6 +22,7 @@ pub mod notification_deliveries;
 pub mod org_domains;
 pub mod org_exports;
 pub mod organizations;
+pub mod pdf_exports;
 pub mod project_salts;
 pub mod projects;
 pub mod release_files;

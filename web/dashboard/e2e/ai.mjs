@@ -61,7 +61,9 @@ try {
   const highlights = page.locator("section.card", { has: page.getByRole("heading", { name: "Highlights" }) });
   await highlights.getByRole("button", { name: "Summarize this period" }).click();
   const label = highlights.getByText(/^Written by AI/);
-  await label.waitFor();
+  // The answer, or the error the card shows instead (in the report when this fails).
+  await label.or(highlights.getByRole("alert")).waitFor();
+  if (await highlights.getByRole("alert").count()) throw new Error(await highlights.getByRole("alert").innerText());
   report.highlightsLabel = await label.innerText();
   report.highlights = await highlights.locator(".ai-answer p").first().innerText();
   const citation = highlights.locator("a.citation").first();

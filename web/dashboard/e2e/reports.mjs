@@ -10,6 +10,7 @@
 // 2. they subscribe themselves to the monthly report and add an address;
 // 3. "Send me a preview now": the preview arrives in the real SMTP server;
 // 4. on the dashboard, the breakdowns ZIP, one panel's every row as CSV and the PDF download;
+//    for the last 12 months, "Prepare PDF" shows the worker's progress, then downloads;
 // 5. axe-core finds nothing on the settings page, light and dark;
 // 6. signed out, the report's unsubscribe link opens a page whose one button stops that
 //    subscription; a tampered link says it is not valid.
@@ -99,6 +100,23 @@ try {
   ]);
   report.pdfName = pdf.suggestedFilename();
   report.pdfStart = readFileSync(await pdf.path())
+    .subarray(0, 5)
+    .toString("latin1");
+
+  step("a long period's PDF is prepared in the background, with its progress");
+  await page.getByLabel("Date range").selectOption("12mo");
+  await page.getByRole("button", { name: "Prepare PDF" }).click();
+  report.pdfProgress = await page.locator(".pdf-job label").first().innerText();
+  const [longPdf] = await Promise.all([
+    page.waitForEvent("download", { timeout: 60_000 }),
+    (async () => {
+      const link = page.getByRole("link", { name: "Download PDF" });
+      await link.waitFor({ timeout: 60_000 });
+      await link.click();
+    })(),
+  ]);
+  report.longPdfName = longPdf.suggestedFilename();
+  report.longPdfStart = readFileSync(await longPdf.path())
     .subarray(0, 5)
     .toString("latin1");
   await page.goto(`${beacon}${settingsPath}`);

@@ -13,6 +13,7 @@ pub mod export_organization;
 pub mod maintain_events_all_tenants;
 pub mod meter_usage_all_tenants;
 pub mod prune_audit_all_tenants;
+pub mod render_dashboard_pdf;
 pub mod rollup_all_tenants;
 pub mod rotate_salts_all_tenants;
 pub mod send_billing_notice;
@@ -29,6 +30,7 @@ pub use export_organization::ExportOrganization;
 pub use maintain_events_all_tenants::MaintainEventsAllTenants;
 pub use meter_usage_all_tenants::MeterUsageAllTenants;
 pub use prune_audit_all_tenants::PruneAuditAllTenants;
+pub use render_dashboard_pdf::RenderDashboardPdf;
 pub use rollup_all_tenants::RollupAllTenants;
 pub use rotate_salts_all_tenants::RotateSaltsAllTenants;
 pub use send_billing_notice::SendBillingNotice;
@@ -104,6 +106,8 @@ pub enum Job {
     SendChannelDisabledNotice(SendChannelDisabledNotice),
     /// A project's e-mail report for one slot, or a preview.
     SendReport(SendReport),
+    /// A dashboard PDF made in the background.
+    RenderDashboardPdf(RenderDashboardPdf),
 }
 
 impl Job {
@@ -125,6 +129,7 @@ impl Job {
             Self::SendDomainLostNotice(job) => job.run(ctx).await,
             Self::SendChannelDisabledNotice(job) => job.run(ctx).await,
             Self::SendReport(job) => job.run(ctx).await,
+            Self::RenderDashboardPdf(job) => job.run(ctx).await,
         }
     }
 }

@@ -20,6 +20,23 @@ pub enum Paper {
 }
 
 impl Paper {
+    /// The stored name (`a4`, `letter`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::A4 => "a4",
+            Self::Letter => "letter",
+        }
+    }
+
+    /// The paper named `name`; A4 for any other name.
+    pub fn parse(name: &str) -> Self {
+        if name == "letter" {
+            Self::Letter
+        } else {
+            Self::A4
+        }
+    }
+
     /// Width and height in points.
     pub fn size(self) -> (f32, f32) {
         match self {

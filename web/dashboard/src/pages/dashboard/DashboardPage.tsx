@@ -11,6 +11,7 @@ import { useAsync } from "../../lib/useAsync";
 import { Breakdown } from "./Breakdown";
 import { type ArrivedEvent, LivePanel, useLiveEvents } from "./Live";
 import { MainGraph } from "./MainGraph";
+import { PdfDownload } from "./PdfDownload";
 import { TopMetrics } from "./TopMetrics";
 import {
   type DashboardView,
@@ -95,13 +96,13 @@ export function DashboardPage() {
         >
           Download all breakdowns (ZIP)
         </a>
-        <a
-          className="button button-secondary"
-          href={`/api/v1/orgs/${project.org_id}/projects/${project.id}/exports/dashboard?period=${encodeURIComponent(realtime ? "day" : view.period)}&paper=${paperForLocale()}`}
-          download
-        >
-          Download PDF
-        </a>
+        <PdfDownload
+          key={`${view.period}-${paperForLocale()}`}
+          orgId={project.org_id}
+          projectId={project.id}
+          period={realtime ? "day" : view.period}
+          paper={paperForLocale()}
+        />
         {view.filters.length > 0 && (
           <ul className="filters" aria-label="Filters">
             {view.filters.map((filter) => (
