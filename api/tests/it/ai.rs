@@ -845,3 +845,58 @@ async fn ai_insights_in_chromium() {
     }
     assert_eq!(received(&fake).await.len(), 2);
 }
+
+#[tokio::test]
+async fn with_billing_ai_insights_need_a_plan_that_has_them() {
+    let fake = Receivers::start_script("openai.py");
+    let stripe = crate::fake_stripe::FakeStripe::start();
+    let ai = worker::ai::Ai::new(worker::ai::AiConfig {
+        base_url: fake.url("/v1"),
+        api_key: Some(KEY.into()),
+        model: MODEL.into(),
+        timeout: Duration::from_secs(20),
+        attempts: 1,
+        first_retry: Duration::from_millis(20),
+    })
+    .unwrap();
+    let app = stripe.app().await.reconfigured(|state| state.ai = Some(ai));
+    let owner = app.user("owner@free-ai.test").await;
+    let who = As::User(owner.clone());
+    let org = app.org(&owner, "Free").await;
+    let project = app.project(&who, org, "free.example").await;
+    let p = project["id"].as_str().unwrap();
+    let settings = format!("/api/v1/orgs/{org}/ai");
+    // The Free plan has no AI summaries: switching on is refused, naming the plan that has them.
+    let resp = app
+        .call(&who, "PUT", &settings, Some(json!({"enabled": true})))
+        .await;
+    let problem = assert_problem(resp, 402, "plan_required").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Business"),
+        "{problem}"
+    );
+    // The control: the same call switching off (nothing to gate) goes through.
+    let (status, body) = app
+        .json(&who, "PUT", &settings, Some(json!({"enabled": false})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["plan_allows"], false);
+    // The highlights are Beacon's own, saying why; the explanation is refused; nothing is sent.
+    let highlights = format!("/api/v1/orgs/{org}/projects/{p}/ai/highlights?period=7d");
+    let (answer, _) = done(&sse(&app, &who, &highlights).await);
+    assert_eq!(answer["author"], "statistical");
+    assert!(
+        answer["notice"].as_str().unwrap().contains("plan"),
+        "{answer}"
+    );
+    let resp = app
+        .call(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{p}/ai/vitals-hints"),
+            None,
+        )
+        .await;
+    assert_problem(resp, 402, "plan_required").await;
+    assert!(received(&fake).await.is_empty());
+}
