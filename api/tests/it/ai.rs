@@ -828,14 +828,14 @@ async fn ai_insights_in_chromium() {
         usage[0]
             .as_str()
             .unwrap()
-            .starts_with("Highlights: 1 answers"),
+            .starts_with("Highlights: 1 answer, "),
         "{report:#}"
     );
     assert!(
         usage[1]
             .as_str()
             .unwrap()
-            .starts_with("Error explanations: 1 answers"),
+            .starts_with("Error explanations: 1 answer, "),
         "{report:#}"
     );
     let a11y = report["a11y"].as_object().unwrap();

@@ -56,8 +56,9 @@ export function AiSettings({ orgId, owner }: { orgId: string; owner: boolean }) 
             <ul className="list" aria-label="AI usage this month">
               {s.usage.map((u) => (
                 <li key={u.feature}>
-                  {FEATURES[u.feature] ?? u.feature}: {u.requests.toLocaleString()} answers,{" "}
-                  {(u.prompt_tokens + u.completion_tokens).toLocaleString()} tokens
+                  {FEATURES[u.feature] ?? u.feature}: {u.requests.toLocaleString()}{" "}
+                  {u.requests === 1 ? "answer" : "answers"}, {(u.prompt_tokens + u.completion_tokens).toLocaleString()}{" "}
+                  tokens
                 </li>
               ))}
             </ul>
