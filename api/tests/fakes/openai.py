@@ -88,8 +88,9 @@ class Api(BaseHTTPRequestHandler):
             status = step["status"]
             if status >= 500:
                 return self.reply(status, b"upstream overloaded", "text/plain")
+            message = {429: "Rate limit reached", 401: "Incorrect API key provided: sk-te****cret"}
             return self.reply(status, {"error": {
-                "message": "Rate limit reached" if status == 429 else "refused",
+                "message": message.get(status, "refused"),
                 "type": "requests" if status == 429 else "invalid_request_error",
                 "param": None, "code": "rate_limit_exceeded" if status == 429 else None}})
         found = problem(body, self.headers)

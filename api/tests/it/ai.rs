@@ -502,11 +502,27 @@ async fn retries_timeouts_a_dead_endpoint_and_the_budget_give_clear_answers() {
     fake.control("/_script", json!({"steps": [{"status": 401}]}))
         .await;
     let (refused, _) = done(&sse(&app, &who, &other).await);
+    let notice = refused["notice"].as_str().unwrap();
     assert!(
-        refused["notice"].as_str().unwrap().contains("refused"),
+        notice.contains("refused the request: HTTP 401 (invalid_request_error)"),
         "{refused}"
     );
+    // The endpoint's own words (which may quote the operator's key) stay in the log.
+    assert!(!notice.contains("sk-te"), "{notice}");
     assert_eq!(received(&fake).await.len(), 1, "a refusal is not retried");
+    // The control: the endpoint's answer did quote it.
+    fake.control("/_script", json!({"steps": [{"status": 401}]}))
+        .await;
+    let raw = reqwest::Client::new()
+        .post(fake.url("/v1/chat/completions"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(raw.contains("sk-te"), "{raw}");
 
     // The budget: used up, further questions are refused until next month.
     let (_, settings) = app

@@ -75,10 +75,14 @@ impl From<OpenAIError> for AiError {
         match error {
             OpenAIError::ApiError(response) => {
                 let status = response.status_code;
-                let said = format!("{status} {}", response.api_error.message)
-                    .chars()
-                    .take(300)
-                    .collect();
+                // The endpoint's own words go to the log only: they may quote the operator's key
+                // (masked) or the request, which the organization's members need not see.
+                let message: String = response.api_error.message.chars().take(300).collect();
+                tracing::warn!(%status, %message, "the AI endpoint answered an error");
+                let said = match &response.api_error.r#type {
+                    Some(kind) => format!("HTTP {} ({kind})", status.as_u16()),
+                    None => format!("HTTP {}", status.as_u16()),
+                };
                 if status.as_u16() == 429 {
                     AiError::RateLimited(said)
                 } else if status.is_server_error() || status.as_u16() == 408 {
@@ -92,7 +96,10 @@ impl From<OpenAIError> for AiError {
             }
             OpenAIError::Reqwest(error) => AiError::Unavailable(crate::outbound::describe(&error)),
             OpenAIError::StreamError(error) => AiError::Unavailable(error.to_string()),
-            other => AiError::Refused(other.to_string().chars().take(300).collect()),
+            other => {
+                tracing::warn!(error = %other, "the AI endpoint's answer could not be read");
+                AiError::Refused("its answer could not be read".to_owned())
+            }
         }
     }
 }
