@@ -28,29 +28,20 @@ pub struct Fact {
 pub struct Facts(Vec<Fact>);
 
 impl Facts {
-    /// Adds the next fact.
-    pub fn add(&mut self, text: impl Into<String>, link: Option<String>) {
+    /// Adds the next fact; answers its id (`F3`).
+    pub fn add(&mut self, text: impl Into<String>, link: Option<String>) -> String {
         let id = format!("F{}", self.0.len() + 1);
         self.0.push(Fact {
-            id,
+            id: id.clone(),
             text: text.into(),
             link,
         });
+        id
     }
 
     /// The facts, in order.
     pub fn into_vec(self) -> Vec<Fact> {
         self.0
-    }
-
-    /// Whether there is none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// How many there are.
-    pub fn len(&self) -> usize {
-        self.0.len()
     }
 }
 

@@ -118,16 +118,15 @@ fn build(data: &PeriodData, project_path: &str) -> (Vec<Fact>, Ids) {
     let dashboard = format!("{project_path}?{period}");
     let mut facts = Facts::default();
     let mut ids = Ids::default();
-    let next_id = |facts: &Facts| format!("F{}", facts.len() + 1);
     for line in &content.metrics {
-        ids.metrics.push(next_id(&facts));
-        facts.add(
+        let id = facts.add(
             format!(
                 "{}: {} (previous period {}, {})",
                 line.label, line.shown, line.previous_shown, line.change
             ),
             Some(format!("{dashboard}&metric={}", line.key)),
         );
+        ids.metrics.push(id);
     }
     let rows = |facts: &mut Facts,
                 kind: &str,
@@ -141,8 +140,7 @@ fn build(data: &PeriodData, project_path: &str) -> (Vec<Fact>, Ids) {
                 .iter()
                 .find(|b| b.name == row.name)
                 .map_or(0, |b| b.visitors);
-            out.push((format!("F{}", facts.len() + 1), row.visitors, earlier));
-            facts.add(
+            let id = facts.add(
                 format!(
                     "{kind} {}: {} visitors (previous period {})",
                     row.name,
@@ -151,6 +149,7 @@ fn build(data: &PeriodData, project_path: &str) -> (Vec<Fact>, Ids) {
                 ),
                 Some(format!("{dashboard}&f.{dimension}={}", encode(&row.name))),
             );
+            out.push((id, row.visitors, earlier));
         }
         out
     };
@@ -203,8 +202,7 @@ fn build(data: &PeriodData, project_path: &str) -> (Vec<Fact>, Ids) {
         ),
     ] {
         for issue in list {
-            out.push(format!("F{}", facts.len() + 1));
-            facts.add(
+            let id = facts.add(
                 format!(
                     "{kind} \"{}\" ({}): {} events in the period",
                     issue.title,
@@ -213,6 +211,7 @@ fn build(data: &PeriodData, project_path: &str) -> (Vec<Fact>, Ids) {
                 ),
                 Some(format!("{project_path}/errors/{}", issue.issue_id)),
             );
+            out.push(id);
         }
     }
     for vital in &content.vitals {
@@ -228,8 +227,7 @@ fn build(data: &PeriodData, project_path: &str) -> (Vec<Fact>, Ids) {
         );
     }
     for slow in &data.slow_pages {
-        ids.slow.push(format!("F{}", facts.len() + 1));
-        facts.add(
+        let id = facts.add(
             format!(
                 "Slowest page for {}: {} with p75 {}, rated {} ({} samples)",
                 slow.vital,
@@ -240,6 +238,7 @@ fn build(data: &PeriodData, project_path: &str) -> (Vec<Fact>, Ids) {
             ),
             Some(format!("{project_path}/vitals?metric={}", slow.vital)),
         );
+        ids.slow.push(id);
     }
     (facts.into_vec(), ids)
 }

@@ -47,16 +47,12 @@ pub fn highlights_prompt(
         },
     );
     context.insert("period", &content.period_label);
-    context.insert("previous", &label(&content.previous));
+    context.insert("previous", &content.previous.label());
     Prepared::new(
         (Insight::Highlights, project_id),
         highlights::facts(data, project_path),
         context,
     )
-}
-
-fn label(period: &Period) -> String {
-    period.label()
 }
 
 /// The highlights of `data` for `org`: the AI's when `ai` is configured, `allowed` (the plan
