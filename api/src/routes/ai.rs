@@ -257,20 +257,10 @@ impl AiApi {
         let org = scope.org();
         let plan_allows = scope.entitlements.require(Feature::AiSummaries).is_ok();
         let month = ai_rows::month_of(state.clock.now());
-        let (settings, usage) = scope
-            .run(async |conn| {
-                let settings = ai_rows::settings(conn, org).await?;
-                let usage = ai_rows::usage(conn, org, month).await?;
-                Ok::<_, DbError>((settings, usage))
-            })
+        let read = scope
+            .run(async |conn| Ok::<_, DbError>(read(conn, org, month).await?))
             .await?;
-        Ok(Json(settings_out(
-            &state,
-            plan_allows,
-            settings,
-            usage,
-            month,
-        )))
+        Ok(Json(settings_out(&state, plan_allows, read, month)))
     }
 
     /// Switches AI insights on or off and sets the monthly token budget (owners). Switching on
@@ -306,7 +296,7 @@ impl AiApi {
         let org = scope.org();
         let by = scope.access.user_id.map(|user| user.uuid());
         let month = ai_rows::month_of(state.clock.now());
-        let (settings, usage) = scope
+        let read = scope
             .run(async |conn| {
                 let before = ai_rows::settings(conn, org).await?;
                 let budget = body
@@ -322,18 +312,10 @@ impl AiApi {
                     );
                 let entry = Entry::new(Action::AiSettingsUpdated, org.uuid()).with(changes);
                 audit::record(conn, org, entry).await?;
-                let settings = ai_rows::settings(conn, org).await?;
-                let usage = ai_rows::usage(conn, org, month).await?;
-                Ok::<_, ApiError>((settings, usage))
+                Ok::<_, ApiError>(read(conn, org, month).await?)
             })
             .await?;
-        Ok(Json(settings_out(
-            &state,
-            plan_allows,
-            settings,
-            usage,
-            month,
-        )))
+        Ok(Json(settings_out(&state, plan_allows, read, month)))
     }
 
     /// The highlights of a period (`period` as the dashboard's; default `7d`) against the
@@ -478,11 +460,22 @@ impl AiApi {
     }
 }
 
+/// The organization's settings and its usage in `month`.
+async fn read(
+    conn: &mut diesel_async::AsyncPgConnection,
+    org: OrgId,
+    month: NaiveDate,
+) -> diesel::QueryResult<(ai_rows::AiSettings, Vec<ai_rows::FeatureUsage>)> {
+    Ok((
+        ai_rows::settings(conn, org).await?,
+        ai_rows::usage(conn, org, month).await?,
+    ))
+}
+
 fn settings_out(
     state: &AppState,
     plan_allows: bool,
-    settings: ai_rows::AiSettings,
-    usage: Vec<ai_rows::FeatureUsage>,
+    (settings, usage): (ai_rows::AiSettings, Vec<ai_rows::FeatureUsage>),
     month: NaiveDate,
 ) -> AiSettingsOut {
     AiSettingsOut {

@@ -46,6 +46,15 @@ async fn ai_app_timing_out_after(fake: &Receivers, timeout: Duration) -> TestApp
         .reconfigured(|state| state.ai = Some(ai))
 }
 
+/// Switches AI insights on for `org`, as its owner `who`.
+async fn switch_ai_on(app: &TestApp, who: &As, org: uuid::Uuid) {
+    let path = format!("/api/v1/orgs/{org}/ai");
+    let (status, body) = app
+        .json(who, "PUT", &path, Some(json!({"enabled": true})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// The requests the fake received.
 async fn received(fake: &Receivers) -> Vec<Value> {
     fake.state().await["received"].as_array().unwrap().clone()
@@ -342,15 +351,7 @@ async fn retries_timeouts_a_dead_endpoint_and_the_budget_give_clear_answers() {
     app.set_now(at("2026-11-18T10:00:00Z"));
     pageviews_of(&app, "retry.example", "/", 3).await;
     error_event(&app, &project, at("2026-11-18T11:00:00Z")).await;
-    let (status, _) = app
-        .json(
-            &who,
-            "PUT",
-            &format!("/api/v1/orgs/{org}/ai"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    switch_ai_on(&app, &who, org).await;
     let (_, issues) = app
         .json(
             &who,
@@ -463,15 +464,7 @@ async fn retries_timeouts_a_dead_endpoint_and_the_budget_give_clear_answers() {
     )
     .await;
     app.set_now(at("2026-11-19T10:00:00Z"));
-    let (status, _) = app
-        .json(
-            &who,
-            "PUT",
-            &format!("/api/v1/orgs/{org}/ai"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    switch_ai_on(&app, &who, org).await;
     let fresh =
         format!("/api/v1/orgs/{org}/projects/{p}/ai/highlights?period=2026-11-18,2026-11-18");
     let (fallback, _) = done(&sse(&app, &who, &fresh).await);
@@ -611,15 +604,7 @@ async fn the_report_email_carries_ai_highlights_when_on_and_beacons_summary_othe
     assert!(mail.contains("Unique visitors rose to 4 from 0"), "{mail}");
     assert!(received(&fake).await.is_empty());
 
-    let (status, _) = app
-        .json(
-            &who,
-            "PUT",
-            &format!("/api/v1/orgs/{org}/ai"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    switch_ai_on(&app, &who, org).await;
     let (status, _) = app
         .json(
             &who,
@@ -682,15 +667,7 @@ async fn vitals_hints_send_the_slow_pages_and_their_attribution_only() {
     let org = app.org(&owner, "Vital").await;
     let project = app.project(&who, org, "vitals.example").await;
     let p = project["id"].as_str().unwrap();
-    let (status, _) = app
-        .json(
-            &who,
-            "PUT",
-            &format!("/api/v1/orgs/{org}/ai"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    switch_ai_on(&app, &who, org).await;
     let hints = format!("/api/v1/orgs/{org}/projects/{p}/ai/vitals-hints?period=7d");
     // No samples yet: a clear refusal, and nothing sent.
     let resp = app.call(&who, "POST", &hints, None).await;

@@ -8,7 +8,7 @@ pub mod period;
 pub mod unsubscribe;
 
 pub use content::{
-    Detail, Progress, ReportContent, TopRow, compose, compose_period, compose_period_reporting,
-    steps, thousands, vital_shown,
+    Detail, Progress, ReportContent, TopRow, Tops, compose, compose_period,
+    compose_period_reporting, steps, thousands, tops, vital_shown,
 };
 pub use period::{Period, periods};

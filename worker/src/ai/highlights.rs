@@ -9,7 +9,7 @@ use diesel_async::AsyncPgConnection;
 use tenant::ProjectId;
 use tenant::ingest::vitals::Vital;
 use tenant::reports::{
-    Detail, Period, ReportContent, TopRow, compose_period, thousands, vital_shown,
+    Detail, Period, ReportContent, TopRow, Tops, compose_period, thousands, tops, vital_shown,
 };
 use tenant::stats::StatsError;
 use tenant::tables::projects::Project;
@@ -40,8 +40,8 @@ pub struct SlowPage {
 pub struct PeriodData {
     /// The period.
     pub content: ReportContent,
-    /// The period before, for the top rows' earlier values.
-    pub earlier: ReportContent,
+    /// The period before's top rows and error events.
+    pub earlier: Tops,
     /// The slowest pages.
     pub slow_pages: Vec<SlowPage>,
 }
@@ -52,9 +52,8 @@ pub async fn load(
     project: &Project,
     (period, previous): (Period, Period),
 ) -> Result<PeriodData, StatsError> {
-    let before = previous.before();
     let content = compose_period(conn, project, (period, previous), Detail::Email).await?;
-    let earlier = compose_period(conn, project, (previous, before), Detail::Email).await?;
+    let earlier = tops(conn, project, &previous).await?;
     let mut slow_pages = Vec::new();
     for line in content.vitals.iter().filter(|line| line.rating != "good") {
         let Some(vital) = Vital::parse(line.name) else {

@@ -12,7 +12,7 @@ use billing::Feature;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tenant::reports::{ReportContent, periods, unsubscribe};
+use tenant::reports::{periods, unsubscribe};
 use tenant::stats::realtime::today;
 use tenant::tables::reports::{self, Cadence, Subscription};
 use tenant::tables::{memberships, projects};
@@ -44,7 +44,7 @@ pub struct SendReport {
 
 /// What the job found to send.
 struct Loaded {
-    content: ReportContent,
+    /// The report's figures (`data.content`) and what its highlights compare with.
     data: PeriodData,
     ai_allowed: bool,
     timezone: String,
@@ -90,7 +90,6 @@ impl SendReport {
                 let day: NaiveDate = today(conn, &project.timezone, self.slot).await?;
                 let data = highlights::load(conn, &project, periods(cadence, day)).await?;
                 Ok(Some(Loaded {
-                    content: data.content.clone(),
                     data,
                     ai_allowed: entitlements.require(Feature::AiSummaries).is_ok(),
                     timezone: project.timezone,
@@ -112,15 +111,17 @@ impl SendReport {
             now,
         )
         .await;
-        let daily: Vec<i64> = loaded.content.daily.iter().map(|(_, v)| *v).collect();
+        let daily: Vec<i64> = loaded.data.content.daily.iter().map(|(_, v)| *v).collect();
         let png = chart::bars(&daily)?;
         let subject = format!(
             "{}: your {} Beacon report, {}",
-            loaded.content.project, loaded.content.cadence, loaded.content.period_label
+            loaded.data.content.project,
+            loaded.data.content.cadence,
+            loaded.data.content.period_label
         );
         for recipient in &loaded.recipients {
             let preview = self.preview_to.is_some();
-            if !preview && recipient.skip_empty && loaded.content.is_empty() {
+            if !preview && recipient.skip_empty && loaded.data.content.is_empty() {
                 self.mark(ctx, org, recipient, None).await?;
                 continue;
             }
@@ -158,7 +159,7 @@ impl SendReport {
         subject: &str,
         unsubscribe: Option<&(String, String)>,
     ) -> tera::Context {
-        let content = &loaded.content;
+        let content = &loaded.data.content;
         let project_url = format!(
             "{}/orgs/{}/projects/{}",
             ctx.public_url, self.org_id, self.project_id
