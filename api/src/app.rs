@@ -13,6 +13,7 @@ use crate::routes::audit::AuditApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::billing::BillingApi;
 use crate::routes::channels::ChannelsApi;
+use crate::routes::dashboards::DashboardsApi;
 use crate::routes::domains::DomainsApi;
 use crate::routes::events::IngestApi;
 use crate::routes::exports::ExportsApi;
@@ -33,6 +34,7 @@ use crate::routes::reports::ReportsApi;
 use crate::routes::saml::SamlApi;
 use crate::routes::saml_login::SamlLoginApi;
 use crate::routes::scim_tokens::ScimTokensApi;
+use crate::routes::segments::SegmentsApi;
 use crate::routes::sso::SsoApi;
 use crate::routes::sso_login::SsoLoginApi;
 use crate::routes::stats::StatsApi;
@@ -72,6 +74,7 @@ type Apis = (
         PdfJobsApi,
         AiApi,
     ),
+    (SegmentsApi, DashboardsApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -12,6 +12,7 @@ pub mod backoff;
 pub mod cache;
 pub mod clock;
 pub mod csv;
+pub mod dashboards;
 pub mod db;
 pub mod embedded;
 pub mod errors;

@@ -115,6 +115,8 @@ kinds! {
     AiDisabled => "ai_disabled",
     AiBudgetExhausted => "ai_budget_exhausted",
     AiUnavailable => "ai_unavailable",
+    InvalidDashboard => "invalid_dashboard",
+    DashboardConflict => "dashboard_conflict",
 }
 
 impl std::fmt::Display for ProblemKind {

@@ -837,7 +837,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Saved segments: named filter sets of a project.
+    segments (org_id, segment_id) {
+        org_id -> Uuid,
+        segment_id -> Uuid,
+        project_id -> Uuid,
+        name -> Text,
+        filters -> Jsonb,
+        owner_id -> Nullable<Uuid>,
+        shared -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Custom dashboards of a project.
+    dashboards (org_id, dashboard_id) {
+        org_id -> Uuid,
+        dashboard_id -> Uuid,
+        project_id -> Uuid,
+        name -> Text,
+        position -> Int4,
+        is_default -> Bool,
+        version -> Int4,
+        period -> Nullable<Text>,
+        filters -> Jsonb,
+        widgets -> Jsonb,
+        created_by -> Nullable<Uuid>,
+        updated_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    segments,
+    dashboards,
     pdf_exports,
     ai_answers,
     ai_settings,

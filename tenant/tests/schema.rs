@@ -599,6 +599,22 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     by: None,
                 };
                 pdf_exports::create(conn, org, pdf, now).await?;
+                // A shared segment and a custom dashboard.
+                use tenant::tables::{dashboards, segments};
+                let filters = serde_json::json!([["is", "visit:country", ["DE"]]]);
+                let fields = segments::SegmentFields {
+                    name: "Germany",
+                    filters: &filters,
+                    shared: true,
+                };
+                segments::create(conn, org, project, None, fields).await?;
+                let content = dashboards::Content {
+                    name: "Launch",
+                    period: Some("7d"),
+                    filters: &filters,
+                    widgets: &serde_json::json!([]),
+                };
+                dashboards::create(conn, org, project, None, content).await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -887,6 +903,8 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(ai_usage::table.select(ai_usage::all_columns)),
         declared(ai_answers::table.select(ai_answers::all_columns)),
         declared(pdf_exports::table.select(pdf_exports::all_columns)),
+        declared(segments::table.select(segments::all_columns)),
+        declared(dashboards::table.select(dashboards::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -178,6 +178,15 @@ impl Caller {
         }
     }
 
+    /// The signed-in user, `None` for an API key (what a user sees of personal resources,
+    /// such as saved segments, a key does not).
+    pub fn person(&self) -> Option<UserId> {
+        match self {
+            Self::User { user_id, .. } => Some(*user_id),
+            Self::Key { .. } => None,
+        }
+    }
+
     /// Who acts, for the transaction's `app.actor`.
     pub fn actor(&self) -> Actor {
         match self {

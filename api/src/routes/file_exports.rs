@@ -19,7 +19,7 @@ use serde_json::json;
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::reports::{Detail, Period, compose_period};
 use tenant::stats::export::{self, Encoder, Format, send_rows};
-use tenant::stats::{StatsQuery, StatsRequest, StatsRow};
+use tenant::stats::{StatsQuery, StatsRow};
 use tenant::tables::error_issues::{self, ExportedIssue};
 use tenant::{Db, DbError, OrgId, ProjectId};
 use tokio::sync::mpsc;
@@ -224,16 +224,20 @@ impl FileExportsApi {
         format: Query<FileFormat>,
         body: Json<Described<StatsQueryDoc>>,
     ) -> ApiResult<FileResponse> {
-        let request: StatsRequest = tenant::stats::request::parse(&body)?;
-        let (org, project) = find_project(&state, &auth, &request.site_id).await?;
+        let site_id = tenant::stats::segments::site_of(&body)?;
+        let (org, project) = find_project(&state, &auth, &site_id).await?;
         let slot = running_slot()?;
+        let viewer = auth.0.person();
         let now = state.clock.now();
         let format = format.0;
         let actor = auth.0.actor();
         let context = crate::scope::request_context(req, &state);
-        let query = state
+        let (query, request) = state
             .db
             .scoped_as_for(org, &actor, &context, async |conn| {
+                let project_id = tenant::ProjectId::from_uuid(project.project_id);
+                let request =
+                    tenant::stats::segments::parse(conn, org, project_id, viewer, &body).await?;
                 let today = tenant::stats::today(conn, &project.timezone, now).await?;
                 let query = tenant::stats::answer::query_for(&project, &request, today);
                 let changes = Changes::default()
@@ -247,7 +251,7 @@ impl FileExportsApi {
                     );
                 let entry = Entry::new(Action::StatsExported, project.project_id).with(changes);
                 audit::record(conn, org, entry).await?;
-                Ok::<_, ApiError>(query)
+                Ok::<_, ApiError>((query, request))
             })
             .await?;
         let name = format!(

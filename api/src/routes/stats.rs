@@ -6,9 +6,9 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use serde_json::json;
-use tenant::stats::{StatsError, StatsRequest};
+use tenant::stats::{StatsError, segments};
 use tenant::tables::{organizations, projects};
-use tenant::{DbError, OrgId};
+use tenant::{DbError, OrgId, ProjectId};
 
 use super::stats_contract::{Described, StatsQueryDoc, StatsResultDoc};
 use crate::auth::{Auth, Caller, Need};
@@ -78,7 +78,8 @@ pub struct StatsApi;
 impl StatsApi {
     /// Query aggregate statistics (Plausible Stats API v2): `site_id`, `metrics`, `date_range`,
     /// and optional `dimensions`, `filters`, `order_by`, `pagination`,
-    /// `include.comparisons.mode = "previous_period"`.
+    /// `include.comparisons.mode = "previous_period"`. A saved segment is a filter
+    /// `["is", "segment", ["<id>"]]`: shared segments, and a signed-in user's own.
     #[oai(path = "/api/v2/query", method = "post", operation_id = "query_stats")]
     async fn query(
         &self,
@@ -86,13 +87,16 @@ impl StatsApi {
         auth: Auth,
         body: Json<Described<StatsQueryDoc>>,
     ) -> ApiResult<QueryResponse> {
-        let request: StatsRequest = tenant::stats::request::parse(&body)?;
-        let (org, project) = find_project(&state, &auth, &request.site_id).await?;
+        let site_id = segments::site_of(&body)?;
+        let (org, project) = find_project(&state, &auth, &site_id).await?;
         let filters = body.get("filters").cloned().unwrap_or(json!([]));
         let now = state.clock.now();
+        let viewer = auth.0.person();
         let result = state
             .db
             .scoped(org, async |conn| {
+                let project_id = ProjectId::from_uuid(project.project_id);
+                let request = segments::parse(conn, org, project_id, viewer, &body).await?;
                 tenant::stats::answer(conn, &project, &request, filters, now).await
             })
             .await?;

@@ -262,6 +262,88 @@ async fn every_write_is_audited_once_with_its_actor() {
         "funnel.deleted",
         user_actor(&owner)
     );
+    let segment = step!(
+        "create_segment",
+        who,
+        "POST",
+        format!("{o}/projects/{p}/segments"),
+        Some(json!({"name": "Germany", "filters": [["is", "visit:country", ["DE"]]]})),
+        "segment.created",
+        user_actor(&owner)
+    );
+    let segment_path = format!(
+        "{o}/projects/{p}/segments/{}",
+        segment["id"].as_str().unwrap()
+    );
+    step!(
+        "update_segment",
+        who,
+        "PUT",
+        segment_path.clone(),
+        Some(
+            json!({"name": "Germany", "filters": [["is", "visit:country", ["DE"]]], "shared": true})
+        ),
+        "segment.updated",
+        user_actor(&owner)
+    );
+    step!(
+        "delete_segment",
+        who,
+        "DELETE",
+        segment_path,
+        None,
+        "segment.deleted",
+        user_actor(&owner)
+    );
+    let dashboard = step!(
+        "create_dashboard",
+        who,
+        "POST",
+        format!("{o}/projects/{p}/dashboards"),
+        Some(json!({"name": "Launch"})),
+        "dashboard.created",
+        user_actor(&owner)
+    );
+    let dashboard_path = format!(
+        "{o}/projects/{p}/dashboards/{}",
+        dashboard["id"].as_str().unwrap()
+    );
+    step!(
+        "update_dashboard",
+        who,
+        "PUT",
+        dashboard_path.clone(),
+        Some(json!({"name": "Launch week", "version": 1})),
+        "dashboard.updated",
+        user_actor(&owner)
+    );
+    let copy = step!(
+        "duplicate_dashboard",
+        who,
+        "POST",
+        format!("{dashboard_path}/duplicate"),
+        None,
+        "dashboard.created",
+        user_actor(&owner)
+    );
+    step!(
+        "arrange_dashboards",
+        who,
+        "PUT",
+        format!("{o}/projects/{p}/dashboard-arrangement"),
+        Some(json!({"order": [copy["id"], dashboard["id"]], "default_id": dashboard["id"]})),
+        "dashboard.arranged",
+        user_actor(&owner)
+    );
+    step!(
+        "delete_dashboard",
+        who,
+        "DELETE",
+        dashboard_path,
+        None,
+        "dashboard.deleted",
+        user_actor(&owner)
+    );
     step!(
         "delete_goal",
         who,

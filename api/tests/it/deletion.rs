@@ -32,6 +32,8 @@ const POPULATED: &[&str] = &[
     "ai_usage",
     "ai_answers",
     "pdf_exports",
+    "segments",
+    "dashboards",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -99,6 +101,28 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
             "POST",
             &format!("{base}/funnels"),
             Some(json!({"name": "Signup flow", "steps": goals})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = app
+        .json(
+            who,
+            "POST",
+            &format!("{base}/segments"),
+            Some(json!({"name": "Germany", "filters": [["is", "visit:country", ["DE"]]]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, funnel_list) = app.json(who, "GET", &format!("{base}/funnels"), None).await;
+    assert_eq!(status, 200, "{funnel_list}");
+    let widget = json!({"id": "w1", "kind": "funnel", "x": 0, "y": 0, "w": 6, "h": 4,
+        "funnel_id": funnel_list[0]["id"]});
+    let (status, body) = app
+        .json(
+            who,
+            "POST",
+            &format!("{base}/dashboards"),
+            Some(json!({"name": "Launch", "widgets": [widget]})),
         )
         .await;
     assert_eq!(status, 201, "{body}");

@@ -21,6 +21,8 @@ struct Fixture {
     channel: Uuid,
     subscription: Uuid,
     pdf: Uuid,
+    segment: Uuid,
+    dashboard: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
@@ -192,6 +194,68 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             "GET",
             format!("/api/v1/orgs/{org}/projects/{p}/retention"),
             None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/segments"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/segments"),
+            Some(
+                json!({"name": "Spy", "filters": [["is", "visit:country", ["DE"]]], "shared": true}),
+            ),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/projects/{p}/segments/{}", f.segment),
+            Some(
+                json!({"name": "Spy", "filters": [["is", "visit:country", ["FR"]]], "shared": true}),
+            ),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}/segments/{}", f.segment),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/dashboards"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/dashboards"),
+            Some(json!({"name": "Spy"})),
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/dashboards/{}", f.dashboard),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/projects/{p}/dashboards/{}", f.dashboard),
+            Some(json!({"name": "Spy", "version": 1})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}/dashboards/{}", f.dashboard),
+            None,
+        ),
+        (
+            "POST",
+            format!(
+                "/api/v1/orgs/{org}/projects/{p}/dashboards/{}/duplicate",
+                f.dashboard
+            ),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/projects/{p}/dashboard-arrangement"),
+            Some(json!({"order": [f.dashboard], "default_id": f.dashboard})),
         ),
         (
             "GET",
@@ -586,7 +650,30 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
         )
         .await;
     assert_eq!(status, 202, "{pdf}");
+    let (status, segment) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/segments"),
+            Some(json!({"name": "Germany", "filters": [["is", "visit:country", ["DE"]]], "shared": true})),
+        )
+        .await;
+    assert_eq!(status, 201, "{segment}");
+    let (status, dashboard) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/dashboards"),
+            Some(
+                json!({"name": "Launch", "widgets": [{"id": "w1", "kind": "note", "x": 0, "y": 0,
+                "w": 4, "h": 2, "text": "alpha's secret note"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{dashboard}");
     let fixture = Fixture {
+        segment: segment["id"].as_str().unwrap().parse().unwrap(),
+        dashboard: dashboard["id"].as_str().unwrap().parse().unwrap(),
         pdf: pdf["export_id"].as_str().unwrap().parse().unwrap(),
         subscription: subscription["subscription_id"]
             .as_str()
@@ -677,6 +764,9 @@ async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRo
     let files = format!("/projects/{project}/releases/{}/files", f.funnel);
     let vitals = format!("/projects/{project}/vitals?metric=LCP&group=page&period=day");
     let alerts = format!("/projects/{project}/alerts");
+    let segments = format!("/projects/{project}/segments");
+    let dashboards = format!("/projects/{project}/dashboards");
+    let dashboard = format!("/projects/{project}/dashboards/{}", f.dashboard);
     let deliveries = format!("/channels/{}/deliveries", f.channel);
     for path in [
         alerts.as_str(),
@@ -689,6 +779,9 @@ async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRo
         "/api-keys",
         goals.as_str(),
         funnels.as_str(),
+        segments.as_str(),
+        dashboards.as_str(),
+        dashboard.as_str(),
         issues.as_str(),
         files.as_str(),
         vitals.as_str(),
@@ -823,6 +916,8 @@ async fn every_org_endpoint_is_covered() {
         channel: nil,
         subscription: nil,
         pdf: nil,
+        segment: nil,
+        dashboard: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()

@@ -189,6 +189,20 @@ actions! {
     DashboardExported => "stats.dashboard_exported" on "project",
     /// An owner switched AI insights on or off, or changed the monthly token budget.
     AiSettingsUpdated => "ai.settings_updated" on "organization",
+    /// A saved segment was created.
+    SegmentCreated => "segment.created" on "segment",
+    /// A saved segment's name, filters or sharing changed.
+    SegmentUpdated => "segment.updated" on "segment",
+    /// A saved segment was deleted.
+    SegmentDeleted => "segment.deleted" on "segment",
+    /// A custom dashboard was created (or duplicated).
+    DashboardCreated => "dashboard.created" on "dashboard",
+    /// A custom dashboard's name, period, filters or widgets changed.
+    DashboardUpdated => "dashboard.updated" on "dashboard",
+    /// A custom dashboard was deleted.
+    DashboardDeleted => "dashboard.deleted" on "dashboard",
+    /// The project's dashboards were reordered, or its default dashboard changed.
+    DashboardsArranged => "dashboard.arranged" on "project",
 }
 
 #[cfg(test)]

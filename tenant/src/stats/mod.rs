@@ -19,6 +19,7 @@ pub mod realtime;
 pub mod request;
 pub mod retention;
 pub mod rollups;
+pub mod segments;
 pub mod sql;
 pub mod visits;
 

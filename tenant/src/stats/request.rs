@@ -270,16 +270,9 @@ fn parse_filter(value: &Value, depth: usize, budget: &mut FilterBudget) -> Resul
     }
 }
 
-/// Parses and validates the body.
-pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
-    let object = body.as_object().ok_or_else(|| {
-        bad(
-            ProblemKind::InvalidRequest,
-            "the body must be a JSON object",
-        )
-    })?;
-    let site_id = object
-        .get("site_id")
+/// The body's `site_id` (the site's domain), trimmed and lower-cased.
+pub fn site_id(body: &Value) -> Result<String, Invalid> {
+    body.get("site_id")
         .and_then(Value::as_str)
         .map(|s| s.trim().to_lowercase())
         .filter(|s| !s.is_empty() && s.len() <= 253)
@@ -288,7 +281,18 @@ pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
                 ProblemKind::InvalidSite,
                 "`site_id` (the site's domain) is required",
             )
-        })?;
+        })
+}
+
+/// Parses and validates the body.
+pub fn parse(body: &Value) -> Result<StatsRequest, Invalid> {
+    let object = body.as_object().ok_or_else(|| {
+        bad(
+            ProblemKind::InvalidRequest,
+            "the body must be a JSON object",
+        )
+    })?;
+    let site_id = site_id(body)?;
     let metric_names: Vec<String> = object
         .get("metrics")
         .and_then(Value::as_array)

@@ -81,11 +81,14 @@ export async function joinBeacon(page, { maildir, email, password, signupUrl, st
   await page.waitForURL((url) => url.pathname !== "/login");
 }
 
-/** Collects the page's uncaught errors and console errors (but 401/403/404 answers) in `problems`. */
-export function watchPage(page, problems) {
+/**
+ * Collects the page's uncaught errors and console errors in `problems`, but the answers the
+ * page expects (401/403/404; a journey that provokes another, such as a 409, names it).
+ */
+export function watchPage(page, problems, expected = /status of 40[134]/) {
   page.on("pageerror", (error) => problems.push(`uncaught ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error" && !/status of 40[134]/.test(message.text())) problems.push(message.text());
+    if (message.type() === "error" && !expected.test(message.text())) problems.push(message.text());
   });
 }
 

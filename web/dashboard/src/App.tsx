@@ -16,6 +16,8 @@ import {
 import { AlertPage } from "./pages/alerts/AlertPage";
 import { AlertsPage } from "./pages/alerts/AlertsPage";
 import { BillingPage } from "./pages/billing/BillingPage";
+import { BoardPage } from "./pages/boards/BoardPage";
+import { DashboardsPage } from "./pages/boards/DashboardsPage";
 import { DashboardPage } from "./pages/dashboard/DashboardPage";
 import { IssuePage } from "./pages/errors/IssuePage";
 import { IssuesPage } from "./pages/errors/IssuesPage";
@@ -46,6 +48,8 @@ type Screen = (params: Record<string, string>) => ReactNode;
 /** A project's screens, by the path after `/orgs/:org/projects/:project`, inside its frame. */
 const PROJECT_SCREENS: [string, Screen][] = [
   ["", () => <DashboardPage />],
+  ["/dashboards", () => <DashboardsPage />],
+  ["/dashboards/:dashboard", (p) => <BoardPage dashboardId={p.dashboard} />],
   ["/goals", () => <GoalsPage />],
   ["/errors", () => <IssuesPage />],
   ["/errors/:issue", (p) => <IssuePage issueId={p.issue} />],

@@ -48,6 +48,7 @@ export function ProjectFrame({
   const base = `/orgs/${orgId}/projects/${projectId}`;
   const tabs = [
     { to: base, label: "Dashboard" },
+    { to: `${base}/dashboards`, label: "Dashboards" },
     { to: `${base}/goals`, label: "Goals & funnels" },
     { to: `${base}/errors`, label: "Errors" },
     { to: `${base}/vitals`, label: "Web Vitals" },

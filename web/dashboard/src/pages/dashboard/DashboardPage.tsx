@@ -4,18 +4,20 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { api, type Schemas } from "../../api/client";
 import { AiInsight } from "../../components/AiAnswer";
 import { useProject } from "../../components/ProjectFrame";
+import { SegmentPicker } from "../../components/SegmentPicker";
 import { Card, ErrorNote, Loading } from "../../components/ui";
+import { canWrite } from "../../lib/roles";
 import { useRouter } from "../../lib/router";
 import { dateRange, filterExpressions, runQuery, type StatsQuery } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
 import { Breakdown } from "./Breakdown";
+import { FilterChips } from "./FilterChips";
 import { type ArrivedEvent, LivePanel, useLiveEvents } from "./Live";
 import { MainGraph } from "./MainGraph";
 import { PdfDownload } from "./PdfDownload";
 import { TopMetrics } from "./TopMetrics";
 import {
   type DashboardView,
-  dimensionLabel,
   isCustomPeriod,
   METRICS,
   PERIODS,
@@ -32,7 +34,7 @@ function paperForLocale(): "a4" | "letter" {
 }
 
 export function DashboardPage() {
-  const { project } = useProject();
+  const { project, role } = useProject();
   const { path, search, navigate } = useRouter();
   const view = readView(search);
   const siteId = project.domains[0];
@@ -103,22 +105,14 @@ export function DashboardPage() {
           period={realtime ? "day" : view.period}
           paper={paperForLocale()}
         />
-        {view.filters.length > 0 && (
-          <ul className="filters" aria-label="Filters">
-            {view.filters.map((filter) => (
-              <li key={filter.dimension} className="chip">
-                {dimensionLabel(filter.dimension)} is <strong>{filter.value || "(none)"}</strong>
-                <button
-                  type="button"
-                  aria-label={`Remove filter ${dimensionLabel(filter.dimension)}`}
-                  onClick={() => setView(withoutFilter(view, filter.dimension))}
-                >
-                  ×
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
+        <SegmentPicker
+          orgId={project.org_id}
+          projectId={project.id}
+          filters={view.filters}
+          canWrite={canWrite(role)}
+          onChange={(filters) => setView({ ...view, filters })}
+        />
+        <FilterChips filters={view.filters} onRemove={(dimension) => setView(withoutFilter(view, dimension))} />
       </div>
       {realtime && <LivePanel orgId={project.org_id} projectId={project.id} events={live} refresh={refresh} />}
       <ErrorNote error={totals.error} />

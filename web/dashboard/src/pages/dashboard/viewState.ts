@@ -93,6 +93,7 @@ const DIMENSION_LABELS: Record<string, string> = {
   "visit:device": "Device",
   "visit:browser": "Browser",
   "visit:os": "Operating system",
+  segment: "Segment",
 };
 
 export function dimensionLabel(dimension: string): string {
