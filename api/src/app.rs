@@ -35,6 +35,8 @@ use crate::routes::saml::SamlApi;
 use crate::routes::saml_login::SamlLoginApi;
 use crate::routes::scim_tokens::ScimTokensApi;
 use crate::routes::segments::SegmentsApi;
+use crate::routes::shared::SharedApi;
+use crate::routes::shared_links::SharedLinksApi;
 use crate::routes::sso::SsoApi;
 use crate::routes::sso_login::SsoLoginApi;
 use crate::routes::stats::StatsApi;
@@ -74,7 +76,7 @@ type Apis = (
         PdfJobsApi,
         AiApi,
     ),
-    (SegmentsApi, DashboardsApi),
+    (SegmentsApi, DashboardsApi, SharedLinksApi, SharedApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -72,7 +72,49 @@ fn wants_page(req: &Request) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-fn index(req: &Request) -> Response {
+/// The policy for a shared link's page that `origins` may frame.
+fn framed_policy(origins: &[String]) -> String {
+    CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'none'",
+        &format!("frame-ancestors {}", origins.join(" ")),
+    )
+}
+
+/// The origins that may frame the page at `path`: a shared link's (`/share/<token>`) when it is
+/// open, has no password and lists some; none for every other page.
+async fn frame_origins(req: &Request, path: &str) -> Vec<String> {
+    let (Some(token), Some(state)) = (
+        path.strip_prefix("/share/")
+            .and_then(tenant::sharing::Token::parse),
+        req.data::<crate::state::AppState>(),
+    ) else {
+        return vec![];
+    };
+    let found = state
+        .db
+        .scoped(token.org, async |conn| {
+            Ok::<_, tenant::DbError>(
+                tenant::tables::shared_links::find(conn, token.org, token.link_id).await?,
+            )
+        })
+        .await;
+    match found {
+        Ok(link) => {
+            let now = state.clock.now();
+            let open = tenant::sharing::admit(&state.sealing_key, link.as_ref(), &token, None, now);
+            match (open, link) {
+                (Ok(()), Some(link)) => link.embed_origins,
+                _ => vec![],
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reading a shared link's embedding origins");
+            vec![]
+        }
+    }
+}
+
+fn index(req: &Request, frames: &[String]) -> Response {
     let Some(page) = files().get("index.html") else {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -84,9 +126,16 @@ fn index(req: &Request) -> Response {
     };
     let builder = Response::builder()
         .header(header::CACHE_CONTROL, "no-cache")
-        .header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)
-        .header(header::X_FRAME_OPTIONS, "DENY")
         .header(header::REFERRER_POLICY, "same-origin");
+    // A shared link's token never leaves the page in a Referer (same-origin above), and a page
+    // only the link's origins may frame has no X-Frame-Options (it would forbid them).
+    let builder = if frames.is_empty() {
+        builder
+            .header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)
+            .header(header::X_FRAME_OPTIONS, "DENY")
+    } else {
+        builder.header(header::CONTENT_SECURITY_POLICY, framed_policy(frames))
+    };
     page.respond(req, content_type("index.html"), builder)
 }
 
@@ -115,7 +164,8 @@ pub async fn around<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Res
         return Ok(file.respond(&req, content_type(name), builder));
     }
     if wants_page(&req) {
-        return Ok(index(&req));
+        let frames = frame_origins(&req, &path).await;
+        return Ok(index(&req, &frames));
     }
     next.call(req).await.map(IntoResponse::into_response)
 }

@@ -26,6 +26,7 @@ pub mod reports;
 pub mod schema;
 pub mod sealed;
 pub mod secrets;
+pub mod sharing;
 pub mod stats;
 pub mod tables;
 #[cfg(feature = "test-support")]

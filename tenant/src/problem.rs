@@ -117,6 +117,9 @@ kinds! {
     AiUnavailable => "ai_unavailable",
     InvalidDashboard => "invalid_dashboard",
     DashboardConflict => "dashboard_conflict",
+    InvalidSharedLink => "invalid_shared_link",
+    SharedLinkLocked => "shared_link_locked",
+    SharedLinkClosed => "shared_link_closed",
 }
 
 impl std::fmt::Display for ProblemKind {

@@ -872,7 +872,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Shared links to a project's dashboard.
+    shared_links (org_id, link_id) {
+        org_id -> Uuid,
+        link_id -> Uuid,
+        project_id -> Uuid,
+        dashboard_id -> Nullable<Uuid>,
+        name -> Text,
+        secret_hash -> Text,
+        password_hash -> Nullable<Text>,
+        segment_id -> Nullable<Uuid>,
+        expires_at -> Nullable<Timestamptz>,
+        paused -> Bool,
+        embed_origins -> Array<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    shared_links,
     segments,
     dashboards,
     pdf_exports,

@@ -615,6 +615,19 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     widgets: &serde_json::json!([]),
                 };
                 dashboards::create(conn, org, project, None, content).await?;
+                use tenant::tables::shared_links::{self, NewLink};
+                let link = NewLink {
+                    project,
+                    dashboard_id: None,
+                    name: "Investors",
+                    secret_hash: &tenant::sharing::secret_hash("secret"),
+                    password_hash: None,
+                    segment_id: None,
+                    expires_at: None,
+                    embed_origins: &[],
+                    by: None,
+                };
+                shared_links::create(conn, org, link).await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -905,6 +918,7 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(pdf_exports::table.select(pdf_exports::all_columns)),
         declared(segments::table.select(segments::all_columns)),
         declared(dashboards::table.select(dashboards::all_columns)),
+        declared(shared_links::table.select(shared_links::all_columns)),
     ]
     .concat();
     in_db.sort();

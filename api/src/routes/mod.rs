@@ -36,6 +36,8 @@ pub mod saml_login;
 pub mod scim_tokens;
 pub mod segments;
 pub mod sentry;
+pub mod shared;
+pub mod shared_links;
 pub mod sso;
 pub mod sso_login;
 pub mod stats;

@@ -122,6 +122,26 @@ async fn changeable(
     Ok(segment)
 }
 
+/// Refuses to drop a segment shared links are limited to: without it they would show more.
+async fn in_use_by_links(
+    conn: &mut diesel_async::AsyncPgConnection,
+    org: tenant::OrgId,
+    id: Uuid,
+    what: &str,
+) -> ApiResult<()> {
+    let links = tenant::tables::shared_links::names_using_segment(conn, org, id).await?;
+    if links.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::conflict(
+        ProblemKind::Conflict,
+        format!(
+            "shared links are limited to this segment ({}): revoke them before it is {what}",
+            links.join(", ")
+        ),
+    ))
+}
+
 /// The body checked: name trimmed, filters valid.
 fn checked(body: &SegmentIn) -> ApiResult<(String, Value)> {
     let name = crate::routes::orgs::clean_name(body.name.trim())?;
@@ -222,11 +242,15 @@ impl SegmentsApi {
         let segment = scope
             .run(async |conn| {
                 let before = changeable(conn, (org, project), viewer, editor, *segment_id).await?;
+                // A key-made segment has no owner to keep it personal: it stays shared.
+                let shared = body.shared || before.owner_id.is_none();
+                if !shared && before.shared {
+                    in_use_by_links(conn, org, *segment_id, "made personal").await?;
+                }
                 let fields = SegmentFields {
                     name: &name,
                     filters: &filters,
-                    // A personal segment of a key-made one cannot exist; keep the rule on update.
-                    shared: body.shared || before.owner_id.is_none(),
+                    shared,
                 };
                 let after = segments::update(conn, org, project, *segment_id, fields)
                     .await?
@@ -261,6 +285,7 @@ impl SegmentsApi {
         scope
             .run(async |conn| {
                 let before = changeable(conn, (org, project), viewer, editor, *segment_id).await?;
+                in_use_by_links(conn, org, *segment_id, "deleted").await?;
                 if segments::delete(conn, org, project, *segment_id).await? {
                     let entry = Entry::new(Action::SegmentDeleted, before.segment_id)
                         .with(Changes::deleted(audited_fields(&before)));

@@ -65,6 +65,14 @@ const NOT_AUDITED: &[(&str, &str)] = &[
         "reads Web Vitals and writes an answer to the cache; ai.rs checks the usage it counts",
     ),
     (
+        "unlock_shared_link",
+        "a visitor's password check: stores nothing; shared_links.rs checks the throttle",
+    ),
+    (
+        "query_shared_link",
+        "a visitor's Stats API query: reads only, like query_stats",
+    ),
+    (
         "preview_report",
         "queues an e-mail to the caller; stores and changes nothing",
     ),
@@ -333,6 +341,40 @@ async fn every_write_is_audited_once_with_its_actor() {
         format!("{o}/projects/{p}/dashboard-arrangement"),
         Some(json!({"order": [copy["id"], dashboard["id"]], "default_id": dashboard["id"]})),
         "dashboard.arranged",
+        user_actor(&owner)
+    );
+    let link = step!(
+        "create_shared_link",
+        who,
+        "POST",
+        format!("{o}/projects/{p}/shared-links"),
+        Some(json!({"name": "Investors", "password": "open sesame 42"})),
+        "shared_link.created",
+        user_actor(&owner)
+    );
+    let created = records(&app, &who, org).await.pop().unwrap();
+    assert!(
+        !created.to_string().contains("open sesame"),
+        "a link's password is never recorded"
+    );
+    assert_eq!(created["changes"]["has_password"]["after"], true);
+    let link_path = format!("{o}/shared-links/{}", link["link"]["id"].as_str().unwrap());
+    step!(
+        "update_shared_link",
+        who,
+        "PATCH",
+        link_path.clone(),
+        Some(json!({"paused": true})),
+        "shared_link.updated",
+        user_actor(&owner)
+    );
+    step!(
+        "revoke_shared_link",
+        who,
+        "DELETE",
+        link_path,
+        None,
+        "shared_link.revoked",
         user_actor(&owner)
     );
     step!(

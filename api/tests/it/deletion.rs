@@ -34,6 +34,7 @@ const POPULATED: &[&str] = &[
     "pdf_exports",
     "segments",
     "dashboards",
+    "shared_links",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -123,6 +124,15 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
             "POST",
             &format!("{base}/dashboards"),
             Some(json!({"name": "Launch", "widgets": [widget]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = app
+        .json(
+            who,
+            "POST",
+            &format!("{base}/shared-links"),
+            Some(json!({"name": "Investors", "dashboard_id": body["id"]})),
         )
         .await;
     assert_eq!(status, 201, "{body}");

@@ -23,6 +23,7 @@ struct Fixture {
     pdf: Uuid,
     segment: Uuid,
     dashboard: Uuid,
+    link: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
@@ -250,6 +251,22 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
                 "/api/v1/orgs/{org}/projects/{p}/dashboards/{}/duplicate",
                 f.dashboard
             ),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/shared-links"),
+            Some(json!({"name": "Spy"})),
+        ),
+        ("GET", format!("/api/v1/orgs/{org}/shared-links"), None),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{org}/shared-links/{}", f.link),
+            Some(json!({"paused": true})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/shared-links/{}", f.link),
             None,
         ),
         (
@@ -671,7 +688,17 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
         )
         .await;
     assert_eq!(status, 201, "{dashboard}");
+    let (status, link) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/shared-links"),
+            Some(json!({"name": "Investors"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{link}");
     let fixture = Fixture {
+        link: link["link"]["id"].as_str().unwrap().parse().unwrap(),
         segment: segment["id"].as_str().unwrap().parse().unwrap(),
         dashboard: dashboard["id"].as_str().unwrap().parse().unwrap(),
         pdf: pdf["export_id"].as_str().unwrap().parse().unwrap(),
@@ -777,6 +804,7 @@ async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRo
         "/invitations",
         "/projects",
         "/api-keys",
+        "/shared-links",
         goals.as_str(),
         funnels.as_str(),
         segments.as_str(),
@@ -918,6 +946,7 @@ async fn every_org_endpoint_is_covered() {
         pdf: nil,
         segment: nil,
         dashboard: nil,
+        link: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()

@@ -30,6 +30,7 @@ mod roles;
 mod saml;
 mod scim;
 mod segments;
+mod shared_links;
 mod spec;
 mod sso;
 mod stats;

@@ -203,6 +203,12 @@ actions! {
     DashboardDeleted => "dashboard.deleted" on "dashboard",
     /// The project's dashboards were reordered, or its default dashboard changed.
     DashboardsArranged => "dashboard.arranged" on "project",
+    /// A shared link was made.
+    SharedLinkCreated => "shared_link.created" on "shared_link",
+    /// A shared link was paused or resumed.
+    SharedLinkUpdated => "shared_link.updated" on "shared_link",
+    /// A shared link was revoked.
+    SharedLinkRevoked => "shared_link.revoked" on "shared_link",
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub mod reports;
 pub mod schedules;
 pub mod scim;
 pub mod segments;
+pub mod shared_links;
 pub mod sso;
 pub mod usage;
 pub mod user_sessions;
