@@ -377,6 +377,8 @@ async fn custom_dashboards_in_chromium() {
     // Five visitors today, three of whom saw /pricing.
     crate::alerts::pageviews_of(&app, "boards.example", "/", 5).await;
     crate::alerts::pageviews_of(&app, "boards.example", "/pricing", 3).await;
+    // Another organization's site, which the shared link must not reach.
+    crate::stats::site(&app, "stats.example", "UTC").await;
     let port = app.listen().await;
     let scratch = std::env::temp_dir();
     let report = tokio::task::spawn_blocking(move || {
@@ -445,6 +447,35 @@ async fn custom_dashboards_in_chromium() {
     for (page, violations) in report["a11y"].as_object().unwrap() {
         assert_eq!(violations, &json!([]), "axe-core on {page}");
     }
-    assert_eq!(report["a11y"].as_object().unwrap().len(), 6, "{report:#}");
+    assert_eq!(report["a11y"].as_object().unwrap().len(), 10, "{report:#}");
+    // Shared with a password: the stranger gets in with it only, sees the data (five visitors
+    // in 30 days) and the note, reaches no other site and writes nothing; pausing stops them.
+    assert_eq!(
+        report["sharedUrlShape"],
+        format!("http://beacon.test:{port}/share/…")
+    );
+    assert!(
+        report["wrongPassword"]
+            .as_str()
+            .unwrap()
+            .contains("wrong password"),
+        "{report:#}"
+    );
+    assert_eq!(report["sharedHeading"], "First tab's name");
+    assert_eq!(report["sharedVisitors"], "5");
+    assert!(
+        report["sharedNote"]
+            .as_str()
+            .unwrap()
+            .contains("v2.3 shipped")
+    );
+    assert_eq!(
+        report["visitorTries"],
+        json!({"ownSite": 200, "otherSite": 404, "write": 401, "membersRead": 401})
+    );
+    assert!(
+        report["afterPause"].as_str().unwrap().contains("paused"),
+        "{report:#}"
+    );
     assert!(report["twelveWidgetLoadMs"]["median"].as_i64().unwrap() > 0);
 }

@@ -56,7 +56,10 @@ async fn a_link_reads_its_project_only_until_it_is_paused_revoked_or_expired() {
         )
         .await;
     assert_eq!(status, 201, "{link}");
-    assert!(link["path"].as_str().unwrap().starts_with("/share/"), "{link}");
+    assert!(
+        link["path"].as_str().unwrap().starts_with("/share/"),
+        "{link}"
+    );
     let token = token_of(&link);
     let shared = format!("/api/v1/shared/{token}");
 

@@ -221,6 +221,70 @@ try {
   await small.screenshot({ path: join(shots, "boards-phone.png"), fullPage: true });
   await phone.close();
 
+  step("share the dashboard with a password and open it without an account");
+  await page.goto(boardUrl);
+  await widgetsDrawn(page, 4);
+  await page.getByRole("button", { name: "Share" }).click();
+  const share = page.getByRole("form", { name: "Share this dashboard" });
+  await share.getByLabel("Link name").fill("Investors");
+  await share.getByLabel("Password (optional)").fill("open sesame 42");
+  await share.getByRole("button", { name: "Create link" }).click();
+  const sharedUrl = await page.getByLabel("Shared link").inputValue();
+  report.sharedUrlShape = sharedUrl.replace(/\/share\/.*/, "/share/…");
+  const stranger = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+  const visitor = await stranger.newPage();
+  // The wrong password (401), the other site (404) and, once paused, the link (410) are expected.
+  watchPage(visitor, problems, /status of 4(0[149]|10)/);
+  await visitor.goto(sharedUrl);
+  await visitor.getByRole("heading", { name: "This dashboard has a password" }).waitFor();
+  await visitor.getByLabel("Password").fill("not it");
+  await visitor.getByRole("button", { name: "Open" }).click();
+  report.wrongPassword = await visitor.getByRole("alert").innerText();
+  await visitor.getByLabel("Password").fill("open sesame 42");
+  await visitor.getByRole("button", { name: "Open" }).click();
+  await widgetsDrawn(visitor, 4);
+  report.sharedHeading = await visitor.getByRole("heading", { level: 1 }).innerText();
+  report.sharedVisitors = await visitor.locator(".widget-metrics .value").first().innerText();
+  report.sharedNote = await visitor.locator(".markdown").first().innerText();
+  const token = new URL(sharedUrl).pathname.split("/").pop();
+  report.visitorTries = await visitor.evaluate(
+    async ({ token, orgId, projectId }) => {
+      const grant = sessionStorage.getItem(`beacon-share-grant:${token}`);
+      const headers = { "content-type": "application/json", "x-beacon-share-grant": grant };
+      const query = (site) =>
+        fetch(`/api/v1/shared/${token}/query`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ site_id: site, metrics: ["visitors"], date_range: "30d" }),
+        }).then((r) => r.status);
+      return {
+        ownSite: await query("boards.example"),
+        otherSite: await query("stats.example"),
+        write: await fetch(`/api/v1/orgs/${orgId}/projects/${projectId}/dashboards`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ name: "Taken over" }),
+        }).then((r) => r.status),
+        membersRead: await fetch(`/api/v1/orgs/${orgId}/projects/${projectId}/goals`).then((r) => r.status),
+      };
+    },
+    { token, orgId, projectId },
+  );
+  await auditA11y(visitor, axePath, report.a11y, "shared");
+  await visitor.screenshot({ path: join(shots, "boards-shared.png"), fullPage: true });
+
+  step("pause the link: the visitor is stopped at once");
+  await page.goto(`${beacon}/orgs/${orgId}/shared-links`);
+  await page.getByRole("button", { name: "Pause Investors" }).click();
+  await page.getByRole("button", { name: "Resume Investors" }).waitFor();
+  await auditA11y(page, axePath, report.a11y, "shared-links");
+  await page.screenshot({ path: join(shots, "boards-shared-links.png") });
+  await visitor.reload();
+  const stopped = visitor.getByRole("alert");
+  await stopped.waitFor();
+  report.afterPause = await stopped.innerText();
+  await stranger.close();
+
   step("a 12-widget dashboard loads");
   const kinds = [
     { kind: "metric", query: { metrics: ["visitors", "pageviews"] } },

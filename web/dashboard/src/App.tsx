@@ -32,6 +32,8 @@ import { MembersPage } from "./pages/settings/MembersPage";
 import { OrgSettingsPage } from "./pages/settings/OrgSettingsPage";
 import { ProjectSettingsPage } from "./pages/settings/ProjectSettingsPage";
 import { SsoPage } from "./pages/settings/SsoPage";
+import { SharedLinksPage } from "./pages/shared/SharedLinksPage";
+import { SharedPage } from "./pages/shared/SharedPage";
 import { VitalsPage } from "./pages/vitals/VitalsPage";
 
 const PUBLIC: Record<string, () => ReactNode> = {
@@ -72,6 +74,7 @@ const SIGNED_IN: [string, Screen][] = [
   ["/orgs/:org/settings", (p) => <OrgSettingsPage orgId={p.org} />],
   ["/orgs/:org/sso", (p) => <SsoPage orgId={p.org} />],
   ["/orgs/:org/channels", (p) => <ChannelsPage orgId={p.org} />],
+  ["/orgs/:org/shared-links", (p) => <SharedLinksPage orgId={p.org} />],
   ...PROJECT_SCREENS.map(([suffix, screen]): [string, Screen] => [
     `/orgs/:org/projects/:project${suffix}`,
     (p) => (
@@ -95,12 +98,14 @@ export function App() {
   const { user, checking } = useSession();
   const { path, search, navigate } = useRouter();
   const publicPage = PUBLIC[path];
-  const needsLogin = !checking && !user && !publicPage && path !== "/invitations/accept";
+  const shared = path.startsWith("/share/");
+  const needsLogin = !checking && !user && !publicPage && !shared && path !== "/invitations/accept";
   useEffect(() => {
     if (needsLogin)
       navigate(`/login?next=${encodeURIComponent(path + (search.size ? `?${search}` : ""))}`, { replace: true });
   }, [needsLogin, navigate, path, search]);
   if (publicPage) return publicPage();
+  if (path.startsWith("/share/")) return <SharedPage token={decodeURIComponent(path.slice("/share/".length))} />;
   if (checking) return <Loading />;
   if (path === "/invitations/accept") return <AcceptInvitationPage />;
   if (!user) return <Loading />;

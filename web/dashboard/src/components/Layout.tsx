@@ -3,7 +3,7 @@
 import { type ReactNode, useState } from "react";
 import { billingBanners, useBilling } from "../lib/billing";
 import { useOrgs } from "../lib/orgs";
-import { canAdmin, isOwner } from "../lib/roles";
+import { canAdmin, canWrite, isOwner } from "../lib/roles";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
 import { applyTheme, savedTheme, type ThemeChoice } from "../lib/theme";
@@ -63,6 +63,7 @@ export function Layout({ orgId, children }: { orgId?: string; children: ReactNod
         { to: `/orgs/${org.id}`, label: "Projects" },
         { to: `/orgs/${org.id}/members`, label: "Members" },
         { to: `/orgs/${org.id}/channels`, label: "Channels" },
+        ...(canWrite(org.role) ? [{ to: `/orgs/${org.id}/shared-links`, label: "Shared links" }] : []),
         ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/api-keys`, label: "API keys" }] : []),
         ...(canAdmin(org.role) ? [{ to: `/orgs/${org.id}/audit-log`, label: "Audit log" }] : []),
         ...(billing?.can_manage ? [{ to: `/orgs/${org.id}/billing`, label: "Billing" }] : []),

@@ -11,7 +11,25 @@ export interface ViewFilter {
   value: string;
 }
 
+/** The shared link this page shows, when it is a visitor's (`/share/…`): its queries go to the
+ * link's endpoint with the password grant, if any. */
+let sharedLink: { token: string; grant: string | null } | null = null;
+
+/** Sends this page's queries through a shared link (`null`: the signed-in Stats API). */
+export function useSharedLinkQueries(link: { token: string; grant: string | null } | null): void {
+  sharedLink = link;
+}
+
 export function runQuery(body: StatsQuery): Promise<StatsResult> {
+  if (sharedLink) {
+    const { token, grant } = sharedLink;
+    return unwrap(
+      api.POST("/api/v1/shared/{token}/query", {
+        params: { path: { token }, header: grant ? { "X-Beacon-Share-Grant": grant } : {} },
+        body,
+      }),
+    );
+  }
   return unwrap(api.POST("/api/v2/query", { body }));
 }
 

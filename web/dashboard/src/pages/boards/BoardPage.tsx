@@ -3,6 +3,7 @@
 // lets members add, drag, resize and remove widgets and rename it. Saving names the version
 // read: when someone else saved first, nothing is lost — their version stays, and this page
 // says so and offers to reload.
+
 import { lazy, Suspense, useEffect, useState } from "react";
 import { ApiProblem, api, type Schemas, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
@@ -13,7 +14,9 @@ import { Link, useRouter } from "../../lib/router";
 import { filterExpressions } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
 import { FilterChips } from "../dashboard/FilterChips";
-import { isCustomPeriod, PERIODS, readView, withoutFilter, writeView } from "../dashboard/viewState";
+import { PeriodSelect } from "../dashboard/PeriodSelect";
+import { readView, withoutFilter, writeView } from "../dashboard/viewState";
+import { ShareButton } from "../shared/ShareButton";
 import { metricLabel, WidgetBody, type WidgetData } from "./Widget";
 import { WidgetForm } from "./WidgetForm";
 
@@ -99,17 +102,7 @@ export function BoardPage({ dashboardId }: { dashboardId: string }) {
         ) : (
           <h2 className="board-title">{board.name}</h2>
         )}
-        <label className="period">
-          <span className="visually-hidden">Date range</span>
-          <select value={period} onChange={(event) => setView({ ...view, period: event.target.value })}>
-            {isCustomPeriod(period) && <option value={period}>{period.replace(",", " – ")}</option>}
-            {PERIODS.filter((p) => p.value !== "realtime").map((p) => (
-              <option key={p.value} value={p.value}>
-                {p.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <PeriodSelect value={period} onChange={(next) => setView({ ...view, period: next })} />
         <SegmentPicker
           orgId={project.org_id}
           projectId={project.id}
@@ -121,6 +114,7 @@ export function BoardPage({ dashboardId }: { dashboardId: string }) {
         <Button variant="ghost" onClick={() => setRefresh((r) => r + 1)}>
           Refresh
         </Button>
+        {editable && !editing && <ShareButton orgId={project.org_id} projectId={project.id} dashboardId={board.id} />}
         {editable && !editing && (
           <Button variant="secondary" onClick={() => setDraft(board)}>
             Edit dashboard

@@ -38,6 +38,8 @@ interface Props {
   extra?: unknown[];
   metric?: "visitors" | "events";
   onFilter: (filter: ViewFilter) => void;
+  /** Offer the CSV of every row (not on a shared link, whose visitor cannot export). */
+  csv?: boolean;
 }
 
 export function Breakdown({
@@ -50,6 +52,7 @@ export function Breakdown({
   extra = [],
   metric = "visitors",
   onFilter,
+  csv = true,
 }: Props) {
   const [tab, setTab] = useState(tabs[0]);
   // The query as a string: props like `extra` are new arrays on every render, so the load
@@ -75,14 +78,16 @@ export function Breakdown({
     <section className="card panel" aria-label={title}>
       <header className="card-header">
         <h2>{title}</h2>
-        <Button
-          variant="ghost"
-          aria-label={`Download every row of ${dimensionLabel(tab.dimension).toLowerCase()} as CSV`}
-          busy={download.busy}
-          onClick={() => void download.run()}
-        >
-          CSV
-        </Button>
+        {csv && (
+          <Button
+            variant="ghost"
+            aria-label={`Download every row of ${dimensionLabel(tab.dimension).toLowerCase()} as CSV`}
+            busy={download.busy}
+            onClick={() => void download.run()}
+          >
+            CSV
+          </Button>
+        )}
         {tabs.length > 1 && (
           <div className="segmented" role="tablist" aria-label={`${title} breakdown`}>
             {tabs.map((option) => (

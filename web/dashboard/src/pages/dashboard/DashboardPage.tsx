@@ -1,5 +1,6 @@
 // `/orgs/:org/projects/:project`: the project's analytics. Everything on it follows the view
 // in the URL (period, metric, interval, filters).
+
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, type Schemas } from "../../api/client";
 import { AiInsight } from "../../components/AiAnswer";
@@ -10,22 +11,15 @@ import { canWrite } from "../../lib/roles";
 import { useRouter } from "../../lib/router";
 import { dateRange, filterExpressions, runQuery, type StatsQuery } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
+import { ShareButton } from "../shared/ShareButton";
 import { Breakdown } from "./Breakdown";
 import { FilterChips } from "./FilterChips";
 import { type ArrivedEvent, LivePanel, useLiveEvents } from "./Live";
 import { MainGraph } from "./MainGraph";
 import { PdfDownload } from "./PdfDownload";
+import { PeriodSelect } from "./PeriodSelect";
 import { TopMetrics } from "./TopMetrics";
-import {
-  type DashboardView,
-  isCustomPeriod,
-  METRICS,
-  PERIODS,
-  readView,
-  withFilter,
-  withoutFilter,
-  writeView,
-} from "./viewState";
+import { type DashboardView, METRICS, readView, withFilter, withoutFilter, writeView } from "./viewState";
 
 /** Letter where it is the usual paper (the US, Canada, Mexico, the Philippines), else A4. */
 function paperForLocale(): "a4" | "letter" {
@@ -80,17 +74,7 @@ export function DashboardPage() {
   return (
     <div className="dashboard">
       <div className="toolbar">
-        <label className="period">
-          <span className="visually-hidden">Date range</span>
-          <select value={view.period} onChange={(event) => setView({ ...view, period: event.target.value })}>
-            {isCustomPeriod(view.period) && <option value={view.period}>{view.period.replace(",", " – ")}</option>}
-            {PERIODS.map((p) => (
-              <option key={p.value} value={p.value}>
-                {p.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <PeriodSelect realtime value={view.period} onChange={(next) => setView({ ...view, period: next })} />
         <a
           className="button button-secondary"
           href={`/api/v1/orgs/${project.org_id}/projects/${project.id}/exports/breakdowns?period=${encodeURIComponent(realtime ? "day" : view.period)}`}
@@ -98,6 +82,7 @@ export function DashboardPage() {
         >
           Download all breakdowns (ZIP)
         </a>
+        {canWrite(role) && <ShareButton orgId={project.org_id} projectId={project.id} />}
         <PdfDownload
           key={`${view.period}-${paperForLocale()}`}
           orgId={project.org_id}
