@@ -8,6 +8,7 @@ use crate::routes::account::AccountApi;
 use crate::routes::admin::AdminApi;
 use crate::routes::ai::AiApi;
 use crate::routes::alerts::AlertsApi;
+use crate::routes::annotations::AnnotationsApi;
 use crate::routes::api_keys::ApiKeysApi;
 use crate::routes::audit::AuditApi;
 use crate::routes::auth::AuthApi;
@@ -76,7 +77,13 @@ type Apis = (
         PdfJobsApi,
         AiApi,
     ),
-    (SegmentsApi, DashboardsApi, SharedLinksApi, SharedApi),
+    (
+        SegmentsApi,
+        DashboardsApi,
+        SharedLinksApi,
+        SharedApi,
+        AnnotationsApi,
+    ),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -892,7 +892,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Notes pinned to a moment of a project.
+    annotations (org_id, annotation_id) {
+        org_id -> Uuid,
+        annotation_id -> Uuid,
+        project_id -> Uuid,
+        at -> Timestamptz,
+        text -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    annotations,
     shared_links,
     segments,
     dashboards,

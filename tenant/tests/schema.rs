@@ -628,6 +628,8 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     by: None,
                 };
                 shared_links::create(conn, org, link).await?;
+                tenant::tables::annotations::create(conn, org, project, now, "v2.3 deployed", None)
+                    .await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -919,6 +921,7 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(segments::table.select(segments::all_columns)),
         declared(dashboards::table.select(dashboards::all_columns)),
         declared(shared_links::table.select(shared_links::all_columns)),
+        declared(annotations::table.select(annotations::all_columns)),
     ]
     .concat();
     in_db.sort();

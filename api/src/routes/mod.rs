@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod ai;
 pub mod alerts;
+pub mod annotations;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

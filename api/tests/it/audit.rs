@@ -377,6 +377,27 @@ async fn every_write_is_audited_once_with_its_actor() {
         "shared_link.revoked",
         user_actor(&owner)
     );
+    let annotation = step!(
+        "create_annotation",
+        who,
+        "POST",
+        format!("{o}/projects/{p}/annotations"),
+        Some(json!({"at": "2026-11-20T10:00:00Z", "text": "v2.3 deployed"})),
+        "annotation.created",
+        user_actor(&owner)
+    );
+    step!(
+        "delete_annotation",
+        who,
+        "DELETE",
+        format!(
+            "{o}/projects/{p}/annotations/{}",
+            annotation["id"].as_str().unwrap()
+        ),
+        None,
+        "annotation.deleted",
+        user_actor(&owner)
+    );
     step!(
         "delete_dashboard",
         who,

@@ -403,6 +403,19 @@ async fn custom_dashboards_in_chromium() {
     assert_eq!(report["segmentAfterReload"], "Pricing visitors (shared)");
     assert_eq!(report["segmentVisitorsAfterReload"], "3");
     assert_eq!(report["allVisitors"], "5");
+    // The annotation is listed and marked on today's hourly graph (one marker).
+    assert!(
+        report["annotation"]
+            .as_str()
+            .unwrap()
+            .contains("v2.3 deployed"),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["markers"].as_str().unwrap().split(',').count(),
+        1,
+        "{report:#}"
+    );
     // The note shows the script as text, runs nothing and drops the javascript: link, while
     // its bold text is drawn.
     let note = report["noteText"].as_str().unwrap();

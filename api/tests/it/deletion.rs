@@ -35,6 +35,7 @@ const POPULATED: &[&str] = &[
     "segments",
     "dashboards",
     "shared_links",
+    "annotations",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -133,6 +134,15 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
             "POST",
             &format!("{base}/shared-links"),
             Some(json!({"name": "Investors", "dashboard_id": body["id"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = app
+        .json(
+            who,
+            "POST",
+            &format!("{base}/annotations"),
+            Some(json!({"at": "2026-11-20T10:00:00Z", "text": "v2.3 deployed"})),
         )
         .await;
     assert_eq!(status, 201, "{body}");

@@ -24,6 +24,7 @@ struct Fixture {
     segment: Uuid,
     dashboard: Uuid,
     link: Uuid,
+    annotation: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
@@ -259,6 +260,24 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             Some(json!({"name": "Spy"})),
         ),
         ("GET", format!("/api/v1/orgs/{org}/shared-links"), None),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/annotations"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/annotations"),
+            Some(json!({"at": "2026-11-20T10:00:00Z", "text": "Spy"})),
+        ),
+        (
+            "DELETE",
+            format!(
+                "/api/v1/orgs/{org}/projects/{p}/annotations/{}",
+                f.annotation
+            ),
+            None,
+        ),
         (
             "PATCH",
             format!("/api/v1/orgs/{org}/shared-links/{}", f.link),
@@ -697,7 +716,17 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
         )
         .await;
     assert_eq!(status, 201, "{link}");
+    let (status, annotation) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/annotations"),
+            Some(json!({"at": "2026-11-20T10:00:00Z", "text": "alpha's release"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{annotation}");
     let fixture = Fixture {
+        annotation: annotation["id"].as_str().unwrap().parse().unwrap(),
         link: link["link"]["id"].as_str().unwrap().parse().unwrap(),
         segment: segment["id"].as_str().unwrap().parse().unwrap(),
         dashboard: dashboard["id"].as_str().unwrap().parse().unwrap(),
@@ -794,6 +823,7 @@ async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRo
     let segments = format!("/projects/{project}/segments");
     let dashboards = format!("/projects/{project}/dashboards");
     let dashboard = format!("/projects/{project}/dashboards/{}", f.dashboard);
+    let annotations = format!("/projects/{project}/annotations?period=all");
     let deliveries = format!("/channels/{}/deliveries", f.channel);
     for path in [
         alerts.as_str(),
@@ -810,6 +840,7 @@ async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRo
         segments.as_str(),
         dashboards.as_str(),
         dashboard.as_str(),
+        annotations.as_str(),
         issues.as_str(),
         files.as_str(),
         vitals.as_str(),
@@ -947,6 +978,7 @@ async fn every_org_endpoint_is_covered() {
         segment: nil,
         dashboard: nil,
         link: nil,
+        annotation: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()

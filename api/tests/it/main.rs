@@ -5,6 +5,7 @@ mod accounts;
 mod ai;
 mod alert_plans;
 mod alerts;
+mod annotations;
 mod audit;
 mod billing;
 mod cli;

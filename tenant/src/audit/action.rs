@@ -209,6 +209,10 @@ actions! {
     SharedLinkUpdated => "shared_link.updated" on "shared_link",
     /// A shared link was revoked.
     SharedLinkRevoked => "shared_link.revoked" on "shared_link",
+    /// An annotation was pinned to a moment of a project.
+    AnnotationCreated => "annotation.created" on "annotation",
+    /// An annotation was deleted.
+    AnnotationDeleted => "annotation.deleted" on "annotation",
 }
 
 #[cfg(test)]

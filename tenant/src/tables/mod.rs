@@ -5,6 +5,7 @@
 
 pub mod ai;
 pub mod alerts;
+pub mod annotations;
 pub mod api_keys;
 pub mod audit_log;
 pub mod audit_streams;

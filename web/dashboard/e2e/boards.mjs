@@ -109,6 +109,17 @@ try {
   await page.waitForLoadState("networkidle");
   report.allVisitors = await visitors.innerText();
 
+  step("annotate the dashboard's graph");
+  await page.getByRole("button", { name: "Annotate" }).click();
+  await page.getByLabel("Note").fill("v2.3 deployed");
+  await page.getByRole("button", { name: "Add annotation" }).click();
+  const annotation = page.getByRole("region", { name: "Annotations" }).getByRole("listitem");
+  await annotation.waitFor();
+  report.annotation = await annotation.innerText();
+  await page.reload({ waitUntil: "networkidle" });
+  await page.locator('.chart[data-markers]:not([data-markers=""])').waitFor();
+  report.markers = await page.locator(".graph .chart").getAttribute("data-markers");
+
   step("make a dashboard and add widgets");
   await page.goto(`${beacon}${projectPath}/dashboards`);
   await page.getByLabel("Name of the new dashboard").fill("Launch week");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketLabels, fillBuckets, shortLabel } from "../src/lib/buckets";
+import { bucketIndex, bucketLabels, fillBuckets, localLabel, shortLabel } from "../src/lib/buckets";
 
 describe("time buckets", () => {
   it("lists every hour of the days in the range", () => {
@@ -37,5 +37,23 @@ describe("time buckets", () => {
     expect(shortLabel("2026-11-22 13:00:00", "hour")).toBe("13:00");
     expect(shortLabel("2026-11-02", "day")).toBe("Nov 2");
     expect(shortLabel("2026-11-01", "month")).toBe("Nov 2026");
+  });
+});
+
+describe("annotations on buckets", () => {
+  it("reads an instant in the project's time zone", () => {
+    expect(localLabel("2026-10-25T00:30:00Z", "Europe/Berlin")).toBe("2026-10-25 02:30:00");
+    expect(localLabel("2026-11-20T23:30:00Z", "America/New_York")).toBe("2026-11-20 18:30:00");
+  });
+
+  it("places a moment in its day, hour, week or month, and nowhere outside the range", () => {
+    const days = bucketLabels("2026-11-16", "2026-11-22", "day");
+    expect(bucketIndex(days, "2026-11-18 09:15:00", "2026-11-22")).toBe(2);
+    expect(bucketIndex(days, "2026-11-15 23:59:59", "2026-11-22")).toBeNull();
+    expect(bucketIndex(days, "2026-11-23 00:00:00", "2026-11-22")).toBeNull();
+    const hours = bucketLabels("2026-11-16", "2026-11-16", "hour");
+    expect(bucketIndex(hours, "2026-11-16 13:59:00", "2026-11-16")).toBe(13);
+    const weeks = bucketLabels("2026-11-01", "2026-11-30", "week");
+    expect(weeks[bucketIndex(weeks, "2026-11-19 10:00:00", "2026-11-30") ?? -1]).toBe("2026-11-16");
   });
 });

@@ -20,6 +20,38 @@ const WHOLE_STEPS = [
   1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7,
 ];
 
+/** A moment marked on the x axis (an annotation), at the index of its time bucket. */
+export interface Marker {
+  index: number;
+  label: string;
+}
+
+const NO_MARKERS: Marker[] = [];
+
+/** A uPlot plugin drawing each marker as a vertical line across the plot. */
+function markerPlugin(markers: Marker[], colour: string): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u) => {
+        const { ctx } = u;
+        const { top, height } = u.bbox;
+        ctx.save();
+        ctx.strokeStyle = colour;
+        ctx.lineWidth = 2 * devicePixelRatio;
+        ctx.setLineDash([2 * devicePixelRatio, 3 * devicePixelRatio]);
+        for (const marker of markers) {
+          const x = Math.round(u.valToPos(marker.index, "x", true));
+          ctx.beginPath();
+          ctx.moveTo(x, top);
+          ctx.lineTo(x, top + height);
+          ctx.stroke();
+        }
+        ctx.restore();
+      },
+    },
+  };
+}
+
 /** A dashed line beside the data: an alert's threshold, or an edge of an expected band. */
 export interface Guide {
   label: string;
@@ -34,12 +66,15 @@ export function LineChart({
   format,
   whole,
   guides = NO_GUIDES,
+  markers = NO_MARKERS,
 }: {
   data: Series;
   label: string;
   format: (value: number) => string;
   whole: boolean;
   guides?: Guide[];
+  /** Annotations, drawn as dotted vertical lines (the caller lists them in text too). */
+  markers?: Marker[];
 }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -90,6 +125,7 @@ export function LineChart({
           height: 240,
           series,
           legend: { show: true },
+          plugins: markers.length > 0 ? [markerPlugin(markers, dark ? "#fbbf24" : "#b45309")] : [],
           cursor: { drag: { x: false, y: false } },
           scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
           axes: [
@@ -131,6 +167,14 @@ export function LineChart({
       window.removeEventListener("beacon-theme", draw);
       chart?.destroy();
     };
-  }, [data, label, format, whole, guides]);
-  return <div ref={box} className="chart" role="img" aria-label={`${label} over time`} />;
+  }, [data, label, format, whole, guides, markers]);
+  return (
+    <div
+      ref={box}
+      className="chart"
+      role="img"
+      aria-label={`${label} over time`}
+      data-markers={markers.map((m) => m.index).join(",")}
+    />
+  );
 }

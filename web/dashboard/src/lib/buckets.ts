@@ -59,3 +59,28 @@ export function shortLabel(label: string, interval: Interval): string {
   if (interval === "month") return `${month} ${label.slice(0, 4)}`;
   return `${month} ${Number(label.slice(8, 10))}`;
 }
+
+/** `at` (an instant) as local time in `timezone`, `YYYY-MM-DD HH:MM:SS` (the labels' form). */
+export function localLabel(at: string, timezone: string): string {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: timezone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(new Date(at));
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? "00";
+  return `${part("year")}-${part("month")}-${part("day")} ${part("hour")}:${part("minute")}:${part("second")}`;
+}
+
+/** The index of the bucket of `labels` (ascending) holding local time `local`; `null` when it
+ * falls before the first or after the range. */
+export function bucketIndex(labels: string[], local: string, lastDay: string): number | null {
+  if (labels.length === 0 || local < labels[0] || local.slice(0, 10) > lastDay) return null;
+  let index = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] <= local) index = i;
+  return index;
+}

@@ -2,7 +2,7 @@
 // in the URL (period, metric, interval, filters).
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, type Schemas } from "../../api/client";
+import { api, type Schemas, unwrap } from "../../api/client";
 import { AiInsight } from "../../components/AiAnswer";
 import { useProject } from "../../components/ProjectFrame";
 import { SegmentPicker } from "../../components/SegmentPicker";
@@ -12,6 +12,7 @@ import { useRouter } from "../../lib/router";
 import { dateRange, filterExpressions, runQuery, type StatsQuery } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
 import { ShareButton } from "../shared/ShareButton";
+import { Annotations } from "./Annotations";
 import { Breakdown } from "./Breakdown";
 import { FilterChips } from "./FilterChips";
 import { type ArrivedEvent, LivePanel, useLiveEvents } from "./Live";
@@ -68,6 +69,16 @@ export function DashboardPage() {
   const echo = current?.query;
   const range = echo ? (echo.date_range as [string, string]) : undefined;
   const previousRange = echo?.comparison_date_range ? (echo.comparison_date_range as [string, string]) : undefined;
+  const annotationPeriod = realtime ? "day" : view.period;
+  const annotations = useAsync(
+    () =>
+      unwrap(
+        api.GET("/api/v1/orgs/{org_id}/projects/{project_id}/annotations", {
+          params: { path: { org_id: project.org_id, project_id: project.id }, query: { period: annotationPeriod } },
+        }),
+      ),
+    [project.org_id, project.id, annotationPeriod],
+  );
   const onFilter = (filter: { dimension: string; value: string }) => setView(withFilter(view, filter));
   const panel = { siteId, filters: view.filters, refresh, onFilter };
 
@@ -136,6 +147,15 @@ export function DashboardPage() {
             previousRange={previousRange}
             refresh={refresh}
             onInterval={(interval) => setView({ ...view, interval })}
+            annotations={annotations.data}
+            timezone={project.timezone}
+          />
+          <Annotations
+            orgId={project.org_id}
+            projectId={project.id}
+            annotations={annotations.data ?? []}
+            canWrite={canWrite(role)}
+            onChange={annotations.reload}
           />
           <div className="panels">
             <Breakdown

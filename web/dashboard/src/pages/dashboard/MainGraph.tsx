@@ -2,7 +2,7 @@
 import { useMemo } from "react";
 import { LineChart } from "../../components/LineChart";
 import { ErrorNote, Loading } from "../../components/ui";
-import { bucketLabels, fillBuckets, shortLabel } from "../../lib/buckets";
+import { bucketIndex, bucketLabels, fillBuckets, localLabel, shortLabel } from "../../lib/buckets";
 import { formatMetric } from "../../lib/format";
 import { filterExpressions, runQuery } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
@@ -11,8 +11,19 @@ import { type DashboardView, type Interval, intervalsFor, METRICS } from "./view
 /** Metrics that are counts, so the axis steps by whole numbers. */
 const WHOLE_METRICS = new Set(["visitors", "visits", "pageviews"]);
 
+/** An annotation: a moment and its note. */
+export interface Moment {
+  at: string;
+  text: string;
+}
+
+const NO_MOMENTS: Moment[] = [];
+
 interface Props {
   siteId: string;
+  /** Annotations to mark on the graph, with the project's time zone to place them. */
+  annotations?: Moment[];
+  timezone?: string;
   view: DashboardView;
   range: [string, string];
   previousRange?: [string, string];
@@ -20,7 +31,16 @@ interface Props {
   onInterval: (interval: Interval) => void;
 }
 
-export function MainGraph({ siteId, view, range, previousRange, refresh, onInterval }: Props) {
+export function MainGraph({
+  siteId,
+  view,
+  range,
+  previousRange,
+  refresh,
+  onInterval,
+  annotations = NO_MOMENTS,
+  timezone = "UTC",
+}: Props) {
   const { metric, interval, filters } = view;
   // The previous period is drawn except on the day and realtime views; the filters as a string,
   // so the load depends on what they say, not on the array's identity.
@@ -59,6 +79,13 @@ export function MainGraph({ siteId, view, range, previousRange, refresh, onInter
     refresh,
   ]);
   const format = useMemo(() => (value: number) => formatMetric(metric, value), [metric]);
+  const markers = useMemo(() => {
+    const labels = bucketLabels(range[0], range[1], interval);
+    return annotations.flatMap((moment) => {
+      const index = bucketIndex(labels, localLabel(moment.at, timezone), range[1]);
+      return index === null ? [] : [{ index, label: moment.text }];
+    });
+  }, [annotations, timezone, range[0], range[1], interval]);
   const label = METRICS.find((m) => m.value === metric)?.label ?? metric;
   const intervals = intervalsFor(view.period);
   return (
@@ -77,7 +104,15 @@ export function MainGraph({ siteId, view, range, previousRange, refresh, onInter
       </header>
       <ErrorNote error={series.error} />
       {!series.data && !series.error && <Loading />}
-      {series.data && <LineChart data={series.data} label={label} format={format} whole={WHOLE_METRICS.has(metric)} />}
+      {series.data && (
+        <LineChart
+          data={series.data}
+          label={label}
+          format={format}
+          whole={WHOLE_METRICS.has(metric)}
+          markers={markers}
+        />
+      )}
     </section>
   );
 }
