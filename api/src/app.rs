@@ -14,6 +14,7 @@ use crate::routes::audit::AuditApi;
 use crate::routes::auth::AuthApi;
 use crate::routes::billing::BillingApi;
 use crate::routes::channels::ChannelsApi;
+use crate::routes::comments::CommentsApi;
 use crate::routes::dashboards::DashboardsApi;
 use crate::routes::domains::DomainsApi;
 use crate::routes::events::IngestApi;
@@ -83,6 +84,7 @@ type Apis = (
         SharedLinksApi,
         SharedApi,
         AnnotationsApi,
+        CommentsApi,
     ),
 );
 

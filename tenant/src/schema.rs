@@ -906,7 +906,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Discussions about one thing of a project.
+    comment_threads (org_id, thread_id) {
+        org_id -> Uuid,
+        thread_id -> Uuid,
+        project_id -> Uuid,
+        target_kind -> Text,
+        target_id -> Text,
+        resolved_at -> Nullable<Timestamptz>,
+        resolved_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Comments of a thread.
+    comments (org_id, comment_id) {
+        org_id -> Uuid,
+        comment_id -> Uuid,
+        thread_id -> Uuid,
+        author_id -> Nullable<Uuid>,
+        body -> Text,
+        created_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    comment_threads,
+    comments,
     annotations,
     shared_links,
     segments,

@@ -628,8 +628,21 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     by: None,
                 };
                 shared_links::create(conn, org, link).await?;
-                tenant::tables::annotations::create(conn, org, project, now, "v2.3 deployed", None)
-                    .await?;
+                let annotation = tenant::tables::annotations::create(
+                    conn,
+                    org,
+                    project,
+                    now,
+                    "v2.3 deployed",
+                    None,
+                )
+                .await?;
+                use tenant::tables::comments::{self, TargetKind};
+                let about = annotation.annotation_id.to_string();
+                let thread =
+                    comments::thread_for(conn, org, project, (TargetKind::Annotation, &about))
+                        .await?;
+                comments::add(conn, org, thread.thread_id, None, "Why?").await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -922,6 +935,8 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(dashboards::table.select(dashboards::all_columns)),
         declared(shared_links::table.select(shared_links::all_columns)),
         declared(annotations::table.select(annotations::all_columns)),
+        declared(comment_threads::table.select(comment_threads::all_columns)),
+        declared(comments::table.select(comments::all_columns)),
     ]
     .concat();
     in_db.sort();

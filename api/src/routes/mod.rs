@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod channels;
+pub mod comments;
 pub mod connectors;
 pub mod dashboards;
 pub mod domains;

@@ -386,6 +386,69 @@ async fn every_write_is_audited_once_with_its_actor() {
         "annotation.created",
         user_actor(&owner)
     );
+    let comment = step!(
+        "create_comment",
+        who,
+        "POST",
+        format!("{o}/projects/{p}/comments"),
+        Some(
+            json!({"target_kind": "annotation", "target_id": annotation["id"], "body": "a private thought"})
+        ),
+        "comment.created",
+        user_actor(&owner)
+    );
+    let comment_path = format!(
+        "{o}/projects/{p}/comments/{}",
+        comment["id"].as_str().unwrap()
+    );
+    step!(
+        "edit_comment",
+        who,
+        "PATCH",
+        comment_path.clone(),
+        Some(json!({"body": "a second private thought"})),
+        "comment.edited",
+        user_actor(&owner)
+    );
+    let (_, thread) = app
+        .json(
+            &who,
+            "GET",
+            &format!(
+                "{o}/projects/{p}/comments?target_kind=annotation&target_id={}",
+                annotation["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    step!(
+        "resolve_comment_thread",
+        who,
+        "PUT",
+        format!(
+            "{o}/projects/{p}/comment-threads/{}/resolution",
+            thread["thread_id"].as_str().unwrap()
+        ),
+        Some(json!({"resolved": true})),
+        "comment_thread.resolved",
+        user_actor(&owner)
+    );
+    step!(
+        "delete_comment",
+        who,
+        "DELETE",
+        comment_path,
+        None,
+        "comment.deleted",
+        user_actor(&owner)
+    );
+    let text = records(&app, &who, org).await;
+    assert!(
+        !serde_json::to_string(&text)
+            .unwrap()
+            .contains("private thought"),
+        "a comment's text is never recorded"
+    );
     step!(
         "delete_annotation",
         who,

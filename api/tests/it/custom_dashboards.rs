@@ -452,6 +452,10 @@ async fn custom_dashboards_in_chromium() {
         "{report:#}"
     );
     assert_eq!(report["nameAfterConflict"], "First tab's name");
+    // A comment renders its Markdown and shows an image tag as text; nothing ran.
+    let comment = report["comment"].as_str().unwrap();
+    assert!(comment.contains("Traffic doubled <img src=x"), "{comment}");
+    assert_eq!(report["commentImages"], 0);
     // A phone: one column of four, no grid.
     assert_eq!(
         (report["phoneColumn"].as_i64(), report["phoneGrid"].as_i64()),

@@ -36,6 +36,8 @@ const POPULATED: &[&str] = &[
     "dashboards",
     "shared_links",
     "annotations",
+    "comment_threads",
+    "comments",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -143,6 +145,15 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
             "POST",
             &format!("{base}/annotations"),
             Some(json!({"at": "2026-11-20T10:00:00Z", "text": "v2.3 deployed"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = app
+        .json(
+            who,
+            "POST",
+            &format!("{base}/comments"),
+            Some(json!({"target_kind": "annotation", "target_id": body["id"], "body": "Why?"})),
         )
         .await;
     assert_eq!(status, 201, "{body}");

@@ -25,6 +25,8 @@ struct Fixture {
     dashboard: Uuid,
     link: Uuid,
     annotation: Uuid,
+    comment: Uuid,
+    thread: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
@@ -277,6 +279,37 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
                 f.annotation
             ),
             None,
+        ),
+        (
+            "GET",
+            format!(
+                "/api/v1/orgs/{org}/projects/{p}/comments?target_kind=annotation&target_id={}",
+                f.annotation
+            ),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/comments"),
+            Some(json!({"target_kind": "annotation", "target_id": f.annotation, "body": "Spy"})),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{org}/projects/{p}/comments/{}", f.comment),
+            Some(json!({"body": "Spy"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}/comments/{}", f.comment),
+            None,
+        ),
+        (
+            "PUT",
+            format!(
+                "/api/v1/orgs/{org}/projects/{p}/comment-threads/{}/resolution",
+                f.thread
+            ),
+            Some(json!({"resolved": true})),
         ),
         (
             "PATCH",
@@ -725,7 +758,29 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
         )
         .await;
     assert_eq!(status, 201, "{annotation}");
+    let (status, comment) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/comments"),
+            Some(json!({"target_kind": "annotation", "target_id": annotation["id"], "body": "alpha's thought"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{comment}");
+    let (_, thread) = app
+        .json(
+            &who,
+            "GET",
+            &format!(
+                "/api/v1/orgs/{org}/projects/{project_id}/comments?target_kind=annotation&target_id={}",
+                annotation["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
     let fixture = Fixture {
+        comment: comment["id"].as_str().unwrap().parse().unwrap(),
+        thread: thread["thread_id"].as_str().unwrap().parse().unwrap(),
         annotation: annotation["id"].as_str().unwrap().parse().unwrap(),
         link: link["link"]["id"].as_str().unwrap().parse().unwrap(),
         segment: segment["id"].as_str().unwrap().parse().unwrap(),
@@ -824,6 +879,10 @@ async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRo
     let dashboards = format!("/projects/{project}/dashboards");
     let dashboard = format!("/projects/{project}/dashboards/{}", f.dashboard);
     let annotations = format!("/projects/{project}/annotations?period=all");
+    let thread = format!(
+        "/projects/{project}/comments?target_kind=annotation&target_id={}",
+        f.annotation
+    );
     let deliveries = format!("/channels/{}/deliveries", f.channel);
     for path in [
         alerts.as_str(),
@@ -841,6 +900,7 @@ async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRo
         dashboards.as_str(),
         dashboard.as_str(),
         annotations.as_str(),
+        thread.as_str(),
         issues.as_str(),
         files.as_str(),
         vitals.as_str(),
@@ -979,6 +1039,8 @@ async fn every_org_endpoint_is_covered() {
         dashboard: nil,
         link: nil,
         annotation: nil,
+        comment: nil,
+        thread: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()

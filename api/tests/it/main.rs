@@ -9,6 +9,7 @@ mod annotations;
 mod audit;
 mod billing;
 mod cli;
+mod comments;
 mod conversions;
 mod custom_dashboards;
 mod dashboard;

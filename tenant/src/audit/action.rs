@@ -213,6 +213,14 @@ actions! {
     AnnotationCreated => "annotation.created" on "annotation",
     /// An annotation was deleted.
     AnnotationDeleted => "annotation.deleted" on "annotation",
+    /// A comment was written (the record names its thread and target, not its text).
+    CommentCreated => "comment.created" on "comment",
+    /// A comment was edited by its author.
+    CommentEdited => "comment.edited" on "comment",
+    /// A comment was deleted.
+    CommentDeleted => "comment.deleted" on "comment",
+    /// A comment thread was resolved or reopened.
+    CommentThreadResolved => "comment_thread.resolved" on "comment_thread",
 }
 
 #[cfg(test)]

@@ -211,6 +211,20 @@ try {
   report.nameAfterConflict = await second.getByRole("heading", { name: "First tab's name" }).innerText();
   await second.close();
 
+  step("discuss the dashboard in its thread");
+  await page.goto(boardUrl);
+  await widgetsDrawn(page, 4);
+  const discussion = page.getByRole("form", { name: "New comment" });
+  await discussion.getByLabel("Comment (Markdown)").fill("Traffic **doubled** <img src=x onerror=window.__owned=3>");
+  await discussion.getByRole("button", { name: "Comment" }).click();
+  const comment = page.locator(".comment").first();
+  await comment.locator("strong", { hasText: "doubled" }).waitFor();
+  report.comment = await comment.locator(".markdown").innerText();
+  report.commentImages = await comment.locator("img").count();
+  await discussion.getByRole("button", { name: "Resolve thread" }).click();
+  await page.getByText("This thread is resolved.").waitFor();
+  report.owned = report.owned ?? (await page.evaluate(() => window.__owned ?? null));
+
   step("the list, a phone, and accessibility");
   await page.goto(`${beacon}${projectPath}/dashboards?all=1`);
   await page.getByRole("link", { name: "First tab's name" }).waitFor();

@@ -6,9 +6,10 @@
 
 import { lazy, Suspense, useEffect, useState } from "react";
 import { ApiProblem, api, type Schemas, unwrap } from "../../api/client";
+import { CommentThread } from "../../components/CommentThread";
 import { useProject } from "../../components/ProjectFrame";
 import { SegmentPicker } from "../../components/SegmentPicker";
-import { Button, ErrorNote, Loading, useAction } from "../../components/ui";
+import { Button, Card, ErrorNote, Loading, useAction } from "../../components/ui";
 import { canWrite } from "../../lib/roles";
 import { Link, useRouter } from "../../lib/router";
 import { filterExpressions } from "../../lib/stats";
@@ -215,6 +216,15 @@ export function BoardPage({ dashboardId }: { dashboardId: string }) {
           }}
         />
       </Suspense>
+      <Card title="Discussion">
+        <CommentThread
+          orgId={project.org_id}
+          projectId={project.id}
+          targetKind="dashboard"
+          targetId={board.id}
+          canWrite={editable}
+        />
+      </Card>
       <p className="muted">
         <Link to={`/orgs/${project.org_id}/projects/${project.id}/dashboards?all=1`}>All dashboards</Link>
       </p>

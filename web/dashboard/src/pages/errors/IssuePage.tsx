@@ -4,6 +4,7 @@
 import { useMemo, useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
 import { AiInsight } from "../../components/AiAnswer";
+import { CommentThread } from "../../components/CommentThread";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, Empty, ErrorNote, Loading, useAction } from "../../components/ui";
 import { formatNumber } from "../../lib/format";
@@ -255,6 +256,15 @@ export function IssuePage({ issueId }: { issueId: string }) {
             </dd>
           </div>
         </dl>
+      </Card>
+      <Card title="Discussion">
+        <CommentThread
+          orgId={project.org_id}
+          projectId={project.id}
+          targetKind="issue"
+          targetId={issue.id}
+          canWrite={canWrite(role)}
+        />
       </Card>
       <Card title="Explain with AI">
         <AiInsight
