@@ -5,6 +5,7 @@ use poem_openapi::OpenApiService;
 
 use crate::middleware;
 use crate::routes::account::AccountApi;
+use crate::routes::activity::ActivityApi;
 use crate::routes::admin::AdminApi;
 use crate::routes::ai::AiApi;
 use crate::routes::alerts::AlertsApi;
@@ -85,6 +86,7 @@ type Apis = (
         SharedApi,
         AnnotationsApi,
         CommentsApi,
+        ActivityApi,
     ),
 );
 

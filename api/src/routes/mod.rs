@@ -2,6 +2,7 @@
 //! `/api/v1/orgs/{org_id}/projects/{project_id}`.
 
 pub mod account;
+pub mod activity;
 pub mod admin;
 pub mod ai;
 pub mod alerts;

@@ -186,6 +186,58 @@ async fn threads_hold_comments_on_every_kind_of_target() {
         .await;
     assert_problem(resp, 403, "forbidden").await;
 
+    // The activity feed: the issue resolved by the owner, the comments and the annotation,
+    // newest first.
+    let issue = targets[2].1.clone();
+    let (status, _) = app
+        .json(
+            &owner,
+            "PATCH",
+            &format!("{base}/issues/{issue}"),
+            Some(json!({"status": "resolved"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, feed) = app
+        .json(&viewer, "GET", &format!("{base}/activity"), None)
+        .await;
+    assert_eq!(status, 200, "{feed}");
+    let kinds: Vec<(&str, &str)> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["kind"].as_str().unwrap(),
+                item["summary"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds[0], ("issue_state", "resolved"), "{feed}");
+    assert_eq!(feed[0]["actor_email"], "owner@talk.test");
+    assert_eq!(feed[0]["target_id"], issue.as_str());
+    assert!(kinds.contains(&("comment", "me, edited")), "{feed}");
+    assert!(kinds.contains(&("annotation", "v2.3")), "{feed}");
+    assert_eq!(
+        kinds.iter().filter(|(kind, _)| *kind == "comment").count(),
+        6,
+        "{feed}"
+    );
+    // Another project's activity is not in it (the control: this project's is).
+    let other = app.project(&owner, org, "other-talk.example").await;
+    let (_, other_feed) = app
+        .json(
+            &owner,
+            "GET",
+            &format!(
+                "/api/v1/orgs/{org}/projects/{}/activity",
+                other["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(other_feed, json!([]));
+
     // The member leaves: their comment stays, without their address.
     let resp = app
         .call(

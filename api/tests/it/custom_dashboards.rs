@@ -456,6 +456,13 @@ async fn custom_dashboards_in_chromium() {
     let comment = report["comment"].as_str().unwrap();
     assert!(comment.contains("Traffic doubled <img src=x"), "{comment}");
     assert_eq!(report["commentImages"], 0);
+    // The Visitors widget (w1) has its own thread.
+    assert_eq!(report["widgetThread"], json!(["Why did this double?"]));
+    let newest = report["activityNewest"].as_str().unwrap();
+    assert!(
+        newest.contains("commented on a widget: “Why did this double?”"),
+        "{newest}"
+    );
     // A phone: one column of four, no grid.
     assert_eq!(
         (report["phoneColumn"].as_i64(), report["phoneGrid"].as_i64()),
@@ -464,7 +471,7 @@ async fn custom_dashboards_in_chromium() {
     for (page, violations) in report["a11y"].as_object().unwrap() {
         assert_eq!(violations, &json!([]), "axe-core on {page}");
     }
-    assert_eq!(report["a11y"].as_object().unwrap().len(), 10, "{report:#}");
+    assert_eq!(report["a11y"].as_object().unwrap().len(), 12, "{report:#}");
     // Shared with a password: the stranger gets in with it only, sees the data (five visitors
     // in 30 days) and the note, reaches no other site and writes nothing; pausing stops them.
     assert_eq!(

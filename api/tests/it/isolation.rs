@@ -289,6 +289,11 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             None,
         ),
         (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/activity"),
+            None,
+        ),
+        (
             "POST",
             format!("/api/v1/orgs/{org}/projects/{p}/comments"),
             Some(json!({"target_kind": "annotation", "target_id": f.annotation, "body": "Spy"})),

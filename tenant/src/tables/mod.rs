@@ -3,6 +3,7 @@
 //! Query functions take a connection, never the pool, so callers compose them inside one
 //! scope (one transaction).
 
+pub mod activity;
 pub mod ai;
 pub mod alerts;
 pub mod annotations;

@@ -224,6 +224,19 @@ try {
   await discussion.getByRole("button", { name: "Resolve thread" }).click();
   await page.getByText("This thread is resolved.").waitFor();
   report.owned = report.owned ?? (await page.evaluate(() => window.__owned ?? null));
+  await page.getByRole("button", { name: "Comments on Visitors" }).click();
+  await page.getByRole("heading", { name: "Discussion: Visitors" }).waitFor();
+  await page.getByText("No comments yet.").waitFor();
+  await discussion.getByLabel("Comment (Markdown)").fill("Why did this double?");
+  await discussion.getByRole("button", { name: "Comment" }).click();
+  await page.locator(".comment", { hasText: "Why did this double?" }).waitFor();
+  const widgetThread = await call(page, "GET", `${api}/comments?target_kind=widget&target_id=${boardId}/w1`);
+  report.widgetThread = widgetThread.body.comments.map((c) => c.body);
+  await page.goto(`${beacon}${projectPath}/activity`);
+  const newest = page.locator(".activity li").first();
+  await newest.waitFor();
+  report.activityNewest = await newest.innerText();
+  await auditA11y(page, axePath, report.a11y, "activity");
 
   step("the list, a phone, and accessibility");
   await page.goto(`${beacon}${projectPath}/dashboards?all=1`);

@@ -13,6 +13,7 @@ import {
   UnsubscribePage,
   VerifyEmailPage,
 } from "./pages/AuthPages";
+import { ActivityPage } from "./pages/activity/ActivityPage";
 import { AlertPage } from "./pages/alerts/AlertPage";
 import { AlertsPage } from "./pages/alerts/AlertsPage";
 import { BillingPage } from "./pages/billing/BillingPage";
@@ -53,6 +54,7 @@ const PROJECT_SCREENS: [string, Screen][] = [
   ["/dashboards", () => <DashboardsPage />],
   ["/dashboards/:dashboard", (p) => <BoardPage dashboardId={p.dashboard} />],
   ["/goals", () => <GoalsPage />],
+  ["/activity", () => <ActivityPage />],
   ["/errors", () => <IssuesPage />],
   ["/errors/:issue", (p) => <IssuePage issueId={p.issue} />],
   ["/vitals", () => <VitalsPage />],

@@ -53,6 +53,7 @@ export function ProjectFrame({
     { to: `${base}/errors`, label: "Errors" },
     { to: `${base}/vitals`, label: "Web Vitals" },
     { to: `${base}/alerts`, label: "Alerts" },
+    { to: `${base}/activity`, label: "Activity" },
     { to: `${base}/setup`, label: "Tracking code" },
     ...(org && canWrite(org.role) ? [{ to: `${base}/settings`, label: "Settings" }] : []),
   ];

@@ -42,6 +42,8 @@ export function BoardPage({ dashboardId }: { dashboardId: string }) {
   const [adding, setAdding] = useState(false);
   const [conflict, setConflict] = useState<string | null>(null);
   const [refresh, setRefresh] = useState(0);
+  // The widget whose thread the Discussion card shows (`null`: the dashboard's own).
+  const [discussing, setDiscussing] = useState<string | null>(null);
   useEffect(() => setDraft(null), [dashboardId]);
   const board = draft ?? loaded.data;
   const editing = draft !== null;
@@ -89,6 +91,7 @@ export function BoardPage({ dashboardId }: { dashboardId: string }) {
     refresh,
   };
   const byId = new Map(board.widgets.map((w) => [w.id, w]));
+  const discussed = discussing ? byId.get(discussing) : undefined;
   const change = (next: Partial<Dashboard>) => setDraft({ ...board, ...next });
   const remove = (id: string) => change({ widgets: board.widgets.filter((w) => w.id !== id) });
 
@@ -196,6 +199,17 @@ export function BoardPage({ dashboardId }: { dashboardId: string }) {
               <section className="widget" aria-label={widget.title || metricLabel(widget.kind)}>
                 <header className="widget-handle">
                   <h3>{widget.title}</h3>
+                  {!editing && (
+                    <button
+                      type="button"
+                      className="widget-comments"
+                      aria-label={`Comments on ${widget.title || metricLabel(widget.kind)}`}
+                      aria-pressed={discussing === id}
+                      onClick={() => setDiscussing(discussing === id ? null : id)}
+                    >
+                      💬
+                    </button>
+                  )}
                   {editing && (
                     <button
                       type="button"
@@ -216,12 +230,22 @@ export function BoardPage({ dashboardId }: { dashboardId: string }) {
           }}
         />
       </Suspense>
-      <Card title="Discussion">
+      <Card
+        title={discussed ? `Discussion: ${discussed.title || metricLabel(discussed.kind)}` : "Discussion"}
+        actions={
+          discussed && (
+            <Button variant="ghost" onClick={() => setDiscussing(null)}>
+              The dashboard's thread
+            </Button>
+          )
+        }
+      >
         <CommentThread
+          key={discussed ? `widget-${discussed.id}` : "dashboard"}
           orgId={project.org_id}
           projectId={project.id}
-          targetKind="dashboard"
-          targetId={board.id}
+          targetKind={discussed ? "widget" : "dashboard"}
+          targetId={discussed ? `${board.id}/${discussed.id}` : board.id}
           canWrite={editable}
         />
       </Card>
