@@ -416,6 +416,8 @@ async fn custom_dashboards_in_chromium() {
         1,
         "{report:#}"
     );
+    // The annotation's own thread holds the comment made under the graph.
+    assert_eq!(report["annotationThread"], json!(["Shipped at lunch"]));
     // The note shows the script as text, runs nothing and drops the javascript: link, while
     // its bold text is drawn.
     let note = report["noteText"].as_str().unwrap();

@@ -119,6 +119,18 @@ try {
   await page.reload({ waitUntil: "networkidle" });
   await page.locator('.chart[data-markers]:not([data-markers=""])').waitFor();
   report.markers = await page.locator(".graph .chart").getAttribute("data-markers");
+  await page.getByRole("button", { name: "Comments on annotation v2.3 deployed" }).click();
+  const annotationThread = page.getByRole("region", { name: "Annotations" }).getByRole("form", { name: "New comment" });
+  await annotationThread.getByLabel("Comment (Markdown)").fill("Shipped at lunch");
+  await annotationThread.getByRole("button", { name: "Comment" }).click();
+  await page
+    .getByRole("region", { name: "Annotations" })
+    .locator(".comment", { hasText: "Shipped at lunch" })
+    .waitFor();
+  const annotated = await call(page, "GET", `${api}/annotations?period=day`);
+  const annotationId = annotated.body[0].id;
+  const annotationThread2 = await call(page, "GET", `${api}/comments?target_kind=annotation&target_id=${annotationId}`);
+  report.annotationThread = annotationThread2.body.comments.map((c) => c.body);
 
   step("make a dashboard and add widgets");
   await page.goto(`${beacon}${projectPath}/dashboards`);

@@ -3,6 +3,7 @@
 // author or an admin.
 import { type FormEvent, useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
+import { CommentThread } from "../../components/CommentThread";
 import { Button, ErrorNote, useAction } from "../../components/ui";
 
 export type Annotation = Schemas["AnnotationOut"];
@@ -28,6 +29,8 @@ export function Annotations({
   onChange: () => void;
 }) {
   const [adding, setAdding] = useState(false);
+  // The annotation whose comment thread is open.
+  const [discussing, setDiscussing] = useState<string | null>(null);
   const [at, setAt] = useState(nowLocal);
   const [text, setText] = useState("");
   const path = { org_id: orgId, project_id: projectId };
@@ -56,7 +59,16 @@ export function Annotations({
         <ul className="annotation-list">
           {annotations.map((annotation) => (
             <li key={annotation.id}>
-              <time dateTime={annotation.at}>{new Date(annotation.at).toLocaleString()}</time> {annotation.text}
+              <time dateTime={annotation.at}>{new Date(annotation.at).toLocaleString()}</time> {annotation.text}{" "}
+              <button
+                type="button"
+                className="link-button"
+                aria-label={`Comments on annotation ${annotation.text}`}
+                aria-expanded={discussing === annotation.id}
+                onClick={() => setDiscussing(discussing === annotation.id ? null : annotation.id)}
+              >
+                💬
+              </button>
               {annotation.editable && (
                 <button
                   type="button"
@@ -66,6 +78,15 @@ export function Annotations({
                 >
                   ×
                 </button>
+              )}
+              {discussing === annotation.id && (
+                <CommentThread
+                  orgId={orgId}
+                  projectId={projectId}
+                  targetKind="annotation"
+                  targetId={annotation.id}
+                  canWrite={canWrite}
+                />
               )}
             </li>
           ))}

@@ -2,6 +2,7 @@
 // reached each step and where they dropped off.
 import { useMemo, useRef, useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
+import { CommentThread } from "../../components/CommentThread";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, Empty, ErrorNote, Field, Loading, Select, useAction } from "../../components/ui";
 import { formatNumber, formatPercent } from "../../lib/format";
@@ -162,6 +163,17 @@ export function Funnels({ goals }: { goals: Schemas["GoalOut"][] }) {
             )}
           </div>
           <FunnelChart funnelId={selected} />
+          <details className="funnel-discussion">
+            <summary>Discussion</summary>
+            <CommentThread
+              key={selected}
+              orgId={project.org_id}
+              projectId={project.id}
+              targetKind="funnel"
+              targetId={selected}
+              canWrite={canWrite(role)}
+            />
+          </details>
         </>
       )}
       {canWrite(role) && <FunnelBuilder goals={goals} onCreated={funnels.reload} />}
