@@ -1,5 +1,6 @@
 //! Annotations: notes pinned to a moment of a project ("v2.3 deployed"), listed for a period
-//! and drawn on its time series. Members write them; their author or an admin deletes them.
+//! and drawn on its time series. Members write them; their author or an admin deletes them,
+//! with their comment thread.
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::annotations::{self, Annotation};
+use tenant::tables::comments::{self, TargetKind};
 use tenant::tables::memberships::Role;
 use uuid::Uuid;
 
@@ -169,6 +171,8 @@ impl AnnotationsApi {
                     ));
                 }
                 annotations::delete(conn, org, project, *annotation_id).await?;
+                let about = (TargetKind::Annotation, annotation_id.to_string());
+                comments::forget(conn, org, project, (about.0, &about.1)).await?;
                 let entry = Entry::new(Action::AnnotationDeleted, before.annotation_id)
                     .with(Changes::deleted(audited_fields(&before)));
                 audit::record(conn, org, entry).await?;

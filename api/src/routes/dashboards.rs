@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::dashboards::{Widget, WidgetKind};
 use tenant::problem::ProblemKind;
+use tenant::tables::comments::{self, TargetKind};
 use tenant::tables::dashboards::{self, Content, Dashboard, MAX_PER_PROJECT, Updated};
 use tenant::tables::{funnels, segments};
 use tenant::{OrgId, ProjectId};
@@ -502,7 +503,7 @@ impl DashboardsApi {
         Ok(Saved::Ok(Json(dashboard_out(*saved))))
     }
 
-    /// Delete a dashboard.
+    /// Delete a dashboard, with its and its widgets' comment threads.
     #[oai(
         path = "/:org_id/projects/:project_id/dashboards/:dashboard_id",
         method = "delete",
@@ -523,6 +524,8 @@ impl DashboardsApi {
                     return Err(ApiError::not_found("dashboard"));
                 };
                 dashboards::delete(conn, org, project, *dashboard_id).await?;
+                let about = dashboard_id.to_string();
+                comments::forget(conn, org, project, (TargetKind::Dashboard, &about)).await?;
                 let entry = Entry::new(Action::DashboardDeleted, before.dashboard_id)
                     .with(Changes::deleted(audited_fields(&before)));
                 audit::record(conn, org, entry).await?;

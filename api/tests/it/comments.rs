@@ -218,11 +218,36 @@ async fn threads_hold_comments_on_every_kind_of_target() {
     assert_eq!(feed[0]["target_id"], issue.as_str());
     assert!(kinds.contains(&("comment", "me, edited")), "{feed}");
     assert!(kinds.contains(&("annotation", "v2.3")), "{feed}");
+    assert!(
+        kinds.contains(&("comment", "About this annotation")),
+        "{feed}"
+    );
     assert_eq!(
         kinds.iter().filter(|(kind, _)| *kind == "comment").count(),
         6,
         "{feed}"
     );
+    // Deleting the annotation takes its thread: its comment leaves the feed (it was there).
+    let resp = app
+        .call(
+            &owner,
+            "DELETE",
+            &format!("{base}/annotations/{}", targets[4].1),
+            None,
+        )
+        .await;
+    assert_eq!(resp.0.status(), 204);
+    let (_, feed) = app
+        .json(&viewer, "GET", &format!("{base}/activity"), None)
+        .await;
+    let summaries: Vec<&str> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["summary"].as_str().unwrap())
+        .collect();
+    assert!(!summaries.contains(&"About this annotation"), "{feed}");
+    assert!(summaries.contains(&"About this widget"), "{feed}");
     // Another project's activity is not in it (the control: this project's is).
     let other = app.project(&owner, org, "other-talk.example").await;
     let (_, other_feed) = app
@@ -272,4 +297,27 @@ async fn threads_hold_comments_on_every_kind_of_target() {
         .json(&owner, "GET", &thread_of("dashboard", board_id), None)
         .await;
     assert_eq!(thread["comments"].as_array().unwrap().len(), 1);
+
+    // Deleting the dashboard takes its thread and its widgets'; the issue's stays (the control).
+    let resp = app
+        .call(
+            &owner,
+            "DELETE",
+            &format!("{base}/dashboards/{board_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(resp.0.status(), 204);
+    let (_, feed) = app
+        .json(&owner, "GET", &format!("{base}/activity"), None)
+        .await;
+    let summaries: Vec<&str> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["summary"].as_str().unwrap())
+        .collect();
+    assert!(!summaries.contains(&"About this dashboard"), "{feed}");
+    assert!(!summaries.contains(&"About this widget"), "{feed}");
+    assert!(summaries.contains(&"About this issue"), "{feed}");
 }

@@ -246,3 +246,32 @@ pub async fn resolve(
         .await
         .map(|rows| rows == 1)
 }
+
+/// Deletes the threads about a target that is going away (a dashboard's also takes its
+/// widgets' threads), with their comments; how many threads went.
+pub async fn forget(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    (kind, target): (TargetKind, &str),
+) -> QueryResult<usize> {
+    let mut query = diesel::delete(comment_threads::table)
+        .filter(comment_threads::org_id.eq(org))
+        .filter(comment_threads::project_id.eq(project))
+        .into_boxed();
+    query = if kind == TargetKind::Dashboard {
+        query.filter(
+            comment_threads::target_kind
+                .eq(TargetKind::Dashboard.as_str())
+                .and(comment_threads::target_id.eq(target))
+                .or(comment_threads::target_kind
+                    .eq(TargetKind::Widget.as_str())
+                    .and(comment_threads::target_id.like(format!("{target}/%")))),
+        )
+    } else {
+        query
+            .filter(comment_threads::target_kind.eq(kind.as_str()))
+            .filter(comment_threads::target_id.eq(target))
+    };
+    query.execute(conn).await
+}

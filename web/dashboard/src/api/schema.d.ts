@@ -1203,7 +1203,7 @@ export interface paths {
          */
         put: operations["update_dashboard"];
         post?: never;
-        /** Delete a dashboard. */
+        /** Delete a dashboard, with its and its widgets' comment threads. */
         delete: operations["delete_dashboard"];
         options?: never;
         head?: never;
