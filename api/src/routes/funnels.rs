@@ -249,6 +249,14 @@ impl FunnelsApi {
             .run(async |conn| {
                 let deleted = funnels::delete(conn, org_id, project_id, *funnel_id).await?;
                 if deleted {
+                    let about = funnel_id.to_string();
+                    tenant::tables::comments::forget(
+                        conn,
+                        org_id,
+                        project_id,
+                        (tenant::tables::comments::TargetKind::Funnel, &about),
+                    )
+                    .await?;
                     let entry = Entry::new(Action::FunnelDeleted, *funnel_id)
                         .with(Changes::deleted(json!({ "project_id": project_id })));
                     audit::record(conn, org_id, entry).await?;

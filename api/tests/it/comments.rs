@@ -320,4 +320,19 @@ async fn threads_hold_comments_on_every_kind_of_target() {
     assert!(!summaries.contains(&"About this dashboard"), "{feed}");
     assert!(!summaries.contains(&"About this widget"), "{feed}");
     assert!(summaries.contains(&"About this issue"), "{feed}");
+    // Deleting the funnel takes its thread too.
+    assert!(summaries.contains(&"About this funnel"), "{feed}");
+    let resp = app
+        .call(
+            &owner,
+            "DELETE",
+            &format!("{base}/funnels/{}", targets[3].1),
+            None,
+        )
+        .await;
+    assert_eq!(resp.0.status(), 204);
+    let (_, feed) = app
+        .json(&owner, "GET", &format!("{base}/activity"), None)
+        .await;
+    assert!(!feed.to_string().contains("About this funnel"), "{feed}");
 }
