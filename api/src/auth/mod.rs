@@ -142,6 +142,17 @@ impl OrgAccess {
         Ok(())
     }
 
+    /// Whether the caller is the signed-in user `made_by` names (an API key made nothing it
+    /// can claim, and nobody made what has no maker).
+    pub fn made(&self, made_by: Option<Uuid>) -> bool {
+        made_by.is_some() && made_by == self.user_id.map(UserId::uuid)
+    }
+
+    /// Whether the caller is an admin or an owner (or a key with the `admin` scope).
+    pub fn is_admin(&self) -> bool {
+        self.role >= Role::Admin
+    }
+
     /// Whether the caller may see `project_id`.
     pub fn can_see_project(&self, project_id: Uuid) -> bool {
         self.project_ids

@@ -12,9 +12,9 @@ use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::annotations::{self, Annotation};
 use tenant::tables::comments::{self, TargetKind};
-use tenant::tables::memberships::Role;
 use uuid::Uuid;
 
+use crate::auth::OrgAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::{Created, NoContent};
@@ -47,9 +47,9 @@ pub struct AnnotationOut {
     pub editable: bool,
 }
 
-fn annotation_out(annotation: Annotation, user: Option<Uuid>, admin: bool) -> AnnotationOut {
+fn annotation_out(annotation: Annotation, access: &OrgAccess) -> AnnotationOut {
     AnnotationOut {
-        editable: admin || (annotation.created_by.is_some() && annotation.created_by == user),
+        editable: access.is_admin() || access.made(annotation.created_by),
         id: annotation.annotation_id,
         at: annotation.at,
         text: annotation.text,
@@ -87,8 +87,7 @@ impl AnnotationsApi {
         let range = tenant::stats::request::parse_period(period.as_deref())?;
         let (org, project_id) = (scope.org(), scope.project_id());
         let project = scope.project.clone();
-        let user = scope.access.user_id.map(tenant::UserId::uuid);
-        let admin = scope.access.role >= Role::Admin;
+        let access = scope.access.clone();
         let found = scope
             .run(async |conn| {
                 let today =
@@ -102,7 +101,7 @@ impl AnnotationsApi {
         Ok(Json(
             found
                 .into_iter()
-                .map(|annotation| annotation_out(annotation, user, admin))
+                .map(|annotation| annotation_out(annotation, &access))
                 .collect(),
         ))
     }
@@ -128,6 +127,7 @@ impl AnnotationsApi {
             ));
         }
         let (org, project, by) = (scope.org(), scope.project_id(), scope.access.user_id);
+        let access = scope.access.clone();
         let made = scope
             .run(async |conn| {
                 let made = annotations::create(conn, org, project, body.at, &text, by).await?;
@@ -137,11 +137,7 @@ impl AnnotationsApi {
                 Ok::<_, ApiError>(made)
             })
             .await?;
-        Ok(Created::Created(Json(annotation_out(
-            made,
-            by.map(tenant::UserId::uuid),
-            false,
-        ))))
+        Ok(Created::Created(Json(annotation_out(made, &access))))
     }
 
     /// Delete an annotation: its author, or an admin.
@@ -158,14 +154,13 @@ impl AnnotationsApi {
         scope: ProjectScope<Member>,
     ) -> ApiResult<NoContent> {
         let (org, project) = (scope.org(), scope.project_id());
-        let user = scope.access.user_id.map(tenant::UserId::uuid);
-        let admin = scope.access.role >= Role::Admin;
+        let access = scope.access.clone();
         scope
             .run(async |conn| {
                 let before = annotations::find(conn, org, project, *annotation_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("annotation"))?;
-                if !annotation_out(before.clone(), user, admin).editable {
+                if !(access.is_admin() || access.made(before.created_by)) {
                     return Err(ApiError::forbidden(
                         "an annotation is deleted by its author or an admin",
                     ));

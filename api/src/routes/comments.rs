@@ -14,11 +14,11 @@ use serde_json::{Value, json};
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::comments::{self, Comment, TargetKind, Thread};
-use tenant::tables::memberships::Role;
 use tenant::tables::{annotations, dashboards, error_issues, funnels};
 use tenant::{OrgId, ProjectId};
 use uuid::Uuid;
 
+use crate::auth::OrgAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::{Created, NoContent};
@@ -116,36 +116,17 @@ pub struct ThreadOut {
     pub comments: Vec<CommentOut>,
 }
 
-/// Who asks, for what they may do with comments.
-#[derive(Debug, Clone, Copy)]
-struct Reader {
-    user: Option<Uuid>,
-    admin: bool,
-}
-
-impl Reader {
-    fn of<R: crate::scope::Requirement>(scope: &ProjectScope<R>) -> Self {
-        Self {
-            user: scope.access.user_id.map(tenant::UserId::uuid),
-            admin: scope.access.role >= Role::Admin,
-        }
-    }
-
-    fn own(self, author: Option<Uuid>) -> bool {
-        author.is_some() && author == self.user
-    }
-
-    fn comment(self, comment: Comment) -> CommentOut {
-        CommentOut {
-            editable: self.own(comment.author_id),
-            deletable: self.own(comment.author_id) || self.admin,
-            id: comment.comment_id,
-            author_id: comment.author_id,
-            author_email: comment.author_email,
-            body: comment.body,
-            created_at: comment.created_at,
-            edited_at: comment.edited_at,
-        }
+/// A comment as `access` sees it: its author edits it; its author or an admin deletes it.
+fn comment_out(access: &OrgAccess, comment: Comment) -> CommentOut {
+    CommentOut {
+        editable: access.made(comment.author_id),
+        deletable: access.made(comment.author_id) || access.is_admin(),
+        id: comment.comment_id,
+        author_id: comment.author_id,
+        author_email: comment.author_email,
+        body: comment.body,
+        created_at: comment.created_at,
+        edited_at: comment.edited_at,
     }
 }
 
@@ -210,7 +191,7 @@ fn audited(thread: &Thread) -> Value {
 async fn thread_out(
     conn: &mut diesel_async::AsyncPgConnection,
     org: OrgId,
-    reader: Reader,
+    access: &OrgAccess,
     thread: Option<Thread>,
 ) -> ApiResult<ThreadOut> {
     let Some(thread) = thread else {
@@ -224,7 +205,7 @@ async fn thread_out(
     Ok(ThreadOut {
         thread_id: Some(thread.thread_id),
         resolved_at: thread.resolved_at,
-        comments: found.into_iter().map(|c| reader.comment(c)).collect(),
+        comments: found.into_iter().map(|c| comment_out(access, c)).collect(),
     })
 }
 
@@ -248,13 +229,13 @@ impl CommentsApi {
         target_id: Query<String>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<ThreadOut>> {
-        let (org, project, reader) = (scope.org(), scope.project_id(), Reader::of(&scope));
+        let (org, project, access) = (scope.org(), scope.project_id(), scope.access.clone());
         let kind = TargetKind::from(*target_kind);
         let out = scope
             .run(async |conn| {
                 check_target(conn, org, project, kind, &target_id).await?;
                 let thread = comments::thread(conn, org, project, (kind, &target_id)).await?;
-                thread_out(conn, org, reader, thread).await
+                thread_out(conn, org, &access, thread).await
             })
             .await?;
         Ok(Json(out))
@@ -274,7 +255,7 @@ impl CommentsApi {
         scope: ProjectScope<Member>,
     ) -> ApiResult<Created<CommentOut>> {
         let text = body_of(&body.body)?;
-        let (org, project, reader) = (scope.org(), scope.project_id(), Reader::of(&scope));
+        let (org, project, access) = (scope.org(), scope.project_id(), scope.access.clone());
         let author = scope.access.user_id;
         let kind = TargetKind::from(body.target_kind);
         let made = scope
@@ -291,7 +272,7 @@ impl CommentsApi {
                     .into_iter()
                     .find(|c| c.comment_id == id)
                     .ok_or_else(|| ApiError::not_found("comment"))?;
-                Ok::<_, ApiError>(reader.comment(made))
+                Ok::<_, ApiError>(comment_out(&access, made))
             })
             .await?;
         Ok(Created::Created(Json(made)))
@@ -313,12 +294,12 @@ impl CommentsApi {
         scope: ProjectScope<Member>,
     ) -> ApiResult<Json<CommentOut>> {
         let text = body_of(&body.body)?;
-        let (org, project, reader) = (scope.org(), scope.project_id(), Reader::of(&scope));
+        let (org, project, access) = (scope.org(), scope.project_id(), scope.access.clone());
         let now = state.clock.now();
         let edited = scope
             .run(async |conn| {
                 let (thread, author) = comment_in(conn, org, project, *comment_id).await?;
-                if !reader.own(author) {
+                if !access.made(author) {
                     return Err(ApiError::forbidden("only its author edits a comment"));
                 }
                 comments::edit(conn, org, *comment_id, &text, now).await?;
@@ -329,7 +310,7 @@ impl CommentsApi {
                     .await?
                     .into_iter()
                     .find(|c| c.comment_id == *comment_id)
-                    .map(|c| reader.comment(c))
+                    .map(|c| comment_out(&access, c))
                     .ok_or_else(|| ApiError::not_found("comment"))
             })
             .await?;
@@ -349,11 +330,11 @@ impl CommentsApi {
         comment_id: Path<Uuid>,
         scope: ProjectScope<Member>,
     ) -> ApiResult<NoContent> {
-        let (org, project, reader) = (scope.org(), scope.project_id(), Reader::of(&scope));
+        let (org, project, access) = (scope.org(), scope.project_id(), scope.access.clone());
         scope
             .run(async |conn| {
                 let (thread, author) = comment_in(conn, org, project, *comment_id).await?;
-                if !(reader.own(author) || reader.admin) {
+                if !(access.made(author) || access.is_admin()) {
                     return Err(ApiError::forbidden(
                         "a comment is deleted by its author or an admin",
                     ));
@@ -383,7 +364,7 @@ impl CommentsApi {
         body: Json<ResolutionIn>,
         scope: ProjectScope<Member>,
     ) -> ApiResult<Json<ThreadOut>> {
-        let (org, project, reader) = (scope.org(), scope.project_id(), Reader::of(&scope));
+        let (org, project, access) = (scope.org(), scope.project_id(), scope.access.clone());
         let by = scope.access.user_id;
         let now = state.clock.now();
         let resolved = body.resolved;
@@ -403,7 +384,7 @@ impl CommentsApi {
                 );
                 audit::record(conn, org, entry).await?;
                 let thread = comments::find_thread(conn, org, project, *thread_id).await?;
-                thread_out(conn, org, reader, thread).await
+                thread_out(conn, org, &access, thread).await
             })
             .await?;
         Ok(Json(out))

@@ -11,7 +11,6 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::{Value, json};
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
-use tenant::tables::memberships::Role;
 use tenant::tables::segments::{self, MAX_PER_PROJECT, Segment, SegmentFields};
 use uuid::Uuid;
 
@@ -68,7 +67,7 @@ impl Editor {
     fn of<R: crate::scope::Requirement>(scope: &ProjectScope<R>) -> Self {
         Self {
             user: scope.access.user_id.map(tenant::UserId::uuid),
-            admin: scope.access.role >= Role::Admin,
+            admin: scope.access.is_admin(),
         }
     }
 

@@ -12,13 +12,13 @@ use serde_json::{Value, json};
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::sharing::{self, Token};
-use tenant::tables::memberships::Role;
 use tenant::tables::shared_links::{self, MAX_PER_ORG, NewLink, SharedLink};
 use tenant::tables::{dashboards, segments};
 use uuid::Uuid;
 
 use billing::Feature;
 
+use crate::auth::OrgAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::{Created, NoContent};
@@ -146,39 +146,22 @@ fn origin(given: &str) -> ApiResult<String> {
     Ok(url.origin().ascii_serialization())
 }
 
-/// Who asks, as far as managing links goes: owners and admins manage any, members their own.
-#[derive(Debug, Clone, Copy)]
-struct Manager {
-    admin: bool,
-    user: Option<Uuid>,
-}
-
-impl Manager {
-    fn of(scope: &OrgScope<Member>) -> Self {
-        Self {
-            admin: scope.access.role >= Role::Admin,
-            user: scope.access.user_id.map(tenant::UserId::uuid),
-        }
-    }
-
-    /// The link `id`, when this caller may manage it (404 when it is not there, 403 when it is
-    /// someone else's and the caller is no admin).
-    async fn link(
-        self,
-        conn: &mut diesel_async::AsyncPgConnection,
-        org: tenant::OrgId,
-        id: Uuid,
-    ) -> ApiResult<SharedLink> {
-        let link = shared_links::find(conn, org, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("shared link"))?;
-        if self.admin || (link.created_by.is_some() && link.created_by == self.user) {
-            Ok(link)
-        } else {
-            Err(ApiError::forbidden(
-                "owners and admins manage every shared link; members their own",
-            ))
-        }
+/// The link `id`, when `access` may manage it: owners and admins any, members their own (404
+/// when it is not there, 403 when it is someone else's and the caller is no admin).
+async fn managed_link(
+    conn: &mut diesel_async::AsyncPgConnection,
+    access: &OrgAccess,
+    id: Uuid,
+) -> ApiResult<SharedLink> {
+    let link = shared_links::find(conn, access.org, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("shared link"))?;
+    if access.is_admin() || access.made(link.created_by) {
+        Ok(link)
+    } else {
+        Err(ApiError::forbidden(
+            "owners and admins manage every shared link; members their own",
+        ))
     }
 }
 
@@ -311,7 +294,7 @@ impl SharedLinksApi {
         scope: OrgScope<Member>,
     ) -> ApiResult<Json<Vec<SharedLinkOut>>> {
         let org = scope.org();
-        let mine = (scope.access.role < Role::Admin).then_some(scope.access.user_id);
+        let mine = (!scope.access.is_admin()).then_some(scope.access.user_id);
         let links = scope
             .run(async |conn| {
                 let links = match mine {
@@ -339,11 +322,11 @@ impl SharedLinksApi {
         body: Json<SharedLinkPatch>,
         scope: OrgScope<Member>,
     ) -> ApiResult<Json<SharedLinkOut>> {
-        let (org, manager) = (scope.org(), Manager::of(&scope));
+        let (org, access) = (scope.org(), scope.access.clone());
         let paused = body.paused;
         let after = scope
             .run(async |conn| {
-                let before = manager.link(conn, org, *link_id).await?;
+                let before = managed_link(conn, &access, *link_id).await?;
                 let after = shared_links::set_paused(conn, org, *link_id, paused)
                     .await?
                     .ok_or_else(|| ApiError::not_found("shared link"))?;
@@ -370,10 +353,10 @@ impl SharedLinksApi {
         link_id: Path<Uuid>,
         scope: OrgScope<Member>,
     ) -> ApiResult<NoContent> {
-        let (org, manager) = (scope.org(), Manager::of(&scope));
+        let (org, access) = (scope.org(), scope.access.clone());
         scope
             .run(async |conn| {
-                let before = manager.link(conn, org, *link_id).await?;
+                let before = managed_link(conn, &access, *link_id).await?;
                 if shared_links::delete(conn, org, *link_id).await? {
                     let entry = Entry::new(Action::SharedLinkRevoked, before.link_id)
                         .with(Changes::deleted(audited_fields(&before)));
