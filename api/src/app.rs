@@ -27,6 +27,7 @@ use crate::routes::invitations::{AcceptInvitationApi, InvitationsApi};
 use crate::routes::issue_notices::IssueNoticesApi;
 use crate::routes::issues::IssuesApi;
 use crate::routes::members::MembersApi;
+use crate::routes::notifications::NotificationsApi;
 use crate::routes::ops::OpsApi;
 use crate::routes::orgs::OrgsApi;
 use crate::routes::pdf_jobs::PdfJobsApi;
@@ -43,6 +44,7 @@ use crate::routes::shared_links::SharedLinksApi;
 use crate::routes::sso::SsoApi;
 use crate::routes::sso_login::SsoLoginApi;
 use crate::routes::stats::StatsApi;
+use crate::routes::tasks::TasksApi;
 use crate::routes::vitals::VitalsApi;
 use crate::state::AppState;
 
@@ -87,6 +89,8 @@ type Apis = (
         AnnotationsApi,
         CommentsApi,
         ActivityApi,
+        NotificationsApi,
+        TasksApi,
     ),
 );
 

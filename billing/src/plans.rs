@@ -100,11 +100,13 @@ pub enum Feature {
     AiSummaries,
     /// Scheduled e-mail reports.
     Reports,
+    /// The task board for errors.
+    TaskBoard,
 }
 
 impl Feature {
     /// Every feature.
-    pub const ALL: [Feature; 8] = [
+    pub const ALL: [Feature; 9] = [
         Feature::Sso,
         Feature::Scim,
         Feature::AuditLog,
@@ -113,6 +115,7 @@ impl Feature {
         Feature::Alerts,
         Feature::AiSummaries,
         Feature::Reports,
+        Feature::TaskBoard,
     ];
 
     /// Its name in answers and problems.
@@ -126,6 +129,7 @@ impl Feature {
             Feature::Alerts => "alerts",
             Feature::AiSummaries => "ai_summaries",
             Feature::Reports => "reports",
+            Feature::TaskBoard => "task_board",
         }
     }
 }
@@ -201,12 +205,14 @@ impl Plan {
 const TEAM_FEATURES: &[Feature] = &[
     Feature::CustomDashboards,
     Feature::SharedLinks,
+    Feature::TaskBoard,
     Feature::Alerts,
     Feature::Reports,
 ];
 const BUSINESS_FEATURES: &[Feature] = &[
     Feature::CustomDashboards,
     Feature::SharedLinks,
+    Feature::TaskBoard,
     Feature::Alerts,
     Feature::Reports,
     Feature::AiSummaries,

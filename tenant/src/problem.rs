@@ -117,6 +117,7 @@ kinds! {
     AiUnavailable => "ai_unavailable",
     InvalidDashboard => "invalid_dashboard",
     DashboardConflict => "dashboard_conflict",
+    TaskExists => "task_exists",
     InvalidSharedLink => "invalid_shared_link",
     SharedLinkLocked => "shared_link_locked",
     SharedLinkClosed => "shared_link_closed",

@@ -933,7 +933,76 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A member's notifications (inbox and batched e-mail).
+    notifications (org_id, notification_id) {
+        org_id -> Uuid,
+        notification_id -> Uuid,
+        user_id -> Uuid,
+        project_id -> Uuid,
+        kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        target_kind -> Text,
+        target_id -> Text,
+        summary -> Text,
+        created_at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
+        inbox -> Bool,
+        email_pending -> Bool,
+    }
+}
+
+diesel::table! {
+    /// A member's notification preferences per kind.
+    notification_preferences (org_id, user_id, kind) {
+        org_id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        inbox -> Bool,
+        email -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// The columns of a project's task board.
+    task_columns (org_id, column_id) {
+        org_id -> Uuid,
+        column_id -> Uuid,
+        project_id -> Uuid,
+        name -> Text,
+        role -> Text,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    /// Tasks of a project's task board.
+    tasks (org_id, task_id) {
+        org_id -> Uuid,
+        task_id -> Uuid,
+        project_id -> Uuid,
+        column_id -> Uuid,
+        position -> Int4,
+        title -> Text,
+        description -> Text,
+        assignee_id -> Nullable<Uuid>,
+        due_on -> Nullable<Date>,
+        labels -> Array<Text>,
+        priority -> Text,
+        issue_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        due_reminded_on -> Nullable<Date>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    notifications,
+    notification_preferences,
+    task_columns,
+    tasks,
     comment_threads,
     comments,
     annotations,

@@ -643,6 +643,36 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     comments::thread_for(conn, org, project, (TargetKind::Annotation, &about))
                         .await?;
                 comments::add(conn, org, thread.thread_id, None, "Why?").await?;
+                // A task on the board, and a notification with a preference.
+                use tenant::tables::notifications::{self, Kind, Notice, Preference};
+                use tenant::tables::tasks;
+                let columns = tasks::lock_columns(conn, org, project).await?;
+                let fields = tasks::Fields {
+                    title: "Fix it".into(),
+                    description: String::new(),
+                    assignee_id: Some(user.id),
+                    due_on: None,
+                    labels: vec!["bug".into()],
+                    priority: "high".into(),
+                    issue_id: None,
+                };
+                tasks::create(conn, (org, project), columns[0].column_id, &fields, None).await?;
+                let member = UserId::from_uuid(user.id);
+                let preference = Preference {
+                    kind: notifications::PreferenceKind::Replies,
+                    inbox: true,
+                    email: false,
+                };
+                notifications::set_preference(conn, org, member, preference, now).await?;
+                let notice = Notice {
+                    project,
+                    kind: Kind::Mention,
+                    actor: None,
+                    target_kind: "annotation".into(),
+                    target_id: about.clone(),
+                    summary: "Why?".into(),
+                };
+                notifications::notify(conn, org, &notice, &[user.id]).await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -937,6 +967,10 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(annotations::table.select(annotations::all_columns)),
         declared(comment_threads::table.select(comment_threads::all_columns)),
         declared(comments::table.select(comments::all_columns)),
+        declared(notifications::table.select(notifications::all_columns)),
+        declared(notification_preferences::table.select(notification_preferences::all_columns)),
+        declared(task_columns::table.select(task_columns::all_columns)),
+        declared(tasks::table.select(tasks::all_columns)),
     ]
     .concat();
     in_db.sort();

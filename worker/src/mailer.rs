@@ -89,6 +89,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/export_ready.txt"),
     ),
     ("report.html", include_str!("../templates/report.html")),
+    (
+        "notifications.html",
+        include_str!("../templates/notifications.html"),
+    ),
+    (
+        "notifications.txt",
+        include_str!("../templates/notifications.txt"),
+    ),
     ("report.txt", include_str!("../templates/report.txt")),
 ];
 

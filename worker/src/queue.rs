@@ -69,17 +69,28 @@ pub async fn enqueue_once(
     job: &Job,
     key: &str,
 ) -> diesel::QueryResult<bool> {
+    enqueue_once_at(conn, job, key, None).await
+}
+
+/// [`enqueue_once`], due at `run_at` (now when `None`).
+pub async fn enqueue_once_at(
+    conn: &mut AsyncPgConnection,
+    job: &Job,
+    key: &str,
+    run_at: Option<DateTime<Utc>>,
+) -> diesel::QueryResult<bool> {
     let payload = serde_json::to_string(job)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let rows = diesel::sql_query(
-        "INSERT INTO apalis.jobs (id, job_type, job, max_attempts, idempotency_key) \
-         VALUES (apalis.generate_ulid(), $1, convert_to($2, 'UTF8'), $3, $4) \
+        "INSERT INTO apalis.jobs (id, job_type, job, max_attempts, idempotency_key, run_at) \
+         VALUES (apalis.generate_ulid(), $1, convert_to($2, 'UTF8'), $3, $4, coalesce($5, now())) \
          ON CONFLICT DO NOTHING",
     )
     .bind::<Text, _>(QUEUE)
     .bind::<Text, _>(payload)
     .bind::<Integer, _>(MAX_ATTEMPTS)
     .bind::<Text, _>(key)
+    .bind::<Nullable<Timestamptz>, _>(run_at)
     .execute(conn)
     .await?;
     Ok(rows > 0)

@@ -19,7 +19,7 @@ pub const ROLLUP_EVERY: Duration = Duration::from_secs(300);
 pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
     use crate::jobs::{
         EraseOrganizations, MaintainEventsAllTenants, MeterUsageAllTenants, PruneAuditAllTenants,
-        RollupAllTenants, RotateSaltsAllTenants, VerifyDomainsAllTenants,
+        RemindDueTasksAllTenants, RollupAllTenants, RotateSaltsAllTenants, VerifyDomainsAllTenants,
     };
     let mut tick = tokio::time::interval(ROLLUP_EVERY);
     loop {
@@ -58,6 +58,10 @@ pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
             (
                 Job::VerifyDomainsAllTenants(VerifyDomainsAllTenants {}),
                 format!("verify_domains:{hour}"),
+            ),
+            (
+                Job::RemindDueTasksAllTenants(RemindDueTasksAllTenants {}),
+                format!("remind_due_tasks:{hour}"),
             ),
         ];
         let result: Result<(), tenant::DbError> = db

@@ -14,9 +14,11 @@ use serde_json::{Value, json};
 use tenant::audit::{self, Action, Changes, Entry};
 use tenant::problem::ProblemKind;
 use tenant::tables::comments::{self, Comment, TargetKind, Thread};
+use tenant::tables::notifications::{self, Kind, Notice};
 use tenant::tables::{annotations, dashboards, error_issues, funnels};
-use tenant::{OrgId, ProjectId};
+use tenant::{OrgId, ProjectId, UserId};
 use uuid::Uuid;
+use worker::jobs::send_notifications::deliver;
 
 use crate::auth::OrgAccess;
 use crate::error::{ApiError, ApiResult};
@@ -249,6 +251,7 @@ impl CommentsApi {
     )]
     async fn create(
         &self,
+        state: Data<&AppState>,
         #[oai(name = "org_id")] _org_id: Path<Uuid>,
         #[oai(name = "project_id")] _project_id: Path<Uuid>,
         body: Json<CommentIn>,
@@ -258,12 +261,22 @@ impl CommentsApi {
         let (org, project, access) = (scope.org(), scope.project_id(), scope.access.clone());
         let author = scope.access.user_id;
         let kind = TargetKind::from(body.target_kind);
+        let now = state.clock.now();
         let made = scope
             .run(async |conn| {
                 check_target(conn, org, project, kind, &body.target_id).await?;
                 let thread =
                     comments::thread_for(conn, org, project, (kind, &body.target_id)).await?;
+                let earlier = comments::authors(conn, org, thread.thread_id).await?;
                 let id = comments::add(conn, org, thread.thread_id, author, &text).await?;
+                let notices = Notices {
+                    project,
+                    thread: &thread,
+                    author,
+                    text: &text,
+                    now,
+                };
+                notices.send(conn, org, "", &earlier).await?;
                 let entry =
                     Entry::new(Action::CommentCreated, id).with(Changes::created(audited(&thread)));
                 audit::record(conn, org, entry).await?;
@@ -302,7 +315,21 @@ impl CommentsApi {
                 if !access.made(author) {
                     return Err(ApiError::forbidden("only its author edits a comment"));
                 }
+                let old = comments::list(conn, org, thread.thread_id)
+                    .await?
+                    .into_iter()
+                    .find(|c| c.comment_id == *comment_id)
+                    .map(|c| c.body)
+                    .unwrap_or_default();
                 comments::edit(conn, org, *comment_id, &text, now).await?;
+                let notices = Notices {
+                    project,
+                    thread: &thread,
+                    author: access.user_id,
+                    text: &text,
+                    now,
+                };
+                notices.send(conn, org, &old, &[]).await?;
                 let entry = Entry::new(Action::CommentEdited, *comment_id)
                     .with(Changes::default().set("edited", json!(null), audited(&thread)));
                 audit::record(conn, org, entry).await?;
@@ -388,6 +415,51 @@ impl CommentsApi {
             })
             .await?;
         Ok(Json(out))
+    }
+}
+
+/// What a new or edited comment tells members.
+struct Notices<'a> {
+    project: ProjectId,
+    thread: &'a Thread,
+    author: Option<UserId>,
+    text: &'a str,
+    now: DateTime<Utc>,
+}
+
+impl Notices<'_> {
+    /// Tells the members `@mentioned` in the text but not in `before` (a mention), and
+    /// `earlier` participants who are not mentioned (a reply). Who is a member, who is the
+    /// author and what each wants is decided by `notifications::notify`.
+    async fn send(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        org: OrgId,
+        before: &str,
+        earlier: &[Uuid],
+    ) -> ApiResult<()> {
+        let already = notifications::mentions(before);
+        let new: Vec<String> = notifications::mentions(self.text)
+            .into_iter()
+            .filter(|m| !already.contains(m))
+            .collect();
+        let mentioned = notifications::members_by_email(conn, org, &new).await?;
+        let notice = |kind| Notice {
+            project: self.project,
+            kind,
+            actor: self.author,
+            target_kind: self.thread.target_kind.clone(),
+            target_id: self.thread.target_id.clone(),
+            summary: self.text.to_owned(),
+        };
+        deliver(conn, org, &notice(Kind::Mention), &mentioned, self.now).await?;
+        let replied: Vec<Uuid> = earlier
+            .iter()
+            .filter(|user| !mentioned.contains(user))
+            .copied()
+            .collect();
+        deliver(conn, org, &notice(Kind::Reply), &replied, self.now).await?;
+        Ok(())
     }
 }
 

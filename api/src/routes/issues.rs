@@ -10,10 +10,17 @@ use poem_openapi::{Enum, Object, OpenApi};
 use serde_json::json;
 use tenant::DbError;
 use tenant::audit::{self, Action, Changes, Entry};
+use tenant::diesel_async::AsyncPgConnection;
 use tenant::errors::event::{Exception, Frame};
 use tenant::problem::ProblemKind;
+use tenant::tables::comments::{self, TargetKind};
 use tenant::tables::error_issues::{self, IssueFilter, IssueSort, NewStatus};
+use tenant::tables::notifications::{Kind, Notice};
+use tenant::tables::projects::Project;
+use tenant::tables::tasks;
+use tenant::{OrgId, ProjectId, UserId};
 use uuid::Uuid;
+use worker::jobs::send_notifications::deliver;
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
@@ -504,7 +511,6 @@ impl IssuesApi {
         scope: ProjectScope<Member>,
     ) -> ApiResult<Json<IssueOut>> {
         let org_id = scope.org();
-        let project_id = scope.project_id();
         let project = scope.project.clone();
         let public_url = state.public_url.as_deref().unwrap_or_default();
         let status = match (body.status, body.in_next_release) {
@@ -519,39 +525,90 @@ impl IssuesApi {
                 ));
             }
         };
+        let by = scope.access.user_id;
+        let now = state.clock.now();
         let (issue, users) = scope
             .run(async |conn| {
-                let before = error_issues::find(conn, org_id, project_id, *issue_id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("issue"))?;
-                if !error_issues::set_status(conn, org_id, project_id, *issue_id, &status).await? {
-                    return Err(ApiError::not_found("issue"));
-                }
-                let issue = error_issues::find(conn, org_id, project_id, *issue_id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("issue"))?;
-                let fields = |issue: &error_issues::Issue| {
-                    json!({
-                        "status": issue.status,
-                        "resolved_in_release": issue.resolved_in_release,
-                    })
-                };
-                let changes = Changes::diff(&fields(&before), &fields(&issue)).set(
-                    "project_id",
-                    json!(project_id),
-                    json!(project_id),
-                );
-                let entry = Entry::new(Action::IssueUpdated, issue.issue_id).with(changes);
-                audit::record(conn, org_id, entry).await?;
-                if before.status != "resolved" && issue.status == "resolved" {
-                    queue_resolution_comments(conn, (org_id, &project), &issue, public_url).await?;
-                }
+                let issue = change_status(
+                    conn,
+                    (org_id, &project),
+                    *issue_id,
+                    &status,
+                    (by, now, public_url),
+                )
+                .await?;
                 let users = error_issues::users(conn, org_id, *issue_id).await?;
                 Ok::<_, ApiError>((issue, users))
             })
             .await?;
         Ok(Json(issue_out(issue, users)))
     }
+}
+
+/// Sets an issue's status, as `by` at `now`: the audit record; comments on its Jira or GitHub
+/// tickets when it was resolved; its task moved on the task board; and the members who follow
+/// it (its task's assignee, those who commented on it) told, but `by`. The one way an issue's
+/// state is changed by a member, from the issue or from its task. Answers the issue after.
+pub(crate) async fn change_status(
+    conn: &mut AsyncPgConnection,
+    (org_id, project): (OrgId, &Project),
+    issue_id: Uuid,
+    status: &NewStatus,
+    (by, now, public_url): (Option<UserId>, DateTime<Utc>, &str),
+) -> ApiResult<error_issues::Issue> {
+    let project_id = ProjectId::from_uuid(project.project_id);
+    let before = error_issues::find(conn, org_id, project_id, issue_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("issue"))?;
+    if !error_issues::set_status(conn, org_id, project_id, issue_id, status).await? {
+        return Err(ApiError::not_found("issue"));
+    }
+    let issue = error_issues::find(conn, org_id, project_id, issue_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("issue"))?;
+    let fields = |issue: &error_issues::Issue| {
+        json!({
+            "status": issue.status,
+            "resolved_in_release": issue.resolved_in_release,
+        })
+    };
+    let changes = Changes::diff(&fields(&before), &fields(&issue)).set(
+        "project_id",
+        json!(project_id),
+        json!(project_id),
+    );
+    let entry = Entry::new(Action::IssueUpdated, issue.issue_id).with(changes);
+    audit::record(conn, org_id, entry).await?;
+    if before.status != "resolved" && issue.status == "resolved" {
+        queue_resolution_comments(conn, (org_id, project), &issue, public_url).await?;
+    }
+    if before.status != issue.status {
+        let states = (before.status.as_str(), issue.status.as_str());
+        crate::routes::tasks::follow_issue(conn, (org_id, project_id), issue_id, states).await?;
+        let mut followers = comments::participants(
+            conn,
+            org_id,
+            project_id,
+            (TargetKind::Issue, &issue_id.to_string()),
+        )
+        .await?;
+        if let Some(assignee) = tasks::of_issue(conn, org_id, issue_id)
+            .await?
+            .and_then(|task| task.assignee_id)
+        {
+            followers.push(assignee);
+        }
+        let notice = Notice {
+            project: project_id,
+            kind: Kind::IssueState,
+            actor: by,
+            target_kind: "issue".to_owned(),
+            target_id: issue_id.to_string(),
+            summary: format!("“{}” is now {}", issue.title, issue.status),
+        };
+        deliver(conn, org_id, &notice, &followers, now).await?;
+    }
+    Ok(issue)
 }
 
 fn status_name(status: IssueStatusDto) -> &'static str {

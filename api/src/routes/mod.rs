@@ -25,6 +25,7 @@ pub mod invitations;
 pub mod issue_notices;
 pub mod issues;
 pub mod members;
+pub mod notifications;
 pub mod ops;
 pub mod orgs;
 pub mod pagination;
@@ -45,6 +46,7 @@ pub mod sso;
 pub mod sso_login;
 pub mod stats;
 pub mod stats_contract;
+pub mod tasks;
 pub mod text;
 pub mod vitals;
 

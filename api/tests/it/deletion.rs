@@ -38,6 +38,10 @@ const POPULATED: &[&str] = &[
     "annotations",
     "comment_threads",
     "comments",
+    "notifications",
+    "notification_preferences",
+    "task_columns",
+    "tasks",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -153,10 +157,28 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
             who,
             "POST",
             &format!("{base}/comments"),
-            Some(json!({"target_kind": "annotation", "target_id": body["id"], "body": "Why?"})),
+            Some(json!({"target_kind": "annotation", "target_id": body["id"], "body": "Why? @member@deletion.example"})),
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    let (status, body) = app
+        .json(
+            who,
+            "POST",
+            &format!("{base}/tasks"),
+            Some(json!({"title": "Fix it", "labels": ["bug"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = app
+        .json(
+            who,
+            "PUT",
+            &format!("/api/v1/orgs/{org}/notification-preferences"),
+            Some(json!({"preferences": [{"kind": "reply", "inbox": true, "email": false}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 
     let events = json!([
         {"n": "pageview", "u": format!("https://{domain}/"), "d": domain},
@@ -708,6 +730,7 @@ async fn deleting_a_project_then_its_organization_leaves_no_row_of_them() {
             "notification_deliveries",
             "ai_settings",
             "ai_usage",
+            "notification_preferences",
         ];
         assert_eq!(
             *doomed_rows > 0 && *kept_rows > 0,

@@ -27,6 +27,8 @@ struct Fixture {
     annotation: Uuid,
     comment: Uuid,
     thread: Uuid,
+    task: Uuid,
+    column: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
@@ -315,6 +317,72 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
                 f.thread
             ),
             Some(json!({"resolved": true})),
+        ),
+        ("GET", format!("/api/v1/orgs/{org}/notifications"), None),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/notifications/unread"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/notifications/read"),
+            Some(json!({})),
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/notification-preferences"),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/notification-preferences"),
+            Some(json!({"preferences": [{"kind": "mention", "inbox": false, "email": false}]})),
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/mentionable?q=alpha"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/task-board"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/tasks"),
+            Some(json!({"title": "Spy", "issue_id": issue})),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{org}/projects/{p}/tasks/{}", f.task),
+            Some(json!({"title": "Spy"})),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/projects/{p}/tasks/{}/place", f.task),
+            Some(json!({"column_id": f.column, "index": 0})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}/tasks/{}", f.task),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/projects/{p}/task-columns"),
+            Some(json!({"name": "Spy"})),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{org}/projects/{p}/task-columns/{}", f.column),
+            Some(json!({"name": "Spy"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}/task-columns/{}", f.column),
+            None,
         ),
         (
             "PATCH",
@@ -783,7 +851,31 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
             None,
         )
         .await;
+    // A task from the issue, assigned to the member (who is notified), and a custom column.
+    let (status, task) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/tasks"),
+            Some(
+                json!({"title": "alpha's task", "issue_id": issues["items"][0]["id"],
+                        "assignee_id": member.user_id, "labels": ["alpha"]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{task}");
+    let (status, column) = app
+        .json(
+            &who,
+            "POST",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/task-columns"),
+            Some(json!({"name": "Alpha review"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{column}");
     let fixture = Fixture {
+        task: task["id"].as_str().unwrap().parse().unwrap(),
+        column: column["id"].as_str().unwrap().parse().unwrap(),
         comment: comment["id"].as_str().unwrap().parse().unwrap(),
         thread: thread["thread_id"].as_str().unwrap().parse().unwrap(),
         annotation: annotation["id"].as_str().unwrap().parse().unwrap(),
@@ -889,7 +981,11 @@ async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRo
         f.annotation
     );
     let deliveries = format!("/channels/{}/deliveries", f.channel);
+    let board = format!("/projects/{project}/task-board");
     for path in [
+        board.as_str(),
+        "/notifications",
+        "/notification-preferences",
         alerts.as_str(),
         "/channels",
         deliveries.as_str(),
@@ -967,6 +1063,8 @@ async fn second_tenant_gets_404_and_changes_nothing() {
                 && !path.contains(&a.issue.to_string())
                 && !path.contains(&a.alert.to_string())
                 && !path.contains(&a.channel.to_string())
+                && !path.contains(&a.task.to_string())
+                && !path.contains(&a.column.to_string())
             {
                 continue;
             }
@@ -985,6 +1083,55 @@ async fn second_tenant_gets_404_and_changes_nothing() {
             );
         }
     }
+    // A's ids in the bodies of B's own requests: A's issue is not B's to track, A's member not
+    // B's to assign, and marking A's notification read under B changes nothing (the snapshot).
+    let b_project = app.project(&b_session, b_org, "beta-tasks.example").await;
+    let b_tasks = format!(
+        "/api/v1/orgs/{b_org}/projects/{}/tasks",
+        b_project["id"].as_str().unwrap()
+    );
+    let resp = send(
+        &app,
+        &b_session,
+        "POST",
+        &b_tasks,
+        Some(json!({"title": "Spy", "issue_id": a.issue})),
+    )
+    .await;
+    assert_problem(resp, 404, "not_found").await;
+    let resp = send(
+        &app,
+        &b_session,
+        "POST",
+        &b_tasks,
+        Some(json!({"title": "Spy", "assignee_id": a.member})),
+    )
+    .await;
+    assert_problem(resp, 422, "invalid_value").await;
+    let a_org = tenant::OrgId::from_uuid(a.org);
+    let a_member = tenant::UserId::from_uuid(a.member);
+    let a_notifications = app
+        .state
+        .db
+        .scoped(a_org, async |conn| {
+            Ok::<_, tenant::DbError>(
+                tenant::tables::notifications::inbox(conn, a_org, a_member, (false, None), 10)
+                    .await?,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(a_notifications.len(), 1, "the fixture's assignment");
+    let ids = json!({"ids": [a_notifications[0].notification_id]});
+    let (status, _) = app
+        .json(
+            &b_session,
+            "POST",
+            &format!("/api/v1/orgs/{b_org}/notifications/read"),
+            Some(ids),
+        )
+        .await;
+    assert_eq!(status, 200);
     let after = snapshot(&app, &a_owner, &a).await;
     assert_eq!(before.0, after.0, "organization A changed (API)");
     assert_eq!(before.1, after.1, "organization A changed (rows)");
@@ -1020,7 +1167,9 @@ async fn second_tenant_gets_404_and_changes_nothing() {
             None,
         )
         .await;
-    assert_eq!(projects["items"], json!([]));
+    let listed = projects["items"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "B's own project only: {projects}");
+    assert_eq!(listed[0]["domains"], json!(["beta-tasks.example"]));
 }
 
 #[tokio::test]
@@ -1046,6 +1195,8 @@ async fn every_org_endpoint_is_covered() {
         annotation: nil,
         comment: nil,
         thread: nil,
+        task: nil,
+        column: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()

@@ -221,6 +221,20 @@ actions! {
     CommentDeleted => "comment.deleted" on "comment",
     /// A comment thread was resolved or reopened.
     CommentThreadResolved => "comment_thread.resolved" on "comment_thread",
+    /// A task was added to a project's board.
+    TaskCreated => "task.created" on "task",
+    /// A task's title, description, assignee, due date, labels or priority changed.
+    TaskUpdated => "task.updated" on "task",
+    /// A task was moved to another column.
+    TaskMoved => "task.moved" on "task",
+    /// A task was deleted.
+    TaskDeleted => "task.deleted" on "task",
+    /// A column was added to a project's task board.
+    TaskColumnCreated => "task_column.created" on "task_column",
+    /// A task board column was renamed.
+    TaskColumnUpdated => "task_column.updated" on "task_column",
+    /// A task board column was deleted (its tasks moved to To do).
+    TaskColumnDeleted => "task_column.deleted" on "task_column",
 }
 
 #[cfg(test)]

@@ -66,6 +66,19 @@ pub async fn feed(
             WHERE l.org_id = $1 AND l.action = 'issue.updated' \
               AND l.changes -> 'project_id' ->> 'after' = $2::text \
               AND l.changes ? 'status' \
+           UNION ALL \
+           SELECT l.recorded_at, 'assignment', \
+                  CASE WHEN l.actor ~ '^user:[0-9a-f-]{36}$' THEN substr(l.actor, 6)::uuid END, \
+                  coalesce(l.changes -> 'title' ->> 'after', '') || ' → ' || coalesce( \
+                    (SELECT au.email FROM memberships am JOIN users au ON au.id = am.user_id \
+                      WHERE am.org_id = $1 \
+                        AND am.user_id::text = l.changes -> 'assignee_id' ->> 'after'), \
+                    'a former member'), \
+                  'task', coalesce(l.target_id, '') \
+             FROM audit_log l \
+            WHERE l.org_id = $1 AND l.action IN ('task.created', 'task.updated') \
+              AND l.changes -> 'project_id' ->> 'after' = $2::text \
+              AND l.changes -> 'assignee_id' ->> 'after' IS NOT NULL \
          ) feed \
          LEFT JOIN memberships m ON m.org_id = $1 AND m.user_id = feed.actor_id \
          LEFT JOIN users u ON u.id = m.user_id \

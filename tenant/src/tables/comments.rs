@@ -138,6 +138,39 @@ pub async fn thread_for(
         .ok_or(diesel::result::Error::NotFound)
 }
 
+/// The members who commented on a target (its thread's authors who are still members).
+pub async fn participants(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    target: (TargetKind, &str),
+) -> QueryResult<Vec<Uuid>> {
+    let Some(found) = thread(conn, org, project, target).await? else {
+        return Ok(Vec::new());
+    };
+    authors(conn, org, found.thread_id).await
+}
+
+/// The thread's authors who are still members, each once.
+pub async fn authors(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    thread_id: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    comments::table
+        .inner_join(
+            memberships::table.on(memberships::org_id
+                .eq(comments::org_id)
+                .and(comments::author_id.eq(memberships::user_id.nullable()))),
+        )
+        .filter(comments::org_id.eq(org))
+        .filter(comments::thread_id.eq(thread_id))
+        .select(memberships::user_id)
+        .distinct()
+        .load(conn)
+        .await
+}
+
 /// The thread's comments, oldest first.
 pub async fn list(
     conn: &mut AsyncPgConnection,

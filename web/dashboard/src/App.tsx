@@ -23,6 +23,7 @@ import { DashboardPage } from "./pages/dashboard/DashboardPage";
 import { IssuePage } from "./pages/errors/IssuePage";
 import { IssuesPage } from "./pages/errors/IssuesPage";
 import { GoalsPage } from "./pages/goals/GoalsPage";
+import { InboxPage } from "./pages/inbox/InboxPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { CreateOrgPage, HomePage, ProjectsPage } from "./pages/OrgPages";
 import { SetupPage } from "./pages/SetupPage";
@@ -35,6 +36,7 @@ import { ProjectSettingsPage } from "./pages/settings/ProjectSettingsPage";
 import { SsoPage } from "./pages/settings/SsoPage";
 import { SharedLinksPage } from "./pages/shared/SharedLinksPage";
 import { SharedPage } from "./pages/shared/SharedPage";
+import { TaskBoardPage } from "./pages/tasks/TaskBoardPage";
 import { VitalsPage } from "./pages/vitals/VitalsPage";
 
 const PUBLIC: Record<string, () => ReactNode> = {
@@ -57,6 +59,7 @@ const PROJECT_SCREENS: [string, Screen][] = [
   ["/activity", () => <ActivityPage />],
   ["/errors", () => <IssuesPage />],
   ["/errors/:issue", (p) => <IssuePage issueId={p.issue} />],
+  ["/tasks", () => <TaskBoardPage />],
   ["/vitals", () => <VitalsPage />],
   ["/alerts", () => <AlertsPage />],
   ["/alerts/:alert", (p) => <AlertPage alertId={p.alert} />],
@@ -77,6 +80,7 @@ const SIGNED_IN: [string, Screen][] = [
   ["/orgs/:org/sso", (p) => <SsoPage orgId={p.org} />],
   ["/orgs/:org/channels", (p) => <ChannelsPage orgId={p.org} />],
   ["/orgs/:org/shared-links", (p) => <SharedLinksPage orgId={p.org} />],
+  ["/orgs/:org/inbox", (p) => <InboxPage orgId={p.org} />],
   ...PROJECT_SCREENS.map(([suffix, screen]): [string, Screen] => [
     `/orgs/:org/projects/:project${suffix}`,
     (p) => (

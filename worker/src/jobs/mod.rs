@@ -13,6 +13,7 @@ pub mod export_organization;
 pub mod maintain_events_all_tenants;
 pub mod meter_usage_all_tenants;
 pub mod prune_audit_all_tenants;
+pub mod remind_due_tasks_all_tenants;
 pub mod render_dashboard_pdf;
 pub mod rollup_all_tenants;
 pub mod rotate_salts_all_tenants;
@@ -20,6 +21,7 @@ pub mod send_billing_notice;
 pub mod send_channel_disabled_notice;
 pub mod send_domain_lost_notice;
 pub mod send_invitation;
+pub mod send_notifications;
 pub mod send_password_reset;
 pub mod send_report;
 pub mod send_verification_email;
@@ -30,6 +32,7 @@ pub use export_organization::ExportOrganization;
 pub use maintain_events_all_tenants::MaintainEventsAllTenants;
 pub use meter_usage_all_tenants::MeterUsageAllTenants;
 pub use prune_audit_all_tenants::PruneAuditAllTenants;
+pub use remind_due_tasks_all_tenants::RemindDueTasksAllTenants;
 pub use render_dashboard_pdf::RenderDashboardPdf;
 pub use rollup_all_tenants::RollupAllTenants;
 pub use rotate_salts_all_tenants::RotateSaltsAllTenants;
@@ -37,6 +40,7 @@ pub use send_billing_notice::SendBillingNotice;
 pub use send_channel_disabled_notice::SendChannelDisabledNotice;
 pub use send_domain_lost_notice::SendDomainLostNotice;
 pub use send_invitation::SendInvitation;
+pub use send_notifications::SendNotifications;
 pub use send_password_reset::SendPasswordReset;
 pub use send_report::SendReport;
 pub use send_verification_email::SendVerificationEmail;
@@ -108,6 +112,10 @@ pub enum Job {
     SendReport(SendReport),
     /// A dashboard PDF made in the background.
     RenderDashboardPdf(RenderDashboardPdf),
+    /// A member's batched notification e-mail.
+    SendNotifications(SendNotifications),
+    /// Remind assignees of tasks due soon.
+    RemindDueTasksAllTenants(RemindDueTasksAllTenants),
 }
 
 impl Job {
@@ -130,6 +138,8 @@ impl Job {
             Self::SendChannelDisabledNotice(job) => job.run(ctx).await,
             Self::SendReport(job) => job.run(ctx).await,
             Self::RenderDashboardPdf(job) => job.run(ctx).await,
+            Self::SendNotifications(job) => job.run(ctx).await,
+            Self::RemindDueTasksAllTenants(job) => job.run(ctx).await,
         }
     }
 }

@@ -1,10 +1,12 @@
 // A comment thread about one thing of a project (a dashboard, a widget, an error issue, a
 // funnel, an annotation): its comments rendered as Markdown elements (never HTML), a box to
-// add one (members), edit and delete one's own ("edited" shown), and resolve or reopen.
+// add one (members; `@` completes a member to mention, who is then notified), edit and delete
+// one's own ("edited" shown), and resolve or reopen.
 import { type FormEvent, useState } from "react";
 import { api, type Schemas, unwrap } from "../api/client";
 import { Markdown } from "../lib/markdown";
 import { useAsync } from "../lib/useAsync";
+import { MentionBox } from "./MentionBox";
 import { Button, ErrorNote, Loading, useAction } from "./ui";
 
 type Target = Schemas["TargetKindDto"];
@@ -146,16 +148,13 @@ export function CommentThread({
             add.run();
           }}
         >
-          <label>
-            <span className="visually-hidden">Comment (Markdown)</span>
-            <textarea
-              placeholder="Write a comment (Markdown)"
-              value={body}
-              maxLength={10000}
-              required
-              onChange={(e) => setBody(e.target.value)}
-            />
-          </label>
+          <MentionBox
+            orgId={orgId}
+            label="Comment (Markdown)"
+            placeholder="Write a comment (Markdown); @ mentions a member"
+            value={body}
+            onChange={setBody}
+          />
           <div className="actions">
             <Button type="submit" busy={add.busy}>
               Comment

@@ -7,6 +7,7 @@ import { canAdmin, canWrite, isOwner } from "../lib/roles";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
 import { applyTheme, savedTheme, type ThemeChoice } from "../lib/theme";
+import { InboxLink } from "./InboxLink";
 
 function ThemeSwitch() {
   const [choice, setChoice] = useState<ThemeChoice>(savedTheme);
@@ -102,6 +103,7 @@ export function Layout({ orgId, children }: { orgId?: string; children: ReactNod
           ))}
         </nav>
         <div className="topbar-end">
+          {org && <InboxLink orgId={org.id} />}
           <ThemeSwitch />
           <span className="user-email">{user?.email}</span>
           <button type="button" className="button button-ghost" onClick={() => void signOut()}>

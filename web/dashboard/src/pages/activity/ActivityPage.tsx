@@ -1,5 +1,6 @@
 // `/orgs/:org/projects/:project/activity`: what happened in the project, newest first:
-// comments, annotations and error issues' state changes, each linking to where it happened.
+// comments, annotations, error issues' state changes and task assignments, each linking to
+// where it happened.
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Card, Empty, ErrorNote, Loading } from "../../components/ui";
@@ -25,6 +26,8 @@ function place(base: string, item: Item): { to: string; label: string } {
       return { to: `${base}/dashboards/${item.target_id.split("/")[0]}`, label: "a widget" };
     case "funnel":
       return { to: `${base}/goals`, label: "a funnel" };
+    case "task":
+      return { to: `${base}/tasks?task=${item.target_id}`, label: "a task" };
     default:
       return { to: base, label: "the graph" };
   }
@@ -47,7 +50,7 @@ export function ActivityPage() {
   return (
     <Card title="Activity">
       {feed.data.length === 0 && (
-        <Empty>Nothing yet: comments, annotations and changes to error issues show here.</Empty>
+        <Empty>Nothing yet: comments, annotations, changes to error issues and assignments show here.</Empty>
       )}
       <ol className="activity">
         {feed.data.map((item) => {
@@ -69,6 +72,11 @@ export function ActivityPage() {
               {item.kind === "issue_state" && (
                 <>
                   {STATES[item.summary] ?? `set to ${item.summary}`} <Link to={where.to}>{where.label}</Link>
+                </>
+              )}
+              {item.kind === "assignment" && (
+                <>
+                  assigned <Link to={where.to}>{where.label}</Link>: {item.summary}
                 </>
               )}
             </li>

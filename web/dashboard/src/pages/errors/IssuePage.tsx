@@ -11,6 +11,7 @@ import { formatNumber } from "../../lib/format";
 import { canWrite } from "../../lib/roles";
 import { Link } from "../../lib/router";
 import { useAsync } from "../../lib/useAsync";
+import { IssueTask } from "./IssueTask";
 import { IssueTickets } from "./IssueTickets";
 
 type Frame = Schemas["FrameOut"];
@@ -257,6 +258,14 @@ export function IssuePage({ issueId }: { issueId: string }) {
           </div>
         </dl>
       </Card>
+      <IssueTask
+        orgId={project.org_id}
+        projectId={project.id}
+        issueId={issue.id}
+        title={issue.title}
+        editable={canWrite(role)}
+        version={issue.status}
+      />
       <Card title="Discussion">
         <CommentThread
           orgId={project.org_id}
