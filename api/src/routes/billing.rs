@@ -57,7 +57,7 @@ pub struct GrantsOut {
     /// How long audit records are kept, in days.
     pub audit_retention_days: i32,
     /// Features included (`sso`, `scim`, `audit_log`, `custom_dashboards`, `shared_links`,
-    /// `alerts`, `ai_summaries`, `reports`).
+    /// `alerts`, `ai_summaries`, `reports`, `task_board`).
     pub features: Vec<String>,
 }
 

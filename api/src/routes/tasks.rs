@@ -28,6 +28,7 @@ use worker::jobs::send_notifications::deliver;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::{Created, NoContent};
+use crate::routes::text::Text;
 use crate::scope::{Member, ProjectScope, Viewer};
 use crate::state::AppState;
 use billing::Feature;
@@ -71,17 +72,17 @@ impl PriorityDto {
 pub struct TaskIn {
     /// Title, 1 to 200 characters.
     #[oai(validator(max_length = 800))]
-    pub title: String,
+    pub title: Text,
     /// Markdown, up to 10,000 characters.
     #[oai(default, validator(max_length = 40000))]
-    pub description: String,
+    pub description: Text,
     /// The member it is assigned to.
     pub assignee_id: Option<Uuid>,
     /// Due date.
     pub due_on: Option<NaiveDate>,
     /// Up to 10 labels of 1 to 30 characters.
     #[oai(default, validator(max_items = 50))]
-    pub labels: Vec<String>,
+    pub labels: Vec<Text>,
     /// Priority.
     #[oai(default)]
     pub priority: PriorityDto,
@@ -96,17 +97,17 @@ pub struct TaskIn {
 pub struct TaskPatch {
     /// Title, 1 to 200 characters.
     #[oai(validator(max_length = 800))]
-    pub title: Option<String>,
+    pub title: Option<Text>,
     /// Markdown, up to 10,000 characters.
     #[oai(validator(max_length = 40000))]
-    pub description: Option<String>,
+    pub description: Option<Text>,
     /// The member it is assigned to (`null`: nobody).
     pub assignee_id: MaybeUndefined<Uuid>,
     /// Due date (`null`: none).
     pub due_on: MaybeUndefined<NaiveDate>,
     /// Up to 10 labels.
     #[oai(validator(max_items = 50))]
-    pub labels: Option<Vec<String>>,
+    pub labels: Option<Vec<Text>>,
     /// Priority.
     pub priority: Option<PriorityDto>,
 }
@@ -126,7 +127,7 @@ pub struct PlaceIn {
 pub struct ColumnIn {
     /// Name, 1 to 40 characters.
     #[oai(validator(max_length = 160))]
-    pub name: String,
+    pub name: Text,
 }
 
 /// A task.
@@ -219,7 +220,7 @@ fn description_of(text: &str) -> ApiResult<String> {
 }
 
 /// Labels trimmed, each once, checked.
-fn labels_of(given: &[String]) -> ApiResult<Vec<String>> {
+fn labels_of(given: &[Text]) -> ApiResult<Vec<String>> {
     let mut labels: Vec<String> = Vec::new();
     for label in given {
         let label = label.trim();

@@ -171,7 +171,7 @@ async fn without_a_stripe_key_everything_is_unlimited_and_billing_is_hidden() {
     assert!(body["entitlements"]["projects"].is_null());
     assert_eq!(
         body["entitlements"]["features"].as_array().unwrap().len(),
-        8
+        billing::Feature::ALL.len()
     );
     for path in ["checkout", "portal"] {
         let resp = app

@@ -244,6 +244,20 @@ async fn tasks_move_between_columns_and_follow_their_issue() {
         .await;
     assert_eq!(detail["issue"]["status"], "unresolved");
 
+    // The activity feed shows the assignment, naming the task and its assignee.
+    let (_, feed) = app
+        .json(&viewer, "GET", &format!("{base}/activity"), None)
+        .await;
+    let assignments: Vec<&Value> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["kind"] == "assignment")
+        .collect();
+    assert_eq!(assignments.len(), 1, "{feed}");
+    assert_eq!(assignments[0]["summary"], "Fix NaN totals → ann@tasks.test");
+    assert_eq!(assignments[0]["target_kind"], "task");
+    assert_eq!(assignments[0]["actor_email"], "owner@tasks.test");
     // Filters.
     let (_, only_ops) = app
         .json(&owner, "GET", &format!("{board_url}?label=ops"), None)

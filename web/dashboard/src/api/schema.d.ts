@@ -4269,7 +4269,7 @@ export interface components {
             events_per_month?: number | null;
             /**
              * @description Features included (`sso`, `scim`, `audit_log`, `custom_dashboards`, `shared_links`,
-             *     `alerts`, `ai_summaries`, `reports`).
+             *     `alerts`, `ai_summaries`, `reports`, `task_board`).
              */
             features: string[];
             /**

@@ -21,6 +21,7 @@ const FEATURE_NAMES: Record<string, string> = {
   audit_log: "Audit log",
   custom_dashboards: "Custom dashboards",
   shared_links: "Shared links",
+  task_board: "Task board",
   alerts: "Alerts",
   ai_summaries: "AI summaries",
   reports: "E-mail reports",
