@@ -96,6 +96,25 @@ pub async fn enqueue_once_at(
     Ok(rows > 0)
 }
 
+#[derive(QueryableByName)]
+struct Waiting {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    waiting: bool,
+}
+
+/// Whether the job enqueued under `key` has not started yet.
+pub async fn is_waiting(conn: &mut AsyncPgConnection, key: &str) -> diesel::QueryResult<bool> {
+    let row: Waiting = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM apalis.jobs WHERE job_type = $1 AND idempotency_key = $2 \
+                        AND status IN ('Pending', 'Queued')) AS waiting",
+    )
+    .bind::<Text, _>(QUEUE)
+    .bind::<Text, _>(key)
+    .get_result(conn)
+    .await?;
+    Ok(row.waiting)
+}
+
 /// A job as shown to operators.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct JobRow {

@@ -557,6 +557,8 @@ pub(crate) async fn change_status(
     (by, now, public_url): (Option<UserId>, DateTime<Utc>, &str),
 ) -> ApiResult<error_issues::Issue> {
     let project_id = ProjectId::from_uuid(project.project_id);
+    // The board's lock first, as every board write takes it: the issue's task may move.
+    tasks::lock_columns(conn, org_id, project_id).await?;
     let before = error_issues::find(conn, org_id, project_id, issue_id)
         .await?
         .ok_or_else(|| ApiError::not_found("issue"))?;

@@ -117,9 +117,8 @@ pub struct TaskPatch {
 pub struct PlaceIn {
     /// The column.
     pub column_id: Uuid,
-    /// Its place in the column (0: first; past the end: last).
-    #[oai(validator(minimum(value = "0"), maximum(value = "100000")))]
-    pub index: i64,
+    /// The task of that column it goes just before (`null` or omitted: last).
+    pub before_task_id: Option<Uuid>,
 }
 
 /// A new column, or a column's new name.
@@ -339,7 +338,7 @@ pub(crate) async fn follow_issue(
     } else {
         return Ok(());
     };
-    tasks::place(conn, org, task.task_id, target, usize::MAX).await?;
+    tasks::place(conn, org, task.task_id, target, None).await?;
     Ok(())
 }
 
@@ -384,7 +383,7 @@ async fn one_task(
     task: Task,
     now: DateTime<Utc>,
 ) -> ApiResult<TaskOut> {
-    let columns = tasks::lock_columns(conn, org, project).await?;
+    let columns = tasks::read_columns(conn, org, project).await?;
     let done = column_with(&columns, tasks::Role::Done)?.column_id;
     let (emails, today) = board_context(conn, org, timezone, now).await?;
     Ok(task_out(task, &emails, today, done))
@@ -420,7 +419,7 @@ impl TasksApi {
         let now = state.clock.now();
         let board = scope
             .run(async |conn| {
-                let columns = tasks::lock_columns(conn, org, project).await?;
+                let columns = tasks::read_columns(conn, org, project).await?;
                 let all = tasks::list(conn, org, project).await?;
                 let (emails, today) = board_context(conn, org, &timezone, now).await?;
                 let done = column_with(&columns, tasks::Role::Done)?.column_id;
@@ -560,6 +559,7 @@ impl TasksApi {
         let patch = body.0;
         let changed = scope
             .run(async |conn| {
+                tasks::lock_columns(conn, org, project).await?;
                 let before = tasks::find(conn, org, project, *task_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("task"))?;
@@ -634,7 +634,6 @@ impl TasksApi {
         let timezone = scope.project.timezone.clone();
         let now = state.clock.now();
         let public_url = state.public_url.clone().unwrap_or_default();
-        let index = usize::try_from(body.index).unwrap_or(usize::MAX);
         let placed = scope
             .run(async |conn| {
                 let columns = tasks::lock_columns(conn, org, project).await?;
@@ -643,7 +642,13 @@ impl TasksApi {
                     .ok_or_else(|| ApiError::not_found("task"))?;
                 let to = column_in(&columns, body.column_id)?;
                 let from_done = column_in(&columns, task.column_id)?.is_done();
-                tasks::place(conn, org, task.task_id, to.column_id, index).await?;
+                let before = body.before_task_id.filter(|id| *id != task.task_id);
+                if !tasks::place(conn, org, task.task_id, to.column_id, before).await? {
+                    return Err(ApiError::invalid(
+                        ProblemKind::InvalidValue,
+                        "`before_task_id` names no task of that column; nothing was moved",
+                    ));
+                }
                 if task.column_id != to.column_id {
                     let changes = Changes::default()
                         .set("project_id", json!(project), json!(project))
@@ -700,6 +705,7 @@ impl TasksApi {
         let (org, project) = (scope.org(), scope.project_id());
         scope
             .run(async |conn| {
+                tasks::lock_columns(conn, org, project).await?;
                 let task = tasks::find(conn, org, project, *task_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("task"))?;

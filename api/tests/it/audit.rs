@@ -511,7 +511,7 @@ async fn walk_every_write() {
         who,
         "PUT",
         format!("{task_path}/place"),
-        Some(json!({"column_id": column["id"], "index": 0})),
+        Some(json!({"column_id": column["id"]})),
         "task.moved",
         user_actor(&owner)
     );

@@ -362,7 +362,7 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
         (
             "PUT",
             format!("/api/v1/orgs/{org}/projects/{p}/tasks/{}/place", f.task),
-            Some(json!({"column_id": f.column, "index": 0})),
+            Some(json!({"column_id": f.column})),
         ),
         (
             "DELETE",

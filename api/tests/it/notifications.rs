@@ -167,7 +167,11 @@ async fn mentions_and_replies_reach_members_by_their_preferences_in_one_email() 
         app.json(&owner, "POST", &comments, Some(comment(text)))
             .await;
     }
-    assert_eq!(batches(&app, org, ann_session.user_id).await, due);
+    let keys = |batches: &[(String, i64)]| batches.iter().map(|b| b.0.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        keys(&batches(&app, org, ann_session.user_id).await),
+        keys(&due)
+    );
     let (_, unread) = app
         .json(&ann, "GET", &format!("{inbox}/unread"), None)
         .await;
@@ -340,4 +344,24 @@ async fn mentions_and_replies_reach_members_by_their_preferences_in_one_email() 
         )
         .await;
     assert_problem(resp, 422, "invalid_value").await;
+
+    // A window whose batch has started no longer takes notifications: the next one's does.
+    let mut conn = app.owner_conn().await;
+    tenant::diesel::sql_query(
+        "UPDATE apalis.jobs SET status = 'Running' WHERE idempotency_key = $1",
+    )
+    .bind::<Text, _>(&due[0].0)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    app.json(
+        &owner,
+        "POST",
+        &comments,
+        Some(comment("@ann@notify.test one more")),
+    )
+    .await;
+    let next = batches(&app, org, ann_session.user_id).await;
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_ne!(next[0].0, due[0].0);
 }

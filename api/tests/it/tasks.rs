@@ -162,7 +162,7 @@ async fn tasks_move_between_columns_and_follow_their_issue() {
             &owner,
             "PUT",
             &format!("{base}/tasks/{third}/place"),
-            Some(json!({"column_id": todo, "index": 0})),
+            Some(json!({"column_id": todo, "before_task_id": task_id})),
         )
         .await;
     assert_eq!(status, 200);
@@ -172,13 +172,23 @@ async fn tasks_move_between_columns_and_follow_their_issue() {
         ["Third", "Fix NaN totals", "Second"]
     );
 
+    // A neighbour that is not in the column is refused, and nothing moves.
+    let resp = app
+        .call(
+            &owner,
+            "PUT",
+            &format!("{base}/tasks/{third}/place"),
+            Some(json!({"column_id": done, "before_task_id": task_id})),
+        )
+        .await;
+    assert_problem(resp, 422, "invalid_value").await;
     // Dropping the issue's task in Done resolves the issue, and it is no longer overdue.
     let (status, placed) = app
         .json(
             &ann,
             "PUT",
             &format!("{base}/tasks/{task_id}/place"),
-            Some(json!({"column_id": done, "index": 0})),
+            Some(json!({"column_id": done})),
         )
         .await;
     assert_eq!(status, 200, "{placed}");
@@ -236,7 +246,7 @@ async fn tasks_move_between_columns_and_follow_their_issue() {
         &owner,
         "PUT",
         &format!("{base}/tasks/{task_id}/place"),
-        Some(json!({"column_id": todo, "index": 9})),
+        Some(json!({"column_id": todo, "before_task_id": null})),
     )
     .await;
     let (_, detail) = app
@@ -290,7 +300,7 @@ async fn tasks_move_between_columns_and_follow_their_issue() {
         &owner,
         "PUT",
         &format!("{base}/tasks/{third}/place"),
-        Some(json!({"column_id": review, "index": 0})),
+        Some(json!({"column_id": review})),
     )
     .await;
     let (_, board) = app.json(&owner, "GET", &board_url, None).await;
@@ -337,7 +347,7 @@ async fn tasks_move_between_columns_and_follow_their_issue() {
             &owner,
             "PUT",
             &format!("{base}/tasks/{third}/place"),
-            Some(json!({"column_id": other_todo, "index": 0})),
+            Some(json!({"column_id": other_todo})),
         )
         .await;
     assert_problem(resp, 404, "not_found").await;
@@ -357,6 +367,7 @@ async fn due_tasks_remind_their_assignee_once_per_date() {
     let app = TestApp::new().await;
     let owner_session = app.user("owner@due.test").await;
     let org = app.org(&owner_session, "Due").await;
+    let owner_id = owner_session.user_id;
     let owner = As::User(owner_session);
     let ann_session = app.user("ann@due.test").await;
     app.add_member(org, &ann_session, Role::Member).await;
@@ -439,6 +450,24 @@ async fn due_tasks_remind_their_assignee_once_per_date() {
         due_soon(&inbox),
         ["“Renew cert” is due today", "“Renew cert” is due tomorrow"]
     );
+    // A new assignee is reminded too.
+    app.json(
+        &owner,
+        "PATCH",
+        &format!("{base}/tasks/{id}"),
+        Some(json!({"assignee_id": owner_id})),
+    )
+    .await;
+    remind().run(&ctx).await.unwrap();
+    let (_, inbox) = app
+        .json(
+            &owner,
+            "GET",
+            &format!("/api/v1/orgs/{org}/notifications"),
+            None,
+        )
+        .await;
+    assert_eq!(due_soon(&inbox), ["“Renew cert” is due today"], "{inbox}");
 }
 
 #[tokio::test]

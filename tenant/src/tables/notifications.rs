@@ -320,7 +320,7 @@ pub async fn inbox(
             let Some(at) = at else {
                 return Ok(Vec::new());
             };
-            Some(at)
+            Some((at, id))
         }
     };
     listed(
@@ -337,10 +337,10 @@ pub async fn inbox(
 
 /// Which of a member's notifications [`listed`] answers.
 enum Listing {
-    /// Their inbox, newest first (unread only; older than a moment).
+    /// Their inbox, newest first (unread only; after a notification, by time then id).
     Inbox {
         unread_only: bool,
-        before: Option<DateTime<Utc>>,
+        before: Option<(DateTime<Utc>, Uuid)>,
     },
     /// Those waiting for their e-mail, oldest first.
     PendingEmail,
@@ -387,8 +387,16 @@ async fn listed(
             if unread_only {
                 query = query.filter(notifications::read_at.is_null());
             }
-            if let Some(at) = before {
-                query = query.filter(notifications::created_at.lt(at));
+            if let Some((at, id)) = before {
+                query = query.filter(
+                    diesel::dsl::sql::<Bool>(
+                        "(notifications.created_at, notifications.notification_id) < (",
+                    )
+                    .bind::<diesel::sql_types::Timestamptz, _>(at)
+                    .sql(", ")
+                    .bind::<SqlUuid, _>(id)
+                    .sql(")"),
+                );
             }
         }
         Listing::PendingEmail => {

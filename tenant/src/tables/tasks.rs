@@ -120,10 +120,31 @@ pub struct Fields {
 }
 
 /// The board's columns, in order, locked for the transaction (made first if the board is new).
+///
+/// Every write to a board takes this lock first, before any task, issue or audit row, so two
+/// writers never wait for each other in opposite orders.
 pub async fn lock_columns(
     conn: &mut AsyncPgConnection,
     org: OrgId,
     project: ProjectId,
+) -> QueryResult<Vec<Column>> {
+    columns(conn, org, project, true).await
+}
+
+/// The board's columns, in order, without locking them (made first if the board is new).
+pub async fn read_columns(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+) -> QueryResult<Vec<Column>> {
+    columns(conn, org, project, false).await
+}
+
+async fn columns(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    lock: bool,
 ) -> QueryResult<Vec<Column>> {
     let defaults = [
         (Role::Todo, "To do", 0),
@@ -144,14 +165,16 @@ pub async fn lock_columns(
             .execute(conn)
             .await?;
     }
-    task_columns::table
+    let query = task_columns::table
         .filter(task_columns::org_id.eq(org))
         .filter(task_columns::project_id.eq(project))
         .select(Column::as_select())
-        .order((task_columns::position, task_columns::column_id))
-        .for_update()
-        .load(conn)
-        .await
+        .order((task_columns::position, task_columns::column_id));
+    if lock {
+        query.for_update().load(conn).await
+    } else {
+        query.load(conn).await
+    }
 }
 
 /// The board's tasks, by column then position.
@@ -250,7 +273,7 @@ pub async fn create(
         .await
 }
 
-/// Writes a task's fields (a changed due date is reminded of again).
+/// Writes a task's fields (a changed due date or assignee is reminded again).
 pub async fn update(
     conn: &mut AsyncPgConnection,
     org: OrgId,
@@ -267,6 +290,8 @@ pub async fn update(
                 "CASE WHEN due_on IS NOT DISTINCT FROM ",
             )
             .bind::<Nullable<Date>, _>(fields.due_on)
+            .sql(" AND assignee_id IS NOT DISTINCT FROM ")
+            .bind::<Nullable<SqlUuid>, _>(fields.assignee_id)
             .sql(" THEN due_reminded_on END")),
             tasks::due_on.eq(fields.due_on),
             tasks::labels.eq(&fields.labels),
@@ -278,15 +303,17 @@ pub async fn update(
         .await
 }
 
-/// Puts a task into `column` at `index` (0: first; past the end: last) and renumbers that
-/// column. Callers hold [`lock_columns`].
+/// Puts a task into `column` just before the task `before` (`None`: last) and renumbers that
+/// column; answers `false`, changing nothing, when `before` is not in that column. Naming a
+/// neighbour rather than an index keeps a drop right on a board showing only some tasks
+/// (filtered by assignee or label). Callers hold [`lock_columns`].
 pub async fn place(
     conn: &mut AsyncPgConnection,
     org: OrgId,
     task_id: Uuid,
     column: Uuid,
-    index: usize,
-) -> QueryResult<()> {
+    before: Option<Uuid>,
+) -> QueryResult<bool> {
     let mut order: Vec<Uuid> = tasks::table
         .filter(tasks::org_id.eq(org))
         .filter(tasks::column_id.eq(column))
@@ -295,7 +322,14 @@ pub async fn place(
         .order((tasks::position, tasks::created_at))
         .load(conn)
         .await?;
-    order.insert(index.min(order.len()), task_id);
+    let index = match before {
+        None => order.len(),
+        Some(before) => match order.iter().position(|id| *id == before) {
+            Some(index) => index,
+            None => return Ok(false),
+        },
+    };
+    order.insert(index, task_id);
     diesel::sql_query(
         "UPDATE tasks SET column_id = $2, position = placed.ord::integer - 1, \
                           updated_at = CASE WHEN tasks.task_id = $4 THEN now() ELSE updated_at END \
@@ -308,7 +342,7 @@ pub async fn place(
     .bind::<SqlUuid, _>(task_id)
     .execute(conn)
     .await
-    .map(|_| ())
+    .map(|_| true)
 }
 
 /// Deletes a task.

@@ -55,13 +55,19 @@ async fn schedule(
 ) -> diesel::QueryResult<()> {
     let window = EMAIL_BATCH.as_secs() as i64;
     let slot = now.timestamp().div_euclid(window);
-    let due = DateTime::from_timestamp((slot + 1) * window, 0).unwrap_or(now);
     let job = Job::SendNotifications(SendNotifications {
         org_id: org.uuid(),
         user_id: user.uuid(),
     });
-    let key = format!("notifications:{org}:{user}:{slot}");
-    crate::queue::enqueue_once_at(conn, &job, &key, Some(due)).await?;
+    let key = |slot: i64| format!("notifications:{org}:{user}:{slot}");
+    let due = |slot: i64| DateTime::from_timestamp((slot + 1) * window, 0).unwrap_or(now);
+    // This window's batch may have started already (a transaction that began before the
+    // window's end and commits after it): then the next window's batch takes this one.
+    if !crate::queue::enqueue_once_at(conn, &job, &key(slot), Some(due(slot))).await?
+        && !crate::queue::is_waiting(conn, &key(slot)).await?
+    {
+        crate::queue::enqueue_once_at(conn, &job, &key(slot + 1), Some(due(slot + 1))).await?;
+    }
     Ok(())
 }
 

@@ -5026,14 +5026,14 @@ export interface components {
         PlaceIn: {
             /**
              * Format: uuid
+             * @description The task of that column it goes just before (`null` or omitted: last).
+             */
+            before_task_id?: string | null;
+            /**
+             * Format: uuid
              * @description The column.
              */
             column_id: string;
-            /**
-             * Format: int64
-             * @description Its place in the column (0: first; past the end: last).
-             */
-            index: number;
         };
         /**
          * PlanOut

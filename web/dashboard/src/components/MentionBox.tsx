@@ -36,10 +36,9 @@ export function MentionBox({
   const [active, setActive] = useState(0);
 
   useEffect(() => {
-    if (!typed) {
-      setMembers([]);
-      return;
-    }
+    // The previous word's members are never offered for this one, even for a moment.
+    setMembers([]);
+    if (!typed) return;
     let current = true;
     const timer = window.setTimeout(() => {
       unwrap(

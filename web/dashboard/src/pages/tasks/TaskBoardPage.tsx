@@ -17,14 +17,17 @@ type Board = Schemas["BoardOut"];
 type Column = Schemas["ColumnOut"];
 type Task = Schemas["TaskOut"];
 
-/** Where in `list` a drop at `y` lands: before the first card whose middle is below it. */
-function dropIndex(list: HTMLElement, y: number, dragged: string): number {
+/**
+ * The card a drop at `y` in `list` lands before (its task id), or `null` for the end. The
+ * server is told the neighbour, not a position, so a drop is right on a filtered board too.
+ */
+function dropBefore(list: HTMLElement, y: number, dragged: string): string | null {
   const cards = [...list.querySelectorAll<HTMLElement>("[data-task]")].filter((c) => c.dataset.task !== dragged);
-  const index = cards.findIndex((card) => {
-    const box = card.getBoundingClientRect();
+  const card = cards.find((c) => {
+    const box = c.getBoundingClientRect();
     return y < box.top + box.height / 2;
   });
-  return index === -1 ? cards.length : index;
+  return card?.dataset.task ?? null;
 }
 
 function TaskCard({
@@ -199,14 +202,15 @@ export function TaskBoardPage() {
     setOpen(null);
     board.reload();
   });
-  const place = useAction(async (taskId: string, columnId: string, index: number) => {
+  const place = useAction(async (taskId: string, columnId: string, before: string | null) => {
     if (shown) {
       // Show the move at once; the board read after it is the truth.
       const task = shown.columns.flatMap((c) => c.tasks).find((t) => t.id === taskId);
       if (task) {
         const columns = shown.columns.map((c) => ({ ...c, tasks: c.tasks.filter((t) => t.id !== taskId) }));
         const target = columns.find((c) => c.id === columnId);
-        target?.tasks.splice(Math.min(index, target.tasks.length), 0, { ...task, column_id: columnId });
+        const at = target?.tasks.findIndex((t) => t.id === before) ?? -1;
+        target?.tasks.splice(at === -1 ? target.tasks.length : at, 0, { ...task, column_id: columnId });
         setMoved({ ...shown, columns });
       }
     }
@@ -214,7 +218,7 @@ export function TaskBoardPage() {
       await unwrap(
         api.PUT("/api/v1/orgs/{org_id}/projects/{project_id}/tasks/{task_id}/place", {
           params: { path: { ...path, task_id: taskId } },
-          body: { column_id: columnId, index },
+          body: { column_id: columnId, before_task_id: before },
         }),
       );
     } finally {
@@ -255,7 +259,7 @@ export function TaskBoardPage() {
     event.currentTarget.classList.remove("drop-target");
     const taskId = event.dataTransfer.getData("text/x-beacon-task");
     if (!taskId) return;
-    void place.run(taskId, column.id, dropIndex(event.currentTarget, event.clientY, taskId));
+    void place.run(taskId, column.id, dropBefore(event.currentTarget, event.clientY, taskId));
   };
 
   if (board.error && !shown) return <ErrorNote error={board.error} />;
@@ -363,7 +367,7 @@ export function TaskBoardPage() {
                   base={base}
                   editable={editable}
                   onOpen={() => setOpen(task.id)}
-                  onMove={(to) => place.run(task.id, to, 100000)}
+                  onMove={(to) => place.run(task.id, to, null)}
                 />
               ))}
             </ol>
