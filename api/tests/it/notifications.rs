@@ -280,6 +280,21 @@ async fn mentions_and_replies_reach_members_by_their_preferences_in_one_email() 
     assert_eq!(after["unread"], 0);
     let (_, listed) = app.json(&ann, "GET", &inbox, None).await;
     assert_eq!(listed.as_array().unwrap().len(), 3, "read ones stay listed");
+    // Pages: the two newest, then what is older than the last of them.
+    let (_, first) = app
+        .json(&ann, "GET", &format!("{inbox}?limit=2"), None)
+        .await;
+    assert_eq!(first.as_array().unwrap().len(), 2);
+    assert_eq!(
+        (first[0]["id"].clone(), first[1]["id"].clone()),
+        (listed[0]["id"].clone(), listed[1]["id"].clone())
+    );
+    let last = first[1]["id"].as_str().unwrap();
+    let (_, rest) = app
+        .json(&ann, "GET", &format!("{inbox}?limit=2&before={last}"), None)
+        .await;
+    let rest: Vec<&Value> = rest.as_array().unwrap().iter().collect();
+    assert_eq!(rest, [&listed[2]]);
     // Marking someone else's notification does nothing to it.
     let (_, owner_inbox) = app
         .json(&owner, "GET", &format!("{inbox}?unread=true"), None)

@@ -1,7 +1,7 @@
 // `/orgs/:org/inbox`: the signed-in member's notifications in the organization (mentions,
 // replies, assignments, due tasks, issue state changes), newest first, each linking to where it
 // happened; mark one or all read; and the member's preferences per kind (inbox, e-mail).
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
 import { inboxChanged } from "../../components/InboxLink";
 import { Layout } from "../../components/Layout";
@@ -11,6 +11,9 @@ import { useAsync } from "../../lib/useAsync";
 
 type Notification = Schemas["NotificationOut"];
 type Preference = Schemas["PreferenceDto"];
+
+/** Notifications per page. */
+const PAGE = 50;
 
 const KIND_LABELS: Record<Preference["kind"], string> = {
   mention: "Mentions of you",
@@ -137,11 +140,31 @@ export function InboxPage({ orgId }: { orgId: string }) {
     () =>
       unwrap(
         api.GET("/api/v1/orgs/{org_id}/notifications", {
-          params: { path: { org_id: orgId }, query: { unread: unreadOnly, limit: 100 } },
+          params: { path: { org_id: orgId }, query: { unread: unreadOnly, limit: PAGE } },
         }),
       ),
     [orgId, unreadOnly],
   );
+  // Older pages, fetched by "Load older" after the first one; cleared when the first reloads.
+  const [older, setOlder] = useState<Notification[]>([]);
+  const [exhausted, setExhausted] = useState(false);
+  // A new first page (its data) starts the list over.
+  useEffect(() => {
+    setOlder([]);
+    setExhausted(false);
+  }, [inbox.data]);
+  const shown = [...(inbox.data ?? []), ...older];
+  const loadOlder = useAction(async () => {
+    const last = shown[shown.length - 1];
+    if (!last) return;
+    const page = await unwrap(
+      api.GET("/api/v1/orgs/{org_id}/notifications", {
+        params: { path: { org_id: orgId }, query: { unread: unreadOnly, limit: PAGE, before: last.id } },
+      }),
+    );
+    setOlder((previous) => [...previous, ...page]);
+    setExhausted(page.length < PAGE);
+  });
   const mark = useAction(async (ids?: string[]) => {
     await unwrap(
       api.POST("/api/v1/orgs/{org_id}/notifications/read", {
@@ -152,7 +175,7 @@ export function InboxPage({ orgId }: { orgId: string }) {
     inboxChanged();
     inbox.reload();
   });
-  const unread = inbox.data?.filter((n) => !n.read_at).length ?? 0;
+  const unread = shown.filter((n) => !n.read_at).length;
   return (
     <Layout orgId={orgId}>
       <h1>Inbox</h1>
@@ -178,7 +201,7 @@ export function InboxPage({ orgId }: { orgId: string }) {
           </Empty>
         )}
         <ol className="inbox">
-          {inbox.data?.map((n) => (
+          {shown.map((n) => (
             <li key={n.id} className={n.read_at ? "read" : "unread"}>
               <p>
                 {!n.read_at && <span className="visually-hidden">Unread: </span>}
@@ -201,6 +224,12 @@ export function InboxPage({ orgId }: { orgId: string }) {
             </li>
           ))}
         </ol>
+        {inbox.data && inbox.data.length === PAGE && !exhausted && (
+          <Button variant="secondary" busy={loadOlder.busy} onClick={() => loadOlder.run()}>
+            Load older
+          </Button>
+        )}
+        <ErrorNote error={loadOlder.error} />
       </Card>
       <Preferences orgId={orgId} />
     </Layout>
