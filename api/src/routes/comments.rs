@@ -12,7 +12,6 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 use serde_json::{Value, json};
 use tenant::audit::{self, Action, Changes, Entry};
-use tenant::problem::ProblemKind;
 use tenant::tables::comments::{self, Comment, TargetKind, Thread};
 use tenant::tables::notifications::{self, Kind, Notice};
 use tenant::tables::{annotations, dashboards, error_issues, funnels};
@@ -24,6 +23,7 @@ use crate::auth::OrgAccess;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::{Created, NoContent};
+use crate::routes::text::trimmed;
 use crate::scope::{Member, ProjectScope, Viewer};
 use crate::state::AppState;
 
@@ -134,14 +134,11 @@ fn comment_out(access: &OrgAccess, comment: Comment) -> CommentOut {
 
 /// A comment's text, trimmed and checked.
 fn body_of(text: &str) -> ApiResult<String> {
-    let body = text.trim();
-    if body.is_empty() || body.chars().count() > MAX_BODY || body.contains('\0') {
-        return Err(ApiError::invalid(
-            ProblemKind::InvalidValue,
-            format!("a comment is 1 to {MAX_BODY} characters"),
-        ));
-    }
-    Ok(body.to_owned())
+    trimmed(
+        text,
+        (1, MAX_BODY),
+        &format!("a comment is 1 to {MAX_BODY} characters"),
+    )
 }
 
 /// Refuses a target the project does not have (404, like any missing resource).
@@ -311,16 +308,10 @@ impl CommentsApi {
         let now = state.clock.now();
         let edited = scope
             .run(async |conn| {
-                let (thread, author) = comment_in(conn, org, project, *comment_id).await?;
+                let (thread, author, old) = comment_in(conn, org, project, *comment_id).await?;
                 if !access.made(author) {
                     return Err(ApiError::forbidden("only its author edits a comment"));
                 }
-                let old = comments::list(conn, org, thread.thread_id)
-                    .await?
-                    .into_iter()
-                    .find(|c| c.comment_id == *comment_id)
-                    .map(|c| c.body)
-                    .unwrap_or_default();
                 comments::edit(conn, org, *comment_id, &text, now).await?;
                 let notices = Notices {
                     project,
@@ -360,7 +351,7 @@ impl CommentsApi {
         let (org, project, access) = (scope.org(), scope.project_id(), scope.access.clone());
         scope
             .run(async |conn| {
-                let (thread, author) = comment_in(conn, org, project, *comment_id).await?;
+                let (thread, author, _) = comment_in(conn, org, project, *comment_id).await?;
                 if !(access.made(author) || access.is_admin()) {
                     return Err(ApiError::forbidden(
                         "a comment is deleted by its author or an admin",
@@ -463,19 +454,19 @@ impl Notices<'_> {
     }
 }
 
-/// A comment of the project: its thread and author (404 when not there).
+/// A comment of the project: its thread, author and text (404 when not there).
 async fn comment_in(
     conn: &mut diesel_async::AsyncPgConnection,
     org: OrgId,
     project: ProjectId,
     comment_id: Uuid,
-) -> ApiResult<(Thread, Option<Uuid>)> {
+) -> ApiResult<(Thread, Option<Uuid>, String)> {
     let missing = || ApiError::not_found("comment");
-    let (thread_id, author, _) = comments::owner_of(conn, org, comment_id)
+    let (thread_id, author, body) = comments::owner_of(conn, org, comment_id)
         .await?
         .ok_or_else(missing)?;
     let thread = comments::find_thread(conn, org, project, thread_id)
         .await?
         .ok_or_else(missing)?;
-    Ok((thread, author))
+    Ok((thread, author, body))
 }

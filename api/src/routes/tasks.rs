@@ -28,7 +28,7 @@ use worker::jobs::send_notifications::deliver;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::responses::{Created, NoContent};
-use crate::routes::text::Text;
+use crate::routes::text::{Text, trimmed};
 use crate::scope::{Member, ProjectScope, Viewer};
 use crate::state::AppState;
 use billing::Feature;
@@ -197,40 +197,26 @@ pub struct BoardOut {
 
 /// A task's title, trimmed and checked.
 fn title_of(text: &str) -> ApiResult<String> {
-    let title = text.trim();
-    if title.is_empty() || title.chars().count() > 200 || title.contains('\0') {
-        return Err(ApiError::invalid(
-            ProblemKind::InvalidValue,
-            "a task's title is 1 to 200 characters",
-        ));
-    }
-    Ok(title.to_owned())
+    trimmed(text, (1, 200), "a task's title is 1 to 200 characters")
 }
 
-/// A description, checked.
+/// A description, trimmed and checked.
 fn description_of(text: &str) -> ApiResult<String> {
-    if text.chars().count() > 10_000 || text.contains('\0') {
-        return Err(ApiError::invalid(
-            ProblemKind::InvalidValue,
-            "a task's description is up to 10,000 characters",
-        ));
-    }
-    Ok(text.trim().to_owned())
+    trimmed(
+        text,
+        (0, 10_000),
+        "a task's description is up to 10,000 characters",
+    )
 }
 
 /// Labels trimmed, each once, checked.
 fn labels_of(given: &[Text]) -> ApiResult<Vec<String>> {
+    let refusal = format!("a label is 1 to {LABEL_CHARS} characters");
     let mut labels: Vec<String> = Vec::new();
     for label in given {
-        let label = label.trim();
-        if label.is_empty() || label.chars().count() > LABEL_CHARS || label.contains('\0') {
-            return Err(ApiError::invalid(
-                ProblemKind::InvalidValue,
-                format!("a label is 1 to {LABEL_CHARS} characters"),
-            ));
-        }
-        if !labels.iter().any(|l| l == label) {
-            labels.push(label.to_owned());
+        let label = trimmed(label, (1, LABEL_CHARS), &refusal)?;
+        if !labels.contains(&label) {
+            labels.push(label);
         }
     }
     if labels.len() > MAX_LABELS {
@@ -375,7 +361,7 @@ async fn board_context(
     ))
 }
 
-/// One task as the board shows it.
+/// One task as the board shows it (its assignee's address looked up alone).
 async fn one_task(
     conn: &mut AsyncPgConnection,
     (org, project): (OrgId, ProjectId),
@@ -385,7 +371,13 @@ async fn one_task(
 ) -> ApiResult<TaskOut> {
     let columns = tasks::read_columns(conn, org, project).await?;
     let done = column_with(&columns, tasks::Role::Done)?.column_id;
-    let (emails, today) = board_context(conn, org, timezone, now).await?;
+    let today = tenant::stats::realtime::today(conn, timezone, now).await?;
+    let mut emails = HashMap::new();
+    if let Some(assignee) = task.assignee_id
+        && let Some(member) = memberships::find(conn, org, UserId::from_uuid(assignee)).await?
+    {
+        emails.insert(assignee, member.email);
+    }
     Ok(task_out(task, &emails, today, done))
 }
 
@@ -836,12 +828,5 @@ impl TasksApi {
 
 /// A column's name, trimmed and checked.
 fn column_name(text: &str) -> ApiResult<String> {
-    let name = text.trim();
-    if name.is_empty() || name.chars().count() > 40 || name.contains('\0') {
-        return Err(ApiError::invalid(
-            ProblemKind::InvalidValue,
-            "a column's name is 1 to 40 characters",
-        ));
-    }
-    Ok(name.to_owned())
+    trimmed(text, (1, 40), "a column's name is 1 to 40 characters")
 }

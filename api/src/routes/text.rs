@@ -7,6 +7,9 @@ use std::borrow::Cow;
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
+use tenant::problem::ProblemKind;
+
+use crate::error::{ApiError, ApiResult};
 
 /// A string from a request body; anything but a JSON string is refused (400).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,6 +39,17 @@ impl From<Text> for String {
     fn from(text: Text) -> String {
         text.0
     }
+}
+
+/// `text` trimmed, if it has `min` to `max` characters and no NUL; otherwise 422
+/// `invalid_value` saying `refusal`. The one check for free text (comments, tasks, columns).
+pub fn trimmed(text: &str, (min, max): (usize, usize), refusal: &str) -> ApiResult<String> {
+    let kept = text.trim();
+    let chars = kept.chars().count();
+    if chars < min || chars > max || kept.contains('\0') {
+        return Err(ApiError::invalid(ProblemKind::InvalidValue, refusal));
+    }
+    Ok(kept.to_owned())
 }
 
 impl Type for Text {

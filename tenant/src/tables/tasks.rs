@@ -238,6 +238,20 @@ pub async fn of_issue(
         .optional()
 }
 
+/// The position of the last task of `column` (`None`: it is empty).
+async fn last_position(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    column: Uuid,
+) -> QueryResult<Option<i32>> {
+    tasks::table
+        .filter(tasks::org_id.eq(org))
+        .filter(tasks::column_id.eq(column))
+        .select(diesel::dsl::max(tasks::position))
+        .first(conn)
+        .await
+}
+
 /// Saves a new task at the end of `column`.
 pub async fn create(
     conn: &mut AsyncPgConnection,
@@ -246,12 +260,7 @@ pub async fn create(
     fields: &Fields,
     by: Option<UserId>,
 ) -> QueryResult<Task> {
-    let last: Option<i32> = tasks::table
-        .filter(tasks::org_id.eq(org))
-        .filter(tasks::column_id.eq(column))
-        .select(diesel::dsl::max(tasks::position))
-        .first(conn)
-        .await?;
+    let last = last_position(conn, org, column).await?;
     diesel::insert_into(tasks::table)
         .values((
             tasks::org_id.eq(org),
@@ -402,12 +411,7 @@ pub async fn delete_column(
     column: Uuid,
     to: Uuid,
 ) -> QueryResult<()> {
-    let last: Option<i32> = tasks::table
-        .filter(tasks::org_id.eq(org))
-        .filter(tasks::column_id.eq(to))
-        .select(diesel::dsl::max(tasks::position))
-        .first(conn)
-        .await?;
+    let last = last_position(conn, org, to).await?;
     diesel::sql_query(
         "UPDATE tasks SET column_id = $3, position = $4 + position + 1 \
          WHERE org_id = $1 AND column_id = $2",
