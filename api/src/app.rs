@@ -34,6 +34,7 @@ use crate::routes::pdf_jobs::PdfJobsApi;
 use crate::routes::projects::ProjectsApi;
 use crate::routes::realtime::RealtimeApi;
 use crate::routes::releases::ReleasesApi;
+use crate::routes::replay::ReplayApi;
 use crate::routes::reports::ReportsApi;
 use crate::routes::saml::SamlApi;
 use crate::routes::saml_login::SamlLoginApi;
@@ -92,6 +93,7 @@ type Apis = (
         NotificationsApi,
         TasksApi,
     ),
+    ReplayApi,
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

@@ -76,11 +76,18 @@ async fn handle<E: Endpoint>(
     let uri = req.uri().clone();
     let path = uri.path();
     let error_ingest = is_error_ingest(path);
-    let cross_origin = path == INGEST_PATH || path == VITALS_PATH || error_ingest;
+    let cross_origin = path == INGEST_PATH
+        || path == VITALS_PATH
+        || path == crate::routes::replay::UPLOAD_PATH
+        || path == crate::routes::replay::CONFIG_PATH
+        || error_ingest;
     // Error envelopes carry stack traces and breadcrumbs: a larger limit of their own (and a
     // cap again after decompression, in the handler).
     let max_body = if error_ingest {
         crate::routes::sentry::MAX_WIRE_BYTES
+    } else if path == crate::routes::replay::UPLOAD_PATH {
+        // A replay chunk holds a page's whole DOM (its full snapshot).
+        crate::routes::replay::MAX_WIRE_BYTES
     } else if path == crate::routes::billing::WEBHOOK_PATH {
         // Stripe's events carry whole objects (an invoice with its lines).
         crate::routes::billing::MAX_WEBHOOK_BYTES

@@ -71,6 +71,8 @@ pub struct AppState {
     pub outbound: worker::outbound::Outbound,
     /// The AI endpoint of AI insights (`BEACON_AI_*`); none: no AI.
     pub ai: Option<worker::ai::Ai>,
+    /// Where session replay chunk bodies are kept.
+    pub blobs: tenant::replay::store::BlobStore,
 }
 
 /// Ingestion for `server`'s settings, over `ingest_db` (an ingest-role pool): the writer, the
@@ -151,6 +153,7 @@ impl AppState {
             ),
             outbound: worker::outbound::Outbound::new(None, false, OUTBOUND_TIMEOUT)?,
             ai: None,
+            blobs: tenant::replay::store::BlobStore::default(),
         })
     }
 }

@@ -30,6 +30,10 @@ struct Dist;
 /// The optional modes, in the order their names appear in canonical file names.
 pub const MODES: [&str; 4] = ["hash", "outbound-links", "file-downloads", "tagged-events"];
 
+/// The optional extensions, each its own file: Core Web Vitals, and session replay's loader
+/// and the rrweb recorder it loads for sampled visitors of projects that record.
+pub const EXTENSIONS: [&str; 3] = ["vitals.js", "replay.js", "replay-recorder.js"];
+
 struct Scripts {
     by_name: HashMap<String, EncodedFile>,
     version: String,
@@ -64,10 +68,9 @@ pub fn version() -> &'static str {
 }
 
 /// The canonical file name for a requested one: modes in [`MODES`] order, each at most once,
-/// or `vitals.js`. `None` for anything else.
+/// or one of the optional extensions ([`EXTENSIONS`]). `None` for anything else.
 pub fn canonical_name(requested: &str) -> Option<String> {
-    if requested == "vitals.js" {
-        // The optional Core Web Vitals extension.
+    if EXTENSIONS.contains(&requested) {
         return Some(requested.to_owned());
     }
     let middle = requested.strip_prefix("script")?.strip_suffix(".js")?;

@@ -21,6 +21,7 @@ pub mod ids;
 pub mod ingest;
 pub mod migrate;
 pub mod problem;
+pub mod replay;
 pub mod reports;
 #[allow(missing_docs)]
 pub mod schema;

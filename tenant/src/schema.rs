@@ -102,6 +102,12 @@ diesel::table! {
         error_user_key -> Bytea,
         erase_after -> Nullable<Timestamptz>,
         erasure_requested_by -> Nullable<Uuid>,
+        replay_enabled -> Bool,
+        replay_sample_rate -> Float4,
+        replay_mask_all_text -> Bool,
+        replay_unmask_selector -> Nullable<Text>,
+        replay_block_selector -> Nullable<Text>,
+        replay_retention_days -> Int4,
     }
 }
 
@@ -286,6 +292,7 @@ diesel::table! {
         environment -> Nullable<Text>,
         user_hash -> Nullable<Text>,
         data -> Jsonb,
+        visitor_id -> Nullable<Int8>,
     }
 }
 
@@ -998,7 +1005,60 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Recorded sessions (session replay).
+    replay_sessions (org_id, replay_id) {
+        org_id -> Uuid,
+        replay_id -> Uuid,
+        project_id -> Uuid,
+        visitor_id -> Int8,
+        started_at -> Timestamptz,
+        ended_at -> Timestamptz,
+        entry_page -> Text,
+        pages -> Array<Text>,
+        country -> Nullable<Text>,
+        device -> Text,
+        browser -> Text,
+        os -> Text,
+        chunks -> Int4,
+        bytes -> Int8,
+        clicks -> Int4,
+        rage_clicks -> Int4,
+        dead_clicks -> Int4,
+        has_snapshot -> Bool,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Uploaded chunks of recorded sessions.
+    replay_chunks (org_id, replay_id, seq) {
+        org_id -> Uuid,
+        replay_id -> Uuid,
+        seq -> Int4,
+        started_at -> Timestamptz,
+        ended_at -> Timestamptz,
+        events -> Int4,
+        bytes -> Int4,
+        markers -> Jsonb,
+        blob_key -> Text,
+    }
+}
+
+diesel::table! {
+    /// Chunk bodies when the blob store is PostgreSQL.
+    replay_blobs (org_id, blob_key) {
+        org_id -> Uuid,
+        blob_key -> Text,
+        project_id -> Uuid,
+        body -> Bytea,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    replay_sessions,
+    replay_chunks,
+    replay_blobs,
     notifications,
     notification_preferences,
     task_columns,

@@ -248,6 +248,7 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     release: Some("1.0".into()),
                     environment: None,
                     user_hash: None,
+                    visitor_id: None,
                     data: serde_json::json!({}),
                 },
             )
@@ -673,6 +674,34 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     summary: "Why?".into(),
                 };
                 notifications::notify(conn, org, &notice, &[user.id]).await?;
+                // A recorded session with one chunk and its blob.
+                use tenant::tables::replays;
+                let events = serde_json::json!([{"type": 2, "timestamp": now.timestamp_millis(), "data": {}}]);
+                let summary =
+                    tenant::replay::chunk::summarize(events.as_array().unwrap(), now).unwrap();
+                let session = replays::NewSession {
+                    org_id: org,
+                    project_id: project,
+                    replay_id: uuid::Uuid::new_v4(),
+                    visitor_id: 42,
+                    country: None,
+                    device: "desktop".into(),
+                    browser: "Firefox".into(),
+                    os: "Linux".into(),
+                };
+                let limits = replays::SessionLimits {
+                    max_duration_s: 3600,
+                    max_bytes: 1 << 20,
+                    max_seq: 10,
+                };
+                replays::record_chunk(conn, &session, 0, &summary, 3, limits)
+                    .await
+                    .map_err(|error| match error {
+                        replays::RecordError::Db(error) => DbError::from(error),
+                        other => panic!("{other:?}"),
+                    })?;
+                let key = replays::blob_key(project, session.replay_id, 0);
+                replays::put_blob(conn, org, project, &key, b"abc").await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -971,6 +1000,9 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(notification_preferences::table.select(notification_preferences::all_columns)),
         declared(task_columns::table.select(task_columns::all_columns)),
         declared(tasks::table.select(tasks::all_columns)),
+        declared(replay_sessions::table.select(replay_sessions::all_columns)),
+        declared(replay_chunks::table.select(replay_chunks::all_columns)),
+        declared(replay_blobs::table.select(replay_blobs::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -1,7 +1,8 @@
 // Builds the tracker once per combination of optional modes into tracker/dist/, named like
 // Plausible's: script.js, script.hash.js, script.outbound-links.file-downloads.js, … (modes in
-// the order of MODES). The dist files are checked in so `cargo build` needs no Node. Fails when
-// a bundle is over its size budget. `--out DIR` writes the bundles to DIR instead:
+// the order of MODES), and the optional extensions (vitals.js; replay.js and the
+// replay-recorder.js it loads). The dist files are checked in so `cargo build` needs no Node.
+// Fails when a bundle is over its size budget. `--out DIR` writes the bundles to DIR instead:
 // scripts/check-generated builds there and compares with dist/.
 
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -29,6 +30,12 @@ const CORE_BUDGET = 1000;
 /** The Web Vitals extension's gzipped size limit, in bytes (web-vitals' attribution build). */
 const VITALS_BUDGET = 8000;
 
+/** The session replay loader's gzipped size limit, in bytes: every page of a site loads it. */
+const REPLAY_BUDGET = 1200;
+
+/** The session recorder's gzipped size limit, in bytes (rrweb's recorder): sampled pages only. */
+const RECORDER_BUDGET = 40000;
+
 async function bundle(enabled, entry = "src/script.ts") {
   const define = Object.fromEntries(MODES.map(([, flag]) => [flag, String(enabled.includes(flag))]));
   const result = await build({
@@ -51,14 +58,22 @@ for (let mask = 0; mask < 1 << MODES.length; mask++) {
   outputs[name] = await bundle(chosen.map(([, flag]) => flag));
 }
 
-// The optional Core Web Vitals extension (its own file, loaded only by sites that want it).
-outputs["vitals.js"] = await bundle([], "src/vitals.ts");
-const vitalsSize = gzipSync(outputs["vitals.js"], { level: 9 }).length;
-console.log(`vitals.js: ${vitalsSize} bytes gzipped (budget ${VITALS_BUDGET})`);
-if (vitalsSize > VITALS_BUDGET) {
-  console.error(`the vitals extension is ${vitalsSize} bytes gzipped, over the ${VITALS_BUDGET}-byte budget`);
-  process.exit(1);
+/** Builds an optional extension into `outputs[name]`; exits when it is over its budget. */
+async function extension(name, entry, budget, what) {
+  outputs[name] = await bundle([], entry);
+  const size = gzipSync(outputs[name], { level: 9 }).length;
+  console.log(`${name}: ${size} bytes gzipped (budget ${budget})`);
+  if (size > budget) {
+    console.error(`the ${what} is ${size} bytes gzipped, over the ${budget}-byte budget`);
+    process.exit(1);
+  }
 }
+
+// The optional extensions, each its own file, loaded only by sites that want it: Core Web
+// Vitals, and session replay (a small loader that loads the recorder for sampled sessions).
+await extension("vitals.js", "src/vitals.ts", VITALS_BUDGET, "vitals extension");
+await extension("replay.js", "src/replay.ts", REPLAY_BUDGET, "replay loader");
+await extension("replay-recorder.js", "src/replay-recorder.ts", RECORDER_BUDGET, "session recorder");
 
 const coreSize = gzipSync(outputs["script.js"], { level: 9 }).length;
 console.log(`script.js: ${outputs["script.js"].length} bytes, ${coreSize} bytes gzipped (budget ${CORE_BUDGET})`);

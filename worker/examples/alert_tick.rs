@@ -274,6 +274,7 @@ async fn main() -> anyhow::Result<()> {
                     release: None,
                     environment: None,
                     user_hash: None,
+                    visitor_id: None,
                     data: serde_json::json!({}),
                 };
                 tenant::tables::error_issues::record(conn, &event).await?;

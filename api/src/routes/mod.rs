@@ -33,6 +33,7 @@ pub mod pdf_jobs;
 pub mod projects;
 pub mod realtime;
 pub mod releases;
+pub mod replay;
 pub mod reports;
 pub mod responses;
 pub mod saml;
@@ -81,4 +82,6 @@ pub enum ApiTags {
     Admin,
     /// Health, readiness and metrics.
     Operations,
+    /// Session replay: recordings from sites' pages, their player data and settings.
+    Replays,
 }

@@ -17,11 +17,12 @@ use tenant::errors::envelope::{self, Envelope};
 use tenant::errors::event::{self, Event};
 use tenant::errors::record::{self, RecordError};
 use tenant::ingest::body::{BodyError, decode};
-use tenant::ingest::enrich::{Agent, Device};
+use tenant::ingest::enrich::{Agent, Device, visitor_id};
 use tenant::ingest::router::DsnTarget;
 use tenant::problem::ProblemKind;
 use tenant::tables::usage::Product;
 
+use crate::auth::client_ip::client_ip;
 use crate::auth::throttle::Limit;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -174,6 +175,26 @@ fn agent_device(state: &AppState, req: &Request, event: &Event) -> Option<Device
     }
 }
 
+/// The salted visitor id of the browser that sent the request, as the tracker and the replay
+/// recorder compute it (the project's current salt, the client IP, the request's user agent):
+/// what links a browser error to the recording it happened in. The IP is used only here.
+async fn browser_visitor(
+    state: &AppState,
+    req: &Request,
+    target: &DsnTarget,
+) -> Result<Option<i64>, ApiError> {
+    let (Some(ip), Some(agent)) = (
+        client_ip(req, &state.trusted_proxies),
+        req.headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    ) else {
+        return Ok(None);
+    };
+    let salt = state.ingest.router.salt(target.project_id).await?;
+    Ok(salt.map(|salt| visitor_id(&salt, target.project_id, ip, agent)))
+}
+
 /// Over the project's rate: the SDK's back-off answer.
 fn rate_limited(retry_after: u64) -> Response {
     let mut response = ApiError::new(
@@ -287,10 +308,14 @@ async fn accept(
             }
         }
         let count = events.len();
+        let visitor = browser_visitor(state, req, target).await?;
         let events = events
             .into_iter()
-            .map(|event| {
+            .map(|mut event| {
                 let device = agent_device(state, req, &event);
+                if event.platform.as_deref() == Some("javascript") {
+                    event.visitor_id = visitor;
+                }
                 (event, device)
             })
             .collect();

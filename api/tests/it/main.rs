@@ -28,6 +28,7 @@ mod maintenance;
 mod notifications;
 mod ops;
 mod outage;
+mod replay;
 mod reports;
 mod roles;
 mod saml;

@@ -98,6 +98,7 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
                         release: None,
                         environment: None,
                         user_hash: None,
+                        visitor_id: None,
                         data: json!({}),
                     },
                 )

@@ -235,6 +235,10 @@ actions! {
     TaskColumnUpdated => "task_column.updated" on "task_column",
     /// A task board column was deleted (its tasks moved to To do).
     TaskColumnDeleted => "task_column.deleted" on "task_column",
+    /// A session recording was deleted (with its stored chunks).
+    ReplayDeleted => "replay.deleted" on "replay",
+    /// A project's replay settings changed (recording on or off, sampling, masking, retention).
+    ReplaySettingsUpdated => "replay_settings.updated" on "project",
 }
 
 #[cfg(test)]

@@ -115,6 +115,9 @@ pub struct Event {
     pub fingerprint: Vec<String>,
     /// The user's identity (id, else e-mail, else username), to be hashed; never stored.
     pub user_identity: Option<String>,
+    /// The salted visitor id of the browser that sent it (set by the endpoint from the
+    /// request, never read from the SDK's payload): how an error finds its session recording.
+    pub visitor_id: Option<i64>,
     /// Everything else kept: tags, contexts, breadcrumbs, request, extra, sdk, user id.
     pub rest: Map<String, Value>,
 }
@@ -456,6 +459,7 @@ pub fn normalize(
         exceptions,
         fingerprint: strings(event.get("fingerprint")),
         user_identity,
+        visitor_id: None,
         rest,
     })
 }

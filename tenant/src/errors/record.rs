@@ -102,6 +102,7 @@ pub async fn record(
             release: event.release.clone(),
             environment: event.environment.clone(),
             user_hash,
+            visitor_id: event.visitor_id,
             data,
         };
         let recorded = error_issues::record(conn, &new).await.map_err(|error| {

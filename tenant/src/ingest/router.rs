@@ -1,10 +1,13 @@
-//! Where an event goes: domain → (organization, project), and the project's current salt.
-//! Both are cached briefly, in bounded caches ([`crate::cache`]), (a minute when found, ten seconds when not), so the hot path reads
-//! memory, and a new project or a rotated salt is picked up within a minute.
+//! Where an event goes: domain → (organization, project), the project's current salt, and its
+//! replay settings (what `/js/replay.js` asks before recording).
+//! All are cached briefly, in bounded caches ([`crate::cache`]) (a minute when found, ten
+//! seconds when not), so the hot path reads memory, and a new project, a rotated salt or changed
+//! replay settings are picked up within a minute.
 
 use std::time::Duration;
 
 use crate::cache::BoundedCache;
+use crate::tables::replays::{self, ReplaySettings};
 use crate::tables::{project_salts, projects};
 use crate::{Db, DbError};
 use uuid::Uuid;
@@ -58,6 +61,7 @@ pub struct Router {
     domains: BoundedCache<String, Option<(Uuid, Uuid)>>,
     salts: BoundedCache<Uuid, Option<[u8; 16]>>,
     dsns: BoundedCache<i64, Option<DsnTarget>>,
+    replays: BoundedCache<Uuid, Option<ReplaySettings>>,
 }
 
 impl Router {
@@ -67,6 +71,12 @@ impl Router {
             db,
             domains: BoundedCache::new(CACHE_BYTES, |domain, _| domain.len()),
             salts: BoundedCache::new(CACHE_BYTES, |_, _| 0),
+            replays: BoundedCache::new(CACHE_BYTES, |_, settings| {
+                settings.as_ref().map_or(0, |settings| {
+                    settings.unmask_selector.as_ref().map_or(0, String::len)
+                        + settings.block_selector.as_ref().map_or(0, String::len)
+                })
+            }),
             dsns: BoundedCache::new(CACHE_BYTES, |_, target| {
                 target.as_ref().map_or(0, |target| {
                     target.public_key.len()
@@ -119,22 +129,45 @@ impl Router {
         let Some((org_id, project_id)) = route else {
             return Ok(None);
         };
-        let salt = match self.salts.get(&project_id) {
-            Some(salt) => salt,
-            None => {
-                let mut conn = self.db.conn().await?;
-                let salt =
-                    project_salts::current(&mut conn, crate::ProjectId::from_uuid(project_id))
-                        .await?
-                        .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok());
-                self.salts.insert(project_id, salt, ttl(&salt));
-                salt
-            }
-        };
-        Ok(salt.map(|salt| Target {
+        Ok(self.salt(project_id).await?.map(|salt| Target {
             org_id,
             project_id,
             salt,
         }))
+    }
+
+    /// The current visitor-id salt of `project_id`, if it has one.
+    pub async fn salt(&self, project_id: Uuid) -> Result<Option<[u8; 16]>, DbError> {
+        if let Some(salt) = self.salts.get(&project_id) {
+            return Ok(salt);
+        }
+        let mut conn = self.db.conn().await?;
+        let salt = project_salts::current(&mut conn, crate::ProjectId::from_uuid(project_id))
+            .await?
+            .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok());
+        self.salts.insert(project_id, salt, ttl(&salt));
+        Ok(salt)
+    }
+
+    /// Forgets the cached replay settings of `project_id` (changed on this server: read at
+    /// once here; other servers pick the change up within a minute).
+    pub fn forget_replay_settings(&self, project_id: Uuid) {
+        self.replays.invalidate(&project_id);
+    }
+
+    /// The replay settings of `project_id` (`None`: the project is gone).
+    pub async fn replay_settings(
+        &self,
+        project_id: Uuid,
+    ) -> Result<Option<ReplaySettings>, DbError> {
+        if let Some(settings) = self.replays.get(&project_id) {
+            return Ok(settings);
+        }
+        let mut conn = self.db.conn().await?;
+        let settings =
+            replays::settings(&mut conn, crate::ProjectId::from_uuid(project_id)).await?;
+        self.replays
+            .insert(project_id, settings.clone(), ttl(&settings));
+        Ok(settings)
     }
 }

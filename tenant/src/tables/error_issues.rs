@@ -78,6 +78,8 @@ pub struct NewErrorEvent {
     pub environment: Option<String>,
     /// Keyed hash of the user, when the SDK named one.
     pub user_hash: Option<String>,
+    /// Salted visitor id of the sending browser (links the event to its session recording).
+    pub visitor_id: Option<i64>,
     /// The stored event (exception chain, breadcrumbs, tags, contexts, request, user).
     pub data: serde_json::Value,
 }
@@ -137,6 +139,7 @@ pub async fn record(conn: &mut AsyncPgConnection, event: &NewErrorEvent) -> Quer
             error_events::release.eq(event.release.as_deref()),
             error_events::environment.eq(event.environment.as_deref()),
             error_events::user_hash.eq(event.user_hash.as_deref()),
+            error_events::visitor_id.eq(event.visitor_id),
             error_events::data.eq(&event.data),
         ))
         .on_conflict_do_nothing()

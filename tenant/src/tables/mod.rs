@@ -31,6 +31,7 @@ pub mod pdf_exports;
 pub mod project_salts;
 pub mod projects;
 pub mod release_files;
+pub mod replays;
 pub mod reports;
 pub mod schedules;
 pub mod scim;

@@ -1,0 +1,399 @@
+//! One uploaded chunk of a recording: decoded under a cap (gzip from the browser's
+//! `CompressionStream`, or plain JSON), checked to be rrweb events, and summarized into what
+//! the list and the player's timeline show without reading the body again: its time span,
+//! whether it holds a full snapshot, the pages seen, clicks (rage and dead ones counted) and
+//! custom events. The stored body is always gzip.
+
+use std::io::Write;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::ingest::body::{self, BodyError};
+use crate::problem::{Invalid, ProblemKind};
+
+/// Largest decoded chunk (its JSON), in bytes.
+pub const MAX_DECODED_BYTES: usize = 8 * 1024 * 1024;
+/// Most events in one chunk.
+pub const MAX_EVENTS: usize = 50_000;
+/// Most timeline markers kept per chunk (clicks beyond it are still counted).
+const MAX_MARKERS: usize = 200;
+/// How far a recording's clock may be behind the server's.
+const MAX_AGE: Duration = Duration::hours(24);
+/// How far ahead of the server's clock it may be.
+const MAX_AHEAD: Duration = Duration::minutes(10);
+
+// rrweb's event types and incremental sources (rrweb's `EventType` and `IncrementalSource`).
+const FULL_SNAPSHOT: i64 = 2;
+const INCREMENTAL: i64 = 3;
+const META: i64 = 4;
+const CUSTOM: i64 = 5;
+const SOURCE_MUTATION: i64 = 0;
+const SOURCE_MOUSE_INTERACTION: i64 = 2;
+const INTERACTION_CLICK: i64 = 2;
+
+/// Clicks on one element within this many milliseconds, at least [`RAGE_CLICKS`] of them, are
+/// a rage click.
+const RAGE_WINDOW_MS: i64 = 1_000;
+const RAGE_CLICKS: usize = 3;
+/// A click the page does not answer with any DOM change within this many milliseconds is a
+/// dead click.
+const DEAD_AFTER_MS: i64 = 500;
+
+/// A point on the player's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Marker {
+    /// Milliseconds since the Unix epoch (the recording's clock).
+    pub t: i64,
+    /// `page`, `click` or `custom`.
+    pub kind: String,
+    /// The page's path, or the custom event's tag; empty for a click.
+    pub label: String,
+}
+
+/// What a chunk holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Its first event's time.
+    pub started_at: DateTime<Utc>,
+    /// Its last event's time.
+    pub ended_at: DateTime<Utc>,
+    /// Events in it.
+    pub events: usize,
+    /// Whether it holds a full snapshot (a chunk a player can start from).
+    pub has_snapshot: bool,
+    /// Paths of the pages seen, in order, each once.
+    pub pages: Vec<String>,
+    /// Clicks.
+    pub clicks: u32,
+    /// Rage clicks (bursts of clicks on one element).
+    pub rage_clicks: u32,
+    /// Clicks the page did not react to.
+    pub dead_clicks: u32,
+    /// Timeline markers.
+    pub markers: Vec<Marker>,
+}
+
+/// A chunk ready to store: its summary and its body, gzip-compressed.
+#[derive(Debug)]
+pub struct Chunk {
+    /// What it holds.
+    pub summary: Summary,
+    /// The gzip body (as uploaded when it was gzip).
+    pub gzip: Vec<u8>,
+}
+
+fn invalid(detail: impl Into<String>) -> Invalid {
+    Invalid::new(ProblemKind::InvalidReplay, detail)
+}
+
+/// Decodes, checks and summarizes an uploaded chunk received at `now`.
+pub fn parse(wire: &[u8], now: DateTime<Utc>) -> Result<Chunk, Invalid> {
+    let gzipped = wire.starts_with(&[0x1f, 0x8b]);
+    let json = if gzipped {
+        body::decode(Some("gzip"), wire, MAX_DECODED_BYTES).map_err(|error| match error {
+            BodyError::TooLarge(max) => Invalid::new(
+                ProblemKind::PayloadTooLarge,
+                format!("the chunk decompresses to more than {max} bytes"),
+            ),
+            BodyError::Corrupt(why) => invalid(format!("the chunk's gzip is corrupt: {why}")),
+            BodyError::UnsupportedEncoding(name) => invalid(format!("unsupported encoding {name}")),
+        })?
+    } else {
+        if wire.len() > MAX_DECODED_BYTES {
+            return Err(Invalid::new(
+                ProblemKind::PayloadTooLarge,
+                format!("the chunk is over {MAX_DECODED_BYTES} bytes"),
+            ));
+        }
+        wire.to_vec()
+    };
+    let events: Vec<Value> = serde_json::from_slice(&json).map_err(|e| {
+        invalid(format!(
+            "the chunk is not a JSON array of rrweb events: {e}"
+        ))
+    })?;
+    let summary = summarize(&events, now)?;
+    let gzip = if gzipped {
+        wire.to_vec()
+    } else {
+        compress(&json)
+    };
+    Ok(Chunk { summary, gzip })
+}
+
+fn compress(json: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(json);
+    encoder.finish().unwrap_or_default()
+}
+
+fn time(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+}
+
+/// The path of a URL (what pages are listed by), or `None` when it is not an http(s) URL.
+fn path_of(href: &str) -> Option<String> {
+    let url = url::Url::parse(href).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| {
+        let mut path = url.path().to_owned();
+        path.truncate(path.floor_char_boundary(500));
+        path
+    })
+}
+
+/// Checks every event's shape and time, and gathers what the summary says.
+pub fn summarize(events: &[Value], now: DateTime<Utc>) -> Result<Summary, Invalid> {
+    if events.is_empty() || events.len() > MAX_EVENTS {
+        return Err(invalid(format!(
+            "a chunk holds 1 to {MAX_EVENTS} events, this one {}",
+            events.len()
+        )));
+    }
+    let (earliest, latest) = (now - MAX_AGE, now + MAX_AHEAD);
+    let mut first = i64::MAX;
+    let mut last = i64::MIN;
+    let mut has_snapshot = false;
+    let mut pages: Vec<String> = Vec::new();
+    let mut markers = Vec::new();
+    let mut clicks: Vec<(i64, i64)> = Vec::new();
+    let mut mutations: Vec<i64> = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        let kind = event.get("type").and_then(Value::as_i64);
+        let at = event
+            .get("timestamp")
+            .and_then(Value::as_f64)
+            .map(|t| t as i64);
+        let (Some(kind @ 0..=6), Some(at)) = (kind, at) else {
+            return Err(invalid(format!(
+                "event {index} is not an rrweb event (an object with a `type` 0 to 6 and a numeric `timestamp`)"
+            )));
+        };
+        match time(at) {
+            Some(when) if when >= earliest && when <= latest => {}
+            _ => {
+                return Err(invalid(format!(
+                    "event {index}'s timestamp is not within the last 24 hours"
+                )));
+            }
+        }
+        first = first.min(at);
+        last = last.max(at);
+        let data = event.get("data");
+        let field = |name: &str| data.and_then(|d| d.get(name));
+        let mut page = |href: Option<&Value>, markers: &mut Vec<Marker>| {
+            if let Some(path) = href.and_then(Value::as_str).and_then(path_of) {
+                if pages.len() < 50 && !pages.contains(&path) {
+                    pages.push(path.clone());
+                }
+                markers.push(Marker {
+                    t: at,
+                    kind: "page".into(),
+                    label: path,
+                });
+            }
+        };
+        match kind {
+            FULL_SNAPSHOT => has_snapshot = true,
+            META => page(field("href"), &mut markers),
+            CUSTOM => {
+                let tag = field("tag").and_then(Value::as_str).unwrap_or("");
+                if tag == "pageview" {
+                    page(field("payload").and_then(|p| p.get("href")), &mut markers);
+                } else if !tag.is_empty() {
+                    let mut label = tag.to_owned();
+                    label.truncate(label.floor_char_boundary(100));
+                    markers.push(Marker {
+                        t: at,
+                        kind: "custom".into(),
+                        label,
+                    });
+                }
+            }
+            INCREMENTAL => match field("source").and_then(Value::as_i64) {
+                Some(SOURCE_MUTATION) => mutations.push(at),
+                Some(SOURCE_MOUSE_INTERACTION)
+                    if field("type").and_then(Value::as_i64) == Some(INTERACTION_CLICK) =>
+                {
+                    let target = field("id").and_then(Value::as_i64).unwrap_or(-1);
+                    clicks.push((at, target));
+                    markers.push(Marker {
+                        t: at,
+                        kind: "click".into(),
+                        label: String::new(),
+                    });
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    markers.sort_by_key(|marker| marker.t);
+    markers.truncate(MAX_MARKERS);
+    mutations.sort_unstable();
+    clicks.sort_unstable();
+    let (started_at, ended_at) = (time(first), time(last));
+    let (Some(started_at), Some(ended_at)) = (started_at, ended_at) else {
+        return Err(invalid("the chunk's timestamps are out of range"));
+    };
+    Ok(Summary {
+        started_at,
+        ended_at,
+        events: events.len(),
+        has_snapshot,
+        pages,
+        clicks: clicks.len() as u32,
+        rage_clicks: rage_clicks(&clicks),
+        dead_clicks: dead_clicks(&clicks, &mutations, last),
+        markers,
+    })
+}
+
+/// Bursts of at least [`RAGE_CLICKS`] clicks on one element, each within [`RAGE_WINDOW_MS`] of
+/// the burst's first; a burst counts once however long it goes on. `clicks` is sorted by time.
+fn rage_clicks(clicks: &[(i64, i64)]) -> u32 {
+    let mut bursts = 0;
+    let mut start = 0;
+    while start < clicks.len() {
+        let (at, target) = clicks[start];
+        let burst = clicks[start..]
+            .iter()
+            .take_while(|(t, _)| t - at <= RAGE_WINDOW_MS)
+            .filter(|(_, id)| *id == target)
+            .count();
+        if burst >= RAGE_CLICKS {
+            bursts += 1;
+            // Skip the rest of this burst.
+            let mut next = start + 1;
+            while next < clicks.len() && clicks[next].0 - at <= RAGE_WINDOW_MS {
+                next += 1;
+            }
+            start = next;
+        } else {
+            start += 1;
+        }
+    }
+    bursts
+}
+
+/// Clicks not followed by a DOM mutation within [`DEAD_AFTER_MS`]. A click too close to the
+/// chunk's end to tell is not counted. Both slices are sorted.
+fn dead_clicks(clicks: &[(i64, i64)], mutations: &[i64], last: i64) -> u32 {
+    clicks
+        .iter()
+        .filter(|(at, _)| at + DEAD_AFTER_MS <= last)
+        .filter(|(at, _)| {
+            let after = mutations.partition_point(|m| m < at);
+            mutations.get(after).is_none_or(|m| m - at > DEAD_AFTER_MS)
+        })
+        .count() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(1_800_000_000_000).unwrap()
+    }
+
+    fn click(t: i64, id: i64) -> Value {
+        json!({"type": 3, "timestamp": t, "data": {"source": 2, "type": 2, "id": id, "x": 1, "y": 2}})
+    }
+
+    fn mutation(t: i64) -> Value {
+        json!({"type": 3, "timestamp": t, "data": {"source": 0, "adds": [], "removes": [], "texts": [], "attributes": []}})
+    }
+
+    #[test]
+    fn summarizes_pages_clicks_and_snapshots() {
+        let t = 1_800_000_000_000 - 60_000;
+        let events = vec![
+            json!({"type": 4, "timestamp": t, "data": {"href": "https://shop.example/cart?x=1", "width": 800, "height": 600}}),
+            json!({"type": 2, "timestamp": t + 1, "data": {"node": {}, "initialOffset": {"top": 0, "left": 0}}}),
+            click(t + 100, 7),
+            mutation(t + 200),
+            json!({"type": 5, "timestamp": t + 300, "data": {"tag": "pageview", "payload": {"href": "https://shop.example/pay"}}}),
+            json!({"type": 5, "timestamp": t + 400, "data": {"tag": "signup", "payload": {}}}),
+            click(t + 1_000, 9),
+            mutation(t + 5_000),
+        ];
+        let summary = summarize(&events, now()).unwrap();
+        assert_eq!(summary.events, 8);
+        assert!(summary.has_snapshot);
+        assert_eq!(summary.pages, ["/cart", "/pay"]);
+        assert_eq!(summary.clicks, 2);
+        assert_eq!(summary.rage_clicks, 0);
+        // The first click changed the page within 100 ms; the second changed nothing for 4 s.
+        assert_eq!(summary.dead_clicks, 1);
+        assert_eq!(summary.started_at.timestamp_millis(), t);
+        assert_eq!(summary.ended_at.timestamp_millis(), t + 5_000);
+        let kinds: Vec<&str> = summary.markers.iter().map(|m| m.kind.as_str()).collect();
+        assert_eq!(kinds, ["page", "click", "page", "custom", "click"]);
+        assert_eq!(summary.markers[3].label, "signup");
+    }
+
+    #[test]
+    fn rage_clicks_are_bursts_on_one_element() {
+        let t = 1_800_000_000_000 - 60_000;
+        let mut events: Vec<Value> = (0..5).map(|i| click(t + i * 100, 3)).collect();
+        // Three quick clicks on three different elements are not rage.
+        events.extend((0..3).map(|i| click(t + 10_000 + i * 100, 10 + i)));
+        // A second burst, later.
+        events.extend((0..3).map(|i| click(t + 20_000 + i * 200, 4)));
+        events.push(mutation(t + 30_000));
+        let summary = summarize(&events, now()).unwrap();
+        assert_eq!(summary.clicks, 11);
+        assert_eq!(summary.rage_clicks, 2);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_recent_rrweb_chunk() {
+        let t: i64 = 1_800_000_000_000;
+        for (events, why) in [
+            (json!([]), "1 to"),
+            (json!([{"type": 9, "timestamp": t}]), "not an rrweb event"),
+            (json!([{"type": 2}]), "not an rrweb event"),
+            (
+                json!([{"type": 2, "timestamp": t - 2 * 86_400_000}]),
+                "24 hours",
+            ),
+            (json!([{"type": 2, "timestamp": t + 3_600_000}]), "24 hours"),
+        ] {
+            let wire = serde_json::to_vec(&events).unwrap();
+            let error = parse(&wire, now()).unwrap_err();
+            assert_eq!(error.kind, ProblemKind::InvalidReplay);
+            assert!(error.detail.contains(why), "{}", error.detail);
+        }
+        let error = parse(b"{\"not\": \"an array\"}", now()).unwrap_err();
+        assert!(error.detail.contains("JSON array"), "{}", error.detail);
+        // Corrupt gzip: the magic bytes, then garbage.
+        let error = parse(&[0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6], now()).unwrap_err();
+        assert!(error.detail.contains("corrupt"), "{}", error.detail);
+    }
+
+    #[test]
+    fn stores_gzip_whichever_way_it_came() {
+        let t: i64 = 1_800_000_000_000 - 1_000;
+        let json = serde_json::to_vec(&json!([{"type": 2, "timestamp": t, "data": {}}])).unwrap();
+        let plain = parse(&json, now()).unwrap();
+        let gzipped = parse(&plain.gzip, now()).unwrap();
+        assert_eq!(plain.summary, gzipped.summary);
+        // A gzip upload is stored as it came.
+        assert_eq!(gzipped.gzip, plain.gzip);
+        let back = body::decode(Some("gzip"), &plain.gzip, 1 << 20).unwrap();
+        assert_eq!(back, json);
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused() {
+        let zeros = vec![b' '; MAX_DECODED_BYTES + 10];
+        let bomb = compress(&zeros);
+        assert!(bomb.len() < 100_000);
+        let error = parse(&bomb, now()).unwrap_err();
+        assert_eq!(error.kind, ProblemKind::PayloadTooLarge);
+    }
+}

@@ -1,0 +1,6 @@
+//! Session replay: what a valid chunk of an rrweb recording is and what it says ([`chunk`]),
+//! and where chunk bodies are kept ([`store`]). The rows live in
+//! [`crate::tables::replays`]; the API's `routes/replay.rs` reads requests around these.
+
+pub mod chunk;
+pub mod store;

@@ -1,0 +1,678 @@
+//! `replay_sessions`, `replay_chunks` and `replay_blobs`: recorded sessions, their chunks, and
+//! the chunk bodies when the blob store is PostgreSQL; and a project's replay settings (columns
+//! of `projects`).
+//!
+//! A chunk is recorded in one transaction with its session's totals (and its body, with the
+//! PostgreSQL store), so an acknowledged chunk is whole and a refused one leaves nothing. Errors
+//! are linked to recordings by the salted visitor id and time: an error event of the project,
+//! from the same visitor, between the recording's first and last event (give or take
+//! [`LINK_SLACK_SECONDS`]).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::replay::chunk::{Marker, Summary};
+use crate::schema::{projects, replay_blobs, replay_chunks, replay_sessions};
+use crate::{OrgId, ProjectId};
+
+/// How far outside a recording's span an error still belongs to it, in seconds (the SDK's and
+/// the recorder's clocks are the same browser's, but events are sent at different moments).
+pub const LINK_SLACK_SECONDS: i64 = 5;
+
+/// A project's replay settings.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = projects)]
+pub struct ReplaySettings {
+    /// Whether visitors' sessions are recorded.
+    #[diesel(column_name = replay_enabled)]
+    pub enabled: bool,
+    /// Share of visitors recorded (0 to 1).
+    #[diesel(column_name = replay_sample_rate)]
+    pub sample_rate: f32,
+    /// Whether all text is masked (then only `unmask_selector` shows text).
+    #[diesel(column_name = replay_mask_all_text)]
+    pub mask_all_text: bool,
+    /// CSS selector of elements whose text is recorded.
+    #[diesel(column_name = replay_unmask_selector)]
+    pub unmask_selector: Option<String>,
+    /// CSS selector of elements not recorded at all (beside `.beacon-block`).
+    #[diesel(column_name = replay_block_selector)]
+    pub block_selector: Option<String>,
+    /// Days recordings are kept.
+    #[diesel(column_name = replay_retention_days)]
+    pub retention_days: i32,
+}
+
+/// Changes to the replay settings; `None` leaves a field as it is (`Some(None)` clears a
+/// selector).
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = projects)]
+pub struct ReplaySettingsChanges {
+    /// Recording on or off.
+    #[diesel(column_name = replay_enabled)]
+    pub enabled: Option<bool>,
+    /// Share of visitors recorded.
+    #[diesel(column_name = replay_sample_rate)]
+    pub sample_rate: Option<f32>,
+    /// Mask all text.
+    #[diesel(column_name = replay_mask_all_text)]
+    pub mask_all_text: Option<bool>,
+    /// Selector of unmasked elements.
+    #[diesel(column_name = replay_unmask_selector)]
+    pub unmask_selector: Option<Option<String>>,
+    /// Selector of blocked elements.
+    #[diesel(column_name = replay_block_selector)]
+    pub block_selector: Option<Option<String>>,
+    /// Retention in days.
+    #[diesel(column_name = replay_retention_days)]
+    pub retention_days: Option<i32>,
+}
+
+/// The replay settings of `project` (read by the ingest role too, which sees every project).
+pub async fn settings(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+) -> QueryResult<Option<ReplaySettings>> {
+    projects::table
+        .filter(projects::project_id.eq(project))
+        .select(ReplaySettings::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Changes the replay settings of `project`, answering them as they are now.
+pub async fn update_settings(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    changes: &ReplaySettingsChanges,
+) -> QueryResult<ReplaySettings> {
+    let target = projects::table.find((org, project));
+    if changes.enabled.is_none()
+        && changes.sample_rate.is_none()
+        && changes.mask_all_text.is_none()
+        && changes.unmask_selector.is_none()
+        && changes.block_selector.is_none()
+        && changes.retention_days.is_none()
+    {
+        return target.select(ReplaySettings::as_select()).first(conn).await;
+    }
+    diesel::update(target)
+        .set(changes)
+        .returning(ReplaySettings::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Who and what a new session is, from its first chunk's request.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Organization.
+    pub org_id: OrgId,
+    /// Project.
+    pub project_id: ProjectId,
+    /// The id the recorder made.
+    pub replay_id: Uuid,
+    /// Salted visitor id.
+    pub visitor_id: i64,
+    /// Country, when known.
+    pub country: Option<String>,
+    /// `desktop`, `mobile`, `tablet` or `unknown`.
+    pub device: String,
+    /// Browser family.
+    pub browser: String,
+    /// Operating system.
+    pub os: String,
+}
+
+/// Limits one session is held to.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Longest recording, in seconds.
+    pub max_duration_s: i64,
+    /// Most stored bytes (gzip).
+    pub max_bytes: i64,
+    /// Highest chunk number.
+    pub max_seq: i32,
+}
+
+/// What recording a chunk did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// Stored now.
+    Stored,
+    /// That chunk was stored before (a retry): nothing changed.
+    AlreadyStored,
+}
+
+/// Why a chunk was not recorded.
+#[derive(Debug)]
+pub enum RecordError {
+    /// The session id belongs to another project of the organization.
+    OtherProject,
+    /// The session would go over a limit (which one).
+    LimitReached(&'static str),
+    /// The database failed.
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for RecordError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Db(error)
+    }
+}
+
+/// Where a chunk's body is kept: `<project>/<replay>/<seq>`.
+pub fn blob_key(project: ProjectId, replay_id: Uuid, seq: i32) -> String {
+    format!("{}/{}/{seq}", project.uuid(), replay_id)
+}
+
+#[derive(QueryableByName)]
+struct Existing {
+    #[diesel(sql_type = SqlUuid)]
+    project_id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    started_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    ended_at: DateTime<Utc>,
+    #[diesel(sql_type = BigInt)]
+    bytes: i64,
+}
+
+/// Records chunk `seq` of a session: the session's row (made by its first chunk to arrive, and
+/// locked), the chunk's row, and the session's totals. The caller stores the body under
+/// [`blob_key`] in the same transaction when the answer is [`Recorded::Stored`].
+pub async fn record_chunk(
+    conn: &mut AsyncPgConnection,
+    session: &NewSession,
+    seq: i32,
+    summary: &Summary,
+    stored_bytes: usize,
+    limits: SessionLimits,
+) -> Result<Recorded, RecordError> {
+    if seq > limits.max_seq {
+        return Err(RecordError::LimitReached("chunks"));
+    }
+    let entry = <[String]>::first(&summary.pages)
+        .cloned()
+        .unwrap_or_default();
+    diesel::sql_query(
+        "INSERT INTO replay_sessions (org_id, replay_id, project_id, visitor_id, started_at, \
+                                      ended_at, entry_page, country, device, browser, os) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (org_id, replay_id) DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(session.org_id.uuid())
+    .bind::<SqlUuid, _>(session.replay_id)
+    .bind::<SqlUuid, _>(session.project_id.uuid())
+    .bind::<BigInt, _>(session.visitor_id)
+    .bind::<Timestamptz, _>(summary.started_at)
+    .bind::<Timestamptz, _>(summary.ended_at)
+    .bind::<Text, _>(&entry)
+    .bind::<Nullable<Text>, _>(session.country.as_deref())
+    .bind::<Text, _>(&session.device)
+    .bind::<Text, _>(&session.browser)
+    .bind::<Text, _>(&session.os)
+    .execute(conn)
+    .await?;
+    let existing: Existing = diesel::sql_query(
+        "SELECT project_id, started_at, ended_at, bytes FROM replay_sessions \
+         WHERE org_id = $1 AND replay_id = $2 FOR UPDATE",
+    )
+    .bind::<SqlUuid, _>(session.org_id.uuid())
+    .bind::<SqlUuid, _>(session.replay_id)
+    .get_result(conn)
+    .await?;
+    if existing.project_id != session.project_id.uuid() {
+        return Err(RecordError::OtherProject);
+    }
+    let started = existing.started_at.min(summary.started_at);
+    let ended = existing.ended_at.max(summary.ended_at);
+    if (ended - started).num_seconds() > limits.max_duration_s {
+        return Err(RecordError::LimitReached("duration"));
+    }
+    if existing.bytes + stored_bytes as i64 > limits.max_bytes {
+        return Err(RecordError::LimitReached("bytes"));
+    }
+    let markers = serde_json::to_value(&summary.markers).unwrap_or_default();
+    let inserted = diesel::insert_into(replay_chunks::table)
+        .values((
+            replay_chunks::org_id.eq(session.org_id),
+            replay_chunks::replay_id.eq(session.replay_id),
+            replay_chunks::seq.eq(seq),
+            replay_chunks::started_at.eq(summary.started_at),
+            replay_chunks::ended_at.eq(summary.ended_at),
+            replay_chunks::events.eq(summary.events as i32),
+            replay_chunks::bytes.eq(stored_bytes as i32),
+            replay_chunks::markers.eq(markers),
+            replay_chunks::blob_key.eq(blob_key(session.project_id, session.replay_id, seq)),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted == 0 {
+        return Ok(Recorded::AlreadyStored);
+    }
+    diesel::sql_query(
+        "UPDATE replay_sessions SET \
+             started_at = least(started_at, $3), ended_at = greatest(ended_at, $4), \
+             chunks = chunks + 1, bytes = bytes + $5, clicks = clicks + $6, \
+             rage_clicks = rage_clicks + $7, dead_clicks = dead_clicks + $8, \
+             has_snapshot = has_snapshot OR $9, \
+             entry_page = CASE WHEN entry_page = '' OR $3 < started_at THEN coalesce($10[1], entry_page) \
+                               ELSE entry_page END, \
+             pages = (SELECT coalesce(array_agg(page ORDER BY first), '{}') FROM \
+                        (SELECT page, min(ord) AS first FROM unnest(pages || $10) \
+                           WITH ORDINALITY AS p(page, ord) GROUP BY page \
+                         ORDER BY min(ord) LIMIT 50) AS kept) \
+         WHERE org_id = $1 AND replay_id = $2",
+    )
+    .bind::<SqlUuid, _>(session.org_id.uuid())
+    .bind::<SqlUuid, _>(session.replay_id)
+    .bind::<Timestamptz, _>(summary.started_at)
+    .bind::<Timestamptz, _>(summary.ended_at)
+    .bind::<BigInt, _>(stored_bytes as i64)
+    .bind::<Integer, _>(summary.clicks as i32)
+    .bind::<Integer, _>(summary.rage_clicks as i32)
+    .bind::<Integer, _>(summary.dead_clicks as i32)
+    .bind::<Bool, _>(summary.has_snapshot)
+    .bind::<diesel::sql_types::Array<Text>, _>(&summary.pages)
+    .execute(conn)
+    .await?;
+    Ok(Recorded::Stored)
+}
+
+/// A recorded session as lists show it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ReplayRow {
+    /// Id.
+    #[diesel(sql_type = SqlUuid)]
+    pub replay_id: Uuid,
+    /// First event.
+    #[diesel(sql_type = Timestamptz)]
+    pub started_at: DateTime<Utc>,
+    /// Last event.
+    #[diesel(sql_type = Timestamptz)]
+    pub ended_at: DateTime<Utc>,
+    /// First page's path.
+    #[diesel(sql_type = Text)]
+    pub entry_page: String,
+    /// Pages seen, in order.
+    #[diesel(sql_type = diesel::sql_types::Array<Text>)]
+    pub pages: Vec<String>,
+    /// Country.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub country: Option<String>,
+    /// Device class.
+    #[diesel(sql_type = Text)]
+    pub device: String,
+    /// Browser.
+    #[diesel(sql_type = Text)]
+    pub browser: String,
+    /// OS.
+    #[diesel(sql_type = Text)]
+    pub os: String,
+    /// Chunks stored.
+    #[diesel(sql_type = Integer)]
+    pub chunks: i32,
+    /// Bytes stored.
+    #[diesel(sql_type = BigInt)]
+    pub bytes: i64,
+    /// Clicks.
+    #[diesel(sql_type = Integer)]
+    pub clicks: i32,
+    /// Rage clicks.
+    #[diesel(sql_type = Integer)]
+    pub rage_clicks: i32,
+    /// Dead clicks.
+    #[diesel(sql_type = Integer)]
+    pub dead_clicks: i32,
+    /// Whether it can be played (a full snapshot arrived).
+    #[diesel(sql_type = Bool)]
+    pub has_snapshot: bool,
+    /// Error events in it.
+    #[diesel(sql_type = BigInt)]
+    pub errors: i64,
+}
+
+/// Which sessions a list holds.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayFilter {
+    /// Only sessions that saw this path.
+    pub page: Option<String>,
+    /// Only sessions with (true) or without (false) an error.
+    pub has_error: Option<bool>,
+    /// Only this device class.
+    pub device: Option<String>,
+    /// Only this country.
+    pub country: Option<String>,
+    /// Only sessions at least this long, in seconds.
+    pub min_duration_s: Option<i64>,
+    /// Only sessions that started at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only sessions of these visitors (a segment's visitors).
+    pub visitors: Option<Vec<i64>>,
+    /// Only sessions that started before this (time, id): the previous page's last row.
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+}
+
+/// The error events of the project within a session's span, from its visitor.
+const ERRORS_OF: &str = "(SELECT count(*) FROM error_events e \
+     WHERE e.org_id = r.org_id AND e.project_id = r.project_id AND e.visitor_id = r.visitor_id \
+       AND e.ts BETWEEN r.started_at - make_interval(secs => $3) \
+                    AND r.ended_at + make_interval(secs => $3))";
+
+fn columns() -> String {
+    format!(
+        "r.replay_id, r.started_at, r.ended_at, r.entry_page, r.pages, r.country, r.device, \
+         r.browser, r.os, r.chunks, r.bytes, r.clicks, r.rage_clicks, r.dead_clicks, \
+         r.has_snapshot, {ERRORS_OF} AS errors"
+    )
+}
+
+/// The newest sessions of `project` that `filter` admits, at most `limit`.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    filter: &ReplayFilter,
+    limit: i64,
+) -> QueryResult<Vec<ReplayRow>> {
+    let sql = format!(
+        "SELECT * FROM (SELECT {} FROM replay_sessions r \
+           WHERE r.org_id = $1 AND r.project_id = $2 \
+             AND ($4::text IS NULL OR $4 = ANY (r.pages)) \
+             AND ($5::text IS NULL OR r.device = $5) \
+             AND ($6::text IS NULL OR r.country = $6) \
+             AND ($7::bigint IS NULL OR extract(epoch FROM r.ended_at - r.started_at) >= $7) \
+             AND ($8::timestamptz IS NULL OR r.started_at >= $8) \
+             AND ($9::bigint[] IS NULL OR r.visitor_id = ANY ($9)) \
+             AND ($10::timestamptz IS NULL OR (r.started_at, r.replay_id) < ($10, $11)) \
+           ORDER BY r.started_at DESC, r.replay_id DESC) AS listed \
+         WHERE $12::boolean IS NULL OR (errors > 0) = $12 \
+         LIMIT $13",
+        columns()
+    );
+    let (before_at, before_id) = filter.before.unzip();
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(org.uuid())
+        .bind::<SqlUuid, _>(project.uuid())
+        .bind::<diesel::sql_types::Double, _>(LINK_SLACK_SECONDS as f64)
+        .bind::<Nullable<Text>, _>(filter.page.as_deref())
+        .bind::<Nullable<Text>, _>(filter.device.as_deref())
+        .bind::<Nullable<Text>, _>(filter.country.as_deref())
+        .bind::<Nullable<BigInt>, _>(filter.min_duration_s)
+        .bind::<Nullable<Timestamptz>, _>(filter.since)
+        .bind::<Nullable<diesel::sql_types::Array<BigInt>>, _>(filter.visitors.as_deref())
+        .bind::<Nullable<Timestamptz>, _>(before_at)
+        .bind::<Nullable<SqlUuid>, _>(before_id)
+        .bind::<Nullable<Bool>, _>(filter.has_error)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await
+}
+
+/// One session of `project`.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    replay_id: Uuid,
+) -> QueryResult<Option<ReplayRow>> {
+    let sql = format!(
+        "SELECT {} FROM replay_sessions r \
+         WHERE r.org_id = $1 AND r.project_id = $2 AND r.replay_id = $4",
+        columns()
+    );
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(org.uuid())
+        .bind::<SqlUuid, _>(project.uuid())
+        .bind::<diesel::sql_types::Double, _>(LINK_SLACK_SECONDS as f64)
+        .bind::<SqlUuid, _>(replay_id)
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// A chunk as the player needs it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = replay_chunks)]
+pub struct ChunkRow {
+    /// Its number.
+    pub seq: i32,
+    /// First event.
+    pub started_at: DateTime<Utc>,
+    /// Last event.
+    pub ended_at: DateTime<Utc>,
+    /// Events.
+    pub events: i32,
+    /// Stored bytes.
+    pub bytes: i32,
+    /// Timeline markers.
+    pub markers: serde_json::Value,
+    /// Where its body is.
+    pub blob_key: String,
+}
+
+impl ChunkRow {
+    /// Its markers, typed (a stored value that is not a marker list reads as none).
+    pub fn markers(&self) -> Vec<Marker> {
+        serde_json::from_value(self.markers.clone()).unwrap_or_default()
+    }
+}
+
+/// The chunks of a session, in order.
+pub async fn chunks(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    replay_id: Uuid,
+) -> QueryResult<Vec<ChunkRow>> {
+    replay_chunks::table
+        .filter(replay_chunks::org_id.eq(org))
+        .filter(replay_chunks::replay_id.eq(replay_id))
+        .order(replay_chunks::seq)
+        .select(ChunkRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// An error event inside a recording.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct LinkedError {
+    /// The recording.
+    #[diesel(sql_type = SqlUuid)]
+    pub replay_id: Uuid,
+    /// Its issue.
+    #[diesel(sql_type = SqlUuid)]
+    pub issue_id: Uuid,
+    /// The issue's title.
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    /// The event's id.
+    #[diesel(sql_type = SqlUuid)]
+    pub event_id: Uuid,
+    /// When it happened.
+    #[diesel(sql_type = Timestamptz)]
+    pub ts: DateTime<Utc>,
+}
+
+/// The error events inside one recording, oldest first (at most 100).
+pub async fn errors_in(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    replay_id: Uuid,
+) -> QueryResult<Vec<LinkedError>> {
+    diesel::sql_query(
+        "SELECT r.replay_id, e.issue_id, i.title, e.event_id, e.ts \
+         FROM replay_sessions r \
+         JOIN error_events e ON e.org_id = r.org_id AND e.project_id = r.project_id \
+              AND e.visitor_id = r.visitor_id \
+              AND e.ts BETWEEN r.started_at - make_interval(secs => $3) \
+                           AND r.ended_at + make_interval(secs => $3) \
+         JOIN error_issues i ON i.org_id = e.org_id AND i.issue_id = e.issue_id \
+         WHERE r.org_id = $1 AND r.project_id = $2 AND r.replay_id = $4 \
+         ORDER BY e.ts LIMIT 100",
+    )
+    .bind::<SqlUuid, _>(org.uuid())
+    .bind::<SqlUuid, _>(project.uuid())
+    .bind::<diesel::sql_types::Double, _>(LINK_SLACK_SECONDS as f64)
+    .bind::<SqlUuid, _>(replay_id)
+    .load(conn)
+    .await
+}
+
+/// The recordings holding events of an issue, newest first, each with its first such event
+/// (where the player opens).
+pub async fn of_issue(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    issue_id: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<LinkedError>> {
+    diesel::sql_query(
+        "SELECT DISTINCT ON (r.started_at, r.replay_id) \
+                r.replay_id, e.issue_id, i.title, e.event_id, e.ts \
+         FROM error_events e \
+         JOIN error_issues i ON i.org_id = e.org_id AND i.issue_id = e.issue_id \
+         JOIN replay_sessions r ON r.org_id = e.org_id AND r.project_id = e.project_id \
+              AND r.visitor_id = e.visitor_id \
+              AND e.ts BETWEEN r.started_at - make_interval(secs => $3) \
+                           AND r.ended_at + make_interval(secs => $3) \
+         WHERE e.org_id = $1 AND e.project_id = $2 AND e.issue_id = $4 \
+           AND e.visitor_id IS NOT NULL \
+         ORDER BY r.started_at DESC, r.replay_id DESC, e.ts \
+         LIMIT $5",
+    )
+    .bind::<SqlUuid, _>(org.uuid())
+    .bind::<SqlUuid, _>(project.uuid())
+    .bind::<diesel::sql_types::Double, _>(LINK_SLACK_SECONDS as f64)
+    .bind::<SqlUuid, _>(issue_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// The blob key of chunk `seq` of a session of `project`.
+pub async fn chunk_key(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    replay_id: Uuid,
+    seq: i32,
+) -> QueryResult<Option<String>> {
+    replay_chunks::table
+        .inner_join(
+            replay_sessions::table.on(replay_sessions::org_id
+                .eq(replay_chunks::org_id)
+                .and(replay_sessions::replay_id.eq(replay_chunks::replay_id))),
+        )
+        .filter(replay_chunks::org_id.eq(org))
+        .filter(replay_chunks::replay_id.eq(replay_id))
+        .filter(replay_chunks::seq.eq(seq))
+        .filter(replay_sessions::project_id.eq(project))
+        .select(replay_chunks::blob_key)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Deletes sessions of `project` (their chunks go with them), answering the blob keys of the
+/// deleted chunks for the blob store to delete.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    replay_ids: &[Uuid],
+) -> QueryResult<Vec<String>> {
+    let keys = replay_chunks::table
+        .filter(replay_chunks::org_id.eq(org))
+        .filter(replay_chunks::replay_id.eq_any(replay_ids))
+        .select(replay_chunks::blob_key)
+        .load::<String>(conn)
+        .await?;
+    diesel::delete(
+        replay_sessions::table
+            .filter(replay_sessions::org_id.eq(org))
+            .filter(replay_sessions::project_id.eq(project))
+            .filter(replay_sessions::replay_id.eq_any(replay_ids)),
+    )
+    .execute(conn)
+    .await?;
+    Ok(keys)
+}
+
+/// Sessions of `project` that started before `before`, at most `limit` (for retention).
+pub async fn older_than(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Uuid>> {
+    replay_sessions::table
+        .filter(replay_sessions::org_id.eq(org))
+        .filter(replay_sessions::project_id.eq(project))
+        .filter(replay_sessions::started_at.lt(before))
+        .select(replay_sessions::replay_id)
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
+/// Stores a body in the PostgreSQL blob store.
+pub async fn put_blob(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    key: &str,
+    body: &[u8],
+) -> QueryResult<()> {
+    diesel::insert_into(replay_blobs::table)
+        .values((
+            replay_blobs::org_id.eq(org),
+            replay_blobs::blob_key.eq(key),
+            replay_blobs::project_id.eq(project),
+            replay_blobs::body.eq(body),
+        ))
+        .on_conflict((replay_blobs::org_id, replay_blobs::blob_key))
+        .do_update()
+        .set(replay_blobs::body.eq(body))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// A body from the PostgreSQL blob store.
+pub async fn get_blob(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    key: &str,
+) -> QueryResult<Option<Vec<u8>>> {
+    replay_blobs::table
+        .find((org, key))
+        .select(replay_blobs::body)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Deletes bodies from the PostgreSQL blob store.
+pub async fn delete_blobs(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    keys: &[String],
+) -> QueryResult<usize> {
+    diesel::delete(
+        replay_blobs::table
+            .filter(replay_blobs::org_id.eq(org))
+            .filter(replay_blobs::blob_key.eq_any(keys)),
+    )
+    .execute(conn)
+    .await
+}
