@@ -139,6 +139,10 @@ const NOT_AUDITED: &[(&str, &str)] = &[
         "analytics ingestion (data, not configuration)",
     ),
     (
+        "upload_replay_chunk",
+        "session replay ingestion (data, not configuration)",
+    ),
+    (
         "send_vitals",
         "analytics ingestion (data, not configuration)",
     ),
@@ -540,6 +544,41 @@ async fn walk_every_write() {
         task_path,
         None,
         "task.deleted",
+        user_actor(&owner)
+    );
+    step!(
+        "update_replay_settings",
+        who,
+        "PUT",
+        format!("{o}/projects/{p}/replay-settings"),
+        Some(json!({"enabled": true, "sample_rate": 0.25})),
+        "replay_settings.updated",
+        user_actor(&owner)
+    );
+    let replay = uuid::Uuid::new_v4();
+    let resp = Box::pin(
+        app.client
+            .post(format!("/api/replay?d=audit.example&s={replay}&n=0"))
+            .header(
+                "user-agent",
+                "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+            )
+            .header("content-type", "text/plain")
+            .body(
+                json!([{"type": 2, "timestamp": chrono::Utc::now().timestamp_millis(), "data": {}}])
+                    .to_string(),
+            )
+            .send(),
+    )
+    .await;
+    assert_eq!(resp.0.status().as_u16(), 202);
+    step!(
+        "delete_replay",
+        who,
+        "DELETE",
+        format!("{o}/projects/{p}/replays/{replay}"),
+        None,
+        "replay.deleted",
         user_actor(&owner)
     );
     let text = records(&app, &who, org).await;

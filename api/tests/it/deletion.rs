@@ -42,6 +42,9 @@ const POPULATED: &[&str] = &[
     "notification_preferences",
     "task_columns",
     "tasks",
+    "replay_sessions",
+    "replay_chunks",
+    "replay_blobs",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -179,6 +182,28 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
         )
         .await;
     assert_eq!(status, 200, "{body}");
+
+    // A recording of one chunk (its session, chunk and blob).
+    let (status, body) = app
+        .json(
+            who,
+            "PUT",
+            &format!("{base}/replay-settings"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let t = chrono::Utc::now().timestamp_millis();
+    let resp = app
+        .client
+        .post(format!("/api/replay?d={domain}&s={}&n=0", Uuid::new_v4()))
+        .header("user-agent", FIREFOX)
+        .header("x-forwarded-for", "203.0.113.9")
+        .content_type("text/plain")
+        .body(json!([{"type": 2, "timestamp": t, "data": {}}]).to_string())
+        .send()
+        .await;
+    resp.assert_status(poem::http::StatusCode::ACCEPTED);
 
     let events = json!([
         {"n": "pageview", "u": format!("https://{domain}/"), "d": domain},

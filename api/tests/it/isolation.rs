@@ -29,6 +29,7 @@ struct Fixture {
     thread: Uuid,
     task: Uuid,
     column: Uuid,
+    replay: Uuid,
 }
 
 /// Every org-scoped operation: (method, path template, body).
@@ -383,6 +384,44 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             "DELETE",
             format!("/api/v1/orgs/{org}/projects/{p}/task-columns/{}", f.column),
             None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/replays"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/replays/{}", f.replay),
+            None,
+        ),
+        (
+            "GET",
+            format!(
+                "/api/v1/orgs/{org}/projects/{p}/replays/{}/chunks/0",
+                f.replay
+            ),
+            None,
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/projects/{p}/replays/{}", f.replay),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/issues/{issue}/replays"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/replay-settings"),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/projects/{p}/replay-settings"),
+            Some(json!({"enabled": false, "unmask_selector": "*"})),
         ),
         (
             "PATCH",
@@ -873,7 +912,37 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
         )
         .await;
     assert_eq!(status, 201, "{column}");
+    // A recording: replay switched on, one chunk uploaded from alpha's site.
+    let (status, body) = app
+        .json(
+            &who,
+            "PUT",
+            &format!("/api/v1/orgs/{org}/projects/{project_id}/replay-settings"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let replay = Uuid::new_v4();
+    let t = chrono::Utc::now().timestamp_millis();
+    let resp = app
+        .client
+        .post(format!("/api/replay?d=alpha.example&s={replay}&n=0"))
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+        )
+        .header("content-type", "text/plain")
+        .body(
+            json!([{"type": 4, "timestamp": t, "data": {"href": "https://alpha.example/secret"}},
+                   {"type": 2, "timestamp": t, "data": {}}])
+            .to_string(),
+        )
+        .send()
+        .await;
+    let (status, body) = crate::support::status_and_json(resp).await;
+    assert_eq!(status, 202, "{body}");
     let fixture = Fixture {
+        replay,
         task: task["id"].as_str().unwrap().parse().unwrap(),
         column: column["id"].as_str().unwrap().parse().unwrap(),
         comment: comment["id"].as_str().unwrap().parse().unwrap(),
@@ -982,8 +1051,14 @@ async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRo
     );
     let deliveries = format!("/channels/{}/deliveries", f.channel);
     let board = format!("/projects/{project}/task-board");
+    let replays = format!("/projects/{project}/replays");
+    let replay = format!("/projects/{project}/replays/{}", f.replay);
+    let replay_settings = format!("/projects/{project}/replay-settings");
     for path in [
         board.as_str(),
+        replays.as_str(),
+        replay.as_str(),
+        replay_settings.as_str(),
         "/notifications",
         "/notification-preferences",
         alerts.as_str(),
@@ -1197,6 +1272,7 @@ async fn every_org_endpoint_is_covered() {
         thread: nil,
         task: nil,
         column: nil,
+        replay: nil,
     };
     let covered: Vec<(String, String)> = operations(&fixture, nil)
         .into_iter()
@@ -1218,6 +1294,9 @@ async fn every_org_endpoint_is_covered() {
                 .map(|seg| {
                     if seg == "{domain}" {
                         "alpha.example".to_owned()
+                    } else if seg == "{seq}" {
+                        // A replay chunk's number.
+                        "0".to_owned()
                     } else if seg.starts_with('{') {
                         nil.to_string()
                     } else {
