@@ -13,13 +13,14 @@ use crate::jobs::Job;
 pub const ROLLUP_EVERY: Duration = Duration::from_secs(300);
 
 /// Enqueues the periodic jobs at start, on every tick and whenever `wake` is notified: salt
-/// rotation, event maintenance, usage metering, audit retention, erasure and domain checks
-/// once per hour, rollups once per five minutes, each once across all workers (an idempotency key
+/// rotation, event maintenance, usage metering, audit retention, erasure, domain checks,
+/// due-task reminders and replay retention once per hour, rollups once per five minutes, each once across all workers (an idempotency key
 /// per period).
 pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
     use crate::jobs::{
         EraseOrganizations, MaintainEventsAllTenants, MeterUsageAllTenants, PruneAuditAllTenants,
-        RemindDueTasksAllTenants, RollupAllTenants, RotateSaltsAllTenants, VerifyDomainsAllTenants,
+        PruneReplaysAllTenants, RemindDueTasksAllTenants, RollupAllTenants, RotateSaltsAllTenants,
+        VerifyDomainsAllTenants,
     };
     let mut tick = tokio::time::interval(ROLLUP_EVERY);
     loop {
@@ -62,6 +63,10 @@ pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
             (
                 Job::RemindDueTasksAllTenants(RemindDueTasksAllTenants {}),
                 format!("remind_due_tasks:{hour}"),
+            ),
+            (
+                Job::PruneReplaysAllTenants(PruneReplaysAllTenants {}),
+                format!("prune_replays:{hour}"),
             ),
         ];
         let result: Result<(), tenant::DbError> = db

@@ -577,6 +577,7 @@ pub fn job_context(app: &TestApp, smtp_url: Option<&str>) -> worker::JobContext 
         dns: app.state.dns.clone(),
         audit_key: app.state.audit_key.clone(),
         ai: app.state.ai.clone(),
+        blobs: app.state.blobs.clone(),
     }
 }
 

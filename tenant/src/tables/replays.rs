@@ -625,6 +625,28 @@ pub async fn older_than(
         .await
 }
 
+/// The organizations with recordings older than their project's retention (asked as
+/// `beacon_sweeper`, which may read only that much).
+pub async fn orgs_with_expired(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<Uuid>> {
+    #[derive(QueryableByName)]
+    struct Org {
+        #[diesel(sql_type = SqlUuid)]
+        org_id: Uuid,
+    }
+    let orgs: Vec<Org> = diesel::sql_query(
+        "SELECT DISTINCT r.org_id FROM replay_sessions r \
+         JOIN projects p ON p.org_id = r.org_id AND p.project_id = r.project_id \
+         WHERE r.started_at < $1 - make_interval(days => p.replay_retention_days)",
+    )
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await?;
+    Ok(orgs.into_iter().map(|o| o.org_id).collect())
+}
+
 /// Stores a body in the PostgreSQL blob store.
 pub async fn put_blob(
     conn: &mut AsyncPgConnection,

@@ -13,6 +13,7 @@ pub mod export_organization;
 pub mod maintain_events_all_tenants;
 pub mod meter_usage_all_tenants;
 pub mod prune_audit_all_tenants;
+pub mod prune_replays_all_tenants;
 pub mod remind_due_tasks_all_tenants;
 pub mod render_dashboard_pdf;
 pub mod rollup_all_tenants;
@@ -32,6 +33,7 @@ pub use export_organization::ExportOrganization;
 pub use maintain_events_all_tenants::MaintainEventsAllTenants;
 pub use meter_usage_all_tenants::MeterUsageAllTenants;
 pub use prune_audit_all_tenants::PruneAuditAllTenants;
+pub use prune_replays_all_tenants::PruneReplaysAllTenants;
 pub use remind_due_tasks_all_tenants::RemindDueTasksAllTenants;
 pub use render_dashboard_pdf::RenderDashboardPdf;
 pub use rollup_all_tenants::RollupAllTenants;
@@ -74,6 +76,8 @@ pub struct JobContext {
     pub audit_key: Option<tenant::audit::checkpoint::CheckpointKey>,
     /// The AI endpoint (`BEACON_AI_*`); none: reports carry Beacon's statistical highlights.
     pub ai: Option<crate::ai::Ai>,
+    /// Where session replay chunk bodies are kept.
+    pub blobs: tenant::replay::store::BlobStore,
 }
 
 /// A queued job.
@@ -116,6 +120,8 @@ pub enum Job {
     SendNotifications(SendNotifications),
     /// Remind assignees of tasks due soon.
     RemindDueTasksAllTenants(RemindDueTasksAllTenants),
+    /// Hourly: delete recordings past their project's replay retention.
+    PruneReplaysAllTenants(PruneReplaysAllTenants),
 }
 
 impl Job {
@@ -140,6 +146,7 @@ impl Job {
             Self::RenderDashboardPdf(job) => job.run(ctx).await,
             Self::SendNotifications(job) => job.run(ctx).await,
             Self::RemindDueTasksAllTenants(job) => job.run(ctx).await,
+            Self::PruneReplaysAllTenants(job) => job.run(ctx).await,
         }
     }
 }

@@ -1,0 +1,81 @@
+//! Hourly: deletes recordings older than their project's replay retention, with their chunks'
+//! bodies in the blob store. The organizations that have such recordings are found as
+//! `beacon_sweeper`, which sees only `(org_id, project_id, started_at)` of `replay_sessions`
+//! and the projects' settings; each is pruned in its organization's own scope, in batches, so
+//! one transaction never holds a large deletion.
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use tenant::tables::{projects, replays};
+use tenant::{DbError, OrgId, ProjectId};
+
+use super::JobContext;
+
+/// Recordings deleted per transaction.
+const BATCH: i64 = 500;
+
+/// Payload (no ids: it covers every tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneReplaysAllTenants {}
+
+impl PruneReplaysAllTenants {
+    /// Prunes every organization's expired recordings; one organization's failure is logged
+    /// and the others still pruned (the next run retries it).
+    pub async fn run(self, ctx: &JobContext) -> anyhow::Result<()> {
+        let now = ctx.clock.now();
+        let orgs = ctx
+            .sweeper
+            .unscoped(async |conn| Ok::<_, DbError>(replays::orgs_with_expired(conn, now).await?))
+            .await?;
+        for org in orgs {
+            let org = OrgId::from_uuid(org);
+            if let Err(error) = prune(ctx, org, now).await {
+                tracing::warn!(org_id = %org, error = %error, "replay retention failed; retried next run");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Deletes `org`'s expired recordings, batch by batch; answers how many.
+pub async fn prune(
+    ctx: &JobContext,
+    org: OrgId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<usize> {
+    let projects = ctx
+        .db
+        .scoped(org, async |conn| {
+            Ok::<_, DbError>(projects::list(conn, org, None, None, 10_000).await?)
+        })
+        .await?;
+    let mut deleted = 0;
+    for project in projects {
+        let id = ProjectId::from_uuid(project.project.project_id);
+        loop {
+            let blobs = ctx.blobs.clone();
+            let batch = ctx
+                .db
+                .scoped(org, async |conn| {
+                    let settings = replays::settings(conn, id).await?;
+                    let Some(settings) = settings else {
+                        return Ok::<_, anyhow::Error>(0);
+                    };
+                    let before = now - Duration::days(i64::from(settings.retention_days));
+                    let expired = replays::older_than(conn, org, id, before, BATCH).await?;
+                    if expired.is_empty() {
+                        return Ok(0);
+                    }
+                    let keys = replays::delete(conn, org, id, &expired).await?;
+                    blobs.delete(conn, org, &keys).await?;
+                    Ok(expired.len())
+                })
+                .await?;
+            deleted += batch;
+            if batch < BATCH as usize {
+                break;
+            }
+        }
+    }
+    Ok(deleted)
+}
