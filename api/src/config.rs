@@ -25,6 +25,23 @@ pub struct DatabaseArgs {
     /// Most database connections in the application pool.
     #[arg(long, env = "BEACON_DB_POOL_SIZE", default_value_t = tenant::db::PoolConfig::MAX_SIZE)]
     pub db_pool_size: usize,
+
+    /// Where session replay chunk bodies are kept: `s3://<bucket>[/<prefix>]`, an
+    /// S3-compatible object store configured by the usual `AWS_*` variables
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT`,
+    /// `AWS_ALLOW_HTTP`). Unset: in PostgreSQL.
+    #[arg(long, env = "BEACON_BLOB_URL")]
+    pub blob_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// The blob store `--blob-url` names (PostgreSQL when unset).
+    pub fn blob_store(&self) -> anyhow::Result<tenant::replay::store::BlobStore> {
+        Ok(match &self.blob_url {
+            Some(url) => tenant::replay::store::BlobStore::from_url(url, &[])?,
+            None => tenant::replay::store::BlobStore::Postgres,
+        })
+    }
 }
 
 /// How e-mail is sent.

@@ -34,6 +34,26 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// The policy for the replay player's page: the same, except that styles may be inline. The
+/// player rebuilds a recorded page inside a sandboxed frame without scripts, which inherits
+/// this policy; a recorded page's styles are inline (`<style>`, `style=""`), and everything
+/// else it names is still confined to this origin and `data:` (a recording cannot make the
+/// browser fetch from elsewhere). The dashboard loads this page as a document of its own
+/// (`web/dashboard/src/lib/router.tsx`), so no other screen runs under it.
+const PLAYER_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Whether `path` is the replay player's page: `/orgs/<org>/projects/<project>/replays/<id>`.
+fn is_player(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    matches!(
+        segments.as_slice(),
+        ["orgs", org, "projects", project, "replays", id]
+            if !org.is_empty() && !project.is_empty() && !id.is_empty()
+    )
+}
+
 fn files() -> &'static HashMap<String, EncodedFile> {
     static FILES: OnceLock<HashMap<String, EncodedFile>> = OnceLock::new();
     FILES.get_or_init(|| {
@@ -130,8 +150,13 @@ fn index(req: &Request, frames: &[String]) -> Response {
     // A shared link's token never leaves the page in a Referer (same-origin above), and a page
     // only the link's origins may frame has no X-Frame-Options (it would forbid them).
     let builder = if frames.is_empty() {
+        let policy = if is_player(req.uri().path()) {
+            PLAYER_POLICY
+        } else {
+            CONTENT_SECURITY_POLICY
+        };
         builder
-            .header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY)
+            .header(header::CONTENT_SECURITY_POLICY, policy)
             .header(header::X_FRAME_OPTIONS, "DENY")
     } else {
         builder.header(header::CONTENT_SECURITY_POLICY, framed_policy(frames))

@@ -700,7 +700,7 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                         replays::RecordError::Db(error) => DbError::from(error),
                         other => panic!("{other:?}"),
                     })?;
-                let key = replays::blob_key(project, session.replay_id, 0);
+                let key = replays::blob_key(org, project, session.replay_id, 0);
                 replays::put_blob(conn, org, project, &key, b"abc").await?;
                 Ok::<_, DbError>(())
             })

@@ -59,6 +59,7 @@ pub async fn run(
         tenant::Clock::system(),
     )?;
     state.ai = mail.ai.client()?;
+    state.blobs = db_args.blob_store()?;
     let ingest = state.ingest.clone();
     let acceptor = TcpListener::bind(server.listen)
         .into_acceptor()

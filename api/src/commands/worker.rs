@@ -69,7 +69,7 @@ pub async fn run(
         dns: worker::dns::TxtChecker::new(mail.dns_server)?,
         audit_key,
         ai: mail.ai.client()?,
-        blobs: tenant::replay::store::BlobStore::default(),
+        blobs: database.blob_store()?,
         mailer: Arc::new(mailer),
         public_url,
         billing,

@@ -433,7 +433,12 @@ impl ReplayApi {
                     RecordError::Db(error) => ApiError::from(tenant::DbError::Query(error)),
                 })?;
                 if recorded == Recorded::Stored {
-                    let key = replays::blob_key(session.project_id, session.replay_id, seq);
+                    let key = replays::blob_key(
+                        session.org_id,
+                        session.project_id,
+                        session.replay_id,
+                        seq,
+                    );
                     blobs
                         .put(conn, session.org_id, session.project_id, &key, &parsed.gzip)
                         .await
@@ -626,7 +631,7 @@ impl ReplayApi {
     ) -> ApiResult<NoContent> {
         let (org, project) = (scope.org(), scope.project_id());
         let blobs = state.blobs.clone();
-        scope
+        let keys = scope
             .run(async |conn| {
                 let row = replays::find(conn, org, project, *replay_id)
                     .await?
@@ -643,9 +648,14 @@ impl ReplayApi {
                         "chunks": row.chunks,
                     })));
                 audit::record(conn, org, entry).await?;
-                Ok::<_, ApiError>(())
+                Ok::<_, ApiError>(keys)
             })
             .await?;
+        // The objects once no row names them (an object store's; PostgreSQL's went above). A
+        // failure leaves objects no row names, which the project's erasure removes.
+        if let Err(error) = state.blobs.purge(&keys).await {
+            tracing::warn!(%error, "deleting a recording's objects failed");
+        }
         Ok(NoContent::NoContent)
     }
 

@@ -202,6 +202,30 @@ async fn pages_get_index_html_and_server_paths_never_do() {
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
     assert!(!csp.contains("unsafe-inline"), "{csp}");
+    // The replay player's page alone allows inline styles (the recorded page's), never inline
+    // scripts; its list page does not.
+    let player = page("/orgs/some/projects/thing/replays/a1b2").await;
+    let player_csp = player.0.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        player_csp.contains("style-src 'self' 'unsafe-inline';"),
+        "{player_csp}"
+    );
+    assert!(player_csp.contains("script-src 'self';"), "{player_csp}");
+    assert!(player_csp.contains("img-src 'self' data:;"), "{player_csp}");
+    for path in [
+        "/orgs/some/projects/thing/replays",
+        "/orgs/some/projects/thing/replays/a/b",
+    ] {
+        let other = page(path).await;
+        let policy = other.0.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
+    }
     let html = resp.0.into_body().into_string().await.unwrap();
     assert!(html.contains("<div id=\"root\">"));
     let asset = html

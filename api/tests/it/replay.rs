@@ -558,3 +558,426 @@ async fn bad_chunks_are_refused_and_nothing_partial_is_stored() {
     assert_eq!(settings["sample_rate"], 1.0, "nothing changed: {settings}");
     assert_eq!(settings["block_selector"], Value::Null);
 }
+
+/// Runs `web/tracker/test/replay.mjs` (the real rrweb recorder through `/js/replay.js` in
+/// Chromium) against Beacon on `port`; `dnt` turns Do-Not-Track on.
+fn record_in_chromium(port: u16, domain: &str, dsn: &str, dnt: bool) -> Value {
+    let output = std::process::Command::new("node")
+        .arg(crate::support::web_dir().join("tracker/test/replay.mjs"))
+        .arg(port.to_string())
+        .arg(domain)
+        .arg(dsn)
+        .env("BEACON_CHROMIUM", crate::support::chromium())
+        .env("REPLAY_DNT", if dnt { "1" } else { "0" })
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let last = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    serde_json::from_str(last).unwrap()
+}
+
+/// Every stored chunk of a recording, decompressed, as one text.
+async fn stored_text(app: &TestApp, owner: &As, base: &str, replay: &str) -> String {
+    let (status, detail) = app
+        .json(owner, "GET", &format!("{base}/replays/{replay}"), None)
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    let mut text = String::new();
+    for chunk in detail["chunks"].as_array().unwrap() {
+        let resp = app
+            .call(
+                owner,
+                "GET",
+                &format!("{base}/replays/{replay}/chunks/{}", chunk["seq"]),
+                None,
+            )
+            .await;
+        assert_eq!(resp.0.status().as_u16(), 200);
+        let bytes = resp.0.into_body().into_vec().await.unwrap();
+        text.push_str(&String::from_utf8(gunzip(&bytes)).unwrap());
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rrweb_in_chromium_records_masked_links_the_error_and_plays_in_the_dashboard() {
+    let app = TestApp::new().await;
+    let email = "owner@shop.example";
+    let user = app.user(email).await;
+    let org = app.org(&user, "Shop").await;
+    let owner = As::User(user);
+    let project = app.project(&owner, org, "shop.example").await;
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/orgs/{org}/projects/{project_id}");
+    let (status, body) = app
+        .json(
+            &owner,
+            "PUT",
+            &format!("{base}/replay-settings"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let port = app.listen().await;
+    let dsn = format!(
+        "http://{}@beacon.test:{port}/{}",
+        project["ingest_key"].as_str().unwrap(),
+        project["ingest_id"]
+    );
+
+    let report = record_in_chromium(port, "shop.example", &dsn, false);
+    assert_eq!(report["recorder_loaded"], true, "{report}");
+    assert_eq!(report["config_status"], 200, "{report}");
+    let statuses = report["statuses"].as_array().unwrap();
+    assert!(!statuses.is_empty(), "{report}");
+    assert!(statuses.iter().all(|s| s == 202), "{report}");
+    assert_eq!(report["leaked"], json!([]), "{report}");
+    assert_eq!(report["errors_flushed"], true, "{report}");
+    let session = report["session"].as_str().unwrap().to_owned();
+
+    // What was stored holds the page's structure but none of its text or typed values.
+    let stored = stored_text(&app, &owner, &base, &session).await;
+    for secret in [
+        "Checkout for Ada",
+        "Secret plan number 4242",
+        "ada@example.com",
+        "hunter2",
+        "Blocked content xyz",
+    ] {
+        assert!(!stored.contains(secret), "{secret} was stored");
+    }
+    // Controls: the same search finds what is there: the button's id, the e-mail field, the
+    // masked heading (one star per letter) and the SPA navigation.
+    assert!(stored.contains("\"buy\""), "the button's id is kept");
+    assert!(stored.contains("\"email\""), "the e-mail field is recorded");
+    assert!(
+        stored.contains("******** *** ***"),
+        "the heading is masked letter by letter"
+    );
+    assert!(stored.contains("/step-2"), "the SPA navigation is recorded");
+
+    let (_, list) = app
+        .json(&owner, "GET", &format!("{base}/replays"), None)
+        .await;
+    let replay = &list["items"][0];
+    assert_eq!(replay["id"], session, "{list}");
+    assert_eq!(replay["errors"], 1, "{replay}");
+    assert_eq!(replay["playable"], true);
+    assert!(replay["clicks"].as_i64().unwrap() >= 3, "{replay}");
+    assert_eq!(replay["pages"], json!(["/checkout", "/step-2"]), "{replay}");
+
+    // The error the official Sentry SDK reported links the issue to the recording, at its
+    // moment: after the typing and the clicks, before the end.
+    let (_, issues) = app
+        .json(&owner, "GET", &format!("{base}/issues"), None)
+        .await;
+    let issue = issues["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().contains("Replay test boom"))
+        .unwrap_or_else(|| panic!("no issue: {issues}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, linked) = app
+        .json(
+            &owner,
+            "GET",
+            &format!("{base}/issues/{issue}/replays"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{linked}");
+    assert_eq!(linked[0]["replay_id"], session, "{linked}");
+    let offset = linked[0]["offset_ms"].as_i64().unwrap();
+    let duration = replay["duration_ms"].as_i64().unwrap();
+    // (The SDK's event may come a few milliseconds after the recording's last event.)
+    assert!(
+        offset > 1_000 && offset <= duration + 1_000,
+        "{offset} of {duration}"
+    );
+
+    // Do-Not-Track: nothing is recorded (the first run above is the control).
+    let report = record_in_chromium(port, "shop.example", &dsn, true);
+    assert_eq!(report["recorder_loaded"], false, "{report}");
+    assert_eq!(report["statuses"], json!([]), "{report}");
+    let (_, list) = app
+        .json(&owner, "GET", &format!("{base}/replays"), None)
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+
+    // Unmasking the heading: its text, and only it, is recorded (the leak check's control).
+    let (status, body) = app
+        .json(
+            &owner,
+            "PUT",
+            &format!("{base}/replay-settings"),
+            Some(json!({"unmask_selector": "h1"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let report = record_in_chromium(port, "shop.example", "", false);
+    assert_eq!(report["leaked"], json!(["Checkout for Ada"]), "{report}");
+
+    // The dashboard's player rebuilds the recorded page; the issue opens it at the error.
+    let journey = crate::support::run_journey(
+        "replay.mjs",
+        port,
+        &std::env::temp_dir(),
+        &[
+            email.to_owned(),
+            crate::support::PASSWORD.to_owned(),
+            org.to_string(),
+            project_id.clone(),
+            session.clone(),
+            issue.clone(),
+            offset.to_string(),
+        ],
+    );
+    let player = &journey["player"];
+    assert_eq!(player["has_buy_button"], true, "{journey}");
+    assert_eq!(player["heading_text"], "******** *** ***", "{journey}");
+    assert_eq!(player["blocked_present"], false, "{journey}");
+    for secret in ["ada@example.com", "hunter2", "Secret plan"] {
+        assert!(
+            !journey.to_string().contains(secret),
+            "{secret} in the player"
+        );
+    }
+    // Under the policy Beacon sends the player's page, the recorded styles apply: no CSP
+    // refusal in the console.
+    assert_eq!(journey["player_csp"]["count"], 0, "{journey}");
+    let at = journey["issue_link"]["current_ms"].as_i64().unwrap();
+    assert!(
+        (at - offset).abs() <= 1_000,
+        "opened at {at}, the error at {offset}"
+    );
+}
+
+#[tokio::test]
+async fn retention_deletes_old_recordings_with_their_blobs_and_keeps_recent_ones() {
+    let app = TestApp::new().await;
+    let user = app.user("owner@kept.example").await;
+    let org = app.org(&user, "Retention").await;
+    let owner = As::User(user);
+    let project = app.project(&owner, org, "kept.example").await;
+    let base = format!(
+        "/api/v1/orgs/{org}/projects/{}",
+        project["id"].as_str().unwrap()
+    );
+    let (status, body) = app
+        .json(
+            &owner,
+            "PUT",
+            &format!("{base}/replay-settings"),
+            Some(json!({"enabled": true, "retention_days": 1})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let now = chrono::Utc::now();
+    app.set_now(now);
+    let old = Uuid::new_v4().to_string();
+    for seq in 0..2 {
+        let chunk = gzip(
+            &serde_json::to_vec(&first_chunk(now.timestamp_millis() - 60_000 + seq * 10)).unwrap(),
+        );
+        let (status, body) = upload(&app, "kept.example", &old, seq as i32, chunk, CHROME).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    // Two days later: a new recording, then the hourly job.
+    let later = now + chrono::Duration::days(2);
+    app.set_now(later);
+    let recent = Uuid::new_v4().to_string();
+    let chunk = gzip(&serde_json::to_vec(&first_chunk(later.timestamp_millis() - 60_000)).unwrap());
+    let (status, body) = upload(&app, "kept.example", &recent, 0, chunk, CHROME).await;
+    assert_eq!(status, 202, "{body}");
+    let rows = app.tenant_rows(org).await;
+    assert_eq!(
+        rows["replay_blobs"].len(),
+        3,
+        "before: both recordings' blobs"
+    );
+
+    let ctx = crate::support::job_context(&app, None);
+    worker::jobs::PruneReplaysAllTenants {}
+        .run(&ctx)
+        .await
+        .unwrap();
+
+    let rows = app.tenant_rows(org).await;
+    assert_eq!(rows["replay_sessions"].len(), 1);
+    assert_eq!(rows["replay_sessions"][0]["replay_id"], recent);
+    assert_eq!(rows["replay_chunks"].len(), 1);
+    assert_eq!(rows["replay_blobs"].len(), 1);
+    assert!(
+        rows["replay_blobs"][0]["blob_key"]
+            .as_str()
+            .unwrap()
+            .contains(&recent)
+    );
+    // Nothing left to do on a second run.
+    worker::jobs::PruneReplaysAllTenants {}
+        .run(&ctx)
+        .await
+        .unwrap();
+    assert_eq!(app.tenant_rows(org).await["replay_sessions"].len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_s3_blob_store_holds_bodies_and_deletion_retention_and_erasure_remove_them() {
+    use tenant::replay::store::BlobStore;
+    let (mut moto, ports) = crate::support::start_fake("s3.py", &["recordings".as_ref()]);
+    let endpoint = format!("http://127.0.0.1:{}", ports[0]);
+    let store = BlobStore::from_url(
+        "s3://recordings/beacon",
+        &[
+            ("endpoint", endpoint.as_str()),
+            ("access_key_id", "test"),
+            ("secret_access_key", "test"),
+            ("region", "us-east-1"),
+            ("allow_http", "true"),
+        ],
+    )
+    .unwrap();
+    // Lists the bucket's keys with the reference client (boto3), not Beacon's.
+    let objects = || {
+        let output = std::process::Command::new(
+            std::env::var("BEACON_TEST_PYTHON").unwrap_or_else(|_| "python3".into()),
+        )
+        .arg("-c")
+        .arg(format!(
+            "import boto3; c = boto3.client('s3', endpoint_url='{endpoint}', aws_access_key_id='test', \
+             aws_secret_access_key='test', region_name='us-east-1'); \
+             print('\\n'.join(o['Key'] for o in c.list_objects_v2(Bucket='recordings').get('Contents', [])))"
+        ))
+        .output()
+        .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let app = TestApp::new()
+        .await
+        .reconfigured(|state| state.blobs = store.clone());
+    let user = app.user("owner@s3.example").await;
+    let org = app.org(&user, "Objects").await;
+    let owner = As::User(user);
+    let project = app.project(&owner, org, "s3.example").await;
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/orgs/{org}/projects/{project_id}");
+    let (status, body) = app
+        .json(
+            &owner,
+            "PUT",
+            &format!("{base}/replay-settings"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let t = now_ms() - 30_000;
+    let first = serde_json::to_vec(&first_chunk(t)).unwrap();
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        let session = Uuid::new_v4().to_string();
+        let (status, body) = upload(&app, "s3.example", &session, 0, gzip(&first), CHROME).await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (202, Some("stored")),
+            "{body}"
+        );
+        sessions.push(session);
+    }
+    // The bodies are in the bucket, under the prefix, not in PostgreSQL.
+    let keys = objects();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(
+        keys.iter()
+            .all(|k| k.starts_with(&format!("beacon/{org}/{project_id}/"))),
+        "{keys:?}"
+    );
+    assert!(app.tenant_rows(org).await["replay_blobs"].is_empty());
+    // Played back from the bucket.
+    let resp = app
+        .call(
+            &owner,
+            "GET",
+            &format!("{base}/replays/{}/chunks/0", sessions[0]),
+            None,
+        )
+        .await;
+    assert_eq!(resp.0.status().as_u16(), 200);
+    let bytes = resp.0.into_body().into_vec().await.unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&gunzip(&bytes)).unwrap(),
+        first_chunk(t)
+    );
+    // Deleting a recording deletes its object, and only its.
+    let (status, _) = app
+        .json(
+            &owner,
+            "DELETE",
+            &format!("{base}/replays/{}", sessions[0]),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let keys = objects();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(!keys.iter().any(|k| k.contains(&sessions[0])));
+    // Retention: two days later, with one day kept.
+    let (status, _) = app
+        .json(
+            &owner,
+            "PUT",
+            &format!("{base}/replay-settings"),
+            Some(json!({"retention_days": 1})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    app.set_now(chrono::Utc::now() + chrono::Duration::days(2));
+    let recent = Uuid::new_v4().to_string();
+    let chunk = gzip(
+        &serde_json::to_vec(&first_chunk(
+            app.state.clock.now().timestamp_millis() - 1_000,
+        ))
+        .unwrap(),
+    );
+    let (status, body) = upload(&app, "s3.example", &recent, 0, chunk, CHROME).await;
+    assert_eq!(status, 202, "{body}");
+    let ctx = crate::support::job_context(&app, None);
+    worker::jobs::PruneReplaysAllTenants {}
+        .run(&ctx)
+        .await
+        .unwrap();
+    let keys = objects();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].contains(&recent), "{keys:?}");
+    assert_eq!(app.tenant_rows(org).await["replay_sessions"].len(), 1);
+    // An erased project's objects go with it (by prefix).
+    assert_eq!(
+        store
+            .purge_prefix(&tenant::replay::store::project_prefix(
+                tenant::OrgId::from_uuid(org),
+                tenant::ProjectId::from_uuid(project_id.parse().unwrap()),
+            ))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(objects().is_empty());
+    moto.kill().unwrap();
+}

@@ -166,9 +166,10 @@ impl From<diesel::result::Error> for RecordError {
     }
 }
 
-/// Where a chunk's body is kept: `<project>/<replay>/<seq>`.
-pub fn blob_key(project: ProjectId, replay_id: Uuid, seq: i32) -> String {
-    format!("{}/{}/{seq}", project.uuid(), replay_id)
+/// Where a chunk's body is kept: `<org>/<project>/<replay>/<seq>` (so an organization's or a
+/// project's objects can be found by prefix).
+pub fn blob_key(org: OrgId, project: ProjectId, replay_id: Uuid, seq: i32) -> String {
+    format!("{}/{}/{}/{seq}", org.uuid(), project.uuid(), replay_id)
 }
 
 #[derive(QueryableByName)]
@@ -249,7 +250,12 @@ pub async fn record_chunk(
             replay_chunks::events.eq(summary.events as i32),
             replay_chunks::bytes.eq(stored_bytes as i32),
             replay_chunks::markers.eq(markers),
-            replay_chunks::blob_key.eq(blob_key(session.project_id, session.replay_id, seq)),
+            replay_chunks::blob_key.eq(blob_key(
+                session.org_id,
+                session.project_id,
+                session.replay_id,
+                seq,
+            )),
         ))
         .on_conflict_do_nothing()
         .execute(conn)

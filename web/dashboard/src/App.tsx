@@ -1,5 +1,5 @@
 // Which screen the URL names, and the sign-in gate in front of the signed-in ones.
-import { type ReactNode, useEffect } from "react";
+import { lazy, type ReactNode, Suspense, useEffect } from "react";
 import { ProjectFrame } from "./components/ProjectFrame";
 import { Loading } from "./components/ui";
 import { OrgsProvider } from "./lib/orgs";
@@ -26,6 +26,7 @@ import { GoalsPage } from "./pages/goals/GoalsPage";
 import { InboxPage } from "./pages/inbox/InboxPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { CreateOrgPage, HomePage, ProjectsPage } from "./pages/OrgPages";
+import { ReplaysPage } from "./pages/replays/ReplaysPage";
 import { SetupPage } from "./pages/SetupPage";
 import { ApiKeysPage } from "./pages/settings/ApiKeysPage";
 import { AuditLogPage } from "./pages/settings/AuditLogPage";
@@ -38,6 +39,9 @@ import { SharedLinksPage } from "./pages/shared/SharedLinksPage";
 import { SharedPage } from "./pages/shared/SharedPage";
 import { TaskBoardPage } from "./pages/tasks/TaskBoardPage";
 import { VitalsPage } from "./pages/vitals/VitalsPage";
+
+// The player screen and rrweb (which it loads in turn) stay out of the first page's scripts.
+const ReplayPage = lazy(() => import("./pages/replays/ReplayPage").then((m) => ({ default: m.ReplayPage })));
 
 const PUBLIC: Record<string, () => ReactNode> = {
   "/login": () => <LoginPage />,
@@ -59,6 +63,16 @@ const PROJECT_SCREENS: [string, Screen][] = [
   ["/activity", () => <ActivityPage />],
   ["/errors", () => <IssuesPage />],
   ["/errors/:issue", (p) => <IssuePage issueId={p.issue} />],
+  ["/replays", () => <ReplaysPage />],
+  // Keyed: another recording is a new player, opening at its own `?t=`.
+  [
+    "/replays/:replay",
+    (p) => (
+      <Suspense fallback={<Loading />}>
+        <ReplayPage key={p.replay} replayId={p.replay} />
+      </Suspense>
+    ),
+  ],
   ["/tasks", () => <TaskBoardPage />],
   ["/vitals", () => <VitalsPage />],
   ["/alerts", () => <AlertsPage />],

@@ -17,6 +17,7 @@ use tenant::tables::{audit_log, organizations, projects};
 use tenant::{Actor, Db, DbError, OrgId, ProjectId};
 
 use super::JobContext;
+use tenant::replay::store::{org_prefix, project_prefix};
 
 /// Payload (no ids: it covers every tenant).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,13 +42,18 @@ impl EraseOrganizations {
             .unscoped(async |conn| Ok::<_, DbError>(projects::due_for_erasure(conn, now).await?))
             .await?;
         for (org, project) in projects {
-            if let Err(error) = erase_project(&ctx.db, org, project, now).await {
-                tracing::warn!(org_id = %org, project_id = %project, error = %error, "erasing a project failed; retried next run");
+            match erase_project(&ctx.db, org, project, now).await {
+                Ok(true) => purge_objects(ctx, &project_prefix(org, project)).await,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(org_id = %org, project_id = %project, error = %error, "erasing a project failed; retried next run");
+                }
             }
         }
         for org in due {
             match erase(&ctx.db, ctx.audit_key.as_ref(), org, now).await {
                 Ok(true) => {
+                    purge_objects(ctx, &org_prefix(org)).await;
                     let archives = ctx.exports_dir.join(org.uuid().simple().to_string());
                     let _ = std::fs::remove_dir_all(archives);
                     tracing::info!(org_id = %org, "organization erased");
@@ -59,6 +65,15 @@ impl EraseOrganizations {
             }
         }
         Ok(())
+    }
+}
+
+/// Deletes an erased organization's or project's session replay objects from an object store
+/// (the PostgreSQL store's went with their rows). A failure is logged: those objects are no
+/// longer named by any row or reachable through Beacon.
+async fn purge_objects(ctx: &JobContext, prefix: &str) {
+    if let Err(error) = ctx.blobs.purge_prefix(prefix).await {
+        tracing::warn!(%error, "deleting an erased tenant's replay objects failed");
     }
 }
 

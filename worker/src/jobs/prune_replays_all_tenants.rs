@@ -59,20 +59,23 @@ pub async fn prune(
                 .scoped(org, async |conn| {
                     let settings = replays::settings(conn, id).await?;
                     let Some(settings) = settings else {
-                        return Ok::<_, anyhow::Error>(0);
+                        return Ok::<_, anyhow::Error>(Vec::new());
                     };
                     let before = now - Duration::days(i64::from(settings.retention_days));
                     let expired = replays::older_than(conn, org, id, before, BATCH).await?;
                     if expired.is_empty() {
-                        return Ok(0);
+                        return Ok(Vec::new());
                     }
                     let keys = replays::delete(conn, org, id, &expired).await?;
                     blobs.delete(conn, org, &keys).await?;
-                    Ok(expired.len())
+                    Ok(keys)
                 })
                 .await?;
-            deleted += batch;
-            if batch < BATCH as usize {
+            // An object store's objects once no row names them.
+            ctx.blobs.purge(&batch).await?;
+            let count = batch.len();
+            deleted += count;
+            if count < BATCH as usize {
                 break;
             }
         }

@@ -51,6 +51,7 @@ export function ProjectFrame({
     { to: `${base}/dashboards`, label: "Dashboards" },
     { to: `${base}/goals`, label: "Goals & funnels" },
     { to: `${base}/errors`, label: "Errors" },
+    { to: `${base}/replays`, label: "Replays" },
     { to: `${base}/tasks`, label: "Tasks" },
     { to: `${base}/vitals`, label: "Web Vitals" },
     { to: `${base}/alerts`, label: "Alerts" },

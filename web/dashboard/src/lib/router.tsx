@@ -23,6 +23,26 @@ function current(): { path: string; search: string } {
   return { path: window.location.pathname, search: window.location.search };
 }
 
+/** The replay player's page: `/orgs/:org/projects/:project/replays/:replay`. */
+const PLAYER = /^\/orgs\/[^/]+\/projects\/[^/]+\/replays\/[^/?#]+\/?$/;
+
+/**
+ * Whether going from `from` to `to` enters, leaves or changes the replay player's page. Those
+ * are full page loads: the server gives the player's page a policy of its own (inline styles,
+ * for the recorded page it rebuilds), and no other screen should run under it.
+ */
+export function crossesPlayer(from: string, to: string): boolean {
+  const target = new URL(to, window.location.origin).pathname;
+  return target !== from && (PLAYER.test(target) || PLAYER.test(from));
+}
+
+/** Full page loads (a seam for tests: jsdom cannot load documents). */
+export const documentLoad = {
+  assign(to: string): void {
+    window.location.assign(to);
+  },
+};
+
 export function Router({ children }: { children: ReactNode }) {
   const [location, setLocation] = useState(current);
   useEffect(() => {
@@ -31,6 +51,10 @@ export function Router({ children }: { children: ReactNode }) {
     return () => window.removeEventListener("popstate", onPop);
   }, []);
   const navigate = useCallback((to: string, options?: { replace?: boolean }) => {
+    if (crossesPlayer(window.location.pathname, to)) {
+      documentLoad.assign(to);
+      return;
+    }
     if (options?.replace) window.history.replaceState(null, "", to);
     else window.history.pushState(null, "", to);
     setLocation(current());

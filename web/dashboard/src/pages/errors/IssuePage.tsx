@@ -11,6 +11,7 @@ import { formatNumber } from "../../lib/format";
 import { canWrite } from "../../lib/roles";
 import { Link } from "../../lib/router";
 import { useAsync } from "../../lib/useAsync";
+import { IssueReplays } from "./IssueReplays";
 import { IssueTask } from "./IssueTask";
 import { IssueTickets } from "./IssueTickets";
 
@@ -258,6 +259,7 @@ export function IssuePage({ issueId }: { issueId: string }) {
           </div>
         </dl>
       </Card>
+      <IssueReplays orgId={project.org_id} projectId={project.id} issueId={issue.id} />
       <IssueTask
         orgId={project.org_id}
         projectId={project.id}

@@ -1,14 +1,16 @@
 // `/orgs/:org/projects/:project/settings`: name, domains and time zone (members), data
-// retention and salt rotation (admins, because they delete or keep personal data), and
-// erasing the project (owners: seven days later, cancellable until then). Everyone manages
-// their own e-mail reports here. Admins take a site
-// domain another organization claimed into this project, by the DNS proof of a verified domain.
+// retention and salt rotation (admins, because they delete or keep personal data), session
+// replay (admins change it, members see it), and erasing the project (owners: seven days
+// later, cancellable until then). Everyone manages their own e-mail reports here. Admins take a
+// site domain another organization claimed into this project, by the DNS proof of a verified
+// domain.
 import { useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, ErrorNote, Field, useAction } from "../../components/ui";
 import { canAdmin, canWrite, isOwner } from "../../lib/roles";
 import { EmailReports } from "./EmailReports";
+import { ReplaySettings } from "./ReplaySettings";
 
 export function ProjectSettingsPage() {
   const { role } = useProject();
@@ -116,6 +118,7 @@ function ProjectSettingsForm() {
           </Button>
         </form>
       </Card>
+      <ReplaySettings orgId={project.org_id} projectId={project.id} admin={admin} />
       <EmailReports />
       {admin && <DomainTakeover orgId={project.org_id} projectId={project.id} onDone={reload} />}
       {isOwner(role) && project.erase_after && (
