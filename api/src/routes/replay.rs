@@ -25,6 +25,7 @@ use tenant::tables::replays::{
     self, NewSession, RecordError, Recorded, ReplayFilter, ReplayRow, ReplaySettings,
     ReplaySettingsChanges, SessionLimits,
 };
+use tenant::tables::usage::Product;
 use tenant::{OrgId, ProjectId};
 use uuid::Uuid;
 
@@ -328,8 +329,10 @@ impl ReplayApi {
             .replay_settings(target.project_id)
             .await?
             .ok_or_else(unknown_domain)?;
+        // An organization past its plan's session replays this month records nothing more.
+        let org = OrgId::from_uuid(target.org_id);
         Ok(Json(ReplayConfig {
-            enabled: settings.enabled,
+            enabled: settings.enabled && state.ingest.quotas.admits(org, Product::Replays),
             sample_rate: f64::from(settings.sample_rate),
             mask_all_text: settings.mask_all_text,
             unmask_selector: settings.unmask_selector,
@@ -392,6 +395,20 @@ impl ReplayApi {
             ));
         }
         let now = state.clock.now();
+        let org = OrgId::from_uuid(target.org_id);
+        if !state.ingest.quotas.admits(org, Product::Replays) {
+            if seq == 0 {
+                state
+                    .ingest
+                    .quotas
+                    .count_dropped(org, Product::Replays, now.date_naive(), 1);
+            }
+            return Err(ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                ProblemKind::QuotaExceeded,
+                "the organization's session replays for this month are used up",
+            ));
+        }
         let parsed = chunk::parse(&body, now).map_err(|invalid| {
             if invalid.kind == ProblemKind::PayloadTooLarge {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, invalid.kind, invalid.detail)
@@ -732,6 +749,9 @@ impl ReplayApi {
         scope: ProjectScope<Admin>,
     ) -> ApiResult<Json<ReplaySettingsOut>> {
         let (org, project) = (scope.org(), scope.project_id());
+        if let Some(days) = body.retention_days {
+            scope.entitlements.check_retention(days)?;
+        }
         let changes = ReplaySettingsChanges {
             enabled: body.enabled,
             sample_rate: body.sample_rate.map(|rate| rate as f32),

@@ -56,7 +56,8 @@ struct DayCount {
     quantity: i64,
 }
 
-/// Counts every organization's stored events and error events of the UTC day `day` and records
+/// Counts every organization's stored events, error events and recorded sessions (by their
+/// start) of the UTC day `day` and records
 /// them (a finished day already reported to Stripe is left as reported). Returns how many
 /// (organization, product) counts were written. Sweeps all tenants: call it as
 /// `beacon_sweeper`.
@@ -68,7 +69,10 @@ pub async fn count_day(conn: &mut AsyncPgConnection, day: NaiveDate) -> QueryRes
          WHERE ts >= $1 AND ts < $2 GROUP BY org_id \
          UNION ALL \
          SELECT org_id, 'errors', count(*) FROM error_events \
-         WHERE received_at >= $1 AND received_at < $2 GROUP BY org_id",
+         WHERE received_at >= $1 AND received_at < $2 GROUP BY org_id \
+         UNION ALL \
+         SELECT org_id, 'replays', count(*) FROM replay_sessions \
+         WHERE started_at >= $1 AND started_at < $2 GROUP BY org_id",
     )
     .bind::<Timestamptz, _>(start)
     .bind::<Timestamptz, _>(end)
