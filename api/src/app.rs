@@ -23,6 +23,7 @@ use crate::routes::exports::ExportsApi;
 use crate::routes::file_exports::{DashboardPdfApi, FileExportsApi};
 use crate::routes::funnels::FunnelsApi;
 use crate::routes::goals::GoalsApi;
+use crate::routes::heatmaps::HeatmapsApi;
 use crate::routes::invitations::{AcceptInvitationApi, InvitationsApi};
 use crate::routes::issue_notices::IssueNoticesApi;
 use crate::routes::issues::IssuesApi;
@@ -93,7 +94,7 @@ type Apis = (
         NotificationsApi,
         TasksApi,
     ),
-    ReplayApi,
+    (ReplayApi, HeatmapsApi),
 );
 
 /// The OpenAPI service (also used by `beacon openapi` to write the spec).

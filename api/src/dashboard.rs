@@ -34,8 +34,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// The policy for the replay player's page: the same, except that styles may be inline. The
-/// player rebuilds a recorded page inside a sandboxed frame without scripts, which inherits
+/// The policy for the replay player's and the heatmaps' pages: the same, except that styles
+/// may be inline. The player rebuilds a recorded page inside a sandboxed frame without scripts, which inherits
 /// this policy; a recorded page's styles are inline (`<style>`, `style=""`), and everything
 /// else it names is still confined to this origin and `data:` (a recording cannot make the
 /// browser fetch from elsewhere). The dashboard loads this page as a document of its own
@@ -44,14 +44,18 @@ const PLAYER_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// Whether `path` is the replay player's page: `/orgs/<org>/projects/<project>/replays/<id>`.
+/// Whether `path` is a page that rebuilds a recorded page: the replay player's
+/// (`/orgs/<org>/projects/<project>/replays/<id>`) or the heatmaps'
+/// (`/orgs/<org>/projects/<project>/heatmaps`, drawn over a recording's snapshot).
 fn is_player(path: &str) -> bool {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    matches!(
-        segments.as_slice(),
-        ["orgs", org, "projects", project, "replays", id]
-            if !org.is_empty() && !project.is_empty() && !id.is_empty()
-    )
+    match segments.as_slice() {
+        ["orgs", org, "projects", project, "replays", id] => {
+            !org.is_empty() && !project.is_empty() && !id.is_empty()
+        }
+        ["orgs", org, "projects", project, "heatmaps"] => !org.is_empty() && !project.is_empty(),
+        _ => false,
+    }
 }
 
 fn files() -> &'static HashMap<String, EncodedFile> {

@@ -80,6 +80,7 @@ async fn handle<E: Endpoint>(
         || path == VITALS_PATH
         || path == crate::routes::replay::UPLOAD_PATH
         || path == crate::routes::replay::CONFIG_PATH
+        || path == crate::routes::heatmaps::REPORT_PATH
         || error_ingest;
     // Error envelopes carry stack traces and breadcrumbs: a larger limit of their own (and a
     // cap again after decompression, in the handler).

@@ -122,6 +122,8 @@ kinds! {
     ReplayDisabled => "replay_disabled",
     ReplayLimitReached => "replay_limit_reached",
     ReplaySessionConflict => "replay_session_conflict",
+    InvalidHeatmap => "invalid_heatmap",
+    HeatmapsDisabled => "heatmaps_disabled",
     InvalidSharedLink => "invalid_shared_link",
     SharedLinkLocked => "shared_link_locked",
     SharedLinkClosed => "shared_link_closed",

@@ -108,6 +108,7 @@ diesel::table! {
         replay_unmask_selector -> Nullable<Text>,
         replay_block_selector -> Nullable<Text>,
         replay_retention_days -> Int4,
+        heatmaps_enabled -> Bool,
     }
 }
 
@@ -1055,7 +1056,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Heatmap clicks per page, width class, day, element and cell.
+    heatmap_clicks (org_id, project_id, page, device, day, selector, cell) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        day -> Date,
+        page -> Text,
+        device -> Text,
+        selector -> Text,
+        cell -> Int2,
+        clicks -> Int4,
+        rage_clicks -> Int4,
+    }
+}
+
+diesel::table! {
+    /// Heatmap scroll depth per page, width class and day.
+    heatmap_scroll (org_id, project_id, page, device, day) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        day -> Date,
+        page -> Text,
+        device -> Text,
+        pageviews -> Int4,
+        reached -> Array<Int4>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    heatmap_clicks,
+    heatmap_scroll,
     replay_sessions,
     replay_chunks,
     replay_blobs,

@@ -702,6 +702,12 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     })?;
                 let key = replays::blob_key(org, project, session.replay_id, 0);
                 replays::put_blob(conn, org, project, &key, b"abc").await?;
+                let report = tenant::replay::heatmap::parse(&serde_json::json!({
+                    "p": "/", "w": "desktop", "c": [["#buy", 0.5, 0.5, 1]], "s": 0.5
+                }))
+                .unwrap();
+                tenant::tables::heatmaps::record(conn, org, project, now.date_naive(), &report)
+                    .await?;
                 Ok::<_, DbError>(())
             })
             .await
@@ -1003,6 +1009,8 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(replay_sessions::table.select(replay_sessions::all_columns)),
         declared(replay_chunks::table.select(replay_chunks::all_columns)),
         declared(replay_blobs::table.select(replay_blobs::all_columns)),
+        declared(heatmap_clicks::table.select(heatmap_clicks::all_columns)),
+        declared(heatmap_scroll::table.select(heatmap_scroll::all_columns)),
     ]
     .concat();
     in_db.sort();

@@ -31,7 +31,7 @@ const CORE_BUDGET = 1000;
 const VITALS_BUDGET = 8000;
 
 /** The session replay loader's gzipped size limit, in bytes: every page of a site loads it. */
-const REPLAY_BUDGET = 1200;
+const REPLAY_BUDGET = 1500;
 
 /** The session recorder's gzipped size limit, in bytes (rrweb's recorder): sampled pages only. */
 const RECORDER_BUDGET = 40000;

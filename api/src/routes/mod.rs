@@ -21,6 +21,7 @@ pub mod exports;
 pub mod file_exports;
 pub mod funnels;
 pub mod goals;
+pub mod heatmaps;
 pub mod invitations;
 pub mod issue_notices;
 pub mod issues;

@@ -67,6 +67,9 @@ pub struct ReplayConfig {
     pub max_duration_s: i64,
     /// Most bytes one recording may upload (compressed).
     pub max_bytes: i64,
+    /// Whether every visitor's clicks and scroll depth are collected for heatmaps (with or
+    /// without recording).
+    pub heatmaps: bool,
 }
 
 /// What happened to an uploaded chunk.
@@ -213,6 +216,8 @@ pub struct ReplaySettingsOut {
     pub block_selector: Option<String>,
     /// Days recordings are kept.
     pub retention_days: i32,
+    /// Whether every visitor's clicks and scroll depth are collected for heatmaps.
+    pub heatmaps_enabled: bool,
 }
 
 /// Changes to the replay settings; absent fields stay as they are, an empty selector clears it.
@@ -234,6 +239,8 @@ pub struct ReplaySettingsIn {
     /// Days recordings are kept (1 to 365).
     #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
     pub retention_days: Option<i32>,
+    /// Collect every visitor's clicks and scroll depth for heatmaps.
+    pub heatmaps_enabled: Option<bool>,
 }
 
 fn settings_out(settings: ReplaySettings) -> ReplaySettingsOut {
@@ -244,6 +251,7 @@ fn settings_out(settings: ReplaySettings) -> ReplaySettingsOut {
         unmask_selector: settings.unmask_selector,
         block_selector: settings.block_selector,
         retention_days: settings.retention_days,
+        heatmaps_enabled: settings.heatmaps_enabled,
     }
 }
 
@@ -339,6 +347,7 @@ impl ReplayApi {
             block_selector: settings.block_selector,
             max_duration_s: LIMITS.max_duration_s,
             max_bytes: LIMITS.max_bytes,
+            heatmaps: settings.heatmaps_enabled,
         }))
     }
 
@@ -759,6 +768,7 @@ impl ReplayApi {
             unmask_selector: selector(body.unmask_selector.as_deref(), "unmask_selector")?,
             block_selector: selector(body.block_selector.as_deref(), "block_selector")?,
             retention_days: body.retention_days,
+            heatmaps_enabled: body.heatmaps_enabled,
         };
         let settings = scope
             .run(async |conn| {
@@ -805,6 +815,7 @@ impl ReplaySettingsOut {
             "unmask_selector": self.unmask_selector,
             "block_selector": self.block_selector,
             "retention_days": self.retention_days,
+            "heatmaps_enabled": self.heatmaps_enabled,
         })
     }
 }

@@ -143,6 +143,10 @@ const NOT_AUDITED: &[(&str, &str)] = &[
         "session replay ingestion (data, not configuration)",
     ),
     (
+        "send_heatmap",
+        "heatmap ingestion (data, not configuration)",
+    ),
+    (
         "send_vitals",
         "analytics ingestion (data, not configuration)",
     ),

@@ -45,6 +45,8 @@ const POPULATED: &[&str] = &[
     "replay_sessions",
     "replay_chunks",
     "replay_blobs",
+    "heatmap_clicks",
+    "heatmap_scroll",
     "api_keys",
     "audit_checkpoints",
     "audit_heads",
@@ -189,10 +191,22 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
             who,
             "PUT",
             &format!("{base}/replay-settings"),
-            Some(json!({"enabled": true})),
+            Some(json!({"enabled": true, "heatmaps_enabled": true})),
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    let resp = app
+        .client
+        .post("/api/heatmap")
+        .header("user-agent", FIREFOX)
+        .content_type("text/plain")
+        .body(
+            json!({"d": domain, "p": "/", "w": "phone", "c": [["#buy", 0.5, 0.5, 0]], "s": 0.4})
+                .to_string(),
+        )
+        .send()
+        .await;
+    resp.assert_status(poem::http::StatusCode::ACCEPTED);
     let t = chrono::Utc::now().timestamp_millis();
     let resp = app
         .client

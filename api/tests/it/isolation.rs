@@ -419,6 +419,16 @@ fn operations(f: &Fixture, org: Uuid) -> Vec<(&'static str, String, Option<Value
             None,
         ),
         (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/heatmap?page=/secret"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/orgs/{org}/projects/{p}/heatmap/pages"),
+            None,
+        ),
+        (
             "PUT",
             format!("/api/v1/orgs/{org}/projects/{p}/replay-settings"),
             Some(json!({"enabled": false, "unmask_selector": "*"})),
@@ -918,10 +928,20 @@ async fn fixture(app: &TestApp) -> (Fixture, As) {
             &who,
             "PUT",
             &format!("/api/v1/orgs/{org}/projects/{project_id}/replay-settings"),
-            Some(json!({"enabled": true})),
+            Some(json!({"enabled": true, "heatmaps_enabled": true})),
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    let resp = app
+        .client
+        .post("/api/heatmap")
+        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
+        .header("content-type", "text/plain")
+        .body(json!({"d": "alpha.example", "p": "/secret", "w": "desktop", "c": [["#alpha", 0.5, 0.5, 0]], "s": 0.5}).to_string())
+        .send()
+        .await;
+    let (status, body) = crate::support::status_and_json(resp).await;
+    assert_eq!(status, 202, "{body}");
     let replay = Uuid::new_v4();
     let t = chrono::Utc::now().timestamp_millis();
     let resp = app
@@ -1054,11 +1074,15 @@ async fn snapshot(app: &TestApp, who: &As, f: &Fixture) -> (Vec<Value>, TenantRo
     let replays = format!("/projects/{project}/replays");
     let replay = format!("/projects/{project}/replays/{}", f.replay);
     let replay_settings = format!("/projects/{project}/replay-settings");
+    let heatmap = format!("/projects/{project}/heatmap?page=/secret&period=day");
+    let heatmap_pages = format!("/projects/{project}/heatmap/pages?period=day");
     for path in [
         board.as_str(),
         replays.as_str(),
         replay.as_str(),
         replay_settings.as_str(),
+        heatmap.as_str(),
+        heatmap_pages.as_str(),
         "/notifications",
         "/notification-preferences",
         alerts.as_str(),

@@ -21,6 +21,7 @@ mod errors;
 mod exports;
 mod fake_stripe;
 mod file_exports;
+mod heatmaps;
 mod ingest;
 mod isolation;
 mod jobs;

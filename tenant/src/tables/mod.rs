@@ -17,6 +17,7 @@ pub mod error_issues;
 pub mod events;
 pub mod funnels;
 pub mod goals;
+pub mod heatmaps;
 pub mod invitations;
 pub mod issue_notifications;
 pub mod issue_tickets;

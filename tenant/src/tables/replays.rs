@@ -44,6 +44,8 @@ pub struct ReplaySettings {
     /// Days recordings are kept.
     #[diesel(column_name = replay_retention_days)]
     pub retention_days: i32,
+    /// Whether every visitor's clicks and scroll depth are collected for heatmaps.
+    pub heatmaps_enabled: bool,
 }
 
 /// Changes to the replay settings; `None` leaves a field as it is (`Some(None)` clears a
@@ -69,6 +71,8 @@ pub struct ReplaySettingsChanges {
     /// Retention in days.
     #[diesel(column_name = replay_retention_days)]
     pub retention_days: Option<i32>,
+    /// Heatmaps on or off.
+    pub heatmaps_enabled: Option<bool>,
 }
 
 /// The replay settings of `project` (read by the ingest role too, which sees every project).
@@ -98,6 +102,7 @@ pub async fn update_settings(
         && changes.unmask_selector.is_none()
         && changes.block_selector.is_none()
         && changes.retention_days.is_none()
+        && changes.heatmaps_enabled.is_none()
     {
         return target.select(ReplaySettings::as_select()).first(conn).await;
     }

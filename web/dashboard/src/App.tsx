@@ -40,8 +40,10 @@ import { SharedPage } from "./pages/shared/SharedPage";
 import { TaskBoardPage } from "./pages/tasks/TaskBoardPage";
 import { VitalsPage } from "./pages/vitals/VitalsPage";
 
-// The player screen and rrweb (which it loads in turn) stay out of the first page's scripts.
+// The recorded-page screens (the player, the heatmaps) and rrweb, which they load in turn, stay
+// out of the first page's scripts.
 const ReplayPage = lazy(() => import("./pages/replays/ReplayPage").then((m) => ({ default: m.ReplayPage })));
+const HeatmapsPage = lazy(() => import("./pages/heatmaps/HeatmapsPage").then((m) => ({ default: m.HeatmapsPage })));
 
 const PUBLIC: Record<string, () => ReactNode> = {
   "/login": () => <LoginPage />,
@@ -70,6 +72,14 @@ const PROJECT_SCREENS: [string, Screen][] = [
     (p) => (
       <Suspense fallback={<Loading />}>
         <ReplayPage key={p.replay} replayId={p.replay} />
+      </Suspense>
+    ),
+  ],
+  [
+    "/heatmaps",
+    () => (
+      <Suspense fallback={<Loading />}>
+        <HeatmapsPage />
       </Suspense>
     ),
   ],

@@ -16,7 +16,7 @@ import {
   withoutInlineHandlers,
   writeFilters,
 } from "../src/lib/replays";
-import { crossesPlayer, documentLoad, Router } from "../src/lib/router";
+import { crossesRecordedPage, documentLoad, Router } from "../src/lib/router";
 import { IssueReplays } from "../src/pages/errors/IssueReplays";
 import { Player } from "../src/pages/replays/Player";
 import { ReplayPage } from "../src/pages/replays/ReplayPage";
@@ -506,6 +506,7 @@ describe("ReplaySettings", () => {
     unmask_selector: "h1",
     block_selector: null,
     retention_days: 30,
+    heatmaps_enabled: false,
   };
 
   it("sends the percent as a rate and clears an emptied selector", async () => {
@@ -529,6 +530,7 @@ describe("ReplaySettings", () => {
       unmask_selector: "",
       block_selector: "",
       retention_days: 60,
+      heatmaps_enabled: false,
     });
   });
 
@@ -554,16 +556,27 @@ describe("ReplaySettings", () => {
   });
 });
 
-describe("crossesPlayer", () => {
+describe("crossesRecordedPage", () => {
   const player = "/orgs/o/projects/p/replays/r1";
+  const heatmaps = "/orgs/o/projects/p/heatmaps";
   it("loads the player's page, and leaves it, as documents of their own", () => {
-    expect(crossesPlayer("/orgs/o/projects/p/replays", player)).toBe(true);
-    expect(crossesPlayer(player, "/orgs/o/projects/p/errors/i")).toBe(true);
-    expect(crossesPlayer(player, "/orgs/o/projects/p/replays/r2?t=5")).toBe(true);
+    expect(crossesRecordedPage("/orgs/o/projects/p/replays", player)).toBe(true);
+    expect(crossesRecordedPage(player, "/orgs/o/projects/p/errors/i")).toBe(true);
+    expect(crossesRecordedPage(player, "/orgs/o/projects/p/replays/r2?t=5")).toBe(true);
   });
-  it("keeps everything else in the page, the player's own ?t= included", () => {
-    expect(crossesPlayer(player, `${player}?t=1200`)).toBe(false);
-    expect(crossesPlayer("/orgs/o/projects/p", "/orgs/o/projects/p/replays")).toBe(false);
-    expect(crossesPlayer("/orgs/o/projects/p/replays", "/orgs/o/projects/p/replays?has_error=true")).toBe(false);
+  it("loads the heatmaps the same way, and goes between them and the player by full loads", () => {
+    expect(crossesRecordedPage("/orgs/o/projects/p/replays", heatmaps)).toBe(true);
+    expect(crossesRecordedPage("/orgs/o/projects/p", `${heatmaps}?page=/pricing`)).toBe(true);
+    expect(crossesRecordedPage(heatmaps, "/orgs/o/projects/p/settings")).toBe(true);
+    expect(crossesRecordedPage(heatmaps, player)).toBe(true);
+    expect(crossesRecordedPage(player, `${heatmaps}?device=phone`)).toBe(true);
+    expect(crossesRecordedPage(heatmaps, "/orgs/o/projects/q/heatmaps")).toBe(true);
+  });
+  it("keeps everything else in the page, the player's own ?t= and the heatmaps' own query included", () => {
+    expect(crossesRecordedPage(player, `${player}?t=1200`)).toBe(false);
+    expect(crossesRecordedPage(heatmaps, `${heatmaps}?page=/pricing&device=phone&period=7d`)).toBe(false);
+    expect(crossesRecordedPage("/orgs/o/projects/p", "/orgs/o/projects/p/replays")).toBe(false);
+    expect(crossesRecordedPage("/orgs/o/projects/p/replays", "/orgs/o/projects/p/replays?has_error=true")).toBe(false);
+    expect(crossesRecordedPage("/orgs/o/projects/p/heatmaps/x", "/orgs/o/projects/p")).toBe(false);
   });
 });

@@ -47,6 +47,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One pageview's clicks and deepest scroll, from `/js/replay.js` on projects with heatmaps
+         *     on. Added to the day's totals; answered once committed. Open to any origin.
+         */
+        post: operations["send_heatmap"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/replay": {
         parameters: {
             query?: never;
@@ -1603,6 +1623,47 @@ export interface paths {
         post?: never;
         /** Delete a goal. */
         delete: operations["delete_goal"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One page's heatmap on a width class over a `period` (default `30d`; UTC days): clicks
+         *     per element and cell, the most clicked elements, rage clicks, the share of pageviews
+         *     reaching each tenth of the page, and a recording of the page to draw them over.
+         */
+        get: operations["get_heatmap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/projects/{project_id}/heatmap/pages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The pages with heatmap data over a `period` (the Stats API's `date_range` names,
+         *     default `30d`; UTC days), optionally on one width class, most clicked first (50).
+         */
+        get: operations["list_heatmap_pages"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -4502,6 +4563,131 @@ export interface components {
             mappings: components["schemas"]["GroupRole"][];
         };
         /**
+         * HeatmapCellOut
+         * @description Clicks in one cell of an element.
+         */
+        HeatmapCellOut: {
+            /**
+             * Format: int64
+             * @description Clicks.
+             */
+            clicks: number;
+            /** @description The element's CSS selector path. */
+            selector: string;
+            /**
+             * Format: double
+             * @description The cell's centre across the element, 0 to 1.
+             */
+            x: number;
+            /**
+             * Format: double
+             * @description The cell's centre down the element, 0 to 1.
+             */
+            y: number;
+        };
+        /**
+         * HeatmapElementOut
+         * @description An element and its clicks.
+         */
+        HeatmapElementOut: {
+            /**
+             * Format: int64
+             * @description Clicks.
+             */
+            clicks: number;
+            /**
+             * Format: int64
+             * @description Rage clicks (at least the third click on it within a second).
+             */
+            rage_clicks: number;
+            /** @description Its CSS selector path. */
+            selector: string;
+        };
+        /**
+         * HeatmapOut
+         * @description One page's heatmap on one width class over a range of days.
+         */
+        HeatmapOut: {
+            /** @description Clicks per element and cell of its 10×10 grid. */
+            cells: components["schemas"]["HeatmapCellOut"][];
+            /**
+             * Format: int64
+             * @description Clicks.
+             */
+            clicks: number;
+            /** @description The width class. */
+            device: components["schemas"]["WidthClassDto"] & unknown;
+            /** @description The 20 most clicked elements. */
+            elements: components["schemas"]["HeatmapElementOut"][];
+            /** @description First day (UTC days). */
+            from: string;
+            /** @description The page's path. */
+            page: string;
+            /**
+             * Format: int64
+             * @description Pageviews reported.
+             */
+            pageviews: number;
+            /**
+             * Format: int64
+             * @description Rage clicks.
+             */
+            rage_clicks: number;
+            /** @description The share of pageviews that reached each tenth of the page. */
+            scroll: components["schemas"]["ScrollBandOut"][];
+            /** @description A recording of the page on this width class, if there is one. */
+            snapshot?: (components["schemas"]["HeatmapSnapshotOut"] & unknown) | null;
+            /** @description Last day. */
+            to: string;
+        };
+        /**
+         * HeatmapPageOut
+         * @description A page with heatmap data.
+         */
+        HeatmapPageOut: {
+            /**
+             * Format: int64
+             * @description Clicks on it.
+             */
+            clicks: number;
+            /** @description Its path. */
+            page: string;
+            /**
+             * Format: int64
+             * @description Pageviews reported (each reports its deepest scroll).
+             */
+            pageviews: number;
+        };
+        /**
+         * HeatmapReceipt
+         * @description What happened to a report.
+         */
+        HeatmapReceipt: {
+            /**
+             * Format: uint32
+             * @description Clicks added (0 for a bot's report, which is dropped).
+             */
+            clicks: number;
+            /** @description Whether the report was stored (false: a bot's). */
+            stored: boolean;
+        };
+        /**
+         * HeatmapSnapshotOut
+         * @description A recording to draw the heatmap over.
+         */
+        HeatmapSnapshotOut: {
+            /**
+             * Format: uuid
+             * @description The recording (its chunk 0 holds the page's full snapshot).
+             */
+            replay_id: string;
+            /**
+             * Format: date-time
+             * @description When it started.
+             */
+            started_at: string;
+        };
+        /**
          * IngestReport
          * @description What happened to the events of a request.
          */
@@ -5590,6 +5776,11 @@ export interface components {
             block_selector?: string | null;
             /** @description Whether this project records sessions. */
             enabled: boolean;
+            /**
+             * @description Whether every visitor's clicks and scroll depth are collected for heatmaps (with or
+             *     without recording).
+             */
+            heatmaps: boolean;
             /** @description Whether all text is masked (then only `unmask_selector` shows text). */
             mask_all_text: boolean;
             /**
@@ -5701,6 +5892,8 @@ export interface components {
             block_selector?: string | null;
             /** @description Record visitors' sessions. */
             enabled?: boolean | null;
+            /** @description Collect every visitor's clicks and scroll depth for heatmaps. */
+            heatmaps_enabled?: boolean | null;
             /** @description Mask all text. */
             mask_all_text?: boolean | null;
             /**
@@ -5725,6 +5918,8 @@ export interface components {
             block_selector?: string | null;
             /** @description Whether visitors' sessions are recorded. */
             enabled: boolean;
+            /** @description Whether every visitor's clicks and scroll depth are collected for heatmaps. */
+            heatmaps_enabled: boolean;
             /** @description Whether all text is masked. */
             mask_all_text: boolean;
             /**
@@ -5896,6 +6091,27 @@ export interface components {
          * @enum {string}
          */
         ScopeDto: "read" | "write" | "ingest" | "admin";
+        /**
+         * ScrollBandOut
+         * @description How many pageviews reached a depth.
+         */
+        ScrollBandOut: {
+            /**
+             * Format: int32
+             * @description The depth, in percent of the page (10, 20, … 100).
+             */
+            depth: number;
+            /**
+             * Format: int64
+             * @description Pageviews that reached it.
+             */
+            reached: number;
+            /**
+             * Format: double
+             * @description Their share of the pageviews, 0 to 100.
+             */
+            share: number;
+        };
         /**
          * SegmentIn
          * @description A segment to save.
@@ -6891,6 +7107,11 @@ export interface components {
          */
         WidgetKindDto: "metric" | "time_series" | "breakdown" | "funnel" | "retention" | "errors" | "vitals" | "note";
         /**
+         * @description A viewport width class.
+         * @enum {string}
+         */
+        WidthClassDto: "desktop" | "tablet" | "phone";
+        /**
          * WorkerReadiness
          * @description The job workers in the readiness report.
          */
@@ -7079,6 +7300,144 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["IngestReport"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    send_heatmap: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The body: `{"d": domain, "p": path, "w": "desktop" | "tablet" | "phone", "c": [[selector,
+         *     x, y, rage]], "s": deepest scroll}`, as JSON or as text (the loader sends text, to avoid a
+         *     preflight).
+         */
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": unknown;
+                "text/plain; charset=utf-8": string;
+            };
+        };
+        responses: {
+            /** @description Added to the day's totals (committed), or dropped as a bot's. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["HeatmapReceipt"];
                 };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
@@ -21447,6 +21806,274 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_heatmap: {
+        parameters: {
+            query: {
+                /** @description The page's path. */
+                page: string;
+                device?: components["schemas"]["WidthClassDto"];
+                period?: string;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["HeatmapOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The organization's plan does not include this, or its limit is reached. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed (role, scope, CSRF). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or it belongs to another organization. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (duplicate, last owner). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's Content-Type is not one the operation takes (JSON, mostly). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but invalid values. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Throttled; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; details are in the server log under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_heatmap_pages: {
+        parameters: {
+            query?: {
+                device?: components["schemas"]["WidthClassDto"];
+                period?: string;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["HeatmapPageOut"][];
+                };
             };
             /** @description Malformed request (bad JSON, unknown field value, bad parameter). */
             400: {

@@ -52,6 +52,7 @@ export function ProjectFrame({
     { to: `${base}/goals`, label: "Goals & funnels" },
     { to: `${base}/errors`, label: "Errors" },
     { to: `${base}/replays`, label: "Replays" },
+    { to: `${base}/heatmaps`, label: "Heatmaps" },
     { to: `${base}/tasks`, label: "Tasks" },
     { to: `${base}/vitals`, label: "Web Vitals" },
     { to: `${base}/alerts`, label: "Alerts" },

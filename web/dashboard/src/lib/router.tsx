@@ -23,17 +23,29 @@ function current(): { path: string; search: string } {
   return { path: window.location.pathname, search: window.location.search };
 }
 
-/** The replay player's page: `/orgs/:org/projects/:project/replays/:replay`. */
-const PLAYER = /^\/orgs\/[^/]+\/projects\/[^/]+\/replays\/[^/?#]+\/?$/;
+/**
+ * The recorded-page screens: the replay player (`/orgs/:org/projects/:project/replays/:replay`)
+ * and the heatmaps (`/orgs/:org/projects/:project/heatmaps`). Both rebuild a recorded page.
+ */
+const RECORDED_PAGES = [
+  /^\/orgs\/[^/]+\/projects\/[^/]+\/replays\/[^/?#]+\/?$/,
+  /^\/orgs\/[^/]+\/projects\/[^/]+\/heatmaps\/?$/,
+];
+
+/** Whether `path` is one of the recorded-page screens. */
+export function isRecordedPage(path: string): boolean {
+  return RECORDED_PAGES.some((pattern) => pattern.test(path));
+}
 
 /**
- * Whether going from `from` to `to` enters, leaves or changes the replay player's page. Those
- * are full page loads: the server gives the player's page a policy of its own (inline styles,
- * for the recorded page it rebuilds), and no other screen should run under it.
+ * Whether going from `from` to `to` enters, leaves or changes a recorded-page screen (another
+ * recording, or from the player to the heatmaps). Those are full page loads: the server gives
+ * these pages a policy of their own (inline styles, for the recorded page they rebuild), and no
+ * other screen should run under it. The same path with another query stays in the page.
  */
-export function crossesPlayer(from: string, to: string): boolean {
+export function crossesRecordedPage(from: string, to: string): boolean {
   const target = new URL(to, window.location.origin).pathname;
-  return target !== from && (PLAYER.test(target) || PLAYER.test(from));
+  return target !== from && (isRecordedPage(target) || isRecordedPage(from));
 }
 
 /** Full page loads (a seam for tests: jsdom cannot load documents). */
@@ -51,7 +63,7 @@ export function Router({ children }: { children: ReactNode }) {
     return () => window.removeEventListener("popstate", onPop);
   }, []);
   const navigate = useCallback((to: string, options?: { replace?: boolean }) => {
-    if (crossesPlayer(window.location.pathname, to)) {
+    if (crossesRecordedPage(window.location.pathname, to)) {
       documentLoad.assign(to);
       return;
     }

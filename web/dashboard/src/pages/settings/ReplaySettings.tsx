@@ -1,5 +1,6 @@
 // The project's Session replay card: whether visitors' sessions are recorded, the share
-// recorded, what stays masked or is not recorded at all, and how long recordings are kept.
+// recorded, what stays masked or is not recorded at all, and how long recordings are kept; and
+// whether heatmaps (every visitor's clicks and scroll depth, no recording) are collected.
 // Admins change it; members see it. Sites pick a change up within a minute.
 import { useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
@@ -24,7 +25,8 @@ export function ReplaySettings({ orgId, projectId, admin }: { orgId: string; pro
       <p className="muted">
         Records what a sampled share of visitors see and do, for the sites that load <code>/js/replay.js</code>. Input
         values are always masked in the visitor's browser; elements with the class <code>beacon-block</code> are never
-        recorded.
+        recorded. Heatmaps, when collected, count where every visitor of those sites clicks and how far they scroll,
+        without recording anyone.
       </p>
       <ErrorNote error={settings.error} />
       {!settings.data && !settings.error && <Loading />}
@@ -47,6 +49,7 @@ function ReplaySettingsForm({
   initial: Settings;
 }) {
   const [enabled, setEnabled] = useState(initial.enabled);
+  const [heatmaps, setHeatmaps] = useState(initial.heatmaps_enabled);
   const [percent, setPercent] = useState(percentFromRate(initial.sample_rate));
   const [maskAll, setMaskAll] = useState(initial.mask_all_text);
   const [unmask, setUnmask] = useState(initial.unmask_selector ?? "");
@@ -68,11 +71,13 @@ function ReplaySettingsForm({
           unmask_selector: unmask.trim(),
           block_selector: block.trim(),
           retention_days: Number(retention),
+          heatmaps_enabled: heatmaps,
         },
       }),
     );
     // What the server kept (selectors trimmed, say).
     setEnabled(stored.enabled);
+    setHeatmaps(stored.heatmaps_enabled);
     setPercent(percentFromRate(stored.sample_rate));
     setMaskAll(stored.mask_all_text);
     setUnmask(stored.unmask_selector ?? "");
@@ -94,6 +99,12 @@ function ReplaySettingsForm({
           <label className="check-label">
             <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} /> Record visitors'
             sessions
+          </label>
+        </p>
+        <p>
+          <label className="check-label">
+            <input type="checkbox" checked={heatmaps} onChange={(e) => setHeatmaps(e.target.checked)} /> Collect
+            heatmaps (clicks and scroll depth of every visitor, no recording)
           </label>
         </p>
         <Field
