@@ -34,6 +34,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::routes::pagination::{Page, fetch_size};
 use crate::routes::responses::NoContent;
+use crate::routes::text::Text;
 use crate::scope::{Admin, ProjectScope, Viewer};
 use crate::state::AppState;
 
@@ -232,10 +233,10 @@ pub struct ReplaySettingsIn {
     pub mask_all_text: Option<bool>,
     /// CSS selector of elements whose text is recorded (at most 500 characters).
     #[oai(validator(max_length = 500))]
-    pub unmask_selector: Option<String>,
+    pub unmask_selector: Option<Text>,
     /// CSS selector of elements not recorded at all (at most 500 characters).
     #[oai(validator(max_length = 500))]
-    pub block_selector: Option<String>,
+    pub block_selector: Option<Text>,
     /// Days recordings are kept (1 to 365).
     #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
     pub retention_days: Option<i32>,
@@ -765,8 +766,14 @@ impl ReplayApi {
             enabled: body.enabled,
             sample_rate: body.sample_rate.map(|rate| rate as f32),
             mask_all_text: body.mask_all_text,
-            unmask_selector: selector(body.unmask_selector.as_deref(), "unmask_selector")?,
-            block_selector: selector(body.block_selector.as_deref(), "block_selector")?,
+            unmask_selector: selector(
+                body.unmask_selector.as_ref().map(|t| t.0.as_str()),
+                "unmask_selector",
+            )?,
+            block_selector: selector(
+                body.block_selector.as_ref().map(|t| t.0.as_str()),
+                "block_selector",
+            )?,
             retention_days: body.retention_days,
             heatmaps_enabled: body.heatmaps_enabled,
         };

@@ -214,10 +214,20 @@ async fn pages_get_index_html_and_server_paths_never_do() {
         "{player_csp}"
     );
     assert!(player_csp.contains("script-src 'self';"), "{player_csp}");
+    let heatmaps = page("/orgs/some/projects/thing/heatmaps?page=/x").await;
+    let heatmaps_csp = heatmaps.0.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        heatmaps_csp, player_csp,
+        "the heatmaps page draws over a recorded page too"
+    );
     assert!(player_csp.contains("img-src 'self' data:;"), "{player_csp}");
     for path in [
         "/orgs/some/projects/thing/replays",
         "/orgs/some/projects/thing/replays/a/b",
+        "/orgs/some/projects/thing/heatmaps/x",
     ] {
         let other = page(path).await;
         let policy = other.0.headers()["content-security-policy"]
