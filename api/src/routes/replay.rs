@@ -21,6 +21,8 @@ use tenant::audit::{self, Action, Changes, Entry};
 use tenant::ingest::enrich::{Agent, visitor_id};
 use tenant::problem::ProblemKind;
 use tenant::replay::chunk;
+use tenant::stats::DayRange;
+use tenant::tables::funnels;
 use tenant::tables::replays::{
     self, NewSession, RecordError, Recorded, ReplayFilter, ReplayRow, ReplaySettings,
     ReplaySettingsChanges, SessionLimits,
@@ -485,8 +487,8 @@ impl ReplayApi {
     }
 
     /// The project's recordings, newest first, optionally only those that saw a page, had an
-    /// error, came from a device class or country, lasted at least some seconds, or started
-    /// within the last `days`.
+    /// error, came from a device class or country, lasted at least some seconds, started
+    /// within the last `days`, or were made by visitors who dropped off at a funnel's step.
     #[oai(
         path = "/api/v1/orgs/:org_id/projects/:project_id/replays",
         method = "get",
@@ -515,6 +517,15 @@ impl ReplayApi {
         /// Only recordings started within this many days.
         #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
         days: Query<Option<i64>>,
+        /// Only recordings of visitors who dropped off in this funnel (with `dropped_at`).
+        funnel_id: Query<Option<Uuid>>,
+        /// The funnel step they did not complete, having completed the ones before it (2 or
+        /// more).
+        #[oai(validator(minimum(value = "2"), maximum(value = "8")))]
+        dropped_at: Query<Option<u32>>,
+        /// The funnel's period (as its report's, default `30d`).
+        #[oai(validator(max_length = 40))]
+        period: Query<Option<String>>,
         /// The previous page's `next_cursor`.
         #[oai(validator(max_length = 100))]
         cursor: Query<Option<String>>,
@@ -525,7 +536,23 @@ impl ReplayApi {
     ) -> ApiResult<Json<Page<ReplayOut>>> {
         let (org, project) = (scope.org(), scope.project_id());
         let before = parse_cursor(cursor.as_deref())?;
-        let filter = ReplayFilter {
+        let dropped = match (*funnel_id, *dropped_at) {
+            (Some(funnel), Some(step)) => Some((
+                funnel,
+                step as usize,
+                tenant::stats::request::parse_period(period.as_deref())?,
+            )),
+            (None, None) => None,
+            _ => {
+                return Err(ApiError::bad_request(
+                    ProblemKind::InvalidRequest,
+                    "`funnel_id` and `dropped_at` go together",
+                ));
+            }
+        };
+        let timezone = scope.project.timezone.clone();
+        let first_day = scope.project.created_at.date_naive();
+        let mut filter = ReplayFilter {
             page: page.0.clone().filter(|p| !p.is_empty()),
             has_error: *has_error,
             device: device.0.clone().filter(|d| !d.is_empty()),
@@ -537,6 +564,29 @@ impl ReplayApi {
         };
         let rows = scope
             .run(async |conn| {
+                if let Some((funnel_id, step, range)) = &dropped {
+                    let funnel = funnels::list(conn, org, project, Some(*funnel_id))
+                        .await?
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| ApiError::not_found("funnel"))?;
+                    if *step > funnel.steps.len() {
+                        return Err(ApiError::bad_request(
+                            ProblemKind::InvalidRequest,
+                            format!("the funnel has {} steps", funnel.steps.len()),
+                        ));
+                    }
+                    let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
+                    let (from, to) = range.resolve(today, first_day);
+                    let days = DayRange {
+                        timezone: &timezone,
+                        from,
+                        to,
+                    };
+                    filter.visitors = Some(
+                        funnels::dropped_visitors(conn, org, &funnel, &days, *step, 500).await?,
+                    );
+                }
                 Ok::<_, ApiError>(
                     replays::list(conn, org, project, &filter, fetch_size(*limit)).await?,
                 )

@@ -1079,3 +1079,112 @@ async fn recordings_are_metered_and_an_organization_over_its_replay_quota_record
         "without billing every retention up to 365 days is allowed"
     );
 }
+
+#[tokio::test]
+async fn a_funnel_steps_drop_offs_list_the_recordings_of_the_visitors_who_dropped_there() {
+    let app = TestApp::new().await;
+    let user = app.user("owner@funnel-replay.example").await;
+    let org = app.org(&user, "Funnel Replay").await;
+    let owner = As::User(user);
+    let domain = "funnel-replay.example";
+    let project = app.project(&owner, org, domain).await;
+    let base = format!(
+        "/api/v1/orgs/{org}/projects/{}",
+        project["id"].as_str().unwrap()
+    );
+    let (status, _) = app
+        .json(
+            &owner,
+            "PUT",
+            &format!("{base}/replay-settings"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut goals = Vec::new();
+    for path in ["/cart", "/pay", "/thanks"] {
+        let (status, goal) = app
+            .json(
+                &owner,
+                "POST",
+                &format!("{base}/goals"),
+                Some(json!({"page_path": path})),
+            )
+            .await;
+        assert_eq!(status, 201, "{goal}");
+        goals.push(goal["id"].clone());
+    }
+    let (status, funnel) = app
+        .json(
+            &owner,
+            "POST",
+            &format!("{base}/funnels"),
+            Some(json!({"name": "Checkout", "steps": goals})),
+        )
+        .await;
+    assert_eq!(status, 201, "{funnel}");
+    let funnel = funnel["id"].as_str().unwrap().to_owned();
+    // Chrome visits the cart and the payment page and leaves; Firefox completes the checkout.
+    // Both are recorded.
+    let visit = |agent: &'static str, paths: &'static [&'static str]| {
+        let app = &app;
+        async move {
+            for path in paths {
+                let resp = app
+                    .client
+                    .post("/api/event")
+                    .header("user-agent", agent)
+                    .header("x-forwarded-for", VISITOR_IP)
+                    .content_type("text/plain")
+                    .body(json!({"n": "pageview", "u": format!("https://{domain}{path}"), "d": domain}).to_string())
+                    .send()
+                    .await;
+                resp.assert_status(poem::http::StatusCode::ACCEPTED);
+            }
+            let session = Uuid::new_v4().to_string();
+            let chunk = gzip(&serde_json::to_vec(&first_chunk(now_ms() - 5_000)).unwrap());
+            let (status, body) = upload(app, domain, &session, 0, chunk, agent).await;
+            assert_eq!(status, 202, "{body}");
+            session
+        }
+    };
+    let dropped = visit(CHROME, &["/cart", "/pay"]).await;
+    let completed = visit(FIREFOX, &["/cart", "/pay", "/thanks"]).await;
+
+    let list = |query: String| {
+        let (app, owner, base) = (&app, &owner, &base);
+        async move {
+            let (status, body) = app
+                .json(owner, "GET", &format!("{base}/replays?{query}"), None)
+                .await;
+            (status, body)
+        }
+    };
+    let ids = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, body) = list(format!("funnel_id={funnel}&dropped_at=3&period=day")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), [dropped.clone()], "{body}");
+    // Nobody dropped at step 2 (both paid); without the funnel both are listed (the control).
+    let (_, body) = list(format!("funnel_id={funnel}&dropped_at=2&period=day")).await;
+    assert!(ids(&body).is_empty(), "{body}");
+    let (_, body) = list(String::new()).await;
+    let mut all = ids(&body);
+    all.sort();
+    let mut expected = vec![dropped, completed];
+    expected.sort();
+    assert_eq!(all, expected);
+    // Bad combinations.
+    let (status, _) = list(format!("funnel_id={funnel}")).await;
+    assert_eq!(status, 400);
+    let (status, _) = list(format!("funnel_id={funnel}&dropped_at=5")).await;
+    assert_eq!(status, 400);
+    let (status, _) = list(format!("funnel_id={}&dropped_at=2", Uuid::new_v4())).await;
+    assert_eq!(status, 404);
+}

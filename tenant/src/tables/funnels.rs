@@ -226,15 +226,9 @@ pub fn steps_reached(codes: &[i32]) -> usize {
     reached
 }
 
-/// Evaluates `funnel` over `range`.
-pub async fn progress(
-    conn: &mut AsyncPgConnection,
-    org_id: OrgId,
-    funnel: &Funnel,
-    range: &DayRange<'_>,
-) -> QueryResult<Progress> {
-    let paths: Vec<Path> = diesel::sql_query(
-        "WITH steps AS (SELECT s.position, g.event_name, g.page_regex FROM funnel_steps s \
+/// Each visitor's matched steps in `range` (`paths`: `visitor_id`, `codes`); binds: org,
+/// funnel, project, time zone, first and last day.
+const PATHS: &str = "WITH steps AS (SELECT s.position, g.event_name, g.page_regex FROM funnel_steps s \
                         JOIN goals g ON g.org_id = s.org_id AND g.goal_id = s.goal_id \
                         WHERE s.org_id = $1 AND s.funnel_id = $2), \
               ranged AS (SELECT e.visitor_id, e.ts, e.event_id, e.name, e.pathname FROM events e \
@@ -245,10 +239,61 @@ pub async fn progress(
                             dense_rank() OVER (PARTITION BY r.visitor_id ORDER BY r.ts, r.event_id) AS ordinal \
                           FROM ranged r JOIN steps s \
                             ON beacon_goal_matches(s.event_name, s.page_regex, r.name, r.pathname)), \
-              paths AS (SELECT array_agg((ordinal * 16 + position)::int ORDER BY ordinal, position) AS codes \
-                        FROM matched GROUP BY visitor_id) \
-         SELECT codes, count(*) AS visitors FROM paths GROUP BY codes",
-    )
+              paths AS (SELECT visitor_id, \
+                               array_agg((ordinal * 16 + position)::int ORDER BY ordinal, position) AS codes \
+                        FROM matched GROUP BY visitor_id)";
+
+/// Most visitors' paths read to find who dropped off at a step.
+const DROPPED_SCAN: i64 = 20_000;
+
+/// Up to `limit` visitors (salted ids) who completed steps 1 … `step - 1` of `funnel` in
+/// `range` but not step `step` (2 or more): who dropped off there. Reads at most
+/// [`DROPPED_SCAN`] visitors' paths.
+pub async fn dropped_visitors(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    funnel: &Funnel,
+    range: &DayRange<'_>,
+    step: usize,
+    limit: usize,
+) -> QueryResult<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct VisitorPath {
+        #[diesel(sql_type = BigInt)]
+        visitor_id: i64,
+        #[diesel(sql_type = Array<Integer>)]
+        codes: Vec<i32>,
+    }
+    let paths: Vec<VisitorPath> = diesel::sql_query(format!(
+        "{PATHS} SELECT visitor_id, codes FROM paths LIMIT $7"
+    ))
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<SqlUuid, _>(funnel.funnel_id)
+    .bind::<SqlUuid, _>(funnel.project_id)
+    .bind::<Text, _>(range.timezone)
+    .bind::<Text, _>(range.from.to_string())
+    .bind::<Text, _>(range.to.to_string())
+    .bind::<BigInt, _>(DROPPED_SCAN)
+    .load(conn)
+    .await?;
+    Ok(paths
+        .into_iter()
+        .filter(|path| step >= 2 && steps_reached(&path.codes) == step - 1)
+        .map(|path| path.visitor_id)
+        .take(limit)
+        .collect())
+}
+
+/// Evaluates `funnel` over `range`.
+pub async fn progress(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    funnel: &Funnel,
+    range: &DayRange<'_>,
+) -> QueryResult<Progress> {
+    let paths: Vec<Path> = diesel::sql_query(format!(
+        "{PATHS} SELECT codes, count(*) AS visitors FROM paths GROUP BY codes"
+    ))
     .bind::<SqlUuid, _>(org_id)
     .bind::<SqlUuid, _>(funnel.funnel_id)
     .bind::<SqlUuid, _>(funnel.project_id)

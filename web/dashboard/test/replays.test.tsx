@@ -580,3 +580,17 @@ describe("crossesRecordedPage", () => {
     expect(crossesRecordedPage("/orgs/o/projects/p/heatmaps/x", "/orgs/o/projects/p")).toBe(false);
   });
 });
+
+describe("a funnel's drop-offs in the URL", () => {
+  const funnel = "0b3eb580-dec5-4aee-8367-a8c137ba94c8";
+  it("keeps the funnel, the step and the period together", () => {
+    const filters = readFilters(new URLSearchParams(`funnel_id=${funnel}&dropped_at=3&period=7d&device=mobile`));
+    expect(filters).toEqual({ funnel_id: funnel, dropped_at: 3, period: "7d", device: "mobile" });
+    expect(readFilters(new URLSearchParams(writeFilters(filters)))).toEqual(filters);
+  });
+  it("drops a step without a funnel, the first step, or a funnel id that is not one", () => {
+    expect(readFilters(new URLSearchParams("dropped_at=3"))).toEqual({});
+    expect(readFilters(new URLSearchParams(`funnel_id=${funnel}&dropped_at=1`))).toEqual({});
+    expect(readFilters(new URLSearchParams("funnel_id=nope&dropped_at=2"))).toEqual({});
+  });
+});

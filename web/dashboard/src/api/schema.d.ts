@@ -1920,8 +1920,8 @@ export interface paths {
         };
         /**
          * The project's recordings, newest first, optionally only those that saw a page, had an
-         *     error, came from a device class or country, lasted at least some seconds, or started
-         *     within the last `days`.
+         *     error, came from a device class or country, lasted at least some seconds, started
+         *     within the last `days`, or were made by visitors who dropped off at a funnel's step.
          */
         get: operations["list_replays"];
         put?: never;
@@ -24602,6 +24602,15 @@ export interface operations {
                 min_duration_s?: number;
                 /** @description Only recordings started within this many days. */
                 days?: number;
+                /** @description Only recordings of visitors who dropped off in this funnel (with `dropped_at`). */
+                funnel_id?: string;
+                /**
+                 * @description The funnel step they did not complete, having completed the ones before it (2 or
+                 *     more).
+                 */
+                dropped_at?: number;
+                /** @description The funnel's period (as its report's, default `30d`). */
+                period?: string;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;
                 /** @description Page size (1 to 100, default 50). */

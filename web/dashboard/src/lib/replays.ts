@@ -11,6 +11,11 @@ export interface ReplayFilters {
   country?: string;
   min_duration_s?: number;
   days?: number;
+  /** With `dropped_at`: only visitors who dropped off at that step of this funnel. */
+  funnel_id?: string;
+  dropped_at?: number;
+  /** The funnel's period (as its report's). */
+  period?: string;
 }
 
 /** Device classes the API knows, in the order the filter offers them. */
@@ -27,7 +32,8 @@ const positive = (value: string | null): number | undefined => {
 
 /**
  * The filters in a URL query (`?page=/pricing&has_error=true&device=mobile&country=DE&
- * min_duration_s=30&days=7`); values the API would refuse are dropped.
+ * min_duration_s=30&days=7`, and a funnel's drop-offs: `funnel_id=…&dropped_at=3&period=30d`);
+ * values the API would refuse are dropped.
  */
 export function readFilters(search: URLSearchParams): ReplayFilters {
   const filters: ReplayFilters = {};
@@ -43,6 +49,14 @@ export function readFilters(search: URLSearchParams): ReplayFilters {
   if (min !== undefined) filters.min_duration_s = min;
   const days = positive(search.get("days"));
   if (days !== undefined) filters.days = days;
+  const funnel = search.get("funnel_id");
+  const step = positive(search.get("dropped_at"));
+  if (funnel && /^[0-9a-f-]{36}$/i.test(funnel) && step !== undefined && step >= 2) {
+    filters.funnel_id = funnel;
+    filters.dropped_at = step;
+    const period = search.get("period");
+    if (period) filters.period = period;
+  }
   return filters;
 }
 
@@ -55,6 +69,11 @@ export function writeFilters(filters: ReplayFilters): string {
   if (filters.country) search.set("country", filters.country);
   if (filters.min_duration_s) search.set("min_duration_s", String(filters.min_duration_s));
   if (filters.days) search.set("days", String(filters.days));
+  if (filters.funnel_id && filters.dropped_at) {
+    search.set("funnel_id", filters.funnel_id);
+    search.set("dropped_at", String(filters.dropped_at));
+    if (filters.period) search.set("period", filters.period);
+  }
   return search.toString();
 }
 

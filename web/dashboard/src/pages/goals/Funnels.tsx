@@ -7,6 +7,7 @@ import { useProject } from "../../components/ProjectFrame";
 import { Button, Card, Empty, ErrorNote, Field, Loading, Select, useAction } from "../../components/ui";
 import { formatNumber, formatPercent } from "../../lib/format";
 import { canWrite } from "../../lib/roles";
+import { Link } from "../../lib/router";
 import { useAsync } from "../../lib/useAsync";
 
 function FunnelBuilder({ goals, onCreated }: { goals: Schemas["GoalOut"][]; onCreated: () => void }) {
@@ -115,6 +116,16 @@ function FunnelChart({ funnelId }: { funnelId: string }) {
           {step.position > 1 && (
             <small className="muted">
               {formatNumber(step.dropoff)} dropped off ({formatPercent(step.dropoff_rate)})
+              {step.dropoff > 0 && (
+                <>
+                  {" · "}
+                  <Link
+                    to={`/orgs/${project.org_id}/projects/${project.id}/replays?funnel_id=${funnelId}&dropped_at=${step.position}&period=30d`}
+                  >
+                    Replays of visitors who dropped off here
+                  </Link>
+                </>
+              )}
             </small>
           )}
         </li>

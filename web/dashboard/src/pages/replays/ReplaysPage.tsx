@@ -1,6 +1,7 @@
 // `/orgs/:org/projects/:project/replays`: the project's session recordings, newest first, 50 at
-// a time ("Load older"), filtered by page, errors, device, country, length and age (the filters
-// live in the URL); before the first recording, how to turn session replay on.
+// a time ("Load older"), filtered by page, errors, device, country, length and age, or to the
+// visitors who dropped off at a funnel's step (the filters live in the URL); before the first
+// recording, how to turn session replay on.
 import { type FormEvent, useCallback, useMemo, useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
@@ -229,6 +230,14 @@ export function ReplaysPage() {
   const base = `/orgs/${project.org_id}/projects/${project.id}/replays`;
   return (
     <>
+      {filters.funnel_id && (
+        <p className="note" data-testid="funnel-dropoff-filter">
+          Recordings of visitors who dropped off at step {filters.dropped_at} of a funnel ({filters.period ?? "30d"}).{" "}
+          <Button variant="ghost" onClick={() => apply({ ...filters, funnel_id: undefined, dropped_at: undefined })}>
+            Show all recordings
+          </Button>
+        </p>
+      )}
       <FilterForm key={key} filters={filters} onApply={apply} />
       <Card title="Recordings">
         <ErrorNote error={first.error ?? more.error} />
