@@ -41,3 +41,8 @@ ALTER TABLE heatmap_scroll ENABLE ROW LEVEL SECURITY;
 ALTER TABLE heatmap_scroll FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON heatmap_scroll
     USING (org_id = beacon_current_org()) WITH CHECK (org_id = beacon_current_org());
+
+-- Heatmaps follow their project's data retention (the maintenance job, as beacon_sweeper).
+GRANT SELECT, DELETE ON heatmap_clicks, heatmap_scroll TO beacon_sweeper;
+CREATE POLICY sweep_retention ON heatmap_clicks TO beacon_sweeper USING (true);
+CREATE POLICY sweep_retention ON heatmap_scroll TO beacon_sweeper USING (true);

@@ -1,4 +1,4 @@
-//! The maintenance jobs: events, rollups and error events past each project's retention are
+//! The maintenance jobs: events, rollups, error events and heatmaps past each project's retention are
 //! deleted, and daily partitions past every project's retention are dropped; visitor-id salts
 //! rotate after their period and are deleted 48 hours after they were replaced. The app's
 //! clock stands where each test puts it.
@@ -104,6 +104,19 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
                 )
                 .await?;
             }
+            // Heatmap totals of a day past retention and of today.
+            let report = tenant::replay::heatmap::parse(&json!({
+                "p": "/pricing", "w": "desktop", "c": [["#buy", 0.5, 0.5, 0]], "s": 0.5
+            }))
+            .unwrap();
+            let (org, project) = (
+                tenant::OrgId::from_uuid(site.org),
+                tenant::ProjectId::from_uuid(site.project),
+            );
+            for days in [5, 0] {
+                let day = (now - Duration::days(days)).date_naive();
+                tenant::tables::heatmaps::record(conn, org, project, day, &report).await?;
+            }
             Ok::<_, tenant::DbError>(())
         })
         .await
@@ -129,6 +142,8 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
         "SELECT count(*) AS n FROM rollups_hourly WHERE hour < now() - interval '3 days'";
     assert_eq!(count("SELECT count(*) AS n FROM events").await, 3);
     assert!(count(old_rollups).await > 0);
+    assert_eq!(count("SELECT count(*) AS n FROM heatmap_clicks").await, 2);
+    assert_eq!(count("SELECT count(*) AS n FROM heatmap_scroll").await, 2);
 
     let ctx = crate::support::job_context(&app, None);
     worker::jobs::MaintainEventsAllTenants {}
@@ -148,6 +163,10 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
         1
     );
     assert_eq!(count("SELECT count(*) AS n FROM error_issues").await, 1);
+    let today_only = "SELECT count(*) AS n FROM heatmap_clicks WHERE day = current_date";
+    assert_eq!(count("SELECT count(*) AS n FROM heatmap_clicks").await, 1);
+    assert_eq!(count(today_only).await, 1);
+    assert_eq!(count("SELECT count(*) AS n FROM heatmap_scroll").await, 1);
     let partition = |day: chrono::NaiveDate| {
         format!(
             "SELECT to_regclass('events_{}') IS NOT NULL AS exists",

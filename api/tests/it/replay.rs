@@ -648,6 +648,9 @@ async fn rrweb_in_chromium_records_masked_links_the_error_and_plays_in_the_dashb
         "ada@example.com",
         "hunter2",
         "Blocked content xyz",
+        "csrf-9f8e7d",
+        "ref-q5ecret",
+        "t0ps3cret",
     ] {
         assert!(!stored.contains(secret), "{secret} was stored");
     }

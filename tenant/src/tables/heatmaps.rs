@@ -13,7 +13,8 @@ use crate::replay::heatmap::Report;
 use crate::{OrgId, ProjectId};
 
 /// Adds one report to `day`'s totals: each (element, cell)'s clicks and rage clicks, and the
-/// pageview with how far it scrolled. One statement per table.
+/// pageview with how far it scrolled. One statement per table; rows are taken in key order, so
+/// two reports of one page lock them in the same order and cannot deadlock.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     org: OrgId,
@@ -31,7 +32,7 @@ pub async fn record(
                                          clicks, rage_clicks) \
              SELECT $1, $2, $3, $4, $5, selector, cell, count(*), sum(rage) \
              FROM unnest($6::text[], $7::smallint[], $8::integer[]) AS c(selector, cell, rage) \
-             GROUP BY selector, cell \
+             GROUP BY selector, cell ORDER BY selector, cell \
              ON CONFLICT (org_id, project_id, page, device, day, selector, cell) DO UPDATE SET \
                  clicks = heatmap_clicks.clicks + excluded.clicks, \
                  rage_clicks = heatmap_clicks.rage_clicks + excluded.rage_clicks",

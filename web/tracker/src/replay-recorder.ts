@@ -191,12 +191,17 @@ function start(origin: string, domain: string, config: Config): void {
     if (!stopRecording && !queue.length) clearInterval(timer);
   }
 
+  /** `url` without its query and fragment. */
+  function bare(url: string): string {
+    return url.replace(/[?#].*$/, "");
+  }
+
   /** A single-page app's navigation: a `pageview` custom event when the URL changed. */
   function navigated(): void {
     if (!stopRecording || location.href === href) return;
     href = location.href;
     try {
-      record.addCustomEvent("pageview", { href });
+      record.addCustomEvent("pageview", { href: bare(href) });
     } catch {
       // rrweb has not started yet (it waits for the load event).
     }
@@ -205,6 +210,8 @@ function start(origin: string, domain: string, config: Config): void {
   const maskAll = config.mask_all_text !== false;
   stopRecording = record({
     emit: (event) => {
+      // A page's address without its query and fragment (tokens, e-mail addresses).
+      if (event.type === 4) event.data.href = bare(event.data.href);
       events.push(event);
     },
     maskAllInputs: true,
@@ -214,7 +221,9 @@ function start(origin: string, domain: string, config: Config): void {
     maskTextFn: (text, element) =>
       unmask && element?.closest(unmask) && !element.closest(".beacon-mask") ? text : text.replace(/\S/g, "*"),
     blockClass: "beacon-block",
-    blockSelector: valid(config.block_selector),
+    // Hidden inputs (tokens, identifiers) are never recorded: rrweb masks typed input values,
+    // not hidden ones, and nothing of them is visible anyway.
+    blockSelector: ["input[type=hidden]", valid(config.block_selector)].filter(Boolean).join(","),
     recordCanvas: false,
     recordCrossOriginIframes: false,
     collectFonts: false,

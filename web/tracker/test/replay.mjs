@@ -29,7 +29,17 @@ if (!beaconPort || !domain) {
 const dnt = process.env.REPLAY_DNT === "1";
 const beacon = `beacon.test:${beaconPort}`;
 /** Strings on the page that must reach Beacon masked, if at all. */
-const SECRETS = ["Checkout for Ada", "Secret plan number 4242", "ada@example.com", "hunter2", "Blocked content xyz"];
+const SECRETS = [
+  "Checkout for Ada",
+  "Secret plan number 4242",
+  "ada@example.com",
+  "hunter2",
+  "Blocked content xyz",
+  // A hidden input's value, and the page address's query and fragment.
+  "csrf-9f8e7d",
+  "ref-q5ecret",
+  "t0ps3cret",
+];
 
 // npm ships no browser-ready @sentry/browser bundle (and the CDN is not reachable): bundle the
 // parts the page uses, as web/errors/test does.
@@ -57,7 +67,7 @@ const page = `<!doctype html><html><head><meta charset="utf-8"><title>Checkout</
 <script defer data-domain="${domain}" src="http://${beacon}/js/replay.js"></script></head>
 <body><h1>Checkout for Ada</h1>
 <p>Secret plan number 4242</p>
-<form onsubmit="return false"><input type="email" id="email"> <input type="password" id="password"></form>
+<form onsubmit="return false"><input type="hidden" name="csrf" value="csrf-9f8e7d"><input type="email" id="email"> <input type="password" id="password"></form>
 <div class="beacon-block">Blocked content xyz</div>
 <button id="buy" type="button">Buy</button> <button id="boom" type="button">Boom</button>
 <div style="height:3000px"></div>
@@ -140,7 +150,7 @@ try {
   context.on("requestfinished", settled);
   context.on("requestfailed", settled);
 
-  await tab.goto(`http://${domain}:${server.address().port}/checkout`, { waitUntil: "load" });
+  await tab.goto(`http://${domain}:${server.address().port}/checkout?ref=ref-q5ecret#t0ps3cret`, { waitUntil: "load" });
   // The loader decides at once (Do-Not-Track: no config request at all); the recorder records
   // from its first moment, and its first chunk goes out within 5 s.
   const configured = await tab

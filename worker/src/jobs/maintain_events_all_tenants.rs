@@ -26,12 +26,14 @@ pub struct MaintainEventsAllTenants {}
 
 /// Tables under the projects' retention, with the time column that ages their rows. An error
 /// issue goes when its last event is past retention (its events have gone already).
-const RETAINED: [(&str, &str); 5] = [
+const RETAINED: [(&str, &str); 7] = [
     ("events", "ts"),
     ("rollups_hourly", "hour"),
     ("error_events", "ts"),
     ("error_issues", "last_seen"),
     ("web_vitals", "ts"),
+    ("heatmap_clicks", "day"),
+    ("heatmap_scroll", "day"),
 ];
 
 impl MaintainEventsAllTenants {
