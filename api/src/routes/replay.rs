@@ -15,6 +15,7 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
+use poem_openapi::types::ToJSON;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::json;
 use tenant::audit::{self, Action, Changes, Entry};
@@ -784,11 +785,12 @@ impl ReplayApi {
         #[oai(name = "project_id")] _project_id: Path<Uuid>,
         scope: ProjectScope<Viewer>,
     ) -> ApiResult<Json<ReplaySettingsOut>> {
-        let (org, project) = (scope.org(), scope.project_id());
+        let project = scope.project_id();
         let settings = scope
             .run(async |conn| {
-                let changes = ReplaySettingsChanges::default();
-                Ok::<_, ApiError>(replays::update_settings(conn, org, project, &changes).await?)
+                replays::settings(conn, project)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("project"))
             })
             .await?;
         Ok(Json(settings_out(settings)))
@@ -829,13 +831,13 @@ impl ReplayApi {
         };
         let settings = scope
             .run(async |conn| {
-                let before =
-                    replays::update_settings(conn, org, project, &ReplaySettingsChanges::default())
-                        .await?;
+                let before = replays::settings(conn, project)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("project"))?;
                 let after = replays::update_settings(conn, org, project, &changes).await?;
                 let diff = Changes::diff(
-                    &settings_out(before).to_json_value(),
-                    &settings_out(after.clone()).to_json_value(),
+                    &settings_out(before).to_json().unwrap_or_default(),
+                    &settings_out(after.clone()).to_json().unwrap_or_default(),
                 );
                 if !diff.is_empty() {
                     let entry =
@@ -861,18 +863,4 @@ fn parse_cursor(cursor: Option<&str>) -> ApiResult<Option<(DateTime<Utc>, Uuid)>
     let at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
     let id = Uuid::try_parse(id).map_err(|_| bad())?;
     Ok(Some((at, id)))
-}
-
-impl ReplaySettingsOut {
-    fn to_json_value(&self) -> serde_json::Value {
-        json!({
-            "enabled": self.enabled,
-            "sample_rate": self.sample_rate,
-            "mask_all_text": self.mask_all_text,
-            "unmask_selector": self.unmask_selector,
-            "block_selector": self.block_selector,
-            "retention_days": self.retention_days,
-            "heatmaps_enabled": self.heatmaps_enabled,
-        })
-    }
 }
