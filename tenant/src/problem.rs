@@ -122,6 +122,7 @@ kinds! {
     ReplayDisabled => "replay_disabled",
     ReplayLimitReached => "replay_limit_reached",
     ReplaySessionConflict => "replay_session_conflict",
+    ReplayDeleted => "replay_deleted",
     InvalidHeatmap => "invalid_heatmap",
     HeatmapsDisabled => "heatmaps_disabled",
     InvalidSharedLink => "invalid_shared_link",

@@ -1028,6 +1028,7 @@ diesel::table! {
         dead_clicks -> Int4,
         has_snapshot -> Bool,
         received_at -> Timestamptz,
+        markers -> Int4,
     }
 }
 
@@ -1053,6 +1054,28 @@ diesel::table! {
         blob_key -> Text,
         project_id -> Uuid,
         body -> Bytea,
+    }
+}
+
+diesel::table! {
+    /// Recordings deleted by a person, whose late chunks are refused.
+    replay_tombstones (org_id, replay_id) {
+        org_id -> Uuid,
+        replay_id -> Uuid,
+        project_id -> Uuid,
+        deleted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Objects an S3-compatible blob store still has to delete.
+    blob_deletions (org_id, blob_key) {
+        org_id -> Uuid,
+        blob_key -> Text,
+        project_id -> Uuid,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
     }
 }
 
@@ -1090,6 +1113,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     replay_sessions,
     replay_chunks,
     replay_blobs,
+    replay_tombstones,
+    blob_deletions,
     notifications,
     notification_preferences,
     task_columns,

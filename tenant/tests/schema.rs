@@ -678,7 +678,8 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                 use tenant::tables::replays;
                 let events = serde_json::json!([{"type": 2, "timestamp": now.timestamp_millis(), "data": {}}]);
                 let summary =
-                    tenant::replay::chunk::summarize(events.as_array().unwrap(), now).unwrap();
+                    tenant::replay::chunk::summarize(&serde_json::to_vec(&events).unwrap(), now)
+                        .unwrap();
                 let session = replays::NewSession {
                     org_id: org,
                     project_id: project,
@@ -702,11 +703,24 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
                     })?;
                 let key = replays::blob_key(org, project, session.replay_id, 0);
                 replays::put_blob(conn, org, project, &key, b"abc").await?;
+                // A second one deleted by a person (its tombstone), with an object deletion owed.
+                let gone = replays::NewSession {
+                    replay_id: uuid::Uuid::new_v4(),
+                    ..session.clone()
+                };
+                replays::record_chunk(conn, &gone, 0, &summary, 3, limits)
+                    .await
+                    .map_err(|error| match error {
+                        replays::RecordError::Db(error) => DbError::from(error),
+                        other => panic!("{other:?}"),
+                    })?;
+                let keys = replays::delete(conn, org, project, &[gone.replay_id], Some(now)).await?;
+                tenant::tables::blob_deletions::owe(conn, org, project, &keys, now).await?;
                 let report = tenant::replay::heatmap::parse(&serde_json::json!({
                     "p": "/", "w": "desktop", "c": [["#buy", 0.5, 0.5, 1]], "s": 0.5
                 }))
                 .unwrap();
-                tenant::tables::heatmaps::record(conn, org, project, now.date_naive(), &report)
+                tenant::tables::heatmaps::record(conn, org, project, now, &report)
                     .await?;
                 Ok::<_, DbError>(())
             })
@@ -1009,6 +1023,8 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(replay_sessions::table.select(replay_sessions::all_columns)),
         declared(replay_chunks::table.select(replay_chunks::all_columns)),
         declared(replay_blobs::table.select(replay_blobs::all_columns)),
+        declared(replay_tombstones::table.select(replay_tombstones::all_columns)),
+        declared(blob_deletions::table.select(blob_deletions::all_columns)),
         declared(heatmap_clicks::table.select(heatmap_clicks::all_columns)),
         declared(heatmap_scroll::table.select(heatmap_scroll::all_columns)),
     ]

@@ -50,6 +50,13 @@ pub const SAML_RESPONSES_PER_IP: Limit = Limit {
     max: 120,
     window: Duration::from_secs(15 * 60),
 };
+/// Heatmap reports per project and client IP (a visitor sends one per pageview, and one
+/// more each time they come back to the tab): past it, reports are refused with 429.
+pub const HEATMAP_REPORTS_PER_IP: Limit = Limit {
+    name: "heatmap-ip",
+    max: 120,
+    window: Duration::from_secs(60),
+};
 /// Verification or reset e-mails allowed per address.
 pub const EMAILS_PER_ADDRESS: Limit = Limit {
     name: "mail-address",

@@ -18,9 +18,12 @@ use tenant::ingest::enrich::Agent;
 use tenant::problem::ProblemKind;
 use tenant::replay::heatmap::{self, WidthClass};
 use tenant::tables::heatmaps;
+use tenant::tables::usage::Product;
 use tenant::{DbError, OrgId, ProjectId};
 use uuid::Uuid;
 
+use crate::auth::client_ip::client_ip;
+use crate::auth::throttle::HEATMAP_REPORTS_PER_IP;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
 use crate::scope::{ProjectScope, Viewer};
@@ -134,6 +137,10 @@ pub struct HeatmapSnapshotOut {
     pub replay_id: Uuid,
     /// When it started.
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// How long it lasted, in seconds.
+    pub duration_s: i64,
+    /// Clicks in it.
+    pub clicks: i32,
 }
 
 /// One page's heatmap on one width class over a range of days.
@@ -256,11 +263,30 @@ impl HeatmapsApi {
             OrgId::from_uuid(target.org_id),
             ProjectId::from_uuid(target.project_id),
         );
-        let day = state.clock.now().date_naive();
+        let now = state.clock.now();
+        // A report belongs to a pageview: over the plan's events, heatmaps stop with them.
+        if !state.ingest.quotas.admits(org, Product::Events) {
+            return Err(ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                ProblemKind::QuotaExceeded,
+                "the organization's events for this month are used up",
+            ));
+        }
+        // One client cannot flood a project's heatmaps (the key lives in memory only).
+        let ip = client_ip(req, &state.trusted_proxies)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
+        let key = format!("{}:{ip}", target.project_id);
+        if let Err(wait) = state.throttle.reserve(&HEATMAP_REPORTS_PER_IP, &key) {
+            return Err(ApiError {
+                detail: "too many heatmap reports from this client: retry later".into(),
+                ..ApiError::too_many_requests(wait)
+            });
+        }
         state
             .db
             .scoped(org, async |conn| {
-                Ok::<_, DbError>(heatmaps::record(conn, org, project, day, &report).await?)
+                Ok::<_, DbError>(heatmaps::record(conn, org, project, now, &report).await?)
             })
             .await?;
         Ok(ReportResponse::Accepted(Json(HeatmapReceipt {
@@ -335,38 +361,34 @@ impl HeatmapsApi {
         let first_day = scope.project.created_at.date_naive();
         let dto = device.unwrap_or_default();
         let class = WidthClass::from(dto);
-        let (days, cells, scroll, snapshot) = scope
+        let (days, cells, elements, scroll, snapshot) = scope
             .run(async |conn| {
                 let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
                 let days = range.resolve(today, first_day);
                 let cells =
                     heatmaps::cells(conn, org, project, &page, class.as_str(), days, MAX_CELLS)
                         .await?;
+                let elements =
+                    heatmaps::elements(conn, org, project, &page, class.as_str(), days, 20).await?;
                 let scroll =
                     heatmaps::scroll(conn, org, project, &page, class.as_str(), days).await?;
                 let snapshot =
                     heatmaps::snapshot(conn, org, project, &page, replay_device(class)).await?;
-                Ok::<_, ApiError>((days, cells, scroll, snapshot))
+                Ok::<_, ApiError>((days, cells, elements, scroll, snapshot))
             })
             .await?;
-        let mut elements: Vec<HeatmapElementOut> = Vec::new();
-        for cell in &cells {
-            match elements.iter_mut().find(|e| e.selector == cell.selector) {
-                Some(element) => {
-                    element.clicks += cell.clicks;
-                    element.rage_clicks += cell.rage_clicks;
-                }
-                None => elements.push(HeatmapElementOut {
-                    selector: cell.selector.clone(),
-                    clicks: cell.clicks,
-                    rage_clicks: cell.rage_clicks,
-                }),
-            }
-        }
-        let clicks = elements.iter().map(|e| e.clicks).sum();
-        let rage_clicks = elements.iter().map(|e| e.rage_clicks).sum();
-        elements.sort_by(|a, b| b.clicks.cmp(&a.clicks).then(a.selector.cmp(&b.selector)));
-        elements.truncate(20);
+        let (clicks, rage_clicks) = <[heatmaps::ElementClicks]>::first(&elements)
+            .map_or((0, 0), |first| {
+                (first.total_clicks, first.total_rage_clicks)
+            });
+        let elements = elements
+            .into_iter()
+            .map(|element| HeatmapElementOut {
+                selector: element.selector,
+                clicks: element.clicks,
+                rage_clicks: element.rage_clicks,
+            })
+            .collect();
         Ok(Json(HeatmapOut {
             page: page.0,
             device: dto,
@@ -398,9 +420,11 @@ impl HeatmapsApi {
                     share: share(*reached, scroll.pageviews),
                 })
                 .collect(),
-            snapshot: snapshot.map(|(replay_id, started_at)| HeatmapSnapshotOut {
-                replay_id,
-                started_at,
+            snapshot: snapshot.map(|found| HeatmapSnapshotOut {
+                replay_id: found.replay_id,
+                started_at: found.started_at,
+                duration_s: found.duration_s,
+                clicks: found.clicks,
             }),
         }))
     }

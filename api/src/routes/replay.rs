@@ -296,6 +296,36 @@ fn domain_of(d: &str) -> ApiResult<String> {
     })
 }
 
+/// Chunks decoded and summarized at once in this process. One takes up to 8 MiB decoded, a
+/// few dozen bytes per event and tens of milliseconds of a core, so a burst of uploads waits
+/// here (then gets 429, which the recorder retries) instead of exhausting memory or the
+/// threads that serve every other request.
+static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+/// Longest wait for a place among [`DECODING`].
+const DECODE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `wire` decoded, checked and summarized ([`chunk::parse`]) on a blocking thread, at most
+/// [`DECODING`] at once.
+async fn decode(wire: Vec<u8>, now: DateTime<Utc>) -> ApiResult<chunk::Chunk> {
+    let _permit = tokio::time::timeout(DECODE_WAIT, DECODING.acquire())
+        .await
+        .map_err(|_| ApiError {
+            detail: "too many recordings are being uploaded at once: retry in a few seconds".into(),
+            ..ApiError::too_many_requests(2)
+        })?
+        .map_err(ApiError::internal)?;
+    tokio::task::spawn_blocking(move || chunk::parse(&wire, now))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|invalid| {
+            if invalid.kind == ProblemKind::PayloadTooLarge {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, invalid.kind, invalid.detail)
+            } else {
+                ApiError::from(invalid)
+            }
+        })
+}
+
 fn limit_reached(what: &str) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -422,13 +452,7 @@ impl ReplayApi {
                 "the organization's session replays for this month are used up",
             ));
         }
-        let parsed = chunk::parse(&body, now).map_err(|invalid| {
-            if invalid.kind == ProblemKind::PayloadTooLarge {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, invalid.kind, invalid.detail)
-            } else {
-                ApiError::from(invalid)
-            }
-        })?;
+        let parsed = decode(body.0, now).await?;
         let ip =
             client_ip(req, &state.trusted_proxies).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let session = NewSession {
@@ -460,6 +484,10 @@ impl ReplayApi {
                         "this recording belongs to another project",
                     ),
                     RecordError::LimitReached(what) => limit_reached(what),
+                    RecordError::Deleted => ApiError::conflict(
+                        ProblemKind::ReplayDeleted,
+                        "this recording was deleted; its chunks are no longer accepted",
+                    ),
                     RecordError::Db(error) => ApiError::from(tenant::DbError::Query(error)),
                 })?;
                 if recorded == Recorded::Stored {
@@ -524,7 +552,11 @@ impl ReplayApi {
         /// more).
         #[oai(validator(minimum(value = "2"), maximum(value = "8")))]
         dropped_at: Query<Option<u32>>,
-        /// The funnel's period (as its report's, default `30d`).
+        /// Only recordings of visitors in this saved segment (shared, or the caller's own):
+        /// visitors with a visit in `period` that the segment's filters admit.
+        segment_id: Query<Option<Uuid>>,
+        /// The period the funnel or the segment is evaluated over (a Stats API `date_range`
+        /// name or `YYYY-MM-DD,YYYY-MM-DD`, default `30d`).
         #[oai(validator(max_length = 40))]
         period: Query<Option<String>>,
         /// The previous page's `next_cursor`.
@@ -538,11 +570,7 @@ impl ReplayApi {
         let (org, project) = (scope.org(), scope.project_id());
         let before = parse_cursor(cursor.as_deref())?;
         let dropped = match (*funnel_id, *dropped_at) {
-            (Some(funnel), Some(step)) => Some((
-                funnel,
-                step as usize,
-                tenant::stats::request::parse_period(period.as_deref())?,
-            )),
+            (Some(funnel), Some(step)) => Some((funnel, step as usize)),
             (None, None) => None,
             _ => {
                 return Err(ApiError::bad_request(
@@ -551,6 +579,9 @@ impl ReplayApi {
                 ));
             }
         };
+        let range = tenant::stats::request::parse_period(period.as_deref())?;
+        let viewer = scope.caller.person();
+        let project_row = scope.project.clone();
         let timezone = scope.project.timezone.clone();
         let first_day = scope.project.created_at.date_naive();
         let mut filter = ReplayFilter {
@@ -561,11 +592,19 @@ impl ReplayApi {
             min_duration_s: *min_duration_s,
             since: days.map(|days| state.clock.now() - chrono::Duration::days(days)),
             visitors: None,
+            segment: None,
             before,
         };
         let rows = scope
             .run(async |conn| {
-                if let Some((funnel_id, step, range)) = &dropped {
+                let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
+                let (from, to) = range.resolve(today, first_day);
+                if let Some(segment_id) = *segment_id {
+                    filter.segment = Some(
+                        segment_query(conn, &project_row, viewer, segment_id, (from, to)).await?,
+                    );
+                }
+                if let Some((funnel_id, step)) = &dropped {
                     let funnel = funnels::list(conn, org, project, Some(*funnel_id))
                         .await?
                         .into_iter()
@@ -577,8 +616,6 @@ impl ReplayApi {
                             format!("the funnel has {} steps", funnel.steps.len()),
                         ));
                     }
-                    let today = tenant::stats::today(conn, &timezone, state.clock.now()).await?;
-                    let (from, to) = range.resolve(today, first_day);
                     let days = DayRange {
                         timezone: &timezone,
                         from,
@@ -709,14 +746,15 @@ impl ReplayApi {
     ) -> ApiResult<NoContent> {
         let (org, project) = (scope.org(), scope.project_id());
         let blobs = state.blobs.clone();
-        let keys = scope
+        let now = state.clock.now();
+        scope
             .run(async |conn| {
                 let row = replays::find(conn, org, project, *replay_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("recording"))?;
-                let keys = replays::delete(conn, org, project, &[*replay_id]).await?;
+                let keys = replays::delete(conn, org, project, &[*replay_id], Some(now)).await?;
                 blobs
-                    .delete(conn, org, &keys)
+                    .delete(conn, org, project, &keys, now)
                     .await
                     .map_err(ApiError::internal)?;
                 let entry =
@@ -726,13 +764,13 @@ impl ReplayApi {
                         "chunks": row.chunks,
                     })));
                 audit::record(conn, org, entry).await?;
-                Ok::<_, ApiError>(keys)
+                Ok::<_, ApiError>(())
             })
             .await?;
-        // The objects once no row names them (an object store's; PostgreSQL's went above). A
-        // failure leaves objects no row names, which the project's erasure removes.
-        if let Err(error) = state.blobs.purge(&keys).await {
-            tracing::warn!(%error, "deleting a recording's objects failed");
+        // An object store's objects once no row names them (PostgreSQL's went above). What
+        // fails stays owed and the hourly replay job retries it.
+        if let Err(error) = state.blobs.settle(&state.db, org, now).await {
+            tracing::warn!(%error, "deleting a recording's objects failed; retried hourly");
         }
         Ok(NoContent::NoContent)
     }
@@ -850,6 +888,29 @@ impl ReplayApi {
         state.ingest.router.forget_replay_settings(project.uuid());
         Ok(Json(settings_out(settings)))
     }
+}
+
+/// The Stats query whose visitors a saved segment selects over `days`: the segment's filters,
+/// read as the Stats API reads them (refused as there when the caller may not use it).
+async fn segment_query(
+    conn: &mut diesel_async::AsyncPgConnection,
+    project: &tenant::tables::projects::Project,
+    viewer: Option<tenant::UserId>,
+    segment_id: Uuid,
+    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
+) -> ApiResult<tenant::stats::StatsQuery> {
+    let body = serde_json::json!({
+        "site_id": "replays",
+        "metrics": ["visitors"],
+        "date_range": [from.to_string(), to.to_string()],
+        "filters": [["is", "segment", [segment_id]]],
+    });
+    let (org, project_id) = (
+        OrgId::from_uuid(project.org_id),
+        ProjectId::from_uuid(project.project_id),
+    );
+    let request = tenant::stats::segments::parse(conn, org, project_id, viewer, &body).await?;
+    Ok(tenant::stats::answer::query_for(project, &request, to))
 }
 
 /// Parses a list cursor `<started_at micros>_<id>`.

@@ -45,6 +45,8 @@ const POPULATED: &[&str] = &[
     "replay_sessions",
     "replay_chunks",
     "replay_blobs",
+    "replay_tombstones",
+    "blob_deletions",
     "heatmap_clicks",
     "heatmap_scroll",
     "api_keys",
@@ -218,6 +220,43 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
         .send()
         .await;
     resp.assert_status(poem::http::StatusCode::ACCEPTED);
+    // A second recording deleted by a person (its tombstone), and an object deletion owed as an
+    // S3-compatible store's deletion records it.
+    let gone = Uuid::new_v4();
+    let resp = app
+        .client
+        .post(format!("/api/replay?d={domain}&s={gone}&n=0"))
+        .header("user-agent", FIREFOX)
+        .header("x-forwarded-for", "203.0.113.9")
+        .content_type("text/plain")
+        .body(json!([{"type": 2, "timestamp": t, "data": {}}]).to_string())
+        .send()
+        .await;
+    resp.assert_status(poem::http::StatusCode::ACCEPTED);
+    let (status, body) = app
+        .json(who, "DELETE", &format!("{base}/replays/{gone}"), None)
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (org_id, project_id) = (
+        tenant::OrgId::from_uuid(org),
+        tenant::ProjectId::from_uuid(id),
+    );
+    app.state
+        .db
+        .scoped(org_id, async |conn| {
+            let key = tenant::tables::replays::blob_key(org_id, project_id, gone, 0);
+            tenant::tables::blob_deletions::owe(
+                conn,
+                org_id,
+                project_id,
+                &[key],
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(tenant::DbError::from)
+        })
+        .await
+        .unwrap();
 
     let events = json!([
         {"n": "pageview", "u": format!("https://{domain}/"), "d": domain},

@@ -1198,6 +1198,15 @@ async fn second_tenant_gets_404_and_changes_nothing() {
     )
     .await;
     assert_problem(resp, 404, "not_found").await;
+    // A's saved segment cannot filter B's recordings (it is not one B may use).
+    let b_replays = format!(
+        "/api/v1/orgs/{b_org}/projects/{}/replays?segment_id={}",
+        b_project["id"].as_str().unwrap(),
+        a.segment
+    );
+    let resp = send(&app, &b_session, "GET", &b_replays, None).await;
+    let problem = assert_problem(resp, 400, "invalid_filter").await;
+    assert!(!problem.to_string().contains("Alpha"), "{problem}");
     let resp = send(
         &app,
         &b_session,

@@ -114,8 +114,8 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
                 tenant::ProjectId::from_uuid(site.project),
             );
             for days in [5, 0] {
-                let day = (now - Duration::days(days)).date_naive();
-                tenant::tables::heatmaps::record(conn, org, project, day, &report).await?;
+                let at = now - Duration::days(days);
+                tenant::tables::heatmaps::record(conn, org, project, at, &report).await?;
             }
             Ok::<_, tenant::DbError>(())
         })

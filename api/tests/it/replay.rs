@@ -941,6 +941,87 @@ async fn the_s3_blob_store_holds_bodies_and_deletion_retention_and_erasure_remov
     let keys = objects();
     assert_eq!(keys.len(), 2, "{keys:?}");
     assert!(!keys.iter().any(|k| k.contains(&sessions[0])));
+    // A deletion the store refuses is owed, not forgotten: with a store that answers every
+    // request 403 AccessDenied (as S3 does to a key without the right), the rows go, the object
+    // stays, and the deletion waits with its error.
+    let refusing = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let refusing_endpoint = format!("http://{}", refusing.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = refusing.accept().await {
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut request = [0u8; 8192];
+                let _ = socket.read(&mut request).await;
+                let body =
+                    "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+                let response = format!(
+                    "HTTP/1.1 403 Forbidden\r\ncontent-type: application/xml\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    let refused = BlobStore::from_url(
+        "s3://recordings/beacon",
+        &[
+            ("endpoint", refusing_endpoint.as_str()),
+            ("access_key_id", "test"),
+            ("secret_access_key", "test"),
+            ("region", "us-east-1"),
+            ("allow_http", "true"),
+        ],
+    )
+    .unwrap();
+    let (org_id, project) = (
+        tenant::OrgId::from_uuid(org),
+        tenant::ProjectId::from_uuid(project_id.parse().unwrap()),
+    );
+    let deleted_at = app.state.clock.now();
+    let replay: Uuid = sessions[1].parse().unwrap();
+    app.state
+        .db
+        .scoped(org_id, async |conn| {
+            let keys =
+                tenant::tables::replays::delete(conn, org_id, project, &[replay], Some(deleted_at))
+                    .await?;
+            assert_eq!(keys.len(), 1);
+            refused
+                .delete(conn, org_id, project, &keys, deleted_at)
+                .await
+                .map_err(|e| tenant::DbError::Pool(e.to_string()))
+        })
+        .await
+        .unwrap();
+    let settled = refused
+        .settle(&app.state.db, org_id, deleted_at)
+        .await
+        .unwrap();
+    assert_eq!((settled.deleted, settled.failed), (0, 1));
+    assert!(objects().iter().any(|k| k.contains(&sessions[1])));
+    let owed = &app.tenant_rows(org).await["blob_deletions"];
+    assert_eq!(owed.len(), 1, "{owed:?}");
+    assert_eq!(owed[0]["attempts"], 1);
+    assert!(!owed[0]["last_error"].as_str().unwrap().is_empty());
+    // A process without the store's address says so rather than dropping what is owed.
+    let error = BlobStore::Postgres
+        .settle(
+            &app.state.db,
+            org_id,
+            deleted_at + chrono::Duration::minutes(5),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("BEACON_BLOB_URL"), "{error}");
+    // The hourly job retries once the delay has passed, with the store that works.
+    app.set_now(deleted_at + chrono::Duration::minutes(2));
+    worker::jobs::PruneReplaysAllTenants {}
+        .run(&crate::support::job_context(&app, None))
+        .await
+        .unwrap();
+    assert!(!objects().iter().any(|k| k.contains(&sessions[1])));
+    assert!(app.tenant_rows(org).await["blob_deletions"].is_empty());
     // Retention: two days later, with one day kept.
     let (status, _) = app
         .json(
@@ -1084,7 +1165,7 @@ async fn recordings_are_metered_and_an_organization_over_its_replay_quota_record
 }
 
 #[tokio::test]
-async fn a_funnel_steps_drop_offs_list_the_recordings_of_the_visitors_who_dropped_there() {
+async fn funnel_drop_offs_and_saved_segments_list_the_recordings_of_their_visitors() {
     let app = TestApp::new().await;
     let user = app.user("owner@funnel-replay.example").await;
     let org = app.org(&user, "Funnel Replay").await;
@@ -1180,9 +1261,70 @@ async fn a_funnel_steps_drop_offs_list_the_recordings_of_the_visitors_who_droppe
     let (_, body) = list(String::new()).await;
     let mut all = ids(&body);
     all.sort();
-    let mut expected = vec![dropped, completed];
+    let mut expected = vec![dropped.clone(), completed.clone()];
     expected.sort();
     assert_eq!(all, expected);
+    // A saved segment of the visitors who saw the thank-you page: Firefox only; one of
+    // Chrome's pages (the control) selects both.
+    let segment = |filters: Value| {
+        let (app, owner, base) = (&app, &owner, &base);
+        async move {
+            let (status, segment) = app
+                .json(
+                    owner,
+                    "POST",
+                    &format!("{base}/segments"),
+                    Some(json!({"name": "Segment", "filters": filters, "shared": true})),
+                )
+                .await;
+            assert_eq!(status, 201, "{segment}");
+            segment["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let thanked = segment(json!([["is", "event:page", ["/thanks"]]])).await;
+    let (status, body) = list(format!("segment_id={thanked}&period=day")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), std::slice::from_ref(&completed), "{body}");
+    let carted = segment(json!([["is", "event:page", ["/cart"]]])).await;
+    let (_, body) = list(format!("segment_id={carted}")).await;
+    let mut both = ids(&body);
+    both.sort();
+    assert_eq!(both, expected);
+    // With another filter: both visitors are in the cart segment, one dropped off.
+    let (_, body) = list(format!(
+        "segment_id={carted}&funnel_id={funnel}&dropped_at=3&period=day"
+    ))
+    .await;
+    assert_eq!(ids(&body), std::slice::from_ref(&dropped), "{body}");
+    // A segment that is not there, or is someone else's personal one, is refused.
+    let (status, body) = list(format!("segment_id={}", Uuid::new_v4())).await;
+    assert_eq!((status, kind(&body)), (400, "invalid_filter"), "{body}");
+    let member = app.user("member@funnel-replay.example").await;
+    app.add_member(org, &member, tenant::tables::memberships::Role::Member)
+        .await;
+    let member = As::User(member);
+    let (status, personal) = app
+        .json(
+            &member,
+            "POST",
+            &format!("{base}/segments"),
+            Some(json!({"name": "Mine", "filters": [["is", "event:page", ["/pay"]]]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{personal}");
+    let personal = personal["id"].as_str().unwrap();
+    let (status, body) = app
+        .json(
+            &member,
+            "GET",
+            &format!("{base}/replays?segment_id={personal}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body).len(), 2, "{body}");
+    let (status, body) = list(format!("segment_id={personal}")).await;
+    assert_eq!((status, kind(&body)), (400, "invalid_filter"), "{body}");
     // Bad combinations.
     let (status, _) = list(format!("funnel_id={funnel}")).await;
     assert_eq!(status, 400);
@@ -1190,4 +1332,155 @@ async fn a_funnel_steps_drop_offs_list_the_recordings_of_the_visitors_who_droppe
     assert_eq!(status, 400);
     let (status, _) = list(format!("funnel_id={}&dropped_at=2", Uuid::new_v4())).await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_deleted_recording_stays_deleted_a_retry_near_a_limit_is_a_duplicate_and_markers_are_capped()
+ {
+    use tenant::tables::replays::{self, NewSession, RecordError, Recorded, SessionLimits};
+    let app = TestApp::new().await;
+    let user = app.user("owner@integrity.example").await;
+    let org = app.org(&user, "Integrity").await;
+    let owner = As::User(user);
+    let domain = "integrity.example";
+    let project = app.project(&owner, org, domain).await;
+    let project_id: Uuid = project["id"].as_str().unwrap().parse().unwrap();
+    let base = format!("/api/v1/orgs/{org}/projects/{project_id}");
+    let (status, _) = app
+        .json(
+            &owner,
+            "PUT",
+            &format!("{base}/replay-settings"),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let now = chrono::Utc::now();
+    app.set_now(now);
+    let t = now.timestamp_millis() - 60_000;
+
+    // Deleted while the visitor is still on the page: the next chunk is refused (409) and
+    // re-creates nothing; another recording's next chunk is the control.
+    let (deleted, kept) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+    for session in [&deleted, &kept] {
+        let chunk = gzip(&serde_json::to_vec(&first_chunk(t)).unwrap());
+        let (status, body) = upload(&app, domain, session, 0, chunk, CHROME).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let (status, _) = app
+        .json(&owner, "DELETE", &format!("{base}/replays/{deleted}"), None)
+        .await;
+    assert_eq!(status, 204);
+    for session in [&deleted, &kept] {
+        let chunk = gzip(&serde_json::to_vec(&second_chunk(t + 10_000)).unwrap());
+        let (status, body) = upload(&app, domain, session, 1, chunk, CHROME).await;
+        if session == &deleted {
+            assert_eq!((status, kind(&body)), (409, "replay_deleted"), "{body}");
+        } else {
+            assert_eq!(status, 202, "{body}");
+        }
+    }
+    let rows = app.tenant_rows(org).await;
+    assert_eq!(rows["replay_sessions"].len(), 1);
+    assert_eq!(rows["replay_sessions"][0]["replay_id"], kept.as_str());
+    assert_eq!(
+        rows["replay_chunks"].len(),
+        2,
+        "the kept recording's two chunks"
+    );
+    assert_eq!(rows["replay_blobs"].len(), 2);
+    assert_eq!(rows["replay_tombstones"].len(), 1);
+    // The hourly job forgets tombstones after two days (the recording cannot go on by then).
+    let ctx = crate::support::job_context(&app, None);
+    worker::jobs::PruneReplaysAllTenants {}
+        .run(&ctx)
+        .await
+        .unwrap();
+    assert_eq!(app.tenant_rows(org).await["replay_tombstones"].len(), 1);
+    app.set_now(now + chrono::Duration::days(3));
+    worker::jobs::PruneReplaysAllTenants {}
+        .run(&ctx)
+        .await
+        .unwrap();
+    assert!(app.tenant_rows(org).await["replay_tombstones"].is_empty());
+    app.set_now(now);
+
+    // A retry of a stored chunk is a duplicate even when the recording is at its byte limit;
+    // a new chunk over it is refused (the control).
+    let (org_id, project) = (
+        tenant::OrgId::from_uuid(org),
+        tenant::ProjectId::from_uuid(project_id),
+    );
+    let session = NewSession {
+        org_id,
+        project_id: project,
+        replay_id: Uuid::new_v4(),
+        visitor_id: 7,
+        country: None,
+        device: "desktop".into(),
+        browser: "Chrome".into(),
+        os: "Linux".into(),
+    };
+    let limits = SessionLimits {
+        max_duration_s: 3_600,
+        max_bytes: 100,
+        max_seq: 10,
+    };
+    let summary =
+        tenant::replay::chunk::summarize(&serde_json::to_vec(&first_chunk(t)).unwrap(), now)
+            .unwrap();
+    let record = |seq: i32| {
+        let (app, session, summary) = (&app, &session, &summary);
+        async move {
+            app.state
+                .db
+                .scoped(org_id, async |conn| {
+                    Ok::<_, tenant::DbError>(
+                        replays::record_chunk(conn, session, seq, summary, 80, limits).await,
+                    )
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(record(0).await, Ok(Recorded::Stored)));
+    assert!(matches!(record(0).await, Ok(Recorded::AlreadyStored)));
+    assert!(matches!(
+        record(1).await,
+        Err(RecordError::LimitReached("bytes"))
+    ));
+
+    // Markers: at most 200 per chunk and 2,000 per recording; every click is still counted.
+    let many = Uuid::new_v4().to_string();
+    let clicks = |seq: i64| {
+        Value::Array(
+            (0..250)
+                .map(|i| json!({"type": 3, "timestamp": t + seq * 1_000 + i, "data": {"source": 2, "type": 2, "id": i, "x": 1, "y": 1}}))
+                .collect(),
+        )
+    };
+    let markers = || {
+        let (app, owner, base, many) = (&app, &owner, &base, &many);
+        async move {
+            let (status, body) = app
+                .json(owner, "GET", &format!("{base}/replays/{many}"), None)
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["markers"].as_array().unwrap().len()
+        }
+    };
+    for seq in 0..10 {
+        let chunk = gzip(&serde_json::to_vec(&clicks(seq)).unwrap());
+        let (status, body) = upload(&app, domain, &many, seq as i32, chunk, CHROME).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    assert_eq!(markers().await, 2_000, "ten chunks of 200 markers each");
+    let chunk = gzip(&serde_json::to_vec(&clicks(10)).unwrap());
+    let (status, body) = upload(&app, domain, &many, 10, chunk, CHROME).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(markers().await, 2_000, "the eleventh chunk keeps none");
+    let (_, detail) = app
+        .json(&owner, "GET", &format!("{base}/replays/{many}"), None)
+        .await;
+    assert_eq!(detail["replay"]["clicks"], 2_750, "{detail}");
 }

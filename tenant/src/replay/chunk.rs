@@ -7,8 +7,8 @@
 use std::io::Write;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::ingest::body::{self, BodyError};
 use crate::problem::{Invalid, ProblemKind};
@@ -19,6 +19,9 @@ pub const MAX_DECODED_BYTES: usize = 8 * 1024 * 1024;
 pub const MAX_EVENTS: usize = 50_000;
 /// Most timeline markers kept per chunk (clicks beyond it are still counted).
 const MAX_MARKERS: usize = 200;
+/// Most timeline markers kept per recording: a recording's later chunks keep none once it has
+/// this many (the player reads them all at once).
+pub const MAX_RECORDING_MARKERS: usize = 2_000;
 /// How far a recording's clock may be behind the server's.
 const MAX_AGE: Duration = Duration::hours(24);
 /// How far ahead of the server's clock it may be.
@@ -109,12 +112,7 @@ pub fn parse(wire: &[u8], now: DateTime<Utc>) -> Result<Chunk, Invalid> {
         }
         wire.to_vec()
     };
-    let events: Vec<Value> = serde_json::from_slice(&json).map_err(|e| {
-        invalid(format!(
-            "the chunk is not a JSON array of rrweb events: {e}"
-        ))
-    })?;
-    let summary = summarize(&events, now)?;
+    let summary = summarize(&json, now)?;
     let gzip = if gzipped {
         wire.to_vec()
     } else {
@@ -144,8 +142,63 @@ fn path_of(href: &str) -> Option<String> {
     })
 }
 
-/// Checks every event's shape and time, and gathers what the summary says.
-pub fn summarize(events: &[Value], now: DateTime<Utc>) -> Result<Summary, Invalid> {
+/// An rrweb event as the summary reads it. Every field stays a reference into the body until
+/// the event's type says which of them matter, so a chunk never becomes a tree of values: an
+/// 8 MiB body of tiny events would make one of hundreds of megabytes, and reading it this
+/// way costs a few dozen bytes per event.
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+/// The fields of an event's `data` the summary uses (the rest is skipped unread).
+#[derive(Deserialize, Default)]
+struct Data<'a> {
+    #[serde(borrow, default)]
+    href: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    tag: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    payload: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    source: Option<&'a RawValue>,
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+}
+
+impl<'a> Data<'a> {
+    /// `raw`'s fields, or none when it is not an object.
+    fn of(raw: Option<&'a RawValue>) -> Self {
+        raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// `raw` as a string, when it is one.
+fn text(raw: Option<&RawValue>) -> Option<String> {
+    raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+}
+
+/// `raw` as a whole number, when it is one.
+fn whole(raw: Option<&RawValue>) -> Option<i64> {
+    raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+}
+
+/// Checks every event of `json` (a chunk's decoded body) for its shape and time, and gathers
+/// what the summary says.
+pub fn summarize(json: &[u8], now: DateTime<Utc>) -> Result<Summary, Invalid> {
+    let events: Vec<Event<'_>> = serde_json::from_slice(json).map_err(|e| {
+        invalid(format!(
+            "the chunk is not a JSON array of rrweb events: {e}"
+        ))
+    })?;
     if events.is_empty() || events.len() > MAX_EVENTS {
         return Err(invalid(format!(
             "a chunk holds 1 to {MAX_EVENTS} events, this one {}",
@@ -161,10 +214,10 @@ pub fn summarize(events: &[Value], now: DateTime<Utc>) -> Result<Summary, Invali
     let mut clicks: Vec<(i64, i64)> = Vec::new();
     let mut mutations: Vec<i64> = Vec::new();
     for (index, event) in events.iter().enumerate() {
-        let kind = event.get("type").and_then(Value::as_i64);
+        let kind = whole(event.kind);
         let at = event
-            .get("timestamp")
-            .and_then(Value::as_f64)
+            .timestamp
+            .and_then(|raw| serde_json::from_str::<f64>(raw.get()).ok())
             .map(|t| t as i64);
         let (Some(kind @ 0..=6), Some(at)) = (kind, at) else {
             return Err(invalid(format!(
@@ -181,10 +234,8 @@ pub fn summarize(events: &[Value], now: DateTime<Utc>) -> Result<Summary, Invali
         }
         first = first.min(at);
         last = last.max(at);
-        let data = event.get("data");
-        let field = |name: &str| data.and_then(|d| d.get(name));
-        let mut page = |href: Option<&Value>, markers: &mut Vec<Marker>| {
-            if let Some(path) = href.and_then(Value::as_str).and_then(path_of) {
+        let mut page = |href: Option<&RawValue>, markers: &mut Vec<Marker>| {
+            if let Some(path) = text(href).as_deref().and_then(path_of) {
                 if pages.len() < 50 && !pages.contains(&path) {
                     pages.push(path.clone());
                 }
@@ -197,18 +248,19 @@ pub fn summarize(events: &[Value], now: DateTime<Utc>) -> Result<Summary, Invali
         };
         match kind {
             FULL_SNAPSHOT => has_snapshot = true,
-            META => page(field("href"), &mut markers),
+            META => page(Data::of(event.data).href, &mut markers),
             CUSTOM => {
-                let tag = field("tag").and_then(Value::as_str).unwrap_or("");
+                let data = Data::of(event.data);
+                let tag = text(data.tag).unwrap_or_default();
                 if tag.chars().any(char::is_control) {
                     return Err(invalid(format!(
                         "event {index}'s custom tag holds a control character"
                     )));
                 }
                 if tag == "pageview" {
-                    page(field("payload").and_then(|p| p.get("href")), &mut markers);
+                    page(Data::of(data.payload).href, &mut markers);
                 } else if !tag.is_empty() {
-                    let mut label = tag.to_owned();
+                    let mut label = tag;
                     label.truncate(label.floor_char_boundary(100));
                     markers.push(Marker {
                         t: at,
@@ -217,12 +269,12 @@ pub fn summarize(events: &[Value], now: DateTime<Utc>) -> Result<Summary, Invali
                     });
                 }
             }
-            INCREMENTAL => match field("source").and_then(Value::as_i64) {
-                Some(SOURCE_MUTATION) => mutations.push(at),
-                Some(SOURCE_MOUSE_INTERACTION)
-                    if field("type").and_then(Value::as_i64) == Some(INTERACTION_CLICK) =>
+            INCREMENTAL => match Data::of(event.data) {
+                data if whole(data.source) == Some(SOURCE_MUTATION) => mutations.push(at),
+                data if whole(data.source) == Some(SOURCE_MOUSE_INTERACTION)
+                    && whole(data.kind) == Some(INTERACTION_CLICK) =>
                 {
-                    let target = field("id").and_then(Value::as_i64).unwrap_or(-1);
+                    let target = whole(data.id).unwrap_or(-1);
                     clicks.push((at, target));
                     markers.push(Marker {
                         t: at,
@@ -300,7 +352,11 @@ fn dead_clicks(clicks: &[(i64, i64)], mutations: &[i64], last: i64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn summary_of(events: &[Value]) -> Result<Summary, Invalid> {
+        summarize(&serde_json::to_vec(events).unwrap(), now())
+    }
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp_millis(1_800_000_000_000).unwrap()
@@ -327,7 +383,7 @@ mod tests {
             click(t + 1_000, 9),
             mutation(t + 5_000),
         ];
-        let summary = summarize(&events, now()).unwrap();
+        let summary = summary_of(&events).unwrap();
         assert_eq!(summary.events, 8);
         assert!(summary.has_snapshot);
         assert_eq!(summary.pages, ["/cart", "/pay"]);
@@ -351,7 +407,7 @@ mod tests {
         // A second burst, later.
         events.extend((0..3).map(|i| click(t + 20_000 + i * 200, 4)));
         events.push(mutation(t + 30_000));
-        let summary = summarize(&events, now()).unwrap();
+        let summary = summary_of(&events).unwrap();
         assert_eq!(summary.clicks, 11);
         assert_eq!(summary.rage_clicks, 2);
     }
@@ -360,14 +416,14 @@ mod tests {
     fn many_clicks_on_many_elements_at_one_moment_are_no_rage() {
         let t = 1_800_000_000_000 - 60_000;
         let events: Vec<Value> = (0..MAX_EVENTS as i64).map(|id| click(t, id)).collect();
-        let summary = summarize(&events, now()).unwrap();
+        let summary = summary_of(&events).unwrap();
         assert_eq!(summary.rage_clicks, 0);
         assert_eq!(summary.clicks, MAX_EVENTS as u32);
         // Three of them on one element among the crowd are one burst.
         let mut events = events;
         events.truncate(MAX_EVENTS - 3);
         events.extend((0..3).map(|i| click(t + i, -7)));
-        assert_eq!(summarize(&events, now()).unwrap().rage_clicks, 1);
+        assert_eq!(summary_of(&events).unwrap().rage_clicks, 1);
     }
 
     #[test]

@@ -7,12 +7,15 @@
 //!   `AWS_*` settings: credentials, region, `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`), through
 //!   `object_store`, for larger installations. A body is put before its chunk's transaction
 //!   commits (a failed put fails the chunk; a commit that fails after a put leaves an object no
-//!   row names, overwritten when the chunk is sent again); objects are deleted after the rows
-//!   that name them are gone ([`BlobStore::purge`]), and a deleted project's or organization's
-//!   objects by prefix ([`BlobStore::purge_prefix`]).
+//!   row names, overwritten when the chunk is sent again). The transaction that deletes rows
+//!   naming objects records the objects as owed (`blob_deletions`); they are deleted once it
+//!   has committed ([`BlobStore::settle`]), and what fails is retried by the hourly replay job,
+//!   so no object outlives its rows. A deleted project's or organization's objects go by prefix
+//!   ([`BlobStore::purge_prefix`]).
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
@@ -20,8 +23,8 @@ use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{DynObjectStore, ObjectStore, ObjectStoreExt, PutPayload};
 
-use crate::tables::replays;
-use crate::{OrgId, ProjectId};
+use crate::tables::{blob_deletions, replays};
+use crate::{Db, DbError, OrgId, ProjectId};
 
 /// Where chunk bodies are kept.
 #[derive(Clone, Default)]
@@ -51,6 +54,9 @@ pub enum StoreError {
     /// The object store failed.
     #[error("blob store: {0}")]
     Object(#[from] object_store::Error),
+    /// The database pool failed.
+    #[error(transparent)]
+    Pool(#[from] DbError),
     /// `BEACON_BLOB_URL` or an option is not one Beacon understands.
     #[error("{0}")]
     Config(String),
@@ -121,32 +127,67 @@ impl BlobStore {
         }
     }
 
-    /// Deletes the bodies under `keys` that live in the database, on the transaction that
-    /// deletes their chunks; [`BlobStore::purge`] deletes objects once it has committed.
+    /// Deletes the bodies under `keys` (of `project`), on the transaction that deletes their
+    /// chunks: the PostgreSQL store's rows at once; an object store's objects are recorded as
+    /// owed (`blob_deletions`), and [`BlobStore::settle`] deletes them once it has committed.
     pub async fn delete(
         &self,
         conn: &mut AsyncPgConnection,
         org: OrgId,
+        project: ProjectId,
         keys: &[String],
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if let Self::Postgres = self {
-            replays::delete_blobs(conn, org, keys).await?;
-        }
+        match self {
+            Self::Postgres => replays::delete_blobs(conn, org, keys).await?,
+            Self::Object(_) => blob_deletions::owe(conn, org, project, keys, now).await?,
+        };
         Ok(())
     }
 
-    /// Deletes the objects under `keys` (after the transaction that deleted their rows
-    /// committed; nothing to do for the PostgreSQL store).
-    pub async fn purge(&self, keys: &[String]) -> Result<(), StoreError> {
-        if let Self::Object(store) = self {
-            for key in keys {
-                match store.delete(&Path::from(key.as_str())).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(error) => return Err(error.into()),
+    /// Deletes up to [`SETTLE_BATCH`] of `org`'s owed objects that are due. A failed one keeps
+    /// its error and is tried again later ([`blob_deletions::retry_delay`]); the hourly
+    /// replay job settles what is left. Answers how many were deleted and how many failed.
+    ///
+    /// A PostgreSQL store owing objects means this process was started without the
+    /// `BEACON_BLOB_URL` the server wrote them with: that is refused with a clear error, and
+    /// the deletions stay owed.
+    pub async fn settle(
+        &self,
+        db: &Db,
+        org: OrgId,
+        now: DateTime<Utc>,
+    ) -> Result<Settled, StoreError> {
+        db.scoped(org, async |conn| {
+            let due = blob_deletions::due(conn, org, now, SETTLE_BATCH).await?;
+            if due.is_empty() {
+                return Ok(Settled::default());
+            }
+            let Self::Object(store) = self else {
+                return Err(StoreError::Config(format!(
+                    "{} objects of an S3-compatible store are to be deleted, but this process has \
+                     no BEACON_BLOB_URL: start it with the server's",
+                    due.len()
+                )));
+            };
+            let mut settled = Settled::default();
+            let mut done = Vec::new();
+            for owed in &due {
+                match store.delete(&Path::from(owed.blob_key.as_str())).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                        done.push(owed.blob_key.clone());
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "deleting a replay object failed; retried later");
+                        blob_deletions::failed(conn, org, owed, &error.to_string(), now).await?;
+                        settled.failed += 1;
+                    }
                 }
             }
-        }
-        Ok(())
+            settled.deleted = blob_deletions::done(conn, org, &done).await?;
+            Ok(settled)
+        })
+        .await
     }
 
     /// Deletes every object under `prefix` (an organization's or a project's, once erased;
@@ -169,6 +210,18 @@ impl BlobStore {
             .await?;
         Ok(count)
     }
+}
+
+/// Most owed object deletions [`BlobStore::settle`] makes in one transaction.
+pub const SETTLE_BATCH: i64 = 500;
+
+/// What [`BlobStore::settle`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Objects deleted.
+    pub deleted: usize,
+    /// Objects whose deletion failed (tried again later).
+    pub failed: usize,
 }
 
 /// The prefix of an organization's objects.

@@ -12,7 +12,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{Array, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
 /// A value bound to a statement.
@@ -26,6 +26,22 @@ pub enum Param {
     TextArray(Vec<String>),
     /// A `timestamptz`.
     Timestamptz(DateTime<Utc>),
+    /// A `bigint`.
+    BigInt(i64),
+    /// A `bigint[]`.
+    BigIntArray(Vec<i64>),
+}
+
+impl From<i64> for Param {
+    fn from(value: i64) -> Self {
+        Self::BigInt(value)
+    }
+}
+
+impl From<Vec<i64>> for Param {
+    fn from(value: Vec<i64>) -> Self {
+        Self::BigIntArray(value)
+    }
 }
 
 impl From<Uuid> for Param {
@@ -102,6 +118,8 @@ impl Statement {
                 Param::Text(value) => query.bind::<Text, _>(value),
                 Param::TextArray(values) => query.bind::<Array<Text>, _>(values),
                 Param::Timestamptz(value) => query.bind::<Timestamptz, _>(value),
+                Param::BigInt(value) => query.bind::<BigInt, _>(value),
+                Param::BigIntArray(values) => query.bind::<Array<BigInt>, _>(values),
             };
         }
         query

@@ -197,6 +197,40 @@ impl Filter {
     }
 }
 
+/// CTEs ending in `matching_visitors (visitor_id)`: the visitors with a visit in `query`'s
+/// days (or instants) whose events pass its filter, as a Stats API query with the same filter
+/// counts them. Placeholders come from `params`, so the caller's statement can use them
+/// beside its own (the session replay list filtered by a segment).
+pub fn matching_visitors_cte(query: &StatsQuery, params: &mut Params) -> String {
+    let project = params.bind(query.project_id);
+    let timezone = params.bind(query.timezone.clone());
+    let (lo, hi) = match query.instants {
+        Some((start, end)) => (
+            format!("({}::timestamptz)", params.bind(start)),
+            format!("({}::timestamptz)", params.bind(end)),
+        ),
+        None => {
+            let from = params.bind(query.from.to_string());
+            let end = params.bind((query.to + chrono::Days::new(1)).to_string());
+            (
+                format!("({from}::date::timestamp AT TIME ZONE {timezone})"),
+                format!("({end}::date::timestamp AT TIME ZONE {timezone})"),
+            )
+        }
+    };
+    let exit_page = query.filter.mentions(&Dimension::ExitPage);
+    let visits = visits_cte(project, &lo, &hi, exit_page, None);
+    let mut plan = Plan {
+        params: std::mem::take(params),
+        timezone,
+    };
+    let where_sql = filter_sql(&query.filter, &mut plan);
+    *params = plan.params;
+    format!(
+        "{visits}, matching_visitors AS (SELECT DISTINCT visitor_id FROM visits_ev WHERE {where_sql})"
+    )
+}
+
 /// Runs `query` in the caller's tenant scope: from hourly rollups plus the raw tail when the
 /// query is one they answer (see [`super::rollups`]), else from raw events.
 pub async fn run(

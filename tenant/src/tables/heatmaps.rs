@@ -1,9 +1,9 @@
 //! `heatmap_clicks` and `heatmap_scroll`: a project's heatmaps, added up per page, viewport
-//! width class and UTC day as reports arrive ([`record`]), and read back over a range of days:
+//! width class and day (in the project's time zone) as reports arrive ([`record`]), and read back over a range of days:
 //! the clicks per element and cell, the most clicked elements, and the share of pageviews that
 //! reached each tenth of the page.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Int2, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -12,16 +12,31 @@ use uuid::Uuid;
 use crate::replay::heatmap::Report;
 use crate::{OrgId, ProjectId};
 
-/// Adds one report to `day`'s totals: each (element, cell)'s clicks and rage clicks, and the
+/// Adds one report received at `now` to the totals of that day in the project's time zone (the
+/// days the dashboard's ranges name): each (element, cell)'s clicks and rage clicks, and the
 /// pageview with how far it scrolled. One statement per table; rows are taken in key order, so
 /// two reports of one page lock them in the same order and cannot deadlock.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     org: OrgId,
     project: ProjectId,
-    day: NaiveDate,
+    now: DateTime<Utc>,
     report: &Report,
 ) -> QueryResult<()> {
+    #[derive(QueryableByName)]
+    struct LocalDay {
+        #[diesel(sql_type = Date)]
+        day: NaiveDate,
+    }
+    let LocalDay { day } = diesel::sql_query(
+        "SELECT ($1::timestamptz AT TIME ZONE timezone)::date AS day FROM projects \
+         WHERE org_id = $2 AND project_id = $3",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .bind::<SqlUuid, _>(org.uuid())
+    .bind::<SqlUuid, _>(project.uuid())
+    .get_result(conn)
+    .await?;
     let device = report.device.as_str();
     if !report.clicks.is_empty() {
         let selectors: Vec<&str> = report.clicks.iter().map(|c| c.selector.as_str()).collect();
@@ -168,6 +183,58 @@ pub async fn cells(
     .await
 }
 
+/// An element's clicks over a range, with the page's totals (every element's, not only the
+/// listed ones).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ElementClicks {
+    /// Its selector path.
+    #[diesel(sql_type = Text)]
+    pub selector: String,
+    /// Clicks on it.
+    #[diesel(sql_type = BigInt)]
+    pub clicks: i64,
+    /// Rage clicks on it.
+    #[diesel(sql_type = BigInt)]
+    pub rage_clicks: i64,
+    /// Clicks on the page.
+    #[diesel(sql_type = BigInt)]
+    pub total_clicks: i64,
+    /// Rage clicks on the page.
+    #[diesel(sql_type = BigInt)]
+    pub total_rage_clicks: i64,
+}
+
+/// The `limit` most clicked elements of `page` on `device` in `from..=to`, each row with the
+/// page's totals.
+pub async fn elements(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    project: ProjectId,
+    page: &str,
+    device: &str,
+    (from, to): (NaiveDate, NaiveDate),
+    limit: i64,
+) -> QueryResult<Vec<ElementClicks>> {
+    diesel::sql_query(
+        "SELECT selector, sum(clicks)::bigint AS clicks, sum(rage_clicks)::bigint AS rage_clicks, \
+                (sum(sum(clicks)) OVER ())::bigint AS total_clicks, \
+                (sum(sum(rage_clicks)) OVER ())::bigint AS total_rage_clicks \
+         FROM heatmap_clicks \
+         WHERE org_id = $1 AND project_id = $2 AND page = $3 AND device = $4 \
+           AND day BETWEEN $5 AND $6 \
+         GROUP BY selector ORDER BY clicks DESC, selector LIMIT $7",
+    )
+    .bind::<SqlUuid, _>(org.uuid())
+    .bind::<SqlUuid, _>(project.uuid())
+    .bind::<Text, _>(page)
+    .bind::<Text, _>(device)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
 /// Pageviews of `page` on `device` in `from..=to`, and how many reached each tenth.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Scroll {
@@ -210,37 +277,57 @@ pub async fn scroll(
     .await
 }
 
+/// A recording a heatmap is drawn over.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Snapshot {
+    /// The recording.
+    #[diesel(sql_type = SqlUuid)]
+    pub replay_id: Uuid,
+    /// When it started.
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// How long it lasted, in seconds.
+    #[diesel(sql_type = BigInt)]
+    pub duration_s: i64,
+    /// Clicks in it.
+    #[diesel(sql_type = Integer)]
+    pub clicks: i32,
+}
+
+/// How many of a page's newest recordings [`snapshot`] chooses among.
+const SNAPSHOT_CANDIDATES: i64 = 50;
+
 /// A recording to draw a heatmap over: of `page` on `device` (as the replay's device class
-/// names it), its full snapshot in chunk 0; one that entered on the page first, then the
-/// newest. `None` when there is none.
+/// names it), with its full snapshot in chunk 0, that entered on the page. Among the newest
+/// [`SNAPSHOT_CANDIDATES`], one a visitor used (clicked in, for 5 seconds or more) is chosen
+/// first, then the newest: anyone can upload a recording for a site, and a made-up one that
+/// nobody used is the least likely to be chosen. The page says which recording it shows.
+/// `None` when there is none.
 pub async fn snapshot(
     conn: &mut AsyncPgConnection,
     org: OrgId,
     project: ProjectId,
     page: &str,
     replay_device: &str,
-) -> QueryResult<Option<(Uuid, chrono::DateTime<chrono::Utc>)>> {
-    #[derive(QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = SqlUuid)]
-        replay_id: Uuid,
-        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-        started_at: chrono::DateTime<chrono::Utc>,
-    }
-    let found: Option<Found> = diesel::sql_query(
-        "SELECT r.replay_id, r.started_at FROM replay_sessions r \
-         WHERE r.org_id = $1 AND r.project_id = $2 AND r.has_snapshot AND r.device = $4 \
-           AND r.entry_page = $3 \
-           AND EXISTS (SELECT 1 FROM replay_chunks c WHERE c.org_id = r.org_id \
-                       AND c.replay_id = r.replay_id AND c.seq = 0) \
-         ORDER BY r.started_at DESC LIMIT 1",
+) -> QueryResult<Option<Snapshot>> {
+    diesel::sql_query(
+        "SELECT replay_id, started_at, duration_s, clicks FROM ( \
+           SELECT r.replay_id, r.started_at, r.clicks, \
+                  extract(epoch FROM r.ended_at - r.started_at)::bigint AS duration_s \
+           FROM replay_sessions r \
+           WHERE r.org_id = $1 AND r.project_id = $2 AND r.has_snapshot AND r.device = $4 \
+             AND r.entry_page = $3 \
+             AND EXISTS (SELECT 1 FROM replay_chunks c WHERE c.org_id = r.org_id \
+                         AND c.replay_id = r.replay_id AND c.seq = 0) \
+           ORDER BY r.started_at DESC LIMIT $5) AS newest \
+         ORDER BY (clicks > 0 AND duration_s >= 5) DESC, started_at DESC LIMIT 1",
     )
     .bind::<SqlUuid, _>(org.uuid())
     .bind::<SqlUuid, _>(project.uuid())
     .bind::<Text, _>(page)
     .bind::<Text, _>(replay_device)
+    .bind::<BigInt, _>(SNAPSHOT_CANDIDATES)
     .get_result(conn)
     .await
-    .optional()?;
-    Ok(found.map(|f| (f.replay_id, f.started_at)))
+    .optional()
 }

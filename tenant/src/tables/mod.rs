@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod audit_log;
 pub mod audit_streams;
 pub mod billing;
+pub mod blob_deletions;
 pub mod comments;
 pub mod dashboards;
 pub mod error_issues;

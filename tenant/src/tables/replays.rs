@@ -14,8 +14,11 @@ use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::replay::chunk::{Marker, Summary};
-use crate::schema::{projects, replay_blobs, replay_chunks, replay_sessions};
+use crate::replay::chunk::{MAX_RECORDING_MARKERS, Marker, Summary};
+use crate::schema::{projects, replay_blobs, replay_chunks, replay_sessions, replay_tombstones};
+use crate::stats::StatsQuery;
+use crate::stats::params::{Params, Statement};
+use crate::stats::sql::matching_visitors_cte;
 use crate::{OrgId, ProjectId};
 
 /// How far outside a recording's span an error still belongs to it, in seconds (the SDK's and
@@ -161,6 +164,8 @@ pub enum RecordError {
     OtherProject,
     /// The session would go over a limit (which one).
     LimitReached(&'static str),
+    /// A person deleted the recording: its late chunks are refused.
+    Deleted,
     /// The database failed.
     Db(diesel::result::Error),
 }
@@ -187,6 +192,8 @@ struct Existing {
     ended_at: DateTime<Utc>,
     #[diesel(sql_type = BigInt)]
     bytes: i64,
+    #[diesel(sql_type = Integer)]
+    markers: i32,
 }
 
 /// Records chunk `seq` of a session: the session's row (made by its first chunk to arrive, and
@@ -226,7 +233,7 @@ pub async fn record_chunk(
     .execute(conn)
     .await?;
     let existing: Existing = diesel::sql_query(
-        "SELECT project_id, started_at, ended_at, bytes FROM replay_sessions \
+        "SELECT project_id, started_at, ended_at, bytes, markers FROM replay_sessions \
          WHERE org_id = $1 AND replay_id = $2 FOR UPDATE",
     )
     .bind::<SqlUuid, _>(session.org_id.uuid())
@@ -236,6 +243,29 @@ pub async fn record_chunk(
     if existing.project_id != session.project_id.uuid() {
         return Err(RecordError::OtherProject);
     }
+    // Read after the row is locked: a deletion that committed while this waited is seen (and
+    // the row this made is rolled back with the refusal).
+    let deleted: i64 = replay_tombstones::table
+        .filter(replay_tombstones::org_id.eq(session.org_id))
+        .filter(replay_tombstones::replay_id.eq(session.replay_id))
+        .count()
+        .get_result(conn)
+        .await?;
+    if deleted > 0 {
+        return Err(RecordError::Deleted);
+    }
+    // A retry of a stored chunk is answered as such before the limits are checked: with the
+    // chunk already counted, a retry near a limit would otherwise be refused.
+    let stored: i64 = replay_chunks::table
+        .filter(replay_chunks::org_id.eq(session.org_id))
+        .filter(replay_chunks::replay_id.eq(session.replay_id))
+        .filter(replay_chunks::seq.eq(seq))
+        .count()
+        .get_result(conn)
+        .await?;
+    if stored > 0 {
+        return Ok(Recorded::AlreadyStored);
+    }
     let started = existing.started_at.min(summary.started_at);
     let ended = existing.ended_at.max(summary.ended_at);
     if (ended - started).num_seconds() > limits.max_duration_s {
@@ -244,7 +274,9 @@ pub async fn record_chunk(
     if existing.bytes + stored_bytes as i64 > limits.max_bytes {
         return Err(RecordError::LimitReached("bytes"));
     }
-    let markers = serde_json::to_value(&summary.markers).unwrap_or_default();
+    let room = MAX_RECORDING_MARKERS.saturating_sub(usize::try_from(existing.markers).unwrap_or(0));
+    let kept = &summary.markers[..summary.markers.len().min(room)];
+    let markers = serde_json::to_value(kept).unwrap_or_default();
     let inserted = diesel::insert_into(replay_chunks::table)
         .values((
             replay_chunks::org_id.eq(session.org_id),
@@ -271,7 +303,7 @@ pub async fn record_chunk(
     diesel::sql_query(
         "UPDATE replay_sessions SET \
              started_at = least(started_at, $3), ended_at = greatest(ended_at, $4), \
-             chunks = chunks + 1, bytes = bytes + $5, clicks = clicks + $6, \
+             chunks = chunks + 1, bytes = bytes + $5, clicks = clicks + $6, markers = markers + $11, \
              rage_clicks = rage_clicks + $7, dead_clicks = dead_clicks + $8, \
              has_snapshot = has_snapshot OR $9, \
              entry_page = CASE WHEN entry_page = '' OR $3 < started_at THEN coalesce($10[1], entry_page) \
@@ -292,6 +324,7 @@ pub async fn record_chunk(
     .bind::<Integer, _>(summary.dead_clicks as i32)
     .bind::<Bool, _>(summary.has_snapshot)
     .bind::<diesel::sql_types::Array<Text>, _>(&summary.pages)
+    .bind::<Integer, _>(kept.len() as i32)
     .execute(conn)
     .await?;
     Ok(Recorded::Stored)
@@ -365,23 +398,30 @@ pub struct ReplayFilter {
     pub min_duration_s: Option<i64>,
     /// Only sessions that started at or after this time.
     pub since: Option<DateTime<Utc>>,
-    /// Only sessions of these visitors (a segment's visitors).
+    /// Only sessions of these visitors (those who dropped off in a funnel).
     pub visitors: Option<Vec<i64>>,
+    /// Only sessions of visitors with a visit this query's filter admits in its days (a
+    /// saved segment's visitors).
+    pub segment: Option<StatsQuery>,
     /// Only sessions that started before this (time, id): the previous page's last row.
     pub before: Option<(DateTime<Utc>, Uuid)>,
 }
 
-/// The error events of the project within a session's span, from its visitor.
-const ERRORS_OF: &str = "(SELECT count(*) FROM error_events e \
-     WHERE e.org_id = r.org_id AND e.project_id = r.project_id AND e.visitor_id = r.visitor_id \
-       AND e.ts BETWEEN r.started_at - make_interval(secs => $3) \
-                    AND r.ended_at + make_interval(secs => $3))";
+/// An error event `e` of the project within session `r`'s span, from its visitor.
+fn error_in_span() -> String {
+    format!(
+        "e.org_id = r.org_id AND e.project_id = r.project_id AND e.visitor_id = r.visitor_id \
+         AND e.ts BETWEEN r.started_at - make_interval(secs => {LINK_SLACK_SECONDS}) \
+                      AND r.ended_at + make_interval(secs => {LINK_SLACK_SECONDS})"
+    )
+}
 
 fn columns() -> String {
     format!(
         "r.replay_id, r.started_at, r.ended_at, r.entry_page, r.pages, r.country, r.device, \
          r.browser, r.os, r.chunks, r.bytes, r.clicks, r.rage_clicks, r.dead_clicks, \
-         r.has_snapshot, {ERRORS_OF} AS errors"
+         r.has_snapshot, (SELECT count(*) FROM error_events e WHERE {}) AS errors",
+        error_in_span()
     )
 }
 
@@ -393,38 +433,77 @@ pub async fn list(
     filter: &ReplayFilter,
     limit: i64,
 ) -> QueryResult<Vec<ReplayRow>> {
-    let sql = format!(
-        "SELECT * FROM (SELECT {} FROM replay_sessions r \
-           WHERE r.org_id = $1 AND r.project_id = $2 \
-             AND ($4::text IS NULL OR $4 = ANY (r.pages)) \
-             AND ($5::text IS NULL OR r.device = $5) \
-             AND ($6::text IS NULL OR r.country = $6) \
-             AND ($7::bigint IS NULL OR extract(epoch FROM r.ended_at - r.started_at) >= $7) \
-             AND ($8::timestamptz IS NULL OR r.started_at >= $8) \
-             AND ($9::bigint[] IS NULL OR r.visitor_id = ANY ($9)) \
-             AND ($10::timestamptz IS NULL OR (r.started_at, r.replay_id) < ($10, $11)) \
-           ORDER BY r.started_at DESC, r.replay_id DESC) AS listed \
-         WHERE $12::boolean IS NULL OR (errors > 0) = $12 \
-         LIMIT $13",
-        columns()
-    );
-    let (before_at, before_id) = filter.before.unzip();
-    diesel::sql_query(sql)
-        .bind::<SqlUuid, _>(org.uuid())
-        .bind::<SqlUuid, _>(project.uuid())
-        .bind::<diesel::sql_types::Double, _>(LINK_SLACK_SECONDS as f64)
-        .bind::<Nullable<Text>, _>(filter.page.as_deref())
-        .bind::<Nullable<Text>, _>(filter.device.as_deref())
-        .bind::<Nullable<Text>, _>(filter.country.as_deref())
-        .bind::<Nullable<BigInt>, _>(filter.min_duration_s)
-        .bind::<Nullable<Timestamptz>, _>(filter.since)
-        .bind::<Nullable<diesel::sql_types::Array<BigInt>>, _>(filter.visitors.as_deref())
-        .bind::<Nullable<Timestamptz>, _>(before_at)
-        .bind::<Nullable<SqlUuid>, _>(before_id)
-        .bind::<Nullable<Bool>, _>(filter.has_error)
-        .bind::<BigInt, _>(limit)
+    list_statement(org, project, filter, limit)
+        .into_query()
         .load(conn)
         .await
+}
+
+/// The statement [`list`] runs: only the conditions `filter` sets, the page chosen through
+/// the `(org, project, started_at)` index before the error counts are made for its rows.
+fn list_statement(org: OrgId, project: ProjectId, filter: &ReplayFilter, limit: i64) -> Statement {
+    let mut params = Params::default();
+    let segment = filter
+        .segment
+        .as_ref()
+        .map(|query| matching_visitors_cte(query, &mut params));
+    let mut conditions = vec![
+        format!("r.org_id = {}", params.bind(org.uuid())),
+        format!("r.project_id = {}", params.bind(project.uuid())),
+    ];
+    if let Some(page) = &filter.page {
+        conditions.push(format!("{} = ANY (r.pages)", params.bind(page.clone())));
+    }
+    if let Some(device) = &filter.device {
+        conditions.push(format!("r.device = {}", params.bind(device.clone())));
+    }
+    if let Some(country) = &filter.country {
+        conditions.push(format!("r.country = {}", params.bind(country.clone())));
+    }
+    if let Some(seconds) = filter.min_duration_s {
+        conditions.push(format!(
+            "extract(epoch FROM r.ended_at - r.started_at) >= {}",
+            params.bind(seconds)
+        ));
+    }
+    if let Some(since) = filter.since {
+        conditions.push(format!("r.started_at >= {}", params.bind(since)));
+    }
+    if let Some(visitors) = &filter.visitors {
+        conditions.push(format!(
+            "r.visitor_id = ANY ({})",
+            params.bind(visitors.clone())
+        ));
+    }
+    if segment.is_some() {
+        conditions.push("r.visitor_id IN (SELECT visitor_id FROM matching_visitors)".into());
+    }
+    if let Some((at, id)) = filter.before {
+        conditions.push(format!(
+            "(r.started_at, r.replay_id) < ({}, {})",
+            params.bind(at),
+            params.bind(id)
+        ));
+    }
+    if let Some(has_error) = filter.has_error {
+        let not = if has_error { "" } else { "NOT " };
+        conditions.push(format!(
+            "{not}EXISTS (SELECT 1 FROM error_events e WHERE {})",
+            error_in_span()
+        ));
+    }
+    let limit = params.bind(limit);
+    let with = segment
+        .map(|ctes| format!("WITH {ctes} "))
+        .unwrap_or_default();
+    let sql = format!(
+        "{with}SELECT {} FROM (SELECT r.* FROM replay_sessions r WHERE {} \
+           ORDER BY r.started_at DESC, r.replay_id DESC LIMIT {limit}) r \
+         ORDER BY r.started_at DESC, r.replay_id DESC",
+        columns(),
+        conditions.join(" AND ")
+    );
+    params.finish(sql)
 }
 
 /// One session of `project`.
@@ -436,13 +515,12 @@ pub async fn find(
 ) -> QueryResult<Option<ReplayRow>> {
     let sql = format!(
         "SELECT {} FROM replay_sessions r \
-         WHERE r.org_id = $1 AND r.project_id = $2 AND r.replay_id = $4",
+         WHERE r.org_id = $1 AND r.project_id = $2 AND r.replay_id = $3",
         columns()
     );
     diesel::sql_query(sql)
         .bind::<SqlUuid, _>(org.uuid())
         .bind::<SqlUuid, _>(project.uuid())
-        .bind::<diesel::sql_types::Double, _>(LINK_SLACK_SECONDS as f64)
         .bind::<SqlUuid, _>(replay_id)
         .get_result(conn)
         .await
@@ -594,28 +672,84 @@ pub async fn chunk_key(
 }
 
 /// Deletes sessions of `project` (their chunks go with them), answering the blob keys of the
-/// deleted chunks for the blob store to delete.
+/// How long a deleted recording's tombstone refuses its late chunks: a recording lasts at most
+/// an hour and its events are at most a day old, so two days is more than enough.
+pub const TOMBSTONE_DAYS: i64 = 2;
+
+/// Deletes sessions of `project` with their chunks (and, with `deleted_by_person_at`, leaves
+/// tombstones so chunks still on their way are refused rather than re-creating them); answers
+/// the blob keys of the deleted chunks, to delete in the same transaction.
+///
+/// The sessions are locked first, and their chunks read in a later statement: an upload that
+/// held a session's lock has committed by then, so its chunk is deleted too, and one that
+/// comes after sees the tombstone.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     org: OrgId,
     project: ProjectId,
     replay_ids: &[Uuid],
+    deleted_by_person_at: Option<DateTime<Utc>>,
 ) -> QueryResult<Vec<String>> {
-    let keys = replay_chunks::table
-        .filter(replay_chunks::org_id.eq(org))
-        .filter(replay_chunks::replay_id.eq_any(replay_ids))
-        .select(replay_chunks::blob_key)
-        .load::<String>(conn)
+    let locked: Vec<Uuid> = replay_sessions::table
+        .filter(replay_sessions::org_id.eq(org))
+        .filter(replay_sessions::project_id.eq(project))
+        .filter(replay_sessions::replay_id.eq_any(replay_ids))
+        .select(replay_sessions::replay_id)
+        .for_update()
+        .load(conn)
         .await?;
+    if locked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys = diesel::delete(
+        replay_chunks::table
+            .filter(replay_chunks::org_id.eq(org))
+            .filter(replay_chunks::replay_id.eq_any(&locked)),
+    )
+    .returning(replay_chunks::blob_key)
+    .get_results(conn)
+    .await?;
     diesel::delete(
         replay_sessions::table
             .filter(replay_sessions::org_id.eq(org))
-            .filter(replay_sessions::project_id.eq(project))
-            .filter(replay_sessions::replay_id.eq_any(replay_ids)),
+            .filter(replay_sessions::replay_id.eq_any(&locked)),
     )
     .execute(conn)
     .await?;
+    if let Some(at) = deleted_by_person_at {
+        let tombstones: Vec<_> = locked
+            .iter()
+            .map(|id| {
+                (
+                    replay_tombstones::org_id.eq(org),
+                    replay_tombstones::replay_id.eq(*id),
+                    replay_tombstones::project_id.eq(project),
+                    replay_tombstones::deleted_at.eq(at),
+                )
+            })
+            .collect();
+        diesel::insert_into(replay_tombstones::table)
+            .values(tombstones)
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+    }
     Ok(keys)
+}
+
+/// Deletes `org`'s tombstones older than [`TOMBSTONE_DAYS`].
+pub async fn forget_tombstones(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(
+        replay_tombstones::table
+            .filter(replay_tombstones::org_id.eq(org))
+            .filter(replay_tombstones::deleted_at.lt(now - chrono::Duration::days(TOMBSTONE_DAYS))),
+    )
+    .execute(conn)
+    .await
 }
 
 /// Sessions of `project` that started before `before`, at most `limit` (for retention).
@@ -636,9 +770,10 @@ pub async fn older_than(
         .await
 }
 
-/// The organizations with recordings older than their project's retention (asked as
-/// `beacon_sweeper`, which may read only that much).
-pub async fn orgs_with_expired(
+/// The organizations with recordings older than their project's retention, tombstones older
+/// than [`TOMBSTONE_DAYS`] or object deletions due (asked as `beacon_sweeper`, which may read
+/// only that much).
+pub async fn orgs_to_sweep(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<Uuid>> {
@@ -648,11 +783,14 @@ pub async fn orgs_with_expired(
         org_id: Uuid,
     }
     let orgs: Vec<Org> = diesel::sql_query(
-        "SELECT DISTINCT r.org_id FROM replay_sessions r \
+        "SELECT r.org_id FROM replay_sessions r \
          JOIN projects p ON p.org_id = r.org_id AND p.project_id = r.project_id \
-         WHERE r.started_at < $1 - make_interval(days => p.replay_retention_days)",
+         WHERE r.started_at < $1 - make_interval(days => p.replay_retention_days) \
+         UNION SELECT org_id FROM replay_tombstones WHERE deleted_at < $1 - make_interval(days => $2) \
+         UNION SELECT org_id FROM blob_deletions WHERE next_attempt_at <= $1",
     )
     .bind::<Timestamptz, _>(now)
+    .bind::<Integer, _>(TOMBSTONE_DAYS as i32)
     .load(conn)
     .await?;
     Ok(orgs.into_iter().map(|o| o.org_id).collect())

@@ -121,7 +121,7 @@ const heatmap: Heatmap = {
     { depth: 50, reached: 74, share: 61.7 },
     { depth: 100, reached: 30, share: 25 },
   ],
-  snapshot: { replay_id: "r1", started_at: new Date(T0).toISOString() },
+  snapshot: { replay_id: "r1", started_at: new Date(T0).toISOString(), duration_s: 95, clicks: 12 },
 };
 
 const pages = [
@@ -254,6 +254,10 @@ describe("HeatmapsPage", () => {
       period: "day",
     });
     expect(sent.some((u) => u.pathname === "/api/v1/orgs/o1/projects/p1/replays/r1/chunks/0")).toBe(true);
+    // The recording drawn over is named, with a link to it.
+    const source = screen.getByTestId("heatmap-snapshot-source");
+    expect(source.textContent).toContain("1m 35s, 12 clicks");
+    expect(source.querySelector("a")?.getAttribute("href")).toBe("/orgs/o1/projects/p1/replays/r1");
 
     // Only the events up to the first full snapshot, paused at the start.
     const replayer = FakeReplayer.made[0];

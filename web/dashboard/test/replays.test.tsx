@@ -160,6 +160,12 @@ describe("replay helpers", () => {
     });
     expect(readFilters(new URLSearchParams(writeFilters(filters)))).toEqual(filters);
     expect(readFilters(new URLSearchParams("has_error=false"))).toEqual({ has_error: false });
+    // A saved segment keeps its period; a period alone (nothing to evaluate over it) does not stay.
+    const segment = "0190f2c4-0000-7000-8000-000000000001";
+    const bySegment = readFilters(new URLSearchParams(`segment_id=${segment}&period=7d`));
+    expect(bySegment).toEqual({ segment_id: segment, period: "7d" });
+    expect(writeFilters(bySegment)).toBe(`segment_id=${segment}&period=7d`);
+    expect(readFilters(new URLSearchParams("segment_id=not-a-uuid&period=7d"))).toEqual({});
     expect(
       readFilters(new URLSearchParams("has_error=maybe&device=fridge&country=Germany&min_duration_s=-3&days=x")),
     ).toEqual({});
@@ -422,15 +428,22 @@ describe("ReplayPage", () => {
 describe("ReplaysPage", () => {
   it("lists recordings with the URL's filters, applies new ones to the URL and loads older ones", async () => {
     window.history.replaceState(null, "", "/orgs/o1/projects/p1/replays?has_error=true&device=mobile");
+    const segmentId = "0190f2c4-0000-7000-8000-000000000001";
     respondWith((request) => {
-      const cursor = new URL(request.url).searchParams.get("cursor");
-      return cursor
+      const url = new URL(request.url);
+      if (url.pathname.endsWith("/segments")) {
+        return json([
+          { id: segmentId, name: "Mobile buyers", filters: [], editable: true, created_at: replay.started_at },
+        ]);
+      }
+      return url.searchParams.get("cursor")
         ? json({ items: [{ ...replay, id: "r2", errors: 0 }], next_cursor: null })
         : json({ items: [replay], next_cursor: "c1" });
     });
+    const lists = () => requests.filter((request) => new URL(request.url).pathname.endsWith("/replays"));
     const { container } = render(inProject(<ReplaysPage />));
     await waitFor(() => expect(container.querySelector('tr[data-replay-id="r1"]')).toBeTruthy());
-    const sent = new URL(requests[0].url).searchParams;
+    const sent = new URL(lists()[0].url).searchParams;
     expect(Object.fromEntries(sent)).toEqual({ has_error: "true", device: "mobile", limit: "50" });
     const row = container.querySelector('tr[data-replay-id="r1"]') as HTMLElement;
     expect(row.querySelector("a")?.getAttribute("href")).toBe("/orgs/o1/projects/p1/replays/r1");
@@ -439,22 +452,32 @@ describe("ReplaysPage", () => {
 
     fireEvent.click(screen.getByRole("button", { name: "Load older" }));
     await waitFor(() => expect(container.querySelector('tr[data-replay-id="r2"]')).toBeTruthy());
-    expect(new URL(requests[1].url).searchParams.get("cursor")).toBe("c1");
+    expect(new URL(lists()[1].url).searchParams.get("cursor")).toBe("c1");
 
     fireEvent.change(screen.getByLabelText("Country"), { target: { value: "de" } });
     fireEvent.change(screen.getByLabelText("Errors"), { target: { value: "" } });
     fireEvent.click(screen.getByRole("button", { name: "Apply" }));
     await waitFor(() => expect(window.location.search).toBe("?device=mobile&country=DE"));
-    await waitFor(() => expect(new URL(requests.at(-1)?.url ?? "").searchParams.get("country")).toBe("DE"));
+    await waitFor(() => expect(new URL(lists().at(-1)?.url ?? "").searchParams.get("country")).toBe("DE"));
+
+    // A saved segment: offered by name, kept in the URL, sent to the API, and said above the list.
+    await screen.findByRole("option", { name: "Mobile buyers" });
+    fireEvent.change(screen.getByLabelText("Segment"), { target: { value: segmentId } });
+    fireEvent.click(screen.getByRole("button", { name: "Apply" }));
+    await waitFor(() => expect(window.location.search).toBe(`?device=mobile&country=DE&segment_id=${segmentId}`));
+    await waitFor(() => expect(new URL(lists().at(-1)?.url ?? "").searchParams.get("segment_id")).toBe(segmentId));
+    expect((await screen.findByTestId("segment-filter")).textContent).toContain("Mobile buyers");
   });
 
   it("explains how to start before the first recording", async () => {
     window.history.replaceState(null, "", "/orgs/o1/projects/p1/replays");
-    respondWith((request) =>
-      new URL(request.url).pathname.endsWith("/replay-settings")
+    respondWith((request) => {
+      const path = new URL(request.url).pathname;
+      if (path.endsWith("/segments")) return json([]);
+      return path.endsWith("/replay-settings")
         ? json({ enabled: false, sample_rate: 0.1, mask_all_text: true, retention_days: 30 })
-        : json({ items: [], next_cursor: null }),
-    );
+        : json({ items: [], next_cursor: null });
+    });
     render(inProject(<ReplaysPage />));
     await screen.findByText(/Turn it on in the project's/);
     expect(screen.getByText(/js\/replay\.js/).textContent).toBe(

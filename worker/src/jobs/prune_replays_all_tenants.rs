@@ -2,10 +2,12 @@
 //! bodies in the blob store. The organizations that have such recordings are found as
 //! `beacon_sweeper`, which sees only `(org_id, project_id, started_at)` of `replay_sessions`
 //! and the projects' settings; each is pruned in its organization's own scope, in batches, so
-//! one transaction never holds a large deletion.
+//! one transaction never holds a large deletion. The same run forgets tombstones older than
+//! two days and deletes the objects an S3-compatible store still owes (`blob_deletions`).
 
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
+use tenant::replay::store::SETTLE_BATCH;
 use tenant::tables::{projects, replays};
 use tenant::{DbError, OrgId, ProjectId};
 
@@ -25,15 +27,36 @@ impl PruneReplaysAllTenants {
         let now = ctx.clock.now();
         let orgs = ctx
             .sweeper
-            .unscoped(async |conn| Ok::<_, DbError>(replays::orgs_with_expired(conn, now).await?))
+            .unscoped(async |conn| Ok::<_, DbError>(replays::orgs_to_sweep(conn, now).await?))
             .await?;
         for org in orgs {
             let org = OrgId::from_uuid(org);
-            if let Err(error) = prune(ctx, org, now).await {
+            if let Err(error) = sweep(ctx, org, now).await {
                 tracing::warn!(org_id = %org, error = %error, "replay retention failed; retried next run");
             }
         }
         Ok(())
+    }
+}
+
+/// Prunes `org`'s expired recordings, forgets its old tombstones, then deletes the objects it
+/// still owes an object store (those left by a failed deletion, and those of this run).
+async fn sweep(
+    ctx: &JobContext,
+    org: OrgId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    prune(ctx, org, now).await?;
+    ctx.db
+        .scoped(org, async |conn| {
+            Ok::<_, DbError>(replays::forget_tombstones(conn, org, now).await?)
+        })
+        .await?;
+    loop {
+        let settled = ctx.blobs.settle(&ctx.db, org, now).await?;
+        if settled.deleted + settled.failed < SETTLE_BATCH as usize {
+            return Ok(());
+        }
     }
 }
 
@@ -63,19 +86,13 @@ pub async fn prune(
                     };
                     let before = now - Duration::days(i64::from(settings.retention_days));
                     let expired = replays::older_than(conn, org, id, before, BATCH).await?;
-                    if expired.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let keys = replays::delete(conn, org, id, &expired).await?;
-                    blobs.delete(conn, org, &keys).await?;
-                    Ok(keys)
+                    let keys = replays::delete(conn, org, id, &expired, None).await?;
+                    blobs.delete(conn, org, id, &keys, now).await?;
+                    Ok(expired)
                 })
                 .await?;
-            // An object store's objects once no row names them.
-            ctx.blobs.purge(&batch).await?;
-            let count = batch.len();
-            deleted += count;
-            if count < BATCH as usize {
+            deleted += batch.len();
+            if batch.len() < BATCH as usize {
                 break;
             }
         }

@@ -4677,6 +4677,16 @@ export interface components {
          */
         HeatmapSnapshotOut: {
             /**
+             * Format: int32
+             * @description Clicks in it.
+             */
+            clicks: number;
+            /**
+             * Format: int64
+             * @description How long it lasted, in seconds.
+             */
+            duration_s: number;
+            /**
              * Format: uuid
              * @description The recording (its chunk 0 holds the page's full snapshot).
              */
@@ -24609,7 +24619,15 @@ export interface operations {
                  *     more).
                  */
                 dropped_at?: number;
-                /** @description The funnel's period (as its report's, default `30d`). */
+                /**
+                 * @description Only recordings of visitors in this saved segment (shared, or the caller's own):
+                 *     visitors with a visit in `period` that the segment's filters admit.
+                 */
+                segment_id?: string;
+                /**
+                 * @description The period the funnel or the segment is evaluated over (a Stats API `date_range`
+                 *     name or `YYYY-MM-DD,YYYY-MM-DD`, default `30d`).
+                 */
                 period?: string;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;

@@ -14,7 +14,9 @@ export interface ReplayFilters {
   /** With `dropped_at`: only visitors who dropped off at that step of this funnel. */
   funnel_id?: string;
   dropped_at?: number;
-  /** The funnel's period (as its report's). */
+  /** Only visitors in this saved segment (over `period`). */
+  segment_id?: string;
+  /** The period the funnel or the segment is evaluated over (as the Stats API's). */
   period?: string;
 }
 
@@ -24,6 +26,8 @@ export const DEVICES = ["desktop", "mobile", "tablet"] as const;
 /** "Started within" choices, in days. */
 export const DAY_CHOICES = [1, 7, 30, 90] as const;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const positive = (value: string | null): number | undefined => {
   if (!value || !/^\d+$/.test(value)) return undefined;
   const n = Number(value);
@@ -32,7 +36,8 @@ const positive = (value: string | null): number | undefined => {
 
 /**
  * The filters in a URL query (`?page=/pricing&has_error=true&device=mobile&country=DE&
- * min_duration_s=30&days=7`, and a funnel's drop-offs: `funnel_id=…&dropped_at=3&period=30d`);
+ * min_duration_s=30&days=7`, a funnel's drop-offs `funnel_id=…&dropped_at=3`, a saved segment
+ * `segment_id=…`, and the period those two are evaluated over, `period=30d`);
  * values the API would refuse are dropped.
  */
 export function readFilters(search: URLSearchParams): ReplayFilters {
@@ -51,12 +56,14 @@ export function readFilters(search: URLSearchParams): ReplayFilters {
   if (days !== undefined) filters.days = days;
   const funnel = search.get("funnel_id");
   const step = positive(search.get("dropped_at"));
-  if (funnel && /^[0-9a-f-]{36}$/i.test(funnel) && step !== undefined && step >= 2) {
+  if (funnel && UUID.test(funnel) && step !== undefined && step >= 2) {
     filters.funnel_id = funnel;
     filters.dropped_at = step;
-    const period = search.get("period");
-    if (period) filters.period = period;
   }
+  const segment = search.get("segment_id");
+  if (segment && UUID.test(segment)) filters.segment_id = segment;
+  const period = search.get("period");
+  if (period && (filters.funnel_id || filters.segment_id)) filters.period = period;
   return filters;
 }
 
@@ -72,8 +79,9 @@ export function writeFilters(filters: ReplayFilters): string {
   if (filters.funnel_id && filters.dropped_at) {
     search.set("funnel_id", filters.funnel_id);
     search.set("dropped_at", String(filters.dropped_at));
-    if (filters.period) search.set("period", filters.period);
   }
+  if (filters.segment_id) search.set("segment_id", filters.segment_id);
+  if (filters.period && (search.has("funnel_id") || search.has("segment_id"))) search.set("period", filters.period);
   return search.toString();
 }
 

@@ -11,7 +11,7 @@ import { useCallback, useMemo } from "react";
 import { api, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
 import { Card, CopyButton, ErrorNote, Loading, Select } from "../../components/ui";
-import { formatNumber } from "../../lib/format";
+import { formatDuration, formatNumber } from "../../lib/format";
 import {
   describeBand,
   deviceName,
@@ -218,14 +218,28 @@ function HeatmapCards({ heatmap, loading }: { heatmap: Heatmap; loading: boolean
           </div>
         </dl>
         {heatmap.snapshot ? (
-          <HeatmapSnapshot
-            key={`${heatmap.snapshot.replay_id} ${device}`}
-            device={device}
-            page={heatmap.page}
-            cells={heatmap.cells}
-            loadChunk={loadChunk}
-            stale={loading}
-          />
+          <>
+            <p className="muted heatmap-snapshot-source" data-testid="heatmap-snapshot-source">
+              Drawn over the page as{" "}
+              <Link to={`/orgs/${project.org_id}/projects/${project.id}/replays/${heatmap.snapshot.replay_id}`}>
+                a visitor's recording
+              </Link>{" "}
+              from{" "}
+              <time dateTime={heatmap.snapshot.started_at}>
+                {new Date(heatmap.snapshot.started_at).toLocaleString()}
+              </time>{" "}
+              showed it ({formatDuration(heatmap.snapshot.duration_s)},{" "}
+              {heatmap.snapshot.clicks === 1 ? "1 click" : `${formatNumber(heatmap.snapshot.clicks)} clicks`}).
+            </p>
+            <HeatmapSnapshot
+              key={`${heatmap.snapshot.replay_id} ${device}`}
+              device={device}
+              page={heatmap.page}
+              cells={heatmap.cells}
+              loadChunk={loadChunk}
+              stale={loading}
+            />
+          </>
         ) : (
           <p className="heatmap-no-snapshot" data-testid="heatmap-no-snapshot">
             {noSnapshotText(device)}

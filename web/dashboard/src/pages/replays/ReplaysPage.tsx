@@ -1,10 +1,12 @@
 // `/orgs/:org/projects/:project/replays`: the project's session recordings, newest first, 50 at
-// a time ("Load older"), filtered by page, errors, device, country, length and age, or to the
-// visitors who dropped off at a funnel's step (the filters live in the URL); before the first
+// a time ("Load older"), filtered by page, errors, device, country, length, age and saved
+// segment, or to the visitors who dropped off at a funnel's step (the filters live in the URL);
+// before the first
 // recording, how to turn session replay on.
 import { type FormEvent, useCallback, useMemo, useState } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
 import { useProject } from "../../components/ProjectFrame";
+import { useSegments } from "../../components/SegmentPicker";
 import { Button, Card, CopyButton, ErrorNote, Field, Loading, Select, useAction } from "../../components/ui";
 import { formatDuration } from "../../lib/format";
 import {
@@ -24,6 +26,9 @@ type Replay = Schemas["ReplayOut"];
 
 /** The filter form; applies on submit, so typing does not reload the list. */
 function FilterForm({ filters, onApply }: { filters: ReplayFilters; onApply: (next: ReplayFilters) => void }) {
+  const { project } = useProject();
+  const segments = useSegments(project.org_id, project.id);
+  const [segment, setSegment] = useState(filters.segment_id ?? "");
   const [page, setPage] = useState(filters.page ?? "");
   const [error, setError] = useState(filters.has_error === undefined ? "" : String(filters.has_error));
   const [device, setDevice] = useState(filters.device ?? "");
@@ -40,7 +45,14 @@ function FilterForm({ filters, onApply }: { filters: ReplayFilters; onApply: (ne
       country,
       min_duration_s: minDuration,
       days,
+      segment_id: segment,
     });
+    // A funnel's drop-offs (set from the funnel's page) and the period stay as they were.
+    if (filters.funnel_id && filters.dropped_at) {
+      draft.set("funnel_id", filters.funnel_id);
+      draft.set("dropped_at", String(filters.dropped_at));
+    }
+    if (filters.period) draft.set("period", filters.period);
     onApply(readFilters(draft));
   };
   return (
@@ -75,6 +87,14 @@ function FilterForm({ filters, onApply }: { filters: ReplayFilters; onApply: (ne
         value={minDuration}
         onChange={(e) => setMinDuration(e.target.value)}
       />
+      <Select label="Segment" value={segment} onChange={(e) => setSegment(e.target.value)}>
+        <option value="">Everyone</option>
+        {(segments.data ?? []).map((s) => (
+          <option key={s.id} value={s.id}>
+            {s.name}
+          </option>
+        ))}
+      </Select>
       <Select label="Started" value={days} onChange={(e) => setDays(e.target.value)}>
         <option value="">Any time</option>
         {DAY_CHOICES.map((n) => (
@@ -228,8 +248,16 @@ export function ReplaysPage() {
   });
   const rows = [...(first.data ?? []), ...older];
   const base = `/orgs/${project.org_id}/projects/${project.id}/replays`;
+  const segments = useSegments(project.org_id, project.id);
+  const segmentName = segments.data?.find((s) => s.id === filters.segment_id)?.name;
   return (
     <>
+      {filters.segment_id && (
+        <p className="note" data-testid="segment-filter">
+          Recordings of visitors in the segment “{segmentName ?? "…"}” ({filters.period ?? "30d"}): visitors with a
+          visit its filters admit.
+        </p>
+      )}
       {filters.funnel_id && (
         <p className="note" data-testid="funnel-dropoff-filter">
           Recordings of visitors who dropped off at step {filters.dropped_at} of a funnel ({filters.period ?? "30d"}).{" "}
