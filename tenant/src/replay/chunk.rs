@@ -156,6 +156,40 @@ struct Event<'a> {
     data: Option<&'a RawValue>,
 }
 
+/// A chunk's events, read one by one and refused past [`MAX_EVENTS`] without reading further:
+/// even a reference per event is 48 bytes, and 8 MiB of `{}` is 2.8 million of them.
+struct Events<'a>(Vec<Event<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Events<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Capped<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Capped<'a> {
+            type Value = Events<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a JSON array of at most {MAX_EVENTS} rrweb events")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1_024));
+                while let Some(event) = seq.next_element::<Event<'de>>()? {
+                    if events.len() == MAX_EVENTS {
+                        return Err(serde::de::Error::custom(format!(
+                            "a chunk holds 1 to {MAX_EVENTS} events, this one more"
+                        )));
+                    }
+                    events.push(event);
+                }
+                Ok(Events(events))
+            }
+        }
+        deserializer.deserialize_seq(Capped(std::marker::PhantomData))
+    }
+}
+
 /// The fields of an event's `data` the summary uses (the rest is skipped unread).
 #[derive(Deserialize, Default)]
 struct Data<'a> {
@@ -194,7 +228,7 @@ fn whole(raw: Option<&RawValue>) -> Option<i64> {
 /// Checks every event of `json` (a chunk's decoded body) for its shape and time, and gathers
 /// what the summary says.
 pub fn summarize(json: &[u8], now: DateTime<Utc>) -> Result<Summary, Invalid> {
-    let events: Vec<Event<'_>> = serde_json::from_slice(json).map_err(|e| {
+    let Events(events) = serde_json::from_slice(json).map_err(|e| {
         invalid(format!(
             "the chunk is not a JSON array of rrweb events: {e}"
         ))
@@ -448,6 +482,15 @@ mod tests {
             assert_eq!(error.kind, ProblemKind::InvalidReplay);
             assert!(error.detail.contains(why), "{}", error.detail);
         }
+        // One event over the cap is refused while reading (the cap itself is accepted in
+        // `many_clicks_on_many_elements_at_one_moment_are_no_rage`).
+        let over = vec![json!({"type": 2, "timestamp": t - 1_000}); MAX_EVENTS + 1];
+        let error = parse(&serde_json::to_vec(&over).unwrap(), now()).unwrap_err();
+        assert!(
+            error.detail.contains("1 to 50000 events"),
+            "{}",
+            error.detail
+        );
         let error = parse(b"{\"not\": \"an array\"}", now()).unwrap_err();
         assert!(error.detail.contains("JSON array"), "{}", error.detail);
         // Corrupt gzip: the magic bytes, then garbage.
