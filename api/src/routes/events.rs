@@ -12,8 +12,8 @@ use tenant::problem::ProblemKind;
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
-use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 use tenant::OrgId;
 use tenant::ingest::Visitor;
@@ -25,22 +25,10 @@ use tenant::tables::usage::Product;
 use crate::auth::client_ip::client_ip;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::routes::site_json::SiteJson;
 use crate::state::AppState;
 
 use tenant::ingest::MAX_EVENTS_PER_REQUEST;
-
-/// The request body: JSON, sent as `application/json` or (as the tracker does, to avoid a CORS
-/// preflight) `text/plain`.
-#[derive(ApiRequest)]
-enum EventBody {
-    /// One event object, or an array of up to 100. Fields as in Plausible's Events API:
-    /// `name`/`n`, `url`/`u`, `domain`/`d` (comma list allowed), `referrer`/`r`, `props`/`p`,
-    /// `revenue`/`$` (`{"amount", "currency"}`), `interactive`/`i`, `hashMode`/`h`, and
-    /// `timestamp` (RFC 3339 or Unix seconds, within 5 minutes of the server clock).
-    Json(Json<Value>),
-    /// The same JSON as text.
-    Text(PlainText<String>),
-}
 
 /// One refused event of a batch.
 #[derive(Debug, Object)]
@@ -83,22 +71,20 @@ pub struct IngestApi;
 impl IngestApi {
     /// Record pageviews and custom events (Plausible-compatible). Answers after the events are
     /// committed; 503 with `Retry-After` when overloaded.
+    ///
+    /// The body is one event object, or an array of up to 100, as JSON or the same JSON as
+    /// text. Fields as in Plausible's Events API: `name`/`n`, `url`/`u`, `domain`/`d` (comma
+    /// list allowed), `referrer`/`r`, `props`/`p`, `revenue`/`$` (`{"amount", "currency"}`),
+    /// `interactive`/`i`, `hashMode`/`h`, and `timestamp` (RFC 3339 or Unix seconds, within 5
+    /// minutes of the server clock).
     #[oai(path = "/api/event", method = "post", operation_id = "send_event")]
     async fn send_event(
         &self,
         state: Data<&AppState>,
         req: &Request,
-        body: EventBody,
+        body: SiteJson,
     ) -> ApiResult<EventResponse> {
-        let value = match body {
-            EventBody::Json(Json(value)) => value,
-            EventBody::Text(PlainText(text)) => serde_json::from_str(&text).map_err(|e| {
-                ApiError::bad_request(
-                    ProblemKind::InvalidJson,
-                    format!("the body is not JSON: {e}"),
-                )
-            })?,
-        };
+        let value = body.into_value()?;
         let items: Vec<Value> = match value {
             Value::Array(items) => items,
             other => vec![other],

@@ -11,8 +11,8 @@ use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde_json::Value;
 use tenant::ingest::enrich::Agent;
 use tenant::problem::ProblemKind;
@@ -26,6 +26,7 @@ use crate::auth::client_ip::client_ip;
 use crate::auth::throttle::HEATMAP_REPORTS_PER_IP;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::routes::site_json::SiteJson;
 use crate::scope::{ProjectScope, Viewer};
 use crate::state::AppState;
 
@@ -33,17 +34,6 @@ use crate::state::AppState;
 pub const REPORT_PATH: &str = "/api/heatmap";
 /// Most (element, cell) pairs a heatmap answers.
 const MAX_CELLS: i64 = 2_000;
-
-/// The body: `{"d": domain, "p": path, "w": "desktop" | "tablet" | "phone", "c": [[selector,
-/// x, y, rage]], "s": deepest scroll}`, as JSON or as text (the loader sends text, to avoid a
-/// preflight).
-#[derive(ApiRequest)]
-enum ReportBody {
-    /// JSON.
-    Json(Json<Value>),
-    /// The same JSON as text.
-    Text(PlainText<String>),
-}
 
 /// What happened to a report.
 #[derive(Debug, Object)]
@@ -196,22 +186,17 @@ pub struct HeatmapsApi;
 impl HeatmapsApi {
     /// One pageview's clicks and deepest scroll, from `/js/replay.js` on projects with heatmaps
     /// on. Added to the day's totals; answered once committed. Open to any origin.
+    ///
+    /// The body: `{"d": domain, "p": path, "w": "desktop" | "tablet" | "phone", "c":
+    /// [[selector, x, y, rage]], "s": deepest scroll}`, as JSON or the same JSON as text.
     #[oai(path = "/api/heatmap", method = "post", operation_id = "send_heatmap")]
     async fn report(
         &self,
         state: Data<&AppState>,
         req: &Request,
-        body: ReportBody,
+        body: SiteJson,
     ) -> ApiResult<ReportResponse> {
-        let value: Value = match body {
-            ReportBody::Json(Json(value)) => value,
-            ReportBody::Text(PlainText(text)) => serde_json::from_str(&text).map_err(|e| {
-                ApiError::bad_request(
-                    ProblemKind::InvalidJson,
-                    format!("the body is not JSON: {e}"),
-                )
-            })?,
-        };
+        let value = body.into_value()?;
         let domain = value
             .get("d")
             .and_then(Value::as_str)

@@ -44,6 +44,7 @@ pub mod segments;
 pub mod sentry;
 pub mod shared;
 pub mod shared_links;
+pub mod site_json;
 pub mod sso;
 pub mod sso_login;
 pub mod stats;

@@ -13,8 +13,8 @@ use tenant::problem::ProblemKind;
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde_json::Value;
 use tenant::DbError;
 use tenant::tables::web_vitals::{self, VitalsGroup};
@@ -26,6 +26,7 @@ use tenant::ingest::vitals::{self, Vital};
 use crate::auth::client_ip::client_ip;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiTags;
+use crate::routes::site_json::SiteJson;
 use crate::scope::{ProjectScope, Viewer};
 use crate::state::AppState;
 
@@ -77,16 +78,6 @@ pub enum VitalsGroupDto {
     Country,
     /// By day, for a chart over time.
     Day,
-}
-
-/// The body: `{"d": domain, "u": page URL, "m": [{"n": "LCP", "v": 1234.5, "t": "navigate",
-/// "a": {attribution}}]}`, as JSON or as text (the extension sends text, to avoid a preflight).
-#[derive(ApiRequest)]
-enum VitalsBody {
-    /// JSON.
-    Json(Json<Value>),
-    /// The same JSON as text.
-    Text(PlainText<String>),
 }
 
 /// What happened to a request's samples.
@@ -180,22 +171,17 @@ pub struct VitalsApi;
 impl VitalsApi {
     /// Record Core Web Vitals of a pageview (from `/js/vitals.js`). Values are rated by
     /// Google's thresholds on the server.
+    ///
+    /// The body: `{"d": domain, "u": page URL, "m": [{"n": "LCP", "v": 1234.5, "t":
+    /// "navigate", "a": {attribution}}]}`, as JSON or the same JSON as text.
     #[oai(path = "/api/vitals", method = "post", operation_id = "send_vitals")]
     async fn send(
         &self,
         state: Data<&AppState>,
         req: &Request,
-        body: VitalsBody,
+        body: SiteJson,
     ) -> ApiResult<VitalsResponse> {
-        let value: Value = match body {
-            VitalsBody::Json(Json(value)) => value,
-            VitalsBody::Text(PlainText(text)) => serde_json::from_str(&text).map_err(|e| {
-                ApiError::bad_request(
-                    ProblemKind::InvalidJson,
-                    format!("the body is not JSON: {e}"),
-                )
-            })?,
-        };
+        let value = body.into_value()?;
         let domain = value
             .get("d")
             .and_then(Value::as_str)

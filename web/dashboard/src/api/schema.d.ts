@@ -39,6 +39,11 @@ export interface paths {
         /**
          * Record pageviews and custom events (Plausible-compatible). Answers after the events are
          *     committed; 503 with `Retry-After` when overloaded.
+         * @description The body is one event object, or an array of up to 100, as JSON or the same JSON as
+         *     text. Fields as in Plausible's Events API: `name`/`n`, `url`/`u`, `domain`/`d` (comma
+         *     list allowed), `referrer`/`r`, `props`/`p`, `revenue`/`$` (`{"amount", "currency"}`),
+         *     `interactive`/`i`, `hashMode`/`h`, and `timestamp` (RFC 3339 or Unix seconds, within 5
+         *     minutes of the server clock).
          */
         post: operations["send_event"];
         delete?: never;
@@ -59,6 +64,8 @@ export interface paths {
         /**
          * One pageview's clicks and deepest scroll, from `/js/replay.js` on projects with heatmaps
          *     on. Added to the day's totals; answered once committed. Open to any origin.
+         * @description The body: `{"d": domain, "p": path, "w": "desktop" | "tablet" | "phone", "c":
+         *     [[selector, x, y, rage]], "s": deepest scroll}`, as JSON or the same JSON as text.
          */
         post: operations["send_heatmap"];
         delete?: never;
@@ -2714,6 +2721,8 @@ export interface paths {
         /**
          * Record Core Web Vitals of a pageview (from `/js/vitals.js`). Values are rated by
          *     Google's thresholds on the server.
+         * @description The body: `{"d": domain, "u": page URL, "m": [{"n": "LCP", "v": 1234.5, "t":
+         *     "navigate", "a": {attribution}}]}`, as JSON or the same JSON as text.
          */
         post: operations["send_vitals"];
         delete?: never;
@@ -7293,8 +7302,8 @@ export interface operations {
             cookie?: never;
         };
         /**
-         * @description The request body: JSON, sent as `application/json` or (as the tracker does, to avoid a CORS
-         *     preflight) `text/plain`.
+         * @description JSON, as `application/json` or as the same JSON in `text/plain` (what the site scripts
+         *     send: it needs no CORS preflight). The operation's description says what it holds.
          */
         requestBody: {
             content: {
@@ -7430,9 +7439,8 @@ export interface operations {
             cookie?: never;
         };
         /**
-         * @description The body: `{"d": domain, "p": path, "w": "desktop" | "tablet" | "phone", "c": [[selector,
-         *     x, y, rage]], "s": deepest scroll}`, as JSON or as text (the loader sends text, to avoid a
-         *     preflight).
+         * @description JSON, as `application/json` or as the same JSON in `text/plain` (what the site scripts
+         *     send: it needs no CORS preflight). The operation's description says what it holds.
          */
         requestBody: {
             content: {
@@ -31119,8 +31127,8 @@ export interface operations {
             cookie?: never;
         };
         /**
-         * @description The body: `{"d": domain, "u": page URL, "m": [{"n": "LCP", "v": 1234.5, "t": "navigate",
-         *     "a": {attribution}}]}`, as JSON or as text (the extension sends text, to avoid a preflight).
+         * @description JSON, as `application/json` or as the same JSON in `text/plain` (what the site scripts
+         *     send: it needs no CORS preflight). The operation's description says what it holds.
          */
         requestBody: {
             content: {
