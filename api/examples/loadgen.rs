@@ -15,10 +15,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod http_load;
+
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::BufReader;
+
+use http_load::{open, percentile, run_nonce, send};
 
 const AGENTS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -73,30 +76,9 @@ struct Tally {
     errors: u64,
 }
 
-async fn send(stream: &mut BufReader<TcpStream>, request: &[u8]) -> Option<u16> {
-    stream.get_mut().write_all(request).await.ok()?;
-    let mut line = String::new();
-    stream.read_line(&mut line).await.ok()?;
-    let status = line.split(' ').nth(1)?.parse().ok()?;
-    let mut length = 0usize;
-    loop {
-        line.clear();
-        stream.read_line(&mut line).await.ok()?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = value.trim().parse().ok()?;
-        }
-    }
-    let mut body = vec![0; length];
-    stream.read_exact(&mut body).await.ok()?;
-    Some(status)
-}
-
 async fn connection(index: usize, args: std::sync::Arc<Args>, started: Instant) -> Tally {
     let mut tally = Tally::default();
-    let mut stream = BufReader::new(TcpStream::connect(&args.addr).await.expect("connect"));
+    let mut stream = BufReader::new(open(&args.addr).await.expect("connect"));
     let end = started + Duration::from_secs(args.seconds);
     let interval = args
         .rate
@@ -157,7 +139,7 @@ async fn connection(index: usize, args: std::sync::Arc<Args>, started: Instant) 
             Some(_) => tally.errors += 1,
             None => {
                 tally.errors += 1;
-                match TcpStream::connect(&args.addr).await {
+                match open(&args.addr).await {
                     Ok(fresh) => stream = BufReader::new(fresh),
                     Err(_) => break,
                 }
@@ -168,17 +150,6 @@ async fn connection(index: usize, args: std::sync::Arc<Args>, started: Instant) 
             .push(scheduled.elapsed().as_micros() as u64);
     }
     tally
-}
-
-/// Distinguishes this run's event ids from an earlier run's (Beacon stores an id once).
-fn run_nonce() -> u32 {
-    static NONCE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *NONCE.get_or_init(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos() ^ d.as_secs() as u32)
-            .unwrap_or_default()
-    })
 }
 
 /// A browser SDK envelope with one error event, one of 40 distinct errors; every event id is
@@ -237,14 +208,7 @@ async fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.latencies_us.sort_unstable();
-    let pct = |p: f64| {
-        let v = &all.latencies_us;
-        if v.is_empty() {
-            0.0
-        } else {
-            v[((v.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
-        }
-    };
+    let pct = |p: f64| percentile(&all.latencies_us, p);
     println!(
         "{{\"requests\":{},\"accepted\":{},\"refused\":{},\"errors\":{},\"seconds\":{:.1},\"throughput\":{:.0},\"p50_ms\":{:.2},\"p90_ms\":{:.2},\"p99_ms\":{:.2},\"max_ms\":{:.2}}}",
         all.latencies_us.len(),

@@ -23,12 +23,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod http_load;
+
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::BufReader;
+
+use http_load::{open, percentile, run_nonce, send};
 
 /// Desktop browsers only: the bench's recording is a desktop page.
 const AGENTS: &[&str] = &[
@@ -123,29 +126,6 @@ struct Tally {
     statuses: Vec<u16>,
 }
 
-/// Sends one request (head and body in one write, as a browser does: two writes would meet
-/// Nagle's algorithm and the server's delayed ACK, about 40 ms each) and reads its answer.
-async fn send(stream: &mut BufReader<TcpStream>, request: &[u8]) -> Option<u16> {
-    stream.get_mut().write_all(request).await.ok()?;
-    let mut line = String::new();
-    stream.read_line(&mut line).await.ok()?;
-    let status = line.split(' ').nth(1)?.parse().ok()?;
-    let mut length = 0usize;
-    loop {
-        line.clear();
-        stream.read_line(&mut line).await.ok()?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = value.trim().parse().ok()?;
-        }
-    }
-    let mut answer = vec![0; length];
-    stream.read_exact(&mut answer).await.ok()?;
-    Some(status)
-}
-
 async fn connection(
     index: usize,
     args: Arc<Args>,
@@ -158,7 +138,7 @@ async fn connection(
     let interval = args
         .rate
         .map(|rate| Duration::from_secs_f64(args.connections as f64 / rate));
-    let mut seed = index as u64 * 7919 + 1 + u64::from(nonce());
+    let mut seed = index as u64 * 7919 + 1 + u64::from(run_nonce());
     let mut session = String::new();
     let (mut ip, mut agent) = (String::new(), AGENTS[0]);
     for n in 0u64.. {
@@ -246,31 +226,6 @@ async fn connection(
         }
     }
     tally
-}
-
-async fn open(addr: &str) -> std::io::Result<TcpStream> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    Ok(stream)
-}
-
-/// Distinguishes this run's recording ids from an earlier run's.
-fn nonce() -> u32 {
-    static NONCE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *NONCE.get_or_init(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos() ^ d.as_secs() as u32)
-            .unwrap_or_default()
-    })
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        0.0
-    } else {
-        sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
-    }
 }
 
 #[tokio::main]

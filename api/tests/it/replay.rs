@@ -104,6 +104,45 @@ async fn send_error(app: &TestApp, project: &Value, message: &str, ts: f64, agen
     assert_eq!(status, 200, "{body}");
 }
 
+/// A project that records: its organization (`name`), the owner (`email`) and its API base
+/// path, with `settings` applied through `PUT …/replay-settings`.
+struct RecordingProject {
+    owner: As,
+    org: Uuid,
+    project_id: String,
+    base: String,
+}
+
+async fn recording_project(
+    app: &TestApp,
+    email: &str,
+    name: &str,
+    domain: &str,
+    settings: Value,
+) -> RecordingProject {
+    let user = app.user(email).await;
+    let org = app.org(&user, name).await;
+    let owner = As::User(user);
+    let project = app.project(&owner, org, domain).await;
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/orgs/{org}/projects/{project_id}");
+    let (status, body) = app
+        .json(
+            &owner,
+            "PUT",
+            &format!("{base}/replay-settings"),
+            Some(settings),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    RecordingProject {
+        owner,
+        org,
+        project_id,
+        base,
+    }
+}
+
 fn kind(body: &Value) -> &str {
     body["type"]
         .as_str()
@@ -766,23 +805,14 @@ async fn rrweb_in_chromium_records_masked_links_the_error_and_plays_in_the_dashb
 #[tokio::test]
 async fn retention_deletes_old_recordings_with_their_blobs_and_keeps_recent_ones() {
     let app = TestApp::new().await;
-    let user = app.user("owner@kept.example").await;
-    let org = app.org(&user, "Retention").await;
-    let owner = As::User(user);
-    let project = app.project(&owner, org, "kept.example").await;
-    let base = format!(
-        "/api/v1/orgs/{org}/projects/{}",
-        project["id"].as_str().unwrap()
-    );
-    let (status, body) = app
-        .json(
-            &owner,
-            "PUT",
-            &format!("{base}/replay-settings"),
-            Some(json!({"enabled": true, "retention_days": 1})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let RecordingProject { org, .. } = recording_project(
+        &app,
+        "owner@kept.example",
+        "Retention",
+        "kept.example",
+        json!({"enabled": true, "retention_days": 1}),
+    )
+    .await;
     let now = chrono::Utc::now();
     app.set_now(now);
     let old = Uuid::new_v4().to_string();
@@ -876,21 +906,19 @@ async fn the_s3_blob_store_holds_bodies_and_deletion_retention_and_erasure_remov
     let app = TestApp::new()
         .await
         .reconfigured(|state| state.blobs = store.clone());
-    let user = app.user("owner@s3.example").await;
-    let org = app.org(&user, "Objects").await;
-    let owner = As::User(user);
-    let project = app.project(&owner, org, "s3.example").await;
-    let project_id = project["id"].as_str().unwrap().to_owned();
-    let base = format!("/api/v1/orgs/{org}/projects/{project_id}");
-    let (status, body) = app
-        .json(
-            &owner,
-            "PUT",
-            &format!("{base}/replay-settings"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let RecordingProject {
+        owner,
+        org,
+        project_id,
+        base,
+    } = recording_project(
+        &app,
+        "owner@s3.example",
+        "Objects",
+        "s3.example",
+        json!({"enabled": true}),
+    )
+    .await;
     let t = now_ms() - 30_000;
     let first = serde_json::to_vec(&first_chunk(t)).unwrap();
     let mut sessions = Vec::new();
@@ -1070,23 +1098,16 @@ async fn the_s3_blob_store_holds_bodies_and_deletion_retention_and_erasure_remov
 async fn recordings_are_metered_and_an_organization_over_its_replay_quota_records_nothing() {
     use tenant::diesel_async::SimpleAsyncConnection;
     let app = TestApp::new().await;
-    let user = app.user("owner@quota-replay.example").await;
-    let org = app.org(&user, "Quota Replay").await;
-    let owner = As::User(user);
-    let project = app.project(&owner, org, "quota-replay.example").await;
-    let base = format!(
-        "/api/v1/orgs/{org}/projects/{}",
-        project["id"].as_str().unwrap()
-    );
-    let (status, body) = app
-        .json(
-            &owner,
-            "PUT",
-            &format!("{base}/replay-settings"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let RecordingProject {
+        owner, org, base, ..
+    } = recording_project(
+        &app,
+        "owner@quota-replay.example",
+        "Quota Replay",
+        "quota-replay.example",
+        json!({"enabled": true}),
+    )
+    .await;
     let chunk = || gzip(&serde_json::to_vec(&first_chunk(now_ms() - 1_000)).unwrap());
     // Under the quota (the control): recorded.
     let (status, body) = upload(
@@ -1167,24 +1188,17 @@ async fn recordings_are_metered_and_an_organization_over_its_replay_quota_record
 #[tokio::test]
 async fn funnel_drop_offs_and_saved_segments_list_the_recordings_of_their_visitors() {
     let app = TestApp::new().await;
-    let user = app.user("owner@funnel-replay.example").await;
-    let org = app.org(&user, "Funnel Replay").await;
-    let owner = As::User(user);
     let domain = "funnel-replay.example";
-    let project = app.project(&owner, org, domain).await;
-    let base = format!(
-        "/api/v1/orgs/{org}/projects/{}",
-        project["id"].as_str().unwrap()
-    );
-    let (status, _) = app
-        .json(
-            &owner,
-            "PUT",
-            &format!("{base}/replay-settings"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let RecordingProject {
+        owner, org, base, ..
+    } = recording_project(
+        &app,
+        "owner@funnel-replay.example",
+        "Funnel Replay",
+        domain,
+        json!({"enabled": true}),
+    )
+    .await;
     let mut goals = Vec::new();
     for path in ["/cart", "/pay", "/thanks"] {
         let (status, goal) = app
@@ -1339,22 +1353,21 @@ async fn a_deleted_recording_stays_deleted_a_retry_near_a_limit_is_a_duplicate_a
  {
     use tenant::tables::replays::{self, NewSession, RecordError, Recorded, SessionLimits};
     let app = TestApp::new().await;
-    let user = app.user("owner@integrity.example").await;
-    let org = app.org(&user, "Integrity").await;
-    let owner = As::User(user);
     let domain = "integrity.example";
-    let project = app.project(&owner, org, domain).await;
-    let project_id: Uuid = project["id"].as_str().unwrap().parse().unwrap();
-    let base = format!("/api/v1/orgs/{org}/projects/{project_id}");
-    let (status, _) = app
-        .json(
-            &owner,
-            "PUT",
-            &format!("{base}/replay-settings"),
-            Some(json!({"enabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let RecordingProject {
+        owner,
+        org,
+        project_id,
+        base,
+    } = recording_project(
+        &app,
+        "owner@integrity.example",
+        "Integrity",
+        domain,
+        json!({"enabled": true}),
+    )
+    .await;
+    let project_id: Uuid = project_id.parse().unwrap();
     let now = chrono::Utc::now();
     app.set_now(now);
     let t = now.timestamp_millis() - 60_000;
