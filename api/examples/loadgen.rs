@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::BufReader;
 
-use http_load::{open, percentile, run_nonce, send};
+use http_load::{due, open, percentile, run_nonce, send};
 
 const AGENTS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -85,14 +85,7 @@ async fn connection(index: usize, args: std::sync::Arc<Args>, started: Instant) 
         .map(|rate| Duration::from_secs_f64(args.connections as f64 / rate as f64));
     let mut seed = index as u64 * 7919 + 1;
     for n in 0u64.. {
-        let scheduled = match interval {
-            Some(interval) => {
-                started
-                    + interval.mul_f64(n as f64)
-                    + interval.mul_f64(index as f64 / args.connections as f64)
-            }
-            None => Instant::now(),
-        };
+        let scheduled = due(started, interval, n, index, args.connections);
         if scheduled >= end {
             break;
         }

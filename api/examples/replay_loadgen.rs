@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::BufReader;
 
-use http_load::{open, percentile, run_nonce, send};
+use http_load::{due, open, percentile, run_nonce, send};
 
 /// Desktop browsers only: the bench's recording is a desktop page.
 const AGENTS: &[&str] = &[
@@ -142,14 +142,7 @@ async fn connection(
     let mut session = String::new();
     let (mut ip, mut agent) = (String::new(), AGENTS[0]);
     for n in 0u64.. {
-        let scheduled = match interval {
-            Some(interval) => {
-                started
-                    + interval.mul_f64(n as f64)
-                    + interval.mul_f64(index as f64 / args.connections as f64)
-            }
-            None => Instant::now(),
-        };
+        let scheduled = due(started, interval, n, index, args.connections);
         if scheduled >= end {
             break;
         }

@@ -1,6 +1,8 @@
 //! The HTTP/1.1 plumbing the load generators share (`loadgen`, `replay_loadgen`): a keep-alive
-//! connection without Nagle's delay, one request written at once and its answer read, a
-//! run's nonce, and latency percentiles.
+//! connection without Nagle's delay, when each request is due, one request written at once and
+//! its answer read, a run's nonce, and latency percentiles.
+
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -53,5 +55,25 @@ pub fn percentile(sorted: &[u64], p: f64) -> f64 {
         0.0
     } else {
         sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
+    }
+}
+
+/// When request `n` of connection `index` (of `connections`) is due: at once without a rate;
+/// with one, every `interval` from `started`, the connections spread evenly across it (latency
+/// is then measured from this moment, so a stalled server shows as latency).
+pub fn due(
+    started: Instant,
+    interval: Option<Duration>,
+    n: u64,
+    index: usize,
+    connections: usize,
+) -> Instant {
+    match interval {
+        Some(interval) => {
+            started
+                + interval.mul_f64(n as f64)
+                + interval.mul_f64(index as f64 / connections as f64)
+        }
+        None => Instant::now(),
     }
 }

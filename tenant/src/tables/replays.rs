@@ -194,6 +194,10 @@ struct Existing {
     bytes: i64,
     #[diesel(sql_type = Integer)]
     markers: i32,
+    #[diesel(sql_type = Bool)]
+    deleted: bool,
+    #[diesel(sql_type = Bool)]
+    stored: bool,
 }
 
 /// Records chunk `seq` of a session: the session's row (made by its first chunk to arrive, and
@@ -232,38 +236,36 @@ pub async fn record_chunk(
     .bind::<Text, _>(&session.os)
     .execute(conn)
     .await?;
-    let existing: Existing = diesel::sql_query(
-        "SELECT project_id, started_at, ended_at, bytes, markers FROM replay_sessions \
-         WHERE org_id = $1 AND replay_id = $2 FOR UPDATE",
+    // One statement locks the session and reads whether a person deleted it and whether this
+    // chunk is already stored. A session gone while this waited for its lock was deleted.
+    let existing: Option<Existing> = diesel::sql_query(
+        "SELECT project_id, started_at, ended_at, bytes, markers, \
+                EXISTS (SELECT 1 FROM replay_tombstones t \
+                        WHERE t.org_id = $1 AND t.replay_id = $2) AS deleted, \
+                EXISTS (SELECT 1 FROM replay_chunks c \
+                        WHERE c.org_id = $1 AND c.replay_id = $2 AND c.seq = $3) AS stored \
+         FROM replay_sessions WHERE org_id = $1 AND replay_id = $2 FOR UPDATE OF replay_sessions",
     )
     .bind::<SqlUuid, _>(session.org_id.uuid())
     .bind::<SqlUuid, _>(session.replay_id)
+    .bind::<Integer, _>(seq)
     .get_result(conn)
-    .await?;
+    .await
+    .optional()?;
+    let Some(existing) = existing else {
+        return Err(RecordError::Deleted);
+    };
     if existing.project_id != session.project_id.uuid() {
         return Err(RecordError::OtherProject);
     }
-    // Read after the row is locked: a deletion that committed while this waited is seen (and
-    // the row this made is rolled back with the refusal).
-    let deleted: i64 = replay_tombstones::table
-        .filter(replay_tombstones::org_id.eq(session.org_id))
-        .filter(replay_tombstones::replay_id.eq(session.replay_id))
-        .count()
-        .get_result(conn)
-        .await?;
-    if deleted > 0 {
+    // Read in the statement that follows this upload's insert: a deletion that committed while
+    // the insert waited is seen (and the row the insert made is rolled back with the refusal).
+    if existing.deleted {
         return Err(RecordError::Deleted);
     }
     // A retry of a stored chunk is answered as such before the limits are checked: with the
     // chunk already counted, a retry near a limit would otherwise be refused.
-    let stored: i64 = replay_chunks::table
-        .filter(replay_chunks::org_id.eq(session.org_id))
-        .filter(replay_chunks::replay_id.eq(session.replay_id))
-        .filter(replay_chunks::seq.eq(seq))
-        .count()
-        .get_result(conn)
-        .await?;
-    if stored > 0 {
+    if existing.stored {
         return Ok(Recorded::AlreadyStored);
     }
     let started = existing.started_at.min(summary.started_at);
