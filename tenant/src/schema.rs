@@ -253,6 +253,27 @@ diesel::table! {
         project_id -> Uuid,
         rolled_until -> Timestamptz,
         updated_at -> Timestamptz,
+        daily_until -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Hll;
+
+    /// Daily rollups: each UTC day's hourly rollups merged (see `tenant::stats::rollups`).
+    rollups_daily (org_id, project_id, kind, day, value) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        day -> Timestamptz,
+        kind -> Int2,
+        value -> Text,
+        visitors -> Hll,
+        visits -> Int8,
+        bounces -> Int8,
+        duration_sum -> Numeric,
+        pageviews -> Int8,
+        events -> Int8,
     }
 }
 
@@ -1144,6 +1165,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     funnels,
     funnel_steps,
     rollups_hourly,
+    rollups_daily,
     rollup_state,
     error_issues,
     error_events,

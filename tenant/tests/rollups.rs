@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use diesel_async::RunQueryDsl;
 use tenant::stats::{Dimension, Filter, Metric, Operator, StatsQuery, StatsRow};
 use tenant::tables::events::{NewEvent, insert_batch};
 use tenant::tables::{organizations, projects};
@@ -127,6 +128,11 @@ fn query(project: Uuid, timezone: &str, dimensions: Vec<Dimension>) -> StatsQuer
         limit: 10_000,
         offset: 0,
     }
+}
+
+fn filtered(mut query: StatsQuery, filter: Filter) -> StatsQuery {
+    query.filter = filter;
+    query
 }
 
 fn by_dimensions(rows: Vec<StatsRow>) -> BTreeMap<Vec<Option<String>>, StatsRow> {
@@ -257,6 +263,46 @@ async fn rollups_answer_like_raw_events() {
                 query(project_id, timezone, vec![Dimension::Country]),
             ),
             (
+                "custom events",
+                filtered(
+                    query(project_id, timezone, vec![Dimension::Name]),
+                    Filter::And(vec![Filter::Compare(
+                        Operator::IsNot,
+                        Dimension::Name,
+                        vec!["pageview".into()],
+                    )]),
+                ),
+            ),
+            (
+                "pages filtered by page",
+                filtered(
+                    query(project_id, timezone, vec![Dimension::Page]),
+                    Filter::Or(vec![
+                        Filter::Compare(
+                            Operator::Is,
+                            Dimension::Page,
+                            vec!["/".into(), "/pricing".into()],
+                        ),
+                        Filter::Not(Box::new(Filter::Compare(
+                            Operator::ContainsNot,
+                            Dimension::Page,
+                            vec!["blog".into()],
+                        ))),
+                    ]),
+                ),
+            ),
+            (
+                "sources but direct",
+                filtered(
+                    query(project_id, timezone, vec![Dimension::Source]),
+                    Filter::Compare(
+                        Operator::IsNot,
+                        Dimension::Source,
+                        vec!["Direct / None".into()],
+                    ),
+                ),
+            ),
+            (
                 "devices by day",
                 query(
                     project_id,
@@ -293,6 +339,11 @@ async fn rollups_answer_like_raw_events() {
 
     // Halfway through the data: rollups for the first day and a half, raw events after.
     assert!(advance_to(day0() + Duration::hours(36)).await >= 2);
+    // The first UTC day is complete, so it is also in the daily layer; the second is not.
+    assert_eq!(
+        daily_layer(&sweeper, project_id).await,
+        (day0() + Duration::days(1), vec![day0()])
+    );
     check("partly rolled up").await;
 
     // The long visit gains a pageview after its start hour was rolled up: until the next job
@@ -320,24 +371,77 @@ async fn rollups_answer_like_raw_events() {
     let end = day0() + Duration::days(4);
     assert!(advance_to(end).await >= 1);
     assert_eq!(advance_to(end).await, 0);
+    let days: Vec<_> = (0..3).map(|d| day0() + Duration::days(d)).collect();
+    assert_eq!(
+        daily_layer(&sweeper, project_id).await,
+        (day0() + Duration::days(3), days)
+    );
     check("fully rolled up").await;
 
+    // The control: breakdowns without time buckets do read the daily layer (a count added to
+    // a daily row shows in their answer, and not in a by-day answer, which reads hours).
+    let tamper = async |by: i64| {
+        sweeper
+            .unscoped(async |conn| {
+                diesel::sql_query(
+                    "UPDATE rollups_daily SET visits = visits + $2 WHERE project_id = $1 AND kind = 0 \
+                     AND day = $3",
+                )
+                .bind::<diesel::sql_types::Uuid, _>(project_id)
+                .bind::<diesel::sql_types::BigInt, _>(by)
+                .bind::<diesel::sql_types::Timestamptz, _>(day0() + Duration::days(1))
+                .execute(conn)
+                .await?;
+                Ok::<_, DbError>(())
+            })
+            .await
+            .unwrap();
+    };
+    let by_day = query(project_id, "UTC", vec![Dimension::Day]);
+    let answers = async || {
+        db.db
+            .scoped(org, async |conn| {
+                let overview = tenant::stats::run(conn, &overview).await?;
+                let by_day = tenant::stats::run(conn, &by_day).await?;
+                Ok::<_, DbError>((
+                    overview[0].visits,
+                    by_day.iter().map(|r| r.visits).sum::<i64>(),
+                ))
+            })
+            .await
+            .unwrap()
+    };
+    let (overview_visits, by_day_visits) = answers().await;
+    assert_eq!(overview_visits, by_day_visits);
+    tamper(1_000).await;
+    assert_eq!(answers().await, (overview_visits + 1_000, by_day_visits));
+    tamper(-1_000).await;
+
     // What rollups do not answer goes to raw events.
-    let mut filtered = query(project_id, "UTC", vec![]);
-    filtered.filter = Filter::And(vec![Filter::Compare(
-        Operator::Is,
-        Dimension::Country,
-        vec!["DE".into()],
-    )]);
+    let overview_in_germany = filtered(
+        query(project_id, "UTC", vec![]),
+        Filter::Compare(Operator::Is, Dimension::Country, vec!["DE".into()]),
+    );
     let mut by_name = query(project_id, "UTC", vec![Dimension::Name]);
-    by_name.metrics = vec![Metric::Visitors];
+    by_name.metrics = vec![Metric::ConversionRate];
+    // A filter on another dimension than the breakdown's.
+    let pages_in_germany = filtered(
+        query(project_id, "UTC", vec![Dimension::Page]),
+        Filter::Compare(Operator::Is, Dimension::Country, vec!["DE".into()]),
+    );
     let mut india = query(project_id, "Asia/Kolkata", vec![]);
     india.metrics = vec![Metric::Visits];
     // Lord Howe Island is +11 in March and +10:30 from April: a range into April is refused,
     // though its first day alone would pass.
     let mut lord_howe = query(project_id, "Australia/Lord_Howe", vec![]);
     lord_howe.to = NaiveDate::from_ymd_opt(2026, 4, 30).unwrap();
-    for q in [filtered, by_name, india, lord_howe] {
+    for q in [
+        overview_in_germany,
+        by_name,
+        pages_in_germany,
+        india,
+        lord_howe,
+    ] {
         let used = db
             .db
             .scoped(org, async |conn| {
@@ -347,4 +451,35 @@ async fn rollups_answer_like_raw_events() {
             .unwrap();
         assert_eq!(used, None, "{:?} {:?}", q.dimensions, q.timezone);
     }
+}
+
+/// `rollup_state.daily_until` and the days `rollups_daily` holds for `project_id` (read as the
+/// rollup job's role).
+async fn daily_layer(
+    sweeper: &tenant::Db,
+    project_id: Uuid,
+) -> (DateTime<Utc>, Vec<DateTime<Utc>>) {
+    #[derive(diesel::QueryableByName)]
+    struct Day {
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        at: DateTime<Utc>,
+    }
+    sweeper
+        .unscoped(async |conn| {
+            let until: Day = diesel::sql_query(
+                "SELECT daily_until AS at FROM rollup_state WHERE project_id = $1",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(project_id)
+            .get_result(conn)
+            .await?;
+            let days: Vec<Day> = diesel::sql_query(
+                "SELECT DISTINCT day AS at FROM rollups_daily WHERE project_id = $1 ORDER BY 1",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(project_id)
+            .load(conn)
+            .await?;
+            Ok::<_, DbError>((until.at, days.into_iter().map(|d| d.at).collect()))
+        })
+        .await
+        .unwrap()
 }

@@ -320,11 +320,12 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
     tenant::tables::events::insert_batch(&mut ingest_conn, std::slice::from_ref(&event))
         .await
         .unwrap();
-    // The rollup job (as the sweeper) rolls that event up, as of two hours later.
+    // The rollup job (as the sweeper) rolls that event up, as of two days later (its UTC day is
+    // then complete, so it is in the daily layer too).
     let sweeper =
         tenant::Db::connect_as(&db.owner_url, tenant::AppRole::Sweeper, &Default::default())
             .unwrap();
-    let later = event.ts + chrono::Duration::hours(2);
+    let later = event.ts + chrono::Duration::days(2);
     let built = sweeper
         .unscoped(async |conn| {
             Ok::<_, DbError>(
@@ -969,6 +970,7 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(funnels::table.select(funnels::all_columns)),
         declared(funnel_steps::table.select(funnel_steps::all_columns)),
         declared(rollups_hourly::table.select(rollups_hourly::all_columns)),
+        declared(rollups_daily::table.select(rollups_daily::all_columns)),
         declared(rollup_state::table.select(rollup_state::all_columns)),
         declared(error_issues::table.select(error_issues::all_columns)),
         declared(error_events::table.select(error_events::all_columns)),

@@ -233,6 +233,20 @@ fn rollups_plus_the_raw_tail() {
     insta::assert_snapshot!("rollups_and_tail", render(&plan(&q, Some(rolled_until))));
 }
 
+/// A breakdown without time buckets reads whole UTC days from the daily layer and only the
+/// hours at the range's ends from the hourly one; a filter on its own dimension applies to
+/// the rollup rows' values (and to the raw tail's events).
+#[test]
+fn daily_and_hourly_rollups_with_a_filter_on_the_breakdown() {
+    let rolled_until = Utc.with_ymd_and_hms(2026, 3, 12, 9, 23, 0).unwrap();
+    let q = query(
+        vec![Dimension::Name],
+        vec![Metric::Visitors, Metric::Events],
+        compare(Operator::IsNot, Dimension::Name, &["pageview"]),
+    );
+    insta::assert_snapshot!("rollups_daily", render(&plan(&q, Some(rolled_until))));
+}
+
 /// Every user value is a parameter: none appears in the SQL text, each appears among the
 /// parameters (the positive control that the check can find them).
 #[test]

@@ -86,6 +86,7 @@ const POPULATED: &[&str] = &[
     "projects",
     "release_files",
     "rollup_state",
+    "rollups_daily",
     "rollups_hourly",
     "web_vitals",
 ];
@@ -430,14 +431,15 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
         .await
         .unwrap();
 
-    // The rollup job's step, two hours on, so the events are rolled up.
+    // The rollup job's step, two days on, so the events are rolled up (their UTC day complete,
+    // so in the daily layer too).
     let sweeper = tenant::Db::connect_as(
         &app.test_db.owner_url,
         tenant::AppRole::Sweeper,
         &Default::default(),
     )
     .unwrap();
-    let later = chrono::Utc::now() + chrono::Duration::hours(2);
+    let later = chrono::Utc::now() + chrono::Duration::days(2);
     sweeper
         .unscoped(async |conn| {
             Ok::<_, tenant::DbError>(tenant::stats::rollups::advance(conn, org, id, later).await?)

@@ -142,6 +142,8 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
         "SELECT count(*) AS n FROM rollups_hourly WHERE hour < now() - interval '3 days'";
     assert_eq!(count("SELECT count(*) AS n FROM events").await, 3);
     assert!(count(old_rollups).await > 0);
+    let old_daily = "SELECT count(*) AS n FROM rollups_daily WHERE day < now() - interval '3 days'";
+    assert!(count(old_daily).await > 0);
     assert_eq!(count("SELECT count(*) AS n FROM heatmap_clicks").await, 2);
     assert_eq!(count("SELECT count(*) AS n FROM heatmap_scroll").await, 2);
 
@@ -157,6 +159,7 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
     );
     assert_eq!(count("SELECT count(*) AS n FROM events").await, 1);
     assert_eq!(count(old_rollups).await, 0);
+    assert_eq!(count(old_daily).await, 0);
     assert_eq!(count("SELECT count(*) AS n FROM error_events").await, 1);
     assert_eq!(
         count("SELECT count(*) AS n FROM error_issues WHERE title = 'Error b'").await,

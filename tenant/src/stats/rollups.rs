@@ -15,12 +15,17 @@
 //! the dashboards for that long; everything else is exact. The watermark moves to the minute;
 //! the hour it falls in holds the visits up to it and is rebuilt whole on the next step.
 //! [`advance`] moves the watermark forward; the Stats API answers the hours before it from
-//! rollups and the visits after it from raw events ([`usable_until`]). Queries with filters,
-//! event-name, property or goal dimensions, or goal metrics read raw events.
+//! rollups and the visits after it from raw events ([`usable_until`]). Queries with filters
+//! (but on their own breakdown dimension), property or goal dimensions, or goal metrics read
+//! raw events.
+//!
+//! `rollups_daily` holds each complete UTC day's hourly rows merged, so a month's breakdown
+//! merges 30 rows per value rather than 720: the same step that moves the watermark past a
+//! midnight merges the day before it ([`rows`] picks the layers a query reads).
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use diesel::QueryableByName;
 use diesel::sql_types::{Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -29,7 +34,7 @@ use super::query::{DIRECT_SOURCE, Dimension, Filter, Metric, StatsQuery};
 use super::visits::{VISIT_GAP_MINUTES, visits_cte};
 
 /// The dimensions rollups hold, by kind number (0 is the total, with value '').
-const KINDS: [(i16, Dimension); 16] = [
+const KINDS: [(i16, Dimension); 17] = [
     (1, Dimension::Page),
     (2, Dimension::EntryPage),
     (3, Dimension::ExitPage),
@@ -46,6 +51,7 @@ const KINDS: [(i16, Dimension); 16] = [
     (14, Dimension::Device),
     (15, Dimension::Browser),
     (16, Dimension::Os),
+    (17, Dimension::Name),
 ];
 
 /// How far an event's own timestamp may be from the server's clock (either way). Rollups
@@ -77,6 +83,16 @@ fn kind_of(dimension: &Dimension) -> Option<i16> {
         .map(|(kind, _)| *kind)
 }
 
+/// The value of a rolled-up `dimension` over a rollup row, as the raw path's
+/// [`Dimension::column`] gives it for a `visits_ev` row (`''` stores none).
+pub(crate) fn value_sql(dimension: &Dimension) -> String {
+    if *dimension == Dimension::Source {
+        format!("coalesce(nullif(value, ''), '{DIRECT_SOURCE}')")
+    } else {
+        "nullif(value, '')".to_owned()
+    }
+}
+
 /// The rollup kind a query reads and its dimension columns over `rollups_hourly` rows
 /// (`… AS d0, … AS d1, `), time buckets in the zone bound at `timezone`. Only for queries
 /// [`usable_until`] accepted.
@@ -87,13 +103,9 @@ pub(crate) fn dimension_columns(dimensions: &[Dimension], timezone: Placeholder)
     for (i, dimension) in dimensions.iter().enumerate() {
         let sql = match dimension.time_sql(&local) {
             Some(sql) => sql,
-            None if *dimension == Dimension::Source => {
-                kind = kind_of(dimension).unwrap_or(0);
-                format!("coalesce(nullif(value, ''), '{DIRECT_SOURCE}')")
-            }
             None => {
                 kind = kind_of(dimension).unwrap_or(0);
-                "nullif(value, '')".to_owned()
+                value_sql(dimension)
             }
         };
         columns.push_str(&format!("{sql} AS d{i}, "));
@@ -101,10 +113,66 @@ pub(crate) fn dimension_columns(dimensions: &[Dimension], timezone: Placeholder)
     (kind, columns)
 }
 
-/// Whether rollups can answer `query` at all: no filters, at most one non-time dimension and
-/// that one rolled up, and only the visit and event counting metrics.
+/// The rollup rows of `kind` whose value passes `kept` (the query's filter on its own
+/// dimension, `true` without one) that answer `query`'s visits that started in `[lo, least(hi,
+/// until))` (SQL expressions; `until` is the watermark read in the statement), as a `FROM`
+/// item with the columns of `rollups_hourly` the planner reads (`hour`, `value`, the
+/// sketch and the sums).
+///
+/// The coarsest layer that answers exactly: a query without time buckets reads the whole UTC
+/// days inside the range from `rollups_daily` (up to `rollup_state.daily_until`, read in the
+/// same statement) and only the hours at either end from `rollups_hourly`, so a 30-day
+/// breakdown merges about 30 rows per value instead of 720. Time buckets are local hours or
+/// days, which UTC days do not divide, so they read hours only.
+pub(crate) fn rows(
+    query: &StatsQuery,
+    project: Placeholder,
+    (kind, kept): (i16, &str),
+    lo: &str,
+    hi: &str,
+    until: &str,
+) -> String {
+    let columns = "value, visitors, visits, bounces, duration_sum, pageviews, events";
+    let rolled_hi = format!("least({hi}, {until})");
+    if query.dimensions.iter().any(Dimension::is_time) {
+        return format!(
+            "(SELECT hour, {columns} FROM rollups_hourly WHERE project_id = {project} AND kind = {kind} \
+               AND hour >= {lo} AND hour < {rolled_hi} AND {kept}) AS hours"
+        );
+    }
+    // The whole UTC days in the range (empty when none: `day_hi` = `day_lo`).
+    let day_lo =
+        format!("date_trunc('day', {lo} + interval '1 day' - interval '1 microsecond', 'UTC')");
+    let day_hi = format!(
+        "greatest({day_lo}, date_trunc('day', least({rolled_hi}, \
+           (SELECT daily_until FROM rollup_state WHERE project_id = {project})), 'UTC'))"
+    );
+    format!(
+        "(SELECT NULL::timestamptz AS hour, {columns} FROM rollups_daily WHERE project_id = {project} \
+            AND kind = {kind} AND day >= {day_lo} AND day < {day_hi} AND {kept} \
+          UNION ALL \
+          SELECT hour, {columns} FROM rollups_hourly WHERE project_id = {project} AND kind = {kind} \
+            AND hour >= {lo} AND hour < least({rolled_hi}, {day_lo}) AND {kept} \
+          UNION ALL \
+          SELECT hour, {columns} FROM rollups_hourly WHERE project_id = {project} AND kind = {kind} \
+            AND hour >= greatest({lo}, {day_hi}) AND hour < {rolled_hi} AND {kept}) AS layers"
+    )
+}
+
+/// Whether rollups can answer `query` at all: at most one non-time dimension and that one
+/// rolled up, filters (if any) only on that same dimension, and only the visit and event
+/// counting metrics.
+///
+/// A filter on the breakdown's own dimension keeps or drops whole groups (each group is one
+/// value of it), so it is exact on rollup rows: the planner applies it to their `value`. Any
+/// other filter needs raw events.
 fn answerable(query: &StatsQuery) -> bool {
-    let no_filter = matches!(&query.filter, Filter::And(parts) if parts.is_empty());
+    let no_filter = matches!(&query.filter, Filter::And(parts) if parts.is_empty())
+        || query
+            .dimensions
+            .iter()
+            .find(|d| !d.is_time())
+            .is_some_and(|own| kind_of(own).is_some() && query.filter.only_on(own));
     let plain_dimensions = query.dimensions.iter().filter(|d| !d.is_time()).count();
     let rolled_dimension = query
         .dimensions
@@ -338,7 +406,85 @@ pub async fn advance(
     .bind::<Timestamptz, _>(to)
     .execute(conn)
     .await?;
+    build_days(conn, org_id, project_id, hour(from)).await?;
     Ok(Some((from, to)))
+}
+
+/// Most days one step merges into the daily layer (the first step after the layer appeared
+/// on a project with history takes several).
+const CHUNK_DAYS: i32 = 62;
+
+/// Merges the hourly rollups of each complete UTC day into `rollups_daily` and moves
+/// `rollup_state.daily_until`: the days from `daily_until` (or the first hourly row) — and any
+/// day whose hours were rebuilt from `rebuilt_from` on — up to the last midnight before
+/// `rolled_until`, at most [`CHUNK_DAYS`] per call. A day before the watermark never changes
+/// again (visits end at midnight UTC, and an event may be at most a few minutes old), so its
+/// row is final. The caller holds the project's `rollup_state` row locked.
+async fn build_days(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+    rebuilt_from: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    let span: Option<DaySpan> = diesel::sql_query(
+        "WITH bounds AS (\
+            SELECT CASE WHEN daily_until = '-infinity' \
+                     THEN (SELECT date_trunc('day', min(hour), 'UTC') FROM rollups_hourly WHERE project_id = $1) \
+                     ELSE least(daily_until, date_trunc('day', $2, 'UTC')) END AS lo, \
+                   date_trunc('day', rolled_until, 'UTC') AS complete \
+            FROM rollup_state WHERE project_id = $1) \
+         SELECT lo, least(complete, lo + make_interval(days => $3)) AS hi FROM bounds WHERE lo < complete",
+    )
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<Timestamptz, _>(rebuilt_from)
+    .bind::<diesel::sql_types::Integer, _>(CHUNK_DAYS)
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(span) = span else {
+        return Ok(());
+    };
+    diesel::sql_query(
+        "DELETE FROM rollups_daily WHERE org_id = $2 AND project_id = $1 AND day >= $3 AND day < $4",
+    )
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<Timestamptz, _>(span.lo)
+    .bind::<Timestamptz, _>(span.hi)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "INSERT INTO rollups_daily (org_id, project_id, day, kind, value, visitors, visits, bounces, \
+                                    duration_sum, pageviews, events) \
+         SELECT $2, $1, date_trunc('day', hour, 'UTC'), kind, value, hll_union_agg(visitors), sum(visits), \
+                sum(bounces), sum(duration_sum), sum(pageviews), sum(events) \
+         FROM rollups_hourly WHERE org_id = $2 AND project_id = $1 AND hour >= $3 AND hour < $4 \
+         GROUP BY 3, kind, value",
+    )
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<Timestamptz, _>(span.lo)
+    .bind::<Timestamptz, _>(span.hi)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "UPDATE rollup_state SET daily_until = greatest(daily_until, $3) WHERE project_id = $1 AND org_id = $2",
+    )
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<Timestamptz, _>(span.hi)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The days [`build_days`] merges: midnights UTC.
+#[derive(QueryableByName)]
+struct DaySpan {
+    #[diesel(sql_type = Timestamptz)]
+    lo: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    hi: DateTime<Utc>,
 }
 
 #[cfg(test)]

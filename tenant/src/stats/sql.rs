@@ -51,13 +51,23 @@ fn dimension_sql(dimension: &Dimension, plan: &mut Plan) -> String {
 }
 
 fn filter_sql(filter: &Filter, plan: &mut Plan) -> String {
+    filter_sql_with(filter, plan, &dimension_sql)
+}
+
+/// `filter` as SQL, each compared dimension written by `column` (its `visits_ev` column on raw
+/// events, a rollup row's value on rollups).
+fn filter_sql_with(
+    filter: &Filter,
+    plan: &mut Plan,
+    column: &dyn Fn(&Dimension, &mut Plan) -> String,
+) -> String {
     match filter {
         Filter::And(parts) if parts.is_empty() => "true".into(),
         Filter::And(parts) => format!(
             "({})",
             parts
                 .iter()
-                .map(|part| filter_sql(part, plan))
+                .map(|part| filter_sql_with(part, plan, column))
                 .collect::<Vec<_>>()
                 .join(" AND ")
         ),
@@ -66,11 +76,14 @@ fn filter_sql(filter: &Filter, plan: &mut Plan) -> String {
             "({})",
             parts
                 .iter()
-                .map(|part| filter_sql(part, plan))
+                .map(|part| filter_sql_with(part, plan, column))
                 .collect::<Vec<_>>()
                 .join(" OR ")
         ),
-        Filter::Not(inner) => format!("NOT coalesce({}, false)", filter_sql(inner, plan)),
+        Filter::Not(inner) => format!(
+            "NOT coalesce({}, false)",
+            filter_sql_with(inner, plan, column)
+        ),
         Filter::Compare(operator, Dimension::Goal, values) => {
             let named = goal_name_test("fg", *operator, values, &mut plan.params, false);
             let exists = format!(
@@ -83,7 +96,7 @@ fn filter_sql(filter: &Filter, plan: &mut Plan) -> String {
             }
         }
         Filter::Compare(operator, dimension, values) => {
-            let column = dimension_sql(dimension, plan);
+            let column = column(dimension, plan);
             match operator {
                 Operator::Is => {
                     let values = plan.params.bind(values.clone());
@@ -169,6 +182,15 @@ impl Filter {
     /// Whether an `event:goal` comparison appears anywhere in the tree.
     pub fn mentions_goal(&self) -> bool {
         self.mentions(&Dimension::Goal)
+    }
+
+    /// Whether every comparison in the tree is on `dimension` (true without any).
+    pub fn only_on(&self, dimension: &Dimension) -> bool {
+        match self {
+            Self::Compare(_, compared, _) => compared == dimension,
+            Self::And(parts) | Self::Or(parts) => parts.iter().all(|p| p.only_on(dimension)),
+            Self::Not(inner) => inner.only_on(dimension),
+        }
     }
 
     /// Whether a comparison on `dimension` appears anywhere in the tree.
@@ -407,13 +429,17 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
                 )
             };
             let plain_dims: String = (0..dims.len()).map(|i| format!("d{i}, ")).collect();
+            // The filter, if any, is on the breakdown's own dimension (`rollups::answerable`).
+            let kept = filter_sql_with(&query.filter, &mut plan, &|dimension, _| {
+                rollups::value_sql(dimension)
+            });
+            let rows = rollups::rows(query, project, (kind, &kept), &lo, &hi, until);
             format!(
                 "parts AS (\
                    SELECT {rollup_dims}hll_union_agg(visitors) AS sketch, sum(visits)::bigint AS visits, \
                      sum(bounces)::bigint AS bounces, sum(duration_sum) AS duration, \
                      sum(pageviews)::bigint AS pageviews, sum(events)::bigint AS events \
-                   FROM rollups_hourly WHERE project_id = {project} AND kind = {kind} \
-                     AND hour >= {lo} AND hour < least({hi}, {until}) {rollup_grouping} \
+                   FROM {rows} {rollup_grouping} \
                    UNION ALL \
                    SELECT {plain_dims}hll_add_agg(hll_hash_bigint(visitor_id)), count(*), \
                      count(*) FILTER (WHERE interactions <= 1), sum(duration), sum(pageviews), sum(events) \

@@ -26,9 +26,10 @@ pub struct MaintainEventsAllTenants {}
 
 /// Tables under the projects' retention, with the time column that ages their rows. An error
 /// issue goes when its last event is past retention (its events have gone already).
-const RETAINED: [(&str, &str); 7] = [
+const RETAINED: [(&str, &str); 8] = [
     ("events", "ts"),
     ("rollups_hourly", "hour"),
+    ("rollups_daily", "day"),
     ("error_events", "ts"),
     ("error_issues", "last_seen"),
     ("web_vitals", "ts"),
