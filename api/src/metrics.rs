@@ -192,9 +192,9 @@ impl Metrics {
     }
 
     /// Records one finished request.
-    pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+    pub fn observe(&self, route: &str, method: &str, status: &str, seconds: f64) {
         self.requests
-            .with_label_values(&[route, method, &status.to_string()])
+            .with_label_values(&[route, method, status])
             .inc();
         self.latency.with_label_values(&[route]).observe(seconds);
     }

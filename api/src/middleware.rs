@@ -166,7 +166,7 @@ async fn handle<E: Endpoint>(
         | Method::OPTIONS => method.as_str(),
         _ => "other",
     };
-    metrics.observe(route, method_label, status.as_u16(), elapsed.as_secs_f64());
+    metrics.observe(route, method_label, status.as_str(), elapsed.as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             route,

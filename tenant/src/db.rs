@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use diesel::sql_types::Text;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{
     AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
     TransactionManager,
@@ -129,6 +131,11 @@ impl Db {
         let timeout_ms = config.statement_timeout.as_millis();
         let role = role.name();
         let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+        // No `SELECT 1` on every checkout (a round trip per request, and per ingest batch): a
+        // connection the server closed (a restart) is seen closed without a query and
+        // replaced; one that fails in use is marked broken and dropped, and its request fails
+        // once (ingestion answers 503, which clients retry).
+        manager_config.recycling_method = RecyclingMethod::Fast;
         manager_config.custom_setup = Box::new(move |url| {
             let url = url.to_owned();
             async move {

@@ -30,8 +30,10 @@ impl WriterConfig {
     pub const QUEUE_CAPACITY: usize = 2048;
     /// Default batch: events in one INSERT at most.
     pub const MAX_BATCH: usize = 2000;
-    /// Default writer tasks.
-    pub const WRITERS: usize = 3;
+    /// Default writer tasks: one, so each batch takes every request that queued while the
+    /// previous one committed (on 2 cores, three writers made batches of about five events
+    /// and 16,500 events/s became 13,100; see docs/benchmarks.md).
+    pub const WRITERS: usize = 1;
 }
 
 /// The defaults, which are also `beacon serve`'s (`BEACON_INGEST_*`).
