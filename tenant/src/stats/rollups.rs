@@ -140,22 +140,31 @@ pub(crate) fn rows(
                AND hour >= {lo} AND hour < {rolled_hi} AND {kept}) AS hours"
         );
     }
-    // The whole UTC days in the range (empty when none: `day_hi` = `day_lo`).
+    // The whole UTC days in the range (empty when none: `day_hi` = `day_lo`). Each bound that
+    // depends on the watermarks is one scalar subquery over the state row, so the index scans
+    // get a plain parameter as their bound (an expression of several made PostgreSQL scan every
+    // hour of the kind and filter).
     let day_lo =
         format!("date_trunc('day', {lo} + interval '1 day' - interval '1 microsecond', 'UTC')");
+    let state = |expression: String| {
+        format!("(SELECT {expression} FROM rollup_state WHERE project_id = {project})")
+    };
     let day_hi = format!(
-        "greatest({day_lo}, date_trunc('day', least({rolled_hi}, \
-           (SELECT daily_until FROM rollup_state WHERE project_id = {project})), 'UTC'))"
+        "greatest({day_lo}, date_trunc('day', least({hi}, rolled_until, daily_until), 'UTC'))"
     );
+    let days_end = state(day_hi.clone());
+    let first_hours_end = state(format!("least({hi}, rolled_until, {day_lo})"));
+    let last_hours_start = state(format!("greatest({lo}, {day_hi})"));
+    let hours_end = state(format!("least({hi}, rolled_until)"));
     format!(
         "(SELECT NULL::timestamptz AS hour, {columns} FROM rollups_daily WHERE project_id = {project} \
-            AND kind = {kind} AND day >= {day_lo} AND day < {day_hi} AND {kept} \
+            AND kind = {kind} AND day >= {day_lo} AND day < {days_end} AND {kept} \
           UNION ALL \
           SELECT hour, {columns} FROM rollups_hourly WHERE project_id = {project} AND kind = {kind} \
-            AND hour >= {lo} AND hour < least({rolled_hi}, {day_lo}) AND {kept} \
+            AND hour >= {lo} AND hour < {first_hours_end} AND {kept} \
           UNION ALL \
           SELECT hour, {columns} FROM rollups_hourly WHERE project_id = {project} AND kind = {kind} \
-            AND hour >= greatest({lo}, {day_hi}) AND hour < {rolled_hi} AND {kept}) AS layers"
+            AND hour >= {last_hours_start} AND hour < {hours_end} AND {kept}) AS layers"
     )
 }
 
