@@ -163,6 +163,8 @@ fn compare(label: &str, rolled: Vec<StatsRow>, raw: Vec<StatsRow>) -> f64 {
             )
         };
         assert_eq!(counts(got), counts(exact), "{label} {key:?}");
+        // An estimate never above the exact visits (a group has no more visitors than visits).
+        assert!(got.visitors <= got.visits, "{label} {key:?}: {got:?}");
         let error = (got.visitors - exact.visitors).abs() as f64 / exact.visitors.max(1) as f64;
         assert!(
             error <= 0.069,

@@ -416,6 +416,9 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
             FROM per_visit {grouping})"
         ),
         Some(until) => {
+            // Unique visitors are a sketch's estimate, which may come out above the exact visit
+            // count when most visitors came once (1,326 visitors in 1,302 visits on the demo):
+            // no group has more visitors than visits, so the estimate is capped there.
             let (kind, rollup_dims) = rollups::dimension_columns(&query.dimensions, timezone);
             let rollup_grouping = if dims.is_empty() {
                 String::new()
@@ -445,7 +448,7 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
                      count(*) FILTER (WHERE interactions <= 1), sum(duration), sum(pageviews), sum(events) \
                    FROM per_visit {grouping_plain}), \
                  grouped AS (SELECT {outer_dims} AS dimensions{group_keys}, \
-                   coalesce(hll_cardinality(hll_union_agg(sketch)), 0)::bigint AS visitors, \
+                   least(coalesce(hll_cardinality(hll_union_agg(sketch)), 0)::bigint, coalesce(sum(visits), 0)::bigint) AS visitors, \
                    coalesce(sum(visits), 0)::bigint AS visits, \
                    coalesce(sum(pageviews), 0)::bigint AS pageviews, coalesce(sum(events), 0)::bigint AS events, \
                    coalesce(round(100.0 * sum(bounces) / nullif(sum(visits), 0), 1), 0)::float8 AS bounce_rate, \
