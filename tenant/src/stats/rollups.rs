@@ -114,48 +114,47 @@ pub(crate) fn dimension_columns(dimensions: &[Dimension], timezone: Placeholder)
 }
 
 /// The rollup rows of `kind` whose value passes `kept` (the query's filter on its own
-/// dimension, `true` without one) that answer `query`'s visits that started in `[lo, least(hi,
-/// until))` (SQL expressions; `until` is the watermark read in the statement), as a `FROM`
-/// item with the columns of `rollups_hourly` the planner reads (`hour`, `value`, the
+/// dimension, `true` without one) that answer `query`'s visits that started in `[lo, hi)` and
+/// before the watermark (SQL expressions; both watermarks are read in the statement), as a
+/// `FROM` item with the columns of `rollups_hourly` the planner reads (`hour`, `value`, the
 /// sketch and the sums).
 ///
 /// The coarsest layer that answers exactly: a query without time buckets reads the whole UTC
-/// days inside the range from `rollups_daily` (up to `rollup_state.daily_until`, read in the
-/// same statement) and only the hours at either end from `rollups_hourly`, so a 30-day
-/// breakdown merges about 30 rows per value instead of 720. Time buckets are local hours or
-/// days, which UTC days do not divide, so they read hours only.
+/// days inside the range from `rollups_daily` (up to `rollup_state.daily_until`) and only the
+/// hours at either end from `rollups_hourly`, so a 30-day breakdown merges about 30 rows per
+/// value instead of 720. Time buckets are local hours or days, which UTC days do not divide,
+/// so they read hours only.
 pub(crate) fn rows(
     query: &StatsQuery,
     project: Placeholder,
-    (kind, kept): (i16, &str),
+    kind: i16,
+    kept: &str,
     lo: &str,
     hi: &str,
-    until: &str,
 ) -> String {
     let columns = "value, visitors, visits, bounces, duration_sum, pageviews, events";
-    let rolled_hi = format!("least({hi}, {until})");
-    if query.dimensions.iter().any(Dimension::is_time) {
-        return format!(
-            "(SELECT hour, {columns} FROM rollups_hourly WHERE project_id = {project} AND kind = {kind} \
-               AND hour >= {lo} AND hour < {rolled_hi} AND {kept}) AS hours"
-        );
-    }
-    // The whole UTC days in the range (empty when none: `day_hi` = `day_lo`). Each bound that
-    // depends on the watermarks is one scalar subquery over the state row, so the index scans
-    // get a plain parameter as their bound (an expression of several made PostgreSQL scan every
-    // hour of the kind and filter).
-    let day_lo =
-        format!("date_trunc('day', {lo} + interval '1 day' - interval '1 microsecond', 'UTC')");
+    // Each bound that depends on the watermarks is one scalar subquery over the state row, so
+    // the index scans get a plain parameter as their bound (an expression of several made
+    // PostgreSQL scan every hour of the kind and filter).
     let state = |expression: String| {
         format!("(SELECT {expression} FROM rollup_state WHERE project_id = {project})")
     };
+    let hours_end = state(format!("least({hi}, rolled_until)"));
+    if query.dimensions.iter().any(Dimension::is_time) {
+        return format!(
+            "(SELECT hour, {columns} FROM rollups_hourly WHERE project_id = {project} AND kind = {kind} \
+               AND hour >= {lo} AND hour < {hours_end} AND {kept}) AS hours"
+        );
+    }
+    // The whole UTC days in the range (empty when none: `day_hi` = `day_lo`).
+    let day_lo =
+        format!("date_trunc('day', {lo} + interval '1 day' - interval '1 microsecond', 'UTC')");
     let day_hi = format!(
         "greatest({day_lo}, date_trunc('day', least({hi}, rolled_until, daily_until), 'UTC'))"
     );
     let days_end = state(day_hi.clone());
     let first_hours_end = state(format!("least({hi}, rolled_until, {day_lo})"));
     let last_hours_start = state(format!("greatest({lo}, {day_hi})"));
-    let hours_end = state(format!("least({hi}, rolled_until)"));
     format!(
         "(SELECT NULL::timestamptz AS hour, {columns} FROM rollups_daily WHERE project_id = {project} \
             AND kind = {kind} AND day >= {day_lo} AND day < {days_end} AND {kept} \
@@ -176,12 +175,12 @@ pub(crate) fn rows(
 /// value of it), so it is exact on rollup rows: the planner applies it to their `value`. Any
 /// other filter needs raw events.
 fn answerable(query: &StatsQuery) -> bool {
-    let no_filter = matches!(&query.filter, Filter::And(parts) if parts.is_empty())
+    let filter_on_values = matches!(&query.filter, Filter::And(parts) if parts.is_empty())
         || query
             .dimensions
             .iter()
             .find(|d| !d.is_time())
-            .is_some_and(|own| kind_of(own).is_some() && query.filter.only_on(own));
+            .is_some_and(|own| query.filter.only_on(own));
     let plain_dimensions = query.dimensions.iter().filter(|d| !d.is_time()).count();
     let rolled_dimension = query
         .dimensions
@@ -199,7 +198,7 @@ fn answerable(query: &StatsQuery) -> bool {
                 | Metric::ViewsPerVisit
         )
     });
-    no_filter && plain_dimensions <= 1 && rolled_dimension && counting
+    filter_on_values && plain_dimensions <= 1 && rolled_dimension && counting
 }
 
 #[derive(QueryableByName)]

@@ -415,10 +415,7 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
             coalesce(round(sum(revenue) / nullif(sum(revenue_events), 0), 2), 0)::float8 AS average_revenue \
             FROM per_visit {grouping})"
         ),
-        Some(until) => {
-            // Unique visitors are a sketch's estimate, which may come out above the exact visit
-            // count when most visitors came once (1,326 visitors in 1,302 visits on the demo):
-            // no group has more visitors than visits, so the estimate is capped there.
+        Some(_) => {
             let (kind, rollup_dims) = rollups::dimension_columns(&query.dimensions, timezone);
             let rollup_grouping = if dims.is_empty() {
                 String::new()
@@ -436,7 +433,10 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
             let kept = filter_sql_with(&query.filter, &mut plan, &|dimension, _| {
                 rollups::value_sql(dimension)
             });
-            let rows = rollups::rows(query, project, (kind, &kept), &lo, &hi, until);
+            let rows = rollups::rows(query, project, kind, &kept, &lo, &hi);
+            // Unique visitors are a sketch's estimate, which may come out above the exact visit
+            // count when most visitors came once (1,326 visitors in 1,302 visits on the demo):
+            // no group has more visitors than visits, so the estimate is capped there.
             format!(
                 "parts AS (\
                    SELECT {rollup_dims}hll_union_agg(visitors) AS sketch, sum(visits)::bigint AS visits, \
