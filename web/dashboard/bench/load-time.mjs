@@ -7,6 +7,7 @@
 // node load-time.mjs <beacon url> <email> <password> <org id> <project id> [period] [runs]
 
 import { chromium } from "playwright-core";
+import { submitSignIn } from "../e2e/lib.mjs";
 
 const [beacon, email, password, org, project, period = "30d", runs = "5"] = process.argv.slice(2);
 if (!beacon || !email || !password || !org || !project) {
@@ -20,10 +21,7 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage();
   await page.goto(`${beacon}/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => url.pathname !== "/login");
+  await submitSignIn(page, email, password);
   const url = `${beacon}/orgs/${org}/projects/${project}?period=${period}`;
   // Every panel answered: read in the page, as milliseconds since its navigation started.
   const shown = () =>

@@ -75,6 +75,11 @@ export async function joinBeacon(page, { maildir, email, password, signupUrl, st
   await page.goto(await linkFromMail(maildir, email, "/verify-email"));
   await page.getByText("Your address is verified.").waitFor();
   await page.getByRole("link", { name: "Sign in" }).click();
+  await submitSignIn(page, email, password);
+}
+
+/** Fills and sends the sign-in form the page shows, and waits until it has left `/login`. */
+export async function submitSignIn(page, email, password) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
