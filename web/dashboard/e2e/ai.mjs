@@ -14,7 +14,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { auditA11y, watchPage } from "./lib.mjs";
+import { auditA11y, submitSignIn, watchPage } from "./lib.mjs";
 
 const [beaconPort, , shots, email, password, orgId, projectPath, issueId] = process.argv.slice(2);
 if (!beaconPort || !shots || !email || !password || !orgId || !projectPath || !issueId) {
@@ -43,10 +43,7 @@ try {
 
   step("sign in and switch AI insights on");
   await page.goto(`${beacon}/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => url.pathname !== "/login");
+  await submitSignIn(page, email, password);
   await page.goto(`${beacon}/orgs/${orgId}/settings`);
   const card = page.locator("section.card", { has: page.getByRole("heading", { name: "AI insights" }) });
   const state = card.getByTestId("ai-state");

@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { auditA11y, watchPage } from "./lib.mjs";
+import { auditA11y, submitSignIn, watchPage } from "./lib.mjs";
 
 const [beaconPort, , shots, email, password, orgId, projectId] = process.argv.slice(2);
 if (!beaconPort || !shots || !email || !password || !orgId || !projectId) {
@@ -76,10 +76,7 @@ try {
 
   step("sign in");
   await page.goto(`${beacon}/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => url.pathname !== "/login");
+  await submitSignIn(page, email, password);
 
   step("save a filter as a shared segment and use it");
   await page.goto(`${beacon}${projectPath}?period=day&f.event:page=/pricing`);

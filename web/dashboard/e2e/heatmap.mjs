@@ -19,7 +19,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { auditA11y, watchPage } from "./lib.mjs";
+import { auditA11y, submitSignIn, watchPage } from "./lib.mjs";
 
 const [beaconPort, maildir, shots, ownerEmail, password, orgId, projectId, pagePath] = process.argv.slice(2);
 if (!beaconPort || !maildir || !shots || !ownerEmail || !password || !orgId || !projectId || !pagePath) {
@@ -54,10 +54,7 @@ async function signIn(browser, { bypassCSP }) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP });
   const page = await context.newPage();
   await page.goto(`${beacon}/login`);
-  await page.getByLabel("Email").fill(ownerEmail);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => url.pathname !== "/login");
+  await submitSignIn(page, ownerEmail, password);
   return page;
 }
 

@@ -20,7 +20,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { auditA11y, watchPage } from "./lib.mjs";
+import { auditA11y, submitSignIn, watchPage } from "./lib.mjs";
 
 const [beaconPort, maildir, shots, ownerEmail, password, orgId, projectId, replayId, issueId, errorOffset] =
   process.argv.slice(2);
@@ -49,10 +49,7 @@ async function signIn(browser, { bypassCSP }) {
   const page = await context.newPage();
   if (bypassCSP) watchPage(page, problems);
   await page.goto(`${beacon}/login`);
-  await page.getByLabel("Email").fill(ownerEmail);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => url.pathname !== "/login");
+  await submitSignIn(page, ownerEmail, password);
   return page;
 }
 

@@ -19,7 +19,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { auditA11y, awaitMail, decodeQuotedPrintable, rawMessages, watchPage } from "./lib.mjs";
+import { auditA11y, awaitMail, decodeQuotedPrintable, rawMessages, submitSignIn, watchPage } from "./lib.mjs";
 
 const [beaconPort, maildir, shots, email, password, settingsPath, token] = process.argv.slice(2);
 if (!beaconPort || !maildir || !shots || !email || !password || !settingsPath || !token) {
@@ -48,10 +48,7 @@ try {
 
   step("sign in and open the project's settings");
   await page.goto(`${beacon}/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => url.pathname !== "/login");
+  await submitSignIn(page, email, password);
   await page.goto(`${beacon}${settingsPath}`);
   const card = page.locator("section.card", { has: page.getByRole("heading", { name: "E-mail reports" }) });
   const table = card.getByRole("table", { name: "Report subscriptions" });

@@ -16,7 +16,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { auditA11y, awaitMail, watchPage } from "./lib.mjs";
+import { auditA11y, awaitMail, submitSignIn, watchPage } from "./lib.mjs";
 
 const [beaconPort, maildir, shots, ownerEmail, memberEmail, password, orgId, projectId, issueId] =
   process.argv.slice(2);
@@ -44,10 +44,7 @@ async function signIn(browser, email) {
   const page = await context.newPage();
   watchPage(page, problems);
   await page.goto(`${beacon}/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => url.pathname !== "/login");
+  await submitSignIn(page, email, password);
   return page;
 }
 
