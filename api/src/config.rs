@@ -212,15 +212,16 @@ pub struct ServerArgs {
     #[arg(long, env = "BEACON_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
-    /// Event requests that may wait for the database before new ones get 503.
+    /// Event requests that may wait for the database before new ones get 503 (error envelopes
+    /// have a queue of their own of the same size).
     #[arg(long, env = "BEACON_INGEST_QUEUE", default_value_t = WriterConfig::QUEUE_CAPACITY)]
     pub ingest_queue: usize,
 
-    /// Most events written in one statement.
+    /// Most events written in one statement (error events: at most 500).
     #[arg(long, env = "BEACON_INGEST_BATCH", default_value_t = WriterConfig::MAX_BATCH)]
     pub ingest_batch: usize,
 
-    /// Event batches written at once.
+    /// Event batches written at once (and error event batches).
     #[arg(long, env = "BEACON_INGEST_WRITERS", default_value_t = WriterConfig::WRITERS)]
     pub ingest_writers: usize,
 

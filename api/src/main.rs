@@ -133,6 +133,11 @@ fn init_logging() {
         .init();
 }
 
+/// mimalloc instead of glibc's malloc: under error ingestion a sixth of the server's CPU was
+/// in glibc's malloc and free, and its per-thread arenas keep freed memory (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -278,10 +283,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &PoolConfig::default(),
             )?;
             let ingest =
-                api::state::ingest(ingest_db, &api::config::ServerArgs::from_env()?, false)?;
+                api::state::ingest(&db, ingest_db, &api::config::ServerArgs::from_env()?, false)?;
             let traffic =
                 commands::demo_traffic::for_demo(&db_handle.owner_url, &db, &ingest, &seeded).await;
             ingest.writer.shutdown().await;
+            ingest.errors.shutdown().await;
             commands::seed::print(&seeded, json)?;
             if let (Some(traffic), false) = (traffic?, json) {
                 println!("{traffic}");

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use billing::Billing;
 use tenant::audit::checkpoint::CheckpointKey;
+use tenant::errors::writer::ErrorWriter;
 use tenant::ingest::Ingest;
 use tenant::ingest::enrich::AgentCache;
 use tenant::ingest::geo::Geo;
@@ -75,12 +76,18 @@ pub struct AppState {
     pub blobs: tenant::replay::store::BlobStore,
 }
 
-/// Ingestion for `server`'s settings, over `ingest_db` (an ingest-role pool): the writer, the
-/// router, the GeoIP database and referrer list named (or their defaults), and the quota gate
+/// Ingestion for `server`'s settings, over `ingest_db` (an ingest-role pool; error events are
+/// recorded through `db`, the application-role pool): the writers, the router, the GeoIP database and referrer list named (or their defaults), and the quota gate
 /// (refreshed only when `billing` is on: without billing nothing is ever over quota).
-pub fn ingest(ingest_db: Db, server: &ServerArgs, billing: bool) -> anyhow::Result<Ingest> {
+pub fn ingest(
+    db: &Db,
+    ingest_db: Db,
+    server: &ServerArgs,
+    billing: bool,
+) -> anyhow::Result<Ingest> {
     Ok(Ingest {
-        writer: Writer::start(ingest_db.clone(), server.writer()),
+        writer: Writer::start(&ingest_db, server.writer())?,
+        errors: ErrorWriter::start(db, server.writer())?,
         quotas: if billing {
             QuotaGate::start(ingest_db.clone())
         } else {
@@ -114,7 +121,7 @@ impl AppState {
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let billing = Arc::new(Billing::new(&server.billing.config())?);
-        let ingest = Arc::new(ingest(ingest_db, server, billing.is_enabled())?);
+        let ingest = Arc::new(ingest(&db, ingest_db, server, billing.is_enabled())?);
         Ok(Self {
             ingest,
             db,

@@ -7,6 +7,7 @@
 //! commit, so a connection returned to the pool carries no tenant with it.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::sql_types::Text;
@@ -117,6 +118,8 @@ where
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<AsyncPgConnection>,
+    /// What the pool was built from, for [`Db::dedicated`].
+    origin: Arc<(String, AppRole, PoolConfig)>,
 }
 
 impl Db {
@@ -129,7 +132,7 @@ impl Db {
     /// Builds a pool whose connections act as `role`.
     pub fn connect_as(url: &str, role: AppRole, config: &PoolConfig) -> Result<Self, DbError> {
         let timeout_ms = config.statement_timeout.as_millis();
-        let role = role.name();
+        let role_name = role.name();
         let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
         // No `SELECT 1` on every checkout (a round trip per request, and per ingest batch): a
         // connection the server closed (a restart) is seen closed without a query and
@@ -141,7 +144,7 @@ impl Db {
             async move {
                 let mut conn = AsyncPgConnection::establish(&url).await?;
                 conn.batch_execute(&format!(
-                    "SET ROLE {role}; SET statement_timeout = {timeout_ms}; \
+                    "SET ROLE {role_name}; SET statement_timeout = {timeout_ms}; \
                      SET idle_in_transaction_session_timeout = {timeout_ms}"
                 ))
                 .await
@@ -159,7 +162,23 @@ impl Db {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| DbError::Pool(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            origin: Arc::new((url.to_owned(), role, config.clone())),
+        })
+    }
+
+    /// A pool of its own, of at most `max_size` connections, to the same database as the same
+    /// role. A connection's I/O runs on the runtime that opened it, so a task on a runtime of
+    /// its own (the group-commit writers) needs connections that it opens itself, not ones
+    /// the request handlers' runtime opened and drives.
+    pub fn dedicated(&self, max_size: usize) -> Result<Self, DbError> {
+        let (url, role, config) = self.origin.as_ref();
+        let config = PoolConfig {
+            max_size: max_size.max(1),
+            ..config.clone()
+        };
+        Self::connect_as(url, *role, &config)
     }
 
     /// A connection with no scope: it sees global tables (users, sessions, tokens) and no

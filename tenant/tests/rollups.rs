@@ -1,7 +1,8 @@
 //! Rollups against exact answers: three days of generated visits (crossing hours, midnight,
 //! and 30-minute gaps) are rolled up, and every query the dashboards make is answered both
 //! from rollups plus the raw tail and from raw events alone. Counts must be equal; unique
-//! visitors within three standard errors of the sketch (3 × 1.04/√2048 ≈ 6.9%).
+//! visitors within three standard errors of the sketch (3 × 1.04/√2048 ≈ 6.9%), and goals'
+//! conversion rates (a ratio of two estimates) within 10%.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use diesel_async::RunQueryDsl;
 use tenant::stats::{Dimension, Filter, Metric, Operator, StatsQuery, StatsRow};
 use tenant::tables::events::{NewEvent, insert_batch};
+use tenant::tables::goals::{self, Matcher};
 use tenant::tables::{organizations, projects};
 use tenant::test_support::TestDb;
 use tenant::{AppRole, DbError, OrgId};
@@ -177,6 +179,45 @@ fn compare(label: &str, rolled: Vec<StatsRow>, raw: Vec<StatsRow>) -> f64 {
     worst
 }
 
+/// Compares rollup and raw answers by goal: events and pageviews equal, unique visitors as in
+/// [`compare`], and the conversion rate, a ratio of two estimates, within 10% of the exact one
+/// (three standard errors of the ratio); returns the largest relative visitor error seen.
+fn compare_goals(label: &str, rolled: Vec<StatsRow>, raw: Vec<StatsRow>) -> f64 {
+    let (rolled, raw) = (by_dimensions(rolled), by_dimensions(raw));
+    assert_eq!(
+        rolled.keys().collect::<Vec<_>>(),
+        raw.keys().collect::<Vec<_>>(),
+        "{label}: groups differ"
+    );
+    assert!(!raw.is_empty(), "{label}: no goal completed");
+    let mut worst: f64 = 0.0;
+    for (key, exact) in &raw {
+        let got = &rolled[key];
+        assert_eq!(
+            (got.events, got.pageviews),
+            (exact.events, exact.pageviews),
+            "{label} {key:?}"
+        );
+        let error = (got.visitors - exact.visitors).abs() as f64 / exact.visitors.max(1) as f64;
+        assert!(
+            error <= 0.069,
+            "{label} {key:?}: {} visitors estimated, {} exact",
+            got.visitors,
+            exact.visitors
+        );
+        let rate_error =
+            (got.conversion_rate - exact.conversion_rate).abs() / exact.conversion_rate.max(0.01);
+        assert!(
+            exact.conversion_rate > 0.0 && rate_error <= 0.10,
+            "{label} {key:?}: conversion rate {} estimated, {} exact",
+            got.conversion_rate,
+            exact.conversion_rate
+        );
+        worst = worst.max(error);
+    }
+    worst
+}
+
 #[tokio::test]
 async fn rollups_answer_like_raw_events() {
     let db = TestDb::new(None).await.unwrap();
@@ -194,7 +235,24 @@ async fn rollups_answer_like_raw_events() {
                 &["roll.example".to_owned()],
             )
             .await?;
-            Ok::<_, DbError>(project.project.project_id)
+            let project_id = project.project.project_id;
+            // An event goal, a page goal matching two pages, and one matching a single page.
+            for (name, matcher) in [
+                ("Signed up", Matcher::Event("Signup".into())),
+                ("Read the blog", Matcher::Page("/blog**".into())),
+                ("Saw pricing", Matcher::Page("/pricing".into())),
+            ] {
+                goals::create(
+                    conn,
+                    tenant::OrgId::from_uuid(org_id),
+                    tenant::ProjectId::from_uuid(project_id),
+                    name,
+                    &matcher,
+                    None,
+                )
+                .await?;
+            }
+            Ok::<_, DbError>(project_id)
         })
         .await
         .unwrap();
@@ -314,10 +372,30 @@ async fn rollups_answer_like_raw_events() {
             ),
         ]
     };
+    let goal_queries = |timezone: &str| {
+        let mut by_goal = query(project_id, timezone, vec![Dimension::Goal]);
+        by_goal.metrics = vec![
+            Metric::Visitors,
+            Metric::Events,
+            Metric::Pageviews,
+            Metric::ConversionRate,
+        ];
+        let mut by_goal_and_day = by_goal.clone();
+        by_goal_and_day.dimensions = vec![Dimension::Goal, Dimension::Day];
+        vec![("goals", by_goal), ("goals by day", by_goal_and_day)]
+    };
     let check = async |stage: &str| {
         let mut worst: f64 = 0.0;
         for timezone in ["UTC", "Europe/Berlin"] {
-            for (label, q) in queries(timezone) {
+            let all = queries(timezone)
+                .into_iter()
+                .map(|(label, q)| (label, q, compare as fn(&str, _, _) -> f64))
+                .chain(
+                    goal_queries(timezone)
+                        .into_iter()
+                        .map(|(label, q)| (label, q, compare_goals as fn(&str, _, _) -> f64)),
+                );
+            for (label, q, compare) in all {
                 let (used, rolled, raw) = db
                     .db
                     .scoped(org, async |conn| {
@@ -437,8 +515,12 @@ async fn rollups_answer_like_raw_events() {
     // though its first day alone would pass.
     let mut lord_howe = query(project_id, "Australia/Lord_Howe", vec![]);
     lord_howe.to = NaiveDate::from_ymd_opt(2026, 4, 30).unwrap();
+    // Goals with a visit metric (a visit would count once per matching page).
+    let mut goal_visits = query(project_id, "UTC", vec![Dimension::Goal]);
+    goal_visits.metrics = vec![Metric::Visits];
     for q in [
         overview_in_germany,
+        goal_visits,
         by_name,
         pages_in_germany,
         india,

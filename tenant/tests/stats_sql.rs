@@ -247,6 +247,20 @@ fn daily_and_hourly_rollups_with_a_filter_on_the_breakdown() {
     insta::assert_snapshot!("rollups_daily", render(&plan(&q, Some(rolled_until))));
 }
 
+/// A breakdown by goal from rollups: event goals read the event-name rows, page goals the page
+/// rows their pattern matches; the conversion rate divides by everyone's visitors (kind 0
+/// rows and the raw tail).
+#[test]
+fn goals_from_rollups_with_the_conversion_rate() {
+    let rolled_until = Utc.with_ymd_and_hms(2026, 3, 12, 9, 23, 0).unwrap();
+    let q = query(
+        vec![Dimension::Goal],
+        vec![Metric::Visitors, Metric::Events, Metric::ConversionRate],
+        none(),
+    );
+    insta::assert_snapshot!("rollups_goals", render(&plan(&q, Some(rolled_until))));
+}
+
 /// Every user value is a parameter: none appears in the SQL text, each appears among the
 /// parameters (the positive control that the check can find them).
 #[test]

@@ -153,6 +153,7 @@ pub async fn run(
         .context("HTTP server")?;
     tracing::info!("HTTP server drained");
     ingest.writer.shutdown().await;
+    ingest.errors.shutdown().await;
     if let Some(workers) = workers {
         match workers.await {
             Ok(Ok(())) => tracing::info!("workers drained"),

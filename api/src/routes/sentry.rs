@@ -4,7 +4,7 @@
 //! A request is authenticated by the project's public key from the query (`sentry_key`), the
 //! `X-Sentry-Auth` (or `Authorization: Sentry …`) header, or the envelope header's `dsn`. Every
 //! event of a request is stored in one transaction, or none is: the SDK sees 200 only after
-//! the commit. Items other than events (sessions, client reports, transactions, attachments,
+//! the commit (of the group-commit batch the request joined, [`tenant::errors::writer`]). Items other than events (sessions, client reports, transactions, attachments,
 //! …) are accepted and counted in `beacon_envelope_items_total`, not stored.
 
 use chrono::Utc;
@@ -16,6 +16,7 @@ use tenant::OrgId;
 use tenant::errors::envelope::{self, Envelope};
 use tenant::errors::event::{self, Event};
 use tenant::errors::record::{self, RecordError};
+use tenant::errors::writer::{ErrorEvents, StoreError};
 use tenant::ingest::body::{BodyError, decode};
 use tenant::ingest::enrich::{Agent, Device, visitor_id};
 use tenant::ingest::router::DsnTarget;
@@ -239,31 +240,85 @@ fn over_quota() -> Response {
     response
 }
 
-/// Stores `events` for `target` in one transaction.
+/// The problem of events that could not be recorded.
+fn record_problem(error: RecordError) -> ApiError {
+    match error {
+        // The project was deleted after its DSN was looked up (and cached).
+        RecordError::UnknownProject => problem(
+            StatusCode::NOT_FOUND,
+            ProblemKind::UnknownProject,
+            "the project was deleted",
+        ),
+        RecordError::Db(error) => ApiError::from(error),
+    }
+}
+
+/// Stores `events` for `target`: symbolicated (from the cache of source maps, else with a
+/// short read) and prepared on this request's task, then group-committed with whatever other
+/// requests queued meanwhile. Returns after the commit.
 async fn store(
     state: &AppState,
     target: &DsnTarget,
-    events: Vec<(Event, Option<Device>)>,
+    mut events: Vec<(Event, Option<Device>)>,
 ) -> Result<(), ApiError> {
-    let org = OrgId::from_uuid(target.org_id);
-    let notices = record::NoticeContext {
-        public_url: state.public_url.as_deref().unwrap_or_default(),
+    let source_maps = &state.ingest.source_maps;
+    // Events whose source maps are not all cached (an untouched event is mapped below).
+    let uncached: Vec<usize> = (0..events.len())
+        .filter(|&i| {
+            let event = &mut events[i].0;
+            let release = event.release.as_deref();
+            source_maps
+                .apply_cached(target.project_id, release, &mut event.exceptions)
+                .is_none()
+        })
+        .collect();
+    if !uncached.is_empty() {
+        let org = OrgId::from_uuid(target.org_id);
+        events = state
+            .db
+            .scoped(org, async move |conn| {
+                for i in uncached {
+                    let event = &mut events[i].0;
+                    let release = event.release.as_deref();
+                    source_maps
+                        .apply(
+                            conn,
+                            target.org_id,
+                            target.project_id,
+                            release,
+                            &mut event.exceptions,
+                        )
+                        .await?;
+                }
+                Ok::<_, RecordError>(events)
+            })
+            .await
+            .map_err(record_problem)?;
+    }
+    let events = events
+        .into_iter()
+        .map(|(event, device)| record::prepare(target, event, device.as_ref()))
+        .collect();
+    let batch = ErrorEvents {
+        events,
+        public_url: state.public_url.clone().unwrap_or_default(),
         now: state.clock.now(),
     };
     state
-        .db
-        .scoped(org, async |conn| {
-            record::record(conn, &state.ingest.source_maps, target, events, notices).await
-        })
+        .ingest
+        .errors
+        .write(batch)
         .await
         .map_err(|error| match error {
-            // The project was deleted after its DSN was looked up (and cached).
-            RecordError::UnknownProject => problem(
-                StatusCode::NOT_FOUND,
-                ProblemKind::UnknownProject,
-                "the project was deleted",
-            ),
-            RecordError::Db(error) => ApiError::from(error),
+            StoreError::Overloaded => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ProblemKind::Unavailable,
+                    "error ingestion is at capacity; retry shortly",
+                )
+            },
+            StoreError::Record(error) => record_problem(error),
         })
 }
 

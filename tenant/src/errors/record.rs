@@ -1,7 +1,7 @@
-//! Recording error events: symbolicate, group, scrub, then insert and update the issue, all in
-//! the caller's tenant-scoped transaction. Scrubbing runs last, over everything kept, so nothing
-//! escapes it. A new or regressed issue queues its notices ([`super::notices`]) in the same
-//! transaction.
+//! Recording error events: symbolicate, group, scrub, then insert and update the issues, the
+//! storing in the caller's tenant-scoped transaction. Scrubbing runs last, over everything
+//! kept, so nothing escapes it. A new or regressed issue queues its notices
+//! ([`super::notices`]) in the same transaction.
 
 use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
@@ -41,71 +41,110 @@ pub struct NoticeContext<'a> {
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
-/// Records `events` (each with the device its user agent names, if any) for `target`.
+/// Records `events` (each with the device its user agent names, if any) for `target`: the
+/// three steps below in one call, for callers that record a few events in their own
+/// transaction (the demo data). The API's endpoint symbolicates and prepares per request and
+/// stores through the group-commit writer ([`super::writer`]).
 pub async fn record(
     conn: &mut AsyncPgConnection,
     source_maps: &SourceMaps,
     target: &DsnTarget,
-    events: Vec<(Event, Option<Device>)>,
+    mut events: Vec<(Event, Option<Device>)>,
     notices: NoticeContext<'_>,
 ) -> Result<(), RecordError> {
-    let (org_id, project_id) = (target.org_id, target.project_id);
-    let scrubber = scrub::Scrubber::new(&target.scrub_fields);
-    let mut told = Vec::new();
-    for (mut event, device) in events {
+    symbolicate(conn, source_maps, target, &mut events).await?;
+    let prepared: Vec<_> = events
+        .into_iter()
+        .map(|(event, device)| prepare(target, event, device.as_ref()))
+        .collect();
+    store(conn, &prepared.iter().collect::<Vec<_>>(), notices).await
+}
+
+/// Maps `events`' stack frames through the source maps uploaded for their release (an event
+/// without a release costs nothing: no query).
+pub async fn symbolicate(
+    conn: &mut AsyncPgConnection,
+    source_maps: &SourceMaps,
+    target: &DsnTarget,
+    events: &mut [(Event, Option<Device>)],
+) -> Result<(), RecordError> {
+    for (event, _) in events {
         source_maps
             .apply(
                 conn,
-                org_id,
-                project_id,
+                target.org_id,
+                target.project_id,
                 event.release.as_deref(),
                 &mut event.exceptions,
             )
             .await?;
-        let fingerprint = grouping::fingerprint(&event);
-        let mut data = serde_json::Map::new();
-        data.insert("message".into(), json!(event.message));
-        data.insert(
-            "exceptions".into(),
-            Value::Array(
-                event
-                    .exceptions
-                    .iter()
-                    .map(event::Exception::to_json)
-                    .collect(),
-            ),
-        );
-        data.extend(event.rest.clone());
-        let mut data = Value::Object(data);
-        // Scrubbing last, over everything kept, so nothing escapes it; the title and
-        // culprit are derived from the same scrubbed text.
-        scrubber.scrub(&mut data);
-        if let Some(device) = &device {
-            add_device(&mut data, device);
-        }
-        let title = event::truncate(&scrub::scrub_text(&grouping::title(&event)), 300);
-        let culprit = grouping::culprit(&event).map(|c| scrub::scrub_text(&c));
-        let user_hash = event
-            .user_identity
-            .as_deref()
-            .map(|identity| event::user_hash(&target.user_key, identity));
-        let new = error_issues::NewErrorEvent {
-            org_id,
-            project_id,
-            event_id: event.event_id,
-            fingerprint,
-            title,
-            culprit,
-            ts: event.ts,
-            level: event.level.clone(),
-            platform: event.platform.clone(),
-            release: event.release.clone(),
-            environment: event.environment.clone(),
-            user_hash,
-            visitor_id: event.visitor_id,
-            data,
-        };
-        let recorded = error_issues::record(conn, &new).await.map_err(|error| {
+    }
+    Ok(())
+}
+
+/// The row of a (symbolicated) event: grouped, then scrubbed last, over everything kept, so
+/// nothing escapes it; the title and culprit are derived from the same scrubbed text. Pure
+/// computation, so the endpoint runs it on the request's own task.
+pub fn prepare(
+    target: &DsnTarget,
+    event: Event,
+    device: Option<&Device>,
+) -> error_issues::NewErrorEvent {
+    let scrubber = scrub::Scrubber::new(&target.scrub_fields);
+    let fingerprint = grouping::fingerprint(&event);
+    let mut data = serde_json::Map::new();
+    data.insert("message".into(), json!(event.message));
+    data.insert(
+        "exceptions".into(),
+        Value::Array(
+            event
+                .exceptions
+                .iter()
+                .map(event::Exception::to_json)
+                .collect(),
+        ),
+    );
+    let title = event::truncate(&scrub::scrub_text(&grouping::title(&event)), 300);
+    let culprit = grouping::culprit(&event).map(|c| scrub::scrub_text(&c));
+    let user_hash = event
+        .user_identity
+        .as_deref()
+        .map(|identity| event::user_hash(&target.user_key, identity));
+    data.extend(event.rest);
+    let mut data = Value::Object(data);
+    scrubber.scrub(&mut data);
+    if let Some(device) = device {
+        add_device(&mut data, device);
+    }
+    error_issues::NewErrorEvent {
+        org_id: target.org_id,
+        project_id: target.project_id,
+        event_id: event.event_id,
+        fingerprint,
+        title,
+        culprit,
+        ts: event.ts,
+        level: event.level,
+        platform: event.platform,
+        release: event.release,
+        environment: event.environment,
+        user_hash,
+        visitor_id: event.visitor_id,
+        data,
+    }
+}
+
+/// Stores prepared `events` (all of the connection's organization) in a fixed number of
+/// statements ([`error_issues::record_batch`]), then queues the notices of the issues they
+/// opened or reopened.
+pub async fn store(
+    conn: &mut AsyncPgConnection,
+    events: &[&error_issues::NewErrorEvent],
+    notices: NoticeContext<'_>,
+) -> Result<(), RecordError> {
+    let recorded = error_issues::record_batch(conn, events)
+        .await
+        .map_err(|error| {
             // The project was deleted after its DSN was looked up (and cached).
             if is_foreign_key_violation(&error) {
                 RecordError::UnknownProject
@@ -113,17 +152,19 @@ pub async fn record(
                 RecordError::Db(DbError::Query(error))
             }
         })?;
-        if let Some(occasion) = notices::occasion(&recorded) {
-            told.push((occasion, recorded.issue_id, new));
-        }
-    }
-    // The notices last, once every issue row this request touches is locked: the settings
-    // row's lock (the hourly cap) is then always taken after issue rows, never before, so two
-    // envelopes cannot deadlock on them.
-    let scope = (OrgId::from_uuid(org_id), ProjectId::from_uuid(project_id));
-    for (occasion, issue_id, new) in &told {
+    // The notices last, once every issue row of the batch is locked: the settings row's lock
+    // (the hourly cap) is then always taken after issue rows, never before, so two batches
+    // cannot deadlock on them.
+    for (new, recorded) in events.iter().zip(&recorded) {
+        let Some(occasion) = notices::occasion(recorded) else {
+            continue;
+        };
+        let scope = (
+            OrgId::from_uuid(new.org_id),
+            ProjectId::from_uuid(new.project_id),
+        );
         let facts = notices::IssueFacts {
-            issue_id: *issue_id,
+            issue_id: recorded.issue_id,
             title: &new.title,
             culprit: new.culprit.as_deref(),
             level: &new.level,
@@ -132,7 +173,7 @@ pub async fn record(
         notices::queue(
             conn,
             scope,
-            *occasion,
+            occasion,
             facts,
             notices.public_url,
             notices.now,

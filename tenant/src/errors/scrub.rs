@@ -11,6 +11,7 @@
 //!
 //! A project adds key names of its own (`scrub_fields`), matched like the built-in ones.
 
+use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
 
@@ -130,28 +131,68 @@ fn is_version(text: &str, start: usize, found: &str) -> bool {
 /// `text` with e-mail addresses, IP addresses, card numbers and secret URL parameters
 /// replaced.
 pub fn scrub_text(text: &str) -> String {
-    let text = EMAIL.replace_all(text, "[email]");
-    let text = SECRET_PARAM.replace_all(&text, format!("${{1}}{FILTERED}"));
-    let text = BEARER.replace_all(&text, format!("${{1}} {FILTERED}"));
-    let text = CARD.replace_all(&text, |caps: &regex::Captures<'_>| {
-        if luhn(&caps[0]) {
-            "[card]".to_owned()
-        } else {
-            caps[0].to_owned()
+    // Each rule runs only where its pattern can match at all (one pass over the bytes instead
+    // of five regex searches on every string): an address needs `@`, a parameter `=`, a card
+    // 13 digits, an IP address three dots (IPv4) or two colons (IPv6). Replacements only take
+    // these characters away, so the counts of the original text bound every later stage.
+    let (mut at, mut equals, mut digits, mut dots, mut colons) = (false, false, 0, 0, 0);
+    for byte in text.bytes() {
+        match byte {
+            b'@' => at = true,
+            b'=' => equals = true,
+            b'0'..=b'9' => digits += 1,
+            b'.' => dots += 1,
+            b':' => colons += 1,
+            _ => {}
         }
+    }
+    let mut text = Cow::Borrowed(text);
+    if at {
+        text = step(text, |t| EMAIL.replace_all(t, "[email]"));
+    }
+    if equals {
+        text = step(text, |t| {
+            SECRET_PARAM.replace_all(t, format!("${{1}}{FILTERED}"))
+        });
+    }
+    text = step(text, |t| {
+        BEARER.replace_all(t, format!("${{1}} {FILTERED}"))
     });
-    IP_CANDIDATE
-        .replace_all(&text, |caps: &regex::Captures<'_>| {
-            let found = &caps[0];
-            let start = caps.get(0).map_or(0, |m| m.start());
-            if !is_version(&text, start, found) && is_ip(found) {
-                let trimmed = found.trim_matches(|c| c == '.' || c == ':');
-                found.replacen(trimmed, "[ip]", 1)
-            } else {
-                found.to_owned()
-            }
-        })
-        .into_owned()
+    if digits >= 13 {
+        text = step(text, |t| {
+            CARD.replace_all(t, |caps: &regex::Captures<'_>| {
+                if luhn(&caps[0]) {
+                    "[card]".to_owned()
+                } else {
+                    caps[0].to_owned()
+                }
+            })
+        });
+    }
+    if dots >= 3 || colons >= 2 {
+        text = step(text, |t| {
+            IP_CANDIDATE.replace_all(t, |caps: &regex::Captures<'_>| {
+                let found = &caps[0];
+                let start = caps.get(0).map_or(0, |m| m.start());
+                if !is_version(t, start, found) && is_ip(found) {
+                    let trimmed = found.trim_matches(|c| c == '.' || c == ':');
+                    found.replacen(trimmed, "[ip]", 1)
+                } else {
+                    found.to_owned()
+                }
+            })
+        });
+    }
+    text.into_owned()
+}
+
+/// `text` after `replace`, copied only when `replace` changed it.
+fn step<'t>(text: Cow<'t, str>, replace: impl FnOnce(&str) -> Cow<'_, str>) -> Cow<'t, str> {
+    let changed = match replace(&text) {
+        Cow::Owned(changed) => Some(changed),
+        Cow::Borrowed(_) => None,
+    };
+    changed.map_or(text, Cow::Owned)
 }
 
 impl Scrubber {

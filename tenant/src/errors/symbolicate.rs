@@ -219,52 +219,98 @@ impl SourceMaps {
         let Some(release) = release else {
             return Ok(0);
         };
-        let mut mapped_count = 0;
         // Files looked up for this event: each once, and at most MAX_FILES_PER_EVENT, so an
         // event with thousands of invented file names costs a bounded number of queries.
         let mut files: HashMap<String, Option<Arc<Resolved>>> = HashMap::new();
-        for exception in exceptions.iter_mut() {
-            let mut mapped: Vec<Option<Mapped>> = Vec::with_capacity(exception.frames.len());
-            for frame in &exception.frames {
-                let position = match (frame.abs_path.as_deref(), frame.lineno, frame.colno) {
-                    (Some(url), Some(line), Some(col)) if line > 0 && col > 0 => {
-                        Some((url, line - 1, col - 1))
-                    }
-                    _ => None,
-                };
-                let Some((url, line0, col0)) = position else {
-                    mapped.push(None);
-                    continue;
-                };
-                let resolved = match files.get(url) {
-                    Some(resolved) => resolved.clone(),
-                    None if files.len() < MAX_FILES_PER_EVENT => {
-                        let resolved = self.load(conn, org_id, project_id, release, url).await?;
-                        files.insert(url.to_owned(), resolved.clone());
-                        resolved
-                    }
-                    None => None,
-                };
-                mapped.push(resolved.map(|resolved| Mapped {
+        for url in frame_urls(exceptions) {
+            if files.len() >= MAX_FILES_PER_EVENT {
+                break;
+            }
+            if !files.contains_key(url) {
+                let resolved = self.load(conn, org_id, project_id, release, url).await?;
+                files.insert(url.to_owned(), resolved);
+            }
+        }
+        Ok(map_frames(exceptions, &files))
+    }
+
+    /// As [`SourceMaps::apply`] when every file it needs is cached (what it knew of each file
+    /// a minute ago, found or not): then no query is made. `None` when a file is not cached,
+    /// and `exceptions` are left as they were.
+    pub fn apply_cached(
+        &self,
+        project_id: Uuid,
+        release: Option<&str>,
+        exceptions: &mut [Exception],
+    ) -> Option<usize> {
+        let Some(release) = release else {
+            return Some(0);
+        };
+        let mut files: HashMap<String, Option<Arc<Resolved>>> = HashMap::new();
+        for url in frame_urls(exceptions) {
+            if files.len() >= MAX_FILES_PER_EVENT {
+                break;
+            }
+            if !files.contains_key(url) {
+                let key = (project_id, release.to_owned(), url.to_owned());
+                files.insert(url.to_owned(), self.cache.get(&key)?);
+            }
+        }
+        Some(map_frames(exceptions, &files))
+    }
+}
+
+/// The file URLs of `exceptions`' frames that have a position, in order (with repeats).
+fn frame_urls(exceptions: &[Exception]) -> Vec<&str> {
+    exceptions
+        .iter()
+        .flat_map(|exception| &exception.frames)
+        .filter_map(|frame| position(frame).map(|(url, _, _)| url))
+        .collect()
+}
+
+/// A frame's file URL and zero-based line and column, when it has all three.
+fn position(frame: &Frame) -> Option<(&str, u32, u32)> {
+    match (frame.abs_path.as_deref(), frame.lineno, frame.colno) {
+        (Some(url), Some(line), Some(col)) if line > 0 && col > 0 => Some((url, line - 1, col - 1)),
+        _ => None,
+    }
+}
+
+/// Maps `exceptions`' frames through the resolved `files` (a file missing from it, past the
+/// per-event bound, is left alone); returns how many frames were mapped.
+fn map_frames(
+    exceptions: &mut [Exception],
+    files: &HashMap<String, Option<Arc<Resolved>>>,
+) -> usize {
+    let mut mapped_count = 0;
+    for exception in exceptions.iter_mut() {
+        let mapped: Vec<Option<Mapped>> = exception
+            .frames
+            .iter()
+            .map(|frame| {
+                let (url, line0, col0) = position(frame)?;
+                let resolved = files.get(url)?.clone()?;
+                Some(Mapped {
                     resolved,
                     line0,
                     col0,
-                }));
-            }
-            // Names first (they read the caller's position), then positions.
-            let names: Vec<Option<String>> = (0..exception.frames.len())
-                .map(|i| original_name(&exception.frames, &mapped, i))
-                .collect();
-            for ((frame, mapping), name) in exception.frames.iter_mut().zip(&mapped).zip(names) {
-                if let Some(mapping) = mapping
-                    && apply_one(frame, mapping, name)
-                {
-                    mapped_count += 1;
-                }
+                })
+            })
+            .collect();
+        // Names first (they read the caller's position), then positions.
+        let names: Vec<Option<String>> = (0..exception.frames.len())
+            .map(|i| original_name(&exception.frames, &mapped, i))
+            .collect();
+        for ((frame, mapping), name) in exception.frames.iter_mut().zip(&mapped).zip(names) {
+            if let Some(mapping) = mapping
+                && apply_one(frame, mapping, name)
+            {
+                mapped_count += 1;
             }
         }
-        Ok(mapped_count)
     }
+    mapped_count
 }
 
 /// The original name of frame `i`: from its caller's call site, else from the declaration.

@@ -1,12 +1,13 @@
 //! The ingest toolkit every pipeline shares (pageviews and custom events, Web Vitals, errors,
 //! later replay): payload validation ([`payload`]), capped body decoding ([`body`]), bot
 //! filtering and enrichment ([`enrich`], [`geo`], [`referrers`]), routing a domain or DSN to
-//! its project ([`router`]) and the group-commit writer ([`writer`]). No HTTP: the API's
+//! its project ([`router`]) and group commit ([`group_commit`]; the event [`writer`]). No HTTP: the API's
 //! endpoints only read requests and write answers around these.
 
 pub mod body;
 pub mod enrich;
 pub mod geo;
+pub mod group_commit;
 pub mod payload;
 pub mod quota;
 pub mod referrers;
@@ -32,8 +33,10 @@ pub const MAX_EVENTS_PER_REQUEST: usize = 100;
 
 /// Everything ingestion shares.
 pub struct Ingest {
-    /// The group-commit writer.
+    /// The group-commit writer of pageviews and custom events.
     pub writer: std::sync::Arc<Writer>,
+    /// The group-commit writer of error events.
+    pub errors: std::sync::Arc<crate::errors::writer::ErrorWriter>,
     /// Domain and salt lookup.
     pub router: Router,
     /// User agent memo.

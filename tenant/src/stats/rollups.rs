@@ -54,6 +54,11 @@ const KINDS: [(i16, Dimension); 17] = [
     (17, Dimension::Name),
 ];
 
+/// The kind of the pages of pageviews alone (no dimension of its own): what a page goal
+/// counts. Kind 1 holds the page of every event, so its sketches also hold visitors whose only
+/// event on a page was a custom event, who have not completed the page's goals.
+const PAGEVIEW_PAGES: i16 = 18;
+
 /// How far an event's own timestamp may be from the server's clock (either way). Rollups
 /// treat a visit as ended once it saw no event for 30 minutes plus this.
 pub const MAX_EVENT_SKEW_MINUTES: i32 = 5;
@@ -69,6 +74,9 @@ const CHUNK_HOURS: i64 = 24;
 pub fn kind_name(kind: i16) -> Option<&'static str> {
     if kind == 0 {
         return Some("total");
+    }
+    if kind == PAGEVIEW_PAGES {
+        return Some("event:page of pageviews");
     }
     KINDS
         .iter()
@@ -175,6 +183,9 @@ pub(crate) fn rows(
 /// value of it), so it is exact on rollup rows: the planner applies it to their `value`. Any
 /// other filter needs raw events.
 fn answerable(query: &StatsQuery) -> bool {
+    if query.dimensions.contains(&Dimension::Goal) {
+        return goals_answerable(query);
+    }
     let filter_on_values = matches!(&query.filter, Filter::And(parts) if parts.is_empty())
         || query
             .dimensions
@@ -199,6 +210,43 @@ fn answerable(query: &StatsQuery) -> bool {
         )
     });
     filter_on_values && plain_dimensions <= 1 && rolled_dimension && counting
+}
+
+/// Whether rollups answer a breakdown by goal ([`goal_rows`]): no filter, no other plain
+/// dimension, and only the metrics that add up over the rows a goal matches: visitors (the
+/// union of sketches), pageviews and events (sums), and the conversion rate from those
+/// visitors. Visits, bounces and durations would count a visit once for every matching page.
+fn goals_answerable(query: &StatsQuery) -> bool {
+    let no_filter = matches!(&query.filter, Filter::And(parts) if parts.is_empty());
+    let only_goal = query
+        .dimensions
+        .iter()
+        .all(|d| d.is_time() || *d == Dimension::Goal);
+    let adding = query.metrics.iter().all(|m| {
+        matches!(
+            m,
+            Metric::Visitors | Metric::Pageviews | Metric::Events | Metric::ConversionRate
+        )
+    });
+    no_filter && only_goal && adding
+}
+
+/// The rollup rows that answer a breakdown by goal, as a `FROM` item with the columns of
+/// [`rows`] and the goal's name as `value`: an event goal's rows are the event-name rows (kind
+/// 17) of its event, a page goal's the rows of pageviews' pages ([`PAGEVIEW_PAGES`]) whose path
+/// its pattern matches (the empty value holds the visits' other events). Reads the
+/// `project_goals` of the planner's statement.
+pub(crate) fn goal_rows(query: &StatsQuery, project: Placeholder, lo: &str, hi: &str) -> String {
+    let names = rows(query, project, 17, "true", lo, hi);
+    let pages = rows(query, project, PAGEVIEW_PAGES, "value <> ''", lo, hi);
+    format!(
+        "(SELECT hour, g.goal_name AS value, visitors, visits, bounces, duration_sum, pageviews, events \
+            FROM {names} JOIN project_goals g ON g.event_name = value \
+          UNION ALL \
+          SELECT hour, g.goal_name, visitors, visits, bounces, duration_sum, pageviews, events \
+            FROM {pages} JOIN project_goals g ON g.page_regex IS NOT NULL AND value ~ g.page_regex) \
+         AS goal_layers"
+    )
 }
 
 #[derive(QueryableByName)]
@@ -290,6 +338,9 @@ pub fn build_statement(
         .chain(KINDS.iter().map(|(kind, dimension)| {
             format!("({kind}, {})", dimension.column().unwrap_or("NULL::text"))
         }))
+        .chain(std::iter::once(format!(
+            "({PAGEVIEW_PAGES}, CASE WHEN name = 'pageview' THEN pathname END)"
+        )))
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(

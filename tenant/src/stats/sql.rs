@@ -253,6 +253,12 @@ pub fn matching_visitors_cte(query: &StatsQuery, params: &mut Params) -> String 
     )
 }
 
+/// A rollup group's unique visitors: the union of its sketches, capped at its visits (a
+/// sketch's estimate may come out above them when most visitors came once; no group has more
+/// visitors than visits).
+const VISITORS_ESTIMATE: &str = "least(coalesce(hll_cardinality(hll_union_agg(sketch)), 0)::bigint, \
+     coalesce(sum(visits), 0)::bigint)";
+
 /// Runs `query` in the caller's tenant scope: from hourly rollups plus the raw tail when the
 /// query is one they answer (see [`super::rollups`]), else from raw events.
 pub async fn run(
@@ -433,10 +439,28 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
             let kept = filter_sql_with(&query.filter, &mut plan, &|dimension, _| {
                 rollups::value_sql(dimension)
             });
-            let rows = rollups::rows(query, project, kind, &kept, &lo, &hi);
-            // Unique visitors are a sketch's estimate, which may come out above the exact visit
-            // count when most visitors came once (1,326 visitors in 1,302 visits on the demo):
-            // no group has more visitors than visits, so the estimate is capped there.
+            let rows = if by_goal {
+                rollups::goal_rows(query, project, &lo, &hi)
+            } else {
+                rollups::rows(query, project, kind, &kept, &lo, &hi)
+            };
+            // The conversion rate's denominator: everyone's visitors in the range, as the
+            // overview counts them (kind 0 rows and the raw tail, capped at their visits).
+            let conversion_rate = if by_goal && wants(Metric::ConversionRate) {
+                let everyone = rollups::rows(query, project, 0, "true", &lo, &hi);
+                format!(
+                    "coalesce(round(100.0 * {VISITORS_ESTIMATE} / nullif((\
+                       SELECT least(hll_cardinality(hll_union_agg(sketch)), sum(visits)) FROM (\
+                         SELECT hll_union_agg(visitors) AS sketch, sum(visits) AS visits FROM {everyone} \
+                         UNION ALL \
+                         SELECT hll_add_agg(hll_hash_bigint(visitor_id)), count(DISTINCT (visitor_id, visit_no)) \
+                         FROM visits_ev) AS everyone), 0)::numeric, 2), 0)::float8"
+                )
+            } else {
+                "0::float8".to_owned()
+            };
+            // Unique visitors: VISITORS_ESTIMATE (capped at visits: the demo once showed 1,326
+            // visitors in 1,302 visits).
             format!(
                 "parts AS (\
                    SELECT {rollup_dims}hll_union_agg(visitors) AS sketch, sum(visits)::bigint AS visits, \
@@ -448,13 +472,13 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
                      count(*) FILTER (WHERE interactions <= 1), sum(duration), sum(pageviews), sum(events) \
                    FROM per_visit {grouping_plain}), \
                  grouped AS (SELECT {outer_dims} AS dimensions{group_keys}, \
-                   least(coalesce(hll_cardinality(hll_union_agg(sketch)), 0)::bigint, coalesce(sum(visits), 0)::bigint) AS visitors, \
+                   {VISITORS_ESTIMATE} AS visitors, \
                    coalesce(sum(visits), 0)::bigint AS visits, \
                    coalesce(sum(pageviews), 0)::bigint AS pageviews, coalesce(sum(events), 0)::bigint AS events, \
                    coalesce(round(100.0 * sum(bounces) / nullif(sum(visits), 0), 1), 0)::float8 AS bounce_rate, \
                    coalesce(round(sum(duration) / nullif(sum(visits), 0)), 0)::float8 AS visit_duration, \
                    coalesce(round(sum(pageviews)::numeric / nullif(sum(visits), 0), 2), 0)::float8 AS views_per_visit, \
-                   0::float8 AS conversion_rate, 0::float8 AS total_revenue, 0::float8 AS average_revenue \
+                   {conversion_rate} AS conversion_rate, 0::float8 AS total_revenue, 0::float8 AS average_revenue \
                  FROM parts {grouping})",
                 grouping_plain = if dims.is_empty() {
                     String::new()

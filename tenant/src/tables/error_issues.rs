@@ -15,6 +15,9 @@ use crate::{OrgId, ProjectId};
 
 use crate::schema::{error_events, error_issues};
 
+mod record;
+pub use record::{record, record_batch};
+
 /// An issue.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = error_issues)]
@@ -95,110 +98,6 @@ pub struct Recorded {
     pub regressed: bool,
     /// The event had been recorded before (an SDK retry); nothing changed.
     pub duplicate: bool,
-}
-
-#[derive(QueryableByName)]
-struct IssueRef {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    issue_id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    inserted: bool,
-}
-
-/// Records `event` under its fingerprint's issue, creating or reopening the issue.
-pub async fn record(conn: &mut AsyncPgConnection, event: &NewErrorEvent) -> QueryResult<Recorded> {
-    // The issue first (the event references it); concurrent first events of one fingerprint
-    // meet in the unique key, and both get the same issue.
-    let issue: IssueRef = diesel::sql_query(
-        "INSERT INTO error_issues (org_id, issue_id, project_id, fingerprint, title, culprit, \
-             level, first_seen, last_seen, first_release, last_release) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9) \
-         ON CONFLICT (org_id, project_id, fingerprint) DO UPDATE SET fingerprint = EXCLUDED.fingerprint \
-         RETURNING issue_id, (xmax = 0) AS inserted",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(event.org_id)
-    .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
-    .bind::<diesel::sql_types::Uuid, _>(event.project_id)
-    .bind::<Text, _>(&event.fingerprint)
-    .bind::<Text, _>(&event.title)
-    .bind::<Nullable<Text>, _>(event.culprit.as_deref())
-    .bind::<Text, _>(&event.level)
-    .bind::<Timestamptz, _>(event.ts)
-    .bind::<Nullable<Text>, _>(event.release.as_deref())
-    .get_result(conn)
-    .await?;
-    let inserted = diesel::insert_into(error_events::table)
-        .values((
-            error_events::org_id.eq(event.org_id),
-            error_events::project_id.eq(event.project_id),
-            error_events::event_id.eq(event.event_id),
-            error_events::issue_id.eq(issue.issue_id),
-            error_events::ts.eq(event.ts),
-            error_events::level.eq(&event.level),
-            error_events::platform.eq(event.platform.as_deref()),
-            error_events::release.eq(event.release.as_deref()),
-            error_events::environment.eq(event.environment.as_deref()),
-            error_events::user_hash.eq(event.user_hash.as_deref()),
-            error_events::visitor_id.eq(event.visitor_id),
-            error_events::data.eq(&event.data),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    if inserted == 0 {
-        // A retry whose fingerprint changed (a source map uploaded in between, say) must not
-        // leave a new, empty issue behind.
-        if issue.inserted {
-            diesel::delete(error_issues::table.find((event.org_id, issue.issue_id)))
-                .execute(conn)
-                .await?;
-        }
-        return Ok(Recorded {
-            issue_id: issue.issue_id,
-            new_issue: false,
-            regressed: false,
-            duplicate: true,
-        });
-    }
-    #[derive(QueryableByName)]
-    struct Reopened {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        regressed: bool,
-    }
-    // Counters, latest release and level; a resolved issue reopens unless the event is from
-    // the release it was resolved in (or has no release, when resolved in the next release).
-    let reopened: Reopened = diesel::sql_query(
-        "WITH old AS (SELECT status, resolved_in_release FROM error_issues \
-                      WHERE org_id = $1 AND issue_id = $2 FOR UPDATE), \
-              regression AS (SELECT old.status = 'resolved' AND NOT ( \
-                      old.resolved_in_release IS NOT NULL \
-                      AND ($4::text IS NULL OR $4 = old.resolved_in_release)) AS yes FROM old) \
-         UPDATE error_issues SET \
-             times_seen = times_seen + 1, \
-             last_seen = greatest(last_seen, $3), \
-             first_seen = least(first_seen, $3), \
-             last_release = CASE WHEN $3 >= last_seen THEN coalesce($4, last_release) ELSE last_release END, \
-             level = CASE WHEN $3 >= last_seen THEN $5 ELSE level END, \
-             status = CASE WHEN (SELECT yes FROM regression) THEN 'unresolved' ELSE status END, \
-             resolved_in_release = CASE WHEN (SELECT yes FROM regression) THEN NULL ELSE resolved_in_release END, \
-             resolved_at = CASE WHEN (SELECT yes FROM regression) THEN NULL ELSE resolved_at END \
-             , regressed_at = CASE WHEN (SELECT yes FROM regression) THEN $3 ELSE regressed_at END \
-         WHERE org_id = $1 AND issue_id = $2 \
-         RETURNING (SELECT yes FROM regression) AS regressed",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(event.org_id)
-    .bind::<diesel::sql_types::Uuid, _>(issue.issue_id)
-    .bind::<Timestamptz, _>(event.ts)
-    .bind::<Nullable<Text>, _>(event.release.as_deref())
-    .bind::<Text, _>(&event.level)
-    .get_result(conn)
-    .await?;
-    Ok(Recorded {
-        issue_id: issue.issue_id,
-        new_issue: issue.inserted,
-        regressed: reopened.regressed,
-        duplicate: false,
-    })
 }
 
 /// How a list of issues is ordered.

@@ -1,0 +1,1 @@
+ALTER TABLE error_events ALTER COLUMN data SET COMPRESSION default;
