@@ -143,14 +143,35 @@ fn by_dimensions(rows: Vec<StatsRow>) -> BTreeMap<Vec<Option<String>>, StatsRow>
         .collect()
 }
 
-/// Compares rollup and raw answers; returns the largest relative visitor error seen.
-fn compare(label: &str, rolled: Vec<StatsRow>, raw: Vec<StatsRow>) -> f64 {
+/// Both answers by group, checked to hold the same groups.
+type Groups = BTreeMap<Vec<Option<String>>, StatsRow>;
+
+fn same_groups(label: &str, rolled: Vec<StatsRow>, raw: Vec<StatsRow>) -> (Groups, Groups) {
     let (rolled, raw) = (by_dimensions(rolled), by_dimensions(raw));
     assert_eq!(
         rolled.keys().collect::<Vec<_>>(),
         raw.keys().collect::<Vec<_>>(),
         "{label}: groups differ"
     );
+    (rolled, raw)
+}
+
+/// The relative error of a group's estimated unique visitors, checked to be within three
+/// standard errors of the sketch.
+fn visitor_error(label: &str, key: &[Option<String>], got: &StatsRow, exact: &StatsRow) -> f64 {
+    let error = (got.visitors - exact.visitors).abs() as f64 / exact.visitors.max(1) as f64;
+    assert!(
+        error <= 0.069,
+        "{label} {key:?}: {} visitors estimated, {} exact",
+        got.visitors,
+        exact.visitors
+    );
+    error
+}
+
+/// Compares rollup and raw answers; returns the largest relative visitor error seen.
+fn compare(label: &str, rolled: Vec<StatsRow>, raw: Vec<StatsRow>) -> f64 {
+    let (rolled, raw) = same_groups(label, rolled, raw);
     let mut worst: f64 = 0.0;
     for (key, exact) in &raw {
         let got = &rolled[key];
@@ -167,13 +188,7 @@ fn compare(label: &str, rolled: Vec<StatsRow>, raw: Vec<StatsRow>) -> f64 {
         assert_eq!(counts(got), counts(exact), "{label} {key:?}");
         // An estimate never above the exact visits (a group has no more visitors than visits).
         assert!(got.visitors <= got.visits, "{label} {key:?}: {got:?}");
-        let error = (got.visitors - exact.visitors).abs() as f64 / exact.visitors.max(1) as f64;
-        assert!(
-            error <= 0.069,
-            "{label} {key:?}: {} visitors estimated, {} exact",
-            got.visitors,
-            exact.visitors
-        );
+        let error = visitor_error(label, key, got, exact);
         worst = worst.max(error);
     }
     worst
@@ -183,12 +198,7 @@ fn compare(label: &str, rolled: Vec<StatsRow>, raw: Vec<StatsRow>) -> f64 {
 /// [`compare`], and the conversion rate, a ratio of two estimates, within 10% of the exact one
 /// (three standard errors of the ratio); returns the largest relative visitor error seen.
 fn compare_goals(label: &str, rolled: Vec<StatsRow>, raw: Vec<StatsRow>) -> f64 {
-    let (rolled, raw) = (by_dimensions(rolled), by_dimensions(raw));
-    assert_eq!(
-        rolled.keys().collect::<Vec<_>>(),
-        raw.keys().collect::<Vec<_>>(),
-        "{label}: groups differ"
-    );
+    let (rolled, raw) = same_groups(label, rolled, raw);
     assert!(!raw.is_empty(), "{label}: no goal completed");
     let mut worst: f64 = 0.0;
     for (key, exact) in &raw {
@@ -198,13 +208,7 @@ fn compare_goals(label: &str, rolled: Vec<StatsRow>, raw: Vec<StatsRow>) -> f64 
             (exact.events, exact.pageviews),
             "{label} {key:?}"
         );
-        let error = (got.visitors - exact.visitors).abs() as f64 / exact.visitors.max(1) as f64;
-        assert!(
-            error <= 0.069,
-            "{label} {key:?}: {} visitors estimated, {} exact",
-            got.visitors,
-            exact.visitors
-        );
+        let error = visitor_error(label, key, got, exact);
         let rate_error =
             (got.conversion_rate - exact.conversion_rate).abs() / exact.conversion_rate.max(0.01);
         assert!(

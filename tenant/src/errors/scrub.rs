@@ -57,6 +57,10 @@ static BEARER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}")
         .unwrap_or_else(|_| unreachable!("a constant pattern"))
 });
+/// What a secret parameter's value and a credential after `Bearer`/`Basic` become (made once:
+/// every string of every error event is scrubbed).
+static PARAM_REPLACEMENT: LazyLock<String> = LazyLock::new(|| format!("${{1}}{FILTERED}"));
+static BEARER_REPLACEMENT: LazyLock<String> = LazyLock::new(|| format!("${{1}} {FILTERED}"));
 static IP_CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*")
         .unwrap_or_else(|_| unreachable!("a constant pattern"))
@@ -152,12 +156,10 @@ pub fn scrub_text(text: &str) -> String {
     }
     if equals {
         text = step(text, |t| {
-            SECRET_PARAM.replace_all(t, format!("${{1}}{FILTERED}"))
+            SECRET_PARAM.replace_all(t, PARAM_REPLACEMENT.as_str())
         });
     }
-    text = step(text, |t| {
-        BEARER.replace_all(t, format!("${{1}} {FILTERED}"))
-    });
+    text = step(text, |t| BEARER.replace_all(t, BEARER_REPLACEMENT.as_str()));
     if digits >= 13 {
         text = step(text, |t| {
             CARD.replace_all(t, |caps: &regex::Captures<'_>| {
