@@ -10,7 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::params::{Params, Placeholder, Statement};
 use super::query::{Dimension, Filter, Metric, Operator, OrderKey, StatsQuery, StatsRow};
 use super::rollups;
-use super::visits::visits_cte;
+use super::visits::{VISIT_GAP_MINUTES, visits_cte};
 
 fn metric_column(metric: Metric) -> &'static str {
     match metric {
@@ -322,11 +322,16 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
     // With rollups: they answer the visits before the watermark, raw events those after. The
     // watermark is read in this same statement (one snapshot): the rollup job may move it and
     // rebuild an hour between two statements.
-    // The value read earlier is a plan-time lower bound for the scan (the watermark only
-    // moves forward).
-    let scan_from = rolled_until.map(|until| {
-        let until = plan.params.bind(until.to_rfc3339());
-        format!("greatest({lo}, {until}::timestamptz)")
+    // Plan-time bounds for the scan: the value read earlier, less the visit gap, is a lower one
+    // (the watermark only moves forward); three UTC midnights after the last day an upper one
+    // (`hi` is the local midnight after it, at most 12 hours after UTC's, and visits are
+    // followed 24 hours past it).
+    let scan_bounds = rolled_until.map(|until| {
+        let from = until - chrono::Duration::minutes(VISIT_GAP_MINUTES.into());
+        let to = (query.to + chrono::Days::new(3))
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc();
+        (plan.params.bind(from), plan.params.bind(to))
     });
     let rolled = rolled_until
         .map(|_| format!("(SELECT rolled_until FROM rollup_state WHERE project_id = {project})"));
@@ -336,7 +341,7 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
             &format!("greatest({lo}, {until})"),
             &hi,
             exit_page,
-            scan_from.as_deref(),
+            scan_bounds,
         ),
         None => visits_cte(project, &lo, &hi, exit_page, None),
     };
