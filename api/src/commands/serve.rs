@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, TcpAcceptor};
 use tenant::Db;
 use tenant::db::PoolConfig;
 use tokio::sync::watch;
@@ -61,10 +61,8 @@ pub async fn run(
     state.ai = mail.ai.client()?;
     state.blobs = db_args.blob_store()?;
     let ingest = state.ingest.clone();
-    let acceptor = TcpListener::bind(server.listen)
-        .into_acceptor()
-        .await
-        .with_context(|| format!("listening on {}", server.listen))?;
+    let acceptor =
+        listen(server.listen).with_context(|| format!("listening on {}", server.listen))?;
     let local = acceptor
         .local_addr()
         .first()
@@ -184,4 +182,24 @@ pub async fn wait_for_signal() {
         }
     }
     tracing::info!("shutdown requested");
+}
+
+/// Connections the kernel may hold for the server before it accepts them. The standard
+/// library's 128 overflowed whenever a few hundred clients connected at once: the kernel then
+/// drops their handshakes and they retry after a second, which the load generator measured as
+/// one-second requests (`nstat` counted the `TcpExtListenOverflows`; docs/benchmarks.md). The
+/// kernel caps it at `net.core.somaxconn` (4,096 by default).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` (with `SO_REUSEADDR`, as the standard listener does) and listens with
+/// [`LISTEN_BACKLOG`].
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpAcceptor> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    TcpAcceptor::from_tokio(socket.listen(LISTEN_BACKLOG)?)
 }
