@@ -9,6 +9,33 @@ use tenant::tables::memberships::Role;
 use crate::notifications::issue;
 use crate::support::{As, SmtpServer, TestApp, Workers, assert_problem, job_context};
 
+/// Waits until a periodic job whose idempotency key starts with `prefix` has run.
+async fn periodic_job_done(app: &TestApp, prefix: &str) {
+    use tenant::diesel::sql_types::BigInt;
+    use tenant::diesel_async::RunQueryDsl;
+    #[derive(tenant::diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = app.owner_conn().await;
+    for _ in 0..1200 {
+        let done: Count = tenant::diesel::sql_query(
+            "SELECT count(*) AS n FROM apalis.jobs \
+             WHERE idempotency_key LIKE $1 || '%' AND status = 'Done'",
+        )
+        .bind::<tenant::diesel::sql_types::Text, _>(prefix)
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+        if done.n > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the periodic job {prefix}… did not run within a minute");
+}
+
 /// The titles in each column of the board, in order.
 fn columns_of(board: &Value) -> Vec<(String, Vec<String>)> {
     board["columns"]
@@ -483,6 +510,9 @@ async fn mention_inbox_email_and_task_board_in_chromium() {
     let p = project["id"].as_str().unwrap().to_owned();
     let issue_id = issue(&app, &owner, &project, "Payment button does nothing").await;
     let workers = Workers::start(&app, &smtp);
+    // The workers sweep for due tasks as they start; the journey's overdue task must not race
+    // that sweep (its reminder is tested in `due_tasks_remind_their_assignee_once_per_date`).
+    periodic_job_done(&app, "remind_due_tasks:").await;
     // Time passes quickly here: an e-mail batch is due at once instead of at the end of its
     // five-minute window (what the batch holds is tested in `notifications`).
     let hurry = {
