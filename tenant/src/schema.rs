@@ -254,6 +254,7 @@ diesel::table! {
         rolled_until -> Timestamptz,
         updated_at -> Timestamptz,
         daily_until -> Timestamptz,
+        weekly_until -> Timestamptz,
     }
 }
 
@@ -266,6 +267,26 @@ diesel::table! {
         org_id -> Uuid,
         project_id -> Uuid,
         day -> Timestamptz,
+        kind -> Int2,
+        value -> Text,
+        visitors -> Hll,
+        visits -> Int8,
+        bounces -> Int8,
+        duration_sum -> Numeric,
+        pageviews -> Int8,
+        events -> Int8,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Hll;
+
+    /// Weekly rollups: each UTC week's daily rollups merged (see `tenant::stats::rollups`).
+    rollups_weekly (org_id, project_id, kind, week, value) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        week -> Timestamptz,
         kind -> Int2,
         value -> Text,
         visitors -> Hll,
@@ -1166,6 +1187,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     funnel_steps,
     rollups_hourly,
     rollups_daily,
+    rollups_weekly,
     rollup_state,
     error_issues,
     error_events,

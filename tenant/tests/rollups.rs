@@ -1,6 +1,7 @@
-//! Rollups against exact answers: three days of generated visits (crossing hours, midnight,
+//! Rollups against exact answers: two weeks of generated visits (crossing hours, midnight,
 //! and 30-minute gaps) are rolled up, and every query the dashboards make is answered both
-//! from rollups plus the raw tail and from raw events alone. Counts must be equal; unique
+//! from rollups plus the raw tail (every layer: hours, days, a whole week) and from raw events
+//! alone. Counts must be equal; unique
 //! visitors within three standard errors of the sketch (3 × 1.04/√2048 ≈ 6.9%), and goals'
 //! conversion rates (a ratio of two estimates) within 10%.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -30,7 +31,11 @@ impl Lcg {
     }
 }
 
+/// A Tuesday: the data's first week is not whole, its second is.
 const DAY0: (i32, u32, u32) = (2026, 3, 10);
+
+/// How many days the visits start in (and the queries cover).
+const DAYS: i64 = 14;
 
 fn day0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(DAY0.0, DAY0.1, DAY0.2, 0, 0, 0)
@@ -47,8 +52,8 @@ fn generate(org: Uuid, project: Uuid) -> Vec<NewEvent> {
     let devices = ["desktop", "mobile", "tablet"];
     let mut events = Vec::new();
     for visitor in 0..1_500_i64 {
-        // Visits start anywhere in three days, often close to an hour or midnight.
-        let mut at = day0() + Duration::seconds(rng.next(3 * 86_400) as i64);
+        // Visits start anywhere in two weeks, often close to an hour or midnight.
+        let mut at = day0() + Duration::seconds(rng.next(DAYS as u64 * 86_400) as i64);
         if rng.next(4) == 0 {
             let next_hour = at + Duration::hours(1);
             at = next_hour
@@ -113,7 +118,7 @@ fn query(project: Uuid, timezone: &str, dimensions: Vec<Dimension>) -> StatsQuer
         project_id: project,
         timezone: timezone.into(),
         from: first,
-        to: first + chrono::Days::new(2),
+        to: first + chrono::Days::new(DAYS as u64 - 1),
         instants: None,
         dimensions,
         filter: Filter::And(vec![]),
@@ -423,11 +428,13 @@ async fn rollups_answer_like_raw_events() {
 
     // Halfway through the data: rollups for the first day and a half, raw events after.
     assert!(advance_to(day0() + Duration::hours(36)).await >= 2);
-    // The first UTC day is complete, so it is also in the daily layer; the second is not.
+    // The first UTC day is complete, so it is also in the daily layer; the second is not, nor
+    // is any week.
     assert_eq!(
-        daily_layer(&sweeper, project_id).await,
-        (day0() + Duration::days(1), vec![day0()])
+        layer(&sweeper, project_id, &DAILY).await,
+        (Some(day0() + Duration::days(1)), vec![day0()])
     );
+    assert_eq!(layer(&sweeper, project_id, &WEEKLY).await, (None, vec![]));
     check("partly rolled up").await;
 
     // The long visit gains a pageview after its start hour was rolled up: until the next job
@@ -452,28 +459,39 @@ async fn rollups_answer_like_raw_events() {
     assert!(advance_to(day0() + Duration::hours(36) + Duration::minutes(5)).await >= 1);
     check("after the long visit grew").await;
     // Everything rolled up; a second pass changes nothing.
-    let end = day0() + Duration::days(4);
+    let end = day0() + Duration::days(DAYS + 1);
     assert!(advance_to(end).await >= 1);
     assert_eq!(advance_to(end).await, 0);
-    let days: Vec<_> = (0..3).map(|d| day0() + Duration::days(d)).collect();
+    let days: Vec<_> = (0..DAYS).map(|d| day0() + Duration::days(d)).collect();
     assert_eq!(
-        daily_layer(&sweeper, project_id).await,
-        (day0() + Duration::days(3), days)
+        layer(&sweeper, project_id, &DAILY).await,
+        (Some(day0() + Duration::days(DAYS)), days)
+    );
+    // Whole weeks start on Mondays: the one holding the first six days, and the next.
+    let monday = day0() - Duration::days(1);
+    assert_eq!(
+        layer(&sweeper, project_id, &WEEKLY).await,
+        (
+            Some(monday + Duration::weeks(2)),
+            vec![monday, monday + Duration::weeks(1)]
+        )
     );
     check("fully rolled up").await;
 
-    // The control: breakdowns without time buckets do read the daily layer (a count added to
-    // a daily row shows in their answer, and not in a by-day answer, which reads hours).
-    let tamper = async |by: i64| {
+    // The control: breakdowns without time buckets do read the daily layer for the days before
+    // the whole week and the weekly layer for it (a count added to either row shows in their
+    // answer, and not in a by-day answer, which reads hours).
+    let tamper = async |layer: &Layer, at: DateTime<Utc>, by: i64| {
         sweeper
             .unscoped(async |conn| {
-                diesel::sql_query(
-                    "UPDATE rollups_daily SET visits = visits + $2 WHERE project_id = $1 AND kind = 0 \
-                     AND day = $3",
-                )
+                diesel::sql_query(format!(
+                    "UPDATE {} SET visits = visits + $2 WHERE project_id = $1 AND kind = 0 \
+                     AND {} = $3",
+                    layer.table, layer.column
+                ))
                 .bind::<diesel::sql_types::Uuid, _>(project_id)
                 .bind::<diesel::sql_types::BigInt, _>(by)
-                .bind::<diesel::sql_types::Timestamptz, _>(day0() + Duration::days(1))
+                .bind::<diesel::sql_types::Timestamptz, _>(at)
                 .execute(conn)
                 .await?;
                 Ok::<_, DbError>(())
@@ -497,9 +515,23 @@ async fn rollups_answer_like_raw_events() {
     };
     let (overview_visits, by_day_visits) = answers().await;
     assert_eq!(overview_visits, by_day_visits);
-    tamper(1_000).await;
-    assert_eq!(answers().await, (overview_visits + 1_000, by_day_visits));
-    tamper(-1_000).await;
+    for (layer, at) in [
+        (&DAILY, day0() + Duration::days(1)),
+        (&WEEKLY, monday + Duration::weeks(1)),
+    ] {
+        tamper(layer, at, 1_000).await;
+        assert_eq!(
+            answers().await,
+            (overview_visits + 1_000, by_day_visits),
+            "{}",
+            layer.table
+        );
+        tamper(layer, at, -1_000).await;
+    }
+    // A week that begins before the range is not read (its days in the range are).
+    tamper(&WEEKLY, monday, 1_000).await;
+    assert_eq!(answers().await, (overview_visits, by_day_visits));
+    tamper(&WEEKLY, monday, -1_000).await;
 
     // What rollups do not answer goes to raw events.
     let overview_in_germany = filtered(
@@ -541,32 +573,54 @@ async fn rollups_answer_like_raw_events() {
     }
 }
 
-/// `rollup_state.daily_until` and the days `rollups_daily` holds for `project_id` (read as the
-/// rollup job's role).
-async fn daily_layer(
+/// A layer of rollups: its table, time column and `rollup_state` column.
+struct Layer {
+    table: &'static str,
+    column: &'static str,
+    until: &'static str,
+}
+
+const DAILY: Layer = Layer {
+    table: "rollups_daily",
+    column: "day",
+    until: "daily_until",
+};
+
+const WEEKLY: Layer = Layer {
+    table: "rollups_weekly",
+    column: "week",
+    until: "weekly_until",
+};
+
+/// The `rollup_state` column of `layer` (`None` before its first build) and the periods its
+/// table holds for `project_id` (read as the rollup job's role).
+async fn layer(
     sweeper: &tenant::Db,
     project_id: Uuid,
-) -> (DateTime<Utc>, Vec<DateTime<Utc>>) {
+    layer: &Layer,
+) -> (Option<DateTime<Utc>>, Vec<DateTime<Utc>>) {
     #[derive(diesel::QueryableByName)]
-    struct Day {
-        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-        at: DateTime<Utc>,
+    struct At {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+        at: Option<DateTime<Utc>>,
     }
     sweeper
         .unscoped(async |conn| {
-            let until: Day = diesel::sql_query(
-                "SELECT daily_until AS at FROM rollup_state WHERE project_id = $1",
-            )
+            let until: At = diesel::sql_query(format!(
+                "SELECT nullif({}, '-infinity') AS at FROM rollup_state WHERE project_id = $1",
+                layer.until
+            ))
             .bind::<diesel::sql_types::Uuid, _>(project_id)
             .get_result(conn)
             .await?;
-            let days: Vec<Day> = diesel::sql_query(
-                "SELECT DISTINCT day AS at FROM rollups_daily WHERE project_id = $1 ORDER BY 1",
-            )
+            let periods: Vec<At> = diesel::sql_query(format!(
+                "SELECT DISTINCT {} AS at FROM {} WHERE project_id = $1 ORDER BY 1",
+                layer.column, layer.table
+            ))
             .bind::<diesel::sql_types::Uuid, _>(project_id)
             .load(conn)
             .await?;
-            Ok::<_, DbError>((until.at, days.into_iter().map(|d| d.at).collect()))
+            Ok::<_, DbError>((until.at, periods.into_iter().filter_map(|p| p.at).collect()))
         })
         .await
         .unwrap()

@@ -320,21 +320,26 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
     tenant::tables::events::insert_batch(&mut ingest_conn, std::slice::from_ref(&event))
         .await
         .unwrap();
-    // The rollup job (as the sweeper) rolls that event up, as of two days later (its UTC day is
-    // then complete, so it is in the daily layer too).
+    // The rollup job (as the sweeper) rolls that event up, step by step as of nine days later
+    // (its UTC day and week are then complete, so it is in the daily and weekly layers too).
     let sweeper =
         tenant::Db::connect_as(&db.owner_url, tenant::AppRole::Sweeper, &Default::default())
             .unwrap();
-    let later = event.ts + chrono::Duration::days(2);
-    let built = sweeper
+    let later = event.ts + chrono::Duration::days(9);
+    let mut steps = 0;
+    while sweeper
         .unscoped(async |conn| {
             Ok::<_, DbError>(
                 tenant::stats::rollups::advance(conn, org_id, project_id, later).await?,
             )
         })
         .await
-        .unwrap();
-    assert!(built.is_some());
+        .unwrap()
+        .is_some()
+    {
+        steps += 1;
+    }
+    assert!(steps > 0);
     // Billing: the subscription and its bookkeeping in the scope, the daily count as the
     // sweeper, the drops as ingestion.
     {
@@ -971,6 +976,7 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(funnel_steps::table.select(funnel_steps::all_columns)),
         declared(rollups_hourly::table.select(rollups_hourly::all_columns)),
         declared(rollups_daily::table.select(rollups_daily::all_columns)),
+        declared(rollups_weekly::table.select(rollups_weekly::all_columns)),
         declared(rollup_state::table.select(rollup_state::all_columns)),
         declared(error_issues::table.select(error_issues::all_columns)),
         declared(error_events::table.select(error_events::all_columns)),

@@ -88,6 +88,7 @@ const POPULATED: &[&str] = &[
     "rollup_state",
     "rollups_daily",
     "rollups_hourly",
+    "rollups_weekly",
     "web_vitals",
 ];
 
@@ -431,22 +432,27 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
         .await
         .unwrap();
 
-    // The rollup job's step, two days on, so the events are rolled up (their UTC day complete,
-    // so in the daily layer too).
+    // The rollup job's steps, nine days on, so the events are rolled up (their UTC day and week
+    // complete, so in the daily and weekly layers too).
     let sweeper = tenant::Db::connect_as(
         &app.test_db.owner_url,
         tenant::AppRole::Sweeper,
         &Default::default(),
     )
     .unwrap();
-    let later = chrono::Utc::now() + chrono::Duration::days(2);
-    sweeper
+    let later = chrono::Utc::now() + chrono::Duration::days(9);
+    let mut steps = 0;
+    while sweeper
         .unscoped(async |conn| {
             Ok::<_, tenant::DbError>(tenant::stats::rollups::advance(conn, org, id, later).await?)
         })
         .await
         .unwrap()
-        .expect("rolled up");
+        .is_some()
+    {
+        steps += 1;
+    }
+    assert!(steps > 0, "rolled up");
     let round = worker::alerts::evaluate_due(
         &app.state.db,
         &sweeper,

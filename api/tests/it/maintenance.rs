@@ -144,6 +144,9 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
     assert!(count(old_rollups).await > 0);
     let old_daily = "SELECT count(*) AS n FROM rollups_daily WHERE day < now() - interval '3 days'";
     assert!(count(old_daily).await > 0);
+    let old_weekly =
+        "SELECT count(*) AS n FROM rollups_weekly WHERE week < now() - interval '10 days'";
+    assert!(count(old_weekly).await > 0);
     assert_eq!(count("SELECT count(*) AS n FROM heatmap_clicks").await, 2);
     assert_eq!(count("SELECT count(*) AS n FROM heatmap_scroll").await, 2);
 
@@ -160,6 +163,7 @@ async fn retention_deletes_events_and_rollups_and_drops_partitions() {
     assert_eq!(count("SELECT count(*) AS n FROM events").await, 1);
     assert_eq!(count(old_rollups).await, 0);
     assert_eq!(count(old_daily).await, 0);
+    assert_eq!(count(old_weekly).await, 0);
     assert_eq!(count("SELECT count(*) AS n FROM error_events").await, 1);
     assert_eq!(
         count("SELECT count(*) AS n FROM error_issues WHERE title = 'Error b'").await,

@@ -19,9 +19,10 @@
 //! (but on their own breakdown dimension), property or goal dimensions, or goal metrics read
 //! raw events.
 //!
-//! `rollups_daily` holds each complete UTC day's hourly rows merged, so a month's breakdown
-//! merges 30 rows per value rather than 720: the same step that moves the watermark past a
-//! midnight merges the day before it ([`rows`] picks the layers a query reads).
+//! `rollups_daily` holds each complete UTC day's hourly rows merged, and `rollups_weekly` each
+//! complete UTC week's daily rows, so a month's breakdown merges about 10 rows per value rather
+//! than 720: the same step that moves the watermark past a midnight merges the day before it,
+//! and the week before it on a Monday ([`rows`] picks the layers a query reads).
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use diesel::sql_types::{Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -123,14 +124,16 @@ pub(crate) fn dimension_columns(dimensions: &[Dimension], timezone: Placeholder)
 
 /// The rollup rows of `kind` whose value passes `kept` (the query's filter on its own
 /// dimension, `true` without one) that answer `query`'s visits that started in `[lo, hi)` and
-/// before the watermark (SQL expressions; both watermarks are read in the statement), as a
+/// before the watermark (SQL expressions; the watermarks are read in the statement), as a
 /// `FROM` item with the columns of `rollups_hourly` the planner reads (`hour`, `value`, the
 /// sketch and the sums).
 ///
-/// The coarsest layer that answers exactly: a query without time buckets reads the whole UTC
-/// days inside the range from `rollups_daily` (up to `rollup_state.daily_until`) and only the
-/// hours at either end from `rollups_hourly`, so a 30-day breakdown merges about 30 rows per
-/// value instead of 720. Time buckets are local hours or days, which UTC days do not divide,
+/// The coarsest layers that answer exactly: a query without time buckets reads the whole UTC
+/// weeks inside the range from `rollups_weekly` (up to `rollup_state.weekly_until`), the
+/// other whole UTC days from `rollups_daily` (up to `daily_until`) and only the hours at
+/// either end from `rollups_hourly`. Merging a sketch costs about the same whatever it holds,
+/// so a 30-day breakdown merges about 10 rows per value (four weeks, the days and hours at its
+/// ends) instead of 720. Time buckets are local hours or days, which UTC days do not divide,
 /// so they read hours only.
 pub(crate) fn rows(
     query: &StatsQuery,
@@ -160,12 +163,28 @@ pub(crate) fn rows(
     let day_hi = format!(
         "greatest({day_lo}, date_trunc('day', least({hi}, rolled_until, daily_until), 'UTC'))"
     );
+    // The whole UTC weeks among those days (empty when none: `week_hi` = `week_lo`, which may
+    // lie after `day_hi`); the days before and after them are read one by one.
+    let week_lo = format!(
+        "date_trunc('week', {day_lo} + interval '7 days' - interval '1 microsecond', 'UTC')"
+    );
+    let week_hi =
+        format!("greatest({week_lo}, date_trunc('week', least({day_hi}, weekly_until), 'UTC'))");
+    let weeks_end = state(week_hi.clone());
+    let first_days_end = state(format!("least({week_lo}, {day_hi})"));
+    let last_days_start = state(format!("greatest({day_lo}, {week_hi})"));
     let days_end = state(day_hi.clone());
     let first_hours_end = state(format!("least({hi}, rolled_until, {day_lo})"));
     let last_hours_start = state(format!("greatest({lo}, {day_hi})"));
     format!(
-        "(SELECT NULL::timestamptz AS hour, {columns} FROM rollups_daily WHERE project_id = {project} \
-            AND kind = {kind} AND day >= {day_lo} AND day < {days_end} AND {kept} \
+        "(SELECT NULL::timestamptz AS hour, {columns} FROM rollups_weekly WHERE project_id = {project} \
+            AND kind = {kind} AND week >= {week_lo} AND week < {weeks_end} AND {kept} \
+          UNION ALL \
+          SELECT NULL::timestamptz, {columns} FROM rollups_daily WHERE project_id = {project} \
+            AND kind = {kind} AND day >= {day_lo} AND day < {first_days_end} AND {kept} \
+          UNION ALL \
+          SELECT NULL::timestamptz, {columns} FROM rollups_daily WHERE project_id = {project} \
+            AND kind = {kind} AND day >= {last_days_start} AND day < {days_end} AND {kept} \
           UNION ALL \
           SELECT hour, {columns} FROM rollups_hourly WHERE project_id = {project} AND kind = {kind} \
             AND hour >= {lo} AND hour < {first_hours_end} AND {kept} \
@@ -465,70 +484,133 @@ pub async fn advance(
     .bind::<Timestamptz, _>(to)
     .execute(conn)
     .await?;
-    build_days(conn, org_id, project_id, hour(from)).await?;
+    build_layers(conn, org_id, project_id, hour(from)).await?;
     Ok(Some((from, to)))
 }
 
-/// Most days one step merges into the daily layer (the first step after the layer appeared
-/// on a project with history takes several).
-const CHUNK_DAYS: i32 = 62;
+/// A layer of rollups merged from a finer one: each of its rows is the union of the finer
+/// rows of one UTC period (a day of hours, a week of days).
+struct Layer {
+    /// Its table and that table's time column.
+    table: &'static str,
+    column: &'static str,
+    /// Its period, as `date_trunc` names it.
+    period: &'static str,
+    /// The `rollup_state` column before which its periods are complete.
+    until: &'static str,
+    /// The finer layer's table, time column and `rollup_state` column.
+    finer: &'static str,
+    finer_column: &'static str,
+    finer_until: &'static str,
+    /// Most days one step merges (a whole number of periods; the first step after the layer
+    /// appeared on a project with history takes several).
+    chunk_days: i32,
+}
 
-/// Merges the hourly rollups of each complete UTC day into `rollups_daily` and moves
-/// `rollup_state.daily_until`: the days from `daily_until` (or the first hourly row) — and any
-/// day whose hours were rebuilt from `rebuilt_from` on — up to the last midnight before
-/// `rolled_until`, at most [`CHUNK_DAYS`] per call. A day before the watermark never changes
-/// again (visits end at midnight UTC, and an event may be at most a few minutes old), so its
-/// row is final. The caller holds the project's `rollup_state` row locked.
-async fn build_days(
+/// Each complete UTC day's hours.
+const DAILY: Layer = Layer {
+    table: "rollups_daily",
+    column: "day",
+    period: "day",
+    until: "daily_until",
+    finer: "rollups_hourly",
+    finer_column: "hour",
+    finer_until: "rolled_until",
+    chunk_days: 62,
+};
+
+/// Each complete UTC week's days (Monday to Monday).
+const WEEKLY: Layer = Layer {
+    table: "rollups_weekly",
+    column: "week",
+    period: "week",
+    until: "weekly_until",
+    finer: "rollups_daily",
+    finer_column: "day",
+    finer_until: "daily_until",
+    chunk_days: 52 * 7,
+};
+
+/// Merges the days, then the weeks, that are complete up to the watermark into their layers
+/// ([`merge_layer`]).
+async fn build_layers(
     conn: &mut AsyncPgConnection,
     org_id: Uuid,
     project_id: Uuid,
     rebuilt_from: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
-    let span: Option<DaySpan> = diesel::sql_query(
+    merge_layer(conn, org_id, project_id, rebuilt_from, &DAILY).await?;
+    merge_layer(conn, org_id, project_id, rebuilt_from, &WEEKLY).await
+}
+
+/// Merges the finer rows of each complete period into `layer` and moves its `until`: the
+/// periods from `until` (or the finer layer's first row) — and any period whose finer rows were
+/// rebuilt from `rebuilt_from` on — up to the last period start before the finer layer's
+/// `until`, at most `chunk_days` per call. A period before the watermark never changes again
+/// (visits end at midnight UTC, and an event may be at most a few minutes old), so its row is
+/// final. The caller holds the project's `rollup_state` row locked.
+async fn merge_layer(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+    rebuilt_from: DateTime<Utc>,
+    layer: &Layer,
+) -> diesel::QueryResult<()> {
+    let Layer {
+        table,
+        column,
+        period,
+        until,
+        finer,
+        finer_column,
+        finer_until,
+        chunk_days,
+    } = layer;
+    // The names are the constants above, never input.
+    let span: Option<Span> = diesel::sql_query(format!(
         "WITH bounds AS (\
-            SELECT CASE WHEN daily_until = '-infinity' \
-                     THEN (SELECT date_trunc('day', min(hour), 'UTC') FROM rollups_hourly WHERE project_id = $1) \
-                     ELSE least(daily_until, date_trunc('day', $2, 'UTC')) END AS lo, \
-                   date_trunc('day', rolled_until, 'UTC') AS complete \
+            SELECT CASE WHEN {until} = '-infinity' \
+                     THEN (SELECT date_trunc('{period}', min({finer_column}), 'UTC') FROM {finer} WHERE project_id = $1) \
+                     ELSE least({until}, date_trunc('{period}', $2, 'UTC')) END AS lo, \
+                   date_trunc('{period}', {finer_until}, 'UTC') AS complete \
             FROM rollup_state WHERE project_id = $1) \
-         SELECT lo, least(complete, lo + make_interval(days => $3)) AS hi FROM bounds WHERE lo < complete",
-    )
+         SELECT lo, least(complete, lo + make_interval(days => $3)) AS hi FROM bounds WHERE lo < complete"
+    ))
     .bind::<SqlUuid, _>(project_id)
     .bind::<Timestamptz, _>(rebuilt_from)
-    .bind::<diesel::sql_types::Integer, _>(CHUNK_DAYS)
+    .bind::<diesel::sql_types::Integer, _>(*chunk_days)
     .get_result(conn)
     .await
     .optional()?;
     let Some(span) = span else {
         return Ok(());
     };
-    diesel::sql_query(
-        "DELETE FROM rollups_daily WHERE org_id = $2 AND project_id = $1 AND day >= $3 AND day < $4",
-    )
+    diesel::sql_query(format!(
+        "DELETE FROM {table} WHERE org_id = $2 AND project_id = $1 AND {column} >= $3 AND {column} < $4"
+    ))
     .bind::<SqlUuid, _>(project_id)
     .bind::<SqlUuid, _>(org_id)
     .bind::<Timestamptz, _>(span.lo)
     .bind::<Timestamptz, _>(span.hi)
     .execute(conn)
     .await?;
-    diesel::sql_query(
-        "INSERT INTO rollups_daily (org_id, project_id, day, kind, value, visitors, visits, bounces, \
-                                    duration_sum, pageviews, events) \
-         SELECT $2, $1, date_trunc('day', hour, 'UTC'), kind, value, hll_union_agg(visitors), sum(visits), \
-                sum(bounces), sum(duration_sum), sum(pageviews), sum(events) \
-         FROM rollups_hourly WHERE org_id = $2 AND project_id = $1 AND hour >= $3 AND hour < $4 \
-         GROUP BY 3, kind, value",
-    )
+    diesel::sql_query(format!(
+        "INSERT INTO {table} (org_id, project_id, {column}, kind, value, visitors, visits, bounces, \
+                              duration_sum, pageviews, events) \
+         SELECT $2, $1, date_trunc('{period}', {finer_column}, 'UTC'), kind, value, hll_union_agg(visitors), \
+                sum(visits), sum(bounces), sum(duration_sum), sum(pageviews), sum(events) \
+         FROM {finer} WHERE org_id = $2 AND project_id = $1 AND {finer_column} >= $3 AND {finer_column} < $4 \
+         GROUP BY 3, kind, value"
+    ))
     .bind::<SqlUuid, _>(project_id)
     .bind::<SqlUuid, _>(org_id)
     .bind::<Timestamptz, _>(span.lo)
     .bind::<Timestamptz, _>(span.hi)
     .execute(conn)
     .await?;
-    diesel::sql_query(
-        "UPDATE rollup_state SET daily_until = greatest(daily_until, $3) WHERE project_id = $1 AND org_id = $2",
-    )
+    diesel::sql_query(format!(
+        "UPDATE rollup_state SET {until} = greatest({until}, $3) WHERE project_id = $1 AND org_id = $2"
+    ))
     .bind::<SqlUuid, _>(project_id)
     .bind::<SqlUuid, _>(org_id)
     .bind::<Timestamptz, _>(span.hi)
@@ -537,9 +619,9 @@ async fn build_days(
     Ok(())
 }
 
-/// The days [`build_days`] merges: midnights UTC.
+/// The periods [`merge_layer`] merges: their first start and the start after the last.
 #[derive(QueryableByName)]
-struct DaySpan {
+struct Span {
     #[diesel(sql_type = Timestamptz)]
     lo: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]

@@ -24,12 +24,15 @@ struct Dropped {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MaintainEventsAllTenants {}
 
-/// Tables under the projects' retention, with the time column that ages their rows. An error
-/// issue goes when its last event is past retention (its events have gone already).
-const RETAINED: [(&str, &str); 8] = [
+/// Tables under the projects' retention, with the time (column or expression) that ages their
+/// rows. An error issue goes when its last event is past retention (its events have gone
+/// already). A week of rollups goes when its last day does: until then it answers the ranges
+/// that hold it whole, which would otherwise lose the days of it still retained.
+const RETAINED: [(&str, &str); 9] = [
     ("events", "ts"),
     ("rollups_hourly", "hour"),
     ("rollups_daily", "day"),
+    ("rollups_weekly", "week + interval '6 days'"),
     ("error_events", "ts"),
     ("error_issues", "last_seen"),
     ("web_vitals", "ts"),
