@@ -56,7 +56,7 @@ enum Command {
         database: DatabaseArgs,
     },
     /// Build every project's hourly rollups as far as they are settled, and exit (the
-    /// workers do this every five minutes).
+    /// workers do this every minute).
     Rollup {
         #[command(flatten)]
         database: DatabaseArgs,

@@ -266,9 +266,10 @@ async fn rollups_answer_like_raw_events() {
         .await
         .unwrap();
     let mut events = generate(org_id, project_id);
-    // A visit that begins before the first watermark (36 h in, less 37 minutes) and goes on
-    // after it: it gains one more pageview once rolled up.
-    let watermark = day0() + Duration::hours(36) - Duration::minutes(37);
+    // A visit that begins before the first watermark (36 h in, less the watermark's lag) and
+    // goes on after it: it gains one more pageview once rolled up.
+    let watermark = day0() + Duration::hours(36)
+        - Duration::minutes(tenant::stats::rollups::WATERMARK_LAG_MINUTES.into());
     let template = events[0].clone();
     let long_visit = |at: DateTime<Utc>| {
         let mut event = template.clone();

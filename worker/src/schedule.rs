@@ -9,13 +9,14 @@ use tokio::sync::Notify;
 use crate::jobs::Job;
 
 /// How often the rollup job is enqueued (the hourly jobs are enqueued on the same tick, once
-/// per hour).
-pub const ROLLUP_EVERY: Duration = Duration::from_secs(300);
+/// per hour). Its period bounds how long the newest events of a visit already rolled up are
+/// missing from the dashboards (`tenant::stats::rollups`).
+pub const ROLLUP_EVERY: Duration = Duration::from_secs(60);
 
 /// Enqueues the periodic jobs at start, on every tick and whenever `wake` is notified: salt
 /// rotation, event maintenance, usage metering, audit retention, erasure, domain checks,
-/// due-task reminders and replay retention once per hour, rollups once per five minutes, each once across all workers (an idempotency key
-/// per period).
+/// due-task reminders and replay retention once per hour, rollups once a minute, each once
+/// across all workers (an idempotency key per period).
 pub(crate) async fn periodic(db: tenant::Db, wake: Arc<Notify>) {
     use crate::jobs::{
         EraseOrganizations, MaintainEventsAllTenants, MeterUsageAllTenants, PruneAuditAllTenants,

@@ -75,7 +75,7 @@ pub struct ApiKeyOut {
     pub project_ids: Option<Vec<Uuid>>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
-    /// Last use.
+    /// Last use, to the minute (a key used again within a minute is not marked again).
     pub last_used_at: Option<DateTime<Utc>>,
     /// Revocation time.
     pub revoked_at: Option<DateTime<Utc>>,

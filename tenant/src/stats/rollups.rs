@@ -8,12 +8,14 @@
 //! unique visitors, which are a sketch estimate (HLL with 2^11 registers: standard error
 //! 1.04/√2048 ≈ 2.3%, exact while a sketch holds few values).
 //!
-//! A project's rollups reach `rollup_state.rolled_until`, 37 minutes behind the clock: visits
-//! that started earlier are in the rollups, later ones are read from raw events. A visit
-//! still going on across the watermark has its start hour rebuilt on each job run until it
-//! ends, so its newest events (at most one job period old, five minutes) may be missing from
-//! the dashboards for that long; everything else is exact. The watermark moves to the minute;
-//! the hour it falls in holds the visits up to it and is rebuilt whole on the next step.
+//! A project's rollups reach `rollup_state.rolled_until`, [`WATERMARK_LAG_MINUTES`] (7) behind
+//! the clock: visits that started earlier are in the rollups, later ones are read from raw
+//! events (the *tail*, which every rolled-up query derives visits from, so its length sets much
+//! of their cost). A visit still going on across the watermark has its start hour rebuilt on
+//! each job run until it ends, so its newest events (at most one job period old, a minute) may
+//! be missing from the dashboards for that long; everything else is exact. The watermark moves
+//! to the minute; the hour it falls in holds the visits up to it and is rebuilt whole on the
+//! next step.
 //! [`advance`] moves the watermark forward; the Stats API answers the hours before it from
 //! rollups and the visits after it from raw events ([`usable_until`]). Queries with filters
 //! (but on their own breakdown dimension), property or goal dimensions, or goal metrics read
@@ -32,7 +34,7 @@ use uuid::Uuid;
 
 use super::params::{Params, Placeholder, Statement};
 use super::query::{DIRECT_SOURCE, Dimension, Filter, Metric, StatsQuery};
-use super::visits::{VISIT_GAP_MINUTES, visits_cte};
+use super::visits::visits_cte;
 
 /// The dimensions rollups hold, by kind number (0 is the total, with value '').
 const KINDS: [(i16, Dimension); 17] = [
@@ -64,9 +66,16 @@ const PAGEVIEW_PAGES: i16 = 18;
 /// treat a visit as ended once it saw no event for 30 minutes plus this.
 pub const MAX_EVENT_SKEW_MINUTES: i32 = 5;
 
-/// Extra minutes before a visit counts as ended: events become visible at their batch's
-/// commit, and the API servers' clocks may differ a little from the worker's.
+/// Extra minutes for events to become visible (at their batch's commit) and for API servers'
+/// clocks that differ a little from the worker's.
 pub const SETTLE_MARGIN_MINUTES: i32 = 2;
+
+/// How far behind the clock the watermark stays: no event stamped before it can still arrive
+/// (an event may be [`MAX_EVENT_SKEW_MINUTES`] old, plus the settle margin), so whether an event
+/// starts a visit before the watermark is final. Visits still going on are rolled up as they
+/// are and rebuilt while they grow ([`advance`]); waiting for them to end (30 more minutes)
+/// would only make the raw tail four times as long.
+pub const WATERMARK_LAG_MINUTES: i32 = MAX_EVENT_SKEW_MINUTES + SETTLE_MARGIN_MINUTES;
 
 /// Most hours one build step covers (the first build of a project with history takes several).
 const CHUNK_HOURS: i64 = 24;
@@ -380,6 +389,7 @@ pub fn build_statement(
             &format!("{from}::timestamptz"),
             &format!("{to}::timestamptz"),
             true,
+            None,
             None
         ),
     );
@@ -396,16 +406,16 @@ struct Progress {
     oldest_grown_visit: Option<DateTime<Utc>>,
 }
 
-/// Builds the next step of `project_id`'s rollups as of `now` and moves its watermark to 37
-/// minutes before `now` (the 30-minute visit gap, the allowed timestamp skew and a settling
-/// margin), to the minute, at most a day per step.
+/// Builds the next step of `project_id`'s rollups as of `now` and moves its watermark to
+/// [`WATERMARK_LAG_MINUTES`] before `now` (the allowed timestamp skew and a settling margin), to
+/// the minute, at most a day per step.
 ///
 /// A visit that began before the watermark may still be going on: its start hour is rolled
 /// up with the events it had, and rebuilt on every later step while it has events at or after
-/// the watermark (the events it gained). So long visits never hold the watermark back, and
+/// the watermark (the events it gained). So open visits never hold the watermark back, and
 /// their newest events reach the rollups within one job period. Visits end at midnight UTC at
-/// the latest, so such visits began less than a day before the watermark, which is where they
-/// are looked for.
+/// the latest, so such visits began on the watermark's UTC day, which is where they are looked
+/// for, among the visitors with events since the watermark.
 ///
 /// Returns the span rebuilt, or `None` when the watermark cannot move yet. Runs in the
 /// caller's transaction; concurrent callers wait on the project's state row.
@@ -423,19 +433,19 @@ pub async fn advance(
     .bind::<SqlUuid, _>(org_id)
     .execute(conn)
     .await?;
-    // A visit may still grow while a (backdated) event could join it; a little more for the
-    // group commit and clocks that differ between servers.
-    let open_minutes = VISIT_GAP_MINUTES + MAX_EVENT_SKEW_MINUTES + SETTLE_MARGIN_MINUTES;
     let mut params = Params::default();
     let project = params.bind(project_id);
     let now_param = params.bind(now);
     let watermark = format!("(SELECT coalesce(rolled_until, {now_param}::timestamptz) FROM state)");
+    // A visit that began before the watermark and has events after it began on the
+    // watermark's UTC day (visits end at midnight), and its visitor has events after it.
     let before_watermark = visits_cte(
         project,
-        &format!("({watermark} - make_interval(hours => 24))"),
+        &format!("date_trunc('day', {watermark}, 'UTC')"),
         &watermark,
         false,
         None,
+        Some(&watermark),
     );
     let progress: Progress = params
         .finish(format!(
@@ -453,7 +463,7 @@ pub async fn advance(
         .get_result(conn)
         .await?;
     let hour = |at: DateTime<Utc>| at.duration_trunc(Duration::hours(1)).unwrap_or(at);
-    let settled = now - Duration::minutes(i64::from(open_minutes));
+    let settled = now - Duration::minutes(i64::from(WATERMARK_LAG_MINUTES));
     // The watermark may fall inside an hour: that hour's rows then hold the visits up to it,
     // and the next step rebuilds the hour from its start.
     let target = settled

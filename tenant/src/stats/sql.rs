@@ -241,7 +241,7 @@ pub fn matching_visitors_cte(query: &StatsQuery, params: &mut Params) -> String 
         }
     };
     let exit_page = query.filter.mentions(&Dimension::ExitPage);
-    let visits = visits_cte(project, &lo, &hi, exit_page, None);
+    let visits = visits_cte(project, &lo, &hi, exit_page, None, None);
     let mut plan = Plan {
         params: std::mem::take(params),
         timezone,
@@ -342,8 +342,9 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
             &hi,
             exit_page,
             scan_bounds,
+            None,
         ),
-        None => visits_cte(project, &lo, &hi, exit_page, None),
+        None => visits_cte(project, &lo, &hi, exit_page, None, None),
     };
     let by_goal = query.dimensions.contains(&Dimension::Goal);
     let goal_join = if by_goal {

@@ -33,7 +33,7 @@ pub struct ApiKey {
     pub created_by: Option<Uuid>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
-    /// Last authenticated use.
+    /// Last authenticated use, to the minute.
     pub last_used_at: Option<DateTime<Utc>>,
     /// Revocation time.
     pub revoked_at: Option<DateTime<Utc>>,
@@ -75,23 +75,46 @@ pub async fn create(
     Ok((key, full))
 }
 
-/// The unrevoked key of the scope's organization with this secret, marking it used.
+/// How stale `last_used_at` may get: a key used again within this many seconds is not marked
+/// again, so its requests read the key without writing (a write is a WAL flush at commit and a
+/// row lock every concurrent request with the key waited on).
+const LAST_USED_PRECISION_SECONDS: i32 = 60;
+
+/// The unrevoked key of the scope's organization with this secret, marking it used (to the
+/// minute: [`LAST_USED_PRECISION_SECONDS`]).
 pub async fn authenticate(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
     secret: &str,
 ) -> QueryResult<Option<ApiKey>> {
-    diesel::update(
-        api_keys::table
-            .filter(api_keys::org_id.eq(org_id))
-            .filter(api_keys::secret_hash.eq(token_hash(secret)))
-            .filter(api_keys::revoked_at.is_null()),
-    )
-    .set(api_keys::last_used_at.eq(diesel::dsl::now))
-    .returning(ApiKey::as_returning())
-    .get_result(conn)
-    .await
-    .optional()
+    let found: Option<(ApiKey, bool)> = api_keys::table
+        .filter(api_keys::org_id.eq(org_id))
+        .filter(api_keys::secret_hash.eq(token_hash(secret)))
+        .filter(api_keys::revoked_at.is_null())
+        .select((
+            ApiKey::as_select(),
+            diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                "coalesce(last_used_at < now() - make_interval(secs => {LAST_USED_PRECISION_SECONDS}), true)"
+            )),
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((mut key, stale)) = found else {
+        return Ok(None);
+    };
+    if stale {
+        key.last_used_at = diesel::update(
+            api_keys::table
+                .filter(api_keys::org_id.eq(org_id))
+                .filter(api_keys::key_id.eq(key.key_id)),
+        )
+        .set(api_keys::last_used_at.eq(diesel::dsl::now))
+        .returning(api_keys::last_used_at)
+        .get_result(conn)
+        .await?;
+    }
+    Ok(Some(key))
 }
 
 /// Keys ordered by id, after `after` (revoked ones included, marked).

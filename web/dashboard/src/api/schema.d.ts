@@ -3285,7 +3285,7 @@ export interface components {
             id: string;
             /**
              * Format: date-time
-             * @description Last use.
+             * @description Last use, to the minute (a key used again within a minute is not marked again).
              */
             last_used_at?: string | null;
             /** @description Name. */
