@@ -246,6 +246,35 @@ async fn api_keys_authenticate_until_revoked() {
         !keys.to_string().contains(&secret),
         "the secret is never listed"
     );
+    // Marked used to the minute: a second use within it does not write the key again; once
+    // the mark is over a minute old, the next use moves it (the control).
+    let last_used = async || {
+        let (_, keys) = app
+            .json(&who, "GET", &format!("/api/v1/orgs/{org}/api-keys"), None)
+            .await;
+        keys["items"][0]["last_used_at"].clone()
+    };
+    let first = last_used().await;
+    let projects = format!("/api/v1/orgs/{org}/projects");
+    assert_eq!(app.json(&key, "GET", &projects, None).await.0, 200);
+    assert_eq!(last_used().await, first, "rewritten within the minute");
+    use tenant::diesel_async::RunQueryDsl;
+    let mut conn = app.owner_conn().await;
+    tenant::diesel::sql_query(
+        "UPDATE api_keys SET last_used_at = last_used_at - interval '2 minutes' WHERE key_id = $1",
+    )
+    .bind::<tenant::diesel::sql_types::Uuid, _>(key_id)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let pushed_back = last_used().await;
+    assert_ne!(pushed_back, first);
+    assert_eq!(app.json(&key, "GET", &projects, None).await.0, 200);
+    let moved = last_used().await;
+    let at = |value: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap()
+    };
+    assert!(at(&moved) > at(&pushed_back), "{pushed_back} then {moved}");
 
     // A read key cannot write.
     let resp = app
