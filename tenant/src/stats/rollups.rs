@@ -62,8 +62,8 @@ const KINDS: [(i16, Dimension); 17] = [
 /// event on a page was a custom event, who have not completed the page's goals.
 const PAGEVIEW_PAGES: i16 = 18;
 
-/// How far an event's own timestamp may be from the server's clock (either way). Rollups
-/// treat a visit as ended once it saw no event for 30 minutes plus this.
+/// How far an event's own timestamp may be from the server's clock (either way): part of the
+/// watermark's lag ([`WATERMARK_LAG_MINUTES`]).
 pub const MAX_EVENT_SKEW_MINUTES: i32 = 5;
 
 /// Extra minutes for events to become visible (at their batch's commit) and for API servers'
