@@ -255,6 +255,18 @@ diesel::table! {
         updated_at -> Timestamptz,
         daily_until -> Timestamptz,
         weekly_until -> Timestamptz,
+        last_seen_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// Each visitor's last event in the 30 minutes before a project's watermark (see
+    /// `tenant::stats::rollups`).
+    rollup_last_seen (org_id, project_id, visitor_id) {
+        org_id -> Uuid,
+        project_id -> Uuid,
+        visitor_id -> Int8,
+        last_ts -> Timestamptz,
     }
 }
 
@@ -1188,6 +1200,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rollups_hourly,
     rollups_daily,
     rollups_weekly,
+    rollup_last_seen,
     rollup_state,
     error_issues,
     error_events,

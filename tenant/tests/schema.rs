@@ -316,16 +316,25 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         revenue_currency: None,
         interactive: true,
     };
+    let later = event.ts + chrono::Duration::days(9);
+    // A second visitor's event just before the last step's watermark (7 minutes before
+    // `later`), so that step keeps them in `rollup_last_seen`.
+    let recent = tenant::tables::events::NewEvent {
+        ts: later - chrono::Duration::minutes(10),
+        event_id: uuid::Uuid::now_v7(),
+        visitor_id: 2,
+        ..event.clone()
+    };
     let mut ingest_conn = ingest.conn().await.unwrap();
-    tenant::tables::events::insert_batch(&mut ingest_conn, std::slice::from_ref(&event))
+    tenant::tables::events::insert_batch(&mut ingest_conn, &[event.clone(), recent])
         .await
         .unwrap();
-    // The rollup job (as the sweeper) rolls that event up, step by step as of nine days later
-    // (its UTC day and week are then complete, so it is in the daily and weekly layers too).
+    // The rollup job (as the sweeper) rolls those events up, step by step as of nine days later
+    // (the first one's UTC day and week are then complete, so it is in the daily and weekly
+    // layers too).
     let sweeper =
         tenant::Db::connect_as(&db.owner_url, tenant::AppRole::Sweeper, &Default::default())
             .unwrap();
-    let later = event.ts + chrono::Duration::days(9);
     let mut steps = 0;
     while sweeper
         .unscoped(async |conn| {
@@ -978,6 +987,7 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(rollups_daily::table.select(rollups_daily::all_columns)),
         declared(rollups_weekly::table.select(rollups_weekly::all_columns)),
         declared(rollup_state::table.select(rollup_state::all_columns)),
+        declared(rollup_last_seen::table.select(rollup_last_seen::all_columns)),
         declared(error_issues::table.select(error_issues::all_columns)),
         declared(error_events::table.select(error_events::all_columns)),
         declared(release_files::table.select(release_files::all_columns)),

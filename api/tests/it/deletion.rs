@@ -85,6 +85,7 @@ const POPULATED: &[&str] = &[
     "project_salts",
     "projects",
     "release_files",
+    "rollup_last_seen",
     "rollup_state",
     "rollups_daily",
     "rollups_hourly",
@@ -441,6 +442,25 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
     )
     .unwrap();
     let later = chrono::Utc::now() + chrono::Duration::days(9);
+    // A visitor seen just before the last step's watermark (7 minutes before `later`), so the
+    // step keeps them in `rollup_last_seen`; written as ingestion writes events.
+    let site = super::stats::Site {
+        org,
+        project: id,
+        key: String::new(),
+    };
+    super::stats::store(
+        app,
+        vec![super::stats::event(
+            &site,
+            7,
+            later - chrono::Duration::minutes(10),
+            "pageview",
+            "/",
+            None,
+        )],
+    )
+    .await;
     let mut steps = 0;
     while sweeper
         .unscoped(async |conn| {

@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use super::params::{Params, Placeholder, Statement};
 use super::query::{DIRECT_SOURCE, Dimension, Filter, Metric, StatsQuery};
-use super::visits::visits_cte;
+use super::visits::{VISIT_GAP_MINUTES, VisitScan, visits_cte};
 
 /// The dimensions rollups hold, by kind number (0 is the total, with value '').
 const KINDS: [(i16, Dimension); 17] = [
@@ -285,12 +285,15 @@ struct Watermark {
     covers_range: bool,
     #[diesel(sql_type = Bool)]
     whole_hour_zone: bool,
+    #[diesel(sql_type = Bool)]
+    last_seen_current: bool,
 }
 
 /// The watermark to read rollups up to for `query`, or `None` to read raw events only: when
 /// rollups cannot answer it, do not reach into its range, or the project's time zone is not a
 /// whole number of hours from UTC somewhere in the range (checked weekly and at both ends;
-/// hourly buckets would straddle its days).
+/// hourly buckets would straddle its days), or `rollup_last_seen` is not for the watermark (in
+/// the minute after the migration that added it, until the job's next step).
 pub async fn usable_until(
     conn: &mut AsyncPgConnection,
     query: &StatsQuery,
@@ -303,6 +306,7 @@ pub async fn usable_until(
                                 ($4::date::timestamp AT TIME ZONE $2) AS hi) \
          SELECT nullif(s.rolled_until, '-infinity') AS rolled_until, \
                 s.rolled_until > b.lo AS covers_range, \
+                s.last_seen_until IS NOT DISTINCT FROM s.rolled_until AS last_seen_current, \
                 (SELECT bool_and(extract(minute FROM (t AT TIME ZONE $2) - (t AT TIME ZONE 'UTC')) = 0) \
                  FROM (SELECT generate_series(lo, hi, interval '7 days') AS t FROM bounds \
                        UNION ALL SELECT hi FROM bounds) points) AS whole_hour_zone \
@@ -320,7 +324,7 @@ pub async fn usable_until(
         other => Err(other),
     })?;
     Ok(row
-        .filter(|row| row.covers_range && row.whole_hour_zone)
+        .filter(|row| row.covers_range && row.whole_hour_zone && row.last_seen_current)
         .and_then(|row| row.rolled_until))
 }
 
@@ -388,9 +392,10 @@ pub fn build_statement(
             project,
             &format!("{from}::timestamptz"),
             &format!("{to}::timestamptz"),
-            true,
-            None,
-            None
+            &VisitScan {
+                exit_page: true,
+                ..VisitScan::default()
+            },
         ),
     );
     params.finish(sql)
@@ -443,9 +448,10 @@ pub async fn advance(
         project,
         &format!("date_trunc('day', {watermark}, 'UTC')"),
         &watermark,
-        false,
-        None,
-        Some(&watermark),
+        &VisitScan {
+            visitors_since: Some(&watermark),
+            ..VisitScan::default()
+        },
     );
     let progress: Progress = params
         .finish(format!(
@@ -487,15 +493,47 @@ pub async fn advance(
     }
     build(conn, org_id, project_id, hour(from), to).await?;
     diesel::sql_query(
-        "UPDATE rollup_state SET rolled_until = $3, updated_at = now() WHERE project_id = $1 AND org_id = $2",
+        "UPDATE rollup_state SET rolled_until = $3, last_seen_until = $3, updated_at = now() \
+         WHERE project_id = $1 AND org_id = $2",
     )
     .bind::<SqlUuid, _>(project_id)
     .bind::<SqlUuid, _>(org_id)
     .bind::<Timestamptz, _>(to)
     .execute(conn)
     .await?;
+    remember_last_seen(conn, org_id, project_id, to).await?;
     build_layers(conn, org_id, project_id, hour(from)).await?;
     Ok(Some((from, to)))
+}
+
+/// Replaces `project_id`'s `rollup_last_seen` with each visitor's last event in the visit gap
+/// before `watermark`: all the rolled-up queries' tail needs to know of the events before the
+/// watermark (whether a visitor's first event after it continues a visit), so it reads none of
+/// them ([`super::visits::VisitScan::last_seen`]). Runs in the transaction that moves the
+/// watermark to `watermark`.
+async fn remember_last_seen(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+    watermark: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query("DELETE FROM rollup_last_seen WHERE project_id = $1 AND org_id = $2")
+        .bind::<SqlUuid, _>(project_id)
+        .bind::<SqlUuid, _>(org_id)
+        .execute(conn)
+        .await?;
+    diesel::sql_query(format!(
+        "INSERT INTO rollup_last_seen (org_id, project_id, visitor_id, last_ts) \
+         SELECT $2, $1, visitor_id, max(ts) FROM events \
+         WHERE project_id = $1 AND ts >= $3 - make_interval(mins => {VISIT_GAP_MINUTES}) AND ts < $3 \
+         GROUP BY visitor_id"
+    ))
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<Timestamptz, _>(watermark)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A layer of rollups merged from a finer one: each of its rows is the union of the finer

@@ -10,7 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::params::{Params, Placeholder, Statement};
 use super::query::{Dimension, Filter, Metric, Operator, OrderKey, StatsQuery, StatsRow};
 use super::rollups;
-use super::visits::{VISIT_GAP_MINUTES, visits_cte};
+use super::visits::{VisitScan, visits_cte};
 
 fn metric_column(metric: Metric) -> &'static str {
     match metric {
@@ -241,7 +241,11 @@ pub fn matching_visitors_cte(query: &StatsQuery, params: &mut Params) -> String 
         }
     };
     let exit_page = query.filter.mentions(&Dimension::ExitPage);
-    let visits = visits_cte(project, &lo, &hi, exit_page, None, None);
+    let scan = VisitScan {
+        exit_page,
+        ..VisitScan::default()
+    };
+    let visits = visits_cte(project, &lo, &hi, &scan);
     let mut plan = Plan {
         params: std::mem::take(params),
         timezone,
@@ -322,12 +326,12 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
     // With rollups: they answer the visits before the watermark, raw events those after. The
     // watermark is read in this same statement (one snapshot): the rollup job may move it and
     // rebuild an hour between two statements.
-    // Plan-time bounds for the scan: the value read earlier, less the visit gap, is a lower one
-    // (the watermark only moves forward); three UTC midnights after the last day an upper one
-    // (`hi` is the local midnight after it, at most 12 hours after UTC's, and visits are
-    // followed 24 hours past it).
+    // Plan-time bounds for the scan: the value read earlier is a lower one (the watermark only
+    // moves forward, and the scan starts at it: `rollup_last_seen` stands for the events
+    // before); three UTC midnights after the last day an upper one (`hi` is the local midnight
+    // after it, at most 12 hours after UTC's, and visits are followed 24 hours past it).
     let scan_bounds = rolled_until.map(|until| {
-        let from = until - chrono::Duration::minutes(VISIT_GAP_MINUTES.into());
+        let from = until;
         let to = (query.to + chrono::Days::new(3))
             .and_time(chrono::NaiveTime::MIN)
             .and_utc();
@@ -335,16 +339,34 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
     });
     let rolled = rolled_until
         .map(|_| format!("(SELECT rolled_until FROM rollup_state WHERE project_id = {project})"));
+    // The rollup job keeps, for the watermark, each visitor's last event in the 30 minutes
+    // before it (`rollups::usable_until` checks they are for the same watermark), so the tail
+    // reads only the events after the watermark. The range starts before the watermark
+    // (`usable_until` again), so the tail starts at it.
+    let last_seen = format!(
+        "SELECT visitor_id AS seen_visitor, last_ts FROM rollup_last_seen WHERE project_id = {project}"
+    );
     let visits = match &rolled {
         Some(until) => visits_cte(
             project,
             &format!("greatest({lo}, {until})"),
             &hi,
-            exit_page,
-            scan_bounds,
-            None,
+            &VisitScan {
+                exit_page,
+                scan_bounds,
+                last_seen: Some(&last_seen),
+                ..VisitScan::default()
+            },
         ),
-        None => visits_cte(project, &lo, &hi, exit_page, None, None),
+        None => visits_cte(
+            project,
+            &lo,
+            &hi,
+            &VisitScan {
+                exit_page,
+                ..VisitScan::default()
+            },
+        ),
     };
     let by_goal = query.dimensions.contains(&Dimension::Goal);
     let goal_join = if by_goal {

@@ -23,32 +23,18 @@ pub const VISIT_LOOKAHEAD_HOURS: i32 = 24;
 /// A visit is a visitor's run of events without a pause over 30 minutes, ending at midnight
 /// UTC at the latest (as Google Analytics ends sessions at midnight), so no visit is longer
 /// than a day and every visit that may still grow started today. The scan starts 30 minutes
-/// before `lo`, which is exactly enough to tell whether an event continues an earlier visit,
-/// and follows visits 24 hours past `hi`, which is enough to see them end. The Stats API's raw
+/// before `lo`, which is exactly enough to tell whether an event continues an earlier visit
+/// (unless [`VisitScan::last_seen`] tells that), and follows visits 24 hours past `hi`, which is enough to see them end. The Stats API's raw
 /// queries and the rollup job both use this, so rollups and raw events agree.
 ///
-/// `scan_bounds`, when given, are two `timestamptz` parameters that every event the CTE reads
-/// lies between (`[from, to)`: `from` no later than 30 minutes before `lo`, `to` no earlier
-/// than 24 hours after `hi`; `lo` and `hi` may only be known at run time). As plain parameters
-/// they are constants when PostgreSQL plans the statement, so it plans only the day partitions
-/// between them (an expression with a time zone is only evaluated at run time, which left it
-/// planning every partition: 10–20 ms of a 30-day query) and can choose an index range scan.
-///
-/// `visitors_since`, when given, is a `timestamptz` expression no later than `lo`: only the
-/// visitors with an event at or after it are read. Every visit that starts in `[lo, hi)` has its
-/// first event there, so the answer is the same; what changes is the work when few visitors are
-/// active since then: the rollup job's search for open visits reads the watermark's whole UTC
-/// day, and then sorts and numbers only the events of the visitors seen since the watermark
-/// (2.7 times faster at 10M events a month; issue 19's fifth part in `docs/benchmarks.md`). The
-/// Stats API's raw tail does not use it: one test's plan for a long tail took over 30 s.
-pub(crate) fn visits_cte(
-    project: Placeholder,
-    lo: &str,
-    hi: &str,
-    exit_page: bool,
-    scan_bounds: Option<(Placeholder, Placeholder)>,
-    visitors_since: Option<&str>,
-) -> String {
+/// `options` narrow what is read without changing the answer ([`VisitScan`]).
+pub(crate) fn visits_cte(project: Placeholder, lo: &str, hi: &str, options: &VisitScan) -> String {
+    let VisitScan {
+        exit_page,
+        scan_bounds,
+        visitors_since,
+        last_seen,
+    } = options;
     let hint = |alias: &str| {
         scan_bounds
             .map(|(from, to)| format!("AND {alias}.ts >= {from} AND {alias}.ts < {to} "))
@@ -64,20 +50,34 @@ pub(crate) fn visits_cte(
             )
         })
         .unwrap_or_default();
-    let exit_page = if exit_page {
+    // The event before each one: within the scan, or (for a visitor's first event from `lo` on)
+    // the last one the lookback relation knows of.
+    let (scan_start, previous, joined) = match last_seen {
+        None => (
+            format!("{lo} - make_interval(mins => {VISIT_GAP_MINUTES})"),
+            "lag(ts) OVER w".to_owned(),
+            String::new(),
+        ),
+        Some(relation) => (
+            lo.to_owned(),
+            "coalesce(lag(ts) OVER w, seen.last_ts)".to_owned(),
+            format!("LEFT JOIN ({relation}) seen ON seen.seen_visitor = e.visitor_id "),
+        ),
+    };
+    let exit_page = if *exit_page {
         "first_value(pathname) OVER (PARTITION BY visitor_id, visit_no ORDER BY ts DESC, event_id DESC)"
     } else {
         "NULL::text"
     };
     format!(
         "base AS (\
-            SELECT e.*, CASE WHEN lag(ts) OVER w IS NULL \
-                OR ts - lag(ts) OVER w > make_interval(mins => {VISIT_GAP_MINUTES}) \
-                OR (lag(ts) OVER w AT TIME ZONE 'UTC')::date <> (ts AT TIME ZONE 'UTC')::date \
+            SELECT e.*, CASE WHEN {previous} IS NULL \
+                OR ts - {previous} > make_interval(mins => {VISIT_GAP_MINUTES}) \
+                OR ({previous} AT TIME ZONE 'UTC')::date <> (ts AT TIME ZONE 'UTC')::date \
                 THEN 1 ELSE 0 END AS starts_visit \
-            FROM events e \
+            FROM events e {joined}\
             WHERE e.project_id = {project} \
-              AND e.ts >= {lo} - make_interval(mins => {VISIT_GAP_MINUTES}) \
+              AND e.ts >= {scan_start} \
               AND e.ts < {scan_end} {hint}{visitors}\
             WINDOW w AS (PARTITION BY visitor_id ORDER BY ts, event_id)), \
          numbered AS (SELECT * FROM (\
@@ -98,4 +98,35 @@ pub(crate) fn visits_cte(
          visits_ev AS (SELECT * FROM visits_all WHERE v_start >= {lo} AND v_start < {hi})",
         hint = hint("e"),
     )
+}
+
+/// What [`visits_cte`] reads, beyond the events it must: each option leaves the answer as it
+/// is and changes only the work.
+#[derive(Default)]
+pub(crate) struct VisitScan<'a> {
+    /// Whether `v_exit_page` is computed (a descending sort per visit); `NULL` otherwise.
+    pub exit_page: bool,
+    /// Two `timestamptz` parameters that every event the CTE reads lies between (`[from, to)`:
+    /// `from` no later than where the scan starts (30 minutes before `lo`, or `lo` itself with
+    /// `last_seen`), `to` no earlier than 24 hours after `hi`;
+    /// `lo` and `hi` may only be known at run time). As plain parameters they are constants
+    /// when PostgreSQL plans the statement, so it plans only the day partitions between them (an
+    /// expression with a time zone is only evaluated at run time, which left it planning every
+    /// partition: 10–20 ms of a 30-day query) and can choose an index range scan.
+    pub scan_bounds: Option<(Placeholder, Placeholder)>,
+    /// A `timestamptz` expression no later than `lo`: only the visitors with an event at or
+    /// after it are read. Every visit that starts in `[lo, hi)` has its first event there, so
+    /// the answer is the same; what changes is the work when few visitors are active since
+    /// then: the rollup job's search for open visits reads the watermark's whole UTC day, and
+    /// then sorts and numbers only the events of the visitors seen since the watermark (2.7
+    /// times faster at 10M events a month; issue 19's fifth part in `docs/benchmarks.md`). The
+    /// Stats API's raw tail does not use it: one test's plan for a long tail took over 30 s.
+    pub visitors_since: Option<&'a str>,
+    /// A relation with the columns `seen_visitor` and `last_ts`: each visitor's last event in
+    /// the 30 minutes before `lo` (none for a visitor without one). Events before `lo` are then
+    /// not read: the relation says all they would, whether a visitor's first event from `lo`
+    /// on continues a visit. The rolled-up Stats API queries read it from the rollup job's
+    /// [`super::rollups`] `rollup_last_seen` for the watermark (issue 19's sixth part in
+    /// `docs/benchmarks.md`).
+    pub last_seen: Option<&'a str>,
 }
