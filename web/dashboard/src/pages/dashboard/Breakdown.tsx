@@ -4,8 +4,8 @@ import { useState } from "react";
 import { Button, Empty, ErrorNote, Loading, useAction } from "../../components/ui";
 import { downloadCsv } from "../../lib/download";
 import { formatNumber } from "../../lib/format";
-import { filterExpressions, type ViewFilter } from "../../lib/stats";
-import { usePeriodQuery } from "../../lib/usePeriodQuery";
+import { filterExpressions, runQuery, type StatsQuery, type ViewFilter } from "../../lib/stats";
+import { useAsync } from "../../lib/useAsync";
 import { dimensionLabel } from "./viewState";
 
 const countryNames = typeof Intl.DisplayNames === "function" ? new Intl.DisplayNames(["en"], { type: "region" }) : null;
@@ -31,10 +31,7 @@ interface Props {
   title: string;
   tabs: Tab[];
   siteId: string;
-  /** The view's period (`30d`, `from,to`, …). */
-  period: string;
-  /** The days the page's totals cover, once they are in (see `usePeriodQuery`). */
-  range?: [string, string];
+  dateRange: [string, string];
   filters: ViewFilter[];
   refresh: number;
   /** Extra filter expressions for this panel only (the events panel leaves out pageviews). */
@@ -49,8 +46,7 @@ export function Breakdown({
   title,
   tabs,
   siteId,
-  period,
-  range,
+  dateRange,
   filters,
   refresh,
   extra = [],
@@ -59,24 +55,23 @@ export function Breakdown({
   csv = true,
 }: Props) {
   const [tab, setTab] = useState(tabs[0]);
-  const rows = usePeriodQuery(
-    {
-      site_id: siteId,
-      metrics: [metric],
-      dimensions: [tab.dimension],
-      filters: [...(filterExpressions(filters) ?? []), ...extra],
-      order_by: [[metric, "desc"]],
-      pagination: { limit: 10 },
-    },
-    period,
-    range,
-    refresh,
-  );
+  // The query as a string: props like `extra` are new arrays on every render, so the load
+  // depends on what they say, not on their identity.
+  const request = JSON.stringify({
+    site_id: siteId,
+    metrics: [metric],
+    date_range: dateRange,
+    dimensions: [tab.dimension],
+    filters: [...(filterExpressions(filters) ?? []), ...extra],
+    order_by: [[metric, "desc"]],
+    pagination: { limit: 10 },
+  } satisfies StatsQuery);
+  const rows = useAsync(() => runQuery(JSON.parse(request)), [request, refresh]);
   const download = useAction(async () => {
-    const { pagination: _page, ...everyRow } = rows.request;
+    const { pagination: _page, ...everyRow } = JSON.parse(request) as StatsQuery;
     await downloadCsv(everyRow, `${siteId}-${tab.dimension.replace(":", "-")}.csv`);
   });
-  const results = rows.result?.results ?? [];
+  const results = rows.data?.results ?? [];
   const max = Math.max(1, ...results.map((row) => row.metrics[0]));
   const active = filters.some((f) => f.dimension === tab.dimension);
   return (
@@ -114,8 +109,8 @@ export function Breakdown({
         <span>{metric === "events" ? "Events" : "Visitors"}</span>
       </div>
       <ErrorNote error={rows.error ?? download.error} />
-      {!rows.result && !rows.error && <Loading />}
-      {rows.result && results.length === 0 && <Empty>No data for this period.</Empty>}
+      {!rows.data && !rows.error && <Loading />}
+      {rows.data && results.length === 0 && <Empty>No data for this period.</Empty>}
       {results.length > 0 && (
         <ul className="bars">
           {results.map((row) => {

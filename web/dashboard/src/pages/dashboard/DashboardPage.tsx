@@ -63,18 +63,12 @@ export function DashboardPage() {
     include: { comparisons: { mode: "previous_period" } },
   } satisfies StatsQuery);
   const totals = useAsync(async () => ({ request, result: await runQuery(JSON.parse(request)) }), [request, refresh]);
-  // The totals' answer for this view, never an earlier view's. Its days are the page's: the
-  // graph and the panels start beside the totals and check their own days against them
-  // (`usePeriodQuery`).
+  // Until the answer for this period and these filters is in, the old one is not used for the
+  // graph and panels (its date range belongs to the previous view).
   const current = totals.data?.request === request ? totals.data.result : undefined;
   const echo = current?.query;
   const range = echo ? (echo.date_range as [string, string]) : undefined;
-  // The previous period's days: not known until the totals answer, none if they failed.
-  const previousRange = echo
-    ? ((echo.comparison_date_range as [string, string] | null | undefined) ?? null)
-    : totals.error
-      ? null
-      : undefined;
+  const previousRange = echo?.comparison_date_range ? (echo.comparison_date_range as [string, string]) : undefined;
   const annotationPeriod = realtime ? "day" : view.period;
   const annotations = useAsync(
     () =>
@@ -144,75 +138,74 @@ export function DashboardPage() {
           />
         </Card>
       )}
-      <MainGraph
-        siteId={siteId}
-        view={view}
-        range={range}
-        previousRange={previousRange}
-        refresh={refresh}
-        onInterval={(interval) => setView({ ...view, interval })}
-        annotations={annotations.data}
-        timezone={project.timezone}
-      />
-      <Annotations
-        orgId={project.org_id}
-        projectId={project.id}
-        annotations={annotations.data ?? []}
-        canWrite={canWrite(role)}
-        onChange={annotations.reload}
-      />
-      <div className="panels">
-        <Breakdown
-          {...panel}
-          period={view.period}
-          range={range}
-          title="Pages"
-          tabs={[
-            { dimension: "event:page", label: "Top pages" },
-            { dimension: "visit:entry_page", label: "Entry" },
-            { dimension: "visit:exit_page", label: "Exit" },
-          ]}
-        />
-        <Breakdown
-          {...panel}
-          period={view.period}
-          range={range}
-          title="Sources"
-          tabs={[
-            { dimension: "visit:source", label: "Sources" },
-            { dimension: "visit:utm_medium", label: "Medium" },
-            { dimension: "visit:utm_source", label: "UTM source" },
-            { dimension: "visit:utm_campaign", label: "Campaign" },
-          ]}
-        />
-        <Breakdown
-          {...panel}
-          period={view.period}
-          range={range}
-          title="Countries"
-          tabs={[{ dimension: "visit:country", label: "Countries" }]}
-        />
-        <Breakdown
-          {...panel}
-          period={view.period}
-          range={range}
-          title="Devices"
-          tabs={[
-            { dimension: "visit:device", label: "Devices" },
-            { dimension: "visit:browser", label: "Browsers" },
-            { dimension: "visit:os", label: "OS" },
-          ]}
-        />
-        <Breakdown
-          {...panel}
-          period={view.period}
-          range={range}
-          title="Custom events"
-          metric="events"
-          extra={[["is_not", "event:name", ["pageview"]]]}
-          tabs={[{ dimension: "event:name", label: "Events" }]}
-        />
-      </div>
+      {range && (
+        <>
+          <MainGraph
+            siteId={siteId}
+            view={view}
+            range={range}
+            previousRange={previousRange}
+            refresh={refresh}
+            onInterval={(interval) => setView({ ...view, interval })}
+            annotations={annotations.data}
+            timezone={project.timezone}
+          />
+          <Annotations
+            orgId={project.org_id}
+            projectId={project.id}
+            annotations={annotations.data ?? []}
+            canWrite={canWrite(role)}
+            onChange={annotations.reload}
+          />
+          <div className="panels">
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Pages"
+              tabs={[
+                { dimension: "event:page", label: "Top pages" },
+                { dimension: "visit:entry_page", label: "Entry" },
+                { dimension: "visit:exit_page", label: "Exit" },
+              ]}
+            />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Sources"
+              tabs={[
+                { dimension: "visit:source", label: "Sources" },
+                { dimension: "visit:utm_medium", label: "Medium" },
+                { dimension: "visit:utm_source", label: "UTM source" },
+                { dimension: "visit:utm_campaign", label: "Campaign" },
+              ]}
+            />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Countries"
+              tabs={[{ dimension: "visit:country", label: "Countries" }]}
+            />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Devices"
+              tabs={[
+                { dimension: "visit:device", label: "Devices" },
+                { dimension: "visit:browser", label: "Browsers" },
+                { dimension: "visit:os", label: "OS" },
+              ]}
+            />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Custom events"
+              metric="events"
+              extra={[["is_not", "event:name", ["pageview"]]]}
+              tabs={[{ dimension: "event:name", label: "Events" }]}
+            />
+          </div>
+        </>
+      )}
     </div>
   );
 }

@@ -6,7 +6,6 @@ import { bucketIndex, bucketLabels, fillBuckets, localLabel, shortLabel } from "
 import { formatMetric } from "../../lib/format";
 import { filterExpressions, runQuery } from "../../lib/stats";
 import { useAsync } from "../../lib/useAsync";
-import { usePeriodQuery } from "../../lib/usePeriodQuery";
 import { type DashboardView, type Interval, intervalsFor, METRICS } from "./viewState";
 
 /** Metrics that are counts, so the axis steps by whole numbers. */
@@ -26,12 +25,8 @@ interface Props {
   annotations?: Moment[];
   timezone?: string;
   view: DashboardView;
-  /** The days the page's totals cover, once they are in: the graph's own query starts at once
-   * (see `usePeriodQuery`). */
-  range?: [string, string];
-  /** The days of the previous period, drawn dashed: undefined until the totals have said which
-   * days they are, `null` for none. */
-  previousRange?: [string, string] | null;
+  range: [string, string];
+  previousRange?: [string, string];
   refresh: number;
   onInterval: (interval: Interval) => void;
 }
@@ -51,42 +46,46 @@ export function MainGraph({
   // so the load depends on what they say, not on the array's identity.
   const withPrevious = view.period !== "day" && view.period !== "realtime";
   const filterKey = JSON.stringify(filterExpressions(filters));
-  const query = {
-    site_id: siteId,
-    metrics: [metric],
-    dimensions: [`time:${interval}`],
-    filters: JSON.parse(filterKey),
-  };
-  const current = usePeriodQuery(query, view.period, range, refresh);
-  const previousKey = withPrevious && previousRange ? JSON.stringify({ ...query, date_range: previousRange }) : null;
-  const previous = useAsync(
-    async () => ({ previousKey, result: previousKey ? await runQuery(JSON.parse(previousKey)) : undefined }),
-    [previousKey, refresh],
-  );
-  const before = previous.data?.previousKey === previousKey ? previous.data.result : undefined;
-  // The graph's days are those its own answer covers.
-  const shown = current.result?.query.date_range as [string, string] | undefined;
-  // Drawn once the previous period is in too, where there is one.
-  const waiting = withPrevious && (previousRange === undefined || (previousKey !== null && !before && !previous.error));
-  const series = useMemo(() => {
-    if (!current.result || !shown || waiting) return undefined;
-    const labels = bucketLabels(shown[0], shown[1], interval);
-    const earlier = previousRange ? bucketLabels(previousRange[0], previousRange[1], interval) : [];
+  const series = useAsync(async () => {
+    const query = (dates: [string, string]) =>
+      runQuery({
+        site_id: siteId,
+        metrics: [metric],
+        date_range: dates,
+        dimensions: [`time:${interval}`],
+        filters: JSON.parse(filterKey),
+      });
+    const [current, previous] = await Promise.all([
+      query(range),
+      previousRange && withPrevious ? query(previousRange) : Promise.resolve(undefined),
+    ]);
+    const labels = bucketLabels(range[0], range[1], interval);
+    const before = previousRange ? bucketLabels(previousRange[0], previousRange[1], interval) : [];
     return {
       labels: labels.map((label) => shortLabel(label, interval)),
-      values: fillBuckets(labels, current.result.results),
-      previous: before ? fillBuckets(earlier, before.results).slice(0, labels.length) : undefined,
+      values: fillBuckets(labels, current.results),
+      previous: previous ? fillBuckets(before, previous.results).slice(0, labels.length) : undefined,
     };
-  }, [current.result, shown, waiting, interval, previousRange, before]);
+  }, [
+    siteId,
+    metric,
+    interval,
+    filterKey,
+    withPrevious,
+    range[0],
+    range[1],
+    previousRange?.[0],
+    previousRange?.[1],
+    refresh,
+  ]);
   const format = useMemo(() => (value: number) => formatMetric(metric, value), [metric]);
   const markers = useMemo(() => {
-    if (!shown) return [];
-    const labels = bucketLabels(shown[0], shown[1], interval);
+    const labels = bucketLabels(range[0], range[1], interval);
     return annotations.flatMap((moment) => {
-      const index = bucketIndex(labels, localLabel(moment.at, timezone), shown[1]);
+      const index = bucketIndex(labels, localLabel(moment.at, timezone), range[1]);
       return index === null ? [] : [{ index, label: moment.text }];
     });
-  }, [annotations, timezone, shown?.[0], shown?.[1], interval]);
+  }, [annotations, timezone, range[0], range[1], interval]);
   const label = METRICS.find((m) => m.value === metric)?.label ?? metric;
   const intervals = intervalsFor(view.period);
   return (
@@ -103,10 +102,16 @@ export function MainGraph({
           </fieldset>
         )}
       </header>
-      <ErrorNote error={current.error ?? previous.error} />
-      {!series && !current.error && !previous.error && <Loading />}
-      {series && (
-        <LineChart data={series} label={label} format={format} whole={WHOLE_METRICS.has(metric)} markers={markers} />
+      <ErrorNote error={series.error} />
+      {!series.data && !series.error && <Loading />}
+      {series.data && (
+        <LineChart
+          data={series.data}
+          label={label}
+          format={format}
+          whole={WHOLE_METRICS.has(metric)}
+          markers={markers}
+        />
       )}
     </section>
   );

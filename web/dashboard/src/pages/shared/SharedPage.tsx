@@ -206,12 +206,7 @@ function SharedMain({
   const current = totals.data?.request === request ? totals.data.result : undefined;
   const echo = current?.query;
   const range = echo ? (echo.date_range as [string, string]) : undefined;
-  // The previous period's days: not known until the totals answer, none if they failed.
-  const previousRange = echo
-    ? ((echo.comparison_date_range as [string, string] | null | undefined) ?? null)
-    : totals.error
-      ? null
-      : undefined;
+  const previousRange = echo?.comparison_date_range ? (echo.comparison_date_range as [string, string]) : undefined;
   const panel = {
     siteId: view.site_id,
     filters: state.filters,
@@ -231,44 +226,44 @@ function SharedMain({
           onSelect={(metric) => onView({ ...state, metric })}
         />
       )}
-      <MainGraph
-        siteId={view.site_id}
-        view={state}
-        range={range}
-        previousRange={previousRange}
-        refresh={0}
-        onInterval={(interval) => onView({ ...state, interval })}
-      />
-      <div className="panels">
-        <Breakdown
-          {...panel}
-          period={state.period}
-          range={range}
-          title="Pages"
-          tabs={[{ dimension: "event:page", label: "Top pages" }]}
-        />
-        <Breakdown
-          {...panel}
-          period={state.period}
-          range={range}
-          title="Sources"
-          tabs={[{ dimension: "visit:source", label: "Sources" }]}
-        />
-        <Breakdown
-          {...panel}
-          period={state.period}
-          range={range}
-          title="Countries"
-          tabs={[{ dimension: "visit:country", label: "Countries" }]}
-        />
-        <Breakdown
-          {...panel}
-          period={state.period}
-          range={range}
-          title="Devices"
-          tabs={[{ dimension: "visit:device", label: "Devices" }]}
-        />
-      </div>
+      {range && (
+        <>
+          <MainGraph
+            siteId={view.site_id}
+            view={state}
+            range={range}
+            previousRange={previousRange}
+            refresh={0}
+            onInterval={(interval) => onView({ ...state, interval })}
+          />
+          <div className="panels">
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Pages"
+              tabs={[{ dimension: "event:page", label: "Top pages" }]}
+            />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Sources"
+              tabs={[{ dimension: "visit:source", label: "Sources" }]}
+            />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Countries"
+              tabs={[{ dimension: "visit:country", label: "Countries" }]}
+            />
+            <Breakdown
+              {...panel}
+              dateRange={range}
+              title="Devices"
+              tabs={[{ dimension: "visit:device", label: "Devices" }]}
+            />
+          </div>
+        </>
+      )}
     </>
   );
 }
