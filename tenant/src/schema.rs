@@ -255,33 +255,13 @@ diesel::table! {
         updated_at -> Timestamptz,
         daily_until -> Timestamptz,
         weekly_until -> Timestamptz,
-        tail_state_until -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
-    use diesel::sql_types::*;
-    use super::sql_types::Hll;
-
-    /// The watermark's UTC day so far: its hourly rollups merged (see
-    /// `tenant::stats::tail_state`).
-    rollups_open_day (org_id, project_id, kind, value) {
-        org_id -> Uuid,
-        project_id -> Uuid,
-        kind -> Int2,
-        value -> Text,
-        visitors -> Hll,
-        visits -> Int8,
-        bounces -> Int8,
-        duration_sum -> Numeric,
-        pageviews -> Int8,
-        events -> Int8,
+        last_seen_until -> Nullable<Timestamptz>,
     }
 }
 
 diesel::table! {
     /// Each visitor's last event in the 30 minutes before a project's watermark (see
-    /// `tenant::stats::tail_state`).
+    /// `tenant::stats::rollups`).
     rollup_last_seen (org_id, project_id, visitor_id) {
         org_id -> Uuid,
         project_id -> Uuid,
@@ -1222,7 +1202,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     rollups_weekly,
     rollup_last_seen,
     rollup_state,
-    rollups_open_day,
     error_issues,
     error_events,
     release_files,

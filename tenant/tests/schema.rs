@@ -316,12 +316,9 @@ async fn without_a_scope_the_application_sees_no_tenant_rows() {
         revenue_currency: None,
         interactive: true,
     };
-    // Noon UTC nine days on, so the last step's watermark (7 minutes before) is mid-day.
-    let later = chrono::DurationRound::duration_trunc(event.ts, chrono::Duration::days(1)).unwrap()
-        + chrono::Duration::days(9)
-        + chrono::Duration::hours(12);
-    // A second visitor's event just before the last step's watermark, so that step keeps them
-    // in `rollup_last_seen` and their hour in `rollups_open_day`.
+    let later = event.ts + chrono::Duration::days(9);
+    // A second visitor's event just before the last step's watermark (7 minutes before
+    // `later`), so that step keeps them in `rollup_last_seen`.
     let recent = tenant::tables::events::NewEvent {
         ts: later - chrono::Duration::minutes(10),
         event_id: uuid::Uuid::now_v7(),
@@ -991,7 +988,6 @@ async fn schema_rs_matches_the_migrated_database() {
         declared(rollups_weekly::table.select(rollups_weekly::all_columns)),
         declared(rollup_state::table.select(rollup_state::all_columns)),
         declared(rollup_last_seen::table.select(rollup_last_seen::all_columns)),
-        declared(rollups_open_day::table.select(rollups_open_day::all_columns)),
         declared(error_issues::table.select(error_issues::all_columns)),
         declared(error_events::table.select(error_events::all_columns)),
         declared(release_files::table.select(release_files::all_columns)),

@@ -89,7 +89,6 @@ const POPULATED: &[&str] = &[
     "rollup_state",
     "rollups_daily",
     "rollups_hourly",
-    "rollups_open_day",
     "rollups_weekly",
     "web_vitals",
 ];
@@ -442,15 +441,9 @@ pub(crate) async fn populate(app: &TestApp, who: &As, org: Uuid, domain: &str) -
         &Default::default(),
     )
     .unwrap();
-    // Noon UTC nine days on, so the last step's watermark (7 minutes before) is mid-day.
-    let later =
-        chrono::DurationRound::duration_trunc(chrono::Utc::now(), chrono::Duration::days(1))
-            .unwrap()
-            + chrono::Duration::days(9)
-            + chrono::Duration::hours(12);
-    // A visitor seen just before the last step's watermark, so the step keeps them in
-    // `rollup_last_seen` and their hour in `rollups_open_day`; written as ingestion writes
-    // events.
+    let later = chrono::Utc::now() + chrono::Duration::days(9);
+    // A visitor seen just before the last step's watermark (7 minutes before `later`), so the
+    // step keeps them in `rollup_last_seen`; written as ingestion writes events.
     let site = super::stats::Site {
         org,
         project: id,

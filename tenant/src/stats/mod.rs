@@ -8,8 +8,7 @@
 //! arrived from Google counts as Google on every page it saw.
 //!
 //! Layering inside this module, one way: [`query`] (types) ← [`visits`] (what a visit is, in
-//! SQL) ← [`rollups`] (with `tail_state`, what its step keeps beside the watermark) ← [`sql`]
-//! (the planner) ← [`answer`]; [`request`] parses into [`query`].
+//! SQL) ← [`rollups`] ← [`sql`] (the planner) ← [`answer`]; [`request`] parses into [`query`].
 //! The SQL writers bind every value through [`params`].
 
 pub mod answer;
@@ -22,7 +21,6 @@ pub mod retention;
 pub mod rollups;
 pub mod segments;
 pub mod sql;
-mod tail_state;
 pub mod visits;
 
 pub use answer::{StatsError, answer};

@@ -34,8 +34,7 @@ use uuid::Uuid;
 
 use super::params::{Params, Placeholder, Statement};
 use super::query::{DIRECT_SOURCE, Dimension, Filter, Metric, StatsQuery};
-use super::tail_state;
-use super::visits::{VisitScan, visits_cte};
+use super::visits::{VISIT_GAP_MINUTES, VisitScan, visits_cte};
 
 /// The dimensions rollups hold, by kind number (0 is the total, with value '').
 const KINDS: [(i16, Dimension); 17] = [
@@ -141,12 +140,10 @@ pub(crate) fn dimension_columns(dimensions: &[Dimension], timezone: Placeholder)
 /// The coarsest layers that answer exactly: a query without time buckets reads the whole UTC
 /// weeks inside the range from `rollups_weekly` (up to `rollup_state.weekly_until`), the
 /// other whole UTC days from `rollups_daily` (up to `daily_until`) and only the hours at
-/// either end from `rollups_hourly`; when the hours at the end are the watermark's whole UTC
-/// day so far (a range ending today), its merged row per value from `rollups_open_day`
-/// (`tail_state`). Merging a sketch costs about the same whatever it holds, so a 30-day
-/// breakdown merges about 7 rows per value (four weeks, the days at its start, today) instead
-/// of 720. Time buckets are local hours or days, which UTC days do not divide, so they read
-/// hours only.
+/// either end from `rollups_hourly`. Merging a sketch costs about the same whatever it holds,
+/// so a 30-day breakdown merges about 10 rows per value (four weeks, the days and hours at its
+/// ends) instead of 720. Time buckets are local hours or days, which UTC days do not divide,
+/// so they read hours only.
 pub(crate) fn rows(
     query: &StatsQuery,
     project: Placeholder,
@@ -188,12 +185,6 @@ pub(crate) fn rows(
     let days_end = state(day_hi.clone());
     let first_hours_end = state(format!("least({hi}, rolled_until, {day_lo})"));
     let last_hours_start = state(format!("greatest({lo}, {day_hi})"));
-    // The hours at the end are the watermark's whole UTC day so far (a range ending today): its
-    // merged row per value in `rollups_open_day` answers them, when it is for this watermark.
-    let open_day = state(format!(
-        "greatest({lo}, {day_hi}) = date_trunc('day', rolled_until, 'UTC') \
-         AND {hi} >= rolled_until AND tail_state_until = rolled_until"
-    ));
     format!(
         "(SELECT NULL::timestamptz AS hour, {columns} FROM rollups_weekly WHERE project_id = {project} \
             AND kind = {kind} AND week >= {week_lo} AND week < {weeks_end} AND {kept} \
@@ -208,10 +199,7 @@ pub(crate) fn rows(
             AND hour >= {lo} AND hour < {first_hours_end} AND {kept} \
           UNION ALL \
           SELECT hour, {columns} FROM rollups_hourly WHERE project_id = {project} AND kind = {kind} \
-            AND hour >= {last_hours_start} AND hour < {hours_end} AND {kept} AND NOT {open_day} \
-          UNION ALL \
-          SELECT NULL::timestamptz, {columns} FROM rollups_open_day WHERE project_id = {project} \
-            AND kind = {kind} AND {kept} AND {open_day}) AS layers"
+            AND hour >= {last_hours_start} AND hour < {hours_end} AND {kept}) AS layers"
     )
 }
 
@@ -298,15 +286,14 @@ struct Watermark {
     #[diesel(sql_type = Bool)]
     whole_hour_zone: bool,
     #[diesel(sql_type = Bool)]
-    tail_state_current: bool,
+    last_seen_current: bool,
 }
 
 /// The watermark to read rollups up to for `query`, or `None` to read raw events only: when
 /// rollups cannot answer it, do not reach into its range, or the project's time zone is not a
 /// whole number of hours from UTC somewhere in the range (checked weekly and at both ends;
-/// hourly buckets would straddle its days), or what the job keeps beside the watermark
-/// (`tail_state`) is not for the current one (after the migration that added it, until the
-/// job's next step).
+/// hourly buckets would straddle its days), or `rollup_last_seen` is not for the watermark (in
+/// the minute after the migration that added it, until the job's next step).
 pub async fn usable_until(
     conn: &mut AsyncPgConnection,
     query: &StatsQuery,
@@ -319,7 +306,7 @@ pub async fn usable_until(
                                 ($4::date::timestamp AT TIME ZONE $2) AS hi) \
          SELECT nullif(s.rolled_until, '-infinity') AS rolled_until, \
                 s.rolled_until > b.lo AS covers_range, \
-                s.tail_state_until IS NOT DISTINCT FROM s.rolled_until AS tail_state_current, \
+                s.last_seen_until IS NOT DISTINCT FROM s.rolled_until AS last_seen_current, \
                 (SELECT bool_and(extract(minute FROM (t AT TIME ZONE $2) - (t AT TIME ZONE 'UTC')) = 0) \
                  FROM (SELECT generate_series(lo, hi, interval '7 days') AS t FROM bounds \
                        UNION ALL SELECT hi FROM bounds) points) AS whole_hour_zone \
@@ -337,7 +324,7 @@ pub async fn usable_until(
         other => Err(other),
     })?;
     Ok(row
-        .filter(|row| row.covers_range && row.whole_hour_zone && row.tail_state_current)
+        .filter(|row| row.covers_range && row.whole_hour_zone && row.last_seen_current)
         .and_then(|row| row.rolled_until))
 }
 
@@ -506,16 +493,47 @@ pub async fn advance(
     }
     build(conn, org_id, project_id, hour(from), to).await?;
     diesel::sql_query(
-        "UPDATE rollup_state SET rolled_until = $3, updated_at = now() WHERE project_id = $1 AND org_id = $2",
+        "UPDATE rollup_state SET rolled_until = $3, last_seen_until = $3, updated_at = now() \
+         WHERE project_id = $1 AND org_id = $2",
     )
     .bind::<SqlUuid, _>(project_id)
     .bind::<SqlUuid, _>(org_id)
     .bind::<Timestamptz, _>(to)
     .execute(conn)
     .await?;
-    tail_state::remember(conn, org_id, project_id, to).await?;
+    remember_last_seen(conn, org_id, project_id, to).await?;
     build_layers(conn, org_id, project_id, hour(from)).await?;
     Ok(Some((from, to)))
+}
+
+/// Replaces `project_id`'s `rollup_last_seen` with each visitor's last event in the visit gap
+/// before `watermark`: all the rolled-up queries' tail needs to know of the events before the
+/// watermark (whether a visitor's first event after it continues a visit), so it reads none of
+/// them ([`super::visits::VisitScan::last_seen`]). Runs in the transaction that moves the
+/// watermark to `watermark`.
+async fn remember_last_seen(
+    conn: &mut AsyncPgConnection,
+    org_id: Uuid,
+    project_id: Uuid,
+    watermark: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query("DELETE FROM rollup_last_seen WHERE project_id = $1 AND org_id = $2")
+        .bind::<SqlUuid, _>(project_id)
+        .bind::<SqlUuid, _>(org_id)
+        .execute(conn)
+        .await?;
+    diesel::sql_query(format!(
+        "INSERT INTO rollup_last_seen (org_id, project_id, visitor_id, last_ts) \
+         SELECT $2, $1, visitor_id, max(ts) FROM events \
+         WHERE project_id = $1 AND ts >= $3 - make_interval(mins => {VISIT_GAP_MINUTES}) AND ts < $3 \
+         GROUP BY visitor_id"
+    ))
+    .bind::<SqlUuid, _>(project_id)
+    .bind::<SqlUuid, _>(org_id)
+    .bind::<Timestamptz, _>(watermark)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A layer of rollups merged from a finer one: each of its rows is the union of the finer

@@ -340,7 +340,7 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
     let rolled = rolled_until
         .map(|_| format!("(SELECT rolled_until FROM rollup_state WHERE project_id = {project})"));
     // The rollup job keeps, for the watermark, each visitor's last event in the 30 minutes
-    // before it (`tail_state`; `rollups::usable_until` checks it is for this watermark), so the tail
+    // before it (`rollups::usable_until` checks they are for the same watermark), so the tail
     // reads only the events after the watermark. The range starts before the watermark
     // (`usable_until` again), so the tail starts at it.
     let last_seen = format!(
