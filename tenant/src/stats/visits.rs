@@ -125,8 +125,8 @@ pub(crate) struct VisitScan<'a> {
     /// A relation with the columns `seen_visitor` and `last_ts`: each visitor's last event in
     /// the 30 minutes before `lo` (none for a visitor without one). Events before `lo` are then
     /// not read: the relation says all they would, whether a visitor's first event from `lo`
-    /// on continues a visit. The rolled-up Stats API queries read it from the rollup job's
-    /// [`super::rollups`] `rollup_last_seen` for the watermark (issue 19's sixth part in
-    /// `docs/benchmarks.md`).
+    /// on continues a visit. The rolled-up Stats API queries read it from `rollup_last_seen`,
+    /// which the step that moves the watermark writes for it ([`super::rollups::advance`]): the
+    /// tail then sorts a quarter of the events (issue 19's sixth part in `docs/benchmarks.md`).
     pub last_seen: Option<&'a str>,
 }
