@@ -684,7 +684,13 @@ pub fn start_fake(script: &str, args: &[&std::ffi::OsStr]) -> (std::process::Chi
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fakes")
         .join(script);
-    let mut child = std::process::Command::new(&python)
+    let mut command = std::process::Command::new(&python);
+    // A fake is killed, not stopped, so what it makes in the temporary directory stays: inside
+    // the run's throwaway cluster directory, `scripts/test` removes it with the cluster.
+    if let Some(dir) = std::env::var_os("BEACON_TEST_PG_DIR") {
+        command.env("TMPDIR", dir);
+    }
+    let mut child = command
         .current_dir(web_dir())
         .arg(&path)
         .args(args)
