@@ -331,22 +331,18 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
     // before); three UTC midnights after the last day an upper one (`hi` is the local midnight
     // after it, at most 12 hours after UTC's, and visits are followed 24 hours past it).
     let scan_bounds = rolled_until.map(|until| {
-        let from = until;
         let to = (query.to + chrono::Days::new(3))
             .and_time(chrono::NaiveTime::MIN)
             .and_utc();
-        (plan.params.bind(from), plan.params.bind(to))
+        (plan.params.bind(until), plan.params.bind(to))
     });
     let rolled = rolled_until
         .map(|_| format!("(SELECT rolled_until FROM rollup_state WHERE project_id = {project})"));
-    // The rollup job keeps, for the watermark, each visitor's last event in the 30 minutes
-    // before it (`rollups::usable_until` checks they are for the same watermark), so the tail
-    // reads only the events after the watermark. The range starts before the watermark
-    // (`usable_until` again), so the tail starts at it.
-    let last_seen = format!(
-        "SELECT visitor_id AS seen_visitor, last_ts FROM rollup_last_seen WHERE project_id = {project}"
-    );
     let visits = match &rolled {
+        // The rollup job keeps, for the watermark, each visitor's last event in the 30 minutes
+        // before it (`rollups::usable_until` checks they are for the same watermark), so the
+        // tail reads only the events after the watermark. The range starts before the
+        // watermark (`usable_until` again), so the tail starts at it.
         Some(until) => visits_cte(
             project,
             &format!("greatest({lo}, {until})"),
@@ -354,7 +350,10 @@ pub fn plan(query: &StatsQuery, rolled_until: Option<chrono::DateTime<chrono::Ut
             &VisitScan {
                 exit_page,
                 scan_bounds,
-                last_seen: Some(&last_seen),
+                last_seen: Some(&format!(
+                    "SELECT visitor_id AS seen_visitor, last_ts FROM rollup_last_seen \
+                     WHERE project_id = {project}"
+                )),
                 ..VisitScan::default()
             },
         ),

@@ -24,8 +24,9 @@ pub const VISIT_LOOKAHEAD_HOURS: i32 = 24;
 /// UTC at the latest (as Google Analytics ends sessions at midnight), so no visit is longer
 /// than a day and every visit that may still grow started today. The scan starts 30 minutes
 /// before `lo`, which is exactly enough to tell whether an event continues an earlier visit
-/// (unless [`VisitScan::last_seen`] tells that), and follows visits 24 hours past `hi`, which is enough to see them end. The Stats API's raw
-/// queries and the rollup job both use this, so rollups and raw events agree.
+/// (unless [`VisitScan::last_seen`] tells that), and follows visits 24 hours past `hi`, which
+/// is enough to see them end. The Stats API's raw queries and the rollup job both use this, so
+/// rollups and raw events agree.
 ///
 /// `options` narrow what is read without changing the answer ([`VisitScan`]).
 pub(crate) fn visits_cte(project: Placeholder, lo: &str, hi: &str, options: &VisitScan) -> String {
@@ -108,11 +109,11 @@ pub(crate) struct VisitScan<'a> {
     pub exit_page: bool,
     /// Two `timestamptz` parameters that every event the CTE reads lies between (`[from, to)`:
     /// `from` no later than where the scan starts (30 minutes before `lo`, or `lo` itself with
-    /// `last_seen`), `to` no earlier than 24 hours after `hi`;
-    /// `lo` and `hi` may only be known at run time). As plain parameters they are constants
-    /// when PostgreSQL plans the statement, so it plans only the day partitions between them (an
-    /// expression with a time zone is only evaluated at run time, which left it planning every
-    /// partition: 10–20 ms of a 30-day query) and can choose an index range scan.
+    /// `last_seen`), `to` no earlier than 24 hours after `hi`; `lo` and `hi` may only be known
+    /// at run time). As plain parameters they are constants when PostgreSQL plans the
+    /// statement, so it plans only the day partitions between them (an expression with a time
+    /// zone is only evaluated at run time, which left it planning every partition: 10–20 ms of a
+    /// 30-day query) and can choose an index range scan.
     pub scan_bounds: Option<(Placeholder, Placeholder)>,
     /// A `timestamptz` expression no later than `lo`: only the visitors with an event at or
     /// after it are read. Every visit that starts in `[lo, hi)` has its first event there, so
