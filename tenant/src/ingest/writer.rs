@@ -39,16 +39,17 @@ impl BatchWrite for EventRows {
     }
 
     async fn write(&self, items: &[Self::Item]) -> Result<(), ()> {
-        let events: Vec<NewEvent> = items.iter().flatten().cloned().collect();
         let mut conn = self.db.conn().await.map_err(|error| {
             tracing::error!(%error, "ingest: no database connection");
         })?;
-        insert_batch(&mut conn, &events).await.map_err(|error| {
-            tracing::error!(%error, "ingest: insert failed");
-        })?;
+        insert_batch(&mut conn, items.iter().flatten())
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "ingest: insert failed");
+            })?;
         if self.live.receiver_count() > 0 {
-            for event in events {
-                let _ = self.live.send(Arc::new(event));
+            for event in items.iter().flatten() {
+                let _ = self.live.send(Arc::new(event.clone()));
             }
         }
         Ok(())
