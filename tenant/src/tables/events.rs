@@ -184,60 +184,58 @@ impl<'a> EventColumns<'a> {
     }
 }
 
+/// Pushes `INSERT INTO events (<columns>) SELECT * FROM unnest(<one array per column>)` from
+/// one list of columns (each with its array's SQL type and cast), so the column names and the
+/// arrays bound to them cannot fall out of step.
+macro_rules! push_insert {
+    ($out:ident, $batch:ident,
+     $first:ident: $first_type:ty => $first_cast:literal,
+     $($column:ident: $sql_type:ty => $cast:literal),+ $(,)?) => {{
+        $out.push_sql(concat!("INSERT INTO events (", stringify!($first)));
+        $($out.push_sql(concat!(", ", stringify!($column)));)+
+        $out.push_sql(") SELECT * FROM unnest(");
+        $out.push_bind_param::<Array<$first_type>, _>(&$batch.$first)?;
+        $out.push_sql($first_cast);
+        $(
+            $out.push_sql(", ");
+            $out.push_bind_param::<Array<$sql_type>, _>(&$batch.$column)?;
+            $out.push_sql($cast);
+        )+
+        $out.push_sql(")");
+    }};
+}
+
 impl QueryFragment<Pg> for EventColumns<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO events (org_id, project_id, ts, event_id, name, visitor_id, hostname, \
-             pathname, referrer_host, source, utm_source, utm_medium, utm_campaign, utm_content, \
-             utm_term, browser, browser_version, os, os_version, device, country, region, city, \
-             props, revenue_amount, revenue_currency, interactive) SELECT * FROM unnest(",
+        push_insert!(out, self,
+            org_id: SqlUuid => "::uuid[]",
+            project_id: SqlUuid => "::uuid[]",
+            ts: Timestamptz => "::timestamptz[]",
+            event_id: SqlUuid => "::uuid[]",
+            name: Text => "::text[]",
+            visitor_id: BigInt => "::int8[]",
+            hostname: Text => "::text[]",
+            pathname: Text => "::text[]",
+            referrer_host: Nullable<Text> => "::text[]",
+            source: Nullable<Text> => "::text[]",
+            utm_source: Nullable<Text> => "::text[]",
+            utm_medium: Nullable<Text> => "::text[]",
+            utm_campaign: Nullable<Text> => "::text[]",
+            utm_content: Nullable<Text> => "::text[]",
+            utm_term: Nullable<Text> => "::text[]",
+            browser: Nullable<Text> => "::text[]",
+            browser_version: Nullable<Text> => "::text[]",
+            os: Nullable<Text> => "::text[]",
+            os_version: Nullable<Text> => "::text[]",
+            device: Nullable<Text> => "::text[]",
+            country: Nullable<Text> => "::text[]",
+            region: Nullable<Text> => "::text[]",
+            city: Nullable<Text> => "::text[]",
+            props: Jsonb => "::jsonb[]",
+            revenue_amount: Nullable<Text> => "::text[]::numeric[]",
+            revenue_currency: Nullable<Text> => "::text[]",
+            interactive: Bool => "::bool[]",
         );
-        out.push_bind_param::<Array<SqlUuid>, _>(&self.org_id)?;
-        out.push_sql("::uuid[], ");
-        out.push_bind_param::<Array<SqlUuid>, _>(&self.project_id)?;
-        out.push_sql("::uuid[], ");
-        out.push_bind_param::<Array<Timestamptz>, _>(&self.ts)?;
-        out.push_sql("::timestamptz[], ");
-        out.push_bind_param::<Array<SqlUuid>, _>(&self.event_id)?;
-        out.push_sql("::uuid[], ");
-        out.push_bind_param::<Array<Text>, _>(&self.name)?;
-        out.push_sql("::text[], ");
-        out.push_bind_param::<Array<BigInt>, _>(&self.visitor_id)?;
-        out.push_sql("::int8[], ");
-        out.push_bind_param::<Array<Text>, _>(&self.hostname)?;
-        out.push_sql("::text[], ");
-        out.push_bind_param::<Array<Text>, _>(&self.pathname)?;
-        out.push_sql("::text[]");
-        for column in [
-            &self.referrer_host,
-            &self.source,
-            &self.utm_source,
-            &self.utm_medium,
-            &self.utm_campaign,
-            &self.utm_content,
-            &self.utm_term,
-            &self.browser,
-            &self.browser_version,
-            &self.os,
-            &self.os_version,
-            &self.device,
-            &self.country,
-            &self.region,
-            &self.city,
-        ] {
-            out.push_sql(", ");
-            out.push_bind_param::<Array<Nullable<Text>>, _>(column)?;
-            out.push_sql("::text[]");
-        }
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Jsonb>, _>(&self.props)?;
-        out.push_sql("::jsonb[], ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.revenue_amount)?;
-        out.push_sql("::text[]::numeric[], ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.revenue_currency)?;
-        out.push_sql("::text[], ");
-        out.push_bind_param::<Array<Bool>, _>(&self.interactive)?;
-        out.push_sql("::bool[])");
         Ok(())
     }
 }
